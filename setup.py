@@ -1,0 +1,54 @@
+"""maia-salt: install the MAIA platform with Salt.
+
+The Salt extension directories at the top of the repository (``_modules``,
+``_states``, ``_pillar``, ``_runners``, ``_grains``) are shipped inside the
+``maia_salt`` package and announced to Salt through the ``salt.loader``
+entry point (see ``maia_salt.loader``).
+"""
+from setuptools import setup
+
+SALT_EXTENSION_DIRS = {
+    "maia_salt.salt_ext.modules": "_modules",
+    "maia_salt.salt_ext.states": "_states",
+    "maia_salt.salt_ext.pillar": "_pillar",
+    "maia_salt.salt_ext.runners": "_runners",
+    "maia_salt.salt_ext.grains": "_grains",
+}
+
+setup(
+    name="maia-salt",
+    version="0.1.0",
+    description="SaltStack formulas, modules and orchestration that install the MAIA platform",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    package_dir={"": "src", **SALT_EXTENSION_DIRS},
+    packages=["maia_salt", "maia_salt.lab", "maia_salt.salt_ext", *SALT_EXTENSION_DIRS],
+    package_data={"maia_salt": ["data/*", "data/**/*"], "maia_salt.lab": ["data/*"]},
+    install_requires=[
+        "salt==3008.4",
+        "saltext-kubernetes==3.0.0",
+        "kubernetes==37.0.2",
+        "pygit2==1.21.0",
+        "jinja2==3.1.6",
+        "PyYAML==6.0.4",
+        "bcrypt==5.0.0",
+        "cryptography==50.0.2",
+        "click==8.5.1",
+        "jsonschema==4.26.0",
+    ],
+    extras_require={
+        "test": [
+            "pytest==9.2.0",
+            "pytest-salt-factories==1.0.5",
+        ],
+    },
+    entry_points={
+        "console_scripts": [
+            "maia-configure=maia_salt.configure_cli:main",
+            "MAIA_Configure_Installation.sh=maia_salt.configure_cli:main",
+            "maia=maia_salt.cli:main",
+        ],
+        "salt.loader": ["maia-salt=maia_salt.loader:get_salt_extension_dirs"],
+    },
+)
