@@ -1,0 +1,53 @@
+"""``maia``: the operator's command line (roster, lab, ...)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .files import PlannedFile, dump_yaml, write_files_atomically
+from .inventory import INVENTORY_FILE, InventoryError, load_inventory
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """maia-salt: install the MAIA platform with Salt."""
+
+
+@main.command()
+@click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),
+              default=lambda: os.environ.get("CONFIG_FOLDER"), required=True,
+              help="CONFIG_FOLDER holding inventory.yaml (default: $CONFIG_FOLDER).")
+@click.option("--priv", type=click.Path(dir_okay=False), default=None, help="SSH private key for every host.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the roster here (default: standard output).")
+def roster(config_folder, priv, output):
+    """Write a salt-ssh roster from CONFIG_FOLDER/inventory.yaml."""
+    try:
+        inventory = load_inventory(config_folder / INVENTORY_FILE)
+    except InventoryError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    text = dump_yaml(inventory.to_roster(priv=os.path.abspath(priv) if priv else None))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_files_atomically(output.parent, [PlannedFile(output.name, text.encode(), 0o600)])
+    click.echo(f"wrote {output} ({len(inventory.hosts)} hosts)", err=True)
+
+
+def _add_optional_commands():
+    try:
+        from .lab.cli import lab
+    except ImportError:
+        return
+    main.add_command(lab)
+
+
+_add_optional_commands()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""``maia-configure`` / ``MAIA_Configure_Installation.sh`` command line."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .configure import ConfigError, configure
+from .inventory import InventoryError, import_ansible_inventory, write_inventory
+
+EXIT_BAD_INPUT = 2
+
+
+def _prompt(name: str, text: str, secret: bool) -> str:
+    return click.prompt(f"{text} [{name}]", default="", show_default=False, hide_input=secret, err=True)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("env_json", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--non-interactive", is_flag=True, help="Never prompt; fail listing every missing value.")
+@click.option("--cifs-key", type=click.Choice(["yes", "no"]), default=None,
+              help="Generate (or keep) the CIFS key pair without asking.")
+def configure_command(env_json, non_interactive, cifs_key):
+    """Write the site's CONFIG_FOLDER (env.json, cluster YAML, MicroK8s launch
+    config, registry credentials, Keycloak realm, optional CIFS keys).
+
+    Values come from ENV_JSON (its folder is then CONFIG_FOLDER), then the
+    environment (MAIA_PRIVATE_REGISTRY, HARBOR_USERNAME, HARBOR_PASSWORD,
+    CLUSTER_DOMAIN, CLUSTER_NAME, CONFIG_FOLDER, INGRESS_RESOLVER_EMAIL,
+    K8S_DISTRIBUTION, PUBLIC_REGISTRY, JSON_KEY_PATH), then prompts.
+
+    Also: `maia-configure import-inventory INVENTORY [--host-vars DIR]`.
+    """
+    prompter = None if non_interactive else _prompt
+    ask = None
+    if not non_interactive:
+        ask = lambda: click.confirm("Generate a CIFS key pair for CIFS shared storage?", default=False, err=True)  # noqa: E731
+    try:
+        result = configure(
+            env_json,
+            dict(os.environ),
+            prompter,
+            None if cifs_key is None else cifs_key == "yes",
+            ask_cifs=ask,
+            progress=lambda msg: click.echo(msg, err=True),
+        )
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo("Nothing was written.", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    click.echo(f"CONFIG_FOLDER: {result.config_folder}")
+    for name in result.written:
+        state = "written" if name in result.changed else "unchanged"
+        click.echo(f"  {name}: {state}")
+
+
+@click.command("import-inventory", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("inventory", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--host-vars", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder of host_vars/<host>.yml files (default: host_vars beside INVENTORY).")
+@click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),
+              default=lambda: os.environ.get("CONFIG_FOLDER"), required=True,
+              help="Where inventory.yaml is written (default: $CONFIG_FOLDER).")
+def import_inventory_command(inventory, host_vars, config_folder):
+    """Convert an Ansible INI inventory (+ host_vars) into CONFIG_FOLDER/inventory.yaml."""
+    if host_vars is None and (inventory.parent / "host_vars").is_dir():
+        host_vars = inventory.parent / "host_vars"
+    try:
+        inv = import_ansible_inventory(inventory, host_vars)
+        path = write_inventory(inv, config_folder)
+    except InventoryError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    click.echo(f"wrote {path} ({len(inv.hosts)} hosts)")
+
+
+def main(argv: list[str] | None = None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "import-inventory":
+        import_inventory_command.main(args=argv[1:], prog_name="maia-configure import-inventory")
+    else:
+        configure_command.main(args=argv, prog_name="maia-configure")
+
+
+if __name__ == "__main__":
+    main()
