@@ -1,0 +1,30 @@
+{#- One ArgoCD Application per enabled component of the catalogue; switched
+    off components are removed (the Application only: cascade false). #}
+{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set slsroot = tpldir | replace('/', '.') %}
+
+include:
+  - .project
+
+{%- for app in mapdata.apps %}
+
+maia-core-app-{{ app.component }}-present:
+  argocd.app_present:
+    - name: {{ app.name }}
+    - namespace: {{ mapdata.argocd_namespace }}
+    - kubeconfig: {{ mapdata.kubeconfig }}
+    - sync_wave: {{ app.sync_wave }}
+    - secret_keys: {{ app.secret_keys | json }}
+    - spec: {{ app.spec | json }}
+    - require:
+      - sls: {{ slsroot }}.project
+{%- endfor %}
+
+{%- for app in mapdata.absent_apps %}
+
+maia-core-app-{{ app.component }}-absent:
+  argocd.app_absent:
+    - name: {{ app.name }}
+    - namespace: {{ mapdata.argocd_namespace }}
+    - cascade: false
+{%- endfor %}

@@ -1,0 +1,10 @@
+# Stage 3: the MAIA core layer. Namespaces, the ArgoCD AppProject, the
+# Applications of the catalogue, their sync, and the rollout restarts that
+# selfsigned/coredns_mappings call for. Each part can be applied alone
+# (maia.core.apps, maia.core.sync, ...); it includes what it needs.
+include:
+  - .namespaces
+  - .project
+  - .apps
+  - .sync
+  - .restarts

@@ -1,0 +1,28 @@
+{#- The AppProject of the core layer, and with a private registry the ArgoCD
+    repository secret that lets ArgoCD pull the charts from it as OCI. #}
+{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+
+include:
+  - .namespaces
+
+{%- for repo in mapdata.repositories %}
+
+maia-core-argocd-repository-{{ repo.name }}-present:
+  argocd.repository_present:
+    - name: {{ repo.name }}
+    - url: {{ repo.url | json }}
+    - username: {{ repo.username | json }}
+    - password: {{ repo.password | json }}
+    - namespace: {{ mapdata.argocd_namespace }}
+    - repo_type: {{ repo.repo_type }}
+    - enable_oci: {{ repo.enable_oci | json }}
+{%- endfor %}
+
+maia-core-argocd-project-present:
+  argocd.project_present:
+    - name: {{ mapdata.project.name }}
+    - namespace: {{ mapdata.project.namespace }}
+    - kubeconfig: {{ mapdata.kubeconfig }}
+    - spec: {{ mapdata.project.spec | json }}
+    - require:
+      - sls: {{ tpldir | replace('/', '.') }}.namespaces

@@ -1,0 +1,31 @@
+{#- Rollout restarts asked for by the cluster config: traefik when
+    selfsigned, CoreDNS when selfsigned or coredns_mappings. Each runs only
+    when the hash of what triggers it differs from the one recorded on the
+    Deployment (annotation maia-salt/restart-trigger), so a re-run is a no-op. #}
+{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set slsroot = tpldir | replace('/', '.') %}
+{%- set after = 'sync' if mapdata.auto_sync else 'apps' %}
+
+include:
+  - .{{ after }}
+
+{%- for restart in mapdata.restarts %}
+
+maia-core-{{ restart.id }}-rollout-restarted:
+  module.run:
+    - maia_core.rollout_restart:
+      - kind: {{ restart.kind }}
+      - name: {{ restart.name }}
+      - namespace: {{ restart.namespace }}
+      - trigger: {{ restart.trigger | json }}
+      - kubeconfig: {{ mapdata.kubeconfig }}
+    - onlyif:
+      - fun: maia_core.restart_pending
+        kind: {{ restart.kind }}
+        name: {{ restart.name }}
+        namespace: {{ restart.namespace }}
+        trigger: {{ restart.trigger | json }}
+        kubeconfig: {{ mapdata.kubeconfig }}
+    - require:
+      - sls: {{ slsroot }}.{{ after }}
+{%- endfor %}
