@@ -1,0 +1,755 @@
+"""
+maia_kube: the Kubernetes client layer every maia-salt module uses.
+
+Other maia-salt modules and states talk to Kubernetes only through these
+functions (``__salt__["maia_kube.apply"](...)``), never by parsing kubectl
+output. They use the official ``kubernetes`` Python client's DynamicClient, so
+any kind the API server knows (built-in or CRD-defined) works by
+``apiVersion`` + ``kind``.
+
+Every function takes ``kubeconfig=`` (path on the minion); the default is
+``config.get('maia:kubeconfig', '/etc/maia/kubeconfig')`` (pillar, then
+minion config). ``context=`` selects a kubeconfig context.
+
+Works with the ``kubernetes`` client 22.x (Debian bookworm's
+``python3-kubernetes``) and 37.x, on Python 3.10+. Results are plain dicts;
+errors raise ``CommandExecutionError`` with the HTTP status and the API's
+message, never with an object's data. Secret data is never logged.
+
+CLI examples::
+
+    salt-call maia_kube.ping
+    salt-call maia_kube.get v1 Namespace argocd
+    salt-call maia_kube.list v1 ConfigMap namespace=argocd label_selector=app=x
+    salt-call maia_kube.apply_manifest_file /srv/argocd-install.yaml \
+        sha256=795a3a97... namespace=argocd
+"""
+import copy
+import hashlib
+import importlib.util
+import logging
+import os
+import time
+
+import yaml
+from salt.exceptions import CommandExecutionError
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "maia_kube"
+__func_alias__ = {"list_": "list"}
+
+DEFAULT_KUBECONFIG = "/etc/maia/kubeconfig"
+DEFAULT_FIELD_MANAGER = "maia-salt"
+
+PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "json": "application/json-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+
+# metadata fields the server owns; ignored when deciding whether an object changed
+_SERVER_METADATA = (
+    "resourceVersion",
+    "managedFields",
+    "generation",
+    "creationTimestamp",
+    "uid",
+    "selfLink",
+)
+
+
+def __virtual__():
+    if importlib.util.find_spec("kubernetes") is None:
+        return (
+            False,
+            "maia_kube: the Python 'kubernetes' client is not installed "
+            "(apt-get install python3-kubernetes, or pip install kubernetes)",
+        )
+    return __virtualname__
+
+
+# --------------------------------------------------------------------------- client
+
+
+def _kubeconfig_path(kubeconfig=None):
+    path = kubeconfig or __salt__["config.get"]("maia:kubeconfig", DEFAULT_KUBECONFIG)
+    if not path:
+        path = DEFAULT_KUBECONFIG
+    if not os.path.isfile(path):
+        raise CommandExecutionError(
+            f"kubeconfig {path} does not exist: set pillar maia:kubeconfig or pass kubeconfig=PATH"
+        )
+    return path
+
+
+def _discovery_cache_file(path, context):
+    cachedir = __opts__.get("cachedir")
+    if not cachedir:
+        return None
+    digest = hashlib.sha256(f"{path}:{context}".encode()).hexdigest()[:16]
+    folder = os.path.join(cachedir, "maia_kube")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return os.path.join(folder, f"discovery-{digest}.json")
+
+
+def _client(kubeconfig=None, context=None):
+    """Return a (cached) DynamicClient for this kubeconfig/context."""
+    path = _kubeconfig_path(kubeconfig)
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        mtime = 0
+    key = ("maia_kube.client", path, context, mtime)
+    if key in __context__:
+        return __context__[key]
+
+    from kubernetes import config as kconfig
+    from kubernetes import dynamic
+
+    try:
+        api_client = kconfig.new_client_from_config(
+            config_file=path, context=context, persist_config=False
+        )
+    except Exception as exc:  # pylint: disable=broad-except
+        raise CommandExecutionError(f"cannot load kubeconfig {path}: {exc}") from None
+    try:
+        dyn = dynamic.DynamicClient(api_client, cache_file=_discovery_cache_file(path, context))
+    except Exception as exc:  # pylint: disable=broad-except
+        raise CommandExecutionError(
+            f"cannot reach the Kubernetes API at {api_client.configuration.host} "
+            f"(kubeconfig {path}): {_describe(exc)}"
+        ) from None
+    __context__[key] = dyn
+    return dyn
+
+
+def _describe(exc):
+    """A one-line description of a client exception, without request/response bodies."""
+    status = getattr(exc, "status", None)
+    reason = getattr(exc, "reason", None)
+    message = None
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            import json
+
+            if isinstance(body, bytes):
+                body = body.decode("utf-8", "replace")
+            message = json.loads(body).get("message")
+        except Exception:  # pylint: disable=broad-except
+            message = None
+    if status is None:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return text[:300]
+    out = f"HTTP {status}"
+    if reason:
+        out += f" {reason}"
+    if message:
+        out += f": {message[:500]}"
+    return out
+
+
+def _status(exc):
+    return getattr(exc, "status", None)
+
+
+def _resource(dyn, api_version, kind):
+    from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+    try:
+        return dyn.resources.get(api_version=api_version, kind=kind)
+    except ResourceNotFoundError:
+        raise CommandExecutionError(
+            f"the Kubernetes API serves no kind {kind} in {api_version} "
+            "(is its CustomResourceDefinition installed and established?)"
+        ) from None
+    except Exception as exc:  # pylint: disable=broad-except
+        raise CommandExecutionError(
+            f"discovery of {api_version} {kind} failed: {_describe(exc)}"
+        ) from None
+
+
+def _ns_for(resource, namespace, what):
+    if resource.namespaced:
+        if not namespace:
+            raise CommandExecutionError(f"{what}: {resource.kind} is namespaced, pass namespace=")
+        return namespace
+    return None
+
+
+def _ident(kind, name, namespace=None):
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def _to_dict(obj, api_version=None, kind=None):
+    if obj is None:
+        return None
+    if hasattr(obj, "to_dict"):
+        obj = obj.to_dict()
+    elif isinstance(obj, (str, bytes)):
+        raise CommandExecutionError("the Kubernetes API returned a non-JSON answer")
+    obj = dict(obj)
+    if api_version and "apiVersion" not in obj:
+        obj["apiVersion"] = api_version
+    if kind and "kind" not in obj:
+        obj["kind"] = kind
+    return obj
+
+
+def _load_manifest(manifest):
+    if isinstance(manifest, (str, bytes)):
+        manifest = yaml.safe_load(manifest)
+    if not isinstance(manifest, dict):
+        raise CommandExecutionError("manifest must be a mapping (or YAML text of one)")
+    for key in ("apiVersion", "kind"):
+        if not manifest.get(key):
+            raise CommandExecutionError(f"manifest has no {key}")
+    if not (manifest.get("metadata") or {}).get("name") and not (
+        manifest.get("metadata") or {}
+    ).get("generateName"):
+        raise CommandExecutionError(f"{manifest['kind']} manifest has no metadata.name")
+    return manifest
+
+
+def _request(dyn, method, path, what, body=None, **params):
+    """dyn.request with error translation; returns a dict (or None for 404 on GET)."""
+    try:
+        return dyn.request(method, path, body=body, **params)
+    except Exception as exc:  # pylint: disable=broad-except
+        raise CommandExecutionError(f"{what} failed: {_describe(exc)}") from None
+
+
+# --------------------------------------------------------------------------- read
+
+
+def ping(kubeconfig=None, context=None):
+    """
+    True when the API server answers ``/version`` with the kubeconfig's credentials,
+    False otherwise (the reason is logged at debug level).
+
+    CLI example: ``salt-call maia_kube.ping``
+    """
+    try:
+        version(kubeconfig=kubeconfig, context=context)
+        return True
+    except CommandExecutionError as exc:
+        log.debug("maia_kube.ping: %s", exc)
+        return False
+
+
+def version(kubeconfig=None, context=None):
+    """
+    The API server's ``/version`` document (gitVersion, major, minor, ...).
+    Raises CommandExecutionError when unreachable or unauthorised.
+    """
+    dyn = _client(kubeconfig, context)
+    result = _request(dyn, "get", "/version", "GET /version")
+    return _to_dict(result)
+
+
+def get(api_version, kind, name, namespace=None, kubeconfig=None, context=None):
+    """
+    The object as a dict, or None when it does not exist.
+
+    api_version
+        e.g. ``v1``, ``apps/v1``, ``argoproj.io/v1alpha1``
+    kind
+        e.g. ``Secret``, ``Application``
+    namespace
+        required for namespaced kinds, ignored for cluster-scoped ones
+
+    CLI example: ``salt-call maia_kube.get v1 Namespace argocd``
+    """
+    dyn = _client(kubeconfig, context)
+    res = _resource(dyn, api_version, kind)
+    namespace = _ns_for(res, namespace, f"get {kind} {name}")
+    try:
+        obj = dyn.request("get", res.path(name=name, namespace=namespace))
+    except Exception as exc:  # pylint: disable=broad-except
+        if _status(exc) == 404:
+            return None
+        raise CommandExecutionError(
+            f"get {_ident(kind, name, namespace)} failed: {_describe(exc)}"
+        ) from None
+    return _to_dict(obj, api_version, kind)
+
+
+def list_(
+    api_version,
+    kind,
+    namespace=None,
+    label_selector=None,
+    field_selector=None,
+    kubeconfig=None,
+    context=None,
+):
+    """
+    List objects of a kind as a list of dicts (each with apiVersion and kind).
+    ``namespace=None`` lists a namespaced kind across all namespaces.
+
+    CLI example: ``salt-call maia_kube.list argoproj.io/v1alpha1 Application namespace=argocd``
+    """
+    dyn = _client(kubeconfig, context)
+    res = _resource(dyn, api_version, kind)
+    params = {}
+    if label_selector:
+        params["label_selector"] = label_selector
+    if field_selector:
+        params["field_selector"] = field_selector
+    path = res.path(namespace=namespace if res.namespaced else None)
+    result = _to_dict(_request(dyn, "get", path, f"list {kind}", **params))
+    return [_to_dict(item, api_version, kind) for item in (result.get("items") or [])]
+
+
+def exists(api_version, kind, name, namespace=None, kubeconfig=None, context=None):
+    """True when the object exists."""
+    return get(api_version, kind, name, namespace, kubeconfig=kubeconfig, context=context) is not None
+
+
+# --------------------------------------------------------------------------- write
+
+
+def _dry(dry_run):
+    return "All" if dry_run else None
+
+
+def create(manifest, namespace=None, dry_run=False, kubeconfig=None, context=None):
+    """
+    Create an object (POST); fails with HTTP 409 AlreadyExists when it exists.
+    ``namespace`` is used when the manifest has none. Returns the created object.
+    """
+    manifest = copy.deepcopy(_load_manifest(manifest))
+    dyn = _client(kubeconfig, context)
+    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
+    meta = manifest.setdefault("metadata", {})
+    ns = _ns_for(res, meta.get("namespace") or namespace, f"create {manifest['kind']}")
+    if ns:
+        meta["namespace"] = ns
+    obj = _request(
+        dyn,
+        "post",
+        res.path(namespace=ns),
+        f"create {_ident(manifest['kind'], meta.get('name') or meta.get('generateName'), ns)}",
+        body=manifest,
+        content_type="application/json",
+        dry_run=_dry(dry_run),
+    )
+    return _to_dict(obj, manifest["apiVersion"], manifest["kind"])
+
+
+def replace(manifest, namespace=None, dry_run=False, kubeconfig=None, context=None):
+    """
+    Replace an object (PUT). With ``metadata.resourceVersion`` set, a stale
+    version fails with HTTP 409 Conflict. Returns the stored object.
+    """
+    manifest = copy.deepcopy(_load_manifest(manifest))
+    dyn = _client(kubeconfig, context)
+    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
+    meta = manifest["metadata"]
+    ns = _ns_for(res, meta.get("namespace") or namespace, f"replace {manifest['kind']}")
+    if ns:
+        meta["namespace"] = ns
+    obj = _request(
+        dyn,
+        "put",
+        res.path(name=meta["name"], namespace=ns),
+        f"replace {_ident(manifest['kind'], meta['name'], ns)}",
+        body=manifest,
+        content_type="application/json",
+        dry_run=_dry(dry_run),
+    )
+    return _to_dict(obj, manifest["apiVersion"], manifest["kind"])
+
+
+def patch(
+    api_version,
+    kind,
+    name,
+    patch,  # pylint: disable=redefined-outer-name
+    namespace=None,
+    patch_type="merge",
+    subresource=None,
+    dry_run=False,
+    field_manager=DEFAULT_FIELD_MANAGER,
+    kubeconfig=None,
+    context=None,
+):
+    """
+    Patch an object and return it.
+
+    patch
+        the patch: a dict (merge/strategic), a list of operations (json), or YAML text
+    patch_type
+        ``merge`` (RFC 7386, default), ``strategic``, ``json`` (RFC 6902) or ``apply``
+    subresource
+        e.g. ``status`` to patch ``.../status``
+
+    CLI example: ``salt-call maia_kube.patch apps/v1 Deployment traefik '{"spec": {"replicas": 2}}' namespace=traefik``
+    """
+    if patch_type not in PATCH_TYPES:
+        raise CommandExecutionError(
+            f"patch_type must be one of {', '.join(PATCH_TYPES)}, not {patch_type!r}"
+        )
+    if isinstance(patch, (str, bytes)):
+        patch = yaml.safe_load(patch)
+    dyn = _client(kubeconfig, context)
+    res = _resource(dyn, api_version, kind)
+    namespace = _ns_for(res, namespace, f"patch {kind} {name}")
+    path = res.path(name=name, namespace=namespace)
+    if subresource:
+        path = f"{path}/{subresource}"
+    params = {"content_type": PATCH_TYPES[patch_type], "dry_run": _dry(dry_run)}
+    if field_manager:
+        params["field_manager"] = field_manager
+    obj = _request(
+        dyn, "patch", path, f"patch {_ident(kind, name, namespace)}", body=patch, **params
+    )
+    return _to_dict(obj, api_version, kind)
+
+
+def apply(
+    manifest,
+    namespace=None,
+    field_manager=DEFAULT_FIELD_MANAGER,
+    force=True,
+    dry_run=False,
+    subresource=None,
+    kubeconfig=None,
+    context=None,
+):
+    """
+    Server-side apply (``application/apply-patch+yaml``) of one object; creates
+    it when absent. Returns the resulting object (with ``dry_run=True`` the
+    object as it would be, nothing stored).
+
+    field_manager
+        the SSA field manager (default ``maia-salt``)
+    force
+        take over fields owned by other managers instead of failing with 409
+
+    CLI example: ``salt-call maia_kube.apply '{apiVersion: v1, kind: Namespace, metadata: {name: x}}'``
+    """
+    manifest = copy.deepcopy(_load_manifest(manifest))
+    dyn = _client(kubeconfig, context)
+    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
+    meta = manifest["metadata"]
+    ns = _ns_for(res, meta.get("namespace") or namespace, f"apply {manifest['kind']} {meta.get('name')}")
+    if ns:
+        meta["namespace"] = ns
+    path = res.path(name=meta["name"], namespace=ns)
+    if subresource:
+        path = f"{path}/{subresource}"
+    obj = _request(
+        dyn,
+        "patch",
+        path,
+        f"apply {_ident(manifest['kind'], meta['name'], ns)}",
+        body=manifest,
+        content_type=PATCH_TYPES["apply"],
+        field_manager=field_manager,
+        force_conflicts=bool(force),
+        dry_run=_dry(dry_run),
+    )
+    return _to_dict(obj, manifest["apiVersion"], manifest["kind"])
+
+
+def _comparable(obj):
+    if obj is None:
+        return None
+    obj = copy.deepcopy(obj)
+    meta = obj.get("metadata") or {}
+    for key in _SERVER_METADATA:
+        meta.pop(key, None)
+    if not meta.get("annotations"):
+        meta.pop("annotations", None)
+    if not meta.get("labels"):
+        meta.pop("labels", None)
+    return obj
+
+
+def _diff_paths(before, after, prefix=""):
+    """Dotted paths (no values) where two JSON-like values differ."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out = []
+        for key in sorted(set(before) | set(after), key=str):
+            sub = f"{prefix}.{key}" if prefix else str(key)
+            if key not in before or key not in after:
+                out.append(sub)
+            else:
+                out.extend(_diff_paths(before[key], after[key], sub))
+        return out
+    if before != after:
+        return [prefix or "."]
+    return []
+
+
+def ensure(
+    manifest,
+    namespace=None,
+    field_manager=DEFAULT_FIELD_MANAGER,
+    force=True,
+    dry_run=False,
+    kubeconfig=None,
+    context=None,
+):
+    """
+    Server-side apply one object and say what changed: the building block for
+    idempotent states (``test=True`` passes ``dry_run=True``).
+
+    Returns ``{"changed": bool, "created": bool, "diff": [dotted paths], "id": "Kind ns/name",
+    "object": <resulting object>}``. ``diff`` names changed fields only, never values;
+    ``object`` may hold secret data: do not put it in a state's changes or comment.
+    """
+    manifest = _load_manifest(manifest)
+    dyn = _client(kubeconfig, context)
+    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
+    meta = manifest["metadata"]
+    ns = _ns_for(res, meta.get("namespace") or namespace, f"apply {manifest['kind']} {meta.get('name')}")
+    before = get(
+        manifest["apiVersion"], manifest["kind"], meta["name"], ns, kubeconfig=kubeconfig, context=context
+    )
+    after = apply(
+        manifest,
+        namespace=ns,
+        field_manager=field_manager,
+        force=force,
+        dry_run=dry_run,
+        kubeconfig=kubeconfig,
+        context=context,
+    )
+    diff = _diff_paths(_comparable(before) or {}, _comparable(after)) if before is not None else []
+    return {
+        "id": _ident(manifest["kind"], meta["name"], ns),
+        "created": before is None,
+        "changed": before is None or bool(diff),
+        "diff": diff,
+        "object": after,
+    }
+
+
+def delete(
+    api_version,
+    kind,
+    name,
+    namespace=None,
+    propagation_policy="Background",
+    dry_run=False,
+    wait=False,
+    timeout=60,
+    interval=1,
+    kubeconfig=None,
+    context=None,
+):
+    """
+    Delete an object. Returns False when it did not exist, True when deleted
+    (or deletion started: objects with finalizers stay until the finalizers are
+    cleared). ``wait=True`` waits up to ``timeout`` seconds until it is gone.
+    """
+    dyn = _client(kubeconfig, context)
+    res = _resource(dyn, api_version, kind)
+    namespace = _ns_for(res, namespace, f"delete {kind} {name}")
+    path = res.path(name=name, namespace=namespace)
+    body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation_policy}
+    if dry_run:
+        body["dryRun"] = ["All"]
+    try:
+        dyn.request(
+            "delete", path, body=body, content_type="application/json", dry_run=_dry(dry_run)
+        )
+    except Exception as exc:  # pylint: disable=broad-except
+        if _status(exc) == 404:
+            return False
+        raise CommandExecutionError(
+            f"delete {_ident(kind, name, namespace)} failed: {_describe(exc)}"
+        ) from None
+    if wait and not dry_run:
+        deadline = time.monotonic() + float(timeout)
+        while get(api_version, kind, name, namespace, kubeconfig=kubeconfig, context=context):
+            if time.monotonic() > deadline:
+                raise CommandExecutionError(
+                    f"{_ident(kind, name, namespace)} still exists {timeout}s after deletion "
+                    "(pending finalizers?)"
+                )
+            time.sleep(float(interval))
+    return True
+
+
+# --------------------------------------------------------------------------- CRDs and manifests
+
+
+def _crd_established(crd):
+    for cond in (crd.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Established" and cond.get("status") == "True":
+            return True
+    return False
+
+
+def wait_crd_established(name, timeout=60, interval=1, kubeconfig=None, context=None):
+    """
+    Wait until CustomResourceDefinition ``name`` (e.g. ``applications.argoproj.io``)
+    has condition Established=True. Returns True; raises CommandExecutionError
+    on timeout or when the CRD does not exist.
+    """
+    deadline = time.monotonic() + float(timeout)
+    while True:
+        crd = get(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            name,
+            kubeconfig=kubeconfig,
+            context=context,
+        )
+        if crd is not None and _crd_established(crd):
+            return True
+        if time.monotonic() > deadline:
+            state = "does not exist" if crd is None else "is not Established"
+            raise CommandExecutionError(
+                f"CustomResourceDefinition {name} {state} after {timeout}s"
+            )
+        time.sleep(float(interval))
+
+
+def _read_source(path):
+    if "://" in str(path):
+        cached = __salt__["cp.cache_file"](path)
+        if not cached:
+            raise CommandExecutionError(f"cannot fetch {path}")
+        path = cached
+    if not os.path.isfile(path):
+        raise CommandExecutionError(f"manifest file {path} does not exist")
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def load_manifests(text):
+    """Parse multi-document YAML into a list of object dicts (``kind: List`` expanded)."""
+    docs = []
+    for doc in yaml.safe_load_all(text):
+        if not doc:
+            continue
+        if not isinstance(doc, dict):
+            raise CommandExecutionError("a manifest document is not a mapping")
+        if doc.get("kind") == "List" or (
+            str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list)
+        ):
+            docs.extend(item for item in doc.get("items") or [] if item)
+        else:
+            docs.append(doc)
+    return docs
+
+
+def _applied_first(obj):
+    if obj["kind"] == "CustomResourceDefinition":
+        return obj["apiVersion"].startswith("apiextensions.k8s.io/")
+    return obj["kind"] == "Namespace" and obj["apiVersion"] == "v1"
+
+
+def apply_manifests(
+    manifests,
+    namespace=None,
+    field_manager=DEFAULT_FIELD_MANAGER,
+    force=True,
+    dry_run=False,
+    timeout=120,
+    kubeconfig=None,
+    context=None,
+):
+    """
+    Server-side apply a list of objects (or multi-document YAML text): CRDs and
+    Namespaces first, then wait for the CRDs to be Established, then the rest.
+    ``namespace`` is used for namespaced objects without one.
+
+    Returns ``{"objects": n, "created": [ids], "changed": [ids], "unchanged": n}``
+    (with ``dry_run=True`` what would happen; custom resources whose CRD is not
+    installed yet count as created).
+    """
+    if isinstance(manifests, (str, bytes)):
+        manifests = load_manifests(manifests)
+    objs = [_load_manifest(m) for m in manifests]
+    first = [o for o in objs if _applied_first(o)]
+    rest = [o for o in objs if not any(o is f for f in first)]
+    summary = {"objects": len(objs), "created": [], "changed": [], "unchanged": 0}
+
+    def _one(obj):
+        try:
+            result = ensure(
+                obj,
+                namespace=namespace,
+                field_manager=field_manager,
+                force=force,
+                dry_run=dry_run,
+                kubeconfig=kubeconfig,
+                context=context,
+            )
+        except CommandExecutionError as exc:
+            if dry_run and "serves no kind" in str(exc):
+                summary["created"].append(_ident(obj["kind"], obj["metadata"]["name"]))
+                return
+            raise
+        if result["created"]:
+            summary["created"].append(result["id"])
+        elif result["changed"]:
+            summary["changed"].append(result["id"])
+        else:
+            summary["unchanged"] += 1
+
+    for obj in first:
+        _one(obj)
+    if not dry_run:
+        for obj in first:
+            if obj["kind"] == "CustomResourceDefinition":
+                wait_crd_established(
+                    obj["metadata"]["name"], timeout=timeout, kubeconfig=kubeconfig, context=context
+                )
+    for obj in rest:
+        _one(obj)
+    return summary
+
+
+def apply_manifest_file(
+    path,
+    sha256=None,
+    namespace=None,
+    field_manager=DEFAULT_FIELD_MANAGER,
+    force=True,
+    dry_run=False,
+    timeout=120,
+    kubeconfig=None,
+    context=None,
+):
+    """
+    Check a manifest file's sha256 (when given) before anything else, then
+    server-side apply every object in it (see ``apply_manifests``).
+
+    path
+        local path on the minion, or a ``salt://``/``https://`` source fetched with cp.cache_file
+    sha256
+        expected hex digest; a mismatch raises CommandExecutionError and applies nothing
+
+    Returns the ``apply_manifests`` summary plus ``sha256``.
+
+    CLI example: ``salt-call maia_kube.apply_manifest_file /tmp/install.yaml sha256=795a... namespace=argocd``
+    """
+    data = _read_source(path)
+    digest = hashlib.sha256(data).hexdigest()
+    if sha256 and digest != str(sha256).lower().strip():
+        raise CommandExecutionError(
+            f"sha256 mismatch for {path}: expected {sha256}, got {digest}; nothing applied"
+        )
+    summary = apply_manifests(
+        data.decode("utf-8"),
+        namespace=namespace,
+        field_manager=field_manager,
+        force=force,
+        dry_run=dry_run,
+        timeout=timeout,
+        kubeconfig=kubeconfig,
+        context=context,
+    )
+    summary["sha256"] = digest
+    return summary
