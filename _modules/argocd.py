@@ -1,0 +1,733 @@
+"""ArgoCD over the Kubernetes API: Applications, AppProjects, repository secrets.
+
+Everything goes through the Kubernetes API (no ``argocd`` CLI, no login, no
+port-forward): Applications and AppProjects are custom resources
+(``argoproj.io/v1alpha1``), a sync is requested by writing the Application's
+``operation`` field, and progress is read back from its ``status`` as the
+ArgoCD application controller writes it.
+
+Functions for people (``salt-call argocd.<fn>``):
+
+- ``argocd.apps`` -- every Application with its sync, health and revision;
+- ``argocd.sync NAME`` -- request a sync, return at once;
+- ``argocd.wait NAME timeout=600 interval=5`` -- wait for Synced and Healthy;
+- ``argocd.status NAME`` -- phase, message and unhealthy resources of one app;
+- ``argocd.app_diff NAME spec`` -- what ``argocd.app_present`` would change (masked).
+
+Functions the ``argocd`` state module builds on: ``build_app``,
+``build_project``, ``build_repository``, ``normalize``, ``diff``,
+``merge_patch``, ``get``, ``create``, ``patch``, ``delete``.
+
+Secret values (keys that look secret, see ``maia_secrets``) never leave this
+module unmasked: changes, comments, errors and log lines are masked or scrubbed.
+
+The API connection comes from ``kubeconfig`` (argument), else pillar
+``maia:kubeconfig``, else ``/etc/maia/kubeconfig``.
+"""
+import base64
+import copy
+import json
+import logging
+import time
+import uuid
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "argocd"
+__func_alias__ = {"list_": "list"}
+
+GROUP = "argoproj.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+SYNC_WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
+SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+SYNC_ID_INFO = "maia-salt-sync-id"
+INITIATOR = "maia-salt"
+DEFAULT_KUBECONFIG = "/etc/maia/kubeconfig"
+
+# kind -> (apiVersion, plural)
+KINDS = {
+    "Application": (API_VERSION, "applications"),
+    "AppProject": (API_VERSION, "appprojects"),
+    "Secret": ("v1", "secrets"),
+}
+
+# Spec fields of an Application this module owns (the whole spec).
+APP_SPEC_KEYS = (
+    "project",
+    "source",
+    "sources",
+    "destination",
+    "syncPolicy",
+    "ignoreDifferences",
+    "info",
+    "revisionHistoryLimit",
+    "sourceHydrator",
+)
+
+TERMINAL_PHASES = ("Succeeded", "Failed", "Error")
+FAILED_PHASES = ("Failed", "Error")
+
+# How long an Application read by app_present may stand in for app_synced's read.
+CONTEXT_REUSE_SECONDS = 60
+
+
+class ArgoCDError(Exception):
+    """A failure with a message that is safe to show (already masked)."""
+
+
+def __virtual__():
+    return __virtualname__
+
+
+# --------------------------------------------------------------------------
+# masking (delegates to maia_secrets)
+
+
+def mask(obj, secret_keys=None):
+    return __salt__["maia_secrets.mask"](obj, extra_keys=secret_keys)
+
+
+def _collect(obj, secret_keys=None):
+    return __salt__["maia_secrets.collect"](obj, extra_keys=secret_keys)
+
+
+def _scrub(text, secrets):
+    return __salt__["maia_secrets.scrub"](text, secrets)
+
+
+# --------------------------------------------------------------------------
+# pure helpers: normalisation, diff, merge patch
+
+
+def normalize(obj):
+    """Return ``obj`` with ``None`` values and empty dicts/lists removed at every
+    level and tuples turned into lists, so that a desired spec written in YAML
+    compares equal to the same spec as the API server returns it.
+
+    CLI example::
+
+        salt-call argocd.normalize '{"a": null, "b": {}, "c": [1]}'
+    """
+    if isinstance(obj, dict):
+        out = {}
+        for key, value in obj.items():
+            value = normalize(value)
+            if value is None or value == {} or value == []:
+                continue
+            out[str(key)] = value
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [normalize(v) for v in obj]
+    return obj
+
+
+def diff(old, new, path=()):
+    """Leaf-level differences between two normalised objects.
+
+    Returns a list of ``(path, old_value, new_value)``; ``path`` is a tuple of
+    keys (list indices as strings). Dicts are compared key by key; lists of the
+    same length item by item; lists of different length as a whole. A missing
+    value is ``None``.
+    """
+    path = tuple(path)
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in list(old) + [k for k in new if k not in old]:
+            out.extend(diff(old.get(key), new.get(key), path + (str(key),)))
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        out = []
+        for i, (o, n) in enumerate(zip(old, new)):
+            out.extend(diff(o, n, path + (str(i),)))
+        return out
+    if old == new and type(old) is type(new):
+        return []
+    if old == new and not isinstance(old, bool) and not isinstance(new, bool):
+        return []  # 1 == 1.0
+    return [(path, old, new)]
+
+
+def merge_patch(old, new):
+    """The JSON merge patch (RFC 7386) that turns ``old`` into ``new`` (both
+    normalised): changed keys only, ``None`` for removed keys, lists whole.
+    Returns ``{}`` when they are equal.
+    """
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return copy.deepcopy(new)
+    patch = {}
+    for key in old:
+        if key not in new:
+            patch[key] = None
+    for key, value in new.items():
+        if key not in old:
+            patch[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(old[key], dict):
+            sub = merge_patch(old[key], value)
+            if sub:
+                patch[key] = sub
+        elif diff(old[key], value):
+            patch[key] = copy.deepcopy(value)
+    return patch
+
+
+def _lookup(obj, path):
+    """Value at ``path``; a masked scalar met on the way stands for the whole subtree."""
+    for key in path:
+        if isinstance(obj, dict):
+            obj = obj.get(key)
+        elif isinstance(obj, list) and key.isdigit() and int(key) < len(obj):
+            obj = obj[int(key)]
+        elif obj is None:
+            return None
+        else:
+            return obj  # a masked value covering everything below
+    return obj
+
+
+def masked_changes(old, new, prefix=(), secret_keys=None):
+    """Flattened, masked ``{dotted.path: {old, new}}`` of what differs.
+
+    Values are looked up in masked copies of ``old`` and ``new``, so a changed
+    password shows as ``<masked>`` -> ``<masked>``: you see that it changed,
+    never what it is.
+    """
+    masked_old = mask(old, secret_keys)
+    masked_new = mask(new, secret_keys)
+    changes = {}
+    for path, _, _ in diff(old, new):
+        key = ".".join(prefix + path)
+        changes[key] = {"old": _lookup(masked_old, path), "new": _lookup(masked_new, path)}
+    return changes
+
+
+# --------------------------------------------------------------------------
+# desired objects
+
+
+def _validate_app_spec(name, spec):
+    if not isinstance(spec, dict):
+        raise ArgoCDError(f"Application {name}: spec must be a mapping, got {type(spec).__name__}")
+    unknown = sorted(set(spec) - set(APP_SPEC_KEYS))
+    if unknown:
+        raise ArgoCDError(
+            f"Application {name}: unknown spec key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(APP_SPEC_KEYS)}"
+        )
+    sources = spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
+    if not sources:
+        raise ArgoCDError(f"Application {name}: spec.source (or spec.sources) is required")
+    for i, source in enumerate(sources):
+        where = "spec.source" if spec.get("source") else f"spec.sources[{i}]"
+        if not isinstance(source, dict):
+            raise ArgoCDError(f"Application {name}: {where} must be a mapping")
+        if not source.get("repoURL"):
+            raise ArgoCDError(f"Application {name}: {where}.repoURL is required")
+        if source.get("chart") and source.get("path"):
+            raise ArgoCDError(f"Application {name}: {where} has both chart and path; use one")
+        if source.get("chart") and not source.get("targetRevision"):
+            raise ArgoCDError(
+                f"Application {name}: {where}.targetRevision (the chart version) is required "
+                "for a chart source"
+            )
+        helm = source.get("helm") or {}
+        if not isinstance(helm, dict):
+            raise ArgoCDError(f"Application {name}: {where}.helm must be a mapping")
+        if "valuesObject" in helm and not isinstance(helm["valuesObject"], (dict, type(None))):
+            raise ArgoCDError(f"Application {name}: {where}.helm.valuesObject must be a mapping")
+    dest = spec.get("destination")
+    if not isinstance(dest, dict) or not (dest.get("server") or dest.get("name")):
+        raise ArgoCDError(
+            f"Application {name}: spec.destination needs server (e.g. "
+            "https://kubernetes.default.svc) or name, and usually namespace"
+        )
+
+
+def build_app(name, spec, namespace="argocd", sync_wave=None, labels=None, annotations=None):
+    """The Application manifest for ``name`` (validated, normalised).
+
+    ``spec.project`` defaults to ``default``; ``sync_wave`` becomes the
+    ``argocd.argoproj.io/sync-wave`` annotation.
+    """
+    _validate_app_spec(name, spec)
+    spec = normalize(spec)
+    spec.setdefault("project", "default")
+    metadata = {"name": name, "namespace": namespace}
+    annotations = dict(annotations or {})
+    if sync_wave is not None:
+        try:
+            annotations[SYNC_WAVE_ANNOTATION] = str(int(str(sync_wave)))
+        except ValueError:
+            raise ArgoCDError(f"Application {name}: sync_wave must be an integer, got {sync_wave!r}")
+    if annotations:
+        metadata["annotations"] = {str(k): str(v) for k, v in annotations.items()}
+    if labels:
+        metadata["labels"] = {str(k): str(v) for k, v in labels.items()}
+    return {"apiVersion": API_VERSION, "kind": "Application", "metadata": metadata, "spec": spec}
+
+
+def build_project(name, spec, namespace="argocd"):
+    """The AppProject manifest for ``name`` (roles and groups, destinations,
+    sourceRepos, clusterResourceWhitelist ...), normalised."""
+    if not isinstance(spec, dict):
+        raise ArgoCDError(f"AppProject {name}: spec must be a mapping")
+    for i, dest in enumerate(spec.get("destinations") or []):
+        if not isinstance(dest, dict) or not (dest.get("server") or dest.get("name")):
+            raise ArgoCDError(f"AppProject {name}: spec.destinations[{i}] needs server or name")
+    for i, role in enumerate(spec.get("roles") or []):
+        if not isinstance(role, dict) or not role.get("name"):
+            raise ArgoCDError(f"AppProject {name}: spec.roles[{i}] needs a name")
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "AppProject",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": normalize(spec),
+    }
+
+
+def build_repository(name, url, username=None, password=None, namespace="argocd",
+                     repo_type="helm", enable_oci=True, project=None):
+    """The repository Secret ArgoCD reads (label
+    ``argocd.argoproj.io/secret-type: repository``), with ``stringData``-style
+    plain values in ``data`` (encoded on the way out)."""
+    if not url:
+        raise ArgoCDError(f"repository {name}: url is required")
+    if repo_type not in ("helm", "git", "oci"):
+        raise ArgoCDError(f"repository {name}: repo_type must be helm, git or oci, got {repo_type!r}")
+    if bool(username) != bool(password):
+        raise ArgoCDError(f"repository {name}: give both username and password, or neither")
+    data = {"name": name, "type": repo_type, "url": url}
+    if username:
+        data["username"] = str(username)
+        data["password"] = str(password)
+    if enable_oci and repo_type == "helm":
+        data["enableOCI"] = "true"
+    if project:
+        data["project"] = project
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": name, "namespace": namespace, "labels": {SECRET_TYPE_LABEL: "repository"}},
+        "data": data,
+    }
+
+
+def encode_secret_data(data):
+    return {k: base64.b64encode(str(v).encode()).decode() for k, v in data.items()}
+
+
+def decode_secret_data(data):
+    out = {}
+    for k, v in (data or {}).items():
+        try:
+            out[k] = base64.b64decode(v).decode()
+        except (ValueError, UnicodeDecodeError):
+            out[k] = v
+    return out
+
+
+# --------------------------------------------------------------------------
+# Kubernetes API access (one request per call; no discovery)
+
+
+def _kubeconfig(kubeconfig=None):
+    if kubeconfig:
+        return kubeconfig
+    from_pillar = __salt__["pillar.get"]("maia:kubeconfig", None) if "pillar.get" in __salt__ else None
+    return from_pillar or __opts__.get("maia.kubeconfig") or DEFAULT_KUBECONFIG
+
+
+def _path(kind, namespace, name=None):
+    api_version, plural = KINDS[kind]
+    base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+    path = f"{base}/namespaces/{namespace}/{plural}"
+    return f"{path}/{name}" if name else path
+
+
+def _client(kubeconfig):
+    key = ("argocd.client", kubeconfig)
+    if key not in __context__:
+        import kubernetes.client
+        import kubernetes.config
+
+        configuration = kubernetes.client.Configuration()
+        kubernetes.config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+        client = kubernetes.client.ApiClient(configuration)
+        client.user_agent = "maia-salt/argocd"
+        __context__[key] = client
+    return __context__[key]
+
+
+def _request(method, path, body=None, content_type="application/json", kubeconfig=None):
+    """One HTTP request to the API server. Returns (status, decoded body)."""
+    kubeconfig = _kubeconfig(kubeconfig)
+    try:
+        client = _client(kubeconfig)
+    except Exception as exc:  # pylint: disable=broad-except
+        raise ArgoCDError(f"cannot load kubeconfig {kubeconfig}: {exc}") from None
+    headers = {"Accept": "application/json"}
+    payload = None
+    if body is not None:
+        headers["Content-Type"] = content_type
+        payload = json.dumps(body)
+    _, url, header_params, _, _ = client.param_serialize(
+        method, path, header_params=headers, auth_settings=["BearerToken"]
+    )
+    try:
+        response = client.call_api(method, url, header_params=header_params, body=payload,
+                                   _request_timeout=30)
+        raw = response.read()
+        status = response.status
+    except Exception as exc:  # pylint: disable=broad-except
+        status = getattr(exc, "status", 0) or 0
+        if not status:
+            raise ArgoCDError(f"cannot reach the Kubernetes API ({kubeconfig}): {exc}") from None
+        raw = getattr(exc, "body", b"") or b""
+    try:
+        decoded = json.loads(raw) if raw else {}
+    except ValueError:
+        decoded = {"message": raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)}
+    return status, decoded
+
+
+def _api_error(action, what, status, body, secrets=()):
+    message = body.get("message") if isinstance(body, dict) else str(body)
+    return ArgoCDError(_scrub(f"{action} {what} failed: HTTP {status}: {message}", secrets))
+
+
+def get(kind, name, namespace="argocd", kubeconfig=None):
+    """The live object, or ``None`` when it does not exist. Secrets come back
+    with ``data`` decoded (keep them away from output: use ``mask``).
+
+    CLI example::
+
+        salt-call argocd.get Application maia-core-traefik
+    """
+    status, body = _request("GET", _path(kind, namespace, name), kubeconfig=kubeconfig)
+    if status == 404:
+        return None
+    if status >= 400:
+        raise _api_error("reading", f"{kind} {namespace}/{name}", status, body)
+    return body
+
+
+def create(manifest, kubeconfig=None, secret_keys=None):
+    """Create ``manifest``; returns the object the server stored."""
+    kind, meta = manifest["kind"], manifest["metadata"]
+    status, body = _request("POST", _path(kind, meta["namespace"]), manifest, kubeconfig=kubeconfig)
+    if status >= 400:
+        raise _api_error("creating", f"{kind} {meta['namespace']}/{meta['name']}", status, body,
+                         _collect(manifest, secret_keys))
+    return body
+
+
+def patch(kind, name, namespace, body, kubeconfig=None, secret_keys=None):
+    """JSON merge patch (RFC 7386) of one object; returns the patched object."""
+    status, result = _request("PATCH", _path(kind, namespace, name), body,
+                              content_type="application/merge-patch+json", kubeconfig=kubeconfig)
+    if status >= 400:
+        raise _api_error("patching", f"{kind} {namespace}/{name}", status, result,
+                         _collect(body, secret_keys))
+    return result
+
+
+def delete(kind, name, namespace="argocd", kubeconfig=None):
+    """Delete one object; ``True`` when a delete was sent, ``False`` when it was gone."""
+    status, body = _request("DELETE", _path(kind, namespace, name), kubeconfig=kubeconfig)
+    if status == 404:
+        return False
+    if status >= 400:
+        raise _api_error("deleting", f"{kind} {namespace}/{name}", status, body)
+    return True
+
+
+def list_(kind, namespace="argocd", kubeconfig=None):
+    status, body = _request("GET", _path(kind, namespace), kubeconfig=kubeconfig)
+    if status >= 400:
+        raise _api_error("listing", f"{kind} in {namespace}", status, body)
+    return body.get("items") or []
+
+
+# --------------------------------------------------------------------------
+# comparing live and desired
+
+
+def live_view(kind, live, desired):
+    """The part of ``live`` that ``desired`` manages, normalised, in the same
+    shape as ``desired``: the whole ``spec`` (or Secret ``data``, decoded), and of
+    the labels and annotations only the keys ``desired`` sets (others -- set by
+    ArgoCD or people -- are left alone)."""
+    view = {"metadata": {}}
+    live_meta = live.get("metadata") or {}
+    for field in ("labels", "annotations"):
+        wanted = (desired.get("metadata") or {}).get(field) or {}
+        have = live_meta.get(field) or {}
+        view["metadata"][field] = {k: have[k] for k in wanted if k in have}
+    if kind == "Secret":
+        view["data"] = decode_secret_data(live.get("data"))
+    else:
+        view["spec"] = live.get("spec") or {}
+    return normalize(view)
+
+
+def desired_view(kind, desired):
+    view = {"metadata": {f: (desired["metadata"].get(f) or {}) for f in ("labels", "annotations")}}
+    if kind == "Secret":
+        view["data"] = desired.get("data") or {}
+    else:
+        view["spec"] = desired.get("spec") or {}
+    return normalize(view)
+
+
+def compare(kind, live, desired, secret_keys=None):
+    """``(patch, changes)``: the merge patch to send (``{}`` when nothing
+    differs) and the masked, flattened changes to report."""
+    have = live_view(kind, live, desired)
+    want = desired_view(kind, desired)
+    body = merge_patch(have, want)
+    if kind == "Secret" and "data" in body:
+        body["data"] = {k: (None if v is None else base64.b64encode(v.encode()).decode())
+                        for k, v in body["data"].items()}
+    if kind == "Secret":
+        # every value of a repository secret is treated as secret except these
+        public = {"name", "type", "url", "enableOCI", "project"}
+        keys = list(secret_keys or []) + [f"data.{k}" for k in want.get("data", {}) if k not in public]
+        keys += [f"data.{k}" for k in have.get("data", {}) if k not in public]
+        secret_keys = keys
+    return body, masked_changes(have, want, secret_keys=secret_keys)
+
+
+def app_diff(name, spec, namespace="argocd", sync_wave=None, secret_keys=None, kubeconfig=None):
+    """What ``argocd.app_present`` would change for this Application (masked).
+
+    CLI example::
+
+        salt-call argocd.app_diff maia-core-tempo '{"source": {...}, "destination": {...}}'
+    """
+    desired = build_app(name, spec, namespace, sync_wave=sync_wave)
+    live = get("Application", name, namespace, kubeconfig)
+    if live is None:
+        return {"exists": False, "changes": {"new": mask(desired, secret_keys)}}
+    _, changes = compare("Application", live, desired, secret_keys)
+    return {"exists": True, "changes": changes}
+
+
+def remember(name, namespace, kubeconfig, obj):
+    """Keep an Application just read, so that app_synced in the same run can
+    decide "nothing to do" without a second GET."""
+    __context__[("argocd.app", _kubeconfig(kubeconfig), namespace, name)] = (time.monotonic(), obj)
+
+
+def recall(name, namespace, kubeconfig):
+    """The Application ``remember``ed in this run (and forget it), or ``None``."""
+    entry = __context__.pop(("argocd.app", _kubeconfig(kubeconfig), namespace, name), None)
+    if entry and time.monotonic() - entry[0] < CONTEXT_REUSE_SECONDS:
+        return entry[1]
+    return None
+
+
+# --------------------------------------------------------------------------
+# status, sync, wait
+
+
+def _sources(app):
+    spec = app.get("spec") or {}
+    return spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
+
+
+def summarize(app):
+    """``{name, sync, health, revision, phase, message, operation_pending,
+    unhealthy, conditions, current}`` from an Application's status."""
+    status = app.get("status") or {}
+    sync = status.get("sync") or {}
+    health = status.get("health") or {}
+    op_state = status.get("operationState") or {}
+    unhealthy = []
+    for res in status.get("resources") or []:
+        res_health = (res.get("health") or {}).get("status")
+        if res_health and res_health != "Healthy" or res.get("status") == "OutOfSync":
+            ident = "/".join(p for p in (res.get("kind"), res.get("namespace"), res.get("name")) if p)
+            unhealthy.append({
+                "resource": ident,
+                "sync": res.get("status"),
+                "health": res_health,
+                "message": (res.get("health") or {}).get("message", ""),
+            })
+    revision = sync.get("revision") or ", ".join(sync.get("revisions") or [])
+    return {
+        "name": (app.get("metadata") or {}).get("name"),
+        "sync": sync.get("status", "Unknown"),
+        "health": health.get("status", "Unknown"),
+        "health_message": health.get("message", ""),
+        "revision": revision,
+        "phase": op_state.get("phase", ""),
+        "message": op_state.get("message", ""),
+        "operation_pending": bool(app.get("operation")) or op_state.get("phase") in ("Running", "Terminating"),
+        "unhealthy": unhealthy,
+        "conditions": [
+            {"type": c.get("type"), "message": c.get("message")} for c in status.get("conditions") or []
+        ],
+        "current": _compared_to_current(app),
+    }
+
+
+def _compared_to_current(app):
+    """False when the controller's last comparison was made against another
+    spec than the one the Application has now (its Synced is stale)."""
+    compared = ((app.get("status") or {}).get("sync") or {}).get("comparedTo")
+    if not compared:
+        return True  # the controller does not say; trust status.sync
+    spec = app.get("spec") or {}
+    for field in ("source", "sources", "destination"):
+        if field in compared or field in spec:
+            if diff(normalize(compared.get(field)), normalize(spec.get(field))):
+                return False
+    return True
+
+
+def is_converged(summary):
+    return (summary["sync"] == "Synced" and summary["health"] == "Healthy"
+            and not summary["operation_pending"] and summary["current"])
+
+
+def describe(summary):
+    """One readable paragraph: sync, health, phase and message, unhealthy resources."""
+    parts = [f"sync {summary['sync']}", f"health {summary['health']}"]
+    if summary.get("health_message"):
+        parts[-1] += f" ({summary['health_message']})"
+    if summary.get("phase"):
+        phase = f"last operation {summary['phase']}"
+        if summary.get("message"):
+            phase += f": {summary['message']}"
+        parts.append(phase)
+    if summary.get("revision"):
+        parts.append(f"revision {summary['revision']}")
+    text = f"{summary['name']}: " + ", ".join(parts)
+    if summary.get("unhealthy"):
+        res = "; ".join(
+            f"{r['resource']} {r['health'] or r['sync']}" + (f" ({r['message']})" if r["message"] else "")
+            for r in summary["unhealthy"]
+        )
+        text += f"; unhealthy resources: {res}"
+    for cond in summary.get("conditions") or []:
+        text += f"; condition {cond['type']}: {cond['message']}"
+    return text
+
+
+def apps(namespace="argocd", kubeconfig=None):
+    """Every Application in ``namespace``: name, sync, health, revision.
+
+    CLI example::
+
+        salt-call argocd.apps
+    """
+    out = []
+    for app in list_("Application", namespace, kubeconfig):
+        summary = summarize(app)
+        out.append({k: summary[k] for k in ("name", "sync", "health", "revision")})
+    return sorted(out, key=lambda a: a["name"] or "")
+
+
+def status(name, namespace="argocd", kubeconfig=None):
+    """Sync, health, revision, last operation and unhealthy resources of one Application.
+
+    CLI example::
+
+        salt-call argocd.status maia-core-traefik
+    """
+    app = get("Application", name, namespace, kubeconfig)
+    if app is None:
+        raise ArgoCDError(f"Application {namespace}/{name} not found")
+    return summarize(app)
+
+
+def _sync_operation(app, sync_id, prune=True):
+    spec = app.get("spec") or {}
+    policy = spec.get("syncPolicy") or {}
+    sync = {"prune": bool(prune), "syncStrategy": {"hook": {}}}
+    if policy.get("syncOptions"):
+        sync["syncOptions"] = list(policy["syncOptions"])
+    operation = {
+        "initiatedBy": {"username": INITIATOR},
+        "info": [{"name": SYNC_ID_INFO, "value": sync_id}],
+        "sync": sync,
+    }
+    if policy.get("retry"):
+        operation["retry"] = policy["retry"]
+    return operation
+
+
+def sync(name, namespace="argocd", prune=True, kubeconfig=None):
+    """Request a sync of one Application (through its ``operation`` field) and
+    return at once with the sync id (``argocd.wait`` follows it).
+
+    CLI example::
+
+        salt-call argocd.sync maia-core-traefik
+    """
+    app = get("Application", name, namespace, kubeconfig)
+    if app is None:
+        raise ArgoCDError(f"Application {namespace}/{name} not found")
+    return start_sync(app, prune=prune, kubeconfig=kubeconfig)
+
+
+def start_sync(app, prune=True, kubeconfig=None):
+    meta = app["metadata"]
+    sync_id = uuid.uuid4().hex
+    body = {"operation": _sync_operation(app, sync_id, prune)}
+    patch("Application", meta["name"], meta["namespace"], body, kubeconfig=kubeconfig)
+    log.info("argocd: sync of %s/%s requested (id %s)", meta["namespace"], meta["name"], sync_id)
+    return {"name": meta["name"], "sync_id": sync_id}
+
+
+def _operation_done(app, sync_id):
+    """Has the controller finished the operation with ``sync_id`` (or, without
+    one, any pending operation)?"""
+    if app.get("operation"):
+        return False
+    op_state = (app.get("status") or {}).get("operationState") or {}
+    if sync_id:
+        info = ((op_state.get("operation") or {}).get("info")) or []
+        if not any(i.get("name") == SYNC_ID_INFO and i.get("value") == sync_id for i in info):
+            return False
+    return op_state.get("phase") in TERMINAL_PHASES or (not sync_id and not op_state)
+
+
+def wait(name, timeout=600, interval=5, namespace="argocd", sync_id=None, kubeconfig=None):
+    """Wait until the Application is Synced and Healthy (and the sync with
+    ``sync_id``, when given, has finished). Returns a dict with ``result``
+    (True, False) and ``reason`` (``converged``, ``failed``, ``degraded``,
+    ``timeout``, ``missing``), the last ``summary`` and a readable ``report``.
+
+    CLI example::
+
+        salt-call argocd.wait maia-core-traefik timeout=300 interval=5
+    """
+    timeout, interval = float(timeout), max(float(interval), 0.05)
+    deadline = time.monotonic() + timeout
+    summary = None
+    while True:
+        app = get("Application", name, namespace, kubeconfig)
+        if app is None:
+            return {"result": False, "reason": "missing", "summary": None,
+                    "report": f"Application {namespace}/{name} not found"}
+        summary = summarize(app)
+        done = _operation_done(app, sync_id)
+        if done and summary["phase"] in FAILED_PHASES:
+            return {"result": False, "reason": "failed", "summary": summary,
+                    "report": f"sync failed: {describe(summary)}"}
+        if done and is_converged(summary):
+            return {"result": True, "reason": "converged", "summary": summary,
+                    "report": describe(summary)}
+        if done and summary["health"] == "Degraded" and summary["sync"] == "Synced":
+            return {"result": False, "reason": "degraded", "summary": summary,
+                    "report": f"Degraded: {describe(summary)}"}
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            waiting = "the sync operation to finish" if not done else "Synced and Healthy"
+            return {"result": False, "reason": "timeout", "summary": summary,
+                    "report": (f"timed out after {timeout:g}s waiting for {waiting}: "
+                               f"{describe(summary)}")}
+        time.sleep(min(interval, remaining))

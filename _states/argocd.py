@@ -1,0 +1,323 @@
+"""States for ArgoCD objects, over the Kubernetes API (see ``_modules/argocd.py``).
+
+.. code-block:: yaml
+
+    maia-core-project-present:
+      argocd.project_present:
+        - name: maia-core
+        - spec: {sourceRepos: [...], destinations: [...], roles: [...]}
+
+    maia-core-tempo-app-present:
+      argocd.app_present:
+        - name: maia-core-tempo
+        - sync_wave: 1
+        - spec:
+            project: maia-core
+            source: {repoURL: https://grafana.github.io/helm-charts, chart: tempo,
+                     targetRevision: 1.0.0, helm: {releaseName: maia-core-tempo, valuesObject: {}}}
+            destination: {server: https://kubernetes.default.svc, namespace: observability}
+
+    maia-core-tempo-app-synced:
+      argocd.app_synced:
+        - name: maia-core-tempo
+        - require: [{argocd: maia-core-tempo-app-present}]
+
+Every state: reads first (one GET), reports no changes when the object
+already matches, predicts its changes under ``test=True``, and masks secret
+values (helm values whose key looks secret, ``secret_keys``, repository
+credentials) in changes, comment and log.
+"""
+import logging
+import time
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "argocd"
+
+
+def __virtual__():
+    if "argocd.get" not in __salt__:
+        return (False, "the argocd execution module is not available")
+    return __virtualname__
+
+
+def _ret(name):
+    return {"name": name, "changes": {}, "result": True, "comment": ""}
+
+
+def _error_class():
+    # the execution module's exception class, as loaded (the loader gives each
+    # module its own copy, so compare by name)
+    return "ArgoCDError"
+
+
+def _fail(ret, exc, secrets=()):
+    message = str(exc)
+    if type(exc).__name__ != _error_class():
+        message = f"{type(exc).__name__}: {message}"
+    ret["result"] = False
+    ret["comment"] = __salt__["maia_secrets.scrub"](message, secrets)
+    ret["changes"] = {}
+    return ret
+
+
+def _object_present(ret, desired, secret_keys, kubeconfig, remember=False):
+    """Create ``desired`` when missing, merge-patch what differs, verify with
+    the server's answer. Shared by project_present, app_present and
+    repository_present."""
+    kind = desired["kind"]
+    meta = desired["metadata"]
+    name, namespace = meta["name"], meta["namespace"]
+    what = f"{kind} {namespace}/{name}" if kind != "Secret" else f"repository secret {namespace}/{name}"
+    secrets = __salt__["maia_secrets.collect"](desired, secret_keys)
+    if kind == "Secret":
+        secrets += [v for k, v in desired["data"].items() if k == "password" and v]
+
+    live = __salt__["argocd.get"](kind, name, namespace, kubeconfig)
+    if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
+        ret["result"] = False
+        ret["comment"] = f"{what} is being deleted; re-run once it is gone"
+        return ret
+
+    if live is None:
+        shown = _masked_manifest(desired, secret_keys)
+        ret["changes"] = {"old": None, "new": shown}
+        if __opts__["test"]:
+            ret["result"] = None
+            ret["comment"] = f"{what} would be created"
+            return ret
+        manifest = dict(desired)
+        if kind == "Secret":
+            manifest["data"] = __salt__["argocd.encode_secret_data"](desired["data"])
+        created = __salt__["argocd.create"](manifest, kubeconfig, secret_keys)
+        leftover, _ = __salt__["argocd.compare"](kind, created, desired, secret_keys)
+        if leftover:
+            ret["result"] = False
+            ret["comment"] = (f"{what} created, but the API server stored different values for: "
+                              f"{', '.join(_paths(leftover))}")
+            return ret
+        ret["comment"] = f"{what} created"
+        log.info("argocd: %s created", what)
+        return ret
+
+    body, changes = __salt__["argocd.compare"](kind, live, desired, secret_keys)
+    if not body:
+        if remember:
+            __salt__["argocd.remember"](name, namespace, kubeconfig, live)
+        ret["comment"] = f"{what} is up to date"
+        return ret
+
+    ret["changes"] = changes
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"{what} would be patched: {', '.join(sorted(changes))}"
+        return ret
+    patched = __salt__["argocd.patch"](kind, name, namespace, body, kubeconfig, secret_keys)
+    leftover, _ = __salt__["argocd.compare"](kind, patched, desired, secret_keys)
+    if leftover:
+        ret["result"] = False
+        ret["comment"] = (f"{what} patched, but the API server kept different values for: "
+                          f"{', '.join(_paths(leftover))}")
+        return ret
+    ret["comment"] = f"{what} patched: {', '.join(sorted(changes))}"
+    log.info("argocd: %s patched: %s", what, ", ".join(sorted(changes)))
+    return ret
+
+
+def _paths(patch, prefix=""):
+    out = []
+    for key, value in patch.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.extend(_paths(value, path + "."))
+        else:
+            out.append(path)
+    return out
+
+
+def _masked_manifest(desired, secret_keys):
+    if desired["kind"] == "Secret":
+        public = {"name", "type", "url", "enableOCI", "project"}
+        data = {k: (v if k in public else "<masked>") for k, v in desired["data"].items()}
+        return {"metadata": desired["metadata"], "data": data}
+    return __salt__["maia_secrets.mask"](
+        {"metadata": desired["metadata"], "spec": desired["spec"]}, extra_keys=secret_keys
+    )
+
+
+def project_present(name, spec, namespace="argocd", kubeconfig=None):
+    """An ArgoCD AppProject with exactly this ``spec`` (roles and their groups,
+    destinations, sourceRepos, clusterResourceWhitelist ...)."""
+    ret = _ret(name)
+    try:
+        desired = __salt__["argocd.build_project"](name, spec, namespace)
+        return _object_present(ret, desired, None, kubeconfig)
+    except Exception as exc:  # pylint: disable=broad-except
+        return _fail(ret, exc, __salt__["maia_secrets.collect"](spec))
+
+
+def app_present(name, spec, namespace="argocd", secret_keys=None, kubeconfig=None,
+                sync_wave=None, labels=None):
+    """An ArgoCD Application with exactly this ``spec``.
+
+    name
+        Application name (and usually ``helm.releaseName``).
+    spec
+        The Application ``spec``: ``project``, ``source`` (``repoURL``,
+        ``chart`` or ``path``, ``targetRevision``, ``helm.releaseName``,
+        ``helm.valuesObject``) or ``sources``, ``destination``, ``syncPolicy``.
+        The live spec is normalised (empty values dropped) and compared whole;
+        only the differing fields are patched.
+    secret_keys
+        More helm value keys to mask, as key names (``users``) or dotted paths
+        (``traefik.dashboard.auth``); keys that look secret are always masked.
+    sync_wave
+        The ``argocd.argoproj.io/sync-wave`` annotation.
+    labels
+        Labels to set (others on the object are left alone).
+    """
+    ret = _ret(name)
+    secrets = __salt__["maia_secrets.collect"](spec, secret_keys)
+    try:
+        desired = __salt__["argocd.build_app"](name, spec, namespace, sync_wave=sync_wave, labels=labels)
+        return _object_present(ret, desired, secret_keys, kubeconfig, remember=True)
+    except Exception as exc:  # pylint: disable=broad-except
+        return _fail(ret, exc, secrets)
+
+
+def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
+    """No Application ``name``. With ``cascade`` the resources finalizer is set
+    first, so ArgoCD deletes the app's resources too; without it the finalizer
+    is removed, so the resources stay."""
+    ret = _ret(name)
+    what = f"Application {namespace}/{name}"
+    try:
+        live = __salt__["argocd.get"]("Application", name, namespace, kubeconfig)
+        if live is None:
+            ret["comment"] = f"{what} is already absent"
+            return ret
+        meta = live.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            ret["comment"] = f"{what} is already being deleted"
+            return ret
+        how = "with its resources (cascade)" if cascade else "leaving its resources in place"
+        ret["changes"] = {"old": what, "new": None, "cascade": bool(cascade)}
+        if __opts__["test"]:
+            ret["result"] = None
+            ret["comment"] = f"{what} would be deleted, {how}"
+            return ret
+        finalizers = list(meta.get("finalizers") or [])
+        finalizer = "resources-finalizer.argocd.argoproj.io"
+        wanted = [f for f in finalizers if f != finalizer] + ([finalizer] if cascade else [])
+        if wanted != finalizers:
+            __salt__["argocd.patch"]("Application", name, namespace,
+                                     {"metadata": {"finalizers": wanted or None}}, kubeconfig)
+        __salt__["argocd.delete"]("Application", name, namespace, kubeconfig)
+        ret["comment"] = f"{what} deleted, {how}"
+        return ret
+    except Exception as exc:  # pylint: disable=broad-except
+        return _fail(ret, exc)
+
+
+def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, retries=3,
+               retry_interval=10, prune=True, kubeconfig=None):
+    """The Application is Synced and Healthy.
+
+    A sync is requested (through the Application's ``operation`` field) when it
+    is OutOfSync, its last comparison is stale, it is Degraded, or ``force`` is
+    set; then the state waits (polling every ``interval`` seconds, ``timeout``
+    seconds in all) for the sync to finish and the app to be Synced and Healthy.
+    A failed or Degraded sync is retried ``retries`` times, ``retry_interval``
+    seconds apart. On failure the comment gives the phase, message and
+    unhealthy resources. Already Synced and Healthy: no changes, no request
+    beyond one read (none when ``app_present`` read it just before).
+    """
+    ret = _ret(name)
+    what = f"Application {namespace}/{name}"
+    try:
+        started = time.monotonic()
+        app = __salt__["argocd.recall"](name, namespace, kubeconfig)
+        if app is None or not __salt__["argocd.is_converged"](__salt__["argocd.summarize"](app)):
+            app = __salt__["argocd.get"]("Application", name, namespace, kubeconfig)
+        if app is None:
+            if __opts__["test"]:
+                ret["result"] = None
+                ret["comment"] = f"{what} does not exist yet; it would be synced once created"
+                return ret
+            ret["result"] = False
+            ret["comment"] = f"{what} not found"
+            return ret
+        before = __salt__["argocd.summarize"](app)
+        if __salt__["argocd.is_converged"](before) and not force:
+            ret["comment"] = f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
+            return ret
+
+        needs_sync = (force or before["sync"] != "Synced" or not before["current"]
+                      or before["health"] in ("Degraded", "Missing", "Unknown"))
+        if before["operation_pending"]:
+            needs_sync = False  # follow the running operation instead of stacking another
+        if __opts__["test"]:
+            ret["result"] = None
+            if needs_sync:
+                ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}",
+                                           "new": "Synced/Healthy"}}
+                ret["comment"] = f"{what} would be synced ({__salt__['argocd.describe'](before)})"
+            else:
+                ret["comment"] = f"{what} would be waited for ({__salt__['argocd.describe'](before)})"
+            return ret
+
+        attempts = int(retries) + 1
+        result = None
+        for attempt in range(1, attempts + 1):
+            sync_id = None
+            if needs_sync or attempt > 1:
+                sync_id = __salt__["argocd.start_sync"](app, prune=prune, kubeconfig=kubeconfig)["sync_id"]
+                ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}",
+                                           "new": "requested"}}
+            remaining = float(timeout) - (time.monotonic() - started)
+            result = __salt__["argocd.wait"](name, timeout=max(remaining, 0), interval=interval,
+                                             namespace=namespace, sync_id=sync_id,
+                                             kubeconfig=kubeconfig)
+            if result["result"]:
+                after = result["summary"]
+                ret["changes"] = {
+                    "sync": {"old": f"{before['sync']}/{before['health']}",
+                             "new": f"{after['sync']}/{after['health']}"},
+                }
+                if before["revision"] != after["revision"]:
+                    ret["changes"]["revision"] = {"old": before["revision"], "new": after["revision"]}
+                tries = f" after {attempt} attempts" if attempt > 1 else ""
+                ret["comment"] = f"{what} synced{tries}: {result['report']}"
+                return ret
+            if result["reason"] in ("timeout", "missing"):
+                break
+            remaining = float(timeout) - (time.monotonic() - started)
+            if attempt < attempts:
+                if remaining <= float(retry_interval):
+                    break
+                log.info("argocd: %s attempt %s/%s failed (%s), retrying in %ss",
+                         what, attempt, attempts, result["reason"], retry_interval)
+                time.sleep(float(retry_interval))
+                app = __salt__["argocd.get"]("Application", name, namespace, kubeconfig) or app
+        ret["result"] = False
+        tries = f" (after {attempt} attempt{'s' if attempt > 1 else ''})"
+        ret["comment"] = f"{what} is not Synced and Healthy{tries}: {result['report']}"
+        return ret
+    except Exception as exc:  # pylint: disable=broad-except
+        return _fail(ret, exc)
+
+
+def repository_present(name, url, username=None, password=None, namespace="argocd",
+                       repo_type="helm", enable_oci=True, project=None, kubeconfig=None):
+    """The ArgoCD repository Secret ``name`` (label
+    ``argocd.argoproj.io/secret-type: repository``) for a private chart
+    registry. The username and password never appear in changes or comments
+    (a changed password shows as ``<masked>``)."""
+    ret = _ret(name)
+    secrets = [str(password)] if password else []
+    try:
+        desired = __salt__["argocd.build_repository"](name, url, username, password, namespace,
+                                                      repo_type, enable_oci, project)
+        return _object_present(ret, desired, None, kubeconfig)
+    except Exception as exc:  # pylint: disable=broad-except
+        return _fail(ret, exc, secrets)
