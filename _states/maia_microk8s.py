@@ -1,0 +1,258 @@
+"""States for MicroK8s on this host (see the ``maia_microk8s`` execution module).
+
+.. code-block:: yaml
+
+    maia-k8s-microk8s-addons-enabled:
+      maia_microk8s.addons_enabled:
+        - addons: [hostpath-storage, rbac]
+
+    maia-k8s-oidc-apiserver-args-set:
+      maia_microk8s.args_present:
+        - name: /var/snap/microk8s/current/args/kube-apiserver
+        - flags: {--oidc-client-id: maia}
+
+    maia-k8s-microk8s-ready:
+      maia_microk8s.running:
+        - watch:
+          - maia_microk8s: maia-k8s-oidc-apiserver-args-set   # restarts only on a change
+"""
+import hashlib
+import os
+
+import salt.utils.files
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "maia_microk8s"
+
+
+def __virtual__():
+    if "maia_microk8s.status" in __salt__:
+        return __virtualname__
+    return (False, "maia_microk8s execution module not loaded")
+
+
+def _ret(name):
+    return {"name": name, "changes": {}, "result": True, "comment": ""}
+
+
+def addons_enabled(name, addons, microk8s_cmd=None):
+    """
+    Enable each addon of ``addons`` that is not enabled yet.
+    """
+    ret = _ret(name)
+    st = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)
+    if not st["running"] and not __opts__["test"]:
+        ret["result"] = False
+        ret["comment"] = "MicroK8s is not running: cannot enable addons"
+        return ret
+    todo = [a for a in addons if not st["addons"].get(a)]
+    if not todo:
+        ret["comment"] = f"Addons already enabled: {', '.join(addons)}"
+        return ret
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["changes"] = {"enabled": todo}
+        ret["comment"] = f"Addons would be enabled: {', '.join(todo)}"
+        return ret
+    try:
+        for addon in todo:
+            __salt__["maia_microk8s.enable"](addon, microk8s_cmd=microk8s_cmd)
+    except CommandExecutionError as exc:
+        ret["result"] = False
+        ret["comment"] = str(exc)
+        return ret
+    after = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)
+    still = [a for a in todo if not after["addons"].get(a)]
+    ret["changes"] = {"enabled": [a for a in todo if a not in still]}
+    if still:
+        ret["result"] = False
+        ret["comment"] = f"Addons still not enabled: {', '.join(still)}"
+    else:
+        ret["comment"] = f"Enabled addons: {', '.join(todo)}"
+    return ret
+
+
+def args_present(name, flags):
+    """
+    Ensure the args file ``name`` has one ``--flag=value`` line per entry of
+    ``flags``, replacing older values of the same flags (no duplicates).
+    """
+    ret = _ret(name)
+    if not os.path.exists(name):
+        if __opts__["test"]:
+            ret["result"] = None
+            ret["changes"] = {f: {"old": None, "new": str(v)} for f, v in flags.items()}
+            ret["comment"] = f"{name} does not exist yet (MicroK8s not installed); flags would be set"
+            return ret
+        ret["result"] = False
+        ret["comment"] = f"{name} does not exist: is MicroK8s installed?"
+        return ret
+    diff = __salt__["maia_microk8s.args_diff"](name, flags)
+    if not diff:
+        ret["comment"] = f"All {len(flags)} flags already set in {name}"
+        return ret
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["changes"] = diff
+        ret["comment"] = f"{len(diff)} flag(s) would be set in {name}"
+        return ret
+    ret["changes"] = __salt__["maia_microk8s.args_set"](name, flags)
+    left = __salt__["maia_microk8s.args_diff"](name, flags)
+    if left:
+        ret["result"] = False
+        ret["comment"] = f"Flags still differ after writing {name}: {sorted(left)}"
+    else:
+        ret["comment"] = f"Set {len(diff)} flag(s) in {name}"
+    return ret
+
+
+def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=None):
+    """
+    Ensure MicroK8s is ready (``microk8s status --wait-ready``, ``retries`` x
+    ``interval`` s). Under ``watch``, restarts MicroK8s when a watched state
+    changed, then waits again.
+    """
+    ret = _ret(name)
+    if __opts__["test"]:
+        installed = __salt__["maia_microk8s.installed"](microk8s_cmd=microk8s_cmd)
+        ret["comment"] = (
+            "MicroK8s readiness would be checked"
+            if installed
+            else "MicroK8s is not installed yet; readiness would be checked after the install"
+        )
+        return ret
+    try:
+        __salt__["maia_microk8s.wait_ready"](
+            retries=retries, interval=interval, timeout=timeout, microk8s_cmd=microk8s_cmd
+        )
+    except CommandExecutionError as exc:
+        ret["result"] = False
+        ret["comment"] = str(exc)
+        return ret
+    ret["comment"] = "MicroK8s is ready"
+    return ret
+
+
+def mod_watch(name, sfun=None, **kwargs):
+    """
+    Restart MicroK8s (stop, start) because a watched state changed, then wait
+    until it is ready.
+    """
+    ret = _ret(name)
+    if sfun != "running":
+        ret["result"] = False
+        ret["comment"] = f"watch is not supported for maia_microk8s.{sfun}"
+        return ret
+    retry_args = {k: kwargs[k] for k in ("retries", "interval", "timeout", "microk8s_cmd") if k in kwargs}
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["changes"] = {"restarted": True}
+        ret["comment"] = "MicroK8s would be restarted, then waited for"
+        return ret
+    try:
+        __salt__["maia_microk8s.restart"](microk8s_cmd=retry_args.get("microk8s_cmd"))
+        ret["changes"] = {"restarted": True}
+        __salt__["maia_microk8s.wait_ready"](**retry_args)
+    except CommandExecutionError as exc:
+        ret["result"] = False
+        ret["comment"] = f"MicroK8s restarted but not ready: {exc}" if ret["changes"] else str(exc)
+        return ret
+    ret["comment"] = "MicroK8s restarted and ready"
+    return ret
+
+
+def _sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _write_private(path, text, mode, user=None, group=None):
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    tmp = path + ".maia-tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, int(str(mode), 8))
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(tmp, int(str(mode), 8))
+    if user or group:
+        __salt__["file.chown"](tmp, user or -1, group or -1)
+    os.replace(tmp, path)
+
+
+def _file_state(name, text, mode, what, user=None, group=None):
+    """Write ``text`` to ``name`` with ``mode``; changes never carry the content."""
+    ret = _ret(name)
+    mode = str(mode).zfill(4)
+    exists = os.path.exists(name)
+    cur_text = None
+    if exists:
+        with salt.utils.files.fopen(name, "r") as fh:
+            cur_text = fh.read()
+    cur_mode = __salt__["file.get_mode"](name) if exists else None
+    changes = {}
+    if cur_text != text:
+        changes[what] = "updated" if exists else "created"
+    if cur_mode is not None and str(cur_mode).zfill(4) != mode:
+        changes["mode"] = {"old": cur_mode, "new": mode}
+    if not changes:
+        ret["comment"] = f"{what} {name} is up to date"
+        return ret
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["changes"] = changes
+        ret["comment"] = f"{what} {name} would be written"
+        return ret
+    _write_private(name, text, mode, user, group)
+    ret["changes"] = changes
+    ret["comment"] = f"{what} {name} written (sha256 {_sha(text)[:12]})"
+    return ret
+
+
+def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, microk8s_cmd=None):
+    """
+    Write the kubeconfig of ``microk8s config`` to ``name`` (mode 0600), its
+    server set to ``server`` when given. The content (admin credentials) never
+    appears in changes or comments.
+    """
+    if not __salt__["maia_microk8s.installed"](microk8s_cmd=microk8s_cmd):
+        ret = _ret(name)
+        if __opts__["test"]:
+            ret["result"] = None
+            ret["changes"] = {"kubeconfig": "created"}
+            ret["comment"] = f"kubeconfig {name} would be written once MicroK8s is installed"
+        else:
+            ret["result"] = False
+            ret["comment"] = "MicroK8s is not installed: no kubeconfig to write"
+        return ret
+    try:
+        text = __salt__["maia_microk8s.config"](server=server, microk8s_cmd=microk8s_cmd)
+    except CommandExecutionError as exc:
+        ret = _ret(name)
+        if __opts__["test"]:
+            ret["result"] = None
+            ret["changes"] = {"kubeconfig": "updated" if os.path.exists(name) else "created"}
+            ret["comment"] = f"kubeconfig {name} would be written once MicroK8s runs"
+            return ret
+        ret["result"] = False
+        ret["comment"] = str(exc)
+        return ret
+    return _file_state(name, text, mode, "kubeconfig", user, group)
+
+
+def file_exported(name, source, mode="0600", user=None, group=None):
+    """
+    Copy the local file ``source`` to ``name`` with ``mode`` (content not shown).
+    In test mode a ``source`` that does not exist yet (MicroK8s not installed)
+    predicts a copy.
+    """
+    if not os.path.exists(source):
+        ret = _ret(name)
+        if __opts__["test"]:
+            ret["result"] = None
+            ret["changes"] = {"file": "created"}
+            ret["comment"] = f"{source} does not exist yet; would be copied to {name}"
+        else:
+            ret["result"] = False
+            ret["comment"] = f"{source} does not exist: is MicroK8s installed?"
+        return ret
+    with salt.utils.files.fopen(source, "r") as fh:
+        text = fh.read()
+    return _file_state(name, text, mode, "file", user, group)

@@ -1,0 +1,2 @@
+maia-k8s-argocd-placeholder:
+  test.nop: []

@@ -1,0 +1,2 @@
+maia-k8s-ca-placeholder:
+  test.nop: []

@@ -1,0 +1,9 @@
+{#- Addons enabled only when not enabled yet; control-plane node labels. #}
+{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+
+maia-k8s-microk8s-addons-enabled:
+  maia_microk8s.addons_enabled:
+    - addons: {{ k8s.addons | json }}
+    - microk8s_cmd: {{ k8s.microk8s_cmd }}
+    - require:
+      - maia_microk8s: maia-k8s-microk8s-ready

@@ -1,0 +1,12 @@
+{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+include:
+{%- if k8s.install_microk8s %}
+  - maia.k8s.microk8s.install
+{%- endif %}
+  - maia.k8s.microk8s.ready
+{%- if k8s.install_microk8s %}
+  - maia.k8s.microk8s.addons
+{%- endif %}
+{%- if k8s.install_microk8s or k8s.connect_to_microk8s %}
+  - maia.k8s.microk8s.export
+{%- endif %}

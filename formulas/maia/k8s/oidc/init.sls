@@ -1,0 +1,35 @@
+{#- OIDC flags on the MicroK8s API server; restart only when a line changed. #}
+{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- if k8s.enable_oidc_microk8s %}
+
+maia-k8s-oidc-domain-set:
+  test.check_pillar:
+    - string: [maia:cluster:domain]
+
+maia-k8s-oidc-apiserver-args-set:
+  maia_microk8s.args_present:
+    - name: {{ k8s.paths.apiserver_args }}
+    - flags:
+        --oidc-username-claim: {{ k8s.oidc.username_claim }}
+        --oidc-groups-claim: {{ k8s.oidc.groups_claim }}
+        --oidc-issuer-url: {{ k8s.oidc.issuer_url }}
+        --oidc-client-id: {{ k8s.oidc.client_id }}
+        --oidc-ca-file: {{ k8s.oidc.ca_file }}
+    - require:
+      - test: maia-k8s-oidc-domain-set
+      - maia_microk8s: maia-k8s-microk8s-ready
+
+maia-k8s-oidc-microk8s-restarted-when-changed:
+  maia_microk8s.running:
+    - retries: {{ k8s.wait_ready.retries }}
+    - interval: {{ k8s.wait_ready.interval }}
+    - timeout: {{ k8s.wait_ready.timeout }}
+    - microk8s_cmd: {{ k8s.microk8s_cmd }}
+    - watch:
+      - maia_microk8s: maia-k8s-oidc-apiserver-args-set
+{%- else %}
+
+maia-k8s-oidc-disabled:
+  test.nop:
+    - name: OIDC flags not managed (maia:k8s:enable_oidc_microk8s is false)
+{%- endif %}

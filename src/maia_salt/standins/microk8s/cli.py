@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""MicroK8s stand-in: the `snap` and `microk8s` commands the maia.k8s formulas call.
+
+STAND-IN. This machine (and the lab hosts) cannot run snapd or MicroK8s, so the
+test harness installs this one file twice, as `snap` and as `microk8s`; it
+dispatches on the name it is called by. The formulas never install it.
+
+Standard library only: it runs with the lab host's system python3.
+
+State lives in one JSON file (STATE_FILE below, filled in by the installer, or
+the environment variable MAIA_STANDIN_MICROK8S_STATE). Every call is appended
+to `calls.jsonl` beside it so tests can assert which commands ran.
+
+Emulated:
+  snap list [--unicode=never] [--color=never] [NAME]
+  snap install NAME [--channel=C] [--classic]
+  snap refresh [--hold|--unhold] NAME [--channel=C]
+  snap remove NAME [--purge]
+  microk8s status [--wait-ready] [--timeout N] [--format yaml]
+  microk8s enable|disable ADDON...
+  microk8s start | stop
+  microk8s config
+Files laid down by `snap install microk8s` (under the state's snap_root):
+  microk8s/<rev>/args/kube-apiserver, microk8s/<rev>/certs/ca.crt, ca.key,
+  microk8s/current -> <rev>, microk8s/common/
+"""
+import datetime
+import json
+import os
+import re
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.request
+
+STATE_FILE = None  # set by the installer
+
+REVISION = "8148"
+VERSION = "v1.34.1"
+KNOWN_ADDONS = [
+    "cert-manager", "dashboard", "dns", "gpu", "helm", "helm3", "hostpath-storage",
+    "ingress", "metallb", "metrics-server", "observability", "rbac", "registry", "storage",
+]
+DEFAULT_APISERVER_ARGS = """--cert-dir=${SNAP_DATA}/certs
+--service-cluster-ip-range=10.152.183.0/24
+--authorization-mode=RBAC,Node
+--service-account-key-file=${SNAP_DATA}/certs/serviceaccount.key
+--client-ca-file=${SNAP_DATA}/certs/ca.crt
+--tls-cert-file=${SNAP_DATA}/certs/server.crt
+--tls-private-key-file=${SNAP_DATA}/certs/server.key
+--secure-port=16443
+--etcd-servers=unix://${SNAP_DATA}/var/kubernetes/backend/kine.sock:12379
+--kubelet-client-certificate=${SNAP_DATA}/certs/apiserver-kubelet-client.crt
+--kubelet-client-key=${SNAP_DATA}/certs/apiserver-kubelet-client.key
+--allow-privileged=true
+--service-account-issuer='https://kubernetes.default.svc'
+--service-account-signing-key-file=${SNAP_DATA}/certs/serviceaccount.key
+"""
+
+
+def state_path():
+    return os.environ.get("MAIA_STANDIN_MICROK8S_STATE") or STATE_FILE
+
+
+def load():
+    with open(state_path(), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def save(state):
+    tmp = state_path() + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(state, fh, indent=1, sort_keys=True)
+    os.replace(tmp, state_path())
+
+
+def record(prog, argv):
+    path = os.path.join(os.path.dirname(state_path()), "calls.jsonl")
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"cmd": prog, "args": argv, "time": time.time()}) + "\n")
+
+
+def fail(msg, code=1):
+    sys.stderr.write(msg.rstrip() + "\n")
+    sys.exit(code)
+
+
+def snap_dir(state):
+    return os.path.join(state["snap_root"], "microk8s")
+
+
+# ---------------------------------------------------------------- snap ----
+
+def lay_down_files(state):
+    base = snap_dir(state)
+    rev_dir = os.path.join(base, REVISION)
+    for sub in ("args", "certs"):
+        os.makedirs(os.path.join(rev_dir, sub), exist_ok=True)
+    os.makedirs(os.path.join(base, "common"), exist_ok=True)
+    current = os.path.join(base, "current")
+    if not os.path.islink(current):
+        os.symlink(REVISION, current)
+    args = os.path.join(rev_dir, "args", "kube-apiserver")
+    if not os.path.exists(args):
+        with open(args, "w", encoding="utf-8") as fh:
+            fh.write(DEFAULT_APISERVER_ARGS)
+    for name in ("ca.crt", "ca.key"):
+        with open(os.path.join(rev_dir, "certs", name), "w", encoding="utf-8") as fh:
+            fh.write(state["ca"][name])
+        os.chmod(os.path.join(rev_dir, "certs", name), 0o600 if name.endswith("key") else 0o644)
+
+
+def launch_config_addons(path):
+    """The addon names of a MicroK8s launch configuration (`addons: - name: X`)."""
+    names, in_addons = [], False
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if re.match(r"^addons:\s*$", line):
+                in_addons = True
+                continue
+            if in_addons and re.match(r"^\S", line):
+                in_addons = False
+            m = re.match(r"^\s*-\s*name:\s*['\"]?([\w.-]+)", line) if in_addons else None
+            if m:
+                names.append(m.group(1))
+    return names
+
+
+def snap_main(argv):
+    state = load()
+    args = [a for a in argv if not a.startswith("--")]
+    opts = dict(a[2:].split("=", 1) if "=" in a else (a[2:], True) for a in argv if a.startswith("--"))
+    if not args:
+        fail("usage: snap <command>")
+    cmd, rest = args[0], args[1:]
+    snaps = state.setdefault("snaps", {})
+    if cmd == "list":
+        wanted = [n for n in rest if n in snaps] if rest else sorted(snaps)
+        if rest and not wanted:
+            fail(f"error: no matching snaps installed")
+        print("Name      Version  Rev   Tracking     Publisher   Notes")
+        for name in wanted:
+            s = snaps[name]
+            notes = ",".join(n for n in ("classic" if s["classic"] else "", "held" if s["held"] else "") if n) or "-"
+            print(f"{name}  {s['version']}  {s['revision']}  {s['channel']}  canonical**  {notes}")
+        return 0
+    if cmd == "install":
+        name = rest[0]
+        if name in snaps:
+            print(f'snap "{name}" is already installed, see \'snap help refresh\'')
+            return 0
+        if name != "microk8s":
+            fail(f'error: snap "{name}" not found')
+        if not opts.get("classic"):
+            fail('error: This revision of snap "microk8s" was published using classic confinement '
+                 "and thus may perform arbitrary system changes outside of the security sandbox "
+                 "that snaps are usually confined to, which may put your system at risk.")
+        channel = opts.get("channel", "latest/stable")
+        if "/" not in channel:
+            channel = f"{channel}/stable" if channel[0].isdigit() else f"latest/{channel}"
+        launch = os.path.join(snap_dir(state), "common", ".microk8s.yaml")
+        state["launch_config_at_install"] = None
+        if os.path.exists(launch):
+            with open(launch, encoding="utf-8") as fh:
+                state["launch_config_at_install"] = fh.read()
+            for addon in launch_config_addons(launch):
+                state.setdefault("addons", {})[addon] = True
+        snaps[name] = {"version": VERSION, "revision": REVISION, "channel": channel,
+                       "classic": True, "held": False}
+        lay_down_files(state)
+        state.setdefault("addons", {}).setdefault("ha-cluster", True)
+        microk8s_start(state)
+        save(state)
+        print(f"microk8s ({channel}) {VERSION} from Canonical** installed")
+        return 0
+    if cmd == "refresh":
+        name = rest[0] if rest else None
+        if name not in snaps:
+            fail(f'error: snap "{name}" is not installed')
+        if opts.get("hold"):
+            snaps[name]["held"] = True
+            print(f"General refreshes of \"{name}\" held indefinitely")
+        elif opts.get("unhold"):
+            snaps[name]["held"] = False
+            print(f"Removed general refreshes hold of \"{name}\"")
+        elif opts.get("channel"):
+            snaps[name]["channel"] = opts["channel"]
+            state["restarts"] = state.get("restarts", 0) + 1
+            print(f"{name} ({opts['channel']}) {VERSION} refreshed")
+        else:
+            print(f"snap \"{name}\" has no updates available")
+        save(state)
+        return 0
+    if cmd == "remove":
+        name = rest[0]
+        if name not in snaps:
+            print(f'snap "{name}" is not installed')
+            return 0
+        del snaps[name]
+        state["running"] = False
+        save(state)
+        print(f"{name} removed")
+        return 0
+    fail(f'error: unknown command "{cmd}" (MicroK8s stand-in)')
+    return 1
+
+
+# ------------------------------------------------------------ microk8s ----
+
+def register_node(state):
+    """Create this host's Node object in the Kubernetes API stand-in (kubelet's job)."""
+    api = state.get("api") or {}
+    if not api.get("server"):
+        return
+    body = json.dumps({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": state["hostname"], "labels": {"kubernetes.io/hostname": state["hostname"],
+                                                           "microk8s.io/cluster": "true"}},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }).encode()
+    req = urllib.request.Request(api["server"].rstrip("/") + "/api/v1/nodes", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    if api.get("token"):
+        req.add_header("Authorization", "Bearer " + api["token"])
+    ctx = None
+    if api["server"].startswith("https"):
+        ctx = ssl.create_default_context(cadata=api.get("ca_pem") or None)
+        if not api.get("ca_pem"):
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+    try:
+        urllib.request.urlopen(req, context=ctx, timeout=10).read()
+    except urllib.error.HTTPError as exc:
+        if exc.code != 409:
+            sys.stderr.write(f"stand-in: node registration failed: HTTP {exc.code}\n")
+    except OSError as exc:
+        sys.stderr.write(f"stand-in: node registration failed: {exc}\n")
+
+
+def microk8s_start(state):
+    state["running"] = True
+    state["starts"] = state.get("starts", 0) + 1
+    register_node(state)
+
+
+def status_yaml(state):
+    out = ["microk8s:", f"  running: {'true' if state.get('running') else 'false'}",
+           "high-availability:", "  enabled: false", "  nodes:",
+           f"  - address: {state.get('address', '127.0.0.1')}:19001", "    role: voter",
+           "addons:"]
+    enabled = state.get("addons", {})
+    for name in sorted(set(KNOWN_ADDONS) | set(enabled)):
+        out += [f"- name: {name}", "  repository: core", f"  description: {name} addon",
+                f"  version: {VERSION}", f"  status: {'enabled' if enabled.get(name) else 'disabled'}"]
+    return "\n".join(out) + "\n"
+
+
+def microk8s_main(argv):
+    state = load()
+    if "microk8s" not in state.get("snaps", {}):
+        fail("microk8s: command not found", 127)
+    if not argv:
+        fail("usage: microk8s <command>")
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "status":
+        timeout = 30
+        if "--timeout" in rest:
+            timeout = int(rest[rest.index("--timeout") + 1])
+        ready = state.get("running") and not state.get("never_ready")
+        if "--wait-ready" in rest and not ready:
+            time.sleep(min(timeout, float(state.get("wait_ready_sleep", 1))))
+            fail("microk8s is not running. Use microk8s inspect for a deeper inspection.")
+        if not state.get("running"):
+            fail("microk8s is not running. Use microk8s inspect for a deeper inspection.")
+        if "--format" in rest and rest[rest.index("--format") + 1] == "yaml":
+            sys.stdout.write(status_yaml(state))
+        else:
+            print("microk8s is running")
+            for name, on in sorted(state.get("addons", {}).items()):
+                print(f"    {name} {'enabled' if on else 'disabled'}")
+        return 0
+    if cmd in ("enable", "disable"):
+        on = cmd == "enable"
+        for addon in rest:
+            if addon not in KNOWN_ADDONS:
+                fail(f"Addon {addon} was not found in any repository")
+            if state.setdefault("addons", {}).get(addon, False) == on:
+                print(f"Addon {addon} is already {cmd}d")
+            else:
+                state["addons"][addon] = on
+                print(f"{'Enabled' if on else 'Disabled'} {addon}")
+        save(state)
+        return 0
+    if cmd == "start":
+        if not state.get("running"):
+            microk8s_start(state)
+            save(state)
+        return 0
+    if cmd == "stop":
+        state["running"] = False
+        state["stops"] = state.get("stops", 0) + 1
+        save(state)
+        print("Stopped.")
+        return 0
+    if cmd == "config":
+        if not state.get("running"):
+            fail("microk8s is not running. Use microk8s inspect for a deeper inspection.")
+        sys.stdout.write(state["kubeconfig"])
+        return 0
+    if cmd == "version":
+        print(f"MicroK8s {VERSION} revision {REVISION}")
+        return 0
+    fail(f"'{cmd}' is not a MicroK8s command known to the stand-in")
+    return 1
+
+
+def main():
+    prog = os.path.basename(sys.argv[0])
+    argv = sys.argv[1:]
+    record(prog, argv)
+    if prog == "snap":
+        return snap_main(argv)
+    return microk8s_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
