@@ -21,12 +21,12 @@ Functions the ``argocd`` state module builds on: ``build_app``,
 Secret values (keys that look secret, see ``maia_secrets``) never leave this
 module unmasked: changes, comments, errors and log lines are masked or scrubbed.
 
-The API connection comes from ``kubeconfig`` (argument), else pillar
-``maia:kubeconfig``, else ``/etc/maia/kubeconfig``.
+All API access goes through ``maia_kube``; the connection comes from
+``kubeconfig`` (argument), else ``maia:kubeconfig`` (pillar or minion config),
+else ``/etc/maia/kubeconfig``.
 """
 import base64
 import copy
-import json
 import logging
 import time
 import uuid
@@ -329,125 +329,54 @@ def decode_secret_data(data):
 
 
 # --------------------------------------------------------------------------
-# Kubernetes API access (one request per call; no discovery)
+# Kubernetes API access: through maia_kube (one request per call once its
+# discovery cache is warm); its errors become ArgoCDError with secrets scrubbed.
 
 
 def _kubeconfig(kubeconfig=None):
+    """The kubeconfig path as maia_kube resolves it (used as a cache key only)."""
     if kubeconfig:
         return kubeconfig
-    from_pillar = __salt__["pillar.get"]("maia:kubeconfig", None) if "pillar.get" in __salt__ else None
-    return from_pillar or __opts__.get("maia.kubeconfig") or DEFAULT_KUBECONFIG
+    return __salt__["config.get"]("maia:kubeconfig", DEFAULT_KUBECONFIG) or DEFAULT_KUBECONFIG
 
 
-def _path(kind, namespace, name=None):
-    api_version, plural = KINDS[kind]
-    base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-    path = f"{base}/namespaces/{namespace}/{plural}"
-    return f"{path}/{name}" if name else path
-
-
-def _client(kubeconfig):
-    key = ("argocd.client", kubeconfig)
-    if key not in __context__:
-        import kubernetes.client
-        import kubernetes.config
-
-        configuration = kubernetes.client.Configuration()
-        kubernetes.config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-        client = kubernetes.client.ApiClient(configuration)
-        client.user_agent = "maia-salt/argocd"
-        __context__[key] = client
-    return __context__[key]
-
-
-def _request(method, path, body=None, content_type="application/json", kubeconfig=None):
-    """One HTTP request to the API server. Returns (status, decoded body)."""
-    kubeconfig = _kubeconfig(kubeconfig)
+def _call(fn, *args, secrets=(), **kwargs):
     try:
-        client = _client(kubeconfig)
+        return __salt__[f"maia_kube.{fn}"](*args, **kwargs)
     except Exception as exc:  # pylint: disable=broad-except
-        raise ArgoCDError(f"cannot load kubeconfig {kubeconfig}: {exc}") from None
-    headers = {"Accept": "application/json"}
-    payload = None
-    if body is not None:
-        headers["Content-Type"] = content_type
-        payload = json.dumps(body)
-    _, url, header_params, _, _ = client.param_serialize(
-        method, path, header_params=headers, auth_settings=["BearerToken"]
-    )
-    try:
-        response = client.call_api(method, url, header_params=header_params, body=payload,
-                                   _request_timeout=30)
-        raw = response.read()
-        status = response.status
-    except Exception as exc:  # pylint: disable=broad-except
-        status = getattr(exc, "status", 0) or 0
-        if not status:
-            raise ArgoCDError(f"cannot reach the Kubernetes API ({kubeconfig}): {exc}") from None
-        raw = getattr(exc, "body", b"") or b""
-    try:
-        decoded = json.loads(raw) if raw else {}
-    except ValueError:
-        decoded = {"message": raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)}
-    return status, decoded
-
-
-def _api_error(action, what, status, body, secrets=()):
-    message = body.get("message") if isinstance(body, dict) else str(body)
-    return ArgoCDError(_scrub(f"{action} {what} failed: HTTP {status}: {message}", secrets))
+        raise ArgoCDError(_scrub(str(exc), secrets)) from None
 
 
 def get(kind, name, namespace="argocd", kubeconfig=None):
-    """The live object, or ``None`` when it does not exist. Secrets come back
-    with ``data`` decoded (keep them away from output: use ``mask``).
+    """The live object, or ``None`` when it does not exist (Secrets as the API
+    returns them: ``data`` base64-encoded; keep them away from output).
 
     CLI example::
 
         salt-call argocd.get Application maia-core-traefik
     """
-    status, body = _request("GET", _path(kind, namespace, name), kubeconfig=kubeconfig)
-    if status == 404:
-        return None
-    if status >= 400:
-        raise _api_error("reading", f"{kind} {namespace}/{name}", status, body)
-    return body
+    return _call("get", KINDS[kind][0], kind, name, namespace=namespace, kubeconfig=kubeconfig)
 
 
 def create(manifest, kubeconfig=None, secret_keys=None):
     """Create ``manifest``; returns the object the server stored."""
-    kind, meta = manifest["kind"], manifest["metadata"]
-    status, body = _request("POST", _path(kind, meta["namespace"]), manifest, kubeconfig=kubeconfig)
-    if status >= 400:
-        raise _api_error("creating", f"{kind} {meta['namespace']}/{meta['name']}", status, body,
-                         _collect(manifest, secret_keys))
-    return body
+    return _call("create", manifest, kubeconfig=kubeconfig, secrets=_collect(manifest, secret_keys))
 
 
 def patch(kind, name, namespace, body, kubeconfig=None, secret_keys=None):
     """JSON merge patch (RFC 7386) of one object; returns the patched object."""
-    status, result = _request("PATCH", _path(kind, namespace, name), body,
-                              content_type="application/merge-patch+json", kubeconfig=kubeconfig)
-    if status >= 400:
-        raise _api_error("patching", f"{kind} {namespace}/{name}", status, result,
-                         _collect(body, secret_keys))
-    return result
+    return _call("patch", KINDS[kind][0], kind, name, body, namespace=namespace,
+                 patch_type="merge", kubeconfig=kubeconfig, secrets=_collect(body, secret_keys))
 
 
 def delete(kind, name, namespace="argocd", kubeconfig=None):
     """Delete one object; ``True`` when a delete was sent, ``False`` when it was gone."""
-    status, body = _request("DELETE", _path(kind, namespace, name), kubeconfig=kubeconfig)
-    if status == 404:
-        return False
-    if status >= 400:
-        raise _api_error("deleting", f"{kind} {namespace}/{name}", status, body)
-    return True
+    return _call("delete", KINDS[kind][0], kind, name, namespace=namespace, kubeconfig=kubeconfig)
 
 
-def list_(kind, namespace="argocd", kubeconfig=None):
-    status, body = _request("GET", _path(kind, namespace), kubeconfig=kubeconfig)
-    if status >= 400:
-        raise _api_error("listing", f"{kind} in {namespace}", status, body)
-    return body.get("items") or []
+def list_(kind="Application", namespace="argocd", kubeconfig=None):
+    """Every object of ``kind`` in ``namespace``."""
+    return _call("list", KINDS[kind][0], kind, namespace=namespace, kubeconfig=kubeconfig)
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,354 @@
+"""ArgoCD application-controller stand-in (for tests, benchmarks and the lab).
+
+Stands in for ``argocd-application-controller``, which this machine cannot
+run (there is no kube-apiserver, no container runtime, no helm charts to
+render). It polls the Applications in one namespace of a Kubernetes API --
+normally the Kubernetes API stand-in (``maia_salt.standins.kube_api``) -- and
+moves them through the states the real controller would, writing the same
+fields of ``status``:
+
+- a new or changed spec: ``status.sync.status`` ``OutOfSync`` (``comparedTo``
+  records the spec compared; health ``Missing`` before the first sync); with
+  ``spec.syncPolicy.automated`` the stand-in starts a sync by itself;
+- ``operation`` set: ``status.operationState`` ``Running``, then after
+  ``sync_seconds`` ``Succeeded`` (``operation`` cleared, ``status.sync``
+  ``Synced`` at ``status.sync.revision``, ``status.resources`` listed, health
+  ``Progressing``), then after ``progress_seconds`` health ``Healthy``;
+- ``metadata.deletionTimestamp`` with the resources finalizer: the finalizer is
+  removed (as if the app's resources had been deleted).
+
+Apps can be told to misbehave, by constructor option or by annotation
+``standin.maia-salt.io/outcome`` (message in ``standin.maia-salt.io/message``):
+
+``degraded``       synced, then health ``Degraded`` with the message
+``sync-failed``    the sync operation ends ``Failed`` with the message
+``stuck``          the sync operation stays ``Running`` forever
+``never-healthy``  synced, health stays ``Progressing``
+
+Nothing here knows the API stand-in's internals: it talks HTTP through the
+official ``kubernetes`` client with a kubeconfig, user agent
+``maia-salt-standin/argocd-controller`` (so request logs can tell its requests
+from Salt's).
+
+CLI (the lab starts it on the control-plane host)::
+
+    python -m maia_salt.standins.argocd_controller --kubeconfig K \
+        [--namespace argocd] [--interval 0.5] [--degraded NAME[=MSG]] [--stuck NAME] ...
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import logging
+import signal
+import threading
+import time
+
+log = logging.getLogger("maia_salt.standins.argocd_controller")
+
+GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
+USER_AGENT = "maia-salt-standin/argocd-controller"
+OUTCOME_ANNOTATION = "standin.maia-salt.io/outcome"
+MESSAGE_ANNOTATION = "standin.maia-salt.io/message"
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+OUTCOMES = ("healthy", "degraded", "sync-failed", "stuck", "never-healthy")
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sources(spec):
+    return spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
+
+
+def _revision(source):
+    """What ArgoCD reports as the synced revision: the chart version for a helm
+    chart, a (fake, stable) commit SHA for a git path."""
+    if source.get("chart"):
+        return str(source.get("targetRevision", ""))
+    ref = f"{source.get('repoURL')}@{source.get('targetRevision', 'HEAD')}"
+    return hashlib.sha1(ref.encode()).hexdigest()
+
+
+def _compared_to(spec):
+    compared = {"destination": spec.get("destination") or {}}
+    if spec.get("sources"):
+        compared["sources"] = spec["sources"]
+    else:
+        compared["source"] = spec.get("source") or {}
+    return compared
+
+
+class ArgoCDControllerStandin:
+    """Poll Applications and move them through ArgoCD's sync and health states.
+
+    ``outcomes`` maps app names to ``(outcome, message)`` (see module doc);
+    annotations on the Application override it.
+    """
+
+    def __init__(self, kubeconfig: str, namespace: str = "argocd", interval: float = 0.2,
+                 sync_seconds: float = 0.3, progress_seconds: float = 0.3,
+                 outcomes: dict | None = None, context: str | None = None):
+        self.kubeconfig = kubeconfig
+        self.namespace = namespace
+        self.interval = float(interval)
+        self.sync_seconds = float(sync_seconds)
+        self.progress_seconds = float(progress_seconds)
+        self.outcomes = dict(outcomes or {})
+        self.context = context
+        self._api = None
+        self._stop = threading.Event()
+        self._thread = None
+        self._since: dict[tuple, float] = {}  # (uid, what) -> monotonic time first seen
+        self.errors = 0
+
+    # ---------------------------------------------------------------- plumbing
+    @property
+    def api(self):
+        if self._api is None:
+            from kubernetes import client, config
+
+            api_client = config.new_client_from_config(config_file=self.kubeconfig, context=self.context,
+                                                       persist_config=False)
+            api_client.user_agent = USER_AGENT
+            self._api = client.CustomObjectsApi(api_client)
+        return self._api
+
+    def start(self):
+        """Run in a daemon thread until ``stop()``."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name="argocd-controller-standin", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5):
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def run(self):
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception as exc:  # pylint: disable=broad-except
+                self.errors += 1
+                log.warning("argocd controller stand-in: %s", exc)
+            self._stop.wait(self.interval)
+
+    def tick(self):
+        """One reconciliation pass over every Application in the namespace."""
+        listing = self.api.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL)
+        for app in listing.get("items") or []:
+            self.reconcile(app)
+
+    def _patch(self, app, body):
+        from kubernetes.client.exceptions import ApiException
+
+        meta = app["metadata"]
+        body = dict(body)
+        body.setdefault("metadata", {})["resourceVersion"] = meta.get("resourceVersion")
+        try:
+            self.api.patch_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL,
+                                                    meta["name"], body)
+        except ApiException as exc:
+            if exc.status in (404, 409):  # deleted or changed meanwhile: next tick
+                return
+            raise
+
+    def _elapsed(self, app, what):
+        key = (app["metadata"].get("uid") or app["metadata"]["name"], what)
+        start = self._since.setdefault(key, time.monotonic())
+        return time.monotonic() - start
+
+    def _forget(self, app, what):
+        self._since.pop((app["metadata"].get("uid") or app["metadata"]["name"], what), None)
+
+    def outcome(self, app):
+        meta = app.get("metadata") or {}
+        annotations = meta.get("annotations") or {}
+        default = self.outcomes.get(meta.get("name"), ("healthy", ""))
+        if isinstance(default, str):
+            default = (default, "")
+        outcome = annotations.get(OUTCOME_ANNOTATION, default[0])
+        message = annotations.get(MESSAGE_ANNOTATION, default[1])
+        if outcome not in OUTCOMES:
+            log.warning("unknown outcome %r for %s; using healthy", outcome, meta.get("name"))
+            outcome = "healthy"
+        return outcome, message
+
+    # ---------------------------------------------------------------- states
+    def _resources(self, app, sync_status, health, message=""):
+        spec = app.get("spec") or {}
+        dest_ns = (spec.get("destination") or {}).get("namespace") or ""
+        out = []
+        for source in _sources(spec):
+            release = ((source.get("helm") or {}).get("releaseName")) or app["metadata"]["name"]
+            workload = {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": dest_ns,
+                        "name": release, "status": sync_status, "health": {"status": health}}
+            if message:
+                workload["health"]["message"] = message
+            service = {"version": "v1", "kind": "Service", "namespace": dest_ns, "name": release,
+                       "status": sync_status, "health": {"status": "Healthy" if sync_status == "Synced"
+                                                         else "Missing"}}
+            out.extend([workload, service])
+        return out
+
+    def reconcile(self, app):
+        meta = app.get("metadata") or {}
+        spec = app.get("spec") or {}
+        status = app.get("status") or {}
+        sync = status.get("sync") or {}
+        health = (status.get("health") or {}).get("status")
+        op_state = status.get("operationState") or {}
+        outcome, message = self.outcome(app)
+
+        if meta.get("deletionTimestamp"):
+            finalizers = meta.get("finalizers") or []
+            if RESOURCES_FINALIZER in finalizers:
+                rest = [f for f in finalizers if f != RESOURCES_FINALIZER]
+                self._patch(app, {"metadata": {"finalizers": rest or None}})
+            return
+
+        compared = _compared_to(spec)
+        revisions = [_revision(s) for s in _sources(spec)]
+        revision_fields = ({"revisions": revisions} if spec.get("sources")
+                           else {"revision": revisions[0] if revisions else ""})
+        operation = app.get("operation")
+
+        if operation:
+            if op_state.get("phase") != "Running" or op_state.get("operation") != operation:
+                self._forget(app, "operation")
+                self._elapsed(app, "operation")
+                self._patch(app, {"status": {
+                    "operationState": {"operation": operation, "phase": "Running",
+                                       "message": "one or more tasks are running", "startedAt": _now()},
+                    "reconciledAt": _now()}})
+                return
+            if outcome == "stuck" or self._elapsed(app, "operation") < self.sync_seconds:
+                if outcome == "stuck" and not op_state.get("message", "").startswith("waiting"):
+                    release = self._resources(app, "OutOfSync", "Progressing")[0]["name"] if _sources(spec) else ""
+                    self._patch(app, {"status": {"operationState": {
+                        "message": message or f"waiting for completion of hook batch/Job/{release}-pre-install"}}})
+                return
+            self._forget(app, "operation")
+            finished = dict(op_state, finishedAt=_now())
+            if outcome == "sync-failed":
+                finished.update(phase="Failed", message=message or
+                                "one or more objects failed to apply, reason: admission webhook denied the request")
+                self._patch(app, {"operation": None, "status": {
+                    "operationState": finished,
+                    "sync": dict(sync, status="OutOfSync", comparedTo=compared),
+                    "resources": self._resources(app, "OutOfSync", "Missing"),
+                    "reconciledAt": _now()}})
+                return
+            finished.update(phase="Succeeded", message="successfully synced (all tasks run)",
+                            syncResult={**revision_fields, "source": compared.get("source"),
+                                        "resources": [{"kind": r["kind"], "namespace": r["namespace"],
+                                                       "name": r["name"], "status": "Synced",
+                                                       "message": "created"}
+                                                      for r in self._resources(app, "Synced", "")]})
+            self._forget(app, "progress")
+            self._elapsed(app, "progress")
+            history = list(status.get("history") or [])
+            history.append({"id": len(history), **revision_fields, "deployedAt": _now(),
+                            "source": compared.get("source")})
+            self._patch(app, {"operation": None, "status": {
+                "operationState": finished,
+                "sync": {"status": "Synced", "comparedTo": compared, **revision_fields},
+                "health": {"status": "Progressing"},
+                "resources": self._resources(app, "Synced", "Progressing"),
+                "history": history[-10:],
+                "reconciledAt": _now()}})
+            return
+
+        if sync.get("comparedTo") != compared or not sync.get("status"):
+            was_synced = bool(status.get("history"))
+            self._patch(app, {"status": {
+                "sync": {"status": "OutOfSync", "comparedTo": compared,
+                         **({"revision": sync.get("revision")} if sync.get("revision") else {})},
+                "health": {"status": health if was_synced and health else "Missing"},
+                "resources": self._resources(app, "OutOfSync", "Missing"),
+                "reconciledAt": _now()}})
+            return
+
+        automated = (spec.get("syncPolicy") or {}).get("automated") is not None
+        if sync.get("status") == "OutOfSync" and automated and op_state.get("phase") != "Failed":
+            self._patch(app, {"operation": {"initiatedBy": {"automated": True},
+                                            "sync": {"prune": bool(spec["syncPolicy"]["automated"].get("prune"))}}})
+            return
+
+        if sync.get("status") == "Synced" and health == "Progressing":
+            if outcome == "never-healthy" or self._elapsed(app, "progress") < self.progress_seconds:
+                return
+            self._forget(app, "progress")
+            if outcome == "degraded":
+                release = self._resources(app, "Synced", "Degraded")[0]["name"] if _sources(spec) else ""
+                text = message or f'Deployment "{release}" exceeded its progress deadline'
+                self._patch(app, {"status": {
+                    "health": {"status": "Degraded", "message": text},
+                    "resources": self._resources(app, "Synced", "Degraded", text),
+                    "reconciledAt": _now()}})
+            else:
+                self._patch(app, {"status": {
+                    "health": {"status": "Healthy"},
+                    "resources": self._resources(app, "Synced", "Healthy"),
+                    "reconciledAt": _now()}})
+
+
+def _named(values, outcome):
+    out = {}
+    for value in values or []:
+        name, _, message = value.partition("=")
+        out[name] = (outcome, message)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m maia_salt.standins.argocd_controller",
+        description="ArgoCD application-controller stand-in: moves Applications through "
+                    "OutOfSync/Syncing/Synced and Progressing/Healthy/Degraded.")
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--context")
+    parser.add_argument("--namespace", default="argocd")
+    parser.add_argument("--interval", type=float, default=0.5, help="poll interval, seconds")
+    parser.add_argument("--sync-seconds", type=float, default=1.0, help="how long a sync runs")
+    parser.add_argument("--progress-seconds", type=float, default=2.0,
+                        help="how long an app stays Progressing after a sync")
+    parser.add_argument("--degraded", action="append", metavar="NAME[=MESSAGE]")
+    parser.add_argument("--sync-failed", action="append", metavar="NAME[=MESSAGE]")
+    parser.add_argument("--stuck", action="append", metavar="NAME")
+    parser.add_argument("--never-healthy", action="append", metavar="NAME")
+    parser.add_argument("--once", action="store_true", help="one pass, then exit")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    outcomes = {**_named(args.degraded, "degraded"), **_named(args.sync_failed, "sync-failed"),
+                **_named(args.stuck, "stuck"), **_named(args.never_healthy, "never-healthy")}
+    controller = ArgoCDControllerStandin(args.kubeconfig, args.namespace, args.interval,
+                                         args.sync_seconds, args.progress_seconds, outcomes,
+                                         args.context)
+    if args.once:
+        controller.tick()
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: controller._stop.set())  # pylint: disable=protected-access
+    log.info("argocd controller stand-in watching %s (kubeconfig %s)", args.namespace, args.kubeconfig)
+    try:
+        controller.run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
