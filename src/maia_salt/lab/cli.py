@@ -1,0 +1,122 @@
+"""`maia lab ...`: the click group (added to `maia` with ``main.add_command(lab)``)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from . import core
+
+NAME_OPTION = click.option(
+    "--name", default="default", show_default=True, envvar="MAIA_LAB_NAME",
+    help="Lab name; several labs with different names can run at once.",
+)
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def lab():
+    """A lab of real Debian hosts on this machine (systemd-nspawn), for tests, demos and benchmarks. Needs root."""
+
+
+@lab.command()
+@click.option("--hosts", "nhosts", default=3, show_default=True, type=click.IntRange(1, core.MAX_HOSTS), help="Number of hosts.")
+@NAME_OPTION
+@click.option("--suite", default="bookworm", show_default=True, type=click.Choice(["bookworm", "trixie"]), help="Debian release of the hosts.")
+@click.option("--minions", is_flag=True, help="Also run a salt-master on the bridge and a salt-minion in every host.")
+@click.option("--standins", is_flag=True, help="Start the stand-ins for services this machine cannot run (see docs/lab.md).")
+def up(nhosts, name, suite, minions, standins):
+    """Bring a lab up (a no-op when it is already up)."""
+    try:
+        lab_ = core.Lab(name).up(hosts=nhosts, suite=suite, minions=minions, standins=standins)
+    except (RuntimeError, ValueError, PermissionError, TimeoutError) as exc:
+        _fail(exc)
+    click.echo(lab_.dir)
+
+
+@lab.command()
+@NAME_OPTION
+def down(name):
+    """Stop a lab and remove everything it made (also after a crashed `up`)."""
+    try:
+        core.Lab(name).down()
+    except (RuntimeError, ValueError, PermissionError, TimeoutError) as exc:
+        _fail(exc)
+
+
+@lab.command()
+@click.option("--name", default=None, help="Only this lab (default: every lab).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(name, as_json):
+    """Show labs, their hosts, addresses and what is running."""
+    labs = [core.Lab(name)] if name else core.all_labs()
+    data = [lab_.status() for lab_ in labs if lab_.exists]
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    if not data:
+        click.echo("no lab")
+        return
+    for st in data:
+        click.echo(f"lab {st['name']}: {'up' if st['up'] else 'NOT UP'} ({st['suite']})  folder {st['folder']}")
+        click.echo(f"  bridge {st['bridge']}  proxy {st['proxy']}" + (f"  salt-master {'up' if st['master'] else 'down'}" if st["minions"] else ""))
+        for h in st["hosts"]:
+            state = "running" if h["running"] else "stopped"
+            click.echo(f"  {h['name']:<14} {h['address']:<15} {state:<8} ssh={'yes' if h['ssh'] else 'no':<3} disks {' '.join(h['devices'])}")
+
+
+@lab.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("host")
+@click.argument("cmd", nargs=-1, type=click.UNPROCESSED)
+@NAME_OPTION
+def ssh(host, cmd, name):
+    """Open a shell on HOST (name, index or address), or run CMD there."""
+    lab_ = core.Lab(name)
+    try:
+        args = lab_.ssh_command(host, *cmd, tty=not cmd and sys.stdin.isatty())
+    except KeyError as exc:
+        _fail(exc)
+    os.execvp(args[0], args)
+
+
+@lab.command(name="salt", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@NAME_OPTION
+def salt_cmd(args, name):
+    """Run `salt ARGS` against the lab's master (lab up with --minions)."""
+    lab_ = core.Lab(name)
+    os.chdir(lab_.dir)
+    exe = os.path.join(core._package_paths()["bin"], "salt")
+    os.execv(exe, [exe, "-c", lab_.dir, *args])
+
+
+@lab.command(name="salt-ssh", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@NAME_OPTION
+def salt_ssh_cmd(args, name):
+    """Run `salt-ssh ARGS` from the lab folder (its Saltfile supplies config, roster and key)."""
+    lab_ = core.Lab(name)
+    os.chdir(lab_.dir)
+    exe = os.path.join(core._package_paths()["bin"], "salt-ssh")
+    os.execv(exe, [exe, *args])
+
+
+@lab.command()
+@NAME_OPTION
+@click.argument("what", type=click.Choice(["dir", "config-folder", "roster", "inventory", "key", "master"]), default="dir")
+def path(name, what):
+    """Print a path of the lab (folder, CONFIG_FOLDER, roster, ...), for scripts."""
+    lab_ = core.Lab(name)
+    click.echo({
+        "dir": lab_.dir, "config-folder": lab_.config_folder, "roster": lab_.roster,
+        "inventory": lab_.inventory, "key": lab_.key, "master": lab_.master_config,
+    }[what])
+
+
+if __name__ == "__main__":
+    lab()
