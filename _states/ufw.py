@@ -1,0 +1,165 @@
+"""States for UFW: firewall enabled or disabled, rules present or absent.
+
+Each state reads the current firewall through the ``ufw`` execution module,
+returns early when it already matches, predicts the exact change under
+``test=True``, and re-reads after acting.
+
+.. code-block:: yaml
+
+    maia-prepare-ufw-rule-ssh-allowed:
+      ufw.rule_present:
+        - port: 22
+        - proto: tcp
+
+    maia-prepare-ufw-rule-from-maia-node-1-allowed:
+      ufw.rule_present:
+        - source: 198.18.0.12
+
+    maia-prepare-ufw-enabled:
+      ufw.enabled: []
+"""
+from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+__virtualname__ = "ufw"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _ret(name):
+    return {"name": name, "changes": {}, "result": True, "comment": ""}
+
+
+def _rule_from_kwargs(port, proto, source, action):
+    return __salt__["ufw.normalize_rule"]({"port": port, "proto": proto, "from": source, "action": action})
+
+
+def rule_present(name, port=None, proto="any", source="any", action="allow"):
+    """
+    Ensure UFW holds an incoming rule.
+
+    port
+        Port or range (``30000:31000``); ``any`` (default) for every port.
+    proto
+        ``tcp``, ``udp`` or ``any``.
+    source
+        Address or network the traffic comes from; ``any`` by default.
+    action
+        ``allow`` (default), ``deny``, ``reject`` or ``limit``.
+    """
+    ret = _ret(name)
+    try:
+        rule = _rule_from_kwargs(port, proto, source, action)
+    except SaltInvocationError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    text = __salt__["ufw.describe"](rule)
+    if __salt__["ufw.has_rule"](rule):
+        ret["comment"] = f"Rule '{text}' is already present"
+        return ret
+    if __opts__["test"]:
+        ret.update(result=None, changes={"added": text}, comment=f"Rule '{text}' would be added")
+        return ret
+    try:
+        __salt__["ufw.add_rule"](rule)
+    except CommandExecutionError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    if not __salt__["ufw.has_rule"](rule):
+        ret.update(result=False, comment=f"Rule '{text}' was added but UFW does not list it")
+        return ret
+    ret.update(changes={"added": text}, comment=f"Rule '{text}' added")
+    return ret
+
+
+def rule_absent(name, port=None, proto="any", source="any", action="allow"):
+    """Ensure UFW does not hold the given incoming rule."""
+    ret = _ret(name)
+    try:
+        rule = _rule_from_kwargs(port, proto, source, action)
+    except SaltInvocationError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    text = __salt__["ufw.describe"](rule)
+    if not __salt__["ufw.has_rule"](rule):
+        ret["comment"] = f"Rule '{text}' is already absent"
+        return ret
+    if __opts__["test"]:
+        ret.update(result=None, changes={"deleted": text}, comment=f"Rule '{text}' would be deleted")
+        return ret
+    try:
+        __salt__["ufw.delete_rule"](rule)
+    except CommandExecutionError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    if __salt__["ufw.has_rule"](rule):
+        ret.update(result=False, comment=f"Rule '{text}' is still listed after deletion")
+        return ret
+    ret.update(changes={"deleted": text}, comment=f"Rule '{text}' deleted")
+    return ret
+
+
+def _set_active(name, wanted: bool):
+    ret = _ret(name)
+    word = "enabled" if wanted else "disabled"
+    try:
+        current = __salt__["ufw.status"]()
+    except CommandExecutionError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    if current["active"] == wanted:
+        ret["comment"] = f"UFW is already {word}"
+        return ret
+    change = {"active": {"old": current["active"], "new": wanted}}
+    if __opts__["test"]:
+        ret.update(result=None, changes=change, comment=f"UFW would be {word}")
+        return ret
+    try:
+        __salt__["ufw.enable" if wanted else "ufw.disable"]()
+        after = __salt__["ufw.status"]()
+    except CommandExecutionError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    if after["active"] != wanted:
+        ret.update(result=False, comment=f"UFW reports active={after['active']} after being {word}")
+        return ret
+    ret.update(changes=change, comment=f"UFW {word}")
+    return ret
+
+
+def enabled(name):
+    """Ensure the firewall is active (and enabled at boot)."""
+    return _set_active(name, True)
+
+
+def disabled(name):
+    """Ensure the firewall is inactive."""
+    return _set_active(name, False)
+
+
+
+def rules_valid(name, rules):
+    """
+    Fail (without changes) when any rule in ``rules`` is malformed, naming it.
+    Meant to run first (``order: 1``, ``failhard``) so that a typo in pillar
+    stops the run before the firewall is touched.
+    """
+    ret = _ret(name)
+    if not isinstance(rules, list):
+        ret.update(result=False, comment=f"ufw rules: expected a list of {{port, proto, from}}, got {rules!r}")
+        return ret
+    errors = []
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            errors.append(f"rule {index}: {rule!r} is not a mapping of port, proto, from")
+            continue
+        try:
+            __salt__["ufw.normalize_rule"](rule)
+        except SaltInvocationError as exc:
+            errors.append(f"rule {index} {rule!r}: {exc}")
+    if errors:
+        ret.update(result=False, comment="maia:prepare:ufw_extra_rules is invalid, nothing changed:\n- " + "\n- ".join(errors))
+        return ret
+    ret["comment"] = f"{len(rules)} extra UFW rule(s) valid"
+    return ret

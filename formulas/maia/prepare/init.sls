@@ -1,0 +1,17 @@
+{#- Stage 1 of MAIA: prepare every host. Each part is switched by a flag in
+    pillar maia:prepare (defaults in parameters/defaults.yaml, all true). #}
+{%- from "maia/prepare/map.jinja" import mapdata with context %}
+{%- set parts = ["nvidia_drivers", "lvm", "ufw", "nfs", "cifs"] %}
+
+include:
+  - maia.prepare.validate
+{%- for part in parts if mapdata[part] %}
+  - maia.prepare.{{ part }}
+{%- endfor %}
+
+{%- for part in parts if not mapdata[part] %}
+
+maia-prepare-{{ part }}-disabled:
+  test.succeed_without_changes:
+    - name: "maia:prepare:{{ part }} is false: {{ part }} skipped"
+{%- endfor %}

@@ -1,0 +1,39 @@
+{#- NFS client: packages, mount point, fstab line and mount of
+    <nfs server address>:/nfs with rw,sync,vers=4. #}
+{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set remote = maia.nfs_server.get("address", "") ~ ":" ~ mapdata.nfs_export.dir %}
+include:
+  - maia.prepare.validate
+
+maia-prepare-nfs-client-packages-installed:
+  pkg.installed:
+    - pkgs: {{ mapdata.pkgs.nfs_client | json }}
+    - require:
+      - test: maia-prepare-inputs-checked
+
+maia-prepare-nfs-mountpoint-present:
+  file.directory:
+    - name: {{ mapdata.nfs_mount.dir }}
+    - makedirs: true
+    - require:
+      - pkg: maia-prepare-nfs-client-packages-installed
+
+maia-prepare-nfs-fstab-entry-present:
+  mount.fstab_present:
+    - name: {{ remote }}
+    - fs_file: {{ mapdata.nfs_mount.dir }}
+    - fs_vfstype: nfs
+    - fs_mntops: {{ mapdata.nfs_mount_options }}
+    - mount: false
+    - require:
+      - file: maia-prepare-nfs-mountpoint-present
+
+maia-prepare-nfs-share-mounted:
+  mount.mounted:
+    - name: {{ mapdata.nfs_mount.dir }}
+    - device: {{ remote }}
+    - fstype: nfs
+    - opts: {{ mapdata.nfs_mount_options }}
+    - persist: false
+    - require:
+      - mount: maia-prepare-nfs-fstab-entry-present

@@ -1,0 +1,57 @@
+{#- NFS server: packages, /nfs (nobody:nogroup 0777, on LV maia_0 when LVM
+    is on), /etc/exports line for the NFS clients' and its own address only (plus
+    maia:prepare:nfs_export_extra_clients), service enabled and running,
+    exports reloaded only when the line changed. #}
+{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set export = mapdata.nfs_export %}
+{#- The server's own address too: kubelet on this node mounts the share for
+    pods of the NFS provisioner scheduled here. #}
+{%- set clients = ([maia.address] if maia.address else []) + maia.nfs_clients | map(attribute="address") | list + mapdata.nfs_export_extra_clients %}
+include:
+  - maia.prepare.validate
+{%- if mapdata.lvm %}
+  - maia.prepare.lvm
+{%- endif %}
+
+maia-prepare-nfs-server-packages-installed:
+  pkg.installed:
+    - pkgs: {{ mapdata.pkgs.nfs_server | json }}
+    - require:
+      - test: maia-prepare-inputs-checked
+
+maia-prepare-nfs-export-dir-present:
+  file.directory:
+    - name: {{ export.dir }}
+    - user: {{ export.user }}
+    - group: {{ export.group }}
+    - mode: "{{ export.mode }}"
+    - makedirs: true
+    - require:
+      - pkg: maia-prepare-nfs-server-packages-installed
+{%- if mapdata.lvm %}
+      - maia_storage: maia-prepare-lvm-lv-{{ mapdata.storage.nfs.lv }}-mounted
+{%- endif %}
+
+maia-prepare-nfs-exports-entry-present:
+  maia_storage.exported:
+    - name: {{ export.dir }}
+    - clients: {{ clients | json }}
+    - options: {{ mapdata.nfs_export_options }}
+    - config: {{ export.file }}
+    - require:
+      - file: maia-prepare-nfs-export-dir-present
+
+maia-prepare-nfs-server-service-enabled:
+  service.enabled:
+    - name: {{ mapdata.services.nfs_server }}
+    - require:
+      - pkg: maia-prepare-nfs-server-packages-installed
+
+maia-prepare-nfs-server-service-running:
+  service.running:
+    - name: {{ mapdata.services.nfs_server }}
+    - reload: true
+    - require:
+      - service: maia-prepare-nfs-server-service-enabled
+    - watch:
+      - maia_storage: maia-prepare-nfs-exports-entry-present

@@ -1,0 +1,36 @@
+{#- Disable UFW and delete the rules maia.prepare.ufw added (the package stays). #}
+{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+
+maia-prepare-ufw-disabled:
+  ufw.disabled: []
+{%- for peer in maia.peers %}
+
+maia-prepare-ufw-rule-from-{{ peer.name }}-deleted:
+  ufw.rule_absent:
+    - source: {{ peer.address }}
+    - require:
+      - ufw: maia-prepare-ufw-disabled
+{%- endfor %}
+{%- if maia.is_nfs_server %}
+{%-   for client in maia.nfs_clients %}
+
+maia-prepare-ufw-rule-nfs-from-{{ client.name }}-deleted:
+  ufw.rule_absent:
+    - port: {{ mapdata.firewall.nfs_port }}
+    - proto: tcp
+    - source: {{ client.address }}
+    - require:
+      - ufw: maia-prepare-ufw-disabled
+{%-   endfor %}
+{%- endif %}
+{%- for rule in mapdata.ufw_extra_rules %}
+
+maia-prepare-ufw-rule-extra-{{ loop.index }}-deleted:
+  ufw.rule_absent:
+    - port: {{ rule.get("port", "any") | string | json }}
+    - proto: {{ rule.get("proto", "any") }}
+    - source: {{ rule.get("from", "any") }}
+    - action: {{ rule.get("action", "allow") }}
+    - require:
+      - ufw: maia-prepare-ufw-disabled
+{%- endfor %}

@@ -1,0 +1,65 @@
+{#- UFW: SSH allowed, every other MAIA host allowed in, extra rules from
+    pillar, on the NFS server 2049 from the NFS clients; then enabled (after
+    every allow rule, so that enabling never cuts the SSH session). #}
+{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set rule_ids = [] %}
+include:
+  - maia.prepare.validate
+
+maia-prepare-ufw-package-installed:
+  pkg.installed:
+    - pkgs: {{ mapdata.pkgs.ufw | json }}
+    - require:
+      - test: maia-prepare-inputs-checked
+
+maia-prepare-ufw-rule-ssh-allowed:
+  ufw.rule_present:
+    - port: {{ mapdata.firewall.ssh_port }}
+    - proto: tcp
+    - require:
+      - pkg: maia-prepare-ufw-package-installed
+{%- do rule_ids.append("maia-prepare-ufw-rule-ssh-allowed") %}
+{%- for peer in maia.peers %}
+{%-   set id = "maia-prepare-ufw-rule-from-" ~ peer.name ~ "-allowed" %}
+
+{{ id }}:
+  ufw.rule_present:
+    - source: {{ peer.address }}
+    - require:
+      - pkg: maia-prepare-ufw-package-installed
+{%-   do rule_ids.append(id) %}
+{%- endfor %}
+{%- if mapdata.nfs and maia.is_nfs_server %}
+{%-   for client in maia.nfs_clients %}
+{%-     set id = "maia-prepare-ufw-rule-nfs-from-" ~ client.name ~ "-allowed" %}
+
+{{ id }}:
+  ufw.rule_present:
+    - port: {{ mapdata.firewall.nfs_port }}
+    - proto: tcp
+    - source: {{ client.address }}
+    - require:
+      - pkg: maia-prepare-ufw-package-installed
+{%-     do rule_ids.append(id) %}
+{%-   endfor %}
+{%- endif %}
+{%- for rule in mapdata.ufw_extra_rules %}
+{%-   set id = "maia-prepare-ufw-rule-extra-" ~ loop.index ~ "-allowed" %}
+
+{{ id }}:
+  ufw.rule_present:
+    - port: {{ rule.get("port", "any") | string | json }}
+    - proto: {{ rule.get("proto", "any") }}
+    - source: {{ rule.get("from", "any") }}
+    - action: {{ rule.get("action", "allow") }}
+    - require:
+      - pkg: maia-prepare-ufw-package-installed
+{%-   do rule_ids.append(id) %}
+{%- endfor %}
+
+maia-prepare-ufw-enabled:
+  ufw.enabled:
+    - require:
+{%- for id in rule_ids %}
+      - ufw: {{ id }}
+{%- endfor %}

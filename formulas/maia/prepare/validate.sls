@@ -1,0 +1,41 @@
+{#- Checks of host vars and pillar that run before any change (order 1,
+    failhard): a bad value stops the whole run with a message naming it. #}
+{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+
+maia-prepare-inputs-checked:
+  test.succeed_without_changes:
+    - name: "maia.prepare inputs of {{ maia.id }} checked"
+    - order: 1
+{%- if mapdata.lvm %}
+
+maia-prepare-lvm-host-vars-valid:
+  maia_storage.host_vars_valid:
+    - vg: {{ mapdata.storage.vg }}
+    - devices: {{ maia.host.get("device_list", []) | json }}
+    - volumes: {{ maia.volumes | json }}
+    - host: {{ maia.id }}
+    - order: 1
+    - failhard: true
+    - require_in:
+      - test: maia-prepare-inputs-checked
+{%- endif %}
+{%- if mapdata.ufw %}
+
+maia-prepare-ufw-extra-rules-valid:
+  ufw.rules_valid:
+    - rules: {{ mapdata.ufw_extra_rules | json }}
+    - order: 1
+    - failhard: true
+    - require_in:
+      - test: maia-prepare-inputs-checked
+{%- endif %}
+{%- if mapdata.nfs and maia.is_nfs_client and not maia.nfs_server.get("address") %}
+
+maia-prepare-nfs-server-known:
+  test.fail_without_changes:
+    - name: "host {{ maia.id }} is in nfs_clients but pillar maia:nfs_server has no address: put one host in the nfs_server group"
+    - order: 1
+    - failhard: true
+    - require_in:
+      - test: maia-prepare-inputs-checked
+{%- endif %}
