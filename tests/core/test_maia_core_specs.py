@@ -1,0 +1,499 @@
+"""Unit tests of maia_core: Application/AppProject specs built from pillar over
+a table of sites (distribution, private registry, overrides, switches, selfsigned)."""
+import json
+
+import bcrypt
+import pytest
+
+from core.helpers import SECRETS, site_pillar
+
+CATALOGUE = {
+    # component: (chart, repo, version, namespace) as in design.md
+    "prometheus": ("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "45.5.0", "observability"),
+    "loki": ("loki-stack", "https://grafana.github.io/helm-charts", "2.9.9", "observability"),
+    "tempo": ("tempo", "https://grafana.github.io/helm-charts", "1.0.0", "observability"),
+    "traefik": ("traefik", "https://traefik.github.io/charts", "33.2.1", "traefik"),
+    "ingress-nginx": ("ingress-nginx", "https://kubernetes.github.io/ingress-nginx", "4.11.3", "ingress-nginx"),
+    "metallb": ("metallb", "https://metallb.github.io/metallb", "0.14.9", "metallb-system"),
+    "cert-manager": ("cert-manager", "https://charts.jetstack.io", "1.16.2", "cert-manager"),
+    "gpu-operator": ("gpu-operator", "https://helm.ngc.nvidia.com/nvidia", "25.10.1", "gpu-operator"),
+    "nvidia-dra-driver-gpu": ("nvidia-dra-driver-gpu", "https://helm.ngc.nvidia.com/nvidia", "25.12.0", "nvidia-dra-driver-gpu"),
+    "nfs-provisioner": ("nfs-subdir-external-provisioner", "https://kubernetes-sigs.github.io/nfs-subdir-external-provisioner/", "4.0.18", "nfs-server-provisioner"),
+    "metrics-server": ("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.13.0", "metrics-server"),
+    "minio-operator": ("operator", "https://operator.min.io", "6.0.4", "minio-operator"),
+    "loginapp": ("loginapp", "https://storage.googleapis.com/loginapp-releases/charts/", "1.3.0", "authentication"),
+    "toolkit": ("maia-core-toolkit", "https://minnelab.github.io/MAIA/", "0.2.3", "maia-core-toolkit"),
+    "gpu-booking": ("gpu-booking", "https://minnelab.github.io/MAIA/", "1.0.0", "maia-webhooks"),
+    "local-path": ("maia-core-local-path", "https://minnelab.github.io/MAIA/", "0.1.0", "local-path-storage"),
+    "kubeflow": ("maia-kubeflow", "https://minnelab.github.io/MAIA/", "1.0.0", "kubeflow"),
+}
+
+DESIGN_NAMESPACES = [
+    "observability", "metrics-server", "traefik", "metallb-system", "cert-manager", "gpu-operator",
+    "nvidia-dra-driver-gpu", "maia-core-toolkit", "ingress-nginx", "minio-operator", "authentication",
+    "maia-webhooks", "nfs-server-provisioner", "local-path-storage", "kubeflow",
+]
+
+CONTAINERD = {
+    "microk8s": ("/var/snap/microk8s/current/args/containerd-template.toml", "/var/snap/microk8s/common/run/containerd.sock"),
+    "k3s": ("/var/lib/rancher/k3s/agent/etc/containerd/config.toml", "/run/k3s/containerd/containerd.sock"),
+    "rke2": ("/var/lib/rancher/rke2/agent/etc/containerd/config.toml.tmpl", "/run/k3s/containerd/containerd.sock"),
+    "k0s": ("/etc/k0s/containerd.d/nvidia.toml", "/run/k0s/containerd.sock"),
+}
+
+
+def apps_by_component(data):
+    return {app["component"]: app for app in data["apps"]}
+
+
+def values(data, component):
+    return apps_by_component(data)[component]["spec"]["source"]["helm"]["valuesObject"]
+
+
+def env_of(toolkit_env):
+    return {e["name"]: e["value"] for e in toolkit_env}
+
+
+# ---------------------------------------------------------------- catalogue
+
+
+def test_default_site_has_every_catalogue_app_with_pinned_chart(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar())
+    apps = apps_by_component(data)
+    expected = set(CATALOGUE) - {"ingress-nginx"}  # microk8s: traefik
+    assert set(apps) == expected
+    for component, (chart, repo, version, namespace) in CATALOGUE.items():
+        if component not in apps:
+            continue
+        app = apps[component]
+        spec = app["spec"]
+        assert app["name"] == f"maia-core-{component}"
+        assert spec["project"] == "maia-core"
+        assert spec["source"]["chart"] == chart
+        assert spec["source"]["repoURL"] == repo
+        assert spec["source"]["targetRevision"] == version
+        assert spec["source"]["helm"]["releaseName"] == f"maia-core-{component}"
+        assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": namespace}
+
+
+def test_apps_are_ordered_by_sync_wave(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar())
+    waves = [app["sync_wave"] for app in data["apps"]]
+    assert waves == sorted(waves)
+    order = [app["component"] for app in data["apps"]]
+    assert order.index("cert-manager") < order.index("toolkit")
+    assert order.index("traefik") < order.index("loginapp")
+
+
+def test_namespaces_are_the_design_list(maia_core, defaults):
+    assert maia_core.mapdata(defaults, site_pillar())["namespaces"] == DESIGN_NAMESPACES
+
+
+def test_project_spec(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar())
+    project = data["project"]
+    assert project["name"] == "maia-core" and project["namespace"] == "argocd"
+    spec = project["spec"]
+    role = spec["roles"][0]
+    assert role["name"] == "admin" and role["groups"] == ["MAIA:admin"]
+    assert all("proj:maia-core:admin" in p for p in role["policies"])
+    destinations = {d["namespace"] for d in spec["destinations"]}
+    assert set(DESIGN_NAMESPACES) <= destinations
+    assert {d["server"] for d in spec["destinations"]} == {"https://kubernetes.default.svc"}
+    assert spec["sourceRepos"] == sorted({a["spec"]["source"]["repoURL"] for a in data["apps"]})
+    kinds = {w["kind"] for w in spec["clusterResourceWhitelist"]}
+    for kind in ("Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+                 "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "IngressClass",
+                 "APIService", "PriorityClass", "ClusterIssuer", "StorageClass"):
+        assert kind in kinds
+
+
+def test_admin_group_and_argocd_namespace_come_from_env(maia_core, defaults):
+    pillar = site_pillar(env={"admin_group_ID": "SITE:admins", "argocd_namespace": "gitops"})
+    data = maia_core.mapdata(defaults, pillar)
+    assert data["argocd_namespace"] == "gitops"
+    assert data["project"]["namespace"] == "gitops"
+    assert data["project"]["spec"]["roles"][0]["groups"] == ["SITE:admins"]
+    oauth = values(data, "prometheus")["grafana"]["grafana.ini"]["auth.generic_oauth"]
+    assert oauth["role_attribute_path"] == "contains(groups[*], 'SITE:admins') && 'Admin' || 'Viewer'"
+
+
+# ---------------------------------------------------------------- values from cluster config
+
+
+def test_grafana_oauth_against_the_realm(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar())
+    grafana = values(data, "prometheus")["grafana"]
+    oauth = grafana["grafana.ini"]["auth.generic_oauth"]
+    iam = "https://iam.maia.example.com/realms/maia"
+    assert oauth["client_id"] == "maia"
+    assert oauth["client_secret"] == SECRETS["keycloak_client_secret"]
+    assert oauth["auth_url"] == f"{iam}/protocol/openid-connect/auth"
+    assert oauth["token_url"] == f"{iam}/protocol/openid-connect/token"
+    assert oauth["api_url"] == f"{iam}/protocol/openid-connect/userinfo"
+    assert "'MAIA:admin') && 'Admin'" in oauth["role_attribute_path"]
+    assert grafana["ingress"]["hosts"] == ["grafana.maia.example.com"]
+    assert grafana["ingress"]["annotations"]["traefik.ingress.kubernetes.io/router.tls.certresolver"] == "maiaresolver"
+
+
+def test_traefik_acme_resolver_and_dashboard_auth(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar())
+    traefik = values(data, "traefik")
+    acme = traefik["certificatesResolvers"]["maiaresolver"]["acme"]
+    assert acme["email"] == "admin@example.com"
+    assert acme["httpChallenge"] == {"entryPoint": "web"}
+    dashboard = traefik["ingressRoute"]["dashboard"]
+    assert dashboard["matchRule"] == "Host(`traefik.maia.example.com`)"
+    assert dashboard["tls"] == {"certResolver": "maiaresolver"}
+    assert {"name": "traefik-dashboard-auth"} in dashboard["middlewares"]
+    secret = next(o for o in traefik["extraObjects"] if o["kind"] == "Secret")
+    user, hashed = secret["stringData"]["users"].split(":", 1)
+    assert user == "admin" and hashed.startswith("$2y$")
+    # htpasswd bcrypt line that verifies against the configured password
+    assert bcrypt.checkpw(SECRETS["traefik_dashboard_password"].encode(), ("$2b$" + hashed[4:]).encode())
+    # the plain password is nowhere in the Application
+    assert SECRETS["traefik_dashboard_password"] not in json.dumps(data)
+    middleware = next(o for o in traefik["extraObjects"] if o["kind"] == "Middleware")
+    assert middleware["spec"]["basicAuth"]["secret"] == secret["metadata"]["name"]
+    assert "users" in apps_by_component(data)["traefik"]["secret_keys"]
+
+
+def test_dashboard_hash_is_stable_across_runs_and_sites(maia_core, defaults):
+    first = maia_core.mapdata(defaults, site_pillar())
+    second = maia_core.mapdata(defaults, site_pillar())
+    assert first == second  # re-runs produce identical specs: no change to apply
+    other_site = maia_core.mapdata(defaults, site_pillar(cluster={"domain": "other.example.org"}))
+    users = lambda d: values(d, "traefik")["extraObjects"][0]["stringData"]["users"]  # noqa: E731
+    assert users(first) != users(other_site)
+    new_password = maia_core.mapdata(defaults, site_pillar(cluster={"traefik_dashboard_password": "changed-1"}))
+    assert users(first) != users(new_password)
+
+
+def test_nfs_provisioner_points_at_the_nfs_server(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar(nfs_server={"name": "nfs-host", "address": "198.18.0.42"}))
+    nfs = values(data, "nfs-provisioner")
+    assert nfs["nfs"] == {"server": "198.18.0.42", "path": "/nfs"}
+    assert nfs["storageClass"]["name"] == "nfs-client"
+
+
+def test_toolkit_values(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar())
+    toolkit = values(data, "toolkit")
+    assert toolkit["admin_group_ID"] == "MAIA:admin"
+    assert toolkit["default_ingress_class"] == "maia-core-traefik"
+    assert toolkit["cert_manager"] == {"enabled": True, "email": "admin@example.com"}
+    assert toolkit["metallb"] == {"enabled": True, "addresses": "198.18.0.11-198.18.0.11"}
+    assert toolkit["selfsigned"] == {"enabled": False}
+    assert toolkit["certResolver"] == "maiaresolver"
+
+
+def test_gpu_booking_and_loginapp(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar())
+    booking = values(data, "gpu-booking")
+    assert booking["apiToken"] == SECRETS["dashboard_api_secret"]
+    assert booking["apiUrl"] == "https://maia.maia.example.com/maia-api/gpu-schedulability"
+    login = values(data, "loginapp")["config"]
+    assert login["issuerURL"] == "https://iam.maia.example.com/realms/maia"
+    assert login["clientSecret"] == SECRETS["keycloak_client_secret"]
+    assert login["clusters"][0]["server"] == "https://maia.example.com:16443"
+    assert login["secret"] and login["secret"] != SECRETS["keycloak_client_secret"]
+
+
+# ---------------------------------------------------------------- distributions
+
+
+@pytest.mark.parametrize("distribution", ["microk8s", "k3s", "k0s", "rke2"])
+def test_distribution(maia_core, defaults, distribution):
+    data = maia_core.mapdata(defaults, site_pillar(cluster={"k8s_distribution": distribution}))
+    apps = apps_by_component(data)
+    if distribution == "rke2":
+        assert "ingress-nginx" in apps and "traefik" not in apps
+        assert values(data, "ingress-nginx")["controller"]["ingressClassResource"]["name"] == "nginx"
+        assert values(data, "toolkit")["default_ingress_class"] == "nginx"
+        annotations = values(data, "prometheus")["grafana"]["ingress"]["annotations"]
+        assert annotations == {"cert-manager.io/cluster-issuer": "cluster-issuer"}
+    else:
+        assert "traefik" in apps and "ingress-nginx" not in apps
+        assert values(data, "toolkit")["default_ingress_class"] == "maia-core-traefik"
+    toolkit_env = env_of(values(data, "gpu-operator")["toolkit"]["env"])
+    config, socket = CONTAINERD[distribution]
+    assert toolkit_env["CONTAINERD_CONFIG"] == config
+    assert toolkit_env["CONTAINERD_SOCKET"] == socket
+    assert toolkit_env["CONTAINERD_RUNTIME_CLASS"] == "nvidia"
+    assert values(data, "gpu-operator")["driver"] == {"enabled": False}
+    if distribution == "k0s":
+        assert values(data, "gpu-operator")["operator"] == {"defaultRuntime": "containerd"}
+    local_path = values(data, "local-path")
+    if distribution == "microk8s":
+        assert local_path == {"enabled": False}
+    else:
+        assert local_path["enabled"] is True and local_path["storage_class"] == "local-path"
+    port = 16443 if distribution == "microk8s" else 6443
+    assert values(data, "loginapp")["config"]["clusters"][0]["server"] == f"https://maia.example.com:{port}"
+
+
+# ---------------------------------------------------------------- private registry
+
+
+def test_private_registry_serves_every_chart_as_oci(maia_core, defaults):
+    pillar = site_pillar(
+        env={"MAIA_PRIVATE_REGISTRY": "oci://registry.maia.example.com/maia"},
+        registry={"url": "registry.maia.example.com", "username": "robot", "password": SECRETS["registry_password"]},
+    )
+    data = maia_core.mapdata(defaults, pillar)
+    for app in data["apps"]:
+        source = app["spec"]["source"]
+        assert source["repoURL"] == "registry.maia.example.com/maia"
+        assert source["chart"] == CATALOGUE[app["component"]][0]
+        assert source["targetRevision"] == CATALOGUE[app["component"]][2]
+    assert data["project"]["spec"]["sourceRepos"] == ["registry.maia.example.com/maia"]
+    assert data["repositories"] == [
+        {
+            "name": "maia-private-registry",
+            "url": "registry.maia.example.com/maia",
+            "username": "robot",
+            "password": SECRETS["registry_password"],
+            "repo_type": "helm",
+            "enable_oci": True,
+        }
+    ]
+
+
+def test_public_site_has_no_repository_secret(maia_core, defaults):
+    assert maia_core.mapdata(defaults, site_pillar())["repositories"] == []
+
+
+def test_app_not_mirrored_keeps_its_public_repo(maia_core, defaults):
+    pillar = site_pillar(
+        env={"MAIA_PRIVATE_REGISTRY": "registry.maia.example.com/maia"},
+        registry={"username": "robot", "password": "x"},
+        core={"apps": {"gpu-operator": {"mirrored": False}}},
+    )
+    apps = apps_by_component(maia_core.mapdata(defaults, pillar))
+    assert apps["gpu-operator"]["spec"]["source"]["repoURL"] == "https://helm.ngc.nvidia.com/nvidia"
+    assert apps["traefik"]["spec"]["source"]["repoURL"] == "registry.maia.example.com/maia"
+
+
+# ---------------------------------------------------------------- pillar overrides and switches
+
+
+def test_version_override_changes_only_that_app(maia_core, defaults):
+    before = apps_by_component(maia_core.mapdata(defaults, site_pillar()))
+    after = apps_by_component(
+        maia_core.mapdata(defaults, site_pillar(core={"apps": {"traefik": {"version": "34.0.0"}}}))
+    )
+    assert after["traefik"]["spec"]["source"]["targetRevision"] == "34.0.0"
+    changed = [c for c in before if before[c] != after[c]]
+    assert changed == ["traefik"]
+
+
+def test_repo_chart_namespace_and_values_overrides(maia_core, defaults):
+    core = {
+        "apps": {
+            "metrics-server": {
+                "repo": "https://mirror.example.com/charts",
+                "chart": "metrics-server-fork",
+                "values": {"args": ["--kubelet-insecure-tls"]},
+            },
+            "prometheus": {"values": {"grafana": {"persistence": {"enabled": False}, "adminUser": "root"}}},
+        }
+    }
+    data = maia_core.mapdata(defaults, site_pillar(core=core))
+    metrics = apps_by_component(data)["metrics-server"]["spec"]["source"]
+    assert metrics["repoURL"] == "https://mirror.example.com/charts"
+    assert metrics["chart"] == "metrics-server-fork"
+    assert metrics["helm"]["valuesObject"] == {"args": ["--kubelet-insecure-tls"]}
+    grafana = values(data, "prometheus")["grafana"]
+    assert grafana["persistence"] == {"enabled": False} and grafana["adminUser"] == "root"
+    # derived values survive a partial override (deep merge)
+    assert grafana["grafana.ini"]["auth.generic_oauth"]["client_id"] == "maia"
+    assert "https://mirror.example.com/charts" in data["project"]["spec"]["sourceRepos"]
+
+
+def test_git_path_source(maia_core, defaults):
+    core = {"apps": {"toolkit": {"chart": None, "path": "charts/maia-core-toolkit",
+                                 "repo": "https://github.com/minnelab/MAIA.git", "version": "v1.2.3"}}}
+    source = apps_by_component(maia_core.mapdata(defaults, site_pillar(core=core)))["toolkit"]["spec"]["source"]
+    assert source["path"] == "charts/maia-core-toolkit" and "chart" not in source
+    assert source["targetRevision"] == "v1.2.3"
+
+
+def test_app_switched_off(maia_core, defaults):
+    core = {"apps": {"kubeflow": {"enabled": False}, "gpu-booking": {"enabled": False}}}
+    data = maia_core.mapdata(defaults, site_pillar(core=core, env={"dashboard_api_secret": ""}))
+    apps = apps_by_component(data)
+    assert "kubeflow" not in apps and "gpu-booking" not in apps
+    assert {"component": "kubeflow", "name": "maia-core-kubeflow"} in data["absent_apps"]
+    # not removed merely because another distribution needs it
+    assert all(a["component"] != "ingress-nginx" for a in data["absent_apps"])
+
+
+def test_remove_disabled_false_keeps_applications(maia_core, defaults):
+    core = {"remove_disabled": False, "apps": {"kubeflow": {"enabled": False}}}
+    assert maia_core.mapdata(defaults, site_pillar(core=core))["absent_apps"] == []
+
+
+def test_sync_settings(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar())
+    assert data["auto_sync"] is True
+    assert data["sync"] == {"timeout": 600, "interval": 5, "retries": 3, "retry_interval": 10, "force": False}
+    data = maia_core.mapdata(defaults, site_pillar(core={"auto_sync": False, "sync": {"timeout": 60}}))
+    assert data["auto_sync"] is False and data["sync"]["timeout"] == 60
+
+
+def test_prometheus_uses_server_side_apply(maia_core, defaults):
+    spec = apps_by_component(maia_core.mapdata(defaults, site_pillar()))["prometheus"]["spec"]
+    assert "ServerSideApply=true" in spec["syncPolicy"]["syncOptions"]
+
+
+# ---------------------------------------------------------------- selfsigned and restarts
+
+
+def test_selfsigned(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar(cluster={"selfsigned": True}))
+    traefik = values(data, "traefik")
+    assert "certificatesResolvers" not in traefik
+    assert "certResolver" not in json.dumps(traefik["ingressRoute"])
+    toolkit = values(data, "toolkit")
+    assert toolkit["selfsigned"] == {"enabled": True, "cluster_domain": "maia.example.com", "coredns_ip": "198.18.0.11"}
+    annotations = values(data, "prometheus")["grafana"]["ingress"]["annotations"]
+    assert "traefik.ingress.kubernetes.io/router.tls.certresolver" not in annotations
+    restarts = {r["id"]: r for r in data["restarts"]}
+    assert set(restarts) == {"traefik", "coredns"}
+    assert (restarts["traefik"]["kind"], restarts["traefik"]["name"], restarts["traefik"]["namespace"]) == (
+        "Deployment", "maia-core-traefik", "traefik")
+    assert (restarts["coredns"]["name"], restarts["coredns"]["namespace"]) == ("coredns", "kube-system")
+
+
+def test_no_restarts_by_default(maia_core, defaults):
+    assert maia_core.mapdata(defaults, site_pillar())["restarts"] == []
+
+
+def test_coredns_mappings_restart_only_coredns_and_trigger_follows_mappings(maia_core, defaults):
+    one = maia_core.mapdata(defaults, site_pillar(cluster={"coredns_mappings": {"a.example.com": "198.18.0.5"}}))
+    assert [r["id"] for r in one["restarts"]] == ["coredns"]
+    assert values(one, "toolkit")["coredns_mappings"] == {"a.example.com": "198.18.0.5"}
+    same = maia_core.mapdata(defaults, site_pillar(cluster={"coredns_mappings": {"a.example.com": "198.18.0.5"}}))
+    other = maia_core.mapdata(defaults, site_pillar(cluster={"coredns_mappings": {"a.example.com": "198.18.0.6"}}))
+    assert one["restarts"][0]["trigger"] == same["restarts"][0]["trigger"]
+    assert one["restarts"][0]["trigger"] != other["restarts"][0]["trigger"]
+
+
+def test_selfsigned_on_rke2_restarts_only_coredns(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar(cluster={"selfsigned": True, "k8s_distribution": "rke2"}))
+    assert [r["id"] for r in data["restarts"]] == ["coredns"]
+    annotations = values(data, "prometheus")["grafana"]["ingress"]["annotations"]
+    assert annotations == {"cert-manager.io/cluster-issuer": "kubernetes-ca-issuer"}
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"cluster": {"domain": ""}}, "maia:cluster:domain"),
+        ({"cluster": {"k8s_distribution": "openshift"}}, "maia:cluster:k8s_distribution"),
+        ({"cluster": {"traefik_dashboard_password": ""}}, "maia:cluster:traefik_dashboard_password"),
+        ({"cluster": {"ingress_resolver_email": "not-an-email"}}, "ingress_resolver_email"),
+        ({"env": {"keycloak_client_secret": ""}}, "maia:env:keycloak_client_secret"),
+        ({"env": {"dashboard_api_secret": ""}}, "maia:env:dashboard_api_secret"),
+        ({"nfs_server": {"address": ""}}, "maia:nfs_server:address"),
+        ({"env": {"MAIA_PRIVATE_REGISTRY": "registry.example.com"}}, "maia:registry:username/password"),
+        ({"core": {"apps": {"traefik": {"version": ""}}}}, "maia:core:apps:traefik:version"),
+    ],
+)
+def test_bad_input_names_the_key(maia_core, defaults, overrides, message):
+    with pytest.raises(maia_core.MaiaCoreConfigError) as err:
+        maia_core.mapdata(defaults, site_pillar(**overrides))
+    assert message in str(err.value)
+    for secret in SECRETS.values():
+        assert secret not in str(err.value)
+
+
+def test_switching_off_an_app_lifts_its_requirement(maia_core, defaults):
+    pillar = site_pillar(nfs_server={"address": ""}, core={"apps": {"nfs-provisioner": {"enabled": False}}})
+    data = maia_core.mapdata(defaults, pillar)
+    assert "nfs-provisioner" not in apps_by_component(data)
+    pillar = site_pillar(cluster={"traefik_dashboard_password": "", "k8s_distribution": "rke2"})
+    assert "ingress-nginx" in apps_by_component(maia_core.mapdata(defaults, pillar))
+
+
+def test_no_plain_password_or_registry_secret_outside_their_places(maia_core, defaults):
+    """Secrets appear only where a chart needs them (and states mask those keys)."""
+    pillar = site_pillar(
+        env={"MAIA_PRIVATE_REGISTRY": "registry.example.com/maia"},
+        registry={"username": "robot", "password": SECRETS["registry_password"]},
+    )
+    data = maia_core.mapdata(defaults, pillar)
+    assert SECRETS["registry_password"] not in json.dumps(data["apps"])
+    assert SECRETS["registry_password"] not in json.dumps(data["project"])
+    assert SECRETS["traefik_dashboard_password"] not in json.dumps(data)
+
+
+# ---------------------------------------------------------------- cluster-side helpers (fake maia_kube)
+
+
+class FakeKube:
+    """Records maia_kube calls; holds objects by (kind, namespace, name)."""
+
+    def __init__(self, objects=None):
+        self.objects = objects or {}
+        self.calls = []
+
+    def get(self, api_version, kind, name, namespace=None, kubeconfig=None, context=None):
+        self.calls.append(("get", kind, name, namespace, kubeconfig))
+        return self.objects.get((kind, namespace, name))
+
+    def apply(self, manifest, kubeconfig=None, **_kw):
+        self.calls.append(("apply", manifest["kind"], manifest["metadata"]["name"], None, kubeconfig))
+        self.objects[(manifest["kind"], None, manifest["metadata"]["name"])] = manifest
+        return manifest
+
+    def patch(self, api_version, kind, name, patch, namespace=None, kubeconfig=None, **_kw):
+        self.calls.append(("patch", kind, name, namespace, kubeconfig))
+        obj = self.objects[(kind, namespace, name)]
+        obj.setdefault("metadata", {}).setdefault("annotations", {}).update(patch["metadata"]["annotations"])
+        template = obj.setdefault("spec", {}).setdefault("template", {}).setdefault("metadata", {})
+        template.setdefault("annotations", {}).update(patch["spec"]["template"]["metadata"]["annotations"])
+        return obj
+
+
+def kube_module(fake):
+    from core.helpers import load_maia_core
+
+    return load_maia_core(
+        {
+            "maia_kube.get": fake.get,
+            "maia_kube.apply": fake.apply,
+            "maia_kube.patch": fake.patch,
+            "pillar.get": lambda key, default=None: "/etc/maia/kubeconfig" if key == "maia:kubeconfig" else default,
+        }
+    )
+
+
+def test_restart_happens_once_per_trigger():
+    fake = FakeKube({("Deployment", "kube-system", "coredns"): {"metadata": {"name": "coredns"}}})
+    mod = kube_module(fake)
+    assert mod.restart_pending("Deployment", "coredns", "kube-system", "t1") is True
+    mod.rollout_restart("Deployment", "coredns", "kube-system", "t1")
+    deployment = fake.objects[("Deployment", "kube-system", "coredns")]
+    assert deployment["metadata"]["annotations"]["maia-salt/restart-trigger"] == "t1"
+    assert "kubectl.kubernetes.io/restartedAt" in deployment["spec"]["template"]["metadata"]["annotations"]
+    assert mod.restart_pending("Deployment", "coredns", "kube-system", "t1") is False
+    assert mod.restart_pending("Deployment", "coredns", "kube-system", "t2") is True
+    assert all(call[4] == "/etc/maia/kubeconfig" for call in fake.calls)
+
+
+def test_no_restart_for_a_missing_deployment():
+    mod = kube_module(FakeKube())
+    assert mod.restart_pending("Deployment", "maia-core-traefik", "traefik", "t1") is False
+
+
+def test_namespace_helpers():
+    fake = FakeKube()
+    mod = kube_module(fake)
+    assert mod.namespace_exists("traefik") is False
+    mod.namespace_ensure("traefik", kubeconfig="/tmp/kc")
+    assert mod.namespace_exists("traefik") is True
+    assert ("apply", "Namespace", "traefik", None, "/tmp/kc") in fake.calls
