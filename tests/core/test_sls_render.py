@@ -1,0 +1,129 @@
+"""Rendering of formulas/maia/core through real Salt renderers
+(``salt-call --local state.show_sls`` with a temporary config and pillar):
+the states produced per site, without a cluster."""
+import json
+
+import pytest
+
+from core.helpers import SECRETS, site_pillar
+from core.salt_local import salt_call, state_args, write_config
+
+
+def show(tmp_path, pillar, sls="maia.core"):
+    conf = write_config(tmp_path, pillar)
+    rc, data, out, err = salt_call(conf, "state.show_sls", sls)
+    assert rc == 0, out + err
+    return {sid: state_args(chunk) for sid, chunk in data.items()}
+
+
+def test_default_site_states(tmp_path):
+    states = show(tmp_path, site_pillar())
+    namespaces = sorted(s[len("maia-core-namespace-"):-len("-present")] for s in states if s.startswith("maia-core-namespace-"))
+    assert len(namespaces) == 15 and "observability" in namespaces and "kubeflow" in namespaces
+    ns = states["maia-core-namespace-traefik-present"]
+    assert ns["fun"] == "module.run"
+    assert ns["maia_core.namespace_ensure"] == [{"name": "traefik"}, {"kubeconfig": "/etc/maia/kubeconfig"}]
+    assert ns["unless"][0]["fun"] == "maia_core.namespace_exists"
+
+    project = states["maia-core-argocd-project-present"]
+    assert project["fun"] == "argocd.project_present"
+    assert project["name"] == "maia-core" and project["namespace"] == "argocd"
+    assert project["spec"]["roles"][0]["groups"] == ["MAIA:admin"]
+    assert project["require"] == [{"sls": "maia.core.namespaces"}]
+
+    present = {s: a for s, a in states.items() if a["fun"] == "argocd.app_present"}
+    synced = {s: a for s, a in states.items() if a["fun"] == "argocd.app_synced"}
+    assert len(present) == 16 and len(synced) == 16
+    traefik = states["maia-core-app-traefik-present"]
+    assert traefik["name"] == "maia-core-traefik"
+    assert traefik["spec"]["source"]["targetRevision"] == "33.2.1"
+    assert traefik["sync_wave"] == -2 and traefik["secret_keys"] == ["users"]
+    assert traefik["kubeconfig"] == "/etc/maia/kubeconfig"
+    assert traefik["require"] == [{"sls": "maia.core.project"}]
+    sync = states["maia-core-app-traefik-synced"]
+    assert (sync["timeout"], sync["interval"], sync["retries"], sync["retry_interval"], sync["force"]) == (600, 5, 3, 10, False)
+    assert sync["require"] == [{"argocd": "maia-core-app-traefik-present"}]
+    assert not any(s.endswith("-rollout-restarted") for s in states)
+    assert not any(a["fun"] == "argocd.repository_present" for a in states.values())
+
+
+def test_rke2_site_gets_ingress_nginx(tmp_path):
+    states = show(tmp_path, site_pillar(cluster={"k8s_distribution": "rke2"}))
+    assert "maia-core-app-ingress-nginx-present" in states
+    assert "maia-core-app-traefik-present" not in states
+    env = {e["name"]: e["value"] for e in
+           states["maia-core-app-gpu-operator-present"]["spec"]["source"]["helm"]["valuesObject"]["toolkit"]["env"]}
+    assert env["CONTAINERD_CONFIG"] == "/var/lib/rancher/rke2/agent/etc/containerd/config.toml.tmpl"
+
+
+def test_private_registry_adds_repository_secret_state(tmp_path):
+    pillar = site_pillar(
+        env={"MAIA_PRIVATE_REGISTRY": "registry.maia.example.com/maia"},
+        registry={"username": "robot", "password": SECRETS["registry_password"]},
+    )
+    states = show(tmp_path, pillar)
+    repo = states["maia-core-argocd-repository-maia-private-registry-present"]
+    assert repo["fun"] == "argocd.repository_present"
+    assert (repo["url"], repo["username"], repo["repo_type"], repo["enable_oci"]) == (
+        "registry.maia.example.com/maia", "robot", "helm", True)
+    assert states["maia-core-app-traefik-present"]["spec"]["source"]["repoURL"] == "registry.maia.example.com/maia"
+
+
+def test_auto_sync_off_has_no_sync_states(tmp_path):
+    states = show(tmp_path, site_pillar(core={"auto_sync": False}, cluster={"selfsigned": True}))
+    assert not any(a["fun"] == "argocd.app_synced" for a in states.values())
+    assert states["maia-core-traefik-rollout-restarted"]["require"] == [{"sls": "maia.core.apps"}]
+
+
+def test_switched_off_app_is_removed_without_cascade(tmp_path):
+    states = show(tmp_path, site_pillar(core={"apps": {"kubeflow": {"enabled": False}}}))
+    assert "maia-core-app-kubeflow-present" not in states
+    absent = states["maia-core-app-kubeflow-absent"]
+    assert absent["fun"] == "argocd.app_absent"
+    assert absent["name"] == "maia-core-kubeflow" and absent["cascade"] is False
+
+
+def test_selfsigned_restart_states(tmp_path):
+    states = show(tmp_path, site_pillar(cluster={"selfsigned": True}))
+    for rid, name, namespace in (("traefik", "maia-core-traefik", "traefik"), ("coredns", "coredns", "kube-system")):
+        restart = states[f"maia-core-{rid}-rollout-restarted"]
+        assert restart["fun"] == "module.run"
+        call = {k: v for d in restart["maia_core.rollout_restart"] for k, v in d.items()}
+        assert (call["kind"], call["name"], call["namespace"]) == ("Deployment", name, namespace)
+        onlyif = restart["onlyif"][0]
+        assert onlyif["fun"] == "maia_core.restart_pending"
+        assert onlyif["trigger"] == call["trigger"]
+        assert restart["require"] == [{"sls": "maia.core.sync"}]
+
+
+def test_each_part_renders_alone(tmp_path):
+    states = show(tmp_path, site_pillar(), sls="maia.core.sync")
+    assert "maia-core-app-toolkit-synced" in states
+    assert "maia-core-app-toolkit-present" in states  # included
+    assert "maia-core-argocd-project-present" in states
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"cluster": {"k8s_distribution": "openshift"}}, "maia:cluster:k8s_distribution"),
+        ({"nfs_server": {"address": ""}}, "maia:nfs_server:address"),
+        ({"env": {"keycloak_client_secret": ""}}, "maia:env:keycloak_client_secret"),
+    ],
+)
+def test_bad_input_fails_rendering_with_the_key(tmp_path, overrides, message):
+    conf = write_config(tmp_path, site_pillar(**overrides))
+    rc, _data, out, err = salt_call(conf, "state.show_sls", "maia.core")
+    assert rc != 0
+    assert message in out + err
+    for secret in SECRETS.values():
+        assert secret not in out + err
+
+
+def test_pillar_override_reaches_the_state(tmp_path):
+    core = {"apps": {"cert-manager": {"version": "1.17.0", "values": {"replicaCount": 2}}}}
+    states = show(tmp_path, site_pillar(core=core))
+    source = states["maia-core-app-cert-manager-present"]["spec"]["source"]
+    assert source["targetRevision"] == "1.17.0"
+    assert source["helm"]["valuesObject"] == {"crds": {"enabled": True}, "replicaCount": 2}
+    assert json.dumps(states).count("1.17.0") == 1
