@@ -284,12 +284,33 @@ def _read(path):
         return fh.read()
 
 
-def export_bundle(kubeconfig_path, ca_path):
+def export_paths():
     """
-    The exported kubeconfig and CA certificate of this control plane, for the
-    ``maia_k8s.fetch_kubeconfig`` runner. Contains admin credentials: call it
-    only from that runner.
+    Where ``maia.k8s.microk8s.export`` writes the kubeconfig and CA on this
+    host: ``<maia:config_folder>/<cluster_name>-kubeconfig.yaml`` and ``ca.crt``.
     """
+    folder = __salt__["pillar.get"]("maia:config_folder", "/opt/maia/config")
+    cluster = (
+        __salt__["pillar.get"]("maia:cluster:cluster_name")
+        or __salt__["pillar.get"]("maia:env:cluster_name")
+        or "maia-cluster"
+    )
+    ca_name = __salt__["pillar.get"]("maia:k8s:export:ca_file", "ca.crt")
+    return {
+        "kubeconfig": os.path.join(folder, f"{cluster}-kubeconfig.yaml"),
+        "ca_crt": os.path.join(folder, ca_name),
+    }
+
+
+def export_bundle(kubeconfig_path=None, ca_path=None):
+    """
+    The exported kubeconfig and CA certificate of this control plane (and
+    their file names), for the ``maia_k8s.fetch_kubeconfig`` runner. Contains
+    admin credentials: call it only from that runner.
+    """
+    where = export_paths()
+    kubeconfig_path = kubeconfig_path or where["kubeconfig"]
+    ca_path = ca_path or where["ca_crt"]
     missing = [p for p in (kubeconfig_path, ca_path) if not os.path.exists(p)]
     if missing:
         raise CommandExecutionError(
@@ -300,6 +321,10 @@ def export_bundle(kubeconfig_path, ca_path):
     return {
         "kubeconfig": kubeconfig,
         "ca_crt": ca,
+        "names": {
+            "kubeconfig": os.path.basename(kubeconfig_path),
+            "ca_crt": os.path.basename(ca_path),
+        },
         "sha256": {
             "kubeconfig": hashlib.sha256(kubeconfig.encode()).hexdigest(),
             "ca_crt": hashlib.sha256(ca.encode()).hexdigest(),

@@ -1,2 +1,51 @@
-maia-k8s-ca-placeholder:
-  test.nop: []
+{#- The cluster CA for cert-manager (TLS secret) and Istio (ConfigMap ca.pem). #}
+{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set ca = k8s.ca %}
+{%- set from_microk8s = ca.cert_file.startswith(k8s.paths.snap_dir ~ "/") %}
+{%- if k8s.enable_ca %}
+
+maia-k8s-ca-files-present:
+  maia_k8s.files_present:
+    - files:
+        CA certificate: {{ ca.cert_file }}
+        CA key: {{ ca.key_file }}
+    - missing_ok_in_test: {{ k8s.install_microk8s and from_microk8s }}
+    - require:
+      - sls: maia.k8s.oidc
+{%-   for ns in [ca.secret_namespace, ca.configmap_namespace] | unique %}
+
+maia-k8s-ca-namespace-{{ ns }}-present:
+  maia_k8s.object_present:
+    - manifest: {apiVersion: v1, kind: Namespace, metadata: {name: {{ ns }}}}
+    - require:
+      - maia_k8s: maia-k8s-ca-files-present
+      - maia_microk8s: maia-k8s-microk8s-kubeconfig-written
+{%-   endfor %}
+
+maia-k8s-ca-secret-{{ ca.secret_name }}-present:
+  maia_k8s.secret_from_files:
+    - name: {{ ca.secret_name }}
+    - namespace: {{ ca.secret_namespace }}
+    - secret_type: kubernetes.io/tls
+    - files:
+        tls.crt: {{ ca.cert_file }}
+        tls.key: {{ ca.key_file }}
+    - missing_ok_in_test: {{ k8s.install_microk8s and from_microk8s }}
+    - require:
+      - maia_k8s: maia-k8s-ca-namespace-{{ ca.secret_namespace }}-present
+
+maia-k8s-ca-configmap-{{ ca.configmap_name }}-present:
+  maia_k8s.configmap_from_files:
+    - name: {{ ca.configmap_name }}
+    - namespace: {{ ca.configmap_namespace }}
+    - files:
+        {{ ca.configmap_key }}: {{ ca.cert_file }}
+    - missing_ok_in_test: {{ k8s.install_microk8s and from_microk8s }}
+    - require:
+      - maia_k8s: maia-k8s-ca-namespace-{{ ca.configmap_namespace }}-present
+{%- else %}
+
+maia-k8s-ca-disabled:
+  test.nop:
+    - name: cluster CA secret not managed (maia:k8s:enable_ca is false)
+{%- endif %}

@@ -7,3 +7,10 @@ maia-k8s-microk8s-addons-enabled:
     - microk8s_cmd: {{ k8s.microk8s_cmd }}
     - require:
       - maia_microk8s: maia-k8s-microk8s-ready
+
+maia-k8s-microk8s-node-labeled:
+  maia_k8s.node_labeled:
+    - name: {{ k8s.node_name }}
+    - labels: {{ k8s.node_labels | json }}
+    - require:
+      - maia_microk8s: maia-k8s-microk8s-kubeconfig-written

@@ -1,0 +1,111 @@
+"""Bring the control plane's exported kubeconfig and CA to the machine that runs the installation.
+
+``maia.k8s.microk8s.export`` writes ``<CLUSTER_NAME>-kubeconfig.yaml`` and
+``ca.crt`` (0600) into ``maia:config_folder`` on the control-plane host. This
+runner asks the host for them (``maia_microk8s.export_bundle``, over the
+master's bus, or over SSH with ``ssh=True``) and writes them, 0600, into the
+CONFIG_FOLDER on this side. It returns paths and sha256 digests only.
+
+CLI examples::
+
+    salt-run maia_k8s.fetch_kubeconfig maia-node-0
+    salt-run maia_k8s.fetch_kubeconfig maia-node-0 ssh=True roster_file=/opt/maia/config/roster
+    salt-run maia_k8s.fetch_kubeconfig maia-node-0 config_folder=/opt/maia/config
+
+The minion's return passes through the master's job cache (root-only, like
+``cp.push``); set ``keep_jobs``/``job_cache`` accordingly on shared masters.
+"""
+import hashlib
+import logging
+import os
+
+import salt.client
+from salt.exceptions import SaltRunnerError
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "maia_k8s"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _config_folder(config_folder):
+    if config_folder:
+        return config_folder
+    for entry in __opts__.get("ext_pillar") or []:
+        if isinstance(entry, dict) and "maia" in entry:
+            conf = entry["maia"]
+            if isinstance(conf, dict) and conf.get("config_folder"):
+                return conf["config_folder"]
+            if isinstance(conf, str):
+                return conf
+    raise SaltRunnerError(
+        "No CONFIG_FOLDER: pass config_folder=DIR or configure ext_pillar [{maia: {config_folder: DIR}}]"
+    )
+
+
+def _call(tgt, ssh, roster_file, timeout):
+    fun = "maia_microk8s.export_bundle"
+    if ssh:
+        from salt.client.ssh.client import SSHClient
+
+        client = SSHClient(mopts=__opts__)
+        kwargs = {"roster_file": roster_file} if roster_file else {}
+        raw = client.cmd(tgt, fun, timeout=timeout, **kwargs)
+    else:
+        client = salt.client.get_local_client(__opts__["conf_file"])
+        raw = client.cmd(tgt, fun, timeout=timeout, full_return=True)
+    if not raw:
+        raise SaltRunnerError(f"{tgt} did not answer {fun} (is it up and in the roster/accepted?)")
+    out = {}
+    for minion, ret in raw.items():
+        if isinstance(ret, dict) and "return" in ret and ("retcode" in ret or "jid" in ret):
+            retcode = ret.get("retcode", 0)
+            ret = ret["return"]
+            if retcode:
+                raise SaltRunnerError(f"{minion}: {fun} failed: {ret}")
+        if not isinstance(ret, dict) or "kubeconfig" not in ret:
+            raise SaltRunnerError(f"{minion}: {fun} failed: {ret}")
+        out[minion] = ret
+    return out
+
+
+def _write(path, text):
+    old = None
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            old = fh.read()
+    if old == text and (os.stat(path).st_mode & 0o777) == 0o600:
+        return False
+    tmp = path + ".maia-tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return True
+
+
+def fetch_kubeconfig(tgt, config_folder=None, ssh=False, roster_file=None, timeout=60):
+    """
+    Copy ``<CLUSTER_NAME>-kubeconfig.yaml`` and ``ca.crt`` exported on the
+    control-plane host ``tgt`` into ``config_folder`` (default: the folder of the
+    ``maia`` ext_pillar), mode 0600. Returns ``{path: {"sha256": ..., "changed": bool}}``.
+    """
+    folder = _config_folder(config_folder)
+    bundles = _call(tgt, ssh, roster_file, timeout)
+    if len(bundles) > 1:
+        raise SaltRunnerError(f"{tgt} matched {len(bundles)} hosts; target one control-plane host")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    result = {}
+    for bundle in bundles.values():
+        for key in ("kubeconfig", "ca_crt"):
+            path = os.path.join(folder, bundle["names"][key])
+            changed = _write(path, bundle[key])
+            result[path] = {
+                "sha256": hashlib.sha256(bundle[key].encode()).hexdigest(),
+                "changed": changed,
+            }
+    return result
