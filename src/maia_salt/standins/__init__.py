@@ -1,0 +1,11 @@
+"""Stand-ins for what this machine cannot run (design.md section 6; docs/standins.md).
+
+- ``kube_api``: a small Kubernetes API server (HTTPS, bearer token) that the
+  official ``kubernetes`` Python client, its DynamicClient and
+  saltext-kubernetes talk to, in place of a real kube-apiserver.
+- ``microk8s``: ``snap`` and ``microk8s`` executables that only the test
+  harness installs into a lab host, in place of snapd and MicroK8s.
+
+Tests name the stand-in they use and run against real systems when
+``MAIA_E2E_KUBECONFIG`` / ``MAIA_E2E_ROSTER`` are set.
+"""
