@@ -26,5 +26,6 @@ maia-core-app-{{ app.component }}-absent:
   argocd.app_absent:
     - name: {{ app.name }}
     - namespace: {{ mapdata.argocd_namespace }}
+    - kubeconfig: {{ mapdata.kubeconfig }}
     - cascade: false
 {%- endfor %}

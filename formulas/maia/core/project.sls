@@ -14,6 +14,7 @@ maia-core-argocd-repository-{{ repo.name }}-present:
     - username: {{ repo.username | json }}
     - password: {{ repo.password | json }}
     - namespace: {{ mapdata.argocd_namespace }}
+    - kubeconfig: {{ mapdata.kubeconfig }}
     - repo_type: {{ repo.repo_type }}
     - enable_oci: {{ repo.enable_oci | json }}
 {%- endfor %}

@@ -12,6 +12,7 @@ maia-core-app-{{ app.component }}-synced:
   argocd.app_synced:
     - name: {{ app.name }}
     - namespace: {{ mapdata.argocd_namespace }}
+    - kubeconfig: {{ mapdata.kubeconfig }}
     - timeout: {{ mapdata.sync.timeout }}
     - interval: {{ mapdata.sync.interval }}
     - force: {{ mapdata.sync.force | json }}
