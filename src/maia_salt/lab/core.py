@@ -473,7 +473,7 @@ class Lab:
             "[Unit]\nDescription=Salt minion (maia lab; Salt from the lab machine's Python, bound read-only)\n"
             "After=network.target\n\n[Service]\n"
             f"ExecStart={paths['bin']}/salt-minion -c /etc/salt\n"
-            "Restart=on-failure\nRestartSec=2\nKillMode=process\n\n[Install]\nWantedBy=multi-user.target\n",
+            "Restart=on-failure\nRestartSec=2\nKillMode=mixed\nTimeoutStopSec=2\n\n[Install]\nWantedBy=multi-user.target\n",
         )
         wants = os.path.join(root, "etc/systemd/system/multi-user.target.wants")
         os.makedirs(wants, exist_ok=True)
@@ -513,7 +513,9 @@ class Lab:
             for b in binds:
                 cmd.append(f"--bind-ro={b}")
             log = open(self.path("logs", f"{h.name}.log"), "ab")
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            # no image lock files in /run/systemd/nspawn/locks: the lab's state file is the lock
+            env = dict(os.environ, SYSTEMD_NSPAWN_LOCK="0")
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
             h.pid = proc.pid
             self._set_host(h)
         for h in self.hosts:
@@ -748,6 +750,12 @@ class Lab:
         for mnt in sorted(self._mounts(), key=len, reverse=True):
             if run(["umount", mnt], check=False).returncode != 0:
                 run(["umount", "-l", mnt], check=False)
+        # nspawn leaves an empty mount-propagation folder per machine when /run is not a tmpfs
+        propagate = "/run/systemd/nspawn/propagate"
+        if os.path.isdir(propagate):
+            for entry in os.listdir(propagate):
+                if re.fullmatch(rf"maialab-{re.escape(self.name)}-\d+", entry):
+                    shutil.rmtree(os.path.join(propagate, entry), ignore_errors=True)
         # 4. network
         for ns in netns:
             run(["ip", "netns", "del", ns], check=False)
@@ -772,7 +780,11 @@ class Lab:
                 cmd = fh.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             return False
-        return self.dir + "/" in cmd or cmd.rstrip().endswith(self.dir)
+        return self._names_dir(cmd)
+
+    def _names_dir(self, cmd: str) -> bool:
+        """True when a command line names the lab folder or a path inside it (not /lab-other)."""
+        return re.search(re.escape(self.dir) + r"(/|\s|$)", cmd) is not None
 
     def _netns_names(self) -> list[str]:
         names = set(h.netns for h in self.hosts)
@@ -788,7 +800,6 @@ class Lab:
         """Processes whose root is inside the lab folder or whose command line names it."""
         found = set()
         me = os.getpid()
-        needle = (self.dir + "/").encode()
         for entry in os.listdir("/proc"):
             if not entry.isdigit() or int(entry) == me:
                 continue
@@ -798,7 +809,7 @@ class Lab:
                     found.add(int(entry))
                     continue
                 with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                    if needle in fh.read().replace(b"\0", b" ") + b" ":
+                    if self._names_dir(fh.read().replace(b"\0", b" ").decode(errors="replace")):
                         found.add(int(entry))
             except OSError:
                 continue
