@@ -29,7 +29,8 @@ maia-prepare-nfs-export-dir-present:
     - require:
       - pkg: maia-prepare-nfs-server-packages-installed
 {%- if mapdata.lvm %}
-      - maia_storage: maia-prepare-lvm-lv-{{ mapdata.storage.nfs.lv }}-mounted
+      {#- the whole of maia.prepare.lvm: /nfs is then the mounted LV maia_0 #}
+      - sls: maia.prepare.lvm
 {%- endif %}
 
 maia-prepare-nfs-exports-entry-present:
