@@ -32,8 +32,22 @@ def __virtual__():
     return __virtualname__
 
 
+def _pillar(key, default=None):
+    """Pillar value, unmasked: Salt 3008's pillar.get returns '**********' for
+    every value when called from a module (pillar masking), so read __pillar__."""
+    import salt.utils.data
+
+    value = salt.utils.data.traverse_dict_and_list(__pillar__, key, default, delimiter=":")
+    try:
+        import salt.utils.secret
+
+        return salt.utils.secret.expose(value)
+    except ImportError:  # Salt before 3008
+        return value
+
+
 def _cmd(microk8s_cmd=None):
-    return microk8s_cmd or __salt__["pillar.get"]("maia:k8s:microk8s_cmd") or DEFAULT_MICROK8S_CMD
+    return microk8s_cmd or _pillar("maia:k8s:microk8s_cmd") or DEFAULT_MICROK8S_CMD
 
 
 def _run(args, microk8s_cmd=None, check=True, timeout=None):
@@ -60,7 +74,7 @@ def paths(snap_root=None):
 
         salt-call maia_microk8s.paths
     """
-    root = snap_root or __salt__["pillar.get"]("maia:k8s:paths:snap_root") or DEFAULT_SNAP_ROOT
+    root = snap_root or _pillar("maia:k8s:paths:snap_root") or DEFAULT_SNAP_ROOT
     snap_dir = os.path.join(root, "microk8s")
     return {
         "snap_dir": snap_dir,
@@ -289,13 +303,13 @@ def export_paths():
     Where ``maia.k8s.microk8s.export`` writes the kubeconfig and CA on this
     host: ``<maia:config_folder>/<cluster_name>-kubeconfig.yaml`` and ``ca.crt``.
     """
-    folder = __salt__["pillar.get"]("maia:config_folder", "/opt/maia/config")
+    folder = _pillar("maia:config_folder", "/opt/maia/config")
     cluster = (
-        __salt__["pillar.get"]("maia:cluster:cluster_name")
-        or __salt__["pillar.get"]("maia:env:cluster_name")
+        _pillar("maia:cluster:cluster_name")
+        or _pillar("maia:env:cluster_name")
         or "maia-cluster"
     )
-    ca_name = __salt__["pillar.get"]("maia:k8s:export:ca_file", "ca.crt")
+    ca_name = _pillar("maia:k8s:export:ca_file", "ca.crt")
     return {
         "kubeconfig": os.path.join(folder, f"{cluster}-kubeconfig.yaml"),
         "ca_crt": os.path.join(folder, ca_name),

@@ -24,12 +24,26 @@ def __virtual__():
     return __virtualname__
 
 
+def _pillar(key, default=None):
+    """Pillar value, unmasked: Salt 3008's pillar.get returns '**********' for
+    every value when called from a module (pillar masking), so read __pillar__."""
+    import salt.utils.data
+
+    value = salt.utils.data.traverse_dict_and_list(__pillar__, key, default, delimiter=":")
+    try:
+        import salt.utils.secret
+
+        return salt.utils.secret.expose(value)
+    except ImportError:  # Salt before 3008
+        return value
+
+
 def _snap_cmd(snap_cmd=None):
     if snap_cmd:
         return snap_cmd
     return (
         __salt__["config.get"]("maia_snap.cmd")
-        or __salt__["pillar.get"]("maia:k8s:snap_cmd")
+        or _pillar("maia:k8s:snap_cmd")
         or DEFAULT_SNAP_CMD
     )
 

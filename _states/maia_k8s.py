@@ -46,6 +46,20 @@ def __virtual__():
     return (False, "maia_kube execution module not loaded (python 'kubernetes' client missing?)")
 
 
+def _pillar(key, default=None):
+    """Pillar value, unmasked: Salt 3008's pillar.get returns '**********' for
+    every value when called from a module (pillar masking), so read __pillar__."""
+    import salt.utils.data
+
+    value = salt.utils.data.traverse_dict_and_list(__pillar__, key, default, delimiter=":")
+    try:
+        import salt.utils.secret
+
+        return salt.utils.secret.expose(value)
+    except ImportError:  # Salt before 3008
+        return value
+
+
 def _ret(name):
     return {"name": name, "changes": {}, "result": True, "comment": ""}
 
@@ -342,8 +356,8 @@ def argocd_admin_password(
     state's arguments, changes, comments or logs.
     """
     ret = _ret(f"Secret {namespace}/{name}")
-    password = __salt__["pillar.get"](password_pillar, "")
-    wanted_hash = __salt__["pillar.get"](bcrypt_pillar, "")
+    password = _pillar(password_pillar, "")
+    wanted_hash = _pillar(bcrypt_pillar, "")
     if not password:
         ret["result"] = False
         ret["comment"] = f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)"

@@ -139,6 +139,7 @@ def make_site(root: Path, api_kubeconfig_text: str, manifest_url: str, pillar: d
                 standin.pillar["maia"]["k8s"],
                 {
                     "node_name": "maia-node-0",
+                    "client_packages": [],
                     "wait_ready": {"retries": 3, "interval": 1, "timeout": 2},
                     "argocd": {
                         "manifest_url": f"{manifest_url}/argocd-v3.5.1-install.yaml",

@@ -3,6 +3,10 @@
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 {%- set argocd = k8s.argocd %}
 {%- set ns = argocd.namespace %}
+include:
+  - maia.k8s.microk8s
+  - maia.k8s.oidc
+  - maia.k8s.ca
 {%- if k8s.install_argocd %}
 
 maia-k8s-argocd-namespace-present:
@@ -12,6 +16,7 @@ maia-k8s-argocd-namespace-present:
       - sls: maia.k8s.oidc
       - sls: maia.k8s.ca
       - maia_microk8s: maia-k8s-microk8s-kubeconfig-written
+      - sls: maia.k8s.client
 
 maia-k8s-argocd-admin-password-set:
   maia_k8s.argocd_admin_password:
@@ -85,6 +90,7 @@ maia-k8s-argocd-crds-established:
     - timeout: {{ argocd.crd_timeout }}
     - require:
       - maia_microk8s: maia-k8s-microk8s-kubeconfig-written
+      - sls: maia.k8s.client
 {%- else %}
 
 maia-k8s-argocd-disabled:

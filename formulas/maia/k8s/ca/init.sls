@@ -2,6 +2,9 @@
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 {%- set ca = k8s.ca %}
 {%- set from_microk8s = ca.cert_file.startswith(k8s.paths.snap_dir ~ "/") %}
+include:
+  - maia.k8s.microk8s
+  - maia.k8s.oidc
 {%- if k8s.enable_ca %}
 
 maia-k8s-ca-files-present:
@@ -20,6 +23,7 @@ maia-k8s-ca-namespace-{{ ns }}-present:
     - require:
       - maia_k8s: maia-k8s-ca-files-present
       - maia_microk8s: maia-k8s-microk8s-kubeconfig-written
+      - sls: maia.k8s.client
 {%-   endfor %}
 
 maia-k8s-ca-secret-{{ ca.secret_name }}-present:

@@ -14,3 +14,4 @@ maia-k8s-microk8s-node-labeled:
     - labels: {{ k8s.node_labels | json }}
     - require:
       - maia_microk8s: maia-k8s-microk8s-kubeconfig-written
+      - sls: maia.k8s.client

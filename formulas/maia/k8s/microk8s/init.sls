@@ -1,5 +1,6 @@
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 include:
+  - maia.k8s.client
 {%- if k8s.install_microk8s %}
   - maia.k8s.microk8s.install
 {%- endif %}

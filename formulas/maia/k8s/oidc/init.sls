@@ -1,5 +1,7 @@
 {#- OIDC flags on the MicroK8s API server; restart only when a line changed. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+include:
+  - maia.k8s.microk8s
 {%- if k8s.enable_oidc_microk8s %}
 
 maia-k8s-oidc-domain-set:

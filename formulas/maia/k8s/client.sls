@@ -1,0 +1,14 @@
+{#- The Python Kubernetes client (and bcrypt) for maia_kube / maia_k8s on this host. #}
+{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- if k8s.client_packages %}
+
+maia-k8s-client-packages-installed:
+  pkg.installed:
+    - pkgs: {{ k8s.client_packages | json }}
+    - reload_modules: true
+{%- else %}
+
+maia-k8s-client-packages-not-managed:
+  test.nop:
+    - name: Kubernetes client packages not managed (maia:k8s:client_packages is empty)
+{%- endif %}

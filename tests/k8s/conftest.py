@@ -1,0 +1,72 @@
+"""Fixtures for the maia.k8s tests: API stand-in (or a real cluster), release server, sites.
+
+STAND-INS: ``maia_salt.standins.kube_api`` for the kube-apiserver and
+``maia_salt.standins.microk8s`` for snapd/MicroK8s (neither runs on this
+machine, design.md section 6). ``MAIA_E2E_KUBECONFIG=path`` points the API side
+at a real cluster instead.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+from k8s.harness import ARGOCD_MANIFEST, ManifestServer, make_site
+
+
+class RealCluster:
+    """The cluster of MAIA_E2E_KUBECONFIG, read through the kubernetes client."""
+
+    def __init__(self, path):
+        from kubernetes import config, dynamic
+
+        self.kubeconfig = path
+        self.dyn = dynamic.DynamicClient(config.new_client_from_config(config_file=path))
+        self.ca_cert_pem = self.ca_key_pem = None
+
+    def kubeconfig_text(self):
+        return Path(self.kubeconfig).read_text()
+
+    def get_object(self, api_version, kind, name, namespace=None):
+        from kubernetes.dynamic.exceptions import NotFoundError
+
+        res = self.dyn.resources.get(api_version=api_version, kind=kind)
+        try:
+            return res.get(name=name, namespace=namespace).to_dict()
+        except NotFoundError:
+            return None
+
+
+@pytest.fixture(scope="module")
+def kube_api():
+    """A fresh Kubernetes API stand-in per test module (or the real cluster)."""
+    real = os.environ.get("MAIA_E2E_KUBECONFIG")
+    if real:
+        yield RealCluster(real)
+        return
+    from maia_salt.standins.kube_api import KubeApiStandin
+
+    with KubeApiStandin() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def release_server():
+    """Serves the ArgoCD v3.5.1 install manifest (../shared/data) over local HTTP."""
+    assert ARGOCD_MANIFEST.is_file(), f"{ARGOCD_MANIFEST} is missing (shared/ not beside the repo?)"
+    server = ManifestServer(ARGOCD_MANIFEST.parent)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def new_site(tmp_path, release_server):
+    """Factory: a control-plane 'host' (temporary root + MicroK8s stand-in) for an API."""
+
+    def factory(api, pillar=None, name="site"):
+        ca = (api.ca_cert_pem, api.ca_key_pem) if getattr(api, "ca_cert_pem", None) else None
+        site = make_site(tmp_path / name, api.kubeconfig_text(), release_server.url, pillar)
+        if ca:
+            site.standin.update_state(ca={"ca.crt": ca[0], "ca.key": ca[1]})
+        return site
+
+    return factory
