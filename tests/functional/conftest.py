@@ -1,0 +1,35 @@
+"""Fixtures for functional tests: a configured site and real Salt daemons (pytest-salt-factories)."""
+import pytest
+
+from support.site import REPO, make_site
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return make_site(tmp_path_factory.mktemp("site") / "config")
+
+
+@pytest.fixture(scope="module")
+def salt_master(salt_factories, site):
+    overrides = {
+        "ext_pillar": [{"maia": {"config_folder": str(site)}}],
+        "file_roots": {"base": [str(REPO / "formulas"), str(REPO)]},
+        "log_level_logfile": "info",
+        "ignore_host_keys": True,  # salt-ssh to the throwaway sshd of the tests
+    }
+    factory = salt_factories.salt_master_daemon("maia-master", overrides=overrides)
+    with factory.started():
+        yield factory
+
+
+@pytest.fixture(scope="module")
+def salt_minion(salt_master):
+    factory = salt_master.salt_minion_daemon("maia-node-0")
+    with factory.started():
+        yield factory
+
+
+@pytest.fixture(scope="module")
+def salt_cli(salt_master):
+    return salt_master.salt_cli(timeout=120)
+
+

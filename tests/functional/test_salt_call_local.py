@@ -1,0 +1,33 @@
+"""`salt-call --local` finds the maia ext_pillar through the installed package's salt.loader entry point."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from support.site import make_site
+
+SALT_CALL = Path(sys.executable).with_name("salt-call")
+
+
+def test_salt_call_local_maps_the_site(tmp_path):
+    site = make_site(tmp_path / "config")
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "minion").write_text(yaml.safe_dump({
+        "id": "maia-node-1",
+        "file_client": "local",
+        "root_dir": str(tmp_path / "root"),
+        "ext_pillar": [{"maia": {"config_folder": str(site)}}],
+    }))
+    result = subprocess.run(
+        [str(SALT_CALL), "--local", "-c", str(conf), "--out", "json", "--log-level", "quiet",
+         "pillar.get", "maia", "unmask=True"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    maia = json.loads(result.stdout)["local"]
+    assert maia["roles"] == ["nfs_clients"]
+    assert maia["nfs_server"]["address"] == "198.18.0.11"
+    assert maia["cluster"]["cluster_name"] == "func"
