@@ -202,8 +202,7 @@ def collect_values(
         if name in values:
             continue
         if name in ("HARBOR_USERNAME", "HARBOR_PASSWORD") and not values.get("MAIA_PRIVATE_REGISTRY"):
-            if "MAIA_PRIVATE_REGISTRY" in values:
-                continue  # public registry: no credentials asked
+            continue  # credentials are asked only for a private registry
         if prompter is None:
             missing.append(name)
             continue
