@@ -191,10 +191,12 @@ def merge_patch(target, patch):
 
 def strategic_merge_patch(target, patch):
     """Strategic merge patch, treated as a merge patch (lists replaced, ``$`` directives dropped)."""
-    if isinstance(patch, dict):
-        patch = {k: strategic_merge_patch(None, v) if isinstance(v, dict) else v
-                 for k, v in patch.items() if not str(k).startswith("$")}
-    return merge_patch(target, patch)
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if not str(k).startswith("$")}
+        return value
+
+    return merge_patch(target, strip(patch))
 
 
 def _pointer(path):
