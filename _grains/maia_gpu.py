@@ -24,8 +24,9 @@ def _read_attr(path):
         return ""
 
 
-def _nvidia_devices(root=PCI_DEVICES):
+def _nvidia_devices(root=None):
     """PCI addresses of NVIDIA display controllers under ``root``."""
+    root = root or PCI_DEVICES
     try:
         names = sorted(os.listdir(root))
     except OSError:
