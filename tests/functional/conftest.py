@@ -3,12 +3,12 @@ import pytest
 
 from support.site import REPO, make_site
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory):
     return make_site(tmp_path_factory.mktemp("site") / "config")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def salt_master(salt_factories, site):
     overrides = {
         "ext_pillar": [{"maia": {"config_folder": str(site)}}],
@@ -21,14 +21,14 @@ def salt_master(salt_factories, site):
         yield factory
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def salt_minion(salt_master):
     factory = salt_master.salt_minion_daemon("maia-node-0")
     with factory.started():
         yield factory
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def salt_cli(salt_master):
     return salt_master.salt_cli(timeout=120)
 

@@ -1,0 +1,19 @@
+{#- The whole installation on one host (salt-call --local state.apply maia):
+    stage 1 everywhere, stages 2 and 3 on a control-plane host, limited to
+    maia:stages. Across several hosts use the orchestration orch.maia. #}
+{%- set maia = pillar.get("maia", {}) %}
+{%- set stages = maia.get("stages", ["prepare", "k8s", "core"]) %}
+{%- set control_plane = "control-plane" in maia.get("roles", []) %}
+{%- set parts = [] %}
+{%- for stage in ["prepare", "k8s", "core"] if stage in stages and (stage == "prepare" or control_plane) %}
+{%-   do parts.append("maia." ~ stage) %}
+{%- endfor %}
+{%- if parts %}
+
+include: {{ parts | json }}
+{%- else %}
+
+maia-nothing-to-apply:
+  test.succeed_without_changes:
+    - name: "no stage of maia:stages ({{ stages | join(', ') }}) applies to a host with roles {{ maia.get('roles', []) }}"
+{%- endif %}

@@ -1,0 +1,126 @@
+{#- orch.maia: the MAIA installation across a site, in three stages.
+
+    salt-run state.orch orch.maia
+    salt-run state.orch orch.maia pillar='{"maia": {"stages": ["prepare"], "prepare": {"ufw": false}}}'
+    salt-run state.orch orch.maia pillar='{"maia": {"orch": {"ssh": true}}}'   # agentless, roster hosts
+
+    Targets: with minions, hosts are matched by pillar group (maia:roles, from the
+    inventory) or by the grain maia_roles for sites that set grains; over salt-ssh
+    they are the inventory's hosts. The stage flags given on the command line are
+    passed on to every stage. A failed step stops the run (failhard) and salt-run
+    exits non-zero. #}
+{%- set maia = pillar.get("maia", {}) %}
+{%- set orch = maia.get("orch", {}) %}
+{%- set ssh = orch.get("ssh", False) %}
+{%- set stages = maia.get("stages", ["prepare", "k8s", "core"]) %}
+{%- set unknown = stages | reject("in", ["prepare", "k8s", "core"]) | list %}
+{%- set flags = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {})}} %}
+{%- set hosts = maia.get("hosts", {}) %}
+{%- set control_plane = [] %}
+{%- for name, host in hosts | dictsort if "control-plane" in host.get("roles", []) %}
+{%-   do control_plane.append(name) %}
+{%- endfor %}
+
+{%- macro target(role=None) %}
+{%- if ssh %}
+    - tgt: {{ (hosts.keys() | list if role is none else control_plane) | join(",") }}
+    - tgt_type: list
+    - ssh: true
+{%- elif role is none %}
+    - tgt: "I@maia:host:address:* or G@maia_roles:*"
+    - tgt_type: compound
+{%- else %}
+    - tgt: "I@maia:roles:{{ role }} or G@maia_roles:{{ role }}"
+    - tgt_type: compound
+{%- endif %}
+{%- endmacro %}
+
+{%- if unknown %}
+
+maia-orch-stages-valid:
+  test.fail_without_changes:
+    - name: "maia:stages has {{ unknown | join(', ') }}: use prepare, k8s and/or core"
+    - failhard: true
+{%- elif ssh and not hosts %}
+
+maia-orch-inventory-present:
+  test.fail_without_changes:
+    - name: "no hosts in pillar maia:hosts: write inventory.yaml in CONFIG_FOLDER (maia-configure import-inventory) and configure the maia ext_pillar"
+    - failhard: true
+{%- else %}
+{%- if not ssh %}
+
+maia-orch-modules-synced:
+  salt.function:
+    - name: saltutil.sync_all
+{{ target() }}
+    - kwarg:
+        refresh: true
+    - failhard: true
+
+maia-orch-pillar-refreshed:
+  salt.function:
+    - name: saltutil.refresh_pillar
+    - tgt: "*"
+    - kwarg:
+        wait: true
+    - require:
+      - salt: maia-orch-modules-synced
+    - failhard: true
+{%- endif %}
+
+{%- if "prepare" in stages %}
+
+maia-orch-stage-prepare:
+  salt.state:
+{{ target() }}
+    - sls: maia.prepare
+    - pillar: {{ flags | json }}
+    - failhard: true
+{%- if not ssh %}
+    - require:
+      - salt: maia-orch-pillar-refreshed
+{%- endif %}
+{%- endif %}
+
+{%- if "k8s" in stages %}
+
+maia-orch-stage-k8s:
+  salt.state:
+{{ target("control-plane") }}
+    - sls: maia.k8s
+    - pillar: {{ flags | json }}
+    - failhard: true
+{%- if "prepare" in stages %}
+    - require:
+      - salt: maia-orch-stage-prepare
+{%- endif %}
+{%- for host in control_plane %}
+
+maia-orch-kubeconfig-fetched-{{ host }}:
+  salt.runner:
+    - name: maia_k8s.fetch_kubeconfig
+    - tgt: {{ host }}
+    - ssh: {{ ssh }}
+    - require:
+      - salt: maia-orch-stage-k8s
+{%- endfor %}
+{%- endif %}
+
+{%- if "core" in stages %}
+
+maia-orch-stage-core:
+  salt.state:
+{{ target("control-plane") }}
+    - sls: maia.core
+    - pillar: {{ flags | json }}
+    - failhard: true
+{%- if "k8s" in stages %}
+    - require:
+      - salt: maia-orch-stage-k8s
+{%- elif "prepare" in stages %}
+    - require:
+      - salt: maia-orch-stage-prepare
+{%- endif %}
+{%- endif %}
+{%- endif %}

@@ -1,0 +1,71 @@
+"""orch.maia compiles to the right steps (real salt-run state.orchestrate_show_sls on a real master)."""
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def salt_run(salt_master):
+    return salt_master.salt_run_cli(timeout=120)
+
+
+def steps(salt_run, pillar=None):
+    args = ["state.orchestrate_show_sls", "orch.maia"]
+    if pillar is not None:
+        args.append(f"pillar={json.dumps(pillar)}")
+    ret = salt_run.run(*args)
+    assert ret.returncode == 0, ret
+    data = ret.data
+    # orchestrate_show_sls returns {<master id>: {state id: {...}}}
+    (compiled,) = data.values()
+    assert isinstance(compiled, dict), compiled
+    return compiled
+
+
+def step_args(step):
+    (_, body), = [(k, v) for k, v in step.items() if not k.startswith("__")]
+    out = {}
+    for item in body:
+        if isinstance(item, dict):
+            out.update(item)
+    return out
+
+
+def test_all_stages_in_order_with_minions(salt_run):
+    compiled = steps(salt_run)
+    order = sorted((v.get("__run_num__", 0), k) for k, v in compiled.items() if isinstance(v, dict))
+    ids = [k for k in compiled]
+    for step in ("maia-orch-modules-synced", "maia-orch-pillar-refreshed", "maia-orch-stage-prepare",
+                 "maia-orch-stage-k8s", "maia-orch-kubeconfig-fetched-maia-node-0", "maia-orch-stage-core"):
+        assert step in ids, ids
+    prepare = step_args(compiled["maia-orch-stage-prepare"])
+    assert prepare["tgt"] == "I@maia:host:address:* or G@maia_roles:*" and prepare["tgt_type"] == "compound"
+    assert prepare["failhard"] is True
+    k8s = step_args(compiled["maia-orch-stage-k8s"])
+    assert k8s["tgt"] == "I@maia:roles:control-plane or G@maia_roles:control-plane"
+    assert k8s["require"] == [{"salt": "maia-orch-stage-prepare"}]
+    core = step_args(compiled["maia-orch-stage-core"])
+    assert core["require"] == [{"salt": "maia-orch-stage-k8s"}]
+
+
+def test_stage_subset_and_flags_passed_on(salt_run):
+    compiled = steps(salt_run, {"maia": {"stages": ["prepare"], "prepare": {"ufw": False}}})
+    assert "maia-orch-stage-k8s" not in compiled and "maia-orch-stage-core" not in compiled
+    prepare = step_args(compiled["maia-orch-stage-prepare"])
+    assert prepare["pillar"]["maia"]["prepare"]["ufw"] is False
+    assert prepare["pillar"]["maia"]["prepare"]["lvm"] is True
+
+
+def test_ssh_mode_targets_inventory_hosts(salt_run):
+    compiled = steps(salt_run, {"maia": {"orch": {"ssh": True}}})
+    assert "maia-orch-modules-synced" not in compiled
+    prepare = step_args(compiled["maia-orch-stage-prepare"])
+    assert prepare["ssh"] is True and prepare["tgt_type"] == "list"
+    assert sorted(prepare["tgt"].split(",")) == ["maia-node-0", "maia-node-1"]
+    assert step_args(compiled["maia-orch-stage-k8s"])["tgt"] == "maia-node-0"
+
+
+def test_unknown_stage_fails_first(salt_run):
+    compiled = steps(salt_run, {"maia": {"stages": ["prepare", "kubernetes"]}})
+    assert list(compiled) == ["maia-orch-stages-valid"]
+    assert "kubernetes" in step_args(compiled["maia-orch-stages-valid"])["name"]
