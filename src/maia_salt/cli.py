@@ -39,12 +39,39 @@ def roster(config_folder, priv, output):
     click.echo(f"wrote {output} ({len(inventory.hosts)} hosts)", err=True)
 
 
+@main.command()
+@click.option("-c", "--salt-config", default=lambda: os.environ.get("SALT_CONFIG_DIR", "/etc/salt"),
+              show_default="$SALT_CONFIG_DIR or /etc/salt", help="Salt configuration folder of the master side.")
+@click.option("--ssh", is_flag=True, help="Agentless: run every stage over salt-ssh (roster_file of the config).")
+@click.option("--stages", default=None, help="Comma-separated subset of prepare,k8s,core.")
+@click.option("--pillar", "pillar_json", default=None, help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"ufw": false}}}\'.')
+@click.option("--test", is_flag=True, help="Dry run: predict the changes (test=True).")
+def install(salt_config, ssh, stages, pillar_json, test):
+    """Run orch.maia (salt-run state.orch) and print a summary per stage and host."""
+    import json
+
+    from .install import run_orchestration
+
+    try:
+        extra = json.loads(pillar_json) if pillar_json else None
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--pillar")
+    stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
+    click.echo(f"running orch.maia ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
+    report = run_orchestration(salt_config, stage_list, ssh=ssh, pillar=extra, test=test)
+    click.echo(report.render())
+    sys.exit(0 if report.ok else 1)
+
+
 def _add_optional_commands():
     try:
         from .lab.cli import lab
     except ImportError:
         return
     main.add_command(lab)
+    from .demo import demo
+
+    main.add_command(demo)
 
 
 _add_optional_commands()

@@ -1,0 +1,115 @@
+"""Summaries of Salt state runs: per stage and host, states, changes, failures and time.
+
+Input is Salt's own JSON output (``--out json``) of ``state.apply`` / ``salt-ssh``
+or of ``salt-run state.orch``; nothing here talks to Salt.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class HostResult:
+    stage: str
+    host: str
+    states: int = 0
+    changed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (state id, comment)
+    error: str | None = None  # the host did not run states at all
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.failed == 0
+
+
+def _state_id(key: str) -> str:
+    parts = key.split("_|-")
+    return parts[1] if len(parts) >= 2 else key
+
+
+def host_result(stage: str, host: str, ret) -> HostResult:
+    """One host's return of a state run (a dict of state results, or an error)."""
+    result = HostResult(stage, host)
+    if isinstance(ret, dict) and "return" in ret and isinstance(ret.get("return"), (dict, list, str)):
+        ret = ret["return"]  # salt-ssh / full_return wrappers
+    if isinstance(ret, list):  # render errors come back as a list of messages
+        result.error = "; ".join(str(x) for x in ret)
+        return result
+    if not isinstance(ret, dict):
+        result.error = str(ret)
+        return result
+    if "stderr" in ret and "retcode" in ret and not any("_|-" in k for k in ret):
+        result.error = (ret.get("stderr") or ret.get("stdout") or "").strip()[-2000:]
+        return result
+    for key, state in ret.items():
+        if not isinstance(state, dict) or "result" not in state:
+            continue
+        result.states += 1
+        result.seconds += float(state.get("duration") or 0) / 1000.0
+        if state.get("changes"):
+            result.changed += 1
+        if state.get("result") is False:
+            result.failed += 1
+            result.failures.append((_state_id(key), str(state.get("comment", "")).strip()))
+    return result
+
+
+def from_state_run(stage: str, data: dict) -> list[HostResult]:
+    return [host_result(stage, host, ret) for host, ret in sorted((data or {}).items())]
+
+
+_STAGE_OF_STEP = {
+    "maia-orch-stage-prepare": "prepare",
+    "maia-orch-stage-k8s": "k8s",
+    "maia-orch-stage-core": "core",
+}
+
+
+def from_orchestration(data: dict) -> tuple[list[HostResult], list[tuple[str, str]]]:
+    """Per-host results of every stage step of ``salt-run state.orch orch.maia --out json``,
+    and the orchestration's own failed steps (step id, comment)."""
+    if "data" in data and isinstance(data["data"], dict):
+        data = data["data"]
+    results: list[HostResult] = []
+    failed_steps: list[tuple[str, str]] = []
+    for steps in data.values():
+        if isinstance(steps, list):  # the orchestration itself failed to render
+            failed_steps += [("orch.maia", str(m)) for m in steps]
+            continue
+        for key, step in sorted(steps.items(), key=lambda kv: kv[1].get("__run_num__", 0) if isinstance(kv[1], dict) else 0):
+            if not isinstance(step, dict):
+                continue
+            step_id = _state_id(key)
+            if step.get("result") is False:
+                failed_steps.append((step_id, str(step.get("comment", "")).strip()))
+            stage = _STAGE_OF_STEP.get(step_id)
+            if stage is None:
+                continue
+            ret = (step.get("changes") or {}).get("ret") or {}
+            results += from_state_run(stage, ret)
+    return results, failed_steps
+
+
+def render(results: list[HostResult], wall_seconds: float | None = None) -> str:
+    lines = [f"{'stage':<8} {'host':<16} {'states':>6} {'changed':>7} {'failed':>6} {'time':>8}"]
+    for r in results:
+        if r.error is not None:
+            lines.append(f"{r.stage:<8} {r.host:<16} {'-':>6} {'-':>7} {'ERROR':>6} {'-':>8}")
+        else:
+            lines.append(f"{r.stage:<8} {r.host:<16} {r.states:>6} {r.changed:>7} {r.failed:>6} {r.seconds:>7.1f}s")
+    total_states = sum(r.states for r in results)
+    total_changed = sum(r.changed for r in results)
+    total_failed = sum(r.failed + (1 if r.error else 0) for r in results)
+    hosts = len({r.host for r in results})
+    tail = f"{hosts} hosts, {total_states} states, {total_changed} changed, {total_failed} failed"
+    if wall_seconds is not None:
+        tail += f", {wall_seconds:.1f}s wall time"
+    lines.append(tail)
+    for r in results:
+        if r.error is not None:
+            lines.append(f"  ERROR {r.stage} on {r.host}: {r.error}")
+        for state_id, comment in r.failures:
+            lines.append(f"  FAILED {r.stage} on {r.host}: {state_id}: {comment}")
+    return "\n".join(lines)
