@@ -1,0 +1,58 @@
+"""Run summaries from Salt's JSON output (shapes taken from real salt-run/salt-ssh runs)."""
+from maia_salt import summary
+
+STATE_OK = {"result": True, "changes": {}, "comment": "ok", "duration": 12.5, "__run_num__": 0}
+STATE_CHANGED = {"result": True, "changes": {"diff": "new"}, "comment": "done", "duration": 1000.0, "__run_num__": 1}
+STATE_FAILED = {"result": False, "changes": {}, "comment": "device /dev/nope does not exist", "duration": 3.0, "__run_num__": 2}
+
+
+def test_state_run_counts():
+    data = {
+        "maia-node-0": {
+            "pkg_|-maia-prepare-nfs-server-packages_|-x_|-installed": STATE_CHANGED,
+            "file_|-maia-prepare-nfs-export-dir_|-/nfs_|-directory": STATE_OK,
+        },
+        "maia-node-1": {
+            "maia_storage_|-maia-prepare-lvm-host-vars-valid_|-x_|-host_vars_valid": STATE_FAILED,
+        },
+        "maia-node-2": ["Rendering SLS 'base:maia.prepare' failed: bad"],
+    }
+    results = summary.from_state_run("prepare", data)
+    by_host = {r.host: r for r in results}
+    assert (by_host["maia-node-0"].states, by_host["maia-node-0"].changed, by_host["maia-node-0"].failed) == (2, 1, 0)
+    assert by_host["maia-node-0"].ok
+    assert by_host["maia-node-1"].failures == [("maia-prepare-lvm-host-vars-valid", "device /dev/nope does not exist")]
+    assert not by_host["maia-node-1"].ok
+    assert "Rendering SLS" in by_host["maia-node-2"].error
+    text = summary.render(results, 3.0)
+    assert "3 hosts, 3 states, 1 changed, 2 failed, 3.0s wall time" in text
+    assert "FAILED prepare on maia-node-1: maia-prepare-lvm-host-vars-valid: device /dev/nope does not exist" in text
+
+
+def test_orchestration_output():
+    data = {
+        "outputter": "highstate",
+        "data": {
+            "lab_master": {
+                "salt_|-maia-orch-stage-prepare_|-maia-orch-stage-prepare_|-state": {
+                    "result": True, "comment": "States ran successfully.", "__run_num__": 2,
+                    "changes": {"ret": {"maia-node-0": {"a_|-b_|-c_|-d": STATE_CHANGED}}},
+                },
+                "salt_|-maia-orch-stage-k8s_|-maia-orch-stage-k8s_|-state": {
+                    "result": False, "comment": "Run failed on minions: maia-node-0", "__run_num__": 3,
+                    "changes": {"ret": {"maia-node-0": {"a_|-maia-k8s-x_|-c_|-d": STATE_FAILED}}},
+                },
+                "salt_|-maia-orch-stage-core_|-maia-orch-stage-core_|-state": {
+                    "result": False, "comment": "One or more requisite failed", "__run_num__": 4, "changes": {},
+                },
+            }
+        },
+    }
+    results, failed_steps = summary.from_orchestration(data)
+    assert [(r.stage, r.host, r.changed, r.failed) for r in results] == [("prepare", "maia-node-0", 1, 0), ("k8s", "maia-node-0", 0, 1)]
+    assert ("maia-orch-stage-core", "One or more requisite failed") in failed_steps
+
+
+def test_salt_ssh_error_return():
+    r = summary.host_result("prepare", "h", {"stdout": "", "stderr": "ssh: connect to host refused", "retcode": 255})
+    assert r.error == "ssh: connect to host refused" and not r.ok
