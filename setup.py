@@ -5,7 +5,7 @@ The Salt extension directories at the top of the repository (``_modules``,
 ``maia_salt`` package and announced to Salt through the ``salt.loader``
 entry point (see ``maia_salt.loader``).
 """
-from setuptools import setup
+from setuptools import find_packages, setup
 
 SALT_EXTENSION_DIRS = {
     "maia_salt.salt_ext.modules": "_modules",
@@ -23,8 +23,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     package_dir={"": "src", **SALT_EXTENSION_DIRS},
-    packages=["maia_salt", "maia_salt.lab", "maia_salt.salt_ext", *SALT_EXTENSION_DIRS],
-    package_data={"maia_salt": ["data/*", "data/**/*"], "maia_salt.lab": ["data/*"]},
+    packages=[*find_packages(where="src"), *SALT_EXTENSION_DIRS],
+    package_data={"maia_salt.lab": ["data/*"]},
     install_requires=[
         "salt==3008.4",
         "saltext-kubernetes==3.0.0",
