@@ -1,0 +1,228 @@
+"""Every branch of maia.prepare rendered by Salt's real renderers
+(`salt-call --local state.show_sls` with a temporary config, file_roots =
+formulas/, the modules through the maia-salt loader entry point) over a table
+of cases (grains, pillar), the way MetalK8s tests its formulas. Rendering
+runs no state: nothing on this machine changes."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from prepare.conftest import REPO
+
+SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
+MICROK8S_CIFS = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs"
+KUBELET_CIFS = "/var/lib/kubelet/volumeplugins/fstab~cifs"
+
+OS = {
+    "ubuntu20": {"os_family": "Debian", "os": "Ubuntu", "osfinger": "Ubuntu-20.04"},
+    "ubuntu22": {"os_family": "Debian", "os": "Ubuntu", "osfinger": "Ubuntu-22.04"},
+    "ubuntu24": {"os_family": "Debian", "os": "Ubuntu", "osfinger": "Ubuntu-24.04"},
+    "debian12": {"os_family": "Debian", "os": "Debian", "osfinger": "Debian-12"},
+    "debian13": {"os_family": "Debian", "os": "Debian", "osfinger": "Debian-13"},
+}
+GPU = {"maia_gpu": {"nvidia": True, "nvidia_devices": ["0000:3b:00.0"]}}
+NO_GPU = {"maia_gpu": {"nvidia": False, "nvidia_devices": []}}
+HOSTS = {
+    "maia-node-0": {"address": "198.18.0.11", "roles": ["control-plane", "nfs_server"]},
+    "maia-node-1": {"address": "198.18.0.12", "roles": ["nfs_clients"]},
+    "maia-node-2": {"address": "198.18.0.13", "roles": ["nfs_clients"]},
+}
+SERVER = {
+    "roles": ["control-plane", "nfs_server"],
+    "host": {"address": "198.18.0.11", "device_list": ["/dev/sdb", "/dev/sdc"], "local_storage_size": "300g", "nfs_storage_size": "100%FREE"},
+    "hosts": HOSTS,
+    "nfs_server": {"name": "maia-node-0", "address": "198.18.0.11"},
+    "cluster": {"k8s_distribution": "microk8s"},
+    "cifs": {"private_key": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----\n"},
+}
+CLIENT = {
+    "roles": ["nfs_clients"],
+    "host": {"address": "198.18.0.12", "device_list": ["/dev/sdb"]},
+    "hosts": HOSTS,
+    "nfs_server": {"name": "maia-node-0", "address": "198.18.0.11"},
+}
+
+
+def render(tmp_path, minion_id, grains, pillar, *extra):
+    """show_sls maia.prepare as {state id: {"fun": "mod.fun", **args}}."""
+    pillar_dir = tmp_path / "pillar"
+    pillar_dir.mkdir(exist_ok=True)
+    (pillar_dir / "top.sls").write_text("base:\n  '*': [maia]\n")
+    (pillar_dir / "maia.sls").write_text(yaml.safe_dump({"maia": pillar}))
+    conf = tmp_path / "conf"
+    conf.mkdir(exist_ok=True)
+    (conf / "minion").write_text(yaml.safe_dump({
+        "id": minion_id,
+        "file_client": "local",
+        "file_roots": {"base": [str(REPO / "formulas")]},
+        "pillar_roots": {"base": [str(pillar_dir)]},
+        "root_dir": str(tmp_path),
+        "cachedir": str(tmp_path / "cache"),
+        "pki_dir": str(tmp_path / "pki"),
+        "log_file": str(tmp_path / "minion.log"),
+        "grains": grains,
+    }))
+    proc = subprocess.run(
+        [SALT_CALL, "--local", "-c", str(conf), "--out", "json", "--retcode-passthrough", "state.show_sls", "maia.prepare", *extra],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = json.loads(proc.stdout)["local"]
+    assert isinstance(out, dict), out
+    states = {}
+    for sid, chunk in out.items():
+        for mod, body in chunk.items():
+            if mod.startswith("__") or not isinstance(body, list):
+                continue
+            args = {"fun": mod + "." + next(x for x in body if isinstance(x, str))}
+            for item in body:
+                if isinstance(item, dict):
+                    args.update(item)
+            states[sid] = args
+    return states
+
+
+def has(state, expected):
+    """``state`` holds every key/value of ``expected``."""
+    return {k: state.get(k) for k in expected} == expected
+
+
+def ids(states, prefix):
+    return sorted(s for s in states if s.startswith(prefix))
+
+
+def test_ubuntu_nfs_server_with_gpu_and_cifs(tmp_path):
+    pillar = dict(SERVER, prepare={"ufw_extra_rules": [{"port": 8080, "proto": "tcp", "from": "198.18.0.0/24"}]})
+    s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **GPU}, pillar)
+    # validation first, failing hard
+    for sid in ("maia-prepare-lvm-host-vars-valid", "maia-prepare-ufw-extra-rules-valid"):
+        assert s[sid]["order"] == 1 and s[sid]["failhard"] is True
+    assert s["maia-prepare-lvm-host-vars-valid"]["volumes"] == [
+        {"lv": "maia_0_local", "mountpoint": "/opt/local-path-provisioner", "key": "local_storage_size", "size": "300g"},
+        {"lv": "maia_0", "mountpoint": "/nfs", "key": "nfs_storage_size", "size": "100%FREE"},
+    ]
+    # nvidia: pinned driver, reboot last and only when the driver changed
+    assert s["maia-prepare-nvidia-driver-installed"]["pkgs"] == ["nvidia-driver-570"]
+    reboot = s["maia-prepare-nvidia-reboot-scheduled"]
+    assert reboot["order"] == "last" and reboot["onchanges"] == [{"pkg": "maia-prepare-nvidia-driver-installed"}]
+    # lvm
+    assert s["maia-prepare-lvm-vg-MAIA_Storage-present"]["devices"] == ["/dev/sdb", "/dev/sdc"]
+    assert s["maia-prepare-lvm-lv-maia_0_local-present"]["size"] == "300g"
+    assert s["maia-prepare-lvm-lv-maia_0-present"]["require"][-1] == {"maia_storage": "maia-prepare-lvm-lv-maia_0_local-present"}
+    assert s["maia-prepare-lvm-lv-maia_0-mounted"]["name"] == "/nfs"
+    assert s["maia-prepare-lvm-lv-maia_0_local-mounted"]["name"] == "/opt/local-path-provisioner"
+    # ufw: SSH, both peers, NFS from both clients, the extra rule; enabled after all of them
+    rules = ids(s, "maia-prepare-ufw-rule-")
+    assert rules == [
+        "maia-prepare-ufw-rule-extra-1-allowed",
+        "maia-prepare-ufw-rule-from-maia-node-1-allowed",
+        "maia-prepare-ufw-rule-from-maia-node-2-allowed",
+        "maia-prepare-ufw-rule-nfs-from-maia-node-1-allowed",
+        "maia-prepare-ufw-rule-nfs-from-maia-node-2-allowed",
+        "maia-prepare-ufw-rule-ssh-allowed",
+    ]
+    assert has(s["maia-prepare-ufw-rule-nfs-from-maia-node-2-allowed"], {"port": 2049, "proto": "tcp", "source": "198.18.0.13"})
+    assert has(s["maia-prepare-ufw-rule-extra-1-allowed"], {"port": "8080", "proto": "tcp", "source": "198.18.0.0/24"})
+    assert sorted(r["ufw"] for r in s["maia-prepare-ufw-enabled"]["require"]) == rules
+    # nfs server
+    assert has(s["maia-prepare-nfs-export-dir-present"], {"name": "/nfs", "user": "nobody", "group": "nogroup", "mode": "0777"})
+    assert {"sls": "maia.prepare.lvm"} in s["maia-prepare-nfs-export-dir-present"]["require"]
+    assert s["maia-prepare-nfs-exports-entry-present"]["clients"] == ["198.18.0.11", "198.18.0.12", "198.18.0.13"]
+    assert s["maia-prepare-nfs-exports-entry-present"]["options"] == "rw,sync,no_subtree_check,no_root_squash"
+    assert s["maia-prepare-nfs-server-service-running"]["watch"] == [{"maia_storage": "maia-prepare-nfs-exports-entry-present"}]
+    assert "maia-prepare-nfs-share-mounted" not in s
+    # cifs on microk8s, key 0600 without diff
+    key = s["maia-prepare-cifs-private-key-installed"]
+    assert key["name"] == MICROK8S_CIFS + "/private_key.pem" and key["mode"] == "0600" and key["show_changes"] is False
+    assert key["contents_pillar"] == "maia:cifs:private_key"
+    assert s["maia-prepare-cifs-plugin-cifs-installed"]["source"][-1] == "salt://maia/prepare/cifs/files/default/cifs"
+    assert s["maia-prepare-cifs-plugin-initialised"]["name"] == MICROK8S_CIFS + "/cifs init"
+    assert "not-a-real-key" not in json.dumps(s)
+
+
+def test_debian_nfs_client_without_gpu_or_cifs_key(tmp_path):
+    s = render(tmp_path, "maia-node-1", {**OS["debian12"], **NO_GPU}, CLIENT)
+    assert s["maia-prepare-nvidia-no-gpu-skipped"]["name"] == "no NVIDIA GPU, skipped"
+    assert not ids(s, "maia-prepare-nvidia-driver")
+    assert ids(s, "maia-prepare-lvm-lv-") == [
+        "maia-prepare-lvm-lv-maia_0_local-formatted", "maia-prepare-lvm-lv-maia_0_local-mounted", "maia-prepare-lvm-lv-maia_0_local-present",
+    ]
+    assert s["maia-prepare-lvm-lv-maia_0_local-present"]["size"] == "100%FREE"  # default
+    assert not ids(s, "maia-prepare-ufw-rule-nfs")
+    assert ids(s, "maia-prepare-ufw-rule-from-") == ["maia-prepare-ufw-rule-from-maia-node-0-allowed", "maia-prepare-ufw-rule-from-maia-node-2-allowed"]
+    fstab = s["maia-prepare-nfs-fstab-entry-present"]
+    assert has(fstab, {"name": "198.18.0.11:/nfs", "fs_file": "/nfs", "fs_vfstype": "nfs", "fs_mntops": "rw,sync,vers=4", "mount": False})
+    assert has(s["maia-prepare-nfs-share-mounted"], {"device": "198.18.0.11:/nfs", "opts": "rw,sync,vers=4", "persist": False})
+    assert not ids(s, "maia-prepare-nfs-export")
+    assert "maia-prepare-cifs-no-key-skipped" in s and not ids(s, "maia-prepare-cifs-plugin")
+
+
+@pytest.mark.parametrize(
+    "os_key, pkgs",
+    [
+        ("ubuntu20", ["nvidia-driver-570"]),
+        ("ubuntu24", ["nvidia-driver-570"]),
+        ("debian12", ["nvidia-driver", "firmware-misc-nonfree"]),
+        ("debian13", ["nvidia-driver", "firmware-misc-nonfree"]),
+    ],
+)
+def test_driver_package_per_os(tmp_path, os_key, pkgs):
+    s = render(tmp_path, "maia-node-1", {**OS[os_key], **GPU}, CLIENT)
+    assert s["maia-prepare-nvidia-driver-installed"]["pkgs"] == pkgs
+
+
+def test_kubelet_plugin_dir_for_other_distributions_and_no_reboot(tmp_path):
+    pillar = dict(SERVER, cluster={"k8s_distribution": "k3s"}, prepare={"nvidia_reboot": False})
+    s = render(tmp_path, "maia-node-0", {**OS["debian13"], **GPU}, pillar)
+    assert s["maia-prepare-cifs-plugin-dir-present"]["name"] == KUBELET_CIFS
+    assert "maia-prepare-nvidia-driver-installed" in s and "maia-prepare-nvidia-reboot-scheduled" not in s
+
+
+def test_every_flag_off(tmp_path):
+    flags = {f: False for f in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs")}
+    s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **GPU}, dict(SERVER, prepare=flags))
+    assert sorted(s) == sorted(
+        ["maia-prepare-inputs-checked"] + [f"maia-prepare-{f}-disabled" for f in flags]
+    )
+
+
+def test_flag_off_on_the_command_line(tmp_path):
+    s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **NO_GPU}, SERVER,
+               'pillar={"maia": {"prepare": {"ufw": false, "nfs": "false"}}}')
+    assert "maia-prepare-ufw-disabled" in s and "maia-prepare-nfs-disabled" in s
+    assert not ids(s, "maia-prepare-ufw-rule") and not ids(s, "maia-prepare-nfs-export")
+    assert "maia-prepare-ufw-extra-rules-valid" not in s
+    assert "maia-prepare-lvm-vg-MAIA_Storage-present" in s
+
+
+def test_pillar_without_prepare_flags_uses_formula_defaults(tmp_path):
+    pillar = {k: v for k, v in CLIENT.items()}
+    s = render(tmp_path, "maia-node-1", {**OS["ubuntu24"], **NO_GPU}, pillar)
+    for part in ("lvm-vg-MAIA_Storage-present", "ufw-enabled", "nfs-fstab-entry-present", "cifs-no-key-skipped"):
+        assert f"maia-prepare-{part}" in s
+
+
+def test_nfs_client_without_server_fails_first(tmp_path):
+    pillar = dict(CLIENT, nfs_server={})
+    s = render(tmp_path, "maia-node-1", {**OS["ubuntu22"], **NO_GPU}, pillar)
+    check = s["maia-prepare-nfs-server-known"]
+    assert check["fun"] == "test.fail_without_changes" and check["failhard"] is True and check["order"] == 1
+    assert "maia-node-1" in check["name"] and "nfs_server" in check["name"]
+
+
+def test_host_in_no_nfs_group(tmp_path):
+    pillar = dict(CLIENT, roles=["control-plane"])
+    s = render(tmp_path, "maia-node-1", {**OS["ubuntu22"], **NO_GPU}, pillar)
+    assert "maia-prepare-nfs-not-an-nfs-host" in s and not ids(s, "maia-prepare-nfs-fstab")
+
+
+def test_extra_export_clients(tmp_path):
+    pillar = dict(SERVER, prepare={"nfs_export_extra_clients": ["10.0.0.0/24"], "nfs_export_options": "rw,sync"})
+    s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **NO_GPU}, pillar)
+    assert s["maia-prepare-nfs-exports-entry-present"]["clients"][-1] == "10.0.0.0/24"
+    assert s["maia-prepare-nfs-exports-entry-present"]["options"] == "rw,sync"
