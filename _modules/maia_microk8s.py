@@ -50,9 +50,11 @@ def _cmd(microk8s_cmd=None):
     return microk8s_cmd or _pillar("maia:k8s:microk8s_cmd") or DEFAULT_MICROK8S_CMD
 
 
-def _run(args, microk8s_cmd=None, check=True, timeout=None):
+def _run(args, microk8s_cmd=None, check=True, timeout=None, quiet=False):
     cmd = [_cmd(microk8s_cmd), *args]
     kwargs = {"python_shell": False, "ignore_retcode": True}
+    if quiet:  # output holds credentials: keep it out of the log
+        kwargs["output_loglevel"] = "quiet"
     if timeout:
         kwargs["timeout"] = timeout
     res = __salt__["cmd.run_all"](cmd, **kwargs)
@@ -185,7 +187,7 @@ def config(server=None, microk8s_cmd=None):
     The kubeconfig printed by ``microk8s config`` as text, with every cluster's
     ``server`` set to ``server`` when given. Contains admin credentials.
     """
-    text = _run(["config"], microk8s_cmd).get("stdout", "")
+    text = _run(["config"], microk8s_cmd, quiet=True).get("stdout", "")
     if not server:
         return text if text.endswith("\n") else text + "\n"
     data = salt.utils.yaml.safe_load(text)

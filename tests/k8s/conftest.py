@@ -58,15 +58,32 @@ def release_server():
     server.close()
 
 
+def site_for(root, api, release_server, pillar=None):
+    """A control-plane 'host' (temporary root + MicroK8s stand-in) talking to ``api``.
+
+    The stand-in's cluster CA is the API stand-in's CA, as on a real MicroK8s."""
+    site = make_site(root, api.kubeconfig_text(), release_server.url, pillar)
+    if getattr(api, "ca_cert_pem", None):
+        site.standin.update_state(ca={"ca.crt": api.ca_cert_pem, "ca.key": api.ca_key_pem})
+    return site
+
+
 @pytest.fixture
 def new_site(tmp_path, release_server):
-    """Factory: a control-plane 'host' (temporary root + MicroK8s stand-in) for an API."""
+    """Factory: ``new_site(api, pillar=None, name="site")``."""
 
     def factory(api, pillar=None, name="site"):
-        ca = (api.ca_cert_pem, api.ca_key_pem) if getattr(api, "ca_cert_pem", None) else None
-        site = make_site(tmp_path / name, api.kubeconfig_text(), release_server.url, pillar)
-        if ca:
-            site.standin.update_state(ca={"ca.crt": ca[0], "ca.key": ca[1]})
-        return site
+        return site_for(tmp_path / name, api, release_server, pillar)
 
     return factory
+
+
+@pytest.fixture
+def fresh_api():
+    """A Kubernetes API stand-in for one test (failure cases must not share state)."""
+    if os.environ.get("MAIA_E2E_KUBECONFIG"):
+        pytest.skip("failure cases run against the API stand-in only (they break the cluster state)")
+    from maia_salt.standins.kube_api import KubeApiStandin
+
+    with KubeApiStandin() as api:
+        yield api
