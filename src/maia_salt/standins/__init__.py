@@ -9,3 +9,17 @@
 Tests name the stand-in they use and run against real systems when
 ``MAIA_E2E_KUBECONFIG`` / ``MAIA_E2E_ROSTER`` are set.
 """
+
+
+def lab_start(lab):
+    """`maia lab up --standins`: see ``maia_salt.standins.lab``."""
+    from .lab import lab_start as start
+
+    start(lab)
+
+
+def lab_stop(lab):
+    """`maia lab down`: end what ``lab_start`` started."""
+    from .lab import lab_stop as stop
+
+    stop(lab)

@@ -1,0 +1,148 @@
+"""`maia lab up --standins`: the Kubernetes API stand-in on the bridge, the MicroK8s
+stand-in in the control-plane host, and a release server for the ArgoCD manifest.
+
+STAND-INS (design.md section 6): lab hosts can run neither snapd/MicroK8s nor a
+kube-apiserver, and reach no site but the apt mirrors. So ``lab_start``:
+
+1. starts ``python -m maia_salt.standins.kube_api`` on ``<bridge>:16443``
+   (TLS dir and kubeconfig under ``<lab>/standins/kube-api``);
+2. installs the MicroK8s stand-in (``maia_salt.standins.microk8s``) into the
+   first control-plane host's root: ``/usr/local/bin/snap``,
+   ``/snap/bin/microk8s``, state in ``/var/lib/maia-standins/microk8s``; its
+   `microk8s config` prints the API stand-in's kubeconfig and its cluster CA
+   is the API stand-in's CA;
+3. serves the ArgoCD v3.5.1 install manifest (``shared/data``) over HTTP on
+   ``<bridge>:18080``, the lab's "release URL";
+4. writes the pillar the formulas need to use them (``<lab>/pillar/standins.sls``,
+   added to the master's ``pillar_roots``) and records it in
+   ``lab.state["standins_pillar"]`` (pass it as ``pillar=`` otherwise).
+
+``lab_stop`` ends the processes it started, by pid.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+API_PORT = 16443
+RELEASE_PORT = 18080
+ARGOCD_FILE = "argocd-v3.5.1-install.yaml"
+
+
+def _control_plane(lab):
+    inv_path = Path(lab.inventory)
+    if inv_path.exists():
+        inv = yaml.safe_load(inv_path.read_text()) or {}
+        for name, host in (inv.get("hosts") or {}).items():
+            if "control-plane" in (host.get("groups") or []):
+                return lab.host(name)
+    return lab.hosts[0]
+
+
+def _wait_port(host, port, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+def _spawn(lab, name, argv):
+    os.makedirs(lab.path("logs"), exist_ok=True)
+    out = open(lab.path("logs", f"standin-{name}.log"), "ab")
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                            start_new_session=True, cwd=lab.path("standins"))
+    pids = lab.state.setdefault("standins_pids", {})
+    pids[name] = proc.pid
+    lab.save()
+    return proc
+
+
+def _release_dir(lab):
+    shared = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    target = Path(lab.path("standins", "release"))
+    target.mkdir(parents=True, exist_ok=True)
+    src = shared / ARGOCD_FILE
+    if src.exists() and not (target / ARGOCD_FILE).exists():
+        (target / ARGOCD_FILE).write_bytes(src.read_bytes())
+    return target
+
+
+def _write_pillar(lab, pillar):
+    pillar_dir = Path(lab.path("pillar"))
+    pillar_dir.mkdir(parents=True, exist_ok=True)
+    (pillar_dir / "top.sls").write_text("base:\n  '*':\n    - standins\n")
+    (pillar_dir / "standins.sls").write_text(yaml.safe_dump(pillar, sort_keys=False))
+    conf_path = Path(lab.master_config)
+    if conf_path.exists():
+        conf = yaml.safe_load(conf_path.read_text()) or {}
+        roots = conf.setdefault("pillar_roots", {}).setdefault("base", [])
+        if str(pillar_dir) not in roots:
+            roots.append(str(pillar_dir))
+            conf_path.write_text("# written by `maia lab up` (pillar_roots: --standins)\n"
+                                 + yaml.safe_dump(conf, sort_keys=False))
+
+
+def lab_start(lab) -> None:
+    from maia_salt.standins import microk8s as microk8s_standin
+
+    os.makedirs(lab.path("standins"), exist_ok=True)
+    bridge = lab.bridge_address
+    tls_dir = lab.path("standins", "kube-api")
+    kubeconfig = os.path.join(tls_dir, "kubeconfig")
+    _spawn(lab, "kube-api", [sys.executable, "-m", "maia_salt.standins.kube_api", "--host", bridge,
+                             "--port", str(API_PORT), "--tls-dir", tls_dir, "--kubeconfig", kubeconfig])
+    _wait_port(bridge, API_PORT)
+    for _ in range(50):
+        if os.path.exists(kubeconfig):
+            break
+        time.sleep(0.1)
+
+    release = _release_dir(lab)
+    _spawn(lab, "release", [sys.executable, "-m", "http.server", "--bind", bridge, "--directory",
+                            str(release), str(RELEASE_PORT)])
+    _wait_port(bridge, RELEASE_PORT)
+
+    host = _control_plane(lab)
+    root = lab.path("hosts", host.name, "merged")
+    ca = (Path(tls_dir, "ca.crt").read_text(), Path(tls_dir, "ca.key").read_text())
+    standin = microk8s_standin.install(
+        Path(kubeconfig).read_text(), fs_root=root, prefix="", hostname=host.name, address=host.address,
+        ca=ca, python="/usr/bin/python3",
+    )
+    k8s = dict(standin.pillar["maia"]["k8s"])
+    k8s.update({
+        "api_server_url": f"https://{bridge}:{API_PORT}",
+        "node_name": host.name,
+        "argocd": {"manifest_url": f"http://{bridge}:{RELEASE_PORT}/{ARGOCD_FILE}"},
+    })
+    pillar = {"maia": {"k8s": k8s}}
+    lab.state["standins_pillar"] = pillar
+    lab.state["standins_kubeconfig"] = kubeconfig
+    lab.state["standins_control_plane"] = host.name
+    lab.save()
+    _write_pillar(lab, pillar)
+    print(f"stand-ins: Kubernetes API https://{bridge}:{API_PORT} (kubeconfig {kubeconfig}), "
+          f"MicroK8s stand-in in {host.name}, ArgoCD manifest on http://{bridge}:{RELEASE_PORT}/")
+
+
+def lab_stop(lab) -> None:
+    pids = lab.state.get("standins_pids") or {}
+    for name, pid in list(pids.items()):
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+        pids.pop(name, None)
+    lab.save()
