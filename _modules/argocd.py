@@ -457,6 +457,16 @@ def recall(name, namespace, kubeconfig):
     return None
 
 
+def remember_pending(name, namespace, kubeconfig):
+    """Under test=True: app_present predicted a spec change, so app_synced
+    should predict a sync (the live status cannot know yet)."""
+    __context__[("argocd.pending", _kubeconfig(kubeconfig), namespace, name)] = True
+
+
+def recall_pending(name, namespace, kubeconfig):
+    return bool(__context__.pop(("argocd.pending", _kubeconfig(kubeconfig), namespace, name), False))
+
+
 # --------------------------------------------------------------------------
 # status, sync, wait
 
@@ -624,7 +634,8 @@ def _operation_done(app, sync_id):
     return op_state.get("phase") in TERMINAL_PHASES or (not sync_id and not op_state)
 
 
-def wait(name, timeout=600, interval=5, namespace="argocd", sync_id=None, kubeconfig=None):
+def wait(name, timeout=600, interval=5, namespace="argocd", sync_id=None, kubeconfig=None,
+         total_timeout=None):
     """Wait until the Application is Synced and Healthy (and the sync with
     ``sync_id``, when given, has finished). Returns a dict with ``result``
     (True, False) and ``reason`` (``converged``, ``failed``, ``degraded``,
@@ -657,6 +668,6 @@ def wait(name, timeout=600, interval=5, namespace="argocd", sync_id=None, kubeco
         if remaining <= 0:
             waiting = "the sync operation to finish" if not done else "Synced and Healthy"
             return {"result": False, "reason": "timeout", "summary": summary,
-                    "report": (f"timed out after {timeout:g}s waiting for {waiting}: "
+                    "report": (f"timed out after {float(total_timeout or timeout):g}s waiting for {waiting}: "
                                f"{describe(summary)}")}
         time.sleep(min(interval, remaining))

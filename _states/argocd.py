@@ -109,6 +109,8 @@ def _object_present(ret, desired, secret_keys, kubeconfig, remember=False):
 
     ret["changes"] = changes
     if __opts__["test"]:
+        if remember and any(path.startswith("spec.") for path in changes):
+            __salt__["argocd.remember_pending"](name, namespace, kubeconfig)
         ret["result"] = None
         ret["comment"] = f"{what} would be patched: {', '.join(sorted(changes))}"
         return ret
@@ -248,11 +250,12 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
             ret["comment"] = f"{what} not found"
             return ret
         before = __salt__["argocd.summarize"](app)
-        if __salt__["argocd.is_converged"](before) and not force:
+        pending = __opts__["test"] and __salt__["argocd.recall_pending"](name, namespace, kubeconfig)
+        if __salt__["argocd.is_converged"](before) and not force and not pending:
             ret["comment"] = f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
             return ret
 
-        needs_sync = (force or before["sync"] != "Synced" or not before["current"]
+        needs_sync = (force or pending or before["sync"] != "Synced" or not before["current"]
                       or before["health"] in ("Degraded", "Missing", "Unknown"))
         if before["operation_pending"]:
             needs_sync = False  # follow the running operation instead of stacking another
@@ -261,7 +264,8 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
             if needs_sync:
                 ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}",
                                            "new": "Synced/Healthy"}}
-                ret["comment"] = f"{what} would be synced ({__salt__['argocd.describe'](before)})"
+                why = "after the spec change predicted above" if pending else __salt__["argocd.describe"](before)
+                ret["comment"] = f"{what} would be synced ({why})"
             else:
                 ret["comment"] = f"{what} would be waited for ({__salt__['argocd.describe'](before)})"
             return ret
@@ -277,7 +281,7 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
             remaining = float(timeout) - (time.monotonic() - started)
             result = __salt__["argocd.wait"](name, timeout=max(remaining, 0), interval=interval,
                                              namespace=namespace, sync_id=sync_id,
-                                             kubeconfig=kubeconfig)
+                                             kubeconfig=kubeconfig, total_timeout=timeout)
             if result["result"]:
                 after = result["summary"]
                 ret["changes"] = {

@@ -1,0 +1,391 @@
+"""The argocd states through real Salt (``salt-call --local`` with a temporary
+config and state tree, loading maia-salt's modules through its salt.loader
+entry point) against a Kubernetes API.
+
+STAND-INS (design.md section 6: no kube-apiserver and no ArgoCD can run on
+this machine):
+- ``maia_salt.standins.kube_api`` stands in for the kube-apiserver (with the
+  Application and AppProject CRDs of the pinned ArgoCD v3.5.1 install file);
+- ``maia_salt.standins.argocd_controller`` stands in for the ArgoCD
+  application controller (sync operations, health, status), and makes apps
+  degrade or hang on demand.
+
+With ``MAIA_E2E_KUBECONFIG`` set the same tests run against that cluster, which
+must have ArgoCD installed (the controller stand-in is not started; the tests
+that need an app to fail on demand, and the request counting, are skipped).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+ARGOCD_MANIFEST = REPO.parent / "shared" / "data" / "argocd-v3.5.1-install.yaml"
+SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
+E2E_KUBECONFIG = os.environ.get("MAIA_E2E_KUBECONFIG")
+NS = "argocd"
+CONTROLLER_UA = "maia-salt-standin/argocd-controller"
+APP_PATH = re.compile(r"^/apis/argoproj\.io/v1alpha1/namespaces/[^/]+/applications(/|$)")
+
+# Values that must never appear in any output, changes, comment or log line.
+GRAFANA_PASSWORD = "grafana-Adm1n-pw-7781"
+GRAFANA_PASSWORD_NEW = "grafana-Adm1n-pw-8892"
+OAUTH_SECRET = "oauth-client-S3cret-4410"
+REGISTRY_PASSWORD = "registry-Pw-9931-xq"
+REGISTRY_PASSWORD_NEW = "registry-Pw-0042-zr"
+DASHBOARD_USERS = "admin:$apr1$standin$hashhashhash"
+ALL_SECRETS = (GRAFANA_PASSWORD, GRAFANA_PASSWORD_NEW, OAUTH_SECRET, REGISTRY_PASSWORD,
+               REGISTRY_PASSWORD_NEW, DASHBOARD_USERS)
+
+needs_standin = pytest.mark.skipif(
+    bool(E2E_KUBECONFIG), reason="needs the controller stand-in to make an app fail on demand")
+
+
+def chart_app(chart, repo, version, namespace, values=None, project="maia-test"):
+    return {
+        "project": project,
+        "source": {"repoURL": repo, "chart": chart, "targetRevision": version,
+                   "helm": {"releaseName": f"maia-test-{chart}", "valuesObject": values or {}}},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
+        "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
+    }
+
+
+APPS = {
+    "maia-test-tempo": chart_app("tempo", "https://grafana.github.io/helm-charts", "1.0.0", "observability"),
+    "maia-test-loki": chart_app(
+        "loki-stack", "https://grafana.github.io/helm-charts", "2.9.9", "observability",
+        {"grafana": {"enabled": True, "adminPassword": GRAFANA_PASSWORD,
+                     "grafana.ini": {"auth.generic_oauth": {"client_id": "maia", "client_secret": OAUTH_SECRET}}}}),
+    "maia-test-traefik": chart_app(
+        "traefik", "https://traefik.github.io/charts", "33.2.1", "traefik",
+        {"dashboard": {"users": DASHBOARD_USERS}, "ports": {"websecure": {"tls": {"enabled": True}}}}),
+    "maia-test-metrics-server": chart_app(
+        "metrics-server", "https://kubernetes-sigs.github.io/metrics-server", "3.13.0", "metrics-server"),
+}
+SECRET_KEYS = {"maia-test-traefik": ["dashboard.users"]}
+PROJECT = {
+    "description": "maia-salt functional test project",
+    "sourceRepos": sorted({a["source"]["repoURL"] for a in APPS.values()}),
+    "destinations": [{"server": "https://kubernetes.default.svc", "namespace": ns}
+                     for ns in ("observability", "traefik", "metrics-server", "maia-test-failing")],
+    "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
+    "roles": [{"name": "admin", "groups": ["MAIA:admin"],
+               "policies": ["p, proj:maia-test:admin, applications, *, maia-test/*, allow"]}],
+}
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+class Cluster:
+    """The API the states talk to: the stand-ins, or the real cluster of MAIA_E2E_KUBECONFIG."""
+
+    def __init__(self, kubeconfig, api=None, controller=None):
+        from kubernetes import config, dynamic
+
+        self.kubeconfig = kubeconfig
+        self.api = api  # the KubeApiStandin, None on a real cluster
+        self.controller = controller
+        self.dyn = dynamic.DynamicClient(config.new_client_from_config(config_file=kubeconfig))
+
+    def get(self, kind, name, api_version="argoproj.io/v1alpha1", namespace=NS):
+        from kubernetes.dynamic.exceptions import NotFoundError
+
+        try:
+            return self.dyn.resources.get(api_version=api_version, kind=kind).get(
+                name=name, namespace=namespace).to_dict()
+        except NotFoundError:
+            return None
+
+    def salt_requests(self):
+        """Requests Salt made since the last reset (the controller stand-in's left out)."""
+        return [r for r in self.api.request_log_copy() if not (r["user_agent"] or "").startswith(CONTROLLER_UA)]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if E2E_KUBECONFIG:
+        yield Cluster(E2E_KUBECONFIG)
+        return
+    from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
+    from maia_salt.standins.kube_api import KubeApiStandin
+
+    assert ARGOCD_MANIFEST.is_file(), f"{ARGOCD_MANIFEST} is missing (shared/ not beside the repo?)"
+    crds = [d for d in yaml.safe_load_all(ARGOCD_MANIFEST.read_text())
+            if d and d.get("kind") == "CustomResourceDefinition"
+            and d["metadata"]["name"] in ("applications.argoproj.io", "appprojects.argoproj.io")]
+    with KubeApiStandin() as api:
+        handle = Cluster(api.kubeconfig, api)
+        crd = handle.dyn.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+        for doc in crds:
+            crd.create(body=doc)
+        handle.dyn.resources.get(api_version="v1", kind="Namespace").create(
+            body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        handle.dyn.invalidate_cache() if hasattr(handle.dyn, "invalidate_cache") else None
+        controller = ArgoCDControllerStandin(api.kubeconfig, NS, interval=0.1, sync_seconds=0.3,
+                                             progress_seconds=0.3)
+        handle.controller = controller.start()
+        try:
+            yield handle
+        finally:
+            controller.stop()
+
+
+class SaltCall:
+    """``salt-call --local`` with its own config dir, state tree and debug log file.
+
+    Every stdout, stderr and log text is kept in ``outputs`` for the secret scan."""
+
+    def __init__(self, root: Path, kubeconfig: str):
+        self.root = root
+        self.states = root / "states"
+        self.states.mkdir(parents=True)
+        (root / "conf").mkdir()
+        self.log = root / "root" / "salt.log"  # under root_dir, or Salt prefixes it
+        config = {
+            "id": "maia-node-0",
+            "file_client": "local",
+            "root_dir": str(root / "root"),
+            "file_roots": {"base": [str(self.states)]},
+            "log_file": str(self.log),
+            "log_level_logfile": "debug",
+            "maia": {"kubeconfig": kubeconfig},
+        }
+        (root / "conf" / "minion").write_text(yaml.safe_dump(config))
+        self.kubeconfig = kubeconfig
+        self.outputs = []
+        self.count = 0
+
+    def run(self, *args, check=True):
+        proc = subprocess.run([SALT_CALL, "--local", "-c", str(self.root / "conf"), "--out=json",
+                               "--log-level=info", *args], capture_output=True, text=True, timeout=600)
+        self.outputs += [proc.stdout, proc.stderr]
+        if check:
+            assert proc.stdout.strip(), f"salt-call printed nothing: {proc.stderr[-2000:]}"
+        return json.loads(proc.stdout)["local"] if proc.stdout.strip() else None
+
+    def apply(self, states: dict, test=False):
+        """Apply ``states`` (a state-tree dict); returns {state id: ret}."""
+        self.count += 1
+        name = f"t{self.count}"
+        (self.states / f"{name}.sls").write_text(json.dumps(states, indent=1))
+        out = self.run("state.apply", name, *(["test=True"] if test else []))
+        assert isinstance(out, dict), f"state.apply failed to run: {out}"
+        return {ret["__id__"]: ret for ret in out.values()}
+
+    def all_output(self):
+        return "\n".join(self.outputs + [self.log.read_text() if self.log.exists() else ""])
+
+
+@pytest.fixture(scope="module")
+def salt(cluster, tmp_path_factory):
+    return SaltCall(tmp_path_factory.mktemp("salt"), cluster.kubeconfig)
+
+
+def app_states(apps: dict, sync=True, timeout=60, retries=0, retry_interval=0.2, wave=None):
+    """present (+ synced) states for ``apps`` {name: spec}, in order."""
+    states = {}
+    for i, (name, spec) in enumerate(apps.items()):
+        present = [{"name": name}, {"spec": spec}, {"sync_wave": wave if wave is not None else i}]
+        if name in SECRET_KEYS:
+            present.append({"secret_keys": SECRET_KEYS[name]})
+        states[f"{name}-present"] = {"argocd.app_present": present}
+        if sync:
+            states[f"{name}-synced"] = {"argocd.app_synced": [
+                {"name": name}, {"timeout": timeout}, {"interval": 0.2}, {"retries": retries},
+                {"retry_interval": retry_interval}, {"require": [{"argocd": f"{name}-present"}]}]}
+    return states
+
+
+def project_state(spec=PROJECT):
+    return {"maia-test-project-present": {"argocd.project_present": [{"name": "maia-test"}, {"spec": spec}]}}
+
+
+def expected_spec(spec):
+    from_salt = copy.deepcopy(spec)
+    from_salt["source"]["helm"]["valuesObject"] = from_salt["source"]["helm"]["valuesObject"] or None
+    if from_salt["source"]["helm"]["valuesObject"] is None:
+        del from_salt["source"]["helm"]["valuesObject"]
+    return from_salt
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_apps_created_as_specified_and_synced(cluster, salt):
+    rets = salt.apply({**project_state(), **app_states(APPS)})
+    assert all(r["result"] is True for r in rets.values()), {k: r["comment"] for k, r in rets.items()}
+    project = cluster.get("AppProject", "maia-test")
+    assert project["spec"]["destinations"] == PROJECT["destinations"]
+    assert project["spec"]["roles"][0]["groups"] == ["MAIA:admin"]
+    for i, (name, spec) in enumerate(APPS.items()):
+        live = cluster.get("Application", name)
+        assert live["spec"] == expected_spec(spec)
+        assert live["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == str(i)
+        assert rets[f"{name}-present"]["changes"]["old"] is None
+        assert rets[f"{name}-synced"]["changes"]["sync"]["new"] == "Synced/Healthy"
+    listed = {a["name"]: a for a in salt.run("argocd.apps")}
+    for name, spec in APPS.items():
+        assert listed[name]["sync"] == "Synced" and listed[name]["health"] == "Healthy"
+        assert listed[name]["revision"] == spec["source"]["targetRevision"]
+
+
+def test_rerun_changes_nothing_within_two_requests_per_app(cluster, salt):
+    if cluster.api:
+        cluster.api.reset_requests()
+    rets = salt.apply({**project_state(), **app_states(APPS)})
+    assert {k: r["changes"] for k, r in rets.items() if r["changes"]} == {}
+    assert all(r["result"] is True for r in rets.values())
+    assert "is Synced and Healthy at revision 2.9.9" in rets["maia-test-loki-synced"]["comment"]
+    if cluster.api:
+        requests = cluster.salt_requests()
+        app_requests = [r for r in requests if APP_PATH.match(r["path"])]
+        assert all(r["method"] == "GET" for r in requests), requests
+        assert len(app_requests) <= 2 * len(APPS), app_requests
+        # the project: one GET; nothing else (no discovery: maia_kube's cache is warm)
+        assert len(requests) - len(app_requests) == 1, requests
+
+
+def test_test_mode_predicts_a_version_change_then_only_that_app_is_patched(cluster, salt):
+    changed = copy.deepcopy(APPS)
+    changed["maia-test-tempo"]["source"]["targetRevision"] = "1.0.1"
+    if cluster.api:
+        cluster.api.reset_requests()
+    predicted = salt.apply(app_states(changed), test=True)
+    assert predicted["maia-test-tempo-present"]["result"] is None
+    assert predicted["maia-test-tempo-present"]["changes"] == {
+        "spec.source.targetRevision": {"old": "1.0.0", "new": "1.0.1"}}
+    assert predicted["maia-test-tempo-synced"]["result"] is None
+    assert predicted["maia-test-tempo-synced"]["changes"]["sync"]["new"] == "Synced/Healthy"
+    others = {k: r for k, r in predicted.items() if not k.startswith("maia-test-tempo")}
+    assert all(r["result"] is True and not r["changes"] for r in others.values()), others
+    assert cluster.get("Application", "maia-test-tempo")["spec"]["source"]["targetRevision"] == "1.0.0"
+    if cluster.api:
+        assert {r["method"] for r in cluster.salt_requests()} == {"GET"}, "test=True must not write"
+
+    rets = salt.apply(app_states(changed))
+    assert rets["maia-test-tempo-present"]["changes"] == predicted["maia-test-tempo-present"]["changes"]
+    assert rets["maia-test-tempo-synced"]["changes"]["revision"] == {"old": "1.0.0", "new": "1.0.1"}
+    assert {k for k, r in rets.items() if r["changes"]} == {"maia-test-tempo-present", "maia-test-tempo-synced"}
+    assert all(r["result"] is True for r in rets.values())
+    live = cluster.get("Application", "maia-test-tempo")
+    assert live["spec"]["source"]["targetRevision"] == "1.0.1"
+    assert live["status"]["sync"]["revision"] == "1.0.1"
+    APPS["maia-test-tempo"] = changed["maia-test-tempo"]  # later tests start from here
+
+
+def test_changed_secret_value_is_reported_masked(cluster, salt):
+    changed = copy.deepcopy(APPS)
+    changed["maia-test-loki"]["source"]["helm"]["valuesObject"]["grafana"]["adminPassword"] = GRAFANA_PASSWORD_NEW
+    changed["maia-test-traefik"]["source"]["helm"]["valuesObject"]["dashboard"]["users"] = DASHBOARD_USERS + "2"
+    rets = salt.apply(app_states(changed, sync=False))
+    assert rets["maia-test-loki-present"]["changes"] == {
+        "spec.source.helm.valuesObject.grafana.adminPassword": {"old": "<masked>", "new": "<masked>"}}
+    assert rets["maia-test-traefik-present"]["changes"] == {
+        "spec.source.helm.valuesObject.dashboard.users": {"old": "<masked>", "new": "<masked>"}}
+    live = cluster.get("Application", "maia-test-loki")
+    assert live["spec"]["source"]["helm"]["valuesObject"]["grafana"]["adminPassword"] == GRAFANA_PASSWORD_NEW
+    APPS.update({k: changed[k] for k in ("maia-test-loki", "maia-test-traefik")})
+
+
+@needs_standin
+def test_degraded_app_fails_the_state_with_its_message(cluster, salt):
+    message = 'Back-off pulling image "registry.invalid/maia/bad:0.0"'
+    cluster.controller.outcomes["maia-test-failing"] = ("degraded", message)
+    spec = chart_app("failing", "https://grafana.github.io/helm-charts", "0.1.0", "maia-test-failing")
+    rets = salt.apply(app_states({"maia-test-failing": spec}, retries=1, retry_interval=0.2))
+    synced = rets["maia-test-failing-synced"]
+    assert synced["result"] is False
+    assert "health Degraded" in synced["comment"] and message in synced["comment"]
+    assert "Deployment/maia-test-failing/maia-test-failing" in synced["comment"]
+    assert "after 2 attempts" in synced["comment"]
+    assert rets["maia-test-failing-present"]["result"] is True
+
+
+@needs_standin
+def test_sync_that_never_finishes_times_out_with_a_clear_report(cluster, salt):
+    cluster.controller.outcomes["maia-test-stuck"] = ("stuck", "waiting for completion of hook batch/Job/db-migrate")
+    spec = chart_app("stuck", "https://grafana.github.io/helm-charts", "0.2.0", "maia-test-failing")
+    started = time.monotonic()
+    rets = salt.apply(app_states({"maia-test-stuck": spec}, timeout=3, retries=3))
+    elapsed = time.monotonic() - started
+    synced = rets["maia-test-stuck-synced"]
+    assert synced["result"] is False
+    assert "timed out after 3s waiting for the sync operation to finish" in synced["comment"]
+    assert "last operation Running: waiting for completion of hook batch/Job/db-migrate" in synced["comment"]
+    assert elapsed < 30, "the timeout bounds the whole state, retries included"
+    cluster.controller.outcomes.pop("maia-test-stuck")
+
+
+def test_bad_spec_fails_before_any_write(cluster, salt):
+    if cluster.api:
+        cluster.api.reset_requests()
+    bad = chart_app("broken", "https://grafana.github.io/helm-charts", "1.0.0", "observability")
+    del bad["source"]["repoURL"]
+    rets = salt.apply(app_states({"maia-test-broken": bad}))
+    present = rets["maia-test-broken-present"]
+    assert present["result"] is False
+    assert "maia-test-broken: spec.source.repoURL is required" in present["comment"]
+    assert rets["maia-test-broken-synced"]["result"] is False  # its requisite failed
+    if cluster.api:
+        assert cluster.salt_requests() == [], "refused before any request"
+    assert cluster.get("Application", "maia-test-broken") is None
+
+
+def test_repository_secret_never_shows_the_password(cluster, salt):
+    def state(password):
+        return {"maia-test-registry-present": {"argocd.repository_present": [
+            {"name": "maia-test-registry"}, {"url": "registry.example.org/maia"},
+            {"username": "robot$maia"}, {"password": password}]}}
+
+    first = salt.apply(state(REGISTRY_PASSWORD))["maia-test-registry-present"]
+    assert first["result"] is True and first["changes"]["new"]["data"]["password"] == "<masked>"
+    secret = cluster.get("Secret", "maia-test-registry", api_version="v1")
+    assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
+    import base64
+
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert data == {"name": "maia-test-registry", "type": "helm", "url": "registry.example.org/maia",
+                    "username": "robot$maia", "password": REGISTRY_PASSWORD, "enableOCI": "true"}
+    again = salt.apply(state(REGISTRY_PASSWORD))["maia-test-registry-present"]
+    assert again["result"] is True and again["changes"] == {}
+    predicted = salt.apply(state(REGISTRY_PASSWORD_NEW), test=True)["maia-test-registry-present"]
+    assert predicted["result"] is None
+    assert predicted["changes"] == {"data.password": {"old": "<masked>", "new": "<masked>"}}
+    changed = salt.apply(state(REGISTRY_PASSWORD_NEW))["maia-test-registry-present"]
+    assert changed["changes"] == predicted["changes"]
+
+
+def test_app_absent_with_cascade(cluster, salt):
+    spec = chart_app("doomed", "https://grafana.github.io/helm-charts", "1.0.0", "observability")
+    salt.apply(app_states({"maia-test-doomed": spec}, sync=False))
+    absent = {"maia-test-doomed-absent": {"argocd.app_absent": [{"name": "maia-test-doomed"}, {"cascade": True}]}}
+    predicted = salt.apply(absent, test=True)["maia-test-doomed-absent"]
+    assert predicted["result"] is None and cluster.get("Application", "maia-test-doomed") is not None
+    ret = salt.apply(absent)["maia-test-doomed-absent"]
+    assert ret["result"] is True and ret["changes"]["cascade"] is True
+    deadline = time.monotonic() + 30
+    while cluster.get("Application", "maia-test-doomed") is not None:
+        assert time.monotonic() < deadline, "the resources finalizer was never cleared"
+        time.sleep(0.2)
+    again = salt.apply(absent)["maia-test-doomed-absent"]
+    assert again["result"] is True and again["changes"] == {} and "already absent" in again["comment"]
+
+
+def test_no_secret_in_any_output(salt):
+    """Runs last: every stdout, stderr and debug log line of this module's Salt runs."""
+    text = salt.all_output()
+    assert "<masked>" in text, "the secrets were never exercised"
+    assert "[DEBUG   ]" in salt.log.read_text(), "the debug log was not written"
+    leaked = [s for s in ALL_SECRETS if s in text]
+    assert leaked == []
