@@ -27,6 +27,7 @@ CLI examples::
 import copy
 import hashlib
 import importlib.util
+import json
 import logging
 import os
 import re
@@ -137,8 +138,6 @@ def _describe(exc):
     body = getattr(exc, "body", None)
     if body:
         try:
-            import json
-
             if isinstance(body, bytes):
                 body = body.decode("utf-8", "replace")
             message = json.loads(body).get("message")
@@ -413,6 +412,8 @@ def patch(
     params = {"content_type": PATCH_TYPES[patch_type], "dry_run": _dry(dry_run)}
     if field_manager:
         params["field_manager"] = field_manager
+    if patch_type == "apply":
+        patch = json.dumps(patch)  # kubernetes client 22.x cannot encode a dict as apply-patch+yaml
     obj = _request(
         dyn, "patch", path, f"patch {_ident(kind, name, namespace)}", body=patch, **params
     )
@@ -456,7 +457,8 @@ def apply(
         "patch",
         path,
         f"apply {_ident(manifest['kind'], meta['name'], ns)}",
-        body=manifest,
+        # as JSON text (valid YAML): kubernetes client 22.x cannot encode a dict as apply-patch+yaml
+        body=json.dumps(manifest),
         content_type=PATCH_TYPES["apply"],
         field_manager=field_manager,
         force_conflicts=bool(force),

@@ -73,6 +73,13 @@ def res(dyn, api_version, kind):
     return dyn.resources.get(api_version=api_version, kind=kind)
 
 
+def ssa(dyn, resource, body, field_manager, **kwargs):
+    """Server-side apply as JSON text: the 22.x client cannot encode a dict as apply-patch+yaml."""
+    meta = body["metadata"]
+    return dyn.patch(resource, body=json.dumps(body), name=meta["name"], namespace=meta.get("namespace"),
+                     content_type="application/apply-patch+yaml", field_manager=field_manager, **kwargs)
+
+
 # ------------------------------------------------------------------ discovery, auth, TLS
 
 
@@ -196,8 +203,6 @@ def test_secret_string_data_is_folded_into_data(api_client, ns):
 def test_put_with_resource_version_conflicts(api_client, ns):
     core = client.CoreV1Api(api_client)
     first = core.create_namespaced_config_map(ns, {"metadata": {"name": "c"}, "data": {"a": "1"}})
-    body = first.to_dict()
-    body["data"] = {"a": "2"}
     body = client.ApiClient().sanitize_for_serialization(client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name="c", resource_version=first.metadata.resource_version),
         data={"a": "2"}))
@@ -253,14 +258,14 @@ def test_merge_strategic_and_json_patch(api_client, dyn, ns):
     cm = res(dyn, "v1", "ConfigMap")
     merged = cm.patch(name="c", namespace=ns, body={"data": {"a": None, "c": "3"}},
                       content_type="application/merge-patch+json")
-    assert merged.data.to_dict() == {"b": "2", "c": "3"}
+    assert merged.to_dict()["data"] == {"b": "2", "c": "3"}
     strategic = core.patch_namespaced_config_map("c", ns, {"metadata": {"labels": {"l": "v"}}})
     assert strategic.metadata.labels == {"l": "v"} and strategic.data == {"b": "2", "c": "3"}
     patched = cm.patch(name="c", namespace=ns, content_type="application/json-patch+json",
                        body=[{"op": "replace", "path": "/data/b", "value": "20"},
                              {"op": "add", "path": "/data/d", "value": "4"},
                              {"op": "remove", "path": "/data/c"}])
-    assert patched.data.to_dict() == {"b": "20", "d": "4"}
+    assert patched.to_dict()["data"] == {"b": "20", "d": "4"}
     with pytest.raises(Exception) as info:
         cm.patch(name="c", namespace=ns, content_type="application/json-patch+json",
                  body=[{"op": "test", "path": "/data/b", "value": "nope"}])
@@ -277,45 +282,45 @@ def test_server_side_apply_create_noop_prune_and_conflicts(dyn, ns):
     cm = res(dyn, "v1", "ConfigMap")
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa", "namespace": ns},
             "data": {"a": "1", "b": "2"}}
-    first = dyn.server_side_apply(cm, body=body, field_manager="maia-salt")
+    first = ssa(dyn, cm, body, field_manager="maia-salt")
     managers = {m.manager: m.operation for m in first.metadata.managedFields}
     assert managers == {"maia-salt": "Apply"}
-    again = dyn.server_side_apply(cm, body=body, field_manager="maia-salt")
+    again = ssa(dyn, cm, body, field_manager="maia-salt")
     assert again.metadata.resourceVersion == first.metadata.resourceVersion  # no-op apply
-    pruned = dyn.server_side_apply(cm, body=dict(body, data={"a": "1"}), field_manager="maia-salt")
-    assert pruned.data.to_dict() == {"a": "1"}  # the field this manager dropped is removed
+    pruned = ssa(dyn, cm, dict(body, data={"a": "1"}), field_manager="maia-salt")
+    assert pruned.to_dict()["data"] == {"a": "1"}  # the field this manager dropped is removed
     # another manager changes a field owned by maia-salt: conflict unless forced
     other = dict(body, data={"a": "other"})
     with pytest.raises(ConflictError) as info:
-        dyn.server_side_apply(cm, body=other, field_manager="someone-else")
+        ssa(dyn, cm, other, field_manager="someone-else")
     status = _status_body(info.value)
     assert status["reason"] == "Conflict" and status["details"]["causes"][0]["field"] == ".data.a"
-    forced = dyn.server_side_apply(cm, body=other, field_manager="someone-else", force_conflicts=True)
-    assert forced.data.to_dict() == {"a": "other"}
-    owners = {m.manager: m.fieldsV1.to_dict() for m in forced.metadata.managedFields}
+    forced = ssa(dyn, cm, other, field_manager="someone-else", force_conflicts=True)
+    assert forced.to_dict()["data"] == {"a": "other"}
+    owners = {m["manager"]: m["fieldsV1"] for m in forced.to_dict()["metadata"]["managedFields"]}
     assert "f:a" in json.dumps(owners["someone-else"]) and "maia-salt" not in owners
     # a field set by another manager survives our apply
     cm.patch(name="ssa", namespace=ns, body={"data": {"z": "kept"}}, content_type="application/merge-patch+json",
              field_manager="kubectl-edit")
-    after = dyn.server_side_apply(cm, body=dict(body, data={"a": "1"}), field_manager="maia-salt",
+    after = ssa(dyn, cm, dict(body, data={"a": "1"}), field_manager="maia-salt",
                                   force_conflicts=True)
-    assert after.data.to_dict() == {"a": "1", "z": "kept"}
+    assert after.to_dict()["data"] == {"a": "1", "z": "kept"}
 
 
 def test_apply_requires_field_manager_and_dry_run_stores_nothing(dyn, ns):
     cm = res(dyn, "v1", "ConfigMap")
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry", "namespace": ns}, "data": {"a": "1"}}
     with pytest.raises(Exception) as info:
-        dyn.patch(cm, body=body, content_type="application/apply-patch+yaml")
+        dyn.patch(cm, body=json.dumps(body), name="dry", namespace=ns, content_type="application/apply-patch+yaml")
     assert info.value.status == 400
-    predicted = dyn.server_side_apply(cm, body=body, field_manager="m", dry_run="All")
-    assert predicted.data.to_dict() == {"a": "1"}
+    predicted = ssa(dyn, cm, body, field_manager="m", dry_run="All")
+    assert predicted.to_dict()["data"] == {"a": "1"}
     with pytest.raises(NotFoundError):
         cm.get(name="dry", namespace=ns)
-    dyn.server_side_apply(cm, body=body, field_manager="m")
-    changed = dyn.server_side_apply(cm, body=dict(body, data={"a": "2"}), field_manager="m", dry_run="All")
-    assert changed.data.to_dict() == {"a": "2"}
-    assert cm.get(name="dry", namespace=ns).data.to_dict() == {"a": "1"}
+    ssa(dyn, cm, body, field_manager="m")
+    changed = ssa(dyn, cm, dict(body, data={"a": "2"}), field_manager="m", dry_run="All")
+    assert changed.to_dict()["data"] == {"a": "2"}
+    assert cm.get(name="dry", namespace=ns).to_dict()["data"] == {"a": "1"}
     cm.create(body=dict(body, metadata={"name": "dry2", "namespace": ns}), dry_run="All")
     with pytest.raises(NotFoundError):
         cm.get(name="dry2", namespace=ns)
