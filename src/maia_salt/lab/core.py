@@ -31,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -132,6 +133,11 @@ class Lab:
     @property
     def known_hosts(self) -> str:
         return self.path("known_hosts")
+
+    @property
+    def cluster_name(self) -> str:
+        """CLUSTER_NAME of the lab's CONFIG_FOLDER: maia-lab, or maia-lab-<name> for other labs."""
+        return "maia-lab" if self.name == "default" else f"maia-lab-{self.name}"
 
     @property
     def state_file(self) -> str:
@@ -260,11 +266,19 @@ class Lab:
             if minions:
                 self._minion_keys()
             self._write_host_files(minions)
-            self._boot()
             self._write_salt_files()
-            self._config_folder()
             if minions:
-                self._master()
+                self._master()  # listening before the minions boot: they connect at once
+            self.state["cluster_name"] = self.cluster_name
+            self.save()
+            # maia-configure (a few seconds of Python start-up) runs while the hosts boot
+            configure = threading.Thread(target=self._config_folder_safe, daemon=True)
+            configure.start()
+            self._boot()
+            configure.join()
+            if self._configure_error:
+                raise self._configure_error
+            if minions:
                 self._wait_minions()
             self.state["complete"] = True
             self.state["up_seconds"] = round(time.monotonic() - start, 1)
@@ -443,6 +457,8 @@ class Lab:
         for h in self.hosts:
             root = self.path("hosts", h.name, "merged")
             _write(os.path.join(root, "etc/hostname"), h.name + "\n")
+            # a lab host is thrown away at `down`: do not wait long for units that linger
+            _write(os.path.join(root, "etc/systemd/system.conf.d/maia-lab.conf"), "[Manager]\nDefaultTimeoutStopSec=3s\n")
             _write(os.path.join(root, "etc/hosts"), etc_hosts)
             _write(os.path.join(root, "etc/machine-id"), uuid.uuid4().hex + "\n", 0o444)
             os.makedirs(os.path.join(root, "root/.ssh"), mode=0o700, exist_ok=True)
@@ -550,6 +566,7 @@ class Lab:
             "known_hosts_file": self.known_hosts,
             "ssh_priv": self.key,
             "ssh_timeout": 30,
+            "worker_threads": 2,
             "open_mode": False,
             "auto_accept": False,
         }
@@ -588,18 +605,24 @@ class Lab:
                 for h in self.hosts
             }
 
+    _configure_error: BaseException | None = None
+
+    def _config_folder_safe(self) -> None:
+        try:
+            self._config_folder()
+        except BaseException as exc:  # re-raised by `up` in the main thread
+            self._configure_error = exc
+
     def _config_folder(self) -> None:
         env = dict(os.environ)
         env.update(
             CLUSTER_DOMAIN="maia.lab.test",
-            CLUSTER_NAME=f"maia-lab-{self.name}" if self.name != "default" else "maia-lab",
+            CLUSTER_NAME=self.cluster_name,
             CONFIG_FOLDER=self.config_folder,
             INGRESS_RESOLVER_EMAIL="admin@maia.lab.test",
             K8S_DISTRIBUTION="microk8s",
             MAIA_PRIVATE_REGISTRY="",
         )
-        self.state["cluster_name"] = env["CLUSTER_NAME"]
-        self.save()
         tool = os.path.join(_package_paths()["bin"], "maia-configure")
         configure_ready = False
         try:
@@ -708,7 +731,7 @@ class Lab:
         }
 
     # ---------------------------------------------------------------- down
-    def down(self, timeout: float = 8) -> None:
+    def down(self, timeout: float = 5) -> None:
         """Stop and remove everything this lab made; safe after a crashed `up` and when repeated."""
         require_root()
         t0 = time.monotonic()
