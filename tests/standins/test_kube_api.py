@@ -477,3 +477,19 @@ def test_cli_serves_and_writes_kubeconfig(tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_request_log_over_http_and_plain_http_mode():
+    import urllib.request
+
+    with KubeApiStandin(tls=False, server_address="localhost") as api:
+        assert api.url == f"http://localhost:{api.port}"
+        core = client.CoreV1Api(config.new_client_from_config(config_file=api.kubeconfig))
+        core.list_namespace()
+        headers = {"Authorization": f"Bearer {api.token}"}
+        req = urllib.request.Request(api.url + "/_standin/requests", headers=headers, method="DELETE")
+        with urllib.request.urlopen(req) as resp:
+            logged = json.loads(resp.read())["requests"]
+        assert [(e["method"], e["path"], e["status"]) for e in logged] == [("GET", "/api/v1/namespaces", 200)]
+        assert logged[0]["user_agent"].startswith("OpenAPI-Generator/")
+        assert api.request_log == []

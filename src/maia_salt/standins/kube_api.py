@@ -1103,9 +1103,10 @@ class _Handler(BaseHTTPRequestHandler):
             if parts != ["version"] and not server.authorized(self.headers.get("Authorization")):
                 raise ApiError(401, "Unauthorized")
             if parts[:2] == ["_standin", "requests"]:
+                log = server.request_log_copy()
                 if method == "DELETE":
                     server.reset_requests()
-                self._send(200, {"requests": server.request_log_copy()})
+                self._send(200, {"requests": log})
                 return
             with server.store.lock:
                 payload = server.api.discovery(parts) if method == "GET" else None
