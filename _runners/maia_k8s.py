@@ -46,17 +46,33 @@ def _config_folder(config_folder):
     )
 
 
-def _call(tgt, ssh, roster_file, timeout):
+def _cluster_name(folder, tgt):
+    """The cluster name as the maia ext_pillar sees it (salt-ssh execution
+    functions get no pillar on the host, so the runner names the files)."""
+    try:
+        from maia_salt.pillar_map import site_pillar
+
+        maia = site_pillar(folder, tgt)["maia"]
+        return (maia.get("cluster") or {}).get("cluster_name") or maia["env"]["cluster_name"]
+    except Exception:  # pylint: disable=broad-except
+        import json
+
+        with open(os.path.join(folder, "env.json"), encoding="utf-8") as fh:
+            return json.load(fh)["cluster_name"]
+
+
+def _call(tgt, ssh, roster_file, timeout, fun_kwargs):
     fun = "maia_microk8s.export_bundle"
+    arg = [f"{k}={v}" for k, v in fun_kwargs.items()]
     if ssh:
         from salt.client.ssh.client import SSHClient
 
         client = SSHClient(mopts=__opts__)
         kwargs = {"roster_file": roster_file} if roster_file else {}
-        raw = client.cmd(tgt, fun, timeout=timeout, **kwargs)
+        raw = client.cmd(tgt, fun, arg=arg, timeout=timeout, **kwargs)
     else:
         client = salt.client.get_local_client(__opts__["conf_file"])
-        raw = client.cmd(tgt, fun, timeout=timeout, full_return=True)
+        raw = client.cmd(tgt, fun, arg=arg, timeout=timeout, full_return=True)
     if not raw:
         raise SaltRunnerError(f"{tgt} did not answer {fun} (is it up and in the roster/accepted?)")
     out = {}
@@ -88,14 +104,28 @@ def _write(path, text):
     return True
 
 
-def fetch_kubeconfig(tgt, config_folder=None, ssh=False, roster_file=None, timeout=60):
+def fetch_kubeconfig(
+    tgt, config_folder=None, ssh=False, roster_file=None, timeout=60, remote_folder=None, cluster_name=None
+):
     """
     Copy ``<CLUSTER_NAME>-kubeconfig.yaml`` and ``ca.crt`` exported on the
     control-plane host ``tgt`` into ``config_folder`` (default: the folder of the
     ``maia`` ext_pillar), mode 0600. Returns ``{path: {"sha256": ..., "changed": bool}}``.
+
+    remote_folder
+        where the host exported them (default: the same path, which is what the
+        ``maia`` ext_pillar gives the host as ``maia:config_folder``)
+    cluster_name
+        default: ``cluster_name`` of the CONFIG_FOLDER
     """
     folder = _config_folder(config_folder)
-    bundles = _call(tgt, ssh, roster_file, timeout)
+    remote = remote_folder or folder
+    name = cluster_name or _cluster_name(folder, tgt)
+    paths = {
+        "kubeconfig_path": os.path.join(remote, f"{name}-kubeconfig.yaml"),
+        "ca_path": os.path.join(remote, "ca.crt"),
+    }
+    bundles = _call(tgt, ssh, roster_file, timeout, paths)
     if len(bundles) > 1:
         raise SaltRunnerError(f"{tgt} matched {len(bundles)} hosts; target one control-plane host")
     os.makedirs(folder, mode=0o700, exist_ok=True)

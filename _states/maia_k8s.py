@@ -41,9 +41,26 @@ ADMIN_PASSWORD_FIELD_MANAGER = "maia-salt-argocd-admin"
 
 
 def __virtual__():
+    # Always load: on a fresh host the Kubernetes client is installed by
+    # maia.k8s.client in the same run, and test mode must still predict.
+    return __virtualname__
+
+
+def _no_client(ret, predicted):
+    """When maia_kube is not loaded: predict under test=True, else fail clearly."""
     if "maia_kube.ensure" in __salt__:
-        return __virtualname__
-    return (False, "maia_kube execution module not loaded (python 'kubernetes' client missing?)")
+        return None
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["changes"] = predicted
+        ret["comment"] = "would be checked and applied once the Python Kubernetes client is installed"
+        return ret
+    ret["result"] = False
+    ret["comment"] = (
+        "the maia_kube module is not loaded: the Python 'kubernetes' client is missing on this host "
+        "(maia:k8s:client_packages installs python3-kubernetes; onedir minions: salt-pip install kubernetes)"
+    )
+    return ret
 
 
 def _pillar(key, default=None):
@@ -89,6 +106,8 @@ def _cluster_pending(exc):
 def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, what=None):
     """Shared body of the object states: SSA with dry run under test, field-name diffs."""
     what = what or _ident(manifest, namespace)
+    if _no_client(ret, {"created": what}):
+        return ret
     kwargs = {"namespace": namespace, "kubeconfig": kubeconfig}
     if field_manager:
         kwargs["field_manager"] = field_manager
@@ -201,6 +220,8 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     """
     ret = _ret(name)
     labels = {k: str(v) for k, v in (labels or {}).items()}
+    if _no_client(ret, {"labels": sorted(labels)}):
+        return ret
     test = bool(__opts__["test"])
     deadline = time.monotonic() + float(timeout)
     node = None
@@ -258,6 +279,8 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
     """
     ret = _ret(name)
     test = bool(__opts__["test"])
+    if _no_client(ret, {"manifest": f"{name} would be applied"}):
+        return ret
     if not os.path.isfile(name):
         if test:
             ret["result"] = None
@@ -300,6 +323,8 @@ def crds_established(name, crds, timeout=60, kubeconfig=None):
     connect-only mode: an ArgoCD installed by someone else).
     """
     ret = _ret(name)
+    if _no_client(ret, {}):
+        return ret
     try:
         for crd in crds:
             __salt__["maia_kube.wait_crd_established"](crd, timeout=timeout, kubeconfig=kubeconfig)
@@ -375,6 +400,8 @@ def argocd_admin_password(
             )
             return ret
     test = bool(__opts__["test"])
+    if _no_client(ret, {"admin.password": "set", "admin.passwordMtime": "now"}):
+        return ret
     try:
         live = __salt__["maia_kube.get"]("v1", "Secret", name, namespace, kubeconfig=kubeconfig)
     except CommandExecutionError as exc:
