@@ -1,0 +1,164 @@
+"""maia.k8s through salt-ssh on a real Debian host of a `maia lab` (systemd-nspawn).
+
+STAND-INS (design.md section 6; `maia lab up --standins`): the lab host cannot
+run snapd/MicroK8s, so the MicroK8s stand-in (`snap`, `microk8s`) is installed
+into it by the harness; the Kubernetes API is the API stand-in on the lab
+bridge; the ArgoCD release URL is a local HTTP server on the bridge serving the
+v3.5.1 manifest. Everything else is real: salt-ssh with the thin on the host's
+system python3, apt (python3-kubernetes, python3-bcrypt through the lab's
+proxy), files, the maia ext_pillar from the lab's CONFIG_FOLDER, and the
+kubeconfig runner. Stage 1 is not applied here, so UFW rules are switched off
+(`maia:prepare:ufw: false`).
+
+With MAIA_E2E_ROSTER (and MAIA_E2E_SALT_CONFIG, a config dir whose master
+file sets the maia ext_pillar; MAIA_E2E_TARGET, default maia-node-0) the same
+salt-ssh runs go to a real MicroK8s host; stand-in-only assertions are skipped.
+"""
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from maia_salt.lab.core import Lab
+from maia_salt.lab.testing import lab_skip_reason
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+BIN = Path(sys.executable).parent
+PILLAR = json.dumps({"maia": {"prepare": {"ufw": False}}})
+
+
+class Target:
+    def __init__(self):
+        self.e2e = bool(os.environ.get("MAIA_E2E_ROSTER"))
+        if self.e2e:
+            self.config_dir = os.environ["MAIA_E2E_SALT_CONFIG"]
+            self.roster = os.environ["MAIA_E2E_ROSTER"]
+            self.name = os.environ.get("MAIA_E2E_TARGET", "maia-node-0")
+            self.lab = None
+        else:
+            reason = lab_skip_reason()
+            if reason:
+                pytest.skip(reason)
+            self.lab = Lab(os.environ.get("MAIA_LAB_TEST_K8S_NAME", "pytest-k8s")).up(hosts=1, standins=True)
+            self.config_dir = self.lab.dir
+            self.roster = self.lab.roster
+            self.name = self.lab.state["standins_control_plane"]
+
+    def salt_ssh(self, *args, timeout=900):
+        cmd = [str(BIN / "salt-ssh"), "-c", self.config_dir, "--roster-file", self.roster, "--out=json",
+               self.name, *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.config_dir)
+        try:
+            data = json.loads(proc.stdout)[self.name]
+        except (ValueError, KeyError):
+            data = None
+        return proc, data
+
+    def apply(self, test=False):
+        args = ["state.apply", "maia.k8s", f"pillar={PILLAR}"]
+        if test:
+            args.append("test=True")
+        return self.salt_ssh(*args)
+
+    def standin_state(self):
+        proc = self.lab.ssh(self.name, "cat /var/lib/maia-standins/microk8s/state.json")
+        return json.loads(proc.stdout)
+
+    def config_folder(self):
+        with open(os.path.join(self.config_dir, "master"), encoding="utf-8") as fh:
+            master = yaml.safe_load(fh)
+        for entry in master.get("ext_pillar") or []:
+            if "maia" in entry:
+                return Path(entry["maia"]["config_folder"])
+        raise AssertionError("no maia ext_pillar in the master config")
+
+
+def _changed(data):
+    return {v["__id__"] for v in data.values() if v.get("changes")}
+
+
+def _failed(data):
+    return {v["__id__"]: v["comment"] for v in data.values() if v.get("result") is False}
+
+
+@pytest.fixture(scope="module")
+def target():
+    t = Target()
+    yield t
+    if t.lab is not None and not os.environ.get("MAIA_LAB_KEEP"):
+        t.lab.down()
+
+
+@pytest.fixture(scope="module")
+def runs(target):
+    out = {}
+    for label, test in (("test", True), ("first", False)):
+        proc, data = target.apply(test=test)
+        assert data is not None and isinstance(data, dict), proc.stdout[-3000:] + proc.stderr[-3000:]
+        out[label] = data
+    out["restarts_after_first"] = target.standin_state()["starts"] if target.lab else None
+    proc, data = target.apply()
+    assert isinstance(data, dict), proc.stdout[-3000:]
+    out["second"] = data
+    return out
+
+
+def test_first_run_converges_and_test_mode_predicted_it(runs):
+    assert _failed(runs["first"]) == {}
+    assert _failed(runs["test"]) == {}
+    assert _changed(runs["test"]) == _changed(runs["first"])
+
+
+def test_second_run_no_changes_no_restart(runs, target):
+    assert _failed(runs["second"]) == {}
+    assert _changed(runs["second"]) == set()
+    if target.lab:
+        assert target.standin_state()["starts"] == runs["restarts_after_first"]
+
+
+def test_snap_and_oidc_on_the_host(runs, target):
+    if not target.lab:
+        pytest.skip("stand-in state only exists in the lab")
+    state = target.standin_state()
+    assert state["snaps"]["microk8s"] == {**state["snaps"]["microk8s"], "channel": "1.34/stable",
+                                          "classic": True, "held": True}
+    assert "extraSANs" in (state["launch_config_at_install"] or "")
+    args = target.lab.ssh(target.name, "cat /var/snap/microk8s/current/args/kube-apiserver").stdout.splitlines()
+    assert "--oidc-client-id=maia" in args
+    assert "--oidc-issuer-url=https://iam.maia.lab.test/realms/maia" in args
+    assert len([a for a in args if a.startswith("--oidc-")]) == 5
+
+
+def test_kubeconfig_and_ca_fetched_to_config_folder(runs, target):
+    folder = target.config_folder()
+    proc = subprocess.run(
+        [str(BIN / "salt-run"), "-c", target.config_dir, "--out=json", "maia_k8s.fetch_kubeconfig",
+         target.name, "ssh=True", f"roster_file={target.roster}"],
+        capture_output=True, text=True, timeout=300, cwd=target.config_dir,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert len(result) == 2
+    for path in result:
+        assert Path(path).parent == folder
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    kubeconfig = next(p for p in result if p.endswith("-kubeconfig.yaml"))
+    assert "token" not in proc.stdout and "BEGIN" not in proc.stdout
+    # the exported kubeconfig works from this side
+    from kubernetes import client, config
+
+    api = config.new_client_from_config(config_file=kubeconfig)
+    names = [n.metadata.name for n in client.CoreV1Api(api).list_namespace().items]
+    assert {"argocd", "cert-manager", "istio-system"} <= set(names)
+    secret = client.CoreV1Api(api).read_namespaced_secret("kubernetes-ca", "cert-manager")
+    ca = (folder / "ca.crt").read_text()
+    assert base64.b64decode(secret.data["tls.crt"]).decode() == ca
+    sa = client.CoreV1Api(api).read_namespaced_service_account("argocd-sa", "argocd")
+    assert sa.metadata.name == "argocd-sa"
