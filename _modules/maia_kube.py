@@ -702,8 +702,11 @@ def apply_manifests(
                 context=context,
             )
         except CommandExecutionError as exc:
-            if dry_run and "serves no kind" in str(exc):
-                summary["created"].append(_ident(obj["kind"], obj["metadata"]["name"]))
+            # in a dry run, kinds of CRDs and namespaces of the same manifest do not exist yet
+            pending = "serves no kind" in str(exc) or ('namespaces "' in str(exc) and "not found" in str(exc))
+            if dry_run and pending:
+                ns = (obj.get("metadata") or {}).get("namespace") or namespace
+                summary["created"].append(_ident(obj["kind"], obj["metadata"]["name"], ns))
                 return
             raise
         if result["created"]:

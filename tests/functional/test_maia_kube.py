@@ -242,6 +242,15 @@ def test_apply_manifests_puts_crds_first_and_waits(salt_mods, ns, tmp_path):
     salt_mods["maia_kube.delete"]("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"gizmos.{group}")
 
 
+def test_dry_run_of_a_manifest_into_a_new_namespace(salt_mods):
+    name = f"maia-kube-new-{uuid.uuid4().hex[:6]}"
+    manifest = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}},
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}]
+    predicted = salt_mods["maia_kube.apply_manifests"](manifest, namespace=name, dry_run=True)
+    assert sorted(predicted["created"]) == sorted([f"Namespace {name}", f"ConfigMap {name}/c"])
+    assert salt_mods["maia_kube.get"]("v1", "Namespace", name) is None
+
+
 @standin_only
 def test_crd_wait_with_slow_establishment(tmp_path):
     """STAND-IN with crd_establish_delay: custom resources are applied only after the CRD is Established."""
