@@ -29,7 +29,8 @@ setup(
         "salt==3008.4",
         "saltext-kubernetes==3.0.0",
         "kubernetes==37.0.2",
-        "pygit2==1.21.0",
+        # 1.19+ refuses Repository.config.add_file, which Salt 3008 gitfs/git_pillar calls
+        "pygit2==1.18.2",
         "jinja2==3.1.6",
         "PyYAML==6.0.4",
         "bcrypt==5.0.0",
