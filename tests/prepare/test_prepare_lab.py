@@ -17,6 +17,7 @@ What this machine cannot do, and how the tests stand in for it:
   CIFS driver's mount call runs with a stand-in `mount` that records its
   arguments.
 - No GPU: the grain reads the hosts' real (GPU-less) PCI tree.
+MAIA_LAB_PREPARE_SUITE=trixie runs the same tests on Debian 13 hosts.
 Set MAIA_E2E_ROSTER to point at a real roster and the same states can be run
 without EXCLUDED by hand; these tests always use the lab.
 """
@@ -86,7 +87,7 @@ def lab():
     lab_ = Lab(name)
     if lab_.exists:
         lab_.down()  # these tests need fresh hosts
-    lab_.up(hosts=3)
+    lab_.up(hosts=3, suite=os.environ.get("MAIA_LAB_PREPARE_SUITE", "bookworm"))
     try:
         yield lab_
     finally:
@@ -317,3 +318,21 @@ def test_no_secret_in_output(lab, runs):
     for name in ("dry_proc", "first_proc", "second_proc"):
         text = runs[name].stdout + runs[name].stderr
         assert not any(l in text for l in body[1:4]), f"private key material in {name} output"
+
+
+def test_ufw_clean_then_reapply(lab, runs):
+    """Runs last: ufw.clean disables the firewall and deletes MAIA's rules (SSH
+    stays), a second clean changes nothing, maia.prepare.ufw brings it back."""
+    addr = {h.name: h.address for h in lab.hosts}
+    cleaned, _ = run_json(lab, CLIENT2, "state.apply", "maia.prepare.ufw.clean", check_rc=True)
+    changed = {k for k, s in states_of(cleaned, CLIENT2).items() if s["changes"]}
+    assert changed == {"maia-prepare-ufw-disabled", "maia-prepare-ufw-rule-from-maia-node-0-deleted", "maia-prepare-ufw-rule-from-maia-node-1-deleted"}
+    rules, _ = run_json(lab, CLIENT2, "ufw.rules")
+    assert rules[CLIENT2] == [{"action": "allow", "proto": "tcp", "port": "22", "from": "any"}]
+    assert "Status: inactive" in lab.ssh(CLIENT2, "LC_ALL=C ufw status").stdout
+    again, _ = run_json(lab, CLIENT2, "state.apply", "maia.prepare.ufw.clean", check_rc=True)
+    assert not [k for k, s in states_of(again, CLIENT2).items() if s["changes"]]
+    back, _ = run_json(lab, CLIENT2, "state.apply", "maia.prepare.ufw", check_rc=True)
+    changed = {k for k, s in states_of(back, CLIENT2).items() if s["changes"]}
+    assert changed == {"maia-prepare-ufw-enabled", "maia-prepare-ufw-rule-from-maia-node-0-allowed", "maia-prepare-ufw-rule-from-maia-node-1-allowed"}
+    assert f"Anywhere                   ALLOW       {addr[SERVER]}" in lab.ssh(CLIENT2, "LC_ALL=C ufw status").stdout

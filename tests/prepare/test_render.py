@@ -50,6 +50,11 @@ CLIENT = {
 
 def render(tmp_path, minion_id, grains, pillar, *extra):
     """show_sls maia.prepare as {state id: {"fun": "mod.fun", **args}}."""
+    return render_sls(tmp_path, "maia.prepare", minion_id, grains, pillar, *extra)
+
+
+def render_sls(tmp_path, sls, minion_id, grains, pillar, *extra):
+    """show_sls SLS as {state id: {"fun": "mod.fun", **args}}."""
     pillar_dir = tmp_path / "pillar"
     pillar_dir.mkdir(exist_ok=True)
     (pillar_dir / "top.sls").write_text("base:\n  '*': [maia]\n")
@@ -68,7 +73,7 @@ def render(tmp_path, minion_id, grains, pillar, *extra):
         "grains": grains,
     }))
     proc = subprocess.run(
-        [SALT_CALL, "--local", "-c", str(conf), "--out", "json", "--retcode-passthrough", "state.show_sls", "maia.prepare", *extra],
+        [SALT_CALL, "--local", "-c", str(conf), "--out", "json", "--retcode-passthrough", "state.show_sls", sls, *extra],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -226,3 +231,17 @@ def test_extra_export_clients(tmp_path):
     s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **NO_GPU}, pillar)
     assert s["maia-prepare-nfs-exports-entry-present"]["clients"][-1] == "10.0.0.0/24"
     assert s["maia-prepare-nfs-exports-entry-present"]["options"] == "rw,sync"
+
+
+def test_clean_renders_the_mirror_of_each_part(tmp_path):
+    s = render_sls(tmp_path, "maia.prepare.clean", "maia-node-0", {**OS["ubuntu22"], **GPU}, SERVER)
+    assert s["maia-prepare-ufw-disabled"]["fun"] == "ufw.disabled"
+    assert ids(s, "maia-prepare-ufw-rule-") == [
+        "maia-prepare-ufw-rule-from-maia-node-1-deleted", "maia-prepare-ufw-rule-from-maia-node-2-deleted",
+        "maia-prepare-ufw-rule-nfs-from-maia-node-1-deleted", "maia-prepare-ufw-rule-nfs-from-maia-node-2-deleted",
+    ]
+    assert s["maia-prepare-cifs-plugin-dir-absent"]["name"] == MICROK8S_CIFS
+    assert s["maia-prepare-nfs-exports-entry-absent"]["fun"] == "file.replace"
+    assert s["maia-prepare-nvidia-driver-removed"]["pkgs"] == ["nvidia-driver-570"]
+    assert {s[i]["name"] for i in ids(s, "maia-prepare-lvm-lv-")} == {"/opt/local-path-provisioner", "/nfs"}
+    assert not [i for i in s if "vg" in i or i.endswith("-absent") and "lvm" in i]  # volumes and data are kept
