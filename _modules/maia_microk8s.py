@@ -292,6 +292,26 @@ def args_set(path, flags):
     return diff
 
 
+def args_remove(path, flags):
+    """
+    Drop every line of ``flags`` (a list of ``--flag`` names) from an args file.
+    Returns the flags that were removed.
+    """
+    wanted = {f if f.startswith("--") else "--" + f for f in flags}
+    with salt.utils.files.fopen(path, "r") as fh:
+        lines = fh.read().splitlines()
+    kept = [ln for ln in lines if _flag_of(ln) not in wanted]
+    removed = sorted({_flag_of(ln) for ln in lines if _flag_of(ln) in wanted})
+    if removed:
+        st = os.stat(path)
+        tmp = path + ".maia-tmp"
+        with salt.utils.files.fopen(tmp, "w") as fh:
+            fh.write("\n".join(kept) + "\n")
+        os.chmod(tmp, st.st_mode & 0o7777)
+        os.replace(tmp, path)
+    return removed
+
+
 # ---- export for the machine that runs the installation -------------------------
 
 

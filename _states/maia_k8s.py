@@ -473,3 +473,41 @@ def files_present(name, files, missing_ok_in_test=False):
         "maia:cluster:externalCA {cert, key} / maia:k8s:ca:cert_file, key_file to existing files."
     )
     return ret
+
+
+def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=120, kubeconfig=None):
+    """
+    Ensure object ``kind``/``name`` does not exist (for the ``clean.sls`` files).
+    """
+    what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+    ret = _ret(name)
+    if _no_client(ret, {}):
+        return ret
+    try:
+        live = __salt__["maia_kube.get"](api_version, kind, name, namespace, kubeconfig=kubeconfig)
+    except CommandExecutionError as exc:
+        if "kubeconfig" in str(exc) and "does not exist" in str(exc):
+            ret["comment"] = f"{what}: no kubeconfig, so no cluster to delete it from ({exc})"
+            return ret
+        ret["result"] = False
+        ret["comment"] = f"{what}: {exc}"
+        return ret
+    if live is None:
+        ret["comment"] = f"{what} does not exist"
+        return ret
+    ret["changes"] = {"deleted": what}
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"{what} would be deleted"
+        return ret
+    try:
+        __salt__["maia_kube.delete"](
+            api_version, kind, name, namespace, wait=wait, timeout=timeout, kubeconfig=kubeconfig
+        )
+    except CommandExecutionError as exc:
+        ret["changes"] = {}
+        ret["result"] = False
+        ret["comment"] = f"{what}: {exc}"
+        return ret
+    ret["comment"] = f"{what} deleted"
+    return ret

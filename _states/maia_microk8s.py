@@ -106,6 +106,30 @@ def args_present(name, flags):
     return ret
 
 
+def args_absent(name, flags):
+    """
+    Ensure the args file ``name`` has no line for any flag of ``flags`` (a list).
+    """
+    ret = _ret(name)
+    if not os.path.exists(name):
+        ret["comment"] = f"{name} does not exist"
+        return ret
+    current = __salt__["maia_microk8s.args_get"](name)
+    wanted = [f if f.startswith("--") else "--" + f for f in flags]
+    present = [f for f in wanted if f in current]
+    if not present:
+        ret["comment"] = f"None of {len(wanted)} flags in {name}"
+        return ret
+    ret["changes"] = {f: {"old": current[f], "new": None} for f in present}
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"{len(present)} flag(s) would be removed from {name}"
+        return ret
+    __salt__["maia_microk8s.args_remove"](name, present)
+    ret["comment"] = f"Removed {len(present)} flag(s) from {name}"
+    return ret
+
+
 def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=None):
     """
     Ensure MicroK8s is ready (``microk8s status --wait-ready``, ``retries`` x

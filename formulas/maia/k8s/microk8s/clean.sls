@@ -1,0 +1,20 @@
+{#- Remove MicroK8s (snap removed: the cluster and its data are gone) and the
+    kubeconfig files this formula wrote. #}
+{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+include:
+  - maia.k8s.oidc.clean
+
+maia-k8s-microk8s-clean-snap-removed:
+  maia_snap.removed:
+    - name: microk8s
+    - snap_cmd: {{ k8s.snap_cmd }}
+    - require:
+      - sls: maia.k8s.oidc.clean
+
+maia-k8s-microk8s-clean-files-absent:
+  file.absent:
+    - names:
+      - {{ k8s.kubeconfig }}
+      - {{ k8s.paths.export_kubeconfig }}
+      - {{ k8s.paths.export_ca }}
+      - {{ k8s.paths.launch_config }}
