@@ -493,3 +493,27 @@ def test_request_log_over_http_and_plain_http_mode():
         assert [(e["method"], e["path"], e["status"]) for e in logged] == [("GET", "/api/v1/namespaces", 200)]
         assert logged[0]["user_agent"].startswith("OpenAPI-Generator/")
         assert api.request_log == []
+
+
+def test_dry_runs_and_status_writes_leave_stored_objects_alone(api, dyn, ns):
+    """Writes share unchanged parts with stored objects (copy-on-write): make sure nothing leaks back."""
+    cm = res(dyn, "v1", "ConfigMap")
+    cm.create(namespace=ns, body={"apiVersion": "v1", "kind": "ConfigMap",
+                                  "metadata": {"name": "cow", "labels": {"a": "1", "b": "2"}}, "data": {"k": "v"}})
+    before = api.get_object("v1", "ConfigMap", "cow", ns)
+    cm.patch(name="cow", namespace=ns, body={"metadata": {"labels": {"a": None, "c": "3"}}, "data": {"k": "w"}},
+             content_type="application/merge-patch+json", dry_run="All")
+    ssa(dyn, cm, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cow", "namespace": ns,
+                                                                        "labels": {"b": "9"}}},
+        field_manager="other", force_conflicts=True, dry_run="All")
+    cm.patch(name="cow", namespace=ns, content_type="application/json-patch+json", dry_run="All",
+             body=[{"op": "remove", "path": "/metadata/labels/b"}])
+    assert api.get_object("v1", "ConfigMap", "cow", ns) == before
+    apps = res(dyn, "apps/v1", "Deployment")
+    apps.create(namespace=ns, body={"apiVersion": "apps/v1", "kind": "Deployment",
+                                    "metadata": {"name": "cow", "labels": {"x": "1"}},
+                                    "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {}}})
+    dyn.request("patch", apps.path(name="cow", namespace=ns) + "/status", content_type="application/merge-patch+json",
+                body={"metadata": {"labels": {"x": "changed"}}, "status": {"replicas": 1}})
+    live = api.get_object("apps/v1", "Deployment", "cow", ns)
+    assert live["metadata"]["labels"] == {"x": "1"} and live["status"] == {"replicas": 1}

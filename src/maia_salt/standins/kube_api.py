@@ -199,10 +199,10 @@ class ResourceType:
 
 
 def merge_patch(target, patch):
-    """RFC 7386 JSON merge patch."""
+    """RFC 7386 JSON merge patch (copy-on-write: ``target`` is not changed, untouched parts are shared)."""
     if not isinstance(patch, dict):
-        return _clone(patch)
-    result = _clone(target) if isinstance(target, dict) else {}
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -307,18 +307,19 @@ def _get_path(doc, path):
     return True, doc
 
 
-def _del_path(doc, path):
-    parents = []
-    for key in path[:-1]:
-        if not isinstance(doc, dict) or key not in doc:
-            return
-        parents.append((doc, key))
-        doc = doc[key]
-    if isinstance(doc, dict):
-        doc.pop(path[-1], None)
-    for parent, key in reversed(parents[1:]):  # prune emptied maps, but keep top-level keys
-        if parent[key] == {}:
-            del parent[key]
+def _without(doc, path, depth=0):
+    """A copy of ``doc`` without ``path``; maps it empties are pruned, top-level keys kept (copy-on-write)."""
+    key = path[0]
+    if not isinstance(doc, dict) or key not in doc:
+        return doc
+    out = dict(doc)
+    if len(path) == 1:
+        del out[key]
+    else:
+        out[key] = _without(doc[key], path[1:], depth + 1)
+        if out[key] == {} and depth + 1 > 1:
+            del out[key]
+    return out
 
 
 def _overlaps(a, b):
@@ -326,13 +327,15 @@ def _overlaps(a, b):
     return a[:n] == b[:n]
 
 
-def _deep_merge(live, config):
+def _merged(live, config):
+    """``config`` merged into ``live`` (maps merged, everything else replaced; copy-on-write)."""
+    out = dict(live)
     for key, value in config.items():
         if isinstance(value, dict) and isinstance(live.get(key), dict):
-            _deep_merge(live[key], value)
+            out[key] = _merged(live[key], value)
         else:
-            live[key] = _clone(value)
-    return live
+            out[key] = value
+    return out
 
 
 def _path_str(path):
@@ -525,12 +528,12 @@ class Store:
 
     def _update_managers(self, uid, old, new, manager, operation, rtype):
         managers = _clone(self.managers.get(uid, {})) if old is not None else {}
-        new_paths = leaf_paths(_content(new))
+        new_c = _content(new)
+        new_paths = leaf_paths(new_c)
         if old is None:
             changed = new_paths
         else:
             old_c = _content(old)
-            new_c = _content(new)
             changed = {p for p in new_paths if _get_path(old_c, p) != _get_path(new_c, p)}
         changed -= IDENTITY_PATHS
         if not changed:
@@ -584,12 +587,9 @@ def _crd_status(crd, established):
 
 
 def _content(obj):
-    """The object without server-owned metadata (what field ownership is about)."""
-    obj = _clone(obj)
-    meta = obj.get("metadata") or {}
-    for key in SERVER_METADATA:
-        meta.pop(key, None)
-    return obj
+    """The object without server-owned metadata (what field ownership is about; a shallow view)."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in SERVER_METADATA}
+    return dict(obj, metadata=meta)
 
 
 def _render_managers(managers):
@@ -823,9 +823,7 @@ class Api:
         if (rtype.group, rtype.plural, ns, name) in self.store.objects:
             raise ApiError(409, f'{rtype.plural}{"." + rtype.group if rtype.group else ""} "{name}" already '
                                 "exists", reason="AlreadyExists", details=rtype.details(name))
-        obj = _clone(obj)
-        for key in SERVER_METADATA:
-            obj["metadata"].pop(key, None)
+        obj = dict(obj, metadata={k: v for k, v in obj["metadata"].items() if k not in SERVER_METADATA})
         obj["apiVersion"], obj["kind"] = rtype.api_version(version), rtype.kind
         self._defaults(rtype, obj)
         if dry:
@@ -845,9 +843,9 @@ class Api:
 
     def update(self, rtype, version, ns, name, sub, old, new, manager, dry, operation="Update", managers=None):
         """Finish an update: keep what the endpoint may not change, bump versions, store."""
-        new = _clone(new)
+        new = dict(new)
         new["apiVersion"], new["kind"] = rtype.api_version(version), rtype.kind
-        meta = new.setdefault("metadata", {})
+        meta = new["metadata"] = dict(new.get("metadata") or {})
         for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
             if key in old["metadata"]:
                 meta[key] = old["metadata"][key]
@@ -858,7 +856,8 @@ class Api:
             meta["namespace"] = ns
         if sub == "status":
             status = new.get("status")
-            new = _clone(old)
+            meta = dict(old["metadata"])  # a status write changes nothing else
+            new = dict(old, metadata=meta)
             new["apiVersion"], new["kind"] = rtype.api_version(version), rtype.kind
             if status is None:
                 new.pop("status", None)
@@ -866,7 +865,7 @@ class Api:
                 new["status"] = status
         elif rtype.status_sub:
             if "status" in old:
-                new["status"] = _clone(old["status"])
+                new["status"] = old["status"]
             else:
                 new.pop("status", None)
         if rtype.kind == "Secret":
@@ -881,7 +880,7 @@ class Api:
         same_managers = ({m: (e["operation"], e["fields"]) for m, e in managers.items()} ==
                          {m: (e["operation"], e["fields"]) for m, e in self.store.managers.get(uid, {}).items()})
         if same_managers and _same_content(new, old):
-            return _clone(old)  # a no-op write keeps the resourceVersion
+            return old  # a no-op write keeps the resourceVersion
         if dry:
             return new
         return self.store._commit(rtype, ns, name, new, old, manager, operation, managers)
@@ -932,7 +931,6 @@ class Api:
         self.validate(rtype, version, ns, config, name)
         if not config.get("apiVersion") or not config.get("kind"):
             raise ApiError(400, "apiVersion and kind are required in an apply configuration")
-        config = _clone(config)
         rv = config["metadata"].pop("resourceVersion", None)
         for key in SERVER_METADATA:
             config["metadata"].pop(key, None)
@@ -954,12 +952,13 @@ class Api:
         managers = _clone(self.store.managers.get(old["metadata"]["uid"], {}))
         live = self.out(old, rtype, version)
         conflicts = []
-        for path in sorted(applied, key=lambda p: [str(x) for x in p]):
+        for path in applied:
             if _get_path(live, path) == (True, _get_path(config, path)[1]):
                 continue
             for other, entry in managers.items():
                 if other != manager and any(_overlaps(path, p) for p in entry["fields"]):
                     conflicts.append((other, path))
+        conflicts.sort(key=lambda c: [str(x) for x in c[1]])
         if conflicts and not force:
             causes = [{"type": "FieldManagerConflict", "message": f'conflict with "{m}"', "field": _path_str(p)}
                       for m, p in conflicts]
@@ -970,15 +969,15 @@ class Api:
             managers[other]["fields"] = {p for p in managers[other]["fields"] if not _overlaps(p, path)}
         previous = managers.get(manager, {}).get("fields", set()) if managers.get(manager, {}).get(
             "operation") == "Apply" else set()
-        new = _clone(live)
+        new = live
         for path in previous - applied:
             if any(_overlaps(path, a) for a in applied):
                 continue
             if any(other != manager and any(_overlaps(path, p) for p in e["fields"])
                    for other, e in managers.items()):
                 continue
-            _del_path(new, path)
-        _deep_merge(new, config)
+            new = _without(new, path)
+        new = _merged(new, config)
         if applied:
             entry = managers.get(manager)
             if entry is None or entry["operation"] != "Apply" or entry["fields"] != applied:
@@ -997,7 +996,7 @@ class Api:
         if rtype.kind == "Namespace" or old["metadata"].get("finalizers"):
             if old["metadata"].get("deletionTimestamp"):
                 return out
-            new = _clone(old)
+            new = dict(old, metadata=dict(old["metadata"]))
             new["metadata"]["deletionTimestamp"] = _now()
             new["metadata"]["deletionGracePeriodSeconds"] = 0
             if rtype.kind == "Namespace":
@@ -1029,7 +1028,7 @@ class Api:
 def _normalise_secret(obj, rtype):
     """stringData folds into data (base64) as the real API server does; data must be base64."""
     string_data = obj.pop("stringData", None) or {}
-    data = obj.get("data") or {}
+    data = dict(obj.get("data") or {})
     name = obj.get("metadata", {}).get("name", "")
     for key, value in data.items():
         try:
