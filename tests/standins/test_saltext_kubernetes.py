@@ -10,6 +10,8 @@ import pytest
 
 from maia_salt.standins.kube_api import KubeApiStandin
 
+pytest.importorskip("saltext.kubernetes", reason="saltext-kubernetes is not installed")
+
 
 @pytest.fixture(scope="module")
 def kube_mods(tmp_path_factory):
