@@ -1,0 +1,107 @@
+"""maia.k8s renders the right states for each combination of flags (salt-call --local state.show_sls).
+
+No stand-in is called: rendering only. MetalK8s-style table of cases.
+"""
+import json
+
+import pytest
+
+from k8s.harness import make_site
+
+DUMMY_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+users: [{name: u, user: {token: t}}]
+"""
+
+ALWAYS = {
+    "maia-k8s-client-packages-not-managed",
+    "maia-k8s-microk8s-ready",
+    "maia-k8s-microk8s-kubeconfig-written",
+}
+INSTALL = {
+    "maia-k8s-microk8s-launch-config-managed",
+    "maia-k8s-microk8s-snap-installed",
+    "maia-k8s-microk8s-addons-enabled",
+    "maia-k8s-microk8s-node-labeled",
+}
+EXPORT = {"maia-k8s-microk8s-kubeconfig-exported", "maia-k8s-microk8s-ca-exported"}
+OIDC = {"maia-k8s-oidc-domain-set", "maia-k8s-oidc-apiserver-args-set", "maia-k8s-oidc-microk8s-restarted-when-changed"}
+CA = {
+    "maia-k8s-ca-files-present",
+    "maia-k8s-ca-namespace-cert-manager-present",
+    "maia-k8s-ca-namespace-istio-system-present",
+    "maia-k8s-ca-secret-kubernetes-ca-present",
+    "maia-k8s-ca-configmap-internal-ca-present",
+}
+ARGOCD = {
+    "maia-k8s-argocd-namespace-present",
+    "maia-k8s-argocd-admin-password-set",
+    "maia-k8s-argocd-manifest-downloaded",
+    "maia-k8s-argocd-manifest-applied",
+    "maia-k8s-argocd-service-account-present",
+    "maia-k8s-argocd-service-account-admin-bound",
+}
+OFF = {"oidc": "maia-k8s-oidc-disabled", "ca": "maia-k8s-ca-disabled", "argocd": "maia-k8s-argocd-disabled"}
+
+CASES = {
+    "defaults": ({}, ALWAYS | INSTALL | EXPORT | OIDC | CA | ARGOCD),
+    "all-off": (
+        {"install_microk8s": False, "enable_oidc_microk8s": False, "enable_ca": False, "install_argocd": False},
+        ALWAYS | set(OFF.values()),
+    ),
+    "connect-only": (
+        {"install_microk8s": False, "connect_to_microk8s": True, "enable_oidc_microk8s": False,
+         "enable_ca": False, "install_argocd": False, "connect_to_argocd": True},
+        ALWAYS | EXPORT | {OFF["oidc"], OFF["ca"], "maia-k8s-argocd-crds-established"},
+    ),
+    "extra-commands": (
+        {"argocd": {"extra_commands": ["true", {"name": "echo ok", "unless": "true"}]}},
+        ALWAYS | INSTALL | EXPORT | OIDC | CA | ARGOCD
+        | {"maia-k8s-argocd-extra-command-1", "maia-k8s-argocd-extra-command-2"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_states_per_flags(case, tmp_path):
+    flags, expected = CASES[case]
+    site = make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9",
+                     {"maia": {"k8s": flags}})
+    rc, data, proc = site.salt_call("state.show_sls", "maia.k8s")
+    assert rc == 0 and isinstance(data, dict), proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert set(data) == expected
+
+
+def test_ufw_rules_follow_the_prepare_flag(tmp_path):
+    site = make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9",
+                     {"maia": {"prepare": {"ufw": True}}})
+    rc, data, _ = site.salt_call("state.show_sls", "maia.k8s.microk8s")
+    assert rc == 0
+    rules = {k: v for k, v in data.items() if k.startswith("maia-k8s-microk8s-ufw-")}
+    assert set(rules) == {f"maia-k8s-microk8s-ufw-{p}-tcp-allowed" for p in (16443, 80, 443)}
+
+
+def test_oidc_values_from_cluster_yaml(tmp_path):
+    site = make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9",
+                     {"maia": {"cluster": {"domain": "example.org", "externalCA": {"cert": "/etc/ext/ca.pem",
+                                                                                   "key": "/etc/ext/ca.key"}}}})
+    rc, data, _ = site.salt_call("state.show_sls", "maia.k8s.oidc")
+    assert rc == 0
+    args = data["maia-k8s-oidc-apiserver-args-set"]["maia_microk8s"]
+    flags = next(a["flags"] for a in args if isinstance(a, dict) and "flags" in a)
+    assert flags["--oidc-issuer-url"] == "https://iam.example.org/realms/maia"
+    assert flags["--oidc-ca-file"] == "/etc/ext/ca.pem"
+
+
+def test_argocd_pins_url_and_checksum_by_default(tmp_path):
+    site = make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9")
+    site.pillar["maia"]["k8s"]["argocd"].pop("manifest_url")
+    site.write_pillar()
+    rc, data, _ = site.salt_call("state.show_sls", "maia.k8s.argocd")
+    assert rc == 0
+    fm = {k: v for d in data["maia-k8s-argocd-manifest-downloaded"]["file"] if isinstance(d, dict) for k, v in d.items()}
+    assert fm["source"].endswith("/v3.5.1/manifests/install.yaml")
+    assert fm["source_hash"] == "sha256=795a3a972224da6a7f9d32c3e946445f062b60fb46028476715affeb688236e3"
