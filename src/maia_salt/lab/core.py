@@ -658,6 +658,19 @@ class Lab:
         want = {h.name for h in self.hosts}
         seen: set = set()
         deadline = time.monotonic() + timeout
+
+        def ready(h: Host) -> bool:
+            # the minion's own log, read through the host's overlay (cheaper than asking Salt)
+            try:
+                with open(self.path("hosts", h.name, "merged", "var/log/salt/minion"), "rb") as fh:
+                    return b"Minion is ready to receive requests" in fh.read()
+            except OSError:
+                return False
+
+        while time.monotonic() < deadline and not all(ready(h) for h in self.hosts):
+            if not pid_alive(self.state.get("master_pid")):
+                raise RuntimeError(f"salt-master exited; see {self.path('logs', 'salt-master.log')}")
+            time.sleep(0.2)
         while time.monotonic() < deadline:
             if not pid_alive(self.state.get("master_pid")):
                 raise RuntimeError(f"salt-master exited; see {self.path('logs', 'salt-master.log')}")
