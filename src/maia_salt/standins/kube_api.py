@@ -1068,6 +1068,7 @@ def _validate_crd(obj, name):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "maia-kube-api-standin"
+    disable_nagle_algorithm = True  # else every response waits ~40 ms for a delayed ACK
 
     def log_message(self, fmt, *args):  # quiet: the request log is the record
         pass
@@ -1082,6 +1083,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         server = self.server.standin
+        started = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
@@ -1120,9 +1122,9 @@ class _Handler(BaseHTTPRequestHandler):
             code = 500
             payload = ApiError(500, f"stand-in internal error: {type(exc).__name__}: {exc}",
                                reason="InternalError").status()
-        server.record(method, url.path, url.query, code, self.headers.get("Content-Type"),
-                      self.headers.get("User-Agent"))
         self._send(code, payload)
+        server.record(method, url.path, url.query, code, self.headers.get("Content-Type"),
+                      self.headers.get("User-Agent"), round((time.monotonic() - started) * 1000, 1))
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
 
@@ -1192,10 +1194,10 @@ class KubeApiStandin:
         self.kubeconfig = None
 
     # -- request log
-    def record(self, method, path, query, status, content_type, user_agent):
+    def record(self, method, path, query, status, content_type, user_agent, ms=None):
         with self._log_lock:
             self.request_log.append({"method": method, "path": path, "query": query, "status": status,
-                                     "content_type": content_type, "user_agent": user_agent})
+                                     "content_type": content_type, "user_agent": user_agent, "ms": ms})
 
     def request_log_copy(self):
         with self._log_lock:
