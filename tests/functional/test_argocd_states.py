@@ -298,6 +298,22 @@ def test_changed_secret_value_is_reported_masked(cluster, salt):
     APPS.update({k: changed[k] for k in ("maia-test-loki", "maia-test-traefik")})
 
 
+def test_removed_value_is_removed_and_the_app_synced_again(cluster, salt):
+    changed = copy.deepcopy(APPS)
+    del changed["maia-test-traefik"]["source"]["helm"]["valuesObject"]["ports"]
+    rets = salt.apply(app_states(changed))
+    assert rets["maia-test-traefik-present"]["changes"] == {
+        "spec.source.helm.valuesObject.ports": {"old": {"websecure": {"tls": {"enabled": True}}}, "new": None}}
+    assert rets["maia-test-traefik-synced"]["result"] is True, rets["maia-test-traefik-synced"]["comment"]
+    assert rets["maia-test-traefik-synced"]["changes"]["sync"]["new"] == "Synced/Healthy"
+    live = cluster.get("Application", "maia-test-traefik")
+    assert "ports" not in live["spec"]["source"]["helm"]["valuesObject"]
+    assert "ports" not in live["status"]["sync"]["comparedTo"]["source"]["helm"]["valuesObject"]
+    APPS["maia-test-traefik"] = changed["maia-test-traefik"]
+    again = salt.apply(app_states(APPS))
+    assert {k for k, r in again.items() if r["changes"]} == set()
+
+
 @needs_standin
 def test_degraded_app_fails_the_state_with_its_message(cluster, salt):
     message = 'Back-off pulling image "registry.invalid/maia/bad:0.0"'

@@ -53,6 +53,7 @@ OUTCOME_ANNOTATION = "standin.maia-salt.io/outcome"
 MESSAGE_ANNOTATION = "standin.maia-salt.io/message"
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 OUTCOMES = ("healthy", "degraded", "sync-failed", "stuck", "never-healthy")
+_KEEP = object()
 
 
 def _now():
@@ -151,6 +152,7 @@ class ArgoCDControllerStandin:
             self.reconcile(app)
 
     def _patch(self, app, body):
+        """Merge patch (metadata only: finalizers)."""
         from kubernetes.client.exceptions import ApiException
 
         meta = app["metadata"]
@@ -161,6 +163,30 @@ class ArgoCDControllerStandin:
                                                     meta["name"], body)
         except ApiException as exc:
             if exc.status in (404, 409):  # deleted or changed meanwhile: next tick
+                return
+            raise
+
+    def _write(self, app, status=None, operation=_KEEP):
+        """Write status as the real controller does: each top-level status field
+        given is replaced whole (not merged), the rest of status kept; the
+        ``operation`` field set or removed. A JSON patch guarded by the
+        resourceVersion, so a change made meanwhile (a new operation) is never
+        overwritten: the next tick sees it."""
+        from kubernetes.client.exceptions import ApiException
+
+        meta = app["metadata"]
+        ops = [{"op": "test", "path": "/metadata/resourceVersion", "value": meta.get("resourceVersion")}]
+        if status is not None:
+            ops.append({"op": "add", "path": "/status", "value": {**(app.get("status") or {}), **status}})
+        if operation is None and "operation" in app:
+            ops.append({"op": "remove", "path": "/operation"})
+        elif operation is not _KEEP and operation is not None:
+            ops.append({"op": "add", "path": "/operation", "value": operation})
+        try:
+            self.api.patch_namespaced_custom_object(GROUP, VERSION, meta["namespace"], PLURAL, meta["name"],
+                                                    ops, _content_type="application/json-patch+json")
+        except ApiException as exc:
+            if exc.status in (404, 409, 422):  # deleted or changed meanwhile: next tick
                 return
             raise
 
@@ -228,27 +254,27 @@ class ArgoCDControllerStandin:
             if op_state.get("phase") != "Running" or op_state.get("operation") != operation:
                 self._forget(app, "operation")
                 self._elapsed(app, "operation")
-                self._patch(app, {"status": {
+                self._write(app, {
                     "operationState": {"operation": operation, "phase": "Running",
                                        "message": "one or more tasks are running", "startedAt": _now()},
-                    "reconciledAt": _now()}})
+                    "reconciledAt": _now()})
                 return
             if outcome == "stuck" or self._elapsed(app, "operation") < self.sync_seconds:
                 if outcome == "stuck" and not op_state.get("message", "").startswith("waiting"):
                     release = self._resources(app, "OutOfSync", "Progressing")[0]["name"] if _sources(spec) else ""
-                    self._patch(app, {"status": {"operationState": {
-                        "message": message or f"waiting for completion of hook batch/Job/{release}-pre-install"}}})
+                    self._write(app, {"operationState": dict(
+                        op_state, message=message or f"waiting for completion of hook batch/Job/{release}-pre-install")})
                 return
             self._forget(app, "operation")
             finished = dict(op_state, finishedAt=_now())
             if outcome == "sync-failed":
                 finished.update(phase="Failed", message=message or
                                 "one or more objects failed to apply, reason: admission webhook denied the request")
-                self._patch(app, {"operation": None, "status": {
+                self._write(app, {
                     "operationState": finished,
                     "sync": dict(sync, status="OutOfSync", comparedTo=compared),
                     "resources": self._resources(app, "OutOfSync", "Missing"),
-                    "reconciledAt": _now()}})
+                    "reconciledAt": _now()}, operation=None)
                 return
             finished.update(phase="Succeeded", message="successfully synced (all tasks run)",
                             syncResult={**revision_fields, "source": compared.get("source"),
@@ -261,29 +287,29 @@ class ArgoCDControllerStandin:
             history = list(status.get("history") or [])
             history.append({"id": len(history), **revision_fields, "deployedAt": _now(),
                             "source": compared.get("source")})
-            self._patch(app, {"operation": None, "status": {
+            self._write(app, {
                 "operationState": finished,
                 "sync": {"status": "Synced", "comparedTo": compared, **revision_fields},
                 "health": {"status": "Progressing"},
                 "resources": self._resources(app, "Synced", "Progressing"),
                 "history": history[-10:],
-                "reconciledAt": _now()}})
+                "reconciledAt": _now()}, operation=None)
             return
 
         if sync.get("comparedTo") != compared or not sync.get("status"):
             was_synced = bool(status.get("history"))
-            self._patch(app, {"status": {
+            self._write(app, {
                 "sync": {"status": "OutOfSync", "comparedTo": compared,
                          **({"revision": sync.get("revision")} if sync.get("revision") else {})},
                 "health": {"status": health if was_synced and health else "Missing"},
                 "resources": self._resources(app, "OutOfSync", "Missing"),
-                "reconciledAt": _now()}})
+                "reconciledAt": _now()})
             return
 
         automated = (spec.get("syncPolicy") or {}).get("automated") is not None
         if sync.get("status") == "OutOfSync" and automated and op_state.get("phase") != "Failed":
-            self._patch(app, {"operation": {"initiatedBy": {"automated": True},
-                                            "sync": {"prune": bool(spec["syncPolicy"]["automated"].get("prune"))}}})
+            self._write(app, operation={"initiatedBy": {"automated": True},
+                                        "sync": {"prune": bool(spec["syncPolicy"]["automated"].get("prune"))}})
             return
 
         if sync.get("status") == "Synced" and health == "Progressing":
@@ -293,15 +319,15 @@ class ArgoCDControllerStandin:
             if outcome == "degraded":
                 release = self._resources(app, "Synced", "Degraded")[0]["name"] if _sources(spec) else ""
                 text = message or f'Deployment "{release}" exceeded its progress deadline'
-                self._patch(app, {"status": {
+                self._write(app, {
                     "health": {"status": "Degraded", "message": text},
                     "resources": self._resources(app, "Synced", "Degraded", text),
-                    "reconciledAt": _now()}})
+                    "reconciledAt": _now()})
             else:
-                self._patch(app, {"status": {
+                self._write(app, {
                     "health": {"status": "Healthy"},
                     "resources": self._resources(app, "Synced", "Healthy"),
-                    "reconciledAt": _now()}})
+                    "reconciledAt": _now()})
 
 
 def _named(values, outcome):
