@@ -158,6 +158,27 @@ def _status(exc):
     return getattr(exc, "status", None)
 
 
+def _endpoint_missing(exc):
+    """A 404 for the resource type itself (not for one object): its Status has no details.name."""
+    body = getattr(exc, "body", None)
+    try:
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        status = json.loads(body) if body else {}
+    except ValueError:
+        return False
+    return isinstance(status, dict) and not (status.get("details") or {}).get("name") and (
+        "could not find the requested resource" in str(status.get("message", ""))
+    )
+
+
+def _invalidate_discovery(dyn):
+    try:
+        dyn.resources.invalidate_cache()
+    except Exception:  # pylint: disable=broad-except
+        log.debug("maia_kube: could not invalidate the discovery cache", exc_info=True)
+
+
 def _resource(dyn, api_version, kind):
     from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
@@ -278,6 +299,13 @@ def get(api_version, kind, name, namespace=None, kubeconfig=None, context=None):
         obj = dyn.request("get", res.path(name=name, namespace=namespace), serializer=_raw)
     except Exception as exc:  # pylint: disable=broad-except
         if _status(exc) == 404:
+            if _endpoint_missing(exc):
+                # the kind is gone (CRD deleted, API restarted): the discovery cache is stale
+                _invalidate_discovery(dyn)
+                raise CommandExecutionError(
+                    f"the Kubernetes API serves no kind {kind} in {api_version} any more "
+                    "(is its CustomResourceDefinition installed and established?)"
+                ) from None
             return None
         raise CommandExecutionError(
             f"get {_ident(kind, name, namespace)} failed: {_describe(exc)}"

@@ -395,3 +395,32 @@ print("LOADED" if "maia_kube.get" in mods else mods.missing_fun_string("maia_kub
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "LOADED" not in proc.stdout
     assert "the Python 'kubernetes' client is not installed" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_kind_removed_after_discovery_is_reported(salt_mods, ns):
+    """A CRD deleted after discovery cached its kind: get says the kind is not served (not 'absent')."""
+    from salt.exceptions import CommandExecutionError
+
+    group = f"r{uuid.uuid4().hex[:6]}.maia.io"
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": f"gones.{group}"},
+           "spec": {"group": group, "scope": "Namespaced", "names": {"kind": "Gone", "plural": "gones"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": {"type": "object",
+                                                                 "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    salt_mods["maia_kube.apply"](crd)
+    salt_mods["maia_kube.wait_crd_established"](f"gones.{group}", timeout=30)
+    assert salt_mods["maia_kube.get"](f"{group}/v1", "Gone", "x", ns) is None  # kind cached, object absent
+    salt_mods["maia_kube.delete"]("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"gones.{group}",
+                                  wait=True, timeout=60)
+    import time
+
+    deadline = time.monotonic() + 60  # a real API server stops serving the kind shortly after
+    while True:
+        try:
+            salt_mods["maia_kube.get"](f"{group}/v1", "Gone", "x", ns)
+        except CommandExecutionError as exc:
+            assert "serves no kind Gone" in str(exc)
+            break
+        assert time.monotonic() < deadline, "the deleted CRD's kind is still served"
+        time.sleep(1)

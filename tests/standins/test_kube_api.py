@@ -517,3 +517,26 @@ def test_dry_runs_and_status_writes_leave_stored_objects_alone(api, dyn, ns):
                 body={"metadata": {"labels": {"x": "changed"}}, "status": {"replicas": 1}})
     live = api.get_object("apps/v1", "Deployment", "cow", ns)
     assert live["metadata"]["labels"] == {"x": "1"} and live["status"] == {"replicas": 1}
+
+
+def test_state_file_keeps_objects_across_restarts(tmp_path):
+    state = tmp_path / "state.json"
+    kwargs = {"tls_dir": tmp_path / "tls", "token": "t0k3n", "state_file": state}
+    with KubeApiStandin(**kwargs) as api:
+        core = client.CoreV1Api(config.new_client_from_config(config_file=api.kubeconfig))
+        core.create_namespace({"metadata": {"name": "kept"}})
+        core.create_namespaced_secret("kept", {"metadata": {"name": "s"}, "stringData": {"k": "v"}})
+        dyn = dynamic.DynamicClient(config.new_client_from_config(config_file=api.kubeconfig))
+        res(dyn, CRD_V1, "CustomResourceDefinition").create(body=_crd())
+        rv = core.read_namespaced_secret("s", "kept").metadata.resource_version
+        ca = api.ca_cert_pem
+    assert state.stat().st_mode & 0o777 == 0o600
+    with KubeApiStandin(**kwargs) as api:
+        assert api.ca_cert_pem == ca  # the CA is kept, so old kubeconfigs still verify
+        core = client.CoreV1Api(config.new_client_from_config(config_file=api.kubeconfig))
+        secret = core.read_namespaced_secret("s", "kept")
+        assert secret.data == {"k": base64.b64encode(b"v").decode()} and secret.metadata.resource_version == rv
+        dyn = dynamic.DynamicClient(config.new_client_from_config(config_file=api.kubeconfig))
+        assert res(dyn, "example.maia.io/v1", "Widget").namespaced
+        core.create_namespaced_config_map("kept", {"metadata": {"name": "after"}})
+        assert int(core.read_namespaced_config_map("after", "kept").metadata.resource_version) > int(rv)

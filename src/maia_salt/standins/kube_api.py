@@ -437,6 +437,22 @@ class Store:
                          {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name},
                           "status": {"phase": "Active"}}, None, "kube-apiserver", "Update")
 
+    # -- persistence (optional: KubeApiStandin(state_file=...))
+    def dump(self):
+        with self.lock:
+            return {"rv": self.rv,
+                    "objects": [[g, p, ns, n, obj] for (g, p, ns, n), obj in self.objects.items()],
+                    "managers": {uid: {m: dict(e, fields=sorted(list(f) for f in e["fields"]))
+                                       for m, e in mgrs.items()} for uid, mgrs in self.managers.items()}}
+
+    def load(self, data):
+        with self.lock:
+            self.rv = int(data["rv"])
+            self.objects = {(g, p, ns, n): obj for g, p, ns, n, obj in data["objects"]}
+            self.managers = {uid: {m: dict(e, fields={tuple(f) for f in e["fields"]}) for m, e in mgrs.items()}
+                             for uid, mgrs in data["managers"].items()}
+            self._sync_crd_types()
+
     # -- lookup
     def served_types(self):
         self.tick()
@@ -1174,7 +1190,7 @@ class KubeApiStandin:
     """
 
     def __init__(self, host="127.0.0.1", port=0, token=None, tls_dir=None, tls=True,
-                 server_address=None, crd_establish_delay=0.0, extra_sans=()):
+                 server_address=None, crd_establish_delay=0.0, extra_sans=(), state_file=None):
         self.host, self.port = host, int(port)
         self.token = token or secrets.token_urlsafe(24)
         self._tmp = None
@@ -1186,6 +1202,10 @@ class KubeApiStandin:
         self.server_address = server_address
         self.extra_sans = list(extra_sans)
         self.store = Store(crd_establish_delay=crd_establish_delay)
+        self.state_file = Path(state_file) if state_file else None
+        self._saved_rv = None
+        self._stopping = threading.Event()
+        self._saver = None
         self.api = None
         self.request_log = []
         self._log_lock = threading.Lock()
@@ -1255,15 +1275,43 @@ class KubeApiStandin:
             ctx.load_cert_chain(cert, key)
             self._httpd.ssl_context = ctx
         self.kubeconfig = str(self.write_kubeconfig(self.tls_dir / "kubeconfig"))
+        if self.state_file is not None:
+            if self.state_file.exists():
+                self.store.load(json.loads(self.state_file.read_text()))
+            self._saved_rv = self.store.rv
+            self._saver = threading.Thread(target=self._save_loop, name="kube-api-standin-state", daemon=True)
+            self._saver.start()
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="kube-api-standin", daemon=True)
         self._thread.start()
         return self
+
+    def save_state(self):
+        """Write the objects to ``state_file`` (0600: it holds Secrets) when they changed since the last save."""
+        if self.state_file is None or self.store.rv == self._saved_rv:
+            return
+        data = self.store.dump()
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, self.state_file)
+        self._saved_rv = data["rv"]
+
+    def _save_loop(self):
+        while not self._stopping.wait(0.5):
+            self.save_state()
 
     def stop(self):
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+        self._stopping.set()
+        if self._saver is not None:
+            self._saver.join()
+            self._saver = None
+        self.save_state()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -1383,10 +1431,14 @@ def main(argv=None):
     parser.add_argument("--plain-http", action="store_true", help="serve HTTP instead of HTTPS")
     parser.add_argument("--crd-establish-delay", type=float, default=0.0,
                         help="seconds before a new CRD is Established (default 0)")
+    parser.add_argument("--extra-san", action="append", default=[],
+                        help="another IP or DNS name for the server certificate (repeatable)")
+    parser.add_argument("--state-file", help="keep the objects in this JSON file (0600) across restarts")
     args = parser.parse_args(argv)
     server = KubeApiStandin(host=args.host, port=args.port, token=args.token, tls_dir=args.tls_dir,
                             tls=not args.plain_http, server_address=args.server_address,
-                            crd_establish_delay=args.crd_establish_delay)
+                            crd_establish_delay=args.crd_establish_delay, extra_sans=args.extra_san,
+                            state_file=args.state_file)
     server.start()
     if args.kubeconfig:
         server.write_kubeconfig(args.kubeconfig)
