@@ -155,7 +155,7 @@ def parse_rules_file(text: str) -> list[dict]:
         body = m.group("body").split(" comment=")[0]
         fields = body.split()
         if len(fields) not in (7, 9):
-            log.warning("ufw: skipping malformed tuple %r", line)
+            log.debug("ufw: skipping malformed tuple %r", line)
             continue
         action, proto, dport, dst, sport, src = fields[:6]
         direction = fields[-1]
