@@ -129,6 +129,11 @@ def _bool(value):
     return bool(value)
 
 
+def _seconds(value):
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
 def _pillar(key, default=None):
     return __salt__["pillar.get"](key, default)
 
@@ -840,10 +845,10 @@ def mapdata(defaults=None, pillar=None):
         "distribution": ctx["distribution_name"],
         "auto_sync": _bool(core.get("auto_sync", True)),
         "sync": {
-            "timeout": int(sync.get("timeout", 600)),
-            "interval": int(sync.get("interval", 5)),
+            "timeout": _seconds(sync.get("timeout", 600)),
+            "interval": _seconds(sync.get("interval", 5)),
             "retries": int(sync.get("retries", 3)),
-            "retry_interval": int(sync.get("retry_interval", 10)),
+            "retry_interval": _seconds(sync.get("retry_interval", 10)),
             "force": _bool(sync.get("force", False)),
         },
         "namespaces": namespaces,
@@ -899,42 +904,13 @@ def namespaces(defaults=None, pillar=None):
 
 
 # --------------------------------------------------------------------------
-# cluster-side helpers used by the SLS (module.run + onlyif/unless), so that
-# a re-run with nothing to do makes no change
+# rollout restarts, used by restarts.sls (module.run + onlyif), so that a
+# re-run with nothing to do makes no change
 # --------------------------------------------------------------------------
 
 
 def _kubeconfig(kubeconfig):
     return kubeconfig or _pillar("maia:kubeconfig", "/etc/maia/kubeconfig")
-
-
-def namespace_exists(name, kubeconfig=None):
-    """True when namespace ``name`` exists.
-
-    CLI example::
-
-        salt-call maia_core.namespace_exists traefik
-    """
-    obj = __salt__["maia_kube.get"](
-        "v1", "Namespace", name, kubeconfig=_kubeconfig(kubeconfig)
-    )
-    return bool(obj)
-
-
-def namespace_ensure(name, kubeconfig=None):
-    """Create namespace ``name`` (server-side apply; no-op when present).
-
-    CLI example::
-
-        salt-call maia_core.namespace_ensure traefik
-    """
-    manifest = {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "maia-core"}},
-    }
-    __salt__["maia_kube.apply"](manifest, kubeconfig=_kubeconfig(kubeconfig))
-    return {"namespace": name, "created": True}
 
 
 def _deployment(kind, name, namespace, kubeconfig):

@@ -488,12 +488,3 @@ def test_restart_happens_once_per_trigger():
 def test_no_restart_for_a_missing_deployment():
     mod = kube_module(FakeKube())
     assert mod.restart_pending("Deployment", "maia-core-traefik", "traefik", "t1") is False
-
-
-def test_namespace_helpers():
-    fake = FakeKube()
-    mod = kube_module(fake)
-    assert mod.namespace_exists("traefik") is False
-    mod.namespace_ensure("traefik", kubeconfig="/tmp/kc")
-    assert mod.namespace_exists("traefik") is True
-    assert ("apply", "Namespace", "traefik", None, "/tmp/kc") in fake.calls

@@ -21,9 +21,9 @@ def test_default_site_states(tmp_path):
     namespaces = sorted(s[len("maia-core-namespace-"):-len("-present")] for s in states if s.startswith("maia-core-namespace-"))
     assert len(namespaces) == 15 and "observability" in namespaces and "kubeflow" in namespaces
     ns = states["maia-core-namespace-traefik-present"]
-    assert ns["fun"] == "module.run"
-    assert ns["maia_core.namespace_ensure"] == [{"name": "traefik"}, {"kubeconfig": "/etc/maia/kubeconfig"}]
-    assert ns["unless"][0]["fun"] == "maia_core.namespace_exists"
+    assert ns["fun"] == "maia_k8s.object_present"
+    assert ns["manifest"]["kind"] == "Namespace" and ns["manifest"]["metadata"]["name"] == "traefik"
+    assert ns["kubeconfig"] == "/etc/maia/kubeconfig"
 
     project = states["maia-core-argocd-project-present"]
     assert project["fun"] == "argocd.project_present"

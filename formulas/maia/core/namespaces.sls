@@ -1,15 +1,17 @@
-{#- Namespaces of the core layer; created only when missing. #}
+{#- Namespaces of the core layer (server-side apply through maia_kube; no
+    change when they exist). #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
 
 {%- for namespace in mapdata.namespaces %}
 
 maia-core-namespace-{{ namespace }}-present:
-  module.run:
-    - maia_core.namespace_ensure:
-      - name: {{ namespace }}
-      - kubeconfig: {{ mapdata.kubeconfig }}
-    - unless:
-      - fun: maia_core.namespace_exists
-        name: {{ namespace }}
-        kubeconfig: {{ mapdata.kubeconfig }}
+  maia_k8s.object_present:
+    - kubeconfig: {{ mapdata.kubeconfig }}
+    - manifest:
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: {{ namespace }}
+          labels:
+            app.kubernetes.io/part-of: maia-core
 {%- endfor %}
