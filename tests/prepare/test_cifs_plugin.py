@@ -3,8 +3,9 @@
 The real `mount -t cifs` can't run here (no cifs filesystem in this kernel):
 a stand-in `mount` first in PATH records the arguments and $PASSWD, so the
 tests check exactly the command the driver builds. Credentials are made the
-way MAIA makes them: RSA-OAEP/SHA-256 with the public key, base64, then
-base64 again as Kubernetes passes secret values to flexVolume drivers.
+way the MAIA toolkit makes them: RSA-OAEP/SHA-256 with the public key, written
+as hex (base64 is accepted too), then base64 as Kubernetes passes secret values
+to flexVolume drivers.
 """
 import base64
 import json
@@ -36,9 +37,10 @@ def plugin(tmp_path, key):
     return d
 
 
-def encrypt(key, text: str) -> str:
+def encrypt(key, text: str, encoding: str = "hex") -> str:
     oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
-    return base64.b64encode(key.public_key().encrypt(text.encode(), oaep)).decode()
+    data = key.public_key().encrypt(text.encode(), oaep)
+    return data.hex() if encoding == "hex" else base64.b64encode(data).decode()
 
 
 def k8s_secret(value: str) -> str:
@@ -70,7 +72,7 @@ def test_mount_builds_the_cifs_command(plugin, key, cifs_env, tmp_path):
         "mountOptions": "vers=3.0,uid=1000, gid=1000",
         "kubernetes.io/secret/username": k8s_secret(encrypt(key, "maia-user")),
         "kubernetes.io/secret/password": k8s_secret(encrypt(key, "s3cr3t,pass")),
-        "kubernetes.io/secret/domain": k8s_secret(encrypt(key, "WORKGROUP")),
+        "kubernetes.io/secret/domain": k8s_secret(encrypt(key, "WORKGROUP", "base64")),
         "kubernetes.io/fsType": "",
     }
     code, out, proc = run(plugin, "mount", str(target), json.dumps(options), env=env)
@@ -99,6 +101,12 @@ def test_mount_failures_are_reported_as_flexvolume_json(plugin, key, cifs_env, t
     assert code == 1 and "decryption failed" in out["message"]
     code, out, _ = run(plugin, "mount", str(tmp_path / "m"), "{not json", env=env)
     assert code == 1 and "not JSON" in out["message"]
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "data").write_text("x")
+    opts["kubernetes.io/secret/password"] = k8s_secret(encrypt(key, "x"))
+    code, out, _ = run(plugin, "mount", str(busy), json.dumps(opts), env=env)
+    assert code == 1 and "not empty" in out["message"]
 
 
 def test_unmount_of_unmounted_dir_and_unsupported_calls(plugin, tmp_path):
@@ -112,6 +120,9 @@ def test_decrypt_string_cli(plugin, key):
     ok = subprocess.run([sys.executable, str(plugin / "decrypt_string.py"), str(plugin / "private_key.pem"), encrypt(key, "hello")],
                         capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout == "hello\n"
+    b64 = subprocess.run([sys.executable, str(plugin / "decrypt_string.py"), str(plugin / "private_key.pem"), encrypt(key, "hi", "base64")],
+                         capture_output=True, text=True)
+    assert b64.returncode == 0 and b64.stdout == "hi\n"
     bad = subprocess.run([sys.executable, str(plugin / "decrypt_string.py"), str(plugin / "private_key.pem"), "%%%"],
                          capture_output=True, text=True)
-    assert bad.returncode == 1 and "not valid base64" in bad.stderr
+    assert bad.returncode == 1 and "neither hex nor base64" in bad.stderr

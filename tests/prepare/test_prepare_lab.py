@@ -274,7 +274,7 @@ def test_cifs_mount_call(lab, runs):
     oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 
     def secret(text):
-        return base64.b64encode(base64.b64encode(pub.encrypt(text.encode(), oaep))).decode()
+        return base64.b64encode(pub.encrypt(text.encode(), oaep).hex().encode()).decode()
 
     options = json.dumps({
         "networkPath": "//198.18.0.200/medical",

@@ -2,16 +2,18 @@
 """Decrypt a CIFS credential with the MAIA CIFS private key.
 
 MAIA stores the username and password of a CIFS share encrypted with the
-public half of CONFIG_FOLDER/cifs_key (RSA-OAEP with SHA-256, base64
-encoded). The flexVolume driver ``cifs`` beside this file calls ``decrypt``;
-run alone it prints the plaintext:
+public half of CONFIG_FOLDER/cifs_key: RSA-OAEP with SHA-256 (MGF1 SHA-256),
+the ciphertext written as hex, as the MAIA toolkit does; base64 is accepted
+too. The flexVolume driver ``cifs`` beside this file calls ``decrypt``; run
+alone it prints the plaintext:
 
-    decrypt_string.py private_key.pem <base64 ciphertext>
+    decrypt_string.py private_key.pem <hex or base64 ciphertext>
 
 Written for maia-salt; needs python3-cryptography.
 """
 import base64
 import binascii
+import re
 import sys
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,23 +35,30 @@ def load_private_key(path):
         raise DecryptError(f"cannot read private key {path}: {exc}") from None
 
 
-def decrypt(key_path, ciphertext_b64):
-    """Plaintext of ``ciphertext_b64`` (RSA-OAEP SHA-256, base64)."""
-    key = load_private_key(key_path)
+def _ciphertext(text):
+    text = text.strip()
+    if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", text):
+        return bytes.fromhex(text)
     try:
-        ciphertext = base64.b64decode(ciphertext_b64.strip(), validate=True)
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise DecryptError("ciphertext is not valid base64") from None
+        raise DecryptError("ciphertext is neither hex nor base64") from None
+
+
+def decrypt(key_path, ciphertext):
+    """Plaintext of ``ciphertext`` (RSA-OAEP SHA-256; hex or base64)."""
+    key = load_private_key(key_path)
+    data = _ciphertext(ciphertext)
     oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
     try:
-        return key.decrypt(ciphertext, oaep).decode("utf-8")
+        return key.decrypt(data, oaep).decode("utf-8")
     except ValueError:
         raise DecryptError("decryption failed: wrong key or not RSA-OAEP/SHA-256 data") from None
 
 
 def main(argv):
     if len(argv) != 3:
-        print(f"usage: {argv[0]} PRIVATE_KEY_PEM BASE64_CIPHERTEXT", file=sys.stderr)
+        print(f"usage: {argv[0]} PRIVATE_KEY_PEM CIPHERTEXT (hex or base64)", file=sys.stderr)
         return 2
     try:
         print(decrypt(argv[1], argv[2]))
