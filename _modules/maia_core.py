@@ -36,13 +36,6 @@ import logging
 import os
 import re
 
-try:
-    import bcrypt
-
-    HAS_BCRYPT = True
-except ImportError:  # pragma: no cover - bcrypt is a declared dependency
-    HAS_BCRYPT = False
-
 from salt.exceptions import CommandExecutionError
 
 log = logging.getLogger(__name__)
@@ -58,8 +51,6 @@ LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 
 def __virtual__():
-    if not HAS_BCRYPT:
-        return False, "maia_core needs the bcrypt package"
     return __virtualname__
 
 
@@ -109,6 +100,14 @@ def htpasswd_bcrypt(user, password, context, rounds=10):
 
         salt-call maia_core.htpasswd_bcrypt admin 's3cret' maia.example.com
     """
+    try:
+        import bcrypt  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise MaiaCoreConfigError(
+            "hashing traefik_dashboard_password needs bcrypt on this minion: install "
+            "python3-bcrypt (maia:k8s:client_packages does on control-plane hosts), or give "
+            "the htpasswd line as maia:core:traefik_dashboard_users"
+        ) from None
     raw = hmac.new(
         str(password).encode(), f"maia-salt/htpasswd/{context}".encode(), hashlib.sha256
     ).digest()[:16]
@@ -236,7 +235,11 @@ def _validate(ctx):
             "maia:env:keycloak_client_secret is missing (env.json key keycloak_client_secret; "
             f"needed by {', '.join(needs_keycloak)}): re-run maia-configure"
         )
-    if _active(ctx, "traefik") and not cluster.get("traefik_dashboard_password"):
+    if (
+        _active(ctx, "traefik")
+        and not cluster.get("traefik_dashboard_password")
+        and not ctx["core"].get("traefik_dashboard_users")
+    ):
         errors.append(
             "maia:cluster:traefik_dashboard_password is missing: set it in <CLUSTER_NAME>.yaml "
             "or switch traefik off (maia:core:apps:traefik:enabled: false)"
@@ -403,7 +406,9 @@ def _values_loki(ctx):
 
 def _values_traefik(ctx):
     domain, cluster = ctx["domain"], ctx["cluster"]
-    users = htpasswd_bcrypt("admin", cluster["traefik_dashboard_password"], domain)
+    users = ctx["core"].get("traefik_dashboard_users") or htpasswd_bcrypt(
+        "admin", cluster["traefik_dashboard_password"], domain
+    )
     dashboard = {
         "enabled": True,
         "matchRule": f"Host(`traefik.{domain}`)",

@@ -488,3 +488,19 @@ def test_restart_happens_once_per_trigger():
 def test_no_restart_for_a_missing_deployment():
     mod = kube_module(FakeKube())
     assert mod.restart_pending("Deployment", "maia-core-traefik", "traefik", "t1") is False
+
+
+def test_precomputed_dashboard_users_line(maia_core, defaults):
+    line = "admin:$2y$10$abcdefghijklmnopqrstuu1234567890123456789012345678901"
+    pillar = site_pillar(cluster={"traefik_dashboard_password": ""}, core={"traefik_dashboard_users": line})
+    traefik = values(maia_core.mapdata(defaults, pillar), "traefik")
+    assert traefik["extraObjects"][0]["stringData"]["users"] == line
+
+
+def test_htpasswd_line_is_apache_compatible(maia_core):
+    line = maia_core.htpasswd_bcrypt("admin", "pw", "site-a")
+    assert line == maia_core.htpasswd_bcrypt("admin", "pw", "site-a")
+    user, hashed = line.split(":", 1)
+    assert user == "admin" and hashed.startswith("$2y$10$") and len(hashed) == 60
+    assert bcrypt.checkpw(b"pw", ("$2b$" + hashed[4:]).encode())
+    assert not bcrypt.checkpw(b"other", ("$2b$" + hashed[4:]).encode())
