@@ -57,24 +57,34 @@ def _assert_clean(lab: Lab, slice_: int) -> None:
     assert left == {k: [] for k in left}, left
 
 
-def test_down_removes_everything(require_lab_fixture):
-    lab = Lab("pytest-down").up(hosts=2, minions=True)
+@pytest.fixture
+def down_name(require_lab_fixture):
+    from maia_salt.lab.testing import claim_lab_name
+
+    name, lock = claim_lab_name("pytest-down")
+    yield name
+    Lab(name).down()
+    lock.close()
+
+
+def test_down_removes_everything(down_name):
+    lab = Lab(down_name).up(hosts=2, minions=True)
     slice_ = lab.slice
     before = _leftovers(lab, slice_)
     # sanity: the listing sees the lab while it runs (else the final check proves nothing)
     assert len(before["netns"]) == 2 and len(before["links"]) == 3
     assert len(before["mounts"]) >= 2 and len(before["loops"]) == 4 and before["processes"]
     t0 = time.monotonic()
-    Lab("pytest-down").down()
+    Lab(down_name).down()
     assert time.monotonic() - t0 < 20
     _assert_clean(lab, slice_)
-    Lab("pytest-down").down()  # a second down is harmless
+    Lab(down_name).down()  # a second down is harmless
     _assert_clean(lab, slice_)
 
 
-def test_down_after_a_crashed_up(require_lab_fixture):
+def test_down_after_a_crashed_up(down_name):
     """`up` killed with SIGKILL once its hosts run: `down` still removes every piece."""
-    name = "pytest-crash"
+    name = down_name
     Lab(name).down()
     proc = subprocess.Popen(
         [sys.executable, "-m", "maia_salt.lab.cli", "up", "--name", name, "--hosts", "2", "--minions"],
@@ -101,6 +111,8 @@ def test_down_after_a_crashed_up(require_lab_fixture):
     assert not lab.is_up()
     assert _leftovers(lab, slice_)["processes"], "the crash should have left host processes running"
     lab.down()
+    _assert_clean(lab, slice_)
+    time.sleep(2)  # nothing the crashed `up` left running may recreate files afterwards
     _assert_clean(lab, slice_)
 
 

@@ -222,6 +222,12 @@ class Lab:
             ok = ok and bool(hl["master"])
         return bool(ok and hl["hosts"])
 
+    def _env(self, **extra: str) -> dict:
+        """Environment of every process the lab starts: MAIA_LAB_DIR marks it as this lab's for `down`."""
+        env = dict(os.environ, MAIA_LAB_DIR=self.dir)
+        env.update(extra)
+        return env
+
     # ---------------------------------------------------------------- up
     def up(
         self,
@@ -267,6 +273,10 @@ class Lab:
                 self._minion_keys()
             self._write_host_files(minions)
             self._write_salt_files()
+            if standins:
+                # before the master starts (it reads config the stand-ins add, e.g. pillar_roots,
+                # only at start) and before the hosts boot (files put in their roots are there at boot)
+                self._start_standins()
             if minions:
                 self._master()  # listening before the minions boot: they connect at once
             self.state["cluster_name"] = self.cluster_name
@@ -283,8 +293,6 @@ class Lab:
             self.state["complete"] = True
             self.state["up_seconds"] = round(time.monotonic() - start, 1)
             self.save()
-            if standins:
-                self._start_standins()
         except BaseException:
             echo(f"`up` failed; the partial lab stays for inspection: `maia lab down --name {self.name}` removes it")
             raise
@@ -393,7 +401,8 @@ class Lab:
         echo(f"apt proxy on {self.proxy_url} for: {', '.join(hosts)}")
         out = open(os.path.join(pdir, "stdout.log"), "ab")
         proc = subprocess.Popen(
-            ["tinyproxy", "-d", "-c", conf], stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+            ["tinyproxy", "-d", "-c", conf], stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+            env=self._env(),
         )
         self.state["proxy_pid"] = proc.pid
         self.save()
@@ -489,7 +498,7 @@ class Lab:
             "[Unit]\nDescription=Salt minion (maia lab; Salt from the lab machine's Python, bound read-only)\n"
             "After=network.target\n\n[Service]\n"
             f"ExecStart={paths['bin']}/salt-minion -c /etc/salt\n"
-            "Restart=on-failure\nRestartSec=2\nKillMode=mixed\nTimeoutStopSec=2\n\n[Install]\nWantedBy=multi-user.target\n",
+            "Restart=on-failure\nRestartSec=2\nKillMode=mixed\nTimeoutStopSec=1\n\n[Install]\nWantedBy=multi-user.target\n",
         )
         wants = os.path.join(root, "etc/systemd/system/multi-user.target.wants")
         os.makedirs(wants, exist_ok=True)
@@ -530,7 +539,7 @@ class Lab:
                 cmd.append(f"--bind-ro={b}")
             log = open(self.path("logs", f"{h.name}.log"), "ab")
             # no image lock files in /run/systemd/nspawn/locks: the lab's state file is the lock
-            env = dict(os.environ, SYSTEMD_NSPAWN_LOCK="0")
+            env = self._env(SYSTEMD_NSPAWN_LOCK="0")
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
             h.pid = proc.pid
             self._set_host(h)
@@ -614,7 +623,7 @@ class Lab:
             self._configure_error = exc
 
     def _config_folder(self) -> None:
-        env = dict(os.environ)
+        env = self._env()
         env.update(
             CLUSTER_DOMAIN="maia.lab.test",
             CLUSTER_NAME=self.cluster_name,
@@ -647,7 +656,7 @@ class Lab:
         out = open(self.path("logs", "salt-master.log"), "ab")
         proc = subprocess.Popen(
             [os.path.join(_package_paths()["bin"], "salt-master"), "-c", self.dir, "-l", "warning"],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, cwd=self.dir,
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, cwd=self.dir, env=self._env(),
         )
         self.state["master_pid"] = proc.pid
         self.save()
@@ -688,9 +697,34 @@ class Lab:
     def _start_standins(self) -> None:
         from .standins import start_standins
 
+        with open(self.master_config, "rb") as fh:
+            before = fh.read()
+        self.state["standins"] = True  # recorded first: `down` then calls stop_standins
+        self.save()
         start_standins(self)
+        self.load()  # the stand-ins may have recorded pids in state.json
         self.state["standins"] = True
         self.save()
+        with open(self.master_config, "rb") as fh:
+            changed = fh.read() != before
+        if changed and self.state.get("minions") and pid_alive(self.state.get("master_pid")):
+            # a running master reads its config only at start (e.g. pillar_roots added by the stand-ins)
+            echo("master config changed by the stand-ins: restarting the salt-master")
+            self.restart_master()
+
+    def restart_master(self) -> None:
+        """Restart the lab's salt-master (minion mode), e.g. after its config file changed."""
+        pid = self.state.get("master_pid")
+        if pid_alive(pid) and self._ours(pid):
+            _signal_group(pid, signal.SIGTERM)
+            try:
+                wait_for(lambda: not pid_alive(pid), 10, what="salt-master to stop")
+            except TimeoutError:
+                _signal_group(pid, signal.SIGKILL)
+            _reap([pid])
+        self._master()
+        self._wait_minions()
+        self.salt("*", "saltutil.refresh_pillar", "--static", "-t", "30", check=False)
 
     # ---------------------------------------------------------------- use
     def ssh_command(self, ref: str, *cmd: str, tty: bool = False) -> list[str]:
@@ -744,7 +778,7 @@ class Lab:
         }
 
     # ---------------------------------------------------------------- down
-    def down(self, timeout: float = 5) -> None:
+    def down(self, timeout: float = 3) -> None:
         """Stop and remove everything this lab made; safe after a crashed `up` and when repeated."""
         require_root()
         t0 = time.monotonic()
@@ -833,9 +867,11 @@ class Lab:
         return sorted(n for n in names if os.path.exists(f"/run/netns/{n}"))
 
     def _pids_using_dir(self) -> set[int]:
-        """Processes whose root is inside the lab folder or whose command line names it."""
+        """Processes whose root is inside the lab folder, whose command line names it, or that
+        the lab started (MAIA_LAB_DIR in their environment, e.g. maia-configure)."""
         found = set()
         me = os.getpid()
+        marker = f"MAIA_LAB_DIR={self.dir}\0".encode()
         for entry in os.listdir("/proc"):
             if not entry.isdigit() or int(entry) == me:
                 continue
@@ -846,6 +882,10 @@ class Lab:
                     continue
                 with open(f"/proc/{entry}/cmdline", "rb") as fh:
                     if self._names_dir(fh.read().replace(b"\0", b" ").decode(errors="replace")):
+                        found.add(int(entry))
+                        continue
+                with open(f"/proc/{entry}/environ", "rb") as fh:
+                    if marker in fh.read() + b"\0":
                         found.add(int(entry))
             except OSError:
                 continue

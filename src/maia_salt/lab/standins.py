@@ -13,8 +13,16 @@ here; the lab gives you everything you need on the ``lab`` argument:
 - ``lab.hosts``: list of hosts (``.name``, ``.address``); ``lab.ssh(host, cmd)``;
 - ``lab.state`` / ``lab.save()``: record what you started (e.g. ``lab.state["standins_pids"]``).
 
-``up`` calls ``start_standins(lab)`` once the hosts are up; ``down`` calls
-``stop_standins(lab)`` before it stops anything else.
+When: ``up`` calls ``start_standins(lab)`` once the bridge, the proxy, the loop
+disks, every host's root (``lab.path("hosts", name, "merged")``, writable) and
+the lab files (inventory, roster, master config, Saltfile) exist, but BEFORE
+the hosts boot and before the salt-master starts: files put into a host's root
+are there at boot, and master config added here (e.g. ``pillar_roots``) is
+read when the master starts. The CONFIG_FOLDER is written while the hosts
+boot, so do not rely on it here. On a lab that is already up, ``up
+--standins`` calls it on the running lab and restarts the salt-master if the
+master config changed. ``down`` calls ``stop_standins(lab)`` before it stops
+anything else.
 """
 from __future__ import annotations
 

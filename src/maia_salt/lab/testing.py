@@ -12,19 +12,21 @@ Use them from any test directory: in your conftest.py write::
 - ``lab_minions``: 2 hosts with a salt-master on the bridge and a salt-minion in
   each host, lab name ``pytest-minions``; ``lab_minions.salt("*", "test.ping")``.
 
-Both come up once per session and go down at its end (set ``MAIA_LAB_KEEP=1``
+Two pytest sessions running at once get different labs (``pytest``, ``pytest-1``,
+...; see ``claim_lab_name``). Both come up once per session and go down at its end (set ``MAIA_LAB_KEEP=1``
 to leave them up for a look; the next session then reuses them: `up` is a
 no-op on a running lab). Tests using them are skipped, with the reason, when
 this is not root or systemd-nspawn/debootstrap/tinyproxy are missing.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 
 import pytest
 
-from maia_salt.lab.core import Lab, missing_tools
+from maia_salt.lab.core import LAB_ROOT, Lab, missing_tools
 
 
 def lab_skip_reason() -> str | None:
@@ -54,14 +56,37 @@ def require_lab() -> None:
         pytest.skip(reason)
 
 
-def _session_lab(name: str, **kw):
+def claim_lab_name(base: str):
+    """A lab name no other pytest session on this machine is using: ``base``, else ``base-1``, ...
+
+    Returns (name, lock file): the flock on the file is held until the file is closed
+    (or the process dies), so two sessions never share or take down each other's lab.
+    """
+    os.makedirs(LAB_ROOT, exist_ok=True)
+    for i in range(4):
+        name = base if i == 0 else f"{base}-{i}"
+        fh = open(os.path.join(LAB_ROOT, f".{name}.pytest.lock"), "w")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            continue
+        return name, fh
+    pytest.skip(f"four other pytest sessions use labs named {base}*; try again later")
+
+
+def _session_lab(base: str, **kw):
     require_lab()
-    lab_ = Lab(name).up(**kw)
+    name, lock = claim_lab_name(base)
     try:
-        yield lab_
+        lab_ = Lab(name).up(**kw)
+        try:
+            yield lab_
+        finally:
+            if not os.environ.get("MAIA_LAB_KEEP"):
+                Lab(name).down()
     finally:
-        if not os.environ.get("MAIA_LAB_KEEP"):
-            Lab(name).down()
+        lock.close()
 
 
 @pytest.fixture(scope="session")
