@@ -1138,9 +1138,10 @@ class _Handler(BaseHTTPRequestHandler):
             code = 500
             payload = ApiError(500, f"stand-in internal error: {type(exc).__name__}: {exc}",
                                reason="InternalError").status()
-        self._send(code, payload)
+        # recorded before the answer goes out, so a client never sees its request missing from the log
         server.record(method, url.path, url.query, code, self.headers.get("Content-Type"),
                       self.headers.get("User-Agent"), round((time.monotonic() - started) * 1000, 1))
+        self._send(code, payload)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
 
