@@ -256,6 +256,23 @@ def test_rerun_changes_nothing_within_two_requests_per_app(cluster, salt):
         assert len(requests) - len(app_requests) == 1, requests
 
 
+def test_execution_functions_for_people(cluster, salt):
+    started = salt.run("argocd.sync", "maia-test-metrics-server")
+    assert started["name"] == "maia-test-metrics-server" and len(started["sync_id"]) == 32
+    waited = salt.run("argocd.wait", "maia-test-metrics-server", "timeout=60", "interval=0.2",
+                      f"sync_id={started['sync_id']}")
+    assert waited["result"] is True and waited["reason"] == "converged", waited["report"]
+    status = salt.run("argocd.status", "maia-test-metrics-server")
+    assert status["phase"] == "Succeeded" and status["sync"] == "Synced" and status["unhealthy"] == []
+    spec = copy.deepcopy(APPS["maia-test-loki"])
+    spec["source"]["helm"]["valuesObject"]["grafana"]["adminPassword"] = GRAFANA_PASSWORD_NEW
+    spec["source"]["targetRevision"] = "2.9.10"
+    diff = salt.run("argocd.app_diff", "maia-test-loki", json.dumps(spec), "sync_wave=1")
+    assert diff == {"exists": True, "changes": {
+        "spec.source.targetRevision": {"old": "2.9.9", "new": "2.9.10"},
+        "spec.source.helm.valuesObject.grafana.adminPassword": {"old": "<masked>", "new": "<masked>"}}}
+
+
 def test_test_mode_predicts_a_version_change_then_only_that_app_is_patched(cluster, salt):
     changed = copy.deepcopy(APPS)
     changed["maia-test-tempo"]["source"]["targetRevision"] = "1.0.1"
