@@ -45,15 +45,13 @@ def _ret(name):
     return {"name": name, "changes": {}, "result": True, "comment": ""}
 
 
-def _error_class():
-    # the execution module's exception class, as loaded (the loader gives each
-    # module its own copy, so compare by name)
-    return "ArgoCDError"
-
-
 def _fail(ret, exc, secrets=()):
+    """A failed state from an exception; every secret value scrubbed from the message.
+
+    The execution module raises ArgoCDError with messages meant for people
+    (compared by name: the loader gives each module its own class object)."""
     message = str(exc)
-    if type(exc).__name__ != _error_class():
+    if type(exc).__name__ != "ArgoCDError":
         message = f"{type(exc).__name__}: {message}"
     ret["result"] = False
     ret["comment"] = __salt__["maia_secrets.scrub"](message, secrets)
