@@ -176,3 +176,15 @@ def test_cli_once_makes_one_pass(api):
     controller_requests = [r for r in api.request_log_copy()
                            if (r["user_agent"] or "").startswith("maia-salt-standin/argocd-controller")]
     assert controller_requests, "the controller identifies itself by its user agent"
+
+
+def test_waits_quietly_until_the_crds_exist():
+    """Started by the lab before stage 2 has installed ArgoCD's CRDs."""
+    from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
+    from maia_salt.standins.kube_api import KubeApiStandin
+
+    with KubeApiStandin() as bare:
+        controller = ArgoCDControllerStandin(bare.kubeconfig, NS)
+        controller.tick()
+        controller.tick()
+        assert controller._waiting_for_crd  # pylint: disable=protected-access

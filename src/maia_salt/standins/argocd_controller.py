@@ -104,6 +104,7 @@ class ArgoCDControllerStandin:
         self._thread = None
         self._since: dict[tuple, float] = {}  # (uid, what) -> monotonic time first seen
         self.errors = 0
+        self._waiting_for_crd = False
 
     # ---------------------------------------------------------------- plumbing
     @property
@@ -147,7 +148,20 @@ class ArgoCDControllerStandin:
 
     def tick(self):
         """One reconciliation pass over every Application in the namespace."""
-        listing = self.api.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL)
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            listing = self.api.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL)
+        except ApiException as exc:
+            if exc.status == 404:  # ArgoCD's CRDs not installed yet (stage 2 has not run): wait quietly
+                if not self._waiting_for_crd:
+                    log.info("no Applications served yet (ArgoCD CRDs not installed); waiting")
+                self._waiting_for_crd = True
+                return
+            raise
+        if self._waiting_for_crd:
+            log.info("Applications are served now")
+            self._waiting_for_crd = False
         for app in listing.get("items") or []:
             self.reconcile(app)
 
