@@ -77,15 +77,30 @@ def _call(tgt, ssh, roster_file, timeout, fun_kwargs):
         raise SaltRunnerError(f"{tgt} did not answer {fun} (is it up and in the roster/accepted?)")
     out = {}
     for minion, ret in raw.items():
-        if isinstance(ret, dict) and "return" in ret and ("retcode" in ret or "jid" in ret):
-            retcode = ret.get("retcode", 0)
-            ret = ret["return"]
-            if retcode:
-                raise SaltRunnerError(f"{minion}: {fun} failed: {ret}")
-        if not isinstance(ret, dict) or "kubeconfig" not in ret:
-            raise SaltRunnerError(f"{minion}: {fun} failed: {ret}")
-        out[minion] = ret
+        value, retcode = _unwrap(ret)
+        if retcode or not isinstance(value, dict) or "kubeconfig" not in value:
+            raise SaltRunnerError(f"{minion}: {fun} failed: {_error_text(value)}")
+        out[minion] = value
     return out
+
+
+def _unwrap(ret):
+    """(value, retcode) from a LocalClient full return or an SSHClient return."""
+    if isinstance(ret, dict):
+        if "ret" in ret and "retcode" in ret:
+            return ret["ret"], ret.get("retcode") or 0
+        if "return" in ret and ("retcode" in ret or "jid" in ret):
+            return ret["return"], ret.get("retcode") or 0
+    return ret, 0
+
+
+def _error_text(value):
+    """The error a minion reported, never the data it returned (it holds credentials)."""
+    if isinstance(value, str):
+        return value.strip()[:500]
+    if isinstance(value, dict) and value.get("stderr"):
+        return str(value["stderr"]).strip()[:500]
+    return f"unexpected {type(value).__name__} return"
 
 
 def _write(path, text):
