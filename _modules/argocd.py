@@ -460,11 +460,12 @@ def recall(name, namespace, kubeconfig):
 def remember_pending(name, namespace, kubeconfig):
     """Under test=True: app_present predicted a spec change, so app_synced
     should predict a sync (the live status cannot know yet)."""
-    __context__[("argocd.pending", _kubeconfig(kubeconfig), namespace, name)] = True
+    __context__[("argocd.pending", _kubeconfig(kubeconfig), namespace, name)] = time.monotonic()
 
 
 def recall_pending(name, namespace, kubeconfig):
-    return bool(__context__.pop(("argocd.pending", _kubeconfig(kubeconfig), namespace, name), False))
+    noted = __context__.pop(("argocd.pending", _kubeconfig(kubeconfig), namespace, name), None)
+    return noted is not None and time.monotonic() - noted < CONTEXT_REUSE_SECONDS
 
 
 # --------------------------------------------------------------------------
