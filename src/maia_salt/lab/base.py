@@ -52,25 +52,44 @@ def stamp() -> str:
 
 
 def root_path(suite: str) -> str:
-    return os.path.join(CACHE_DIR, suite, "root")
+    """The base root for the current package list: a new folder when it changes, so labs
+    still running on an older root keep it."""
+    return os.path.join(CACHE_DIR, suite, f"root-{stamp()}")
 
 
 def is_ready(suite: str) -> bool:
-    stamp_file = os.path.join(CACHE_DIR, suite, "stamp")
-    try:
-        with open(stamp_file, encoding="utf-8") as fh:
-            return fh.read().strip() == stamp() and os.path.isdir(root_path(suite))
-    except OSError:
-        return False
+    return os.path.isfile(root_path(suite) + ".complete") and os.path.isdir(root_path(suite))
+
+
+def _in_use(path: str) -> bool:
+    """True when a mounted overlay uses ``path`` as its lower layer."""
+    with open("/proc/mounts", encoding="utf-8") as fh:
+        return any(f"lowerdir={path}," in line or f"lowerdir={path} " in line or f"lowerdir={path}:" in line for line in fh)
+
+
+def _remove_old_roots(suite_dir: str, keep: str, quiet: bool = False) -> None:
+    for entry in os.listdir(suite_dir):
+        path = os.path.join(suite_dir, entry)
+        if entry == "stamp" or (entry.endswith(".complete") and not os.path.isdir(path[: -len(".complete")])):
+            os.unlink(path)  # marker of a root that is gone (or of the old layout)
+            continue
+        if path == keep or not (entry == "root" or entry.startswith("root-")) or not os.path.isdir(path):
+            continue
+        if _in_use(path):
+            if not quiet:
+                echo(f"keeping the old base root {path}: a running lab uses it")
+            continue
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def ensure_base(suite: str) -> str:
     """Return the base root for ``suite``, building it first when missing."""
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}: choose one of {', '.join(SUITES)}")
-    if is_ready(suite):
-        return root_path(suite)
     suite_dir = os.path.join(CACHE_DIR, suite)
+    if is_ready(suite):
+        _remove_old_roots(suite_dir, root_path(suite), quiet=True)
+        return root_path(suite)
     os.makedirs(suite_dir, exist_ok=True)
     with open(os.path.join(CACHE_DIR, f".{suite}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -118,8 +137,9 @@ def _build(suite: str, suite_dir: str) -> None:
     if os.path.exists(final):
         shutil.rmtree(final)
     os.rename(tmp, final)
-    with open(os.path.join(suite_dir, "stamp"), "w", encoding="utf-8") as fh:
+    with open(final + ".complete", "w", encoding="utf-8") as fh:
         fh.write(stamp() + "\n")
+    _remove_old_roots(suite_dir, final)
     echo(f"base root {suite} ready in {time.monotonic() - start:.0f}s: {final}")
 
 

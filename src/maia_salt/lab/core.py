@@ -74,9 +74,26 @@ def require_root() -> None:
         raise PermissionError("maia lab needs root (it creates network namespaces, mounts and containers)")
 
 
+# tool -> the Debian package that has it
+TOOLS = {
+    "systemd-nspawn": "systemd-container",
+    "debootstrap": "debootstrap",
+    "tinyproxy": "tinyproxy",
+    "ip": "iproute2",
+    "losetup": "mount",
+    "mount": "mount",
+    "ssh": "openssh-client",
+    "ssh-keygen": "openssh-client",
+}
+
+
 def missing_tools() -> list[str]:
-    tools = ["systemd-nspawn", "debootstrap", "tinyproxy", "ip", "losetup", "ssh", "ssh-keygen", "mount"]
-    return [t for t in tools if shutil.which(t) is None]
+    return [t for t in TOOLS if shutil.which(t) is None]
+
+
+def missing_hint(missing: list[str]) -> str:
+    pkgs = sorted({TOOLS[t] for t in missing})
+    return f"missing {', '.join(missing)}: apt-get install {' '.join(pkgs)}"
 
 
 @dataclasses.dataclass
@@ -239,9 +256,7 @@ class Lab:
         require_root()
         missing = missing_tools()
         if missing:
-            raise RuntimeError(
-                "missing tools: " + ", ".join(missing) + " (apt-get install debootstrap systemd-container tinyproxy iproute2 openssh-client mount)"
-            )
+            raise RuntimeError("maia lab: " + missing_hint(missing))
         if not 1 <= hosts <= MAX_HOSTS:
             raise ValueError(f"--hosts must be between 1 and {MAX_HOSTS}")
         if self.exists:
@@ -507,14 +522,22 @@ class Lab:
             os.symlink("/etc/systemd/system/salt-minion.service", link)
 
     def _bind_ro_paths(self) -> list[str]:
+        """What a minion needs from this machine: the checkout, the venv and the Python it was made from."""
         paths = _package_paths()
-        if paths["base_python"] in ("/", "/usr", "/usr/local"):
-            raise RuntimeError(
-                f"--minions binds this machine's Python into the hosts, but it lives in {paths['base_python']}; "
-                "use a Python installed in its own prefix (pyenv, a virtualenv on such a Python)"
-            )
+        pythons = [paths["base_python"]]
+        if paths["base_python"] in ("/", "/usr"):
+            # the distribution's Python: the host must have the very same interpreter
+            exe = os.path.realpath(sys.executable)
+            in_host = os.path.join(self.state.get("base_root", "/nonexistent"), exe.lstrip("/"))
+            if not os.path.exists(in_host):
+                raise RuntimeError(
+                    f"--minions runs Salt from this machine's Python ({exe}), which the {self.state.get('suite')} "
+                    "hosts do not have; use a Python installed in its own prefix (pyenv, /opt, /usr/local) "
+                    "for the virtualenv, or hosts of this machine's Debian release"
+                )
+            pythons = []
         binds: list[str] = []
-        for p in (paths["checkout"], paths["venv"], paths["base_python"]):
+        for p in (paths["checkout"], paths["venv"], *pythons):
             if p and not any(p == b or p.startswith(b + "/") for b in binds):
                 binds.append(p)
         return binds

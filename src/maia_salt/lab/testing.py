@@ -26,7 +26,7 @@ import shutil
 
 import pytest
 
-from maia_salt.lab.core import LAB_ROOT, Lab, missing_tools
+from maia_salt.lab.core import LAB_ROOT, Lab, missing_hint, missing_tools
 
 
 def lab_skip_reason() -> str | None:
@@ -34,10 +34,7 @@ def lab_skip_reason() -> str | None:
         return "maia lab needs root (network namespaces, mounts, systemd-nspawn)"
     missing = missing_tools()
     if missing:
-        return (
-            "maia lab needs " + ", ".join(missing)
-            + " (apt-get install debootstrap systemd-container tinyproxy iproute2 openssh-client)"
-        )
+        return "maia lab: " + missing_hint(missing)
     if not os.path.exists("/dev/loop-control") and shutil.which("losetup"):
         return "maia lab needs loop devices (/dev/loop-control is missing)"
     return None
