@@ -268,6 +268,7 @@ class ArgoCDControllerStandin:
             if op_state.get("phase") != "Running" or op_state.get("operation") != operation:
                 self._forget(app, "operation")
                 self._elapsed(app, "operation")
+                log.info("%s: sync operation started", meta.get("name"))
                 self._write(app, {
                     "operationState": {"operation": operation, "phase": "Running",
                                        "message": "one or more tasks are running", "startedAt": _now()},
@@ -282,6 +283,7 @@ class ArgoCDControllerStandin:
             self._forget(app, "operation")
             finished = dict(op_state, finishedAt=_now())
             if outcome == "sync-failed":
+                log.info("%s: sync operation Failed", meta.get("name"))
                 finished.update(phase="Failed", message=message or
                                 "one or more objects failed to apply, reason: admission webhook denied the request")
                 self._write(app, {
@@ -298,6 +300,7 @@ class ArgoCDControllerStandin:
                                                       for r in self._resources(app, "Synced", "")]})
             self._forget(app, "progress")
             self._elapsed(app, "progress")
+            log.info("%s: sync operation Succeeded at %s; Progressing", meta.get("name"), revision_fields)
             history = list(status.get("history") or [])
             history.append({"id": len(history), **revision_fields, "deployedAt": _now(),
                             "source": compared.get("source")})
@@ -312,6 +315,7 @@ class ArgoCDControllerStandin:
 
         if sync.get("comparedTo") != compared or not sync.get("status"):
             was_synced = bool(status.get("history"))
+            log.info("%s: OutOfSync (spec compared)", meta.get("name"))
             self._write(app, {
                 "sync": {"status": "OutOfSync", "comparedTo": compared,
                          **({"revision": sync.get("revision")} if sync.get("revision") else {})},
@@ -333,11 +337,13 @@ class ArgoCDControllerStandin:
             if outcome == "degraded":
                 release = self._resources(app, "Synced", "Degraded")[0]["name"] if _sources(spec) else ""
                 text = message or f'Deployment "{release}" exceeded its progress deadline'
+                log.info("%s: Degraded (%s)", meta.get("name"), text)
                 self._write(app, {
                     "health": {"status": "Degraded", "message": text},
                     "resources": self._resources(app, "Synced", "Degraded", text),
                     "reconciledAt": _now()})
             else:
+                log.info("%s: Healthy", meta.get("name"))
                 self._write(app, {
                     "health": {"status": "Healthy"},
                     "resources": self._resources(app, "Synced", "Healthy"),
