@@ -245,3 +245,9 @@ def test_clean_renders_the_mirror_of_each_part(tmp_path):
     assert s["maia-prepare-nvidia-driver-removed"]["pkgs"] == ["nvidia-driver-570"]
     assert {s[i]["name"] for i in ids(s, "maia-prepare-lvm-lv-")} == {"/opt/local-path-provisioner", "/nfs"}
     assert not [i for i in s if "vg" in i or i.endswith("-absent") and "lvm" in i]  # volumes and data are kept
+
+
+def test_ssh_rule_follows_the_hosts_ssh_port(tmp_path):
+    pillar = dict(CLIENT, host=dict(CLIENT["host"], ssh_port=2222))
+    s = render(tmp_path, "maia-node-1", {**OS["ubuntu22"], **NO_GPU}, pillar)
+    assert has(s["maia-prepare-ufw-rule-ssh-allowed"], {"port": 2222, "proto": "tcp"})

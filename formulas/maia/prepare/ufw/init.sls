@@ -14,7 +14,8 @@ maia-prepare-ufw-package-installed:
 
 maia-prepare-ufw-rule-ssh-allowed:
   ufw.rule_present:
-    - port: {{ mapdata.firewall.ssh_port }}
+    {#- the inventory's SSH port of this host when the pillar has it #}
+    - port: {{ maia.host.get("ssh_port") or mapdata.firewall.ssh_port }}
     - proto: tcp
     - require:
       - pkg: maia-prepare-ufw-package-installed
