@@ -649,6 +649,7 @@ def wait(name, timeout=600, interval=5, namespace="argocd", sync_id=None, kubeco
     timeout, interval = float(timeout), max(float(interval), 0.05)
     deadline = time.monotonic() + timeout
     summary = None
+    degraded_polls = 0
     while True:
         app = get("Application", name, namespace, kubeconfig)
         if app is None:
@@ -663,9 +664,18 @@ def wait(name, timeout=600, interval=5, namespace="argocd", sync_id=None, kubeco
             return {"result": True, "reason": "converged", "summary": summary,
                     "report": describe(summary)}
         if done and summary["health"] == "Degraded" and summary["sync"] == "Synced":
+            # the health right after a sync can still be the one from before it:
+            # Degraded counts once it is seen on two polls in a row
+            degraded_polls += 1
+            if degraded_polls >= 2:
+                return {"result": False, "reason": "degraded", "summary": summary,
+                        "report": f"Degraded: {describe(summary)}"}
+        else:
+            degraded_polls = 0
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 and degraded_polls:
             return {"result": False, "reason": "degraded", "summary": summary,
                     "report": f"Degraded: {describe(summary)}"}
-        remaining = deadline - time.monotonic()
         if remaining <= 0:
             waiting = "the sync operation to finish" if not done else "Synced and Healthy"
             return {"result": False, "reason": "timeout", "summary": summary,
