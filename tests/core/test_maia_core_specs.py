@@ -504,3 +504,36 @@ def test_htpasswd_line_is_apache_compatible(maia_core):
     assert user == "admin" and hashed.startswith("$2y$10$") and len(hashed) == 60
     assert bcrypt.checkpw(b"pw", ("$2b$" + hashed[4:]).encode())
     assert not bcrypt.checkpw(b"other", ("$2b$" + hashed[4:]).encode())
+
+
+def test_restart_predicted_under_test_when_the_cluster_cannot_answer():
+    from salt.exceptions import CommandExecutionError
+
+    def unreachable(*_a, **_kw):
+        raise CommandExecutionError("cannot reach the Kubernetes API")
+
+    mod = kube_module(FakeKube())
+    mod.__salt__["maia_kube.get"] = unreachable
+    mod.__opts__["test"] = True
+    assert mod.restart_pending("Deployment", "coredns", "kube-system", "t1") is True
+    mod.__opts__["test"] = False
+    with pytest.raises(CommandExecutionError):
+        mod.restart_pending("Deployment", "coredns", "kube-system", "t1")
+
+
+def test_salt_ssh_wrapper_builds_the_same_specs_on_the_master(defaults):
+    """_wrapper/maia_core.py (salt-ssh renders SLS on the master) loads the same
+    code with the master's pillar and defaults from file_roots."""
+    import importlib.util
+
+    from core.helpers import REPO, load_maia_core
+
+    spec = importlib.util.spec_from_file_location("maia_core_wrapper", REPO / "_wrapper" / "maia_core.py")
+    wrapper = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(wrapper)
+    pillar = site_pillar(cluster={"k8s_distribution": "k3s"})
+    wrapper.__opts__ = {"file_roots": {"base": [str(REPO / "formulas"), str(REPO)]}, "test": False}
+    wrapper.__pillar__ = {"maia": pillar}
+    wrapper.__salt__ = {}
+    assert wrapper.mapdata() == load_maia_core().mapdata(defaults, pillar)
+    assert [a["component"] for a in wrapper.applications()][0] == "cert-manager"
