@@ -24,7 +24,6 @@ CLI examples::
     salt-call maia_kube.apply_manifest_file /srv/argocd-install.yaml \
         sha256=795a3a97... namespace=argocd
 """
-import copy
 import hashlib
 import importlib.util
 import json
@@ -241,6 +240,13 @@ def _raw(_client, data):
     return data
 
 
+def _own_copy(manifest):
+    """A copy whose top level and metadata may be changed (the rest is shared, never mutated)."""
+    manifest = dict(manifest)
+    manifest["metadata"] = dict(manifest.get("metadata") or {})
+    return manifest
+
+
 def _request(dyn, method, path, what, body=None, **params):
     """dyn.request with error translation; returns a dict (or None for 404 on GET)."""
     params.setdefault("serializer", _raw)
@@ -357,7 +363,7 @@ def create(manifest, namespace=None, dry_run=False, kubeconfig=None, context=Non
     Create an object (POST); fails with HTTP 409 AlreadyExists when it exists.
     ``namespace`` is used when the manifest has none. Returns the created object.
     """
-    manifest = copy.deepcopy(_load_manifest(manifest))
+    manifest = _own_copy(_load_manifest(manifest))
     dyn = _client(kubeconfig, context)
     res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
     meta = manifest.setdefault("metadata", {})
@@ -381,7 +387,7 @@ def replace(manifest, namespace=None, dry_run=False, kubeconfig=None, context=No
     Replace an object (PUT). With ``metadata.resourceVersion`` set, a stale
     version fails with HTTP 409 Conflict. Returns the stored object.
     """
-    manifest = copy.deepcopy(_load_manifest(manifest))
+    manifest = _own_copy(_load_manifest(manifest))
     dyn = _client(kubeconfig, context)
     res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
     meta = manifest["metadata"]
@@ -470,7 +476,7 @@ def apply(
 
     CLI example: ``salt-call maia_kube.apply '{apiVersion: v1, kind: Namespace, metadata: {name: x}}'``
     """
-    manifest = copy.deepcopy(_load_manifest(manifest))
+    manifest = _own_copy(_load_manifest(manifest))
     dyn = _client(kubeconfig, context)
     res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
     meta = manifest["metadata"]
@@ -495,18 +501,20 @@ def apply(
     return _to_dict(obj, manifest["apiVersion"], manifest["kind"])
 
 
-def _comparable(obj):
+def _comparable(obj, keep_status=False):
+    """What an apply can change: no server-owned metadata and (unless applying status) no status,
+    which controllers rewrite all the time (e.g. an ArgoCD Application's)."""
     if obj is None:
         return None
-    obj = copy.deepcopy(obj)
-    meta = obj.get("metadata") or {}
-    for key in _SERVER_METADATA:
-        meta.pop(key, None)
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _SERVER_METADATA}
     if not meta.get("annotations"):
         meta.pop("annotations", None)
     if not meta.get("labels"):
         meta.pop("labels", None)
-    return obj
+    out = dict(obj, metadata=meta)
+    if not keep_status:
+        out.pop("status", None)
+    return out
 
 
 def _diff_paths(before, after, prefix=""):
@@ -559,7 +567,12 @@ def ensure(
         kubeconfig=kubeconfig,
         context=context,
     )
-    diff = _diff_paths(_comparable(before) or {}, _comparable(after)) if before is not None else []
+    keep_status = "status" in manifest
+    diff = (
+        _diff_paths(_comparable(before, keep_status), _comparable(after, keep_status))
+        if before is not None
+        else []
+    )
     return {
         "id": _ident(manifest["kind"], meta["name"], ns),
         "created": before is None,

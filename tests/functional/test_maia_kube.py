@@ -424,3 +424,27 @@ def test_kind_removed_after_discovery_is_reported(salt_mods, ns):
             break
         assert time.monotonic() < deadline, "the deleted CRD's kind is still served"
         time.sleep(1)
+
+
+def test_ensure_ignores_status_written_by_controllers(salt_mods, ns):
+    """A custom resource without a status subresource (like an ArgoCD Application): a controller's
+    status writes are not changes of ours."""
+    group = f"s{uuid.uuid4().hex[:6]}.maia.io"
+    salt_mods["maia_kube.apply"]({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"apps.{group}"},
+        "spec": {"group": group, "scope": "Namespaced", "names": {"kind": "App", "plural": "apps"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {},
+                               "schema": {"openAPIV3Schema": {"type": "object",
+                                                              "x-kubernetes-preserve-unknown-fields": True}}}]}})
+    salt_mods["maia_kube.wait_crd_established"](f"apps.{group}", timeout=30)
+    app = {"apiVersion": f"{group}/v1", "kind": "App", "metadata": {"name": "a", "namespace": ns},
+           "spec": {"chart": "x", "version": "1.0.0"}}
+    assert salt_mods["maia_kube.ensure"](app)["created"]
+    salt_mods["maia_kube.patch"](f"{group}/v1", "App", "a", {"status": {"sync": {"status": "Synced"}}},
+                                 namespace=ns, field_manager="controller")
+    again = salt_mods["maia_kube.ensure"](app)
+    assert not again["changed"] and again["object"]["status"] == {"sync": {"status": "Synced"}}
+    bumped = salt_mods["maia_kube.ensure"](dict(app, spec={"chart": "x", "version": "1.0.1"}))
+    assert bumped["changed"] and bumped["diff"] == ["spec.version"]
+    salt_mods["maia_kube.delete"]("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"apps.{group}")
