@@ -152,6 +152,13 @@ def test_argocd_manifest_objects_exist(converged, kube_api):
     }.items()
 
 
+def test_argocd_manifest_fetched_from_the_configured_url_only(converged, release_server):
+    from k8s.harness import _QuietHandler
+
+    assert "/argocd-v3.5.1-install.yaml" in _QuietHandler.requests
+    assert set(_QuietHandler.requests) == {"/argocd-v3.5.1-install.yaml"}
+
+
 def test_argocd_admin_password_is_bcrypt_2a_of_the_password(converged, kube_api):
     import bcrypt
 

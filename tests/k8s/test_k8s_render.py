@@ -57,6 +57,10 @@ CASES = {
          "enable_ca": False, "install_argocd": False, "connect_to_argocd": True},
         ALWAYS | EXPORT | {OFF["oidc"], OFF["ca"], "maia-k8s-argocd-crds-established"},
     ),
+    "admin-users": (
+        {"admin_users": ["alice"]},
+        ALWAYS | INSTALL | EXPORT | OIDC | CA | ARGOCD | {"maia-k8s-microk8s-user-alice-in-group-microk8s"},
+    ),
     "extra-commands": (
         {"argocd": {"extra_commands": ["true", {"name": "echo ok", "unless": "true"}]}},
         ALWAYS | INSTALL | EXPORT | OIDC | CA | ARGOCD
