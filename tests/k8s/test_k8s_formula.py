@@ -6,7 +6,6 @@ neither snapd/MicroK8s nor a kube-apiserver (design.md section 6). With
 MAIA_E2E_KUBECONFIG the API checks run against that real cluster.
 """
 import base64
-import json
 import stat
 
 import pytest

@@ -2,7 +2,6 @@
 
 No stand-in is called: rendering only. MetalK8s-style table of cases.
 """
-import json
 
 import pytest
 

@@ -21,7 +21,6 @@ kube-apiserver, and reach no site but the apt mirrors. So ``lab_start``:
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket

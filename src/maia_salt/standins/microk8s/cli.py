@@ -24,7 +24,6 @@ Files laid down by `snap install microk8s` (under the state's snap_root):
   microk8s/<rev>/args/kube-apiserver, microk8s/<rev>/certs/ca.crt, ca.key,
   microk8s/current -> <rev>, microk8s/common/
 """
-import datetime
 import json
 import os
 import re
