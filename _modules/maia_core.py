@@ -851,6 +851,7 @@ def mapdata(defaults=None, pillar=None):
         "argocd_namespace": ctx["argocd_namespace"],
         "distribution": ctx["distribution_name"],
         "auto_sync": _bool(core.get("auto_sync", True)),
+        "clean_cascade": _bool(core.get("clean_cascade", True)),
         "sync": {
             "timeout": _seconds(sync.get("timeout", 600)),
             "interval": _seconds(sync.get("interval", 5)),

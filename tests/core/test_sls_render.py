@@ -127,3 +127,11 @@ def test_pillar_override_reaches_the_state(tmp_path):
     assert source["targetRevision"] == "1.17.0"
     assert source["helm"]["valuesObject"] == {"crds": {"enabled": True}, "replicaCount": 2}
     assert json.dumps(states).count("1.17.0") == 1
+
+
+def test_clean_removes_every_application_with_cascade(tmp_path):
+    states = show(tmp_path, site_pillar(core={"apps": {"kubeflow": {"enabled": False}}}), sls="maia.core.clean")
+    assert len(states) == 16  # 15 enabled on microk8s + the switched-off kubeflow
+    assert states["maia-core-app-kubeflow-clean"]["name"] == "maia-core-kubeflow"
+    assert all(a["fun"] == "argocd.app_absent" and a["cascade"] is True for a in states.values())
+    assert states["maia-core-app-traefik-clean"]["name"] == "maia-core-traefik"
