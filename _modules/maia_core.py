@@ -303,7 +303,7 @@ def _control_plane_addresses(ctx):
     return addresses
 
 
-def _ingress_annotations(ctx, host_prefix):
+def _ingress_annotations(ctx):
     """Annotations that give an Ingress TLS on this cluster's ingress controller."""
     if ctx["ingress_class"] == "nginx":
         issuer = "kubernetes-ca-issuer" if ctx["selfsigned"] else "cluster-issuer"
@@ -354,7 +354,7 @@ def _values_prometheus(ctx):
             "ingress": {
                 "enabled": True,
                 "ingressClassName": ctx["ingress_class"],
-                "annotations": _ingress_annotations(ctx, "grafana"),
+                "annotations": _ingress_annotations(ctx),
                 "hosts": [host],
                 "tls": _tls(ctx, host),
             },
@@ -544,7 +544,7 @@ def _values_loginapp(ctx):
         },
         "ingress": {
             "enabled": True,
-            "annotations": _ingress_annotations(ctx, "login"),
+            "annotations": _ingress_annotations(ctx),
             "hosts": [{"host": host, "paths": [{"path": "/", "pathType": "Prefix"}]}],
             "tls": _tls(ctx, host),
         },
@@ -633,7 +633,7 @@ def _values_kubeflow(ctx):
     domain = ctx["domain"]
     client_secret = ctx["env"].get("keycloak_client_secret", "")
     host = f"kubeflow.{domain}"
-    annotations = _ingress_annotations(ctx, "kubeflow")
+    annotations = _ingress_annotations(ctx)
     ingress = {"enabled": True, "className": ctx["ingress_class"], "annotations": annotations}
     if ctx["ingress_class"] == "nginx":
         annotations.update(
@@ -691,20 +691,20 @@ def _destination_server(ctx):
     ]
 
 
-def _source(ctx, component, conf):
-    """(source dict, repo URL for sourceRepos)."""
+def _source(ctx, conf):
+    """The Application source: the private registry (OCI) or the public repo."""
     version = str(conf["version"])
     mirrored = _bool(conf.get("mirrored", True))
     if ctx["private_registry"] and mirrored:
         url = _private_repo_url(ctx)
         chart = conf.get("chart") or os.path.basename(str(conf["path"]).rstrip("/"))
-        return {"repoURL": url, "chart": chart, "targetRevision": version}, url
+        return {"repoURL": url, "chart": chart, "targetRevision": version}
     source = {"repoURL": str(conf["repo"]), "targetRevision": version}
     if conf.get("chart"):
         source["chart"] = conf["chart"]
     else:
         source["path"] = conf["path"]
-    return source, source["repoURL"]
+    return source
 
 
 def _private_repo_url(ctx):
@@ -715,7 +715,7 @@ def _app(ctx, component, conf):
     name = conf.get("name") or f"{APP_PREFIX}{component}"
     builder = VALUE_BUILDERS.get(component, lambda _ctx: {})
     values = _merge(builder(ctx), conf.get("values") or {})
-    source, _repo = _source(ctx, component, conf)
+    source = _source(ctx, conf)
     source["helm"] = {"releaseName": conf.get("release_name") or name, "valuesObject": values}
     spec = {
         "project": ctx["core"]["project"]["name"],
