@@ -1348,10 +1348,12 @@ class KubeApiStandin:
     def write_kubeconfig(self, path, server=None):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(self.kubeconfig_text(server))
-        os.chmod(path, 0o600)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)  # atomic: a reader never sees a half-written kubeconfig
         return path
 
 
@@ -1441,7 +1443,7 @@ def main(argv=None):
                             crd_establish_delay=args.crd_establish_delay, extra_sans=args.extra_san,
                             state_file=args.state_file)
     server.start()
-    if args.kubeconfig:
+    if args.kubeconfig and Path(args.kubeconfig).resolve() != Path(server.kubeconfig).resolve():
         server.write_kubeconfig(args.kubeconfig)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
