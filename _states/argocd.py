@@ -59,6 +59,10 @@ def _fail(ret, exc, secrets=()):
     return ret
 
 
+def _scrub(text, secrets):
+    return __salt__["maia_secrets.scrub"](text, secrets) if secrets else text
+
+
 def _object_present(ret, desired, secret_keys, kubeconfig, remember=False):
     """Create ``desired`` when missing, merge-patch what differs, verify with
     the server's answer. Shared by project_present, app_present and
@@ -234,6 +238,7 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
     """
     ret = _ret(name)
     what = f"Application {namespace}/{name}"
+    secrets = []
     try:
         started = time.monotonic()
         app = __salt__["argocd.recall"](name, namespace, kubeconfig)
@@ -268,12 +273,15 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
                 ret["comment"] = f"{what} would be waited for ({__salt__['argocd.describe'](before)})"
             return ret
 
+        secrets = __salt__["maia_secrets.collect"](app.get("spec") or {})
         attempts = int(retries) + 1
         result = None
+        synced = False
         for attempt in range(1, attempts + 1):
             sync_id = None
             if needs_sync or attempt > 1:
                 sync_id = __salt__["argocd.start_sync"](app, prune=prune, kubeconfig=kubeconfig)["sync_id"]
+                synced = True
                 ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}",
                                            "new": "requested"}}
             remaining = float(timeout) - (time.monotonic() - started)
@@ -282,6 +290,9 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
                                              kubeconfig=kubeconfig, total_timeout=timeout)
             if result["result"]:
                 after = result["summary"]
+                if not synced:  # only waited for a rollout: nothing changed by this state
+                    ret["comment"] = _scrub(f"{what} is Synced and Healthy (waited): {result['report']}", secrets)
+                    return ret
                 ret["changes"] = {
                     "sync": {"old": f"{before['sync']}/{before['health']}",
                              "new": f"{after['sync']}/{after['health']}"},
@@ -289,7 +300,7 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
                 if before["revision"] != after["revision"]:
                     ret["changes"]["revision"] = {"old": before["revision"], "new": after["revision"]}
                 tries = f" after {attempt} attempts" if attempt > 1 else ""
-                ret["comment"] = f"{what} synced{tries}: {result['report']}"
+                ret["comment"] = _scrub(f"{what} synced{tries}: {result['report']}", secrets)
                 return ret
             if result["reason"] in ("timeout", "missing"):
                 break
@@ -303,10 +314,10 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
                 app = __salt__["argocd.get"]("Application", name, namespace, kubeconfig) or app
         ret["result"] = False
         tries = f" (after {attempt} attempt{'s' if attempt > 1 else ''})"
-        ret["comment"] = f"{what} is not Synced and Healthy{tries}: {result['report']}"
+        ret["comment"] = _scrub(f"{what} is not Synced and Healthy{tries}: {result['report']}", secrets)
         return ret
     except Exception as exc:  # pylint: disable=broad-except
-        return _fail(ret, exc)
+        return _fail(ret, exc, secrets)
 
 
 def repository_present(name, url, username=None, password=None, namespace="argocd",

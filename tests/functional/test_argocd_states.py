@@ -360,6 +360,38 @@ def test_sync_that_never_finishes_times_out_with_a_clear_report(cluster, salt):
     cluster.controller.outcomes.pop("maia-test-stuck")
 
 
+@needs_standin
+def test_synced_but_progressing_app_is_waited_for_without_a_new_sync(cluster, salt):
+    cluster.controller.outcomes["maia-test-slow"] = ("never-healthy", "")
+    spec = chart_app("slow", "https://grafana.github.io/helm-charts", "0.3.0", "maia-test-failing")
+    first = salt.apply(app_states({"maia-test-slow": spec}, timeout=3))["maia-test-slow-synced"]
+    assert first["result"] is False
+    assert "timed out after 3s waiting for Synced and Healthy" in first["comment"]
+    assert "health Progressing" in first["comment"]
+    op_before = cluster.get("Application", "maia-test-slow")["status"]["operationState"]
+    # it becomes Healthy once app_synced of the next run has read it (Salt's second GET)
+    import threading
+
+    cluster.api.reset_requests()
+
+    def heal_when_read_twice():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            reads = [r for r in cluster.salt_requests()
+                     if r["method"] == "GET" and r["path"].endswith("/applications/maia-test-slow")]
+            if len(reads) >= 2:
+                break
+            time.sleep(0.05)
+        cluster.controller.outcomes.pop("maia-test-slow")
+
+    threading.Thread(target=heal_when_read_twice, daemon=True).start()
+    again = salt.apply(app_states({"maia-test-slow": spec}, timeout=30))["maia-test-slow-synced"]
+    assert again["result"] is True and again["changes"] == {}, again
+    assert "(waited)" in again["comment"]
+    op_after = cluster.get("Application", "maia-test-slow")["status"]["operationState"]
+    assert op_after["operation"]["info"] == op_before["operation"]["info"], "no second sync"
+
+
 def test_bad_spec_fails_before_any_write(cluster, salt):
     if cluster.api:
         cluster.api.reset_requests()
