@@ -5,6 +5,7 @@ everything is checked by listing them on this machine.
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -48,6 +49,7 @@ def _leftovers(lab: Lab, slice_: int) -> dict:
         "processes": procs,
         "folder": [lab.dir] if os.path.exists(lab.dir) else [],
         "nspawn": [d for d in os.listdir("/run/systemd/nspawn/propagate")] if os.path.isdir("/run/systemd/nspawn/propagate") else [],
+        "cgroups": [d for d in glob.glob(f"/sys/fs/cgroup/*/maia-lab/{lab.name}") + glob.glob(f"/sys/fs/cgroup/maia-lab/{lab.name}")],
     }
 
 
@@ -74,6 +76,7 @@ def test_down_removes_everything(down_name):
     # sanity: the listing sees the lab while it runs (else the final check proves nothing)
     assert len(before["netns"]) == 2 and len(before["links"]) == 3
     assert len(before["mounts"]) >= 2 and len(before["loops"]) == 4 and before["processes"]
+    assert before["cgroups"] or not os.path.isdir("/sys/fs/cgroup/systemd")
     t0 = time.monotonic()
     Lab(down_name).down()
     assert time.monotonic() - t0 < 20

@@ -51,6 +51,8 @@ DISK_SIZE = 2 * 1024 ** 3  # sparse, per disk
 DISKS_PER_HOST = 2
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 BOOT_TIMEOUT = 90
+# cgroup hierarchies of a hybrid (v1 + unified) layout; pure v2 is handled in Lab._cgroup_dirs
+CGROUP_ROOTS = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
 
 
 def _package_paths() -> dict:
@@ -224,7 +226,8 @@ class Lab:
         for h in self.hosts:
             out["hosts"][h.name] = {
                 "running": pid_alive(h.pid),
-                "ssh": ssh_banner(h.address) if pid_alive(h.pid) else False,
+                # generous: a busy machine must not make a running lab look broken (`up` would rebuild it)
+                "ssh": ssh_banner(h.address, timeout=5) if pid_alive(h.pid) else False,
             }
         if self.state.get("minions"):
             out["master"] = pid_alive(self.state.get("master_pid"))
@@ -563,7 +566,17 @@ class Lab:
             log = open(self.path("logs", f"{h.name}.log"), "ab")
             # no image lock files in /run/systemd/nspawn/locks: the lab's state file is the lock
             env = self._env(SYSTEMD_NSPAWN_LOCK="0")
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
+            # Each host in its own cgroup: with --keep-unit nspawn puts the container in
+            # <its cgroup>/payload, so hosts started from one cgroup would share their
+            # cgroup tree and race on it (units failing with 219/CGROUP at boot).
+            cg = self._cgroup_dirs(h.name)
+            for d in cg:
+                os.makedirs(d, exist_ok=True)
+            enter = "".join(f'echo $$ > "{d}/cgroup.procs" 2>/dev/null; ' for d in cg)
+            proc = subprocess.Popen(
+                ["/bin/sh", "-c", enter + 'exec "$@"', "sh", *cmd],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env,
+            )
             h.pid = proc.pid
             self._set_host(h)
         for h in self.hosts:
@@ -574,6 +587,13 @@ class Lab:
             if not pid_alive(h.pid):
                 raise RuntimeError(f"{h.name}: systemd-nspawn exited; console: {self.path('logs', h.name + '.log')}")
         echo(f"hosts answer on ssh after {time.monotonic() - t0:.1f}s")
+
+    def _cgroup_dirs(self, host: str | None = None) -> list[str]:
+        """This lab's (or one host's) cgroup in each writable hierarchy nspawn uses."""
+        roots = [r for r in CGROUP_ROOTS if os.path.isfile(os.path.join(r, "cgroup.procs")) and os.access(r, os.W_OK)]
+        if not roots and os.path.isfile("/sys/fs/cgroup/cgroup.controllers") and os.access("/sys/fs/cgroup", os.W_OK):
+            roots = ["/sys/fs/cgroup"]  # pure cgroup v2
+        return [os.path.join(r, "maia-lab", self.name, *([host] if host else [])) for r in roots]
 
     def _write_salt_files(self) -> None:
         paths = _package_paths()
@@ -831,6 +851,7 @@ class Lab:
             out = run(["ip", "netns", "pids", ns], check=False).stdout.split()
             stray.update(int(p) for p in out if p.isdigit())
         stray.update(self._pids_using_dir())
+        stray.update(self._pids_in_cgroups())
         stray.discard(os.getpid())
         for p in stray:
             try:
@@ -839,6 +860,7 @@ class Lab:
                 pass
         if stray:
             wait_for(lambda: not any(pid_alive(p) for p in stray), 10, what="lab processes to exit")
+        self._remove_cgroups()
         # 3. mounts under the lab folder (deepest first)
         for mnt in sorted(self._mounts(), key=len, reverse=True):
             if run(["umount", mnt], check=False).returncode != 0:
@@ -913,6 +935,39 @@ class Lab:
             except OSError:
                 continue
         return found
+
+    def _pids_in_cgroups(self) -> set[int]:
+        found = set()
+        for top in self._cgroup_dirs():
+            for root, _dirs, files in os.walk(top):
+                if "cgroup.procs" in files:
+                    try:
+                        with open(os.path.join(root, "cgroup.procs"), encoding="utf-8") as fh:
+                            found.update(int(p) for p in fh.read().split())
+                    except OSError:
+                        pass
+        found.discard(os.getpid())
+        return found
+
+    def _remove_cgroups(self) -> None:
+        """rmdir the lab's cgroups bottom-up (cgroupfs folders go with rmdir only, once empty)."""
+        for top in self._cgroup_dirs():
+            if not os.path.isdir(top):
+                continue
+            for root, _dirs, _files in os.walk(top, topdown=False):
+                for _ in range(20):
+                    try:
+                        os.rmdir(root)
+                        break
+                    except FileNotFoundError:
+                        break
+                    except OSError:
+                        time.sleep(0.05)  # a process may still be leaving it
+            parent = os.path.dirname(top)
+            try:
+                os.rmdir(parent)  # .../maia-lab, when no other lab uses it
+            except OSError:
+                pass
 
     def _mounts(self) -> list[str]:
         out = []
