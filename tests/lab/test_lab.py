@@ -220,3 +220,38 @@ def test_loop_disks_take_lvm_physical_volumes_but_no_logical_volumes_here(lab):
     finally:
         lab.ssh(h.name, f"lvremove -q -y maia_lab_test 2>/dev/null; vgremove -q -y maia_lab_test; pvremove -q -y {devs}", check=False)
     assert lab.ssh(h.name, f"pvs --noheadings {devs}", check=False).returncode != 0
+
+
+def test_cli_rejects_bad_input_before_doing_anything():
+    """Bad names and host counts stop with a message; no lab folder is made."""
+    from maia_salt.lab.core import LAB_ROOT
+
+    for args, needle in (
+        (["up", "--name", "Bad_Name"], "bad lab name"),
+        (["up", "--name", "okname", "--hosts", "0"], "--hosts"),
+        (["up", "--name", "okname", "--suite", "sid"], "--suite"),
+    ):
+        proc = subprocess.run(LAB_CLI + args, capture_output=True, text=True)
+        assert proc.returncode != 0 and needle in proc.stderr, (args, proc.stderr)
+    assert not os.path.exists(os.path.join(LAB_ROOT, "okname"))
+
+
+@pytest.mark.skipif(not os.environ.get("MAIA_LAB_TEST_TRIXIE"), reason="set MAIA_LAB_TEST_TRIXIE=1: builds a trixie base root (1-3 min)")
+def test_trixie_hosts(require_trixie):
+    from maia_salt.lab.testing import claim_lab_name
+
+    name, lock = claim_lab_name("pytest-trixie")
+    try:
+        lab_ = Lab(name).up(hosts=1, suite="trixie", minions=True)
+        assert lab_.ssh("0", ". /etc/os-release; echo $VERSION_CODENAME").stdout.strip() == "trixie"
+        assert json.loads(lab_.salt("*", "test.ping", "--out=json", "--static").stdout) == {"maia-node-0": True}
+    finally:
+        Lab(name).down()
+        lock.close()
+
+
+@pytest.fixture
+def require_trixie():
+    from maia_salt.lab.testing import require_lab
+
+    require_lab()
