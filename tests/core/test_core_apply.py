@@ -28,7 +28,9 @@ pytestmark = pytest.mark.slow
 E2E = os.environ.get("MAIA_E2E_KUBECONFIG")
 ARGOCD_MANIFEST = REPO.parent / "shared" / "data" / "argocd-v3.5.1-install.yaml"
 APP = ("argoproj.io/v1alpha1", "Application")
-FAST_SYNC = {"sync": {"interval": 0.5, "timeout": 90, "retry_interval": 1}}
+# stand-in syncs take well under a second; a real ArgoCD pulls and applies charts
+FAST_SYNC = ({"sync": {"interval": 5, "timeout": 900, "retry_interval": 10}} if E2E
+             else {"sync": {"interval": 0.5, "timeout": 90, "retry_interval": 1}})
 
 
 class Cluster:
@@ -315,6 +317,20 @@ def test_degraded_app_fails_the_run_with_its_message(site, cluster):
     assert "maia-core-app-loki-synced" in fails
     assert "loki-0 CrashLoopBackOff" in fails["maia-core-app-loki-synced"]
     assert set(fails) == {"maia-core-app-loki-synced"} | {k for k in fails if "restart" in k}
+
+
+def test_sync_that_never_finishes_times_out_with_a_report(site, cluster):
+    if cluster.standin is None:
+        pytest.skip("steers the ArgoCD controller stand-in")
+    cluster.patch(*APP, "maia-core-metallb", {"metadata": {"annotations": {
+        "standin.maia-salt.io/outcome": "stuck"}}}, "argocd")
+    site.update(core={"apps": {"metallb": {"version": "0.14.10"}, "loki": {"enabled": False}},
+                      "sync": {"timeout": 3, "retries": 0}})
+    rc, data = site.apply()
+    assert rc != 0
+    fails = failures(data)
+    assert "timed out" in fails["maia-core-app-metallb-synced"]
+    assert "maia-core-metallb" in fails["maia-core-app-metallb-synced"]
 
 
 def test_no_secret_in_any_output_or_log(site):
