@@ -46,6 +46,8 @@ DASHBOARD_USERS = "admin:$apr1$standin$hashhashhash"
 ALL_SECRETS = (GRAFANA_PASSWORD, GRAFANA_PASSWORD_NEW, OAUTH_SECRET, REGISTRY_PASSWORD,
                REGISTRY_PASSWORD_NEW, DASHBOARD_USERS)
 
+pytestmark = pytest.mark.slow
+
 needs_standin = pytest.mark.skipif(
     bool(E2E_KUBECONFIG), reason="needs the controller stand-in to make an app fail on demand")
 
