@@ -613,6 +613,11 @@ class Lab:
             "user": "root",
             "interface": self.bridge_address,
             "file_roots": {"base": roots},
+            # the checkout root is a file root (orch/, _modules/...): keep its venv, git and caches out
+            "file_ignore_regex": [
+                r"^\.venv(/|$)", r"^\.git(/|$)", r"(^|/)__pycache__(/|$)", r"\.pyc$",
+                r"^\.pytest_cache(/|$)", r"\.egg-info(/|$)", r"^build(/|$)", r"^dist(/|$)",
+            ],
             "ext_pillar": [{"maia": {"config_folder": self.config_folder}}],
             "roster_file": self.roster,
             "known_hosts_file": self.known_hosts,
@@ -622,8 +627,10 @@ class Lab:
             "open_mode": False,
             "auto_accept": False,
         }
+        for sub in ("cache/proc", "run", "log"):  # salt-run needs them even when no master runs
+            os.makedirs(os.path.join(salt_root, sub), exist_ok=True)
         _write(self.master_config, "# written by `maia lab up`\n" + yaml.safe_dump(master, sort_keys=False))
-        saltfile = {tool: {"config_dir": self.dir} for tool in ("salt", "salt-ssh", "salt-key", "salt-run", "salt-cp", "salt-call")}
+        saltfile = {tool: {"config_dir": self.dir} for tool in ("salt", "salt-ssh", "salt-key", "salt-run", "salt-cp")}
         saltfile["salt-ssh"]["roster_file"] = self.roster
         _write(self.saltfile, yaml.safe_dump(saltfile, sort_keys=False))
         # inventory.yaml (contract in docs/CONTRIBUTING-helpers.md)
