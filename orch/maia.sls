@@ -13,6 +13,10 @@
 {%- set orch = maia.get("orch", {}) %}
 {%- set ssh = orch.get("ssh", False) %}
 {%- set stages = maia.get("stages", ["prepare", "k8s", "core"]) %}
+{#- maia:orch:exclude: {stage: [{id: state id}, ...]}: states a site cannot run
+    (the lab excludes LV creation and NFS mounts, see docs/lab.md). #}
+{%- set exclude = orch.get("exclude", {}) %}
+{%- set timeout = orch.get("timeout", 3600) %}
 {%- set unknown = stages | reject("in", ["prepare", "k8s", "core"]) | list %}
 {%- set flags = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {})}} %}
 {%- set hosts = maia.get("hosts", {}) %}
@@ -76,6 +80,10 @@ maia-orch-stage-prepare:
 {{ target() }}
     - sls: maia.prepare
     - pillar: {{ flags | json }}
+    - timeout: {{ timeout }}
+{%- if exclude.get("prepare") %}
+    - exclude: {{ exclude["prepare"] | json }}
+{%- endif %}
     - failhard: true
 {%- if not ssh %}
     - require:
@@ -90,6 +98,10 @@ maia-orch-stage-k8s:
 {{ target("control-plane") }}
     - sls: maia.k8s
     - pillar: {{ flags | json }}
+    - timeout: {{ timeout }}
+{%- if exclude.get("k8s") %}
+    - exclude: {{ exclude["k8s"] | json }}
+{%- endif %}
     - failhard: true
 {%- if "prepare" in stages %}
     - require:
@@ -114,6 +126,10 @@ maia-orch-stage-core:
 {{ target("control-plane") }}
     - sls: maia.core
     - pillar: {{ flags | json }}
+    - timeout: {{ timeout }}
+{%- if exclude.get("core") %}
+    - exclude: {{ exclude["core"] | json }}
+{%- endif %}
     - failhard: true
 {%- if "k8s" in stages %}
     - require:

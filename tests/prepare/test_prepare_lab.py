@@ -30,20 +30,12 @@ import time
 import pytest
 
 from maia_salt.lab.core import Lab
+from maia_salt.standins.lab import UNSUPPORTED_PREPARE_STATES
 from maia_salt.lab.testing import lab_skip_reason
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-EXCLUDED = [
-    "maia-prepare-lvm-lv-maia_0_local-present",
-    "maia-prepare-lvm-lv-maia_0_local-formatted",
-    "maia-prepare-lvm-lv-maia_0_local-mounted",
-    "maia-prepare-lvm-lv-maia_0-present",
-    "maia-prepare-lvm-lv-maia_0-formatted",
-    "maia-prepare-lvm-lv-maia_0-mounted",
-    "maia-prepare-nfs-server-service-running",
-    "maia-prepare-nfs-share-mounted",
-]
+EXCLUDED = UNSUPPORTED_PREPARE_STATES
 EXCLUDE_ARG = "exclude=" + json.dumps([{"id": i} for i in EXCLUDED])
 # Salt's own service.enabled says "would be enabled" (result None, no changes)
 # while the package is not installed yet; nfs-kernel-server's package then

@@ -20,6 +20,19 @@ maia-prepare-ufw-rule-ssh-allowed:
     - require:
       - pkg: maia-prepare-ufw-package-installed
 {%- do rule_ids.append("maia-prepare-ufw-rule-ssh-allowed") %}
+{#- Under a salt-minion, the Salt master's address: enabling UFW must not drop
+    the minion's own connections (their first packets after the switch are
+    filtered like new ones). salt-ssh rides on the SSH rule. #}
+{%- set salt_master_ip = opts.get("master_ip") if opts.get("__role") == "minion" and opts.get("file_client") == "remote" else None %}
+{%- if salt_master_ip and salt_master_ip not in ["127.0.0.1", "::1"] %}
+
+maia-prepare-ufw-rule-salt-master-allowed:
+  ufw.rule_present:
+    - source: {{ salt_master_ip }}
+    - require:
+      - pkg: maia-prepare-ufw-package-installed
+{%- do rule_ids.append("maia-prepare-ufw-rule-salt-master-allowed") %}
+{%- endif %}
 {%- for peer in maia.peers %}
 {%-   set id = "maia-prepare-ufw-rule-from-" ~ peer.name ~ "-allowed" %}
 
