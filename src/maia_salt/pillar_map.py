@@ -108,6 +108,9 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None) ->
         "host": {},
         "hosts": {},
     }
+    launch_config = folder / "microk8s-config.yaml"
+    if launch_config.is_file():
+        maia["k8s"]["launch_config"] = _read_yaml(launch_config)
     cifs_key = folder / "cifs_key"
     if cifs_key.is_file():
         maia["cifs"] = {"private_key": cifs_key.read_text(encoding="ascii")}
@@ -124,6 +127,8 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None) ->
             maia["roles"] = list(me.groups)
             maia["host"] = {
                 "address": me.address,
+                "user": me.user,
+                "ssh_port": me.port,
                 "local_storage_size": "100%FREE",
                 **({"nfs_storage_size": "100%FREE"} if "nfs_server" in me.groups else {}),
                 **me.vars,

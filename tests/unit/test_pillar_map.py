@@ -27,7 +27,7 @@ def folder(tmp_path):
 def test_mapping_for_a_host(folder):
     maia = site_pillar(folder, "node-0")["maia"]
     assert maia["roles"] == ["control-plane", "nfs_server"]
-    assert maia["host"] == {"address": "198.18.0.11", "device_list": ["/dev/loop1"],
+    assert maia["host"] == {"address": "198.18.0.11", "user": "root", "ssh_port": 22, "device_list": ["/dev/loop1"],
                             "local_storage_size": "50%FREE", "nfs_storage_size": "100%FREE"}
     assert maia["hosts"]["node-1"] == {"address": "198.18.0.12", "roles": ["nfs_clients"]}
     assert maia["nfs_server"] == {"name": "node-0", "address": "198.18.0.11"}
@@ -71,3 +71,8 @@ def test_missing_env_json(tmp_path):
 def test_cifs_key_reaches_pillar(folder):
     (folder / "cifs_key").write_text("-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n")
     assert "BEGIN PRIVATE KEY" in site_pillar(folder, "node-1")["maia"]["cifs"]["private_key"]
+
+
+def test_launch_config_reaches_pillar(folder):
+    (folder / "microk8s-config.yaml").write_text("version: 0.2.0\nextraSANs: [maia.test]\n")
+    assert site_pillar(folder, "node-0")["maia"]["k8s"]["launch_config"]["extraSANs"] == ["maia.test"]
