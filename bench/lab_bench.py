@@ -153,7 +153,12 @@ def main() -> int:
     ]
     for host, (pss, rss, n) in mem.items():
         lines.append(f"| {host} | {n} | {pss:.1f} | {rss:.1f} | {'yes' if rss < 100 else 'NO'} |")
-    lines += ["", f"MemAvailable dropped by {avail_delta:.0f} MiB for the whole lab (hosts, proxy, page cache).", ""]
+    lines += [
+        "",
+        f"MemAvailable dropped by {avail_delta:.0f} MiB over the whole lab (hosts, proxy, page cache); "
+        "other work on the machine moves this number, the per-host figures above do not.",
+        "",
+    ]
     text = "\n".join(lines)
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as fh:

@@ -41,10 +41,12 @@ def up(nhosts, name, suite, minions, standins):
 
 @lab.command()
 @NAME_OPTION
-def down(name):
+@click.option("--all", "all_labs", is_flag=True, help="Every lab on this machine.")
+def down(name, all_labs):
     """Stop a lab and remove everything it made (also after a crashed `up`)."""
     try:
-        core.Lab(name).down()
+        for lab_ in core.all_labs() if all_labs else [core.Lab(name)]:
+            lab_.down()
     except (RuntimeError, ValueError, PermissionError, TimeoutError) as exc:
         _fail(exc)
 
