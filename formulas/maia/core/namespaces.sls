@@ -13,5 +13,5 @@ maia-core-namespace-{{ namespace }}-present:
         metadata:
           name: {{ namespace }}
           labels:
-            app.kubernetes.io/part-of: maia-core
+            app.kubernetes.io/managed-by: maia-salt
 {%- endfor %}

@@ -11,7 +11,8 @@ include:
 
 maia-k8s-argocd-namespace-present:
   maia_k8s.object_present:
-    - manifest: {apiVersion: v1, kind: Namespace, metadata: {name: {{ ns }}}}
+    # same labels as maia.core.namespaces: one field manager owns them, no ping-pong between stages
+    - manifest: {apiVersion: v1, kind: Namespace, metadata: {name: {{ ns }}, labels: {app.kubernetes.io/managed-by: maia-salt}}}
     - require:
       - sls: maia.k8s.oidc
       - sls: maia.k8s.ca

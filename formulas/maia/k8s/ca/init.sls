@@ -19,7 +19,8 @@ maia-k8s-ca-files-present:
 
 maia-k8s-ca-namespace-{{ ns }}-present:
   maia_k8s.object_present:
-    - manifest: {apiVersion: v1, kind: Namespace, metadata: {name: {{ ns }}}}
+    # same labels as maia.core.namespaces: one field manager owns them, no ping-pong between stages
+    - manifest: {apiVersion: v1, kind: Namespace, metadata: {name: {{ ns }}, labels: {app.kubernetes.io/managed-by: maia-salt}}}
     - require:
       - maia_k8s: maia-k8s-ca-files-present
       - maia_microk8s: maia-k8s-microk8s-kubeconfig-written
