@@ -84,7 +84,17 @@ def run_orchestration(
     except json.JSONDecodeError:
         return InstallReport([], [], seconds, proc.returncode or 1,
                              raw_error=(proc.stderr or proc.stdout).strip() or "no output")
-    results, failed_steps = summary.from_orchestration(data)
+    def lookup_job(jid: str) -> dict:
+        job = subprocess.run(
+            [salt_bin("salt-run"), "-c", salt_config, "--out", "json", "--log-level", "quiet", "jobs.lookup_jid", jid],
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        )
+        try:
+            return json.loads(job.stdout)
+        except json.JSONDecodeError:
+            return {}
+
+    results, failed_steps = summary.from_orchestration(data, lookup_job)
     return InstallReport(results, failed_steps, seconds, proc.returncode)
 
 

@@ -67,9 +67,12 @@ _STAGE_OF_STEP = {
 }
 
 
-def from_orchestration(data: dict) -> tuple[list[HostResult], list[tuple[str, str]]]:
+def from_orchestration(data: dict, lookup_job=None) -> tuple[list[HostResult], list[tuple[str, str]]]:
     """Per-host results of every stage step of ``salt-run state.orch orch.maia --out json``,
-    and the orchestration's own failed steps (step id, comment)."""
+    and the orchestration's own failed steps (step id, comment).
+
+    A step that changed nothing carries no per-host data; ``lookup_job(jid)``
+    (e.g. ``salt-run jobs.lookup_jid``) then supplies the hosts' returns."""
     if "data" in data and isinstance(data["data"], dict):
         data = data["data"]
     results: list[HostResult] = []
@@ -88,6 +91,8 @@ def from_orchestration(data: dict) -> tuple[list[HostResult], list[tuple[str, st
             if stage is None:
                 continue
             ret = (step.get("changes") or {}).get("ret") or {}
+            if not ret and lookup_job is not None and step.get("__jid__"):
+                ret = lookup_job(step["__jid__"]) or {}
             results += from_state_run(stage, ret)
     return results, failed_steps
 

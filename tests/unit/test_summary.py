@@ -56,3 +56,17 @@ def test_orchestration_output():
 def test_salt_ssh_error_return():
     r = summary.host_result("prepare", "h", {"stdout": "", "stderr": "ssh: connect to host refused", "retcode": 255})
     assert r.error == "ssh: connect to host refused" and not r.ok
+
+
+def test_unchanged_stage_is_looked_up_by_jid():
+    data = {"m_master": {"salt_|-maia-orch-stage-prepare_|-x_|-state": {
+        "result": True, "changes": {}, "comment": "No changes made to h1", "__jid__": "2026", "__run_num__": 1}}}
+    looked = []
+
+    def lookup(jid):
+        looked.append(jid)
+        return {"h1": {"a_|-s1_|-n_|-f": STATE_OK}}
+
+    results, failed = summary.from_orchestration(data, lookup)
+    assert looked == ["2026"] and failed == []
+    assert [(r.host, r.states, r.changed) for r in results] == [("h1", 1, 0)]
