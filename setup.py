@@ -13,6 +13,7 @@ SALT_EXTENSION_DIRS = {
     "maia_salt.salt_ext.pillar": "_pillar",
     "maia_salt.salt_ext.runners": "_runners",
     "maia_salt.salt_ext.grains": "_grains",
+    "maia_salt.salt_ext.wrapper": "_wrapper",
 }
 
 setup(

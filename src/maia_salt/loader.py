@@ -12,6 +12,7 @@ _KINDS = {
     "pillar": "_pillar",
     "runners": "_runners",
     "grains": "_grains",
+    "wrapper": "_wrapper",  # salt-ssh wrappers: they run on the master side of salt-ssh
 }
 
 PACKAGE_DIR = Path(__file__).resolve().parent
