@@ -1,0 +1,29 @@
+"""A 3-host lab with a salt-master, minions and the stand-ins, for end-to-end runs of orch.maia.
+
+Real: the hosts (systemd-nspawn Debian, apt, UFW, LVM PV/VG on loop disks),
+Salt (master, minions, salt-ssh). Stand-ins (design.md section 6; docs/standins.md):
+the Kubernetes API, MicroK8s and the ArgoCD controller. The lab excludes LV
+creation and the NFS service start/mount, which this machine cannot run
+(maia_salt.standins.lab.UNSUPPORTED_PREPARE_STATES).
+"""
+import os
+
+import pytest
+
+from maia_salt.lab.core import Lab
+from maia_salt.lab.testing import claim_lab_name, require_lab
+
+
+@pytest.fixture(scope="package")
+def site_lab():
+    require_lab()
+    name, lock = claim_lab_name(os.environ.get("MAIA_LAB_E2E_NAME", "pytest-e2e"))
+    try:
+        lab = Lab(name).up(hosts=3, minions=True, standins=True)
+        try:
+            yield lab
+        finally:
+            if not os.environ.get("MAIA_LAB_KEEP"):
+                Lab(name).down()
+    finally:
+        lock.close()
