@@ -91,6 +91,25 @@ maia-orch-stage-prepare:
 {%- endif %}
 {%- endif %}
 
+{%- set wait_reboots = "prepare" in stages and flags.maia.prepare.get("nvidia_drivers", True) and flags.maia.prepare.get("nvidia_reboot", True) %}
+{%- if wait_reboots %}
+
+maia-orch-nvidia-reboots-waited:
+  salt.runner:
+    - name: maia_orch.wait_for_reboots
+{%- if ssh %}
+    - tgt: {{ hosts.keys() | list | join(",") }}
+    - tgt_type: list
+    - ssh: true
+{%- else %}
+    - tgt: "I@maia:host:address:* or G@maia_roles:*"
+    - tgt_type: compound
+{%- endif %}
+    - timeout: {{ flags.maia.prepare.get("nvidia_reboot_timeout", 600) }}
+    - require:
+      - salt: maia-orch-stage-prepare
+{%- endif %}
+
 {%- if "k8s" in stages %}
 
 maia-orch-stage-k8s:
@@ -106,6 +125,9 @@ maia-orch-stage-k8s:
 {%- if "prepare" in stages %}
     - require:
       - salt: maia-orch-stage-prepare
+{%-   if wait_reboots %}
+      - salt: maia-orch-nvidia-reboots-waited
+{%-   endif %}
 {%- endif %}
 {%- for host in control_plane %}
 

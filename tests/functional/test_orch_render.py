@@ -43,7 +43,9 @@ def test_all_stages_in_order_with_minions(salt_run):
     assert prepare["failhard"] is True
     k8s = step_args(compiled["maia-orch-stage-k8s"])
     assert k8s["tgt"] == "I@maia:roles:control-plane or G@maia_roles:control-plane"
-    assert k8s["require"] == [{"salt": "maia-orch-stage-prepare"}]
+    assert k8s["require"] == [{"salt": "maia-orch-stage-prepare"}, {"salt": "maia-orch-nvidia-reboots-waited"}]
+    reboot = step_args(compiled["maia-orch-nvidia-reboots-waited"])
+    assert reboot["timeout"] == 600 and reboot["tgt_type"] == "compound"
     core = step_args(compiled["maia-orch-stage-core"])
     assert core["require"] == [{"salt": "maia-orch-stage-k8s"}]
 
@@ -51,6 +53,8 @@ def test_all_stages_in_order_with_minions(salt_run):
 def test_stage_subset_and_flags_passed_on(salt_run):
     compiled = steps(salt_run, {"maia": {"stages": ["prepare"], "prepare": {"ufw": False}}})
     assert "maia-orch-stage-k8s" not in compiled and "maia-orch-stage-core" not in compiled
+    no_reboot = steps(salt_run, {"maia": {"stages": ["prepare"], "prepare": {"nvidia_reboot": False}}})
+    assert "maia-orch-nvidia-reboots-waited" not in no_reboot
     prepare = step_args(compiled["maia-orch-stage-prepare"])
     assert prepare["pillar"]["maia"]["prepare"]["ufw"] is False
     assert prepare["pillar"]["maia"]["prepare"]["lvm"] is True

@@ -16,7 +16,10 @@ maia-prepare-nvidia-driver-installed:
 
 maia-prepare-nvidia-reboot-scheduled:
   cmd.run:
+    {#- /run/maia-reboot-pending (tmpfs, gone after the reboot) tells the
+        orchestration's maia_orch.wait_for_reboots to wait for this host #}
     - name: >-
+        touch /run/maia-reboot-pending &&
         systemd-run --on-active=10 --unit=maia-nvidia-reboot
         --description="MAIA: reboot to load the NVIDIA driver" systemctl reboot
     - onchanges:
