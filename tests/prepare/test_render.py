@@ -115,6 +115,7 @@ def test_ubuntu_nfs_server_with_gpu_and_cifs(tmp_path):
     assert s["maia-prepare-nvidia-driver-installed"]["pkgs"] == ["nvidia-driver-570"]
     reboot = s["maia-prepare-nvidia-reboot-scheduled"]
     assert reboot["order"] == "last" and reboot["onchanges"] == [{"pkg": "maia-prepare-nvidia-driver-installed"}]
+    assert reboot["name"].startswith("touch /run/maia-reboot-pending")  # what maia_orch.wait_for_reboots watches
     # lvm
     assert s["maia-prepare-lvm-vg-MAIA_Storage-present"]["devices"] == ["/dev/sdb", "/dev/sdc"]
     assert s["maia-prepare-lvm-lv-maia_0_local-present"]["size"] == "300g"
