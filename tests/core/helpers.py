@@ -1,10 +1,11 @@
 """Helpers of the MAIA core layer tests: a site pillar and the maia_core module
 loaded as a plain Python module with the Salt dunders it needs."""
-import copy
 import importlib.util
 from pathlib import Path
 
 import yaml
+
+from maia_salt.pillar_map import deep_merge
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULTS_FILE = REPO / "formulas" / "maia" / "core" / "parameters" / "defaults.yaml"
@@ -46,14 +47,7 @@ BASE_PILLAR = {
 }
 
 
-def merge(base, override):
-    out = copy.deepcopy(base)
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+merge = deep_merge
 
 
 def site_pillar(**overrides):

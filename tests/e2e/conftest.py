@@ -10,20 +10,9 @@ import os
 
 import pytest
 
-from maia_salt.lab.core import Lab
-from maia_salt.lab.testing import claim_lab_name, require_lab
+from maia_salt.lab.testing import _session_lab
 
 
 @pytest.fixture(scope="package")
 def site_lab():
-    require_lab()
-    name, lock = claim_lab_name(os.environ.get("MAIA_LAB_E2E_NAME", "pytest-e2e"))
-    try:
-        lab = Lab(name).up(hosts=3, minions=True, standins=True)
-        try:
-            yield lab
-        finally:
-            if not os.environ.get("MAIA_LAB_KEEP"):
-                Lab(name).down()
-    finally:
-        lock.close()
+    yield from _session_lab(os.environ.get("MAIA_LAB_E2E_NAME", "pytest-e2e"), hosts=3, minions=True, standins=True)
