@@ -30,6 +30,7 @@ import collections
 import json
 import os
 import platform
+import re
 import shlex
 import ssl
 import sys
@@ -216,7 +217,13 @@ def scenario(n: int, mode: str, full: bool) -> dict:
 
 
 # ------------------------------------------------------------------ machine and report
-def machine(note: str = "") -> dict:
+def salt_version() -> str:
+    import salt.version
+
+    return salt.version.__version__
+
+
+def machine() -> dict:
     mem_total = 0
     with open("/proc/meminfo") as fh:
         for line in fh:
@@ -224,9 +231,8 @@ def machine(note: str = "") -> dict:
                 mem_total = int(line.split()[1]) // 1024
     return {"nproc": os.cpu_count(), "mem_total_mib": mem_total, "mem_available_mib": round(mem_available_mib()),
             "kernel": platform.release(), "debian": Path("/etc/debian_version").read_text().strip(),
-            "python": platform.python_version(), "load": [round(x, 2) for x in os.getloadavg()],
-            "other_labs": sorted(lab.name for lab in all_labs() if not lab.name.startswith("bench-")),
-            "note": note}
+            "python": platform.python_version(), "salt": salt_version(), "load": [round(x, 2) for x in os.getloadavg()],
+            "other_labs": sorted(lab.name for lab in all_labs() if not lab.name.startswith("bench-"))}
 
 
 def find(res: dict, mode: str, n: int, run: str):
@@ -240,6 +246,18 @@ def find(res: dict, mode: str, n: int, run: str):
 
 def fmt(x, unit=" s"):
     return "-" if x is None else f"{x}{unit}"
+
+
+def secs(run) -> str:
+    return "-" if run is None else f"{run['seconds']} s" if run["ok"] else f"FAILED after {run['seconds']} s"
+
+
+def error_summary(text: str) -> str:
+    """The failed step's first line and the last exception line of a run's error text."""
+    lines = [x.strip() for x in text.splitlines() if x.strip()]
+    step = next((x for x in lines if "FAILED" in x), lines[0] if lines else "")
+    exc = [x for x in lines if re.match(r"^[A-Za-z_.]+(Error|Exception)\b.*:", x)]
+    return step[:300] + (f" ... {exc[-1][:300]}" if exc else "")
 
 
 def peak(runs, key):
@@ -289,11 +307,11 @@ def render(res: dict) -> str:
         f"- Command: `{res['command']}`",
         f"- Run: {res['started']} to {res['finished']} ({res['total_seconds'] / 60:.0f} min)",
         f"- Machine: {m['nproc']} CPUs, {m['mem_total_mib']} MiB memory ({m['mem_available_mib']} MiB available at start), "
-        f"kernel {m['kernel']}, Debian {m['debian']}, Python {m['python']}, Salt from the venv",
+        f"kernel {m['kernel']}, Debian {m['debian']}, Python {m['python']}, Salt {m.get('salt') or salt_version()}",
         f"- Load: load average {'/'.join(map(str, m['load']))} at start, "
         f"{'/'.join(map(str, res['machine_end']['load']))} at the end; other labs up at start: "
         f"{', '.join(m['other_labs']) or 'none'}. Other work on this shared VM moves every figure; "
-        "compare runs of the same machine and load only." + (f" {m['note']}" if m.get("note") else ""),
+        "compare runs of the same machine and load only.",
         "- Hosts: `maia lab` systemd-nspawn Debian hosts (docs/lab.md), a fresh lab per size and mode. "
         "**Stand-ins** (design.md section 6): the Kubernetes API, MicroK8s and the ArgoCD controller; "
         "stage 1 runs without the states this machine cannot run (LV creation, NFS server start and "
@@ -308,16 +326,18 @@ def render(res: dict) -> str:
     ]
     lines += [f"| {t} | {v} | {yes[ok]} |" for t, v, ok in targets(res)]
     lines += ["", "## Stage 1 (prepare) by number of hosts", "",
-              "| mode | hosts | lab up | first run | second run (no-op) | no-op changes | second run / 1 host | peak master | peak controller | peak Salt in a host |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "| mode | hosts | lab up | first run | second run (no-op) | no-op changes | second run / 1 host "
+              "| state time per host, second run (max) | peak master | peak controller | peak Salt in a host |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for mode in MODES:
         base = find(res, mode, min(res["sizes"]), "prepare second")
         for sc in [s for s in res["scenarios"] if s["mode"] == mode]:
             first, second = find(res, mode, sc["hosts"], "prepare first"), find(res, mode, sc["hosts"], "prepare second")
             runs = [r for r in (first, second) if r]
             growth = fmt(round(second["seconds"] / base["seconds"], 2), " x") if second and base else "-"
-            lines.append(f"| {mode} | {sc['hosts']} | {fmt(sc.get('up_seconds'))} | {fmt(first and first['seconds'])} | "
-                         f"{fmt(second and second['seconds'])} | {fmt(second and second['changed'], '')} | {growth} | "
+            state_time = fmt(max(second["hosts_seconds"].values(), default=None)) if second else "-"
+            lines.append(f"| {mode} | {sc['hosts']} | {fmt(sc.get('up_seconds'))} | {secs(first)} | "
+                         f"{secs(second)} | {fmt(second and second['changed'], '')} | {growth} | {state_time} | "
                          f"{peak(runs, 'master') if mode == 'minions' else '-'} | {peak(runs, 'controller')} | {peak(runs, 'host_salt')} |")
     lines += ["", f"## All three stages, {res['full_n']} hosts", "",
               "| mode | run | wall time | states | changed | ok | API requests per Application (max / mean) | peak master | peak controller | peak Salt in a host |",
@@ -328,7 +348,7 @@ def render(res: dict) -> str:
             api_text = (f"{api['per_app_max']} / {api['per_app_mean']} ({api['applications']} apps; all requests "
                         f"{api['requests_total']}: " + ", ".join(f"{k} {v}" for k, v in sorted(api["by_method"].items()))
                         + ")") if api else "-"
-            lines.append(f"| {sc['mode']} | {r['run']} | {r['seconds']} s | {r['states'] or '-'} | {r['changed']} | "
+            lines.append(f"| {sc['mode']} | {r['run']} | {secs(r)} | {r['states'] or '-'} | {r['changed']} | "
                          f"{'yes' if r['ok'] else 'NO'} | {api_text} | {peak([r], 'master') if sc['mode'] == 'minions' else '-'} | "
                          f"{peak([r], 'controller')} | {peak([r], 'host_salt')} |")
     iso = res.get("isolated_api")
@@ -338,9 +358,11 @@ def render(res: dict) -> str:
                       f"no-op run {iso['noop_run_seconds']} s, {len(iso['noop_changes'])} changes, "
                       f"{iso['noop_requests_total']} API requests, per Application max {iso['noop_requests_per_app_max']} "
                       f"(mean {iso['noop_requests_per_app_mean']})."]
-    errors = [f"- {s['lab']}: {s['error'][:1500]}" for s in res["scenarios"] if s.get("error")]
+    errors = [f"- {s['lab']}: {error_summary(s['error'])}" for s in res["scenarios"] if s.get("error")]
     if errors:
-        lines += ["", "## Errors in this run", "", *errors]
+        lines += ["", "## Errors in this run (full text in the JSON)", "", *errors]
+    if res.get("notes"):
+        lines += ["", "## Notes on this run", "", *[f"- {n}" for n in res["notes"]]]
     lines += [
         "",
         "## How it is measured",
@@ -351,6 +373,9 @@ def render(res: dict) -> str:
         "its Salt processes (salt-minion and its job processes, or the salt-ssh thin `python3`), found "
         "through the host's network namespace. Shown as RSS / PSS: RSS counts shared pages in every "
         "process of the tree (an upper bound), PSS shares them out (what the tree really costs).",
+        "- State time per host: the sum of the durations Salt reports for that host's states; the rest "
+        "of the wall time is Salt's own work (salt-run start, module sync and pillar refresh with minions, "
+        "ssh connections and thin checks with salt-ssh, job publication and returns).",
         "- States `-`: a salt-ssh step that changed nothing returns no per-host data, and salt-ssh keeps "
         "no job cache where `maia install` could look it up, so its states are not counted; its changes "
         "are (a step that changes something returns them).",
@@ -371,12 +396,14 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", help="comma-separated host counts for stage 1 (default 1,3,6)")
     ap.add_argument("--full-n", type=int, default=3, help="lab size that also runs stages 2 and 3")
     ap.add_argument("--modes", default="minions,ssh")
-    ap.add_argument("--note", default="", help="a sentence about the machine's load, written into the report")
+    ap.add_argument("--note", action="append", default=[], help="a sentence for the report's notes (repeatable)")
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
     ap.add_argument("--from-json", help="only render docs/performance.md from this results file")
     args = ap.parse_args(argv)
     if args.from_json:
-        DOC.write_text(render(json.loads(Path(args.from_json).read_text())))
+        res = json.loads(Path(args.from_json).read_text())
+        res["notes"] = res.get("notes", []) + args.note
+        DOC.write_text(render(res))
         print(f"wrote {DOC}")
         return 0
     if os.geteuid() != 0:
@@ -387,7 +414,7 @@ def main(argv=None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     res = {"command": " ".join([".venv/bin/python", "bench/run.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]),
            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "sizes": sizes, "full_n": args.full_n,
-           "machine": machine(args.note), "scenarios": []}
+           "machine": machine(), "notes": args.note, "scenarios": []}
     out = RESULTS / f"run-{stamp}.json"
 
     def save():
