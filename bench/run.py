@@ -167,7 +167,9 @@ def api_requests(lab: Lab) -> dict:
     return {"applications": len(per_app), "requests_total": len(log_),
             "per_app_max": max(per_app.values(), default=0),
             "per_app_mean": round(sum(per_app.values()) / len(per_app), 2) if per_app else 0,
-            "by_method": dict(collections.Counter(r["method"] for r in log_))}
+            "by_method": dict(collections.Counter(r["method"] for r in log_)),
+            "top_paths": collections.Counter(f"{r['method']} {re.sub(r'/[^/]+$', '/*', r['path'])}"
+                                             for r in log_).most_common(12)}
 
 
 # ------------------------------------------------------------------ one lab
@@ -351,6 +353,10 @@ def render(res: dict) -> str:
             lines.append(f"| {sc['mode']} | {r['run']} | {secs(r)} | {r['states'] or '-'} | {r['changed']} | "
                          f"{'yes' if r['ok'] else 'NO'} | {api_text} | {peak([r], 'master') if sc['mode'] == 'minions' else '-'} | "
                          f"{peak([r], 'controller')} | {peak([r], 'host_salt')} |")
+    busiest = [(sc["mode"], r["api"]["top_paths"]) for sc in res["scenarios"] for r in sc["runs"] if r.get("api", {}).get("top_paths")]
+    if busiest:
+        lines += ["", "Most requested paths on the no-op run of stages 2 and 3 (last segment as `*`):", ""]
+        lines += [f"- {mode}: " + ", ".join(f"`{k}` {v}" for k, v in top) for mode, top in busiest]
     iso = res.get("isolated_api")
     if iso:
         lines += ["", f"Isolated ArgoCD Application states (bench/argocd_api_calls.py, `salt-call --local`, "
