@@ -7,7 +7,7 @@ without the mark, so stage 2 never starts on a host that is going down.
 
 CLI examples::
 
-    salt-run maia_orch.wait_for_reboots 'maia-node-0,maia-node-1' tgt_type=list
+    salt-run maia_orch.wait_for_reboots '[maia-node-0, maia-node-1]' tgt_type=list
     salt-run maia_orch.wait_for_reboots '*' ssh=True timeout=900
 """
 import logging
@@ -66,6 +66,6 @@ def wait_for_reboots(tgt, tgt_type="glob", ssh=False, timeout=600, interval=5, m
                 f"{timeout}s (maia:prepare:nvidia_reboot_timeout); check the console of each host"
             )
         time.sleep(float(interval))
-        answered = _marker_states(",".join(sorted(waiting)), "list", ssh, marker, timeout=10)
+        answered = _marker_states(sorted(waiting), "list", ssh, marker, timeout=10)
         waiting -= {host for host, marked in answered.items() if not marked}
     return {"rebooted": pending, "waited": round(time.monotonic() - started, 1)}

@@ -27,7 +27,8 @@
 
 {%- macro target(role=None) %}
 {%- if ssh %}
-    - tgt: {{ (hosts.keys() | list if role is none else control_plane) | join(",") }}
+    {#- a YAML list: salt-ssh resolves a comma-joined string as one host name #}
+    - tgt: {{ (hosts.keys() | list if role is none else control_plane) | json }}
     - tgt_type: list
     - ssh: true
 {%- elif role is none %}
@@ -98,7 +99,7 @@ maia-orch-nvidia-reboots-waited:
   salt.runner:
     - name: maia_orch.wait_for_reboots
 {%- if ssh %}
-    - tgt: {{ hosts.keys() | list | join(",") }}
+    - tgt: {{ hosts.keys() | list | json }}
     - tgt_type: list
     - ssh: true
 {%- else %}

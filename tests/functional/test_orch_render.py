@@ -65,8 +65,8 @@ def test_ssh_mode_targets_inventory_hosts(salt_run):
     assert "maia-orch-modules-synced" not in compiled
     prepare = step_args(compiled["maia-orch-stage-prepare"])
     assert prepare["ssh"] is True and prepare["tgt_type"] == "list"
-    assert sorted(prepare["tgt"].split(",")) == ["maia-node-0", "maia-node-1"]
-    assert step_args(compiled["maia-orch-stage-k8s"])["tgt"] == "maia-node-0"
+    assert sorted(prepare["tgt"]) == ["maia-node-0", "maia-node-1"]  # a list, never a comma-joined name
+    assert step_args(compiled["maia-orch-stage-k8s"])["tgt"] == ["maia-node-0"]
 
 
 def test_unknown_stage_fails_first(salt_run):
