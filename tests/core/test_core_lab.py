@@ -89,7 +89,10 @@ def _failed(data):
 
 @pytest.fixture(scope="module")
 def target():
-    return Target()
+    t = Target()
+    yield t
+    if t.lab is not None and not os.environ.get("MAIA_LAB_KEEP"):
+        t.lab.down()
 
 
 @pytest.fixture(scope="module")
