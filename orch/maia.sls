@@ -107,7 +107,8 @@ maia-orch-nvidia-reboots-waited:
     - tgt_type: compound
 {%- endif %}
     - timeout: {{ flags.maia.prepare.get("nvidia_reboot_timeout", 600) }}
-    - require:
+    {#- a reboot is only ever scheduled by a stage 1 run that changed something #}
+    - onchanges:
       - salt: maia-orch-stage-prepare
 {%- endif %}
 

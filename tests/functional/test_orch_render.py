@@ -46,6 +46,7 @@ def test_all_stages_in_order_with_minions(salt_run):
     assert k8s["require"] == [{"salt": "maia-orch-stage-prepare"}, {"salt": "maia-orch-nvidia-reboots-waited"}]
     reboot = step_args(compiled["maia-orch-nvidia-reboots-waited"])
     assert reboot["timeout"] == 600 and reboot["tgt_type"] == "compound"
+    assert reboot["onchanges"] == [{"salt": "maia-orch-stage-prepare"}]
     core = step_args(compiled["maia-orch-stage-core"])
     assert core["require"] == [{"salt": "maia-orch-stage-k8s"}]
 
