@@ -358,18 +358,26 @@ def _dry(dry_run):
     return "All" if dry_run else None
 
 
+
+def _prepare(manifest, namespace, kubeconfig, context, verb):
+    """Common start of the write calls: an own copy of the manifest, the client,
+    the resource, and the namespace (set in the manifest for namespaced kinds)."""
+    manifest = _own_copy(_load_manifest(manifest))
+    dyn = _client(kubeconfig, context)
+    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
+    meta = manifest.setdefault("metadata", {})
+    ns = _ns_for(res, meta.get("namespace") or namespace, f"{verb} {manifest['kind']} {meta.get('name') or ''}".rstrip())
+    if ns:
+        meta["namespace"] = ns
+    return manifest, dyn, res, ns
+
 def create(manifest, namespace=None, dry_run=False, kubeconfig=None, context=None):
     """
     Create an object (POST); fails with HTTP 409 AlreadyExists when it exists.
     ``namespace`` is used when the manifest has none. Returns the created object.
     """
-    manifest = _own_copy(_load_manifest(manifest))
-    dyn = _client(kubeconfig, context)
-    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
-    meta = manifest.setdefault("metadata", {})
-    ns = _ns_for(res, meta.get("namespace") or namespace, f"create {manifest['kind']}")
-    if ns:
-        meta["namespace"] = ns
+    manifest, dyn, res, ns = _prepare(manifest, namespace, kubeconfig, context, "create")
+    meta = manifest["metadata"]
     obj = _request(
         dyn,
         "post",
@@ -387,13 +395,8 @@ def replace(manifest, namespace=None, dry_run=False, kubeconfig=None, context=No
     Replace an object (PUT). With ``metadata.resourceVersion`` set, a stale
     version fails with HTTP 409 Conflict. Returns the stored object.
     """
-    manifest = _own_copy(_load_manifest(manifest))
-    dyn = _client(kubeconfig, context)
-    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
+    manifest, dyn, res, ns = _prepare(manifest, namespace, kubeconfig, context, "replace")
     meta = manifest["metadata"]
-    ns = _ns_for(res, meta.get("namespace") or namespace, f"replace {manifest['kind']}")
-    if ns:
-        meta["namespace"] = ns
     obj = _request(
         dyn,
         "put",
@@ -476,13 +479,8 @@ def apply(
 
     CLI example: ``salt-call maia_kube.apply '{apiVersion: v1, kind: Namespace, metadata: {name: x}}'``
     """
-    manifest = _own_copy(_load_manifest(manifest))
-    dyn = _client(kubeconfig, context)
-    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
+    manifest, dyn, res, ns = _prepare(manifest, namespace, kubeconfig, context, "apply")
     meta = manifest["metadata"]
-    ns = _ns_for(res, meta.get("namespace") or namespace, f"apply {manifest['kind']} {meta.get('name')}")
-    if ns:
-        meta["namespace"] = ns
     path = res.path(name=meta["name"], namespace=ns)
     if subresource:
         path = f"{path}/{subresource}"
