@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from support.states import changed_ids, failed
+
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 BIN = Path(sys.executable).parent
@@ -79,14 +81,6 @@ class Target:
         return self.salt_ssh(*args)
 
 
-def _changed(data):
-    return {v["__id__"] for v in data.values() if v.get("changes")}
-
-
-def _failed(data):
-    return {v["__id__"]: v["comment"] for v in data.values() if v.get("result") is False}
-
-
 @pytest.fixture(scope="module")
 def target():
     t = Target()
@@ -101,7 +95,7 @@ def controller(target):
         yield None
         return
     proc, data = target.apply("maia.k8s")
-    assert isinstance(data, dict) and not _failed(data), proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert isinstance(data, dict) and not failed(data), proc.stdout[-4000:] + proc.stderr[-4000:]
     from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
 
     with ArgoCDControllerStandin(target.kubeconfig, namespace="argocd", interval=0.3,
@@ -112,10 +106,10 @@ def controller(target):
 def test_core_converges_and_reruns_with_zero_changes(target, controller):
     proc, data = target.apply("maia.core", test=True)
     assert isinstance(data, dict), proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert not _failed(data), _failed(data)
+    assert not failed(data), failed(data)
     proc, data = target.apply("maia.core")
     assert isinstance(data, dict), proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert not _failed(data), _failed(data)
+    assert not failed(data), failed(data)
     synced = [v for k, v in data.items() if "app_synced" in k]
     assert len(synced) >= 16 and all(v["result"] is True for v in synced)
     if controller is not None:
@@ -132,5 +126,5 @@ def test_core_converges_and_reruns_with_zero_changes(target, controller):
         assert nfs["path"] == "/nfs" and nfs["server"]
     proc, data = target.apply("maia.core")
     assert isinstance(data, dict), proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert not _failed(data), _failed(data)
-    assert _changed(data) == set()
+    assert not failed(data), failed(data)
+    assert changed_ids(data) == set()

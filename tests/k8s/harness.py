@@ -22,7 +22,9 @@ from pathlib import Path
 
 import yaml
 
+from maia_salt.pillar_map import deep_merge
 from maia_salt.standins import microk8s as microk8s_standin
+from support.states import changed_ids, failed  # noqa: F401  (the k8s tests import them from here)
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -37,16 +39,6 @@ def argocd_bcrypt(password: str = ARGOCD_PASSWORD) -> str:
     import bcrypt
 
     return "$2a$" + bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()[4:]
-
-
-def deep_merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 class ManifestServer:
@@ -173,9 +165,3 @@ def make_site(root: Path, api_kubeconfig_text: str, manifest_url: str, pillar: d
     return site
 
 
-def changed_ids(state_ret: dict) -> set[str]:
-    return {v["__id__"] for v in state_ret.values() if v.get("changes")}
-
-
-def failed(state_ret: dict) -> dict:
-    return {v["__id__"]: v["comment"] for v in state_ret.values() if v.get("result") is False}

@@ -27,6 +27,7 @@ import yaml
 
 from maia_salt.lab.core import Lab
 from maia_salt.lab.testing import lab_skip_reason
+from support.states import changed_ids, failed
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -80,14 +81,6 @@ class Target:
         raise AssertionError("no maia ext_pillar in the master config")
 
 
-def _changed(data):
-    return {v["__id__"] for v in data.values() if v.get("changes")}
-
-
-def _failed(data):
-    return {v["__id__"]: v["comment"] for v in data.values() if v.get("result") is False}
-
-
 @pytest.fixture(scope="module")
 def target():
     t = Target()
@@ -111,14 +104,14 @@ def runs(target):
 
 
 def test_first_run_converges_and_test_mode_predicted_it(runs):
-    assert _failed(runs["first"]) == {}
-    assert _failed(runs["test"]) == {}
-    assert _changed(runs["test"]) == _changed(runs["first"])
+    assert failed(runs["first"]) == {}
+    assert failed(runs["test"]) == {}
+    assert changed_ids(runs["test"]) == changed_ids(runs["first"])
 
 
 def test_second_run_no_changes_no_restart(runs, target):
-    assert _failed(runs["second"]) == {}
-    assert _changed(runs["second"]) == set()
+    assert failed(runs["second"]) == {}
+    assert changed_ids(runs["second"]) == set()
     if target.lab:
         assert target.standin_state()["starts"] == runs["restarts_after_first"]
 
