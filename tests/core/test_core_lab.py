@@ -46,6 +46,13 @@ def _salt_ssh():
 
 
 class Target:
+    def _claim(self, base):
+        """A lab name no other pytest session holds (the lock lives as long as this object)."""
+        from maia_salt.lab.testing import claim_lab_name
+
+        name, self._lock = claim_lab_name(base)
+        return name
+
     def __init__(self):
         self.e2e = bool(os.environ.get("MAIA_E2E_ROSTER"))
         self.lab = None
@@ -60,7 +67,7 @@ class Target:
         reason = lab_skip_reason()
         if reason:
             pytest.skip(reason)
-        self.lab = Lab(os.environ.get("MAIA_LAB_TEST_CORE_NAME", "pytest-core")).up(hosts=1, standins=True)
+        self.lab = Lab(self._claim(os.environ.get("MAIA_LAB_TEST_CORE_NAME", "pytest-core"))).up(hosts=1, standins=True)
         self.config_dir = self.lab.dir
         self.roster = self.lab.roster
         self.name = self.lab.state["standins_control_plane"]

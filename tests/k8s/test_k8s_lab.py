@@ -36,6 +36,13 @@ PILLAR = json.dumps({"maia": {"prepare": {"ufw": False}}})
 
 
 class Target:
+    def _claim(self, base):
+        """A lab name no other pytest session holds (the lock lives as long as this object)."""
+        from maia_salt.lab.testing import claim_lab_name
+
+        name, self._lock = claim_lab_name(base)
+        return name
+
     def __init__(self):
         self.e2e = bool(os.environ.get("MAIA_E2E_ROSTER"))
         if self.e2e:
@@ -47,7 +54,7 @@ class Target:
             reason = lab_skip_reason()
             if reason:
                 pytest.skip(reason)
-            self.lab = Lab(os.environ.get("MAIA_LAB_TEST_K8S_NAME", "pytest-k8s")).up(hosts=1, standins=True)
+            self.lab = Lab(self._claim(os.environ.get("MAIA_LAB_TEST_K8S_NAME", "pytest-k8s"))).up(hosts=1, standins=True)
             self.config_dir = self.lab.dir
             self.roster = self.lab.roster
             self.name = self.lab.state["standins_control_plane"]
