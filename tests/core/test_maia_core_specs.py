@@ -536,7 +536,7 @@ def test_salt_ssh_wrapper_builds_the_same_specs_on_the_master(defaults):
     wrapper = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(wrapper)
     pillar = site_pillar(cluster={"k8s_distribution": "k3s"})
-    wrapper.__opts__ = {"file_roots": {"base": [str(REPO / "formulas"), str(REPO)]}, "test": False}
+    wrapper.__opts__ = {"file_roots": {"base": [str(REPO / "formulas")]}, "test": False}
     wrapper.__pillar__ = {"maia": pillar}
     wrapper.__salt__ = {}
     assert wrapper.mapdata() == load_maia_core().mapdata(defaults, pillar)

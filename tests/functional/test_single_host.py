@@ -22,7 +22,7 @@ def show_sls(tmp_path, site, minion_id, pillar=None):
         "id": minion_id,
         "file_client": "local",
         "root_dir": str(tmp_path / f"root-{minion_id}"),
-        "file_roots": {"base": [str(REPO / "formulas"), str(REPO)]},
+        "file_roots": {"base": [str(REPO / "formulas")]},
         "ext_pillar": [{"maia": {"config_folder": str(site)}}],
     }))
     cmd = [str(SALT_CALL), "--local", "-c", str(conf), "--out", "json", "--log-level", "quiet", "state.show_sls", "maia"]

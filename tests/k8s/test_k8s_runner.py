@@ -24,7 +24,7 @@ def site(tmp_path_factory):
 def salt_master(salt_factories, site):
     overrides = {
         "ext_pillar": [{"maia": {"config_folder": str(site)}}],
-        "file_roots": {"base": [str(REPO / "formulas"), str(REPO)]},
+        "file_roots": {"base": [str(REPO / "formulas")]},
     }
     factory = salt_factories.salt_master_daemon("k8s-runner-master", overrides=overrides)
     with factory.started():

@@ -123,7 +123,8 @@ def test_lab_folder_has_inventory_roster_master_saltfile(lab):
         master = yaml.safe_load(fh)
     assert master["ext_pillar"] == [{"maia": {"config_folder": lab.config_folder}}]
     checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    assert master["file_roots"]["base"] == [os.path.join(checkout, "formulas"), checkout]
+    assert master["file_roots"]["base"] == [os.path.join(checkout, "formulas")]
+    assert master["disable_grains"] == ["lvm"]
     for key in ("pki_dir", "cachedir", "log_file"):
         assert master[key].startswith(lab.dir + "/")
     with open(lab.roster) as fh:

@@ -599,7 +599,8 @@ class Lab:
         paths = _package_paths()
         roots = []
         if paths["checkout"]:
-            roots = [os.path.join(paths["checkout"], "formulas"), paths["checkout"]]
+            # formulas/ is the one file root: it links in _modules, _states, _grains and orch
+            roots = [os.path.join(paths["checkout"], "formulas")]
         salt_root = self.path("salt")
         master = {
             "root_dir": salt_root,
@@ -613,11 +614,10 @@ class Lab:
             "user": "root",
             "interface": self.bridge_address,
             "file_roots": {"base": roots},
-            # the checkout root is a file root (orch/, _modules/...): keep its venv, git and caches out
-            "file_ignore_regex": [
-                r"^\.venv(/|$)", r"^\.git(/|$)", r"(^|/)__pycache__(/|$)", r"\.pyc$",
-                r"^\.pytest_cache(/|$)", r"\.egg-info(/|$)", r"^build(/|$)", r"^dist(/|$)",
-            ],
+            "file_ignore_regex": [r"(^|/)__pycache__(/|$)", r"\.pyc$"],
+            # the lab's loop-device VGs (all named MAIA_Storage) are visible to this machine's LVM, which
+            # makes the lvm grain slow (seconds per salt-run); the master never needs its own LVM grains
+            "disable_grains": ["lvm"],
             "ext_pillar": [{"maia": {"config_folder": self.config_folder}}],
             "roster_file": self.roster,
             "known_hosts_file": self.known_hosts,
