@@ -1,5 +1,11 @@
 """Runner steps of orch.maia that run on the master side.
 
+``sync_minions``: syncs only the kinds of extension modules maia-salt ships
+(modules, states, grains, utils), and only to minions whose copy differs from
+the master's, and refreshes the master's copy of every minion's pillar.
+``saltutil.sync_all`` plus ``refresh_pillar`` on every run cost more than
+stage 1 itself on a converged site (docs/performance.md).
+
 ``wait_for_reboots``: stage 1 schedules a reboot where it installed an NVIDIA
 driver, and marks it with a file under /run (a tmpfs, so the mark is gone once
 the host has rebooted). This waits until every marked host answers again
@@ -7,13 +13,17 @@ without the mark, so stage 2 never starts on a host that is going down.
 
 CLI examples::
 
+    salt-run maia_orch.sync_minions '*'
+    salt-run maia_orch.sync_minions 'I@maia:host:address:*' tgt_type=compound types='[modules, states]'
     salt-run maia_orch.wait_for_reboots '[maia-node-0, maia-node-1]' tgt_type=list
     salt-run maia_orch.wait_for_reboots '*' ssh=True timeout=900
 """
 import logging
+import re
 import time
 
 import salt.client
+import salt.fileserver
 from salt.exceptions import SaltRunnerError
 
 log = logging.getLogger(__name__)
@@ -21,10 +31,97 @@ log = logging.getLogger(__name__)
 __virtualname__ = "maia_orch"
 
 REBOOT_MARKER = "/run/maia-reboot-pending"
+SYNC_TYPES = ("modules", "states", "grains", "utils")
+# the files saltutil.sync_<kind> copies (salt.utils.extmods.sync)
+SYNCED_FILE = re.compile(r"\.(pyx?|so|zip)$")
+# kinds saltutil can sync to a minion
+SYNCABLE = ("modules", "states", "grains", "utils", "renderers", "returners", "output", "executors",
+            "serializers", "matchers", "beacons", "engines", "proxymodules", "sdb", "log_handlers")
 
 
 def __virtual__():
     return __virtualname__
+
+
+def _master_hashes(kinds, saltenv):
+    """What ``maia_extmods.hashes`` returns on a minion that is in sync."""
+    fs = salt.fileserver.Fileserver(__opts__)
+    found = {}
+    for path in fs.file_list({"saltenv": saltenv}):
+        kind, _, rel = path.partition("/")
+        if (kind.startswith("_") and kind[1:] in kinds and SYNCED_FILE.search(rel)
+                and "__pycache__" not in rel.split("/")):
+            found[f"{kind[1:]}/{rel}"] = fs.file_hash({"path": path, "saltenv": saltenv})["hsum"]
+    return found
+
+
+def _no_answer(ret) -> str:
+    # LocalClient gives None or a "Minion did not return. [...]" text for a minion that did not answer
+    said = str(ret or "").strip().splitlines()
+    return "did not answer (is its salt-minion running and connected?)" + (f": {said[0]}" if said else "")
+
+
+def _job(client, tgt, tgt_type, funs, args, timeout):
+    """{minion: {fun: return}} of one job with several functions; None for a minion that did not answer."""
+    expected = set(client.gather_minions(tgt, tgt_type))
+    raw = client.cmd(tgt, funs, args, tgt_type=tgt_type, timeout=timeout)
+    return {minion: raw.get(minion) for minion in sorted(expected | set(raw))}
+
+
+def sync_minions(tgt, tgt_type="glob", types=SYNC_TYPES, saltenv="base", timeout=300):
+    """
+    Bring the extension modules of ``types`` up to date on every minion of
+    ``tgt`` and refresh the master's copy of each minion's pillar (what
+    ``I@`` targeting reads).
+
+    One job asks every minion for its module hashes (``maia_extmods.hashes``)
+    and compiles its pillar (``pillar.obfuscate``: the master caches the pillar,
+    the job returns only value types, never a secret). Only minions whose modules
+    differ from the master's get a second job: ``saltutil.sync_<kind>`` for
+    each kind and ``saltutil.refresh_pillar`` (which also reloads modules and
+    grains). Returns ``{"minions": n, "up_to_date": n, "synced": {minion:
+    [kind.module, ...]}}``; raises when a minion does not answer or a step fails.
+    """
+    if isinstance(types, str):
+        types = [t.strip() for t in types.split(",") if t.strip()]
+    types = list(types)
+    unknown = sorted(set(types) - set(SYNCABLE))
+    if unknown:
+        raise SaltRunnerError(f"maia_orch.sync_minions: unknown module kinds {unknown}; use some of {SYNCABLE}")
+    wanted = _master_hashes(types, saltenv)
+    failed = {}
+    with salt.client.get_local_client(__opts__["conf_file"]) as client:
+        if not client.gather_minions(tgt, tgt_type):
+            raise SaltRunnerError(f"no minion matches {tgt!r} ({tgt_type}): are the minion keys accepted "
+                                  "and the minion ids the host names of inventory.yaml?")
+        checked = _job(client, tgt, tgt_type, ["maia_extmods.hashes", "pillar.obfuscate"],
+                       [[types, __opts__["hash_type"]], []], timeout)
+        stale = []
+        for minion, ret in checked.items():
+            if not isinstance(ret, dict):
+                failed[minion] = _no_answer(ret)
+            elif not isinstance(ret.get("pillar.obfuscate"), dict):
+                failed[minion] = f"pillar: {str(ret.get('pillar.obfuscate')).strip()[-500:]}"
+            elif ret.get("maia_extmods.hashes") != wanted:  # also: maia_extmods not there yet
+                stale.append(minion)
+        synced = {}
+        if stale:
+            funs = [f"saltutil.sync_{kind}" for kind in types] + ["saltutil.refresh_pillar"]
+            args = [[f"saltenv={saltenv}", "refresh=False"] for _ in types] + [["wait=True"]]
+            for minion, ret in _job(client, stale, "list", funs, args, timeout).items():
+                bad = {fun: out for fun, out in (ret or {}).items()
+                       if out is not True and not (fun.startswith("saltutil.sync_") and isinstance(out, list))}
+                if not isinstance(ret, dict) or bad:
+                    failed[minion] = ("; ".join(f"{fun}: {str(out).strip()[-500:]}" for fun, out in bad.items())
+                                      if isinstance(ret, dict) else _no_answer(ret))
+                    continue
+                synced[minion] = [mod for fun, out in ret.items() if isinstance(out, list) for mod in out]
+    if failed:
+        raise SaltRunnerError(
+            "module sync and pillar refresh failed on "
+            + "; ".join(f"{minion}: {why}" for minion, why in sorted(failed.items()))
+        )
+    return {"minions": len(checked), "up_to_date": len(checked) - len(stale), "synced": synced}
 
 
 def _marker_states(tgt, tgt_type, ssh, marker, timeout):

@@ -55,22 +55,13 @@ maia-orch-inventory-present:
 {%- else %}
 {%- if not ssh %}
 
-maia-orch-modules-synced:
-  salt.function:
-    - name: saltutil.sync_all
-{{ target() }}
-    - kwarg:
-        refresh: true
-    - failhard: true
-
-maia-orch-pillar-refreshed:
-  salt.function:
-    - name: saltutil.refresh_pillar
-    - tgt: "*"
-    - kwarg:
-        wait: true
-    - require:
-      - salt: maia-orch-modules-synced
+maia-orch-minions-synced:
+  salt.runner:
+    - name: maia_orch.sync_minions
+    {#- the inventory's hosts too: their cached pillar may predate an inventory change #}
+    - tgt: "I@maia:host:address:* or G@maia_roles:*{% if hosts %} or L@{{ hosts.keys() | join(',') }}{% endif %}"
+    - tgt_type: compound
+    - types: {{ orch.get("sync", ["modules", "states", "grains", "utils"]) | json }}
     - failhard: true
 {%- endif %}
 
@@ -88,7 +79,7 @@ maia-orch-stage-prepare:
     - failhard: true
 {%- if not ssh %}
     - require:
-      - salt: maia-orch-pillar-refreshed
+      - salt: maia-orch-minions-synced
 {%- endif %}
 {%- endif %}
 

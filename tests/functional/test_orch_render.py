@@ -35,11 +35,16 @@ def test_all_stages_in_order_with_minions(salt_run):
     compiled = steps(salt_run)
     order = sorted((v.get("__run_num__", 0), k) for k, v in compiled.items() if isinstance(v, dict))
     ids = [k for k in compiled]
-    for step in ("maia-orch-modules-synced", "maia-orch-pillar-refreshed", "maia-orch-stage-prepare",
+    for step in ("maia-orch-minions-synced", "maia-orch-stage-prepare",
                  "maia-orch-stage-k8s", "maia-orch-kubeconfig-fetched-maia-node-0", "maia-orch-stage-core"):
         assert step in ids, ids
+    sync = step_args(compiled["maia-orch-minions-synced"])
+    # the inventory's hosts too, whatever the master's cached pillar says
+    assert sync["tgt"] == "I@maia:host:address:* or G@maia_roles:* or L@maia-node-0,maia-node-1"
+    assert sync["types"] == ["modules", "states", "grains", "utils"] and sync["failhard"] is True
     prepare = step_args(compiled["maia-orch-stage-prepare"])
     assert prepare["tgt"] == "I@maia:host:address:* or G@maia_roles:*" and prepare["tgt_type"] == "compound"
+    assert prepare["require"] == [{"salt": "maia-orch-minions-synced"}]
     assert prepare["failhard"] is True
     k8s = step_args(compiled["maia-orch-stage-k8s"])
     assert k8s["tgt"] == "I@maia:roles:control-plane or G@maia_roles:control-plane"
@@ -63,7 +68,7 @@ def test_stage_subset_and_flags_passed_on(salt_run):
 
 def test_ssh_mode_targets_inventory_hosts(salt_run):
     compiled = steps(salt_run, {"maia": {"orch": {"ssh": True}}})
-    assert "maia-orch-modules-synced" not in compiled
+    assert "maia-orch-minions-synced" not in compiled
     prepare = step_args(compiled["maia-orch-stage-prepare"])
     assert prepare["ssh"] is True and prepare["tgt_type"] == "list"
     assert sorted(prepare["tgt"]) == ["maia-node-0", "maia-node-1"]  # a list, never a comma-joined name

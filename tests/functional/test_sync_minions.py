@@ -1,0 +1,108 @@
+"""maia_orch.sync_minions through a real salt-master and salt-minion.
+
+The runner must sync the extension modules only where the minion's copy
+differs from the master's, make a changed module take effect in the running
+minion, and refresh the master's copy of the minion's pillar (what I@
+targeting reads) without returning pillar values.
+"""
+import pytest
+
+from support.site import REPO
+
+PROBE = "def version():\n    return {}\n"
+
+
+@pytest.fixture(scope="module")
+def roots(tmp_path_factory):
+    base = tmp_path_factory.mktemp("sync-roots")
+    (base / "files" / "_modules").mkdir(parents=True)
+    (base / "files" / "_modules" / "maia_probe.py").write_text(PROBE.format(1))
+    (base / "pillar").mkdir()
+    (base / "pillar" / "top.sls").write_text("base:\n  '*':\n    - probe\n")
+    (base / "pillar" / "probe.sls").write_text("probe: 1\nprobe_secret: do-not-return-me\n")
+    return base
+
+
+@pytest.fixture(scope="module")
+def master(salt_factories, roots):
+    overrides = {
+        "file_roots": {"base": [str(roots / "files"), str(REPO / "formulas")]},
+        "pillar_roots": {"base": [str(roots / "pillar")]},
+        "disable_grains": ["lvm"],
+    }
+    factory = salt_factories.salt_master_daemon("maia-sync-master", overrides=overrides)
+    with factory.started():
+        yield factory
+
+
+@pytest.fixture(scope="module")
+def minion(master):
+    factory = master.salt_minion_daemon("maia-sync-node")
+    with factory.started():
+        yield factory
+
+
+def sync(master, *args):
+    ret = master.salt_run_cli(timeout=180).run("maia_orch.sync_minions", *args)
+    return ret
+
+
+def probe(master, minion):
+    ret = master.salt_cli(timeout=60).run("maia_probe.version", minion_tgt=minion.id)
+    assert ret.returncode == 0, ret
+    return ret.data
+
+
+def cached_pillar(master, minion):
+    ret = master.salt_run_cli(timeout=60).run("cache.pillar", minion.id)
+    assert ret.returncode == 0, ret
+    return ret.data[minion.id]
+
+
+def test_syncs_only_what_differs_and_the_change_takes_effect(master, minion, roots):
+    first = sync(master, minion.id)
+    assert first.returncode == 0, first
+    assert "modules.maia_probe" in first.data["synced"][minion.id]
+    assert probe(master, minion) == 1
+
+    again = sync(master, minion.id)
+    assert again.returncode == 0, again
+    assert again.data == {"minions": 1, "up_to_date": 1, "synced": {}}
+
+    (roots / "files" / "_modules" / "maia_probe.py").write_text(PROBE.format(2))
+    master.salt_run_cli(timeout=60).run("fileserver.update")
+    changed = sync(master, minion.id)
+    assert changed.returncode == 0, changed
+    assert changed.data["up_to_date"] == 0
+    assert changed.data["synced"] == {minion.id: ["modules.maia_probe"]}
+    assert probe(master, minion) == 2  # the running minion uses the new code
+
+
+def test_refreshes_the_masters_pillar_copy_without_returning_values(master, minion, roots):
+    assert sync(master, minion.id).returncode == 0
+    assert cached_pillar(master, minion)["probe"] == 1
+    (roots / "pillar" / "probe.sls").write_text("probe: 2\nprobe_secret: do-not-return-me\n")
+    ret = sync(master, minion.id)
+    assert ret.returncode == 0, ret
+    assert ret.data["up_to_date"] == 1  # no module changed: no sync, no minion refresh
+    assert cached_pillar(master, minion)["probe"] == 2
+    assert "do-not-return-me" not in ret.stdout + ret.stderr
+
+
+def test_bad_input_fails_clearly(master, minion):
+    nobody = sync(master, "no-such-minion")
+    assert nobody.returncode != 0
+    assert "no minion matches 'no-such-minion'" in nobody.stdout + nobody.stderr
+    kinds = sync(master, minion.id, "types=[modules, wheels]")
+    assert kinds.returncode != 0
+    assert "unknown module kinds ['wheels']" in kinds.stdout + kinds.stderr
+
+
+def test_a_minion_that_does_not_answer_is_named(master, minion):
+    minion.terminate()
+    try:
+        ret = sync(master, minion.id, "timeout=5")
+        assert ret.returncode != 0
+        assert f"{minion.id}: did not answer" in ret.stdout + ret.stderr
+    finally:
+        minion.start()
