@@ -101,10 +101,11 @@ def pvs() -> dict:
 
 def vg_info(vg: str) -> dict | None:
     """``{name, size, free, devices}`` of a volume group, or None."""
-    rows = [r for r in _report("vgs", "vg_name,vg_size,vg_free") if r["vg_name"] == vg]
+    # one row per physical volume of the group
+    rows = [r for r in _report("vgs", "vg_name,vg_size,vg_free,pv_name") if r["vg_name"] == vg]
     if not rows:
         return None
-    devices = sorted(dev for dev, name in pvs().items() if name == vg)
+    devices = sorted({os.path.realpath(r["pv_name"]) for r in rows if r.get("pv_name")})
     return {"name": vg, "size": int(rows[0]["vg_size"]), "free": int(rows[0]["vg_free"]), "devices": devices}
 
 
@@ -114,6 +115,11 @@ def lv_info(vg: str, lv: str) -> dict | None:
         if r["vg_name"] == vg and r["lv_name"] == lv:
             return {"name": lv, "vg": vg, "size": int(r["lv_size"]), "path": f"/dev/{vg}/{lv}"}
     return None
+
+
+def lv_names(vg: str) -> set[str]:
+    """Names of the logical volumes of ``vg`` (one ``lvs`` for all of them)."""
+    return {r["lv_name"] for r in _report("lvs", "lv_name,vg_name") if r["vg_name"] == vg}
 
 
 def blkid(device: str) -> dict:
@@ -153,18 +159,19 @@ def device_size(device: str) -> int | None:
         return None
 
 
-def device_problems(device: str, vg: str) -> list[str]:
+def device_problems(device: str, vg: str, known_pvs: dict | None = None) -> list[str]:
     """Why ``device`` can't be a PV of ``vg`` (empty list: it can).
 
     A device may be: a PV of ``vg`` already, an unused PV, or a block device
-    without any signature that is not mounted or used as swap.
+    without any signature that is not mounted or used as swap. ``known_pvs``:
+    what ``pvs()`` returned, when the caller already asked.
     """
     if not os.path.exists(device):
         return [f"{device} does not exist"]
     real = os.path.realpath(device)
     if not stat.S_ISBLK(os.stat(real).st_mode):
         return [f"{device} is not a block device"]
-    pv_vg = pvs().get(real)
+    pv_vg = (pvs() if known_pvs is None else known_pvs).get(real)
     if pv_vg is not None:
         if pv_vg in ("", vg):
             return []
@@ -196,11 +203,12 @@ def validate(devices, volumes, vg="MAIA_Storage") -> list[str]:
     errors = []
     if not devices or not isinstance(devices, (list, tuple)):
         return ["device_list: no devices given; set device_list (e.g. [/dev/sdb]) in the host's vars"]
+    known = pvs()
     for dev in devices:
         if not isinstance(dev, str) or not dev.startswith("/dev/"):
             errors.append(f"device_list: {dev!r} is not a device path under /dev")
             continue
-        errors.extend(f"device_list: {p}" for p in device_problems(dev, vg))
+        errors.extend(f"device_list: {p}" for p in device_problems(dev, vg, known))
     parsed = []
     for vol in volumes:
         try:
@@ -209,7 +217,8 @@ def validate(devices, volumes, vg="MAIA_Storage") -> list[str]:
             errors.append(f"{vol['key']}: {exc}")
     if errors:
         return errors
-    existing = {v["lv"]: lv_info(vg, v["lv"]) for v in volumes}
+    present = lv_names(vg)
+    existing = {v["lv"]: v["lv"] in present for v in volumes}
     pending = [(v, s) for v, s in parsed if not existing[v["lv"]]]
     for i, (vol, size) in enumerate(pending[:-1]):
         if size["option"] == "-l" and size["percent"] == 100:

@@ -60,6 +60,7 @@ class FakeLVM:
             if vg in self.vgs else None
         )
         mod.lv_info = lambda vg, lv: {"name": lv, "vg": vg, "size": self.lvs[(vg, lv)]} if (vg, lv) in self.lvs else None
+        mod.lv_names = lambda vg: {lv for (v, lv) in self.lvs if v == vg}
         mod.blkid = lambda dev: dict(self.sigs.get(dev, {}))
         mod.device_size = lambda dev: self.sizes.get(dev)
         mod.lvm_installed = lambda: True
