@@ -5,6 +5,8 @@ or of ``salt-run state.orch``; nothing here talks to Salt.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 
@@ -67,6 +69,18 @@ _STAGE_OF_STEP = {
 }
 
 
+def _step_failure(step: dict) -> str:
+    """A failed step's comment; for a runner step (which only says "Runner function ... failed"),
+    with the error its exception gave."""
+    comment = str(step.get("comment", "")).strip()
+    said = (step.get("changes") or {}).get("return")
+    if isinstance(said, str) and "Exception occurred in runner" in said:
+        errors = [line.split(": ", 1)[1] for line in said.splitlines() if re.match(r"^[\w.]+(Error|Exception): ", line)]
+        if errors:
+            comment = f"{comment} {errors[-1]}".strip()
+    return comment
+
+
 def from_orchestration(data: dict, lookup_job=None) -> tuple[list[HostResult], list[tuple[str, str]]]:
     """Per-host results of every stage step of ``salt-run state.orch orch.maia --out json``,
     and the orchestration's own failed steps (step id, comment).
@@ -86,7 +100,7 @@ def from_orchestration(data: dict, lookup_job=None) -> tuple[list[HostResult], l
                 continue
             step_id = _state_id(key)
             if step.get("result") is False:
-                failed_steps.append((step_id, str(step.get("comment", "")).strip()))
+                failed_steps.append((step_id, _step_failure(step)))
             stage = _STAGE_OF_STEP.get(step_id)
             if stage is None:
                 continue

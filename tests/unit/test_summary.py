@@ -70,3 +70,15 @@ def test_unchanged_stage_is_looked_up_by_jid():
     results, failed = summary.from_orchestration(data, lookup)
     assert looked == ["2026"] and failed == []
     assert [(r.host, r.states, r.changed) for r in results] == [("h1", 1, 0)]
+
+
+def test_failed_runner_step_names_the_error():
+    said = ("Exception occurred in runner maia_orch.sync_minions: Traceback (most recent call last):\n"
+            '  File "/x/maia_orch.py", line 115, in sync_minions\n    raise SaltRunnerError(\n'
+            "salt.exceptions.SaltRunnerError: module sync and pillar refresh failed on maia-node-1: did not answer\n")
+    data = {"master": {"salt_|-maia-orch-minions-synced_|-maia_orch.sync_minions_|-runner": {
+        "result": False, "comment": "Runner function 'maia_orch.sync_minions' failed.", "__run_num__": 0,
+        "changes": {"return": said}}}}
+    _, failed_steps = summary.from_orchestration(data)
+    assert failed_steps == [("maia-orch-minions-synced", "Runner function 'maia_orch.sync_minions' failed. "
+                             "module sync and pillar refresh failed on maia-node-1: did not answer")]
