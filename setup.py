@@ -1,7 +1,7 @@
 """maia-salt: install the MAIA platform with Salt.
 
 The Salt extension directories at the top of the repository (``_modules``,
-``_states``, ``_pillar``, ``_runners``, ``_grains``) are shipped inside the
+``_states``, ``_pillar``, ``_runners``, ``_grains``, ``_wrapper``, ``_utils``) are shipped inside the
 ``maia_salt`` package and announced to Salt through the ``salt.loader``
 entry point (see ``maia_salt.loader``).
 """
@@ -14,6 +14,7 @@ SALT_EXTENSION_DIRS = {
     "maia_salt.salt_ext.runners": "_runners",
     "maia_salt.salt_ext.grains": "_grains",
     "maia_salt.salt_ext.wrapper": "_wrapper",
+    "maia_salt.salt_ext.utils": "_utils",
 }
 
 setup(
