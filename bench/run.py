@@ -10,7 +10,8 @@ master + minions, `bench-s<N>` salt-ssh only; brought down afterwards, also on e
 * on the `--full-n` lab of each mode: stages 2 and 3 (k8s, core) first and no-op run,
   the Kubernetes API requests of that no-op run per Application (the API stand-in's
   request log), then a no-op run of all three stages (its changes must be 0);
-* peak memory, sampled every 0.25 s during every run: the salt-master's process tree,
+* CPU seconds of each host, the master, salt-run and the machine during every run;
+* peak memory, sampled every 0.5 s during every run: the salt-master's process tree,
   the controller (`salt-run` and the `salt-ssh` it starts), and Salt inside each host
   (salt-minion processes, or the salt-ssh thin `python3`);
 * the same Applications in isolation (bench/argocd_api_calls.py, 18 Applications).
@@ -47,7 +48,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(BENCH))
 
 import argocd_api_calls  # noqa: E402  (APP_PATH, CONTROLLER_UA, run)
-from lab_bench import mem_available_mib, mem_kib  # noqa: E402
+from lab_bench import mem_available_mib  # noqa: E402
 from maia_salt.install import run_orchestration  # noqa: E402
 from maia_salt.lab.core import Lab, all_labs  # noqa: E402
 
@@ -83,23 +84,41 @@ def _procs() -> dict:
 
 
 def _tree(procs: dict, roots) -> set:
+    children = collections.defaultdict(list)
+    for pid, (ppid, _, _) in procs.items():
+        children[ppid].append(pid)
     pids, todo = set(), [r for r in roots if r in procs]
     while todo:
         pid = todo.pop()
         pids.add(pid)
-        todo += [p for p, (ppid, _, _) in procs.items() if ppid == pid and p not in pids]
+        todo += [c for c in children[pid] if c not in pids]
     return pids
+
+
+def _rss_pss_kib(pid: int) -> tuple:
+    """(Rss, Pss) of a process in KiB, one read of smaps_rollup."""
+    found = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                key = line.split(":", 1)[0]
+                if key in ("Rss", "Pss"):
+                    found[key] = int(line.split()[1])
+    except OSError:
+        pass
+    return found.get("Rss", 0), found.get("Pss", 0)
 
 
 def _mib(pids) -> tuple:
     """(RSS, PSS) summed over pids, MiB."""
-    return tuple(sum(mem_kib(p, field) for p in pids) / 1024 for field in ("Rss", "Pss"))
+    both = [_rss_pss_kib(p) for p in pids]
+    return sum(r for r, _ in both) / 1024, sum(p for _, p in both) / 1024
 
 
 class PeakMemory(threading.Thread):
     """Peak RSS (MiB) of the master tree, the controller tree and Salt in each host, while running."""
 
-    def __init__(self, lab: Lab, interval: float = 0.25):
+    def __init__(self, lab: Lab, interval: float = 0.5):
         super().__init__(daemon=True)
         self.lab, self.interval, self.stop = lab, interval, threading.Event()
         self.peak = collections.defaultdict(float)
@@ -140,6 +159,72 @@ class PeakMemory(threading.Thread):
         self.join()
 
 
+# ------------------------------------------------------------------ CPU accounting
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds of a process and its reaped children."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / CLK  # utime stime cutime cstime
+
+
+def _cgroup_cpu(dirs) -> float | None:
+    """CPU seconds a cgroup used (cgroup v2 cpu.stat), everything a host ran included."""
+    for folder in dirs:
+        try:
+            with open(os.path.join(folder, "cpu.stat")) as fh:
+                for line in fh:
+                    if line.startswith("usage_usec "):
+                        return int(line.split()[1]) / 1e6
+        except OSError:
+            continue
+    return None
+
+
+def _machine_busy() -> float:
+    with open("/proc/stat") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK  # all but idle and iowait
+
+
+class CpuUse:
+    """CPU seconds used during a run: each host's cgroup, the salt-master's tree, the whole machine."""
+
+    def __init__(self, lab: Lab):
+        self.lab = lab
+
+    def snap(self) -> dict:
+        master = self.lab.state.get("master_pid")
+        me = os.times()
+        return {"hosts": {h.name: _cgroup_cpu(self.lab._cgroup_dirs(h.name)) for h in self.lab.hosts},
+                "master": sum(_proc_cpu(p) for p in _tree(_procs(), [master])) if master else None,
+                "controller": me.children_user + me.children_system, "sampler": me.user + me.system,
+                "machine": _machine_busy()}
+
+    def __enter__(self):
+        self.before = self.snap()
+        return self
+
+    def __exit__(self, *exc):
+        after = self.snap()
+        hosts = [after["hosts"][h] - b for h, b in self.before["hosts"].items()
+                 if b is not None and after["hosts"].get(h) is not None]
+        self.used = {
+            "host_mean": round(sum(hosts) / len(hosts), 2) if hosts else None,
+            "host_max": round(max(hosts), 2) if hosts else None,
+            "master": None if self.before["master"] is None else round(after["master"] - self.before["master"], 2),
+            # salt-run (and salt-ssh) with the job lookups of `maia install`; this benchmark's own sampling
+            "controller": round(after["controller"] - self.before["controller"], 2),
+            "sampler": round(after["sampler"] - self.before["sampler"], 2),
+            "machine": round(after["machine"] - self.before["machine"], 2),
+        }
+
+
 # ------------------------------------------------------------------ API stand-in request log
 def _standin_api(lab: Lab, method: str, path: str = "/_standin/requests") -> dict:
     kc = yaml.safe_load(Path(lab.state["standins_kubeconfig"]).read_text())
@@ -176,17 +261,17 @@ def api_requests(lab: Lab) -> dict:
 def orch(lab: Lab, mode: str, stages, label: str, out: dict, count_api: bool = False) -> dict:
     if count_api:
         _standin_api(lab, "DELETE")
-    with PeakMemory(lab) as mem:
+    with PeakMemory(lab) as mem, CpuUse(lab) as cpu:
         report = run_orchestration(lab.dir, stages=stages, ssh=mode == "ssh")
     rec = {"run": label, "stages": stages or ["prepare", "k8s", "core"], "seconds": round(report.seconds, 1),
            "changed": report.changed, "states": sum(r.states for r in report.results), "ok": report.ok,
            "hosts_seconds": {f"{r.stage}/{r.host}": round(r.seconds, 1) for r in report.results},
-           "peak_mib": {k: round(v, 1) for k, v in mem.peak.items()}}
+           "peak_mib": {k: round(v, 1) for k, v in mem.peak.items()}, "cpu_s": cpu.used}
     if count_api:
         rec["api"] = api_requests(lab)
     out["runs"].append(rec)
     log(f"  {lab.name} {label}: {rec['seconds']} s, {rec['states']} states, {rec['changed']} changed, "
-        f"ok={rec['ok']}, peak MiB {rec['peak_mib']}" + (f", API {rec['api']}" if count_api else ""))
+        f"ok={rec['ok']}, peak MiB {rec['peak_mib']}, CPU s {rec['cpu_s']}" + (f", API {rec['api']}" if count_api else ""))
     if not report.ok:
         out["error"] = f"{label}: " + report.render()[-3000:]
         raise RuntimeError(out["error"])
@@ -329,8 +414,10 @@ def render(res: dict) -> str:
     lines += [f"| {t} | {v} | {yes[ok]} |" for t, v, ok in targets(res)]
     lines += ["", "## Stage 1 (prepare) by number of hosts", "",
               "| mode | hosts | lab up | first run | second run (no-op) | no-op changes | second run / 1 host "
-              "| state time per host, second run (max) | peak master | peak controller | peak Salt in a host |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| state time per host, second run (max) | CPU per host, second run (mean / max) "
+              "| master CPU, second run | machine CPU busy, second run "
+              "| peak master | peak controller | peak Salt in a host |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for mode in MODES:
         base = find(res, mode, min(res["sizes"]), "prepare second")
         for sc in [s for s in res["scenarios"] if s["mode"] == mode]:
@@ -338,8 +425,17 @@ def render(res: dict) -> str:
             runs = [r for r in (first, second) if r]
             growth = fmt(round(second["seconds"] / base["seconds"], 2), " x") if second and base else "-"
             state_time = fmt(max(second["hosts_seconds"].values(), default=None)) if second else "-"
+            cpu = (second or {}).get("cpu_s") or {}
+            busy = "-"
+            if cpu.get("machine") is not None and second["seconds"]:
+                capacity = second["seconds"] * res["machine"]["nproc"]
+                parts = [f"{k} {cpu[k]} s" for k in ("controller", "sampler") if cpu.get(k) is not None]
+                busy = (f"{cpu['machine']} s of {round(capacity, 1)} s ({round(100 * cpu['machine'] / capacity)} %"
+                        + (f"; {', '.join(parts)}" if parts else "") + ")")
             lines.append(f"| {mode} | {sc['hosts']} | {fmt(sc.get('up_seconds'))} | {secs(first)} | "
                          f"{secs(second)} | {fmt(second and second['changed'], '')} | {growth} | {state_time} | "
+                         f"{fmt(cpu.get('host_mean'))} / {fmt(cpu.get('host_max'))} | "
+                         f"{fmt(cpu.get('master')) if mode == 'minions' else '-'} | {busy} | "
                          f"{peak(runs, 'master') if mode == 'minions' else '-'} | {peak(runs, 'controller')} | {peak(runs, 'host_salt')} |")
     lines += ["", f"## All three stages, {res['full_n']} hosts", "",
               "| mode | run | wall time | states | changed | ok | API requests per Application (max / mean) | peak master | peak controller | peak Salt in a host |",
@@ -373,12 +469,20 @@ def render(res: dict) -> str:
         "",
         "## How it is measured",
         "",
-        "- Peak memory is RSS summed over a process tree, sampled every 0.25 s during each run: "
+        "- Peak memory is RSS summed over a process tree, sampled every 0.5 s during each run: "
         "*master* = the salt-master's tree (minion mode); *controller* = `salt-run` and what it starts "
         "(with salt-ssh: the `salt-ssh` processes); *Salt in a host* = the largest sum over one host of "
         "its Salt processes (salt-minion and its job processes, or the salt-ssh thin `python3`), found "
         "through the host's network namespace. Shown as RSS / PSS: RSS counts shared pages in every "
         "process of the tree (an upper bound), PSS shares them out (what the tree really costs).",
+        "- CPU: seconds of CPU used during the run. *Per host*: the host's cgroup (everything it ran: "
+        "salt-minion and its jobs, or the salt-ssh thin, and the commands they started); *master*: the "
+        "salt-master's process tree; *machine busy*: all CPUs of this machine (all processes, other work "
+        "included) against what they could give in the run's wall time (wall x CPUs); of it, *controller* "
+        "is `salt-run` (or `salt-ssh`) with the job lookups of `maia install`, *sampler* this benchmark's "
+        "own memory sampling. When the machine "
+        "is near 100 % busy, the lab's hosts are waiting for each other's CPU: wall time then grows "
+        "with the number of hosts on this machine however little each host does.",
         "- State time per host: the sum of the durations Salt reports for that host's states; the rest "
         "of the wall time is Salt's own work (salt-run start, module sync and pillar refresh with minions, "
         "ssh connections and thin checks with salt-ssh, job publication and returns).",
