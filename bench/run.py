@@ -207,11 +207,12 @@ class CpuUse:
                 "machine": _machine_busy()}
 
     def __enter__(self):
-        self.before = self.snap()
+        self.before, self.started = self.snap(), time.monotonic()
         return self
 
     def __exit__(self, *exc):
         after = self.snap()
+        window = time.monotonic() - self.started
         hosts = [after["hosts"][h] - b for h, b in self.before["hosts"].items()
                  if b is not None and after["hosts"].get(h) is not None]
         self.used = {
@@ -222,6 +223,8 @@ class CpuUse:
             "controller": round(after["controller"] - self.before["controller"], 2),
             "sampler": round(after["sampler"] - self.before["sampler"], 2),
             "machine": round(after["machine"] - self.before["machine"], 2),
+            # the measured window: salt-run and the job lookups after it (longer than the run's wall time)
+            "window": round(window, 2),
         }
 
 
@@ -427,8 +430,8 @@ def render(res: dict) -> str:
             state_time = fmt(max(second["hosts_seconds"].values(), default=None)) if second else "-"
             cpu = (second or {}).get("cpu_s") or {}
             busy = "-"
-            if cpu.get("machine") is not None and second["seconds"]:
-                capacity = second["seconds"] * res["machine"]["nproc"]
+            if cpu.get("machine") is not None and cpu.get("window"):
+                capacity = cpu["window"] * res["machine"]["nproc"]
                 parts = [f"{k} {cpu[k]} s" for k in ("controller", "sampler") if cpu.get(k) is not None]
                 busy = (f"{cpu['machine']} s of {round(capacity, 1)} s ({round(100 * cpu['machine'] / capacity)} %"
                         + (f"; {', '.join(parts)}" if parts else "") + ")")
@@ -478,7 +481,8 @@ def render(res: dict) -> str:
         "- CPU: seconds of CPU used during the run. *Per host*: the host's cgroup (everything it ran: "
         "salt-minion and its jobs, or the salt-ssh thin, and the commands they started); *master*: the "
         "salt-master's process tree; *machine busy*: all CPUs of this machine (all processes, other work "
-        "included) against what they could give in the run's wall time (wall x CPUs); of it, *controller* "
+        "included) against what they could give while it was measured (CPUs x the time of `salt-run` "
+        "and the job lookups `maia install` makes after it, a little longer than the wall time); of it, *controller* "
         "is `salt-run` (or `salt-ssh`) with the job lookups of `maia install`, *sampler* this benchmark's "
         "own memory sampling. When the machine "
         "is near 100 % busy, the lab's hosts are waiting for each other's CPU: wall time then grows "
