@@ -10,14 +10,10 @@ CLI example::
     salt '*' maia_extmods.hashes '[modules, states]'
 """
 import os
-import re
 
 import salt.utils.hashutils
 
 __virtualname__ = "maia_extmods"
-
-# the files saltutil.sync_<kind> copies (salt.utils.extmods.sync)
-SYNCED_FILE = re.compile(r"\.(pyx?|so|zip)$")
 
 
 def __virtual__():
@@ -27,8 +23,11 @@ def __virtual__():
 def hashes(kinds=("modules", "states", "grains", "utils"), hash_type="sha256"):
     """
     ``{"<kind>/<relative path>": hash}`` of the files under
-    ``extension_modules/<kind>/`` (the copies ``saltutil.sync_<kind>`` keeps)
-    for each of ``kinds``, hashed with ``hash_type``.
+    ``extension_modules/<kind>/`` for each of ``kinds``, hashed with
+    ``hash_type``. ``saltutil.sync_<kind>`` keeps that folder a mirror of the
+    master's synced files (it removes the rest), so which files count is the
+    master side's business (runner ``maia_orch.sync_minions``); a stray file
+    here only makes the next run sync again.
     """
     root = __opts__["extension_modules"]
     found = {}
@@ -37,7 +36,6 @@ def hashes(kinds=("modules", "states", "grains", "utils"), hash_type="sha256"):
         for folder, dirs, files in os.walk(base):
             dirs[:] = [d for d in dirs if d != "__pycache__"]
             for name in files:
-                if SYNCED_FILE.search(name):
-                    path = os.path.join(folder, name)
-                    found[f"{kind}/{os.path.relpath(path, base)}"] = salt.utils.hashutils.get_hash(path, hash_type)
+                path = os.path.join(folder, name)
+                found[f"{kind}/{os.path.relpath(path, base)}"] = salt.utils.hashutils.get_hash(path, hash_type)
     return found

@@ -61,11 +61,11 @@ def _no_answer(ret) -> str:
     return "did not answer (is its salt-minion running and connected?)" + (f": {said[0]}" if said else "")
 
 
-def _job(client, tgt, tgt_type, funs, args, timeout):
-    """{minion: {fun: return}} of one job with several functions; None for a minion that did not answer."""
-    expected = set(client.gather_minions(tgt, tgt_type))
+def _job(client, expected, tgt, tgt_type, funs, args, timeout):
+    """{minion: {fun: return}} of one job with several functions, for every minion
+    ``expected`` to answer or that did; None for a minion that did not answer."""
     raw = client.cmd(tgt, funs, args, tgt_type=tgt_type, timeout=timeout)
-    return {minion: raw.get(minion) for minion in sorted(expected | set(raw))}
+    return {minion: raw.get(minion) for minion in sorted(set(expected) | set(raw))}
 
 
 def sync_minions(tgt, tgt_type="glob", types=SYNC_TYPES, saltenv="base", timeout=300):
@@ -91,10 +91,11 @@ def sync_minions(tgt, tgt_type="glob", types=SYNC_TYPES, saltenv="base", timeout
     wanted = _master_hashes(types, saltenv)
     failed = {}
     with salt.client.get_local_client(__opts__["conf_file"]) as client:
-        if not client.gather_minions(tgt, tgt_type):
+        expected = client.gather_minions(tgt, tgt_type)
+        if not expected:
             raise SaltRunnerError(f"no minion matches {tgt!r} ({tgt_type}): are the minion keys accepted "
                                   "and the minion ids the host names of inventory.yaml?")
-        checked = _job(client, tgt, tgt_type, ["maia_extmods.hashes", "pillar.obfuscate"],
+        checked = _job(client, expected, tgt, tgt_type, ["maia_extmods.hashes", "pillar.obfuscate"],
                        [[types, __opts__["hash_type"]], []], timeout)
         stale = []
         for minion, ret in checked.items():
@@ -108,7 +109,7 @@ def sync_minions(tgt, tgt_type="glob", types=SYNC_TYPES, saltenv="base", timeout
         if stale:
             funs = [f"saltutil.sync_{kind}" for kind in types] + ["saltutil.refresh_pillar"]
             args = [[f"saltenv={saltenv}", "refresh=False"] for _ in types] + [["wait=True"]]
-            for minion, ret in _job(client, stale, "list", funs, args, timeout).items():
+            for minion, ret in _job(client, stale, stale, "list", funs, args, timeout).items():
                 bad = {fun: out for fun, out in (ret or {}).items()
                        if out is not True and not (fun.startswith("saltutil.sync_") and isinstance(out, list))}
                 if not isinstance(ret, dict) or bad:
