@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Kubernetes API requests per ArgoCD Application on a no-op re-run (target: at most 2).
 
-STAND-INS (design.md section 6): ``maia_salt.standins.kube_api`` for the
+STAND-INS (see docs/standins.md): ``maia_salt.standins.kube_api`` for the
 kube-apiserver and ``maia_salt.standins.argocd_controller`` for the ArgoCD
 application controller; requests are counted from the API stand-in's request
 log, leaving out the controller stand-in's own (its user agent).
@@ -38,7 +38,6 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-ARGOCD_MANIFEST = REPO.parent / "shared" / "data" / "argocd-v3.5.1-install.yaml"
 SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
 CONTROLLER_UA = "maia-salt-standin/argocd-controller"
 APP_PATH = re.compile(r"^/apis/argoproj\.io/v1alpha1/namespaces/[^/]+/applications/([^/]+)$")
@@ -86,8 +85,9 @@ def run(n_apps=18):
     from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
     from maia_salt.standins.kube_api import KubeApiStandin
 
-    crds = [d for d in yaml.safe_load_all(ARGOCD_MANIFEST.read_text())
-            if d and d.get("kind") == "CustomResourceDefinition"
+    from maia_salt.standins import argocd_manifest  # the generated stand-in manifest's CRDs
+
+    crds = [d for d in argocd_manifest.documents() if d["kind"] == "CustomResourceDefinition"
             and d["metadata"]["name"] in ("applications.argoproj.io", "appprojects.argoproj.io")]
     with tempfile.TemporaryDirectory(prefix="maia-bench-argocd-") as tmp, KubeApiStandin() as api:
         dyn = dynamic.DynamicClient(config.new_client_from_config(config_file=api.kubeconfig))

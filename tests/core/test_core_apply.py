@@ -1,6 +1,6 @@
 """``state.apply maia.core`` through real Salt (``salt-call --local``).
 
-STAND-INS (design.md section 6: this machine runs no kube-apiserver and no
+STAND-INS (see docs/standins.md: this machine runs no kube-apiserver and no
 ArgoCD): the Kubernetes API stand-in (``maia_salt.standins.kube_api``) with
 ArgoCD's CRDs from the v3.5.1 install manifest, and the ArgoCD
 application-controller stand-in (``maia_salt.standins.argocd_controller``),
@@ -20,13 +20,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support import argocd_manifest
+
 from core.helpers import DEFAULTS_FILE, REPO, SECRETS, load_maia_core, merge, site_pillar
 from core.salt_local import salt_call, write_config
 
 pytestmark = pytest.mark.slow
 
 E2E = os.environ.get("MAIA_E2E_KUBECONFIG")
-ARGOCD_MANIFEST = REPO.parent / "shared" / "data" / "argocd-v3.5.1-install.yaml"
 APP = ("argoproj.io/v1alpha1", "Application")
 # stand-in syncs take well under a second; a real ArgoCD pulls and applies charts
 FAST_SYNC = ({"sync": {"interval": 5, "timeout": 900, "retry_interval": 10}} if E2E
@@ -71,9 +72,8 @@ class Cluster:
 def _bootstrap_standin(cluster):
     """What stage 2 leaves behind: namespace argocd and ArgoCD's CRDs."""
     cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}})
-    for doc in yaml.safe_load_all(ARGOCD_MANIFEST.read_text()):
-        if doc and doc.get("kind") == "CustomResourceDefinition":
-            cluster.create(doc)
+    for doc in argocd_manifest.crds():
+        cluster.create(doc)
     cluster.dyn.resources.invalidate_cache()
     cluster.create(_deployment("coredns", "kube-system"))
 
@@ -97,7 +97,6 @@ def standin_cluster():
     from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
     from maia_salt.standins.kube_api import KubeApiStandin
 
-    assert ARGOCD_MANIFEST.is_file(), f"{ARGOCD_MANIFEST} is missing (shared/ beside the repo?)"
     with KubeApiStandin() as api:
         cluster = Cluster(api.kubeconfig, standin=api)
         _bootstrap_standin(cluster)

@@ -1,7 +1,7 @@
 """The ArgoCD application-controller stand-in (``maia_salt.standins.argocd_controller``)
 against the Kubernetes API stand-in (``maia_salt.standins.kube_api``).
 
-Both are stand-ins (design.md section 6: no kube-apiserver, no ArgoCD on this
+Both are stand-ins (see docs/standins.md: no kube-apiserver, no ArgoCD on this
 machine); these tests pin down the ArgoCD behaviour the stand-in must show so
 that the argocd states' sync and wait logic is tested against something
 faithful: the status fields and their transitions. Passes are driven by hand
@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support import argocd_manifest
+
 REPO = Path(__file__).resolve().parents[2]
-ARGOCD_MANIFEST = REPO.parent / "shared" / "data" / "argocd-v3.5.1-install.yaml"
 NS = "argocd"
 
 
@@ -26,9 +27,7 @@ def api():
 
     from maia_salt.standins.kube_api import KubeApiStandin
 
-    crds = [d for d in yaml.safe_load_all(ARGOCD_MANIFEST.read_text())
-            if d and d.get("kind") == "CustomResourceDefinition"
-            and d["metadata"]["name"] == "applications.argoproj.io"]
+    crds = argocd_manifest.crds("applications.argoproj.io")
     with KubeApiStandin() as standin:
         dyn = dynamic.DynamicClient(config.new_client_from_config(config_file=standin.kubeconfig))
         dyn.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition").create(body=crds[0])

@@ -2,7 +2,7 @@
 config and state tree, loading maia-salt's modules through its salt.loader
 entry point) against a Kubernetes API.
 
-STAND-INS (design.md section 6: no kube-apiserver and no ArgoCD can run on
+STAND-INS (see docs/standins.md: no kube-apiserver and no ArgoCD can run on
 this machine):
 - ``maia_salt.standins.kube_api`` stands in for the kube-apiserver (with the
   Application and AppProject CRDs of the pinned ArgoCD v3.5.1 install file);
@@ -28,8 +28,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support import argocd_manifest
+
 REPO = Path(__file__).resolve().parents[2]
-ARGOCD_MANIFEST = REPO.parent / "shared" / "data" / "argocd-v3.5.1-install.yaml"
 SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
 E2E_KUBECONFIG = os.environ.get("MAIA_E2E_KUBECONFIG")
 NS = "argocd"
@@ -122,10 +123,7 @@ def cluster():
     from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
     from maia_salt.standins.kube_api import KubeApiStandin
 
-    assert ARGOCD_MANIFEST.is_file(), f"{ARGOCD_MANIFEST} is missing (shared/ not beside the repo?)"
-    crds = [d for d in yaml.safe_load_all(ARGOCD_MANIFEST.read_text())
-            if d and d.get("kind") == "CustomResourceDefinition"
-            and d["metadata"]["name"] in ("applications.argoproj.io", "appprojects.argoproj.io")]
+    crds = argocd_manifest.crds("applications.argoproj.io", "appprojects.argoproj.io")
     with KubeApiStandin() as api:
         handle = Cluster(api.kubeconfig, api)
         crd = handle.dyn.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")

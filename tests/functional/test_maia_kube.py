@@ -4,12 +4,13 @@ The module is loaded by Salt's own loader (``salt.loader.minion_mods`` with a
 minion config whose pillar sets ``maia:kubeconfig``), and some tests run the
 real ``salt-call --local`` command.
 
-STAND-IN: without a kube-apiserver on this machine (design.md section 6) the
+STAND-IN: without a kube-apiserver on this machine (see docs/standins.md) the
 Kubernetes API is the stand-in ``maia_salt.standins.kube_api``. With
 ``MAIA_E2E_KUBECONFIG=/path/to/kubeconfig`` the same tests run against that
 real cluster instead (tests that count the stand-in's requests or change its
-timing are skipped there). The ArgoCD install manifest is the pinned v3.5.1
-release file in ../shared/data.
+timing are skipped there). The ArgoCD install manifest is maia-salt's generated
+stand-in (``support.argocd_manifest``), or a real release file given as
+``MAIA_ARGOCD_MANIFEST``.
 """
 import base64
 import hashlib
@@ -23,9 +24,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support import argocd_manifest
+
 REPO = Path(__file__).resolve().parents[2]
-ARGOCD_MANIFEST = REPO.parent / "shared" / "data" / "argocd-v3.5.1-install.yaml"
-ARGOCD_SHA256 = "795a3a972224da6a7f9d32c3e946445f062b60fb46028476715affeb688236e3"
+ARGOCD_MANIFEST, ARGOCD_SHA256 = argocd_manifest.manifest()
+ARGOCD_OBJECTS = len(argocd_manifest.documents())
 E2E_KUBECONFIG = os.environ.get("MAIA_E2E_KUBECONFIG")
 ARGOCD_NAMESPACE = os.environ.get("MAIA_E2E_ARGOCD_NAMESPACE", "argocd")
 standin_only = pytest.mark.skipif(bool(E2E_KUBECONFIG), reason="counts or tunes the API stand-in's behaviour")
@@ -308,7 +311,7 @@ def test_argocd_manifest_applies_and_reapplies_unchanged(kube, tmp_path):
                       f"sha256={ARGOCD_SHA256}", f"namespace={ARGOCD_NAMESPACE}")
     assert proc.returncode == 0, proc.stderr + proc.stdout
     first = json.loads(proc.stdout)["local"]
-    assert first["objects"] == 59 and first["sha256"] == ARGOCD_SHA256
+    assert first["objects"] == ARGOCD_OBJECTS and first["sha256"] == ARGOCD_SHA256
     assert "CustomResourceDefinition applications.argoproj.io" in first["created"] + first["changed"] or E2E_KUBECONFIG
 
     import salt.loader
@@ -332,14 +335,14 @@ def test_argocd_manifest_applies_and_reapplies_unchanged(kube, tmp_path):
                       f"sha256={ARGOCD_SHA256}", f"namespace={ARGOCD_NAMESPACE}")
     assert proc.returncode == 0, proc.stderr
     second = json.loads(proc.stdout)["local"]
-    assert second["created"] == [] and second["changed"] == [] and second["unchanged"] == 59
+    assert second["created"] == [] and second["changed"] == [] and second["unchanged"] == ARGOCD_OBJECTS
     if api is not None:
         counts = api.request_counts()
         writes = {k: v for k, v in counts.items() if not k.startswith("GET ")}
         assert all(k.startswith("PATCH ") for k in writes)  # only server-side applies, nothing else
         per_object = sum(v for k, v in counts.items() if "/namespaces/" in k or "customresourcedefinitions/" in k
                          or "/clusterrole" in k)
-        assert per_object <= 2 * 59 + 3 * 3  # a GET and an apply per object, plus the CRD waits
+        assert per_object <= 2 * ARGOCD_OBJECTS + 3 * 3  # a GET and an apply per object, plus the CRD waits
 
 
 def test_argocd_manifest_wrong_checksum_applies_nothing(kube, tmp_path):

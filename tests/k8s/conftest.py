@@ -2,7 +2,7 @@
 
 STAND-INS: ``maia_salt.standins.kube_api`` for the kube-apiserver and
 ``maia_salt.standins.microk8s`` for snapd/MicroK8s (neither runs on this
-machine, design.md section 6). ``MAIA_E2E_KUBECONFIG=path`` points the API side
+machine, see docs/standins.md). ``MAIA_E2E_KUBECONFIG=path`` points the API side
 at a real cluster instead.
 """
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s.harness import ARGOCD_MANIFEST, ManifestServer, make_site
+from k8s.harness import ManifestServer, argocd_manifest, make_site
 
 
 class RealCluster:
@@ -51,9 +51,8 @@ def kube_api():
 
 @pytest.fixture(scope="session")
 def release_server():
-    """Serves the ArgoCD v3.5.1 install manifest (../shared/data) over local HTTP."""
-    assert ARGOCD_MANIFEST.is_file(), f"{ARGOCD_MANIFEST} is missing (shared/ not beside the repo?)"
-    server = ManifestServer(ARGOCD_MANIFEST.parent)
+    """Serves the ArgoCD install manifest (the stand-in, or MAIA_ARGOCD_MANIFEST) over local HTTP."""
+    server = ManifestServer(argocd_manifest()[0].parent)
     yield server
     server.close()
 

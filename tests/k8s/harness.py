@@ -1,6 +1,6 @@
 """Run maia.k8s with real ``salt-call --local`` on this machine.
 
-STAND-INS (design.md section 6: no snapd/MicroK8s, no kube-apiserver here):
+STAND-INS (see docs/standins.md: no snapd/MicroK8s, no kube-apiserver here):
 - the MicroK8s stand-in (``maia_salt.standins.microk8s``): ``snap`` and
   ``microk8s`` executables in a temporary root, its snap tree under
   ``<root>/var/snap`` (pillar ``maia:k8s:paths:snap_root``);
@@ -24,12 +24,11 @@ import yaml
 
 from maia_salt.pillar_map import deep_merge
 from maia_salt.standins import microk8s as microk8s_standin
+from support.argocd_manifest import FILE_NAME as ARGOCD_FILE
+from support.argocd_manifest import manifest as argocd_manifest
 from support.states import changed_ids, failed  # noqa: F401  (the k8s tests import them from here)
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-ARGOCD_MANIFEST = SHARED / "data" / "argocd-v3.5.1-install.yaml"
-ARGOCD_SHA256 = "795a3a972224da6a7f9d32c3e946445f062b60fb46028476715affeb688236e3"
 SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
 
 ARGOCD_PASSWORD = "Argo-test-password-7f3k"
@@ -42,7 +41,7 @@ def argocd_bcrypt(password: str = ARGOCD_PASSWORD) -> str:
 
 
 class ManifestServer:
-    """Serves ../shared/data over HTTP on 127.0.0.1 (the tests' 'release URL')."""
+    """Serves a folder over HTTP on 127.0.0.1 (the tests' 'release URL' of the ArgoCD manifest)."""
 
     def __init__(self, directory: Path):
         handler = functools.partial(_QuietHandler, directory=str(directory))
@@ -133,7 +132,8 @@ def make_site(root: Path, api_kubeconfig_text: str, manifest_url: str, pillar: d
                     "client_packages": [],
                     "wait_ready": {"retries": 3, "interval": 1, "timeout": 2},
                     "argocd": {
-                        "manifest_url": f"{manifest_url}/argocd-v3.5.1-install.yaml",
+                        "manifest_url": f"{manifest_url}/{ARGOCD_FILE}",
+                        "manifest_sha256": argocd_manifest()[1],
                         "cache_dir": str(root / "var" / "cache" / "maia"),
                         "crd_timeout": 30,
                     },

@@ -1,7 +1,7 @@
 """maia.k8s on bad input or a broken cluster: clear failure, nothing changed after that point.
 
 STAND-INS: MicroK8s stand-in and Kubernetes API stand-in (this machine runs
-neither snapd/MicroK8s nor a kube-apiserver, design.md section 6). These cases
+neither snapd/MicroK8s nor a kube-apiserver, see docs/standins.md). These cases
 need a disposable API, so they do not run against MAIA_E2E_KUBECONFIG.
 """
 from k8s.harness import changed_ids, failed

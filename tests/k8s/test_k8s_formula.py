@@ -2,7 +2,7 @@
 
 STAND-INS: MicroK8s stand-in (snap/microk8s executables, snap tree in a
 temporary root) and Kubernetes API stand-in, because this machine can run
-neither snapd/MicroK8s nor a kube-apiserver (design.md section 6). With
+neither snapd/MicroK8s nor a kube-apiserver (see docs/standins.md). With
 MAIA_E2E_KUBECONFIG the API checks run against that real cluster.
 """
 import base64
@@ -13,8 +13,9 @@ import yaml
 
 from k8s.conftest import site_for
 from k8s.harness import (
-    ARGOCD_MANIFEST,
+    ARGOCD_FILE,
     ARGOCD_PASSWORD,
+    argocd_manifest,
     changed_ids,
     failed,
 )
@@ -137,7 +138,7 @@ def test_ca_secret_and_configmap(converged, kube_api):
 
 
 def test_argocd_manifest_objects_exist(converged, kube_api):
-    docs = [d for d in yaml.safe_load_all(ARGOCD_MANIFEST.read_text()) if d]
+    docs = [d for d in yaml.safe_load_all(argocd_manifest()[0].read_text()) if d]
     missing = []
     for doc in docs:
         namespaced = doc["kind"] not in ("CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding")
@@ -154,8 +155,8 @@ def test_argocd_manifest_objects_exist(converged, kube_api):
 def test_argocd_manifest_fetched_from_the_configured_url_only(converged, release_server):
     from k8s.harness import _QuietHandler
 
-    assert "/argocd-v3.5.1-install.yaml" in _QuietHandler.requests
-    assert set(_QuietHandler.requests) == {"/argocd-v3.5.1-install.yaml"}
+    assert f"/{ARGOCD_FILE}" in _QuietHandler.requests
+    assert set(_QuietHandler.requests) == {f"/{ARGOCD_FILE}"}
 
 
 def test_argocd_admin_password_is_bcrypt_2a_of_the_password(converged, kube_api):

@@ -1,6 +1,6 @@
 """maia.k8s through salt-ssh on a real Debian host of a `maia lab` (systemd-nspawn).
 
-STAND-INS (design.md section 6; `maia lab up --standins`): the lab host cannot
+STAND-INS (docs/standins.md; `maia lab up --standins`): the lab host cannot
 run snapd/MicroK8s, so the MicroK8s stand-in (`snap`, `microk8s`) is installed
 into it by the harness; the Kubernetes API is the API stand-in on the lab
 bridge; the ArgoCD release URL is a local HTTP server on the bridge serving the

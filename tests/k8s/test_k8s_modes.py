@@ -1,14 +1,14 @@
 """Connect-only modes and clean.sls of maia.k8s (real salt-call --local runs).
 
 STAND-INS: MicroK8s stand-in and Kubernetes API stand-in (this machine runs
-neither snapd/MicroK8s nor a kube-apiserver, design.md section 6).
+neither snapd/MicroK8s nor a kube-apiserver, see docs/standins.md).
 """
 import stat
 import subprocess
 
 import yaml
 
-from k8s.harness import ARGOCD_MANIFEST, changed_ids, failed
+from k8s.harness import argocd_manifest, changed_ids, failed
 
 
 def _preinstall_microk8s(site):
@@ -50,7 +50,7 @@ def test_connect_to_argocd_checks_crds(fresh_api, new_site):
     from kubernetes import client, config
 
     api = client.ApiextensionsV1Api(config.new_client_from_config(config_file=fresh_api.kubeconfig))
-    for doc in yaml.safe_load_all(ARGOCD_MANIFEST.read_text()):
+    for doc in yaml.safe_load_all(argocd_manifest()[0].read_text()):
         if doc and doc["kind"] == "CustomResourceDefinition":
             api.create_custom_resource_definition(doc)
     rc, data, _ = site.apply()

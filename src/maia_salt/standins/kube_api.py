@@ -113,6 +113,7 @@ SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", 
                    "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink")
 IDENTITY_PATHS = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+ANNOTATIONS_LIMIT = 262_144  # bytes, metadata.annotations keys + values
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 VERSION_INFO = {"major": "1", "minor": "34", "gitVersion": "v1.34.0-maia-standin",
                 "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
@@ -806,6 +807,12 @@ class Api:
                 if not isinstance(v, str):
                     raise ApiError(422, f'{rtype.kind} "{obj_name}" is invalid: metadata.{key}.{k}: '
                                         "Invalid value: must be a string", details=rtype.details(obj_name))
+        # as kube-apiserver: all annotations together (keys and values) fit in 256 KiB, which is
+        # why a client-side `kubectl apply` of a large CRD fails and server-side apply is needed
+        size = sum(len(k) + len(v) for k, v in (meta.get("annotations") or {}).items())
+        if size > ANNOTATIONS_LIMIT:
+            raise ApiError(422, f'{rtype.kind} "{obj_name}" is invalid: metadata.annotations: Too long: '
+                                f"must have at most {ANNOTATIONS_LIMIT} bytes", details=rtype.details(obj_name))
         return obj_name
 
     def _check_namespace(self, rtype, ns):
