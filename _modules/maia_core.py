@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import re
+import sys
 
 from salt.exceptions import CommandExecutionError
 
@@ -90,7 +91,6 @@ _B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+
 _TO_BCRYPT = str.maketrans(_B64_ALPHABET, _BCRYPT_ALPHABET)
 
 
-@functools.lru_cache(maxsize=16)
 def htpasswd_bcrypt(user, password, context, rounds=10):
     """``user:$2y$...`` htpasswd line, deterministic for (password, context).
 
@@ -102,6 +102,12 @@ def htpasswd_bcrypt(user, password, context, rounds=10):
 
         salt-call maia_core.htpasswd_bcrypt admin 's3cret' maia.example.com
     """
+    return _htpasswd_bcrypt(str(user), str(password), str(context), int(rounds))
+
+
+# (a plain function above: Salt's loader does not expose an lru_cache wrapper as a module function)
+@functools.lru_cache(maxsize=16)
+def _htpasswd_bcrypt(user, password, context, rounds):
     try:
         import bcrypt  # pylint: disable=import-outside-toplevel
     except ImportError:
@@ -136,7 +142,10 @@ def _seconds(value):
 
 
 def _pillar(key, default=None):
-    return __salt__["pillar.get"](key, default)
+    """Pillar value, unmasked (Salt 3008 masks pillar.get in modules): _utils/maia_pillar.py."""
+    installed = sys.modules.get("maia_salt.loader")
+    get = installed and installed.utils_function("maia_pillar.get")  # (Salt gives it no __utils__)
+    return (get or __utils__["maia_pillar.get"])(__pillar__, key, default)
 
 
 # --------------------------------------------------------------------------
