@@ -16,7 +16,7 @@ master + minions, `bench-s<N>` salt-ssh only; brought down afterwards, also on e
   (salt-minion processes, or the salt-ssh thin `python3`);
 * the same Applications in isolation (bench/argocd_api_calls.py, 18 Applications).
 
-STAND-INS (design.md section 6): every lab is made with `--standins`: the Kubernetes
+STAND-INS (see docs/standins.md): every lab is made with `--standins`: the Kubernetes
 API, MicroK8s and the ArgoCD controller are stand-ins, and stage 1 excludes the states
 this machine cannot run (LV creation, NFS server start and mounts). The Debian
 packages, UFW, PV/VG, users and files of stage 1 are real.
@@ -403,9 +403,9 @@ def render(res: dict) -> str:
         f"{', '.join(m['other_labs']) or 'none'}. Other work on this shared VM moves every figure; "
         "compare runs of the same machine and load only.",
         "- Hosts: `maia lab` systemd-nspawn Debian hosts (docs/lab.md), a fresh lab per size and mode. "
-        "**Stand-ins** (design.md section 6): the Kubernetes API, MicroK8s and the ArgoCD controller; "
+        "**Stand-ins** (see docs/standins.md): the Kubernetes API, MicroK8s and the ArgoCD controller; "
         "stage 1 runs without the states this machine cannot run (LV creation, NFS server start and "
-        "mounts, `maia:orch:exclude`), the rest of it (apt packages, UFW, PV/VG, CIFS files) is real.",
+        "mounts: the lab's pillar switches them off), the rest of it (apt packages, UFW, PV/VG, CIFS files) is real.",
         "- Times are the wall time of `salt-run state.orch orch.maia` (`maia install`), first runs "
         "include apt downloads through the lab proxy and, with salt-ssh, the thin deployment.",
         "",

@@ -6,20 +6,20 @@ Lab hosts: maia-node-0 (control-plane, nfs_server), maia-node-1 and
 maia-node-2 (nfs_clients), two loop disks each.
 
 What this machine cannot do, and how the tests stand in for it:
-- No device-mapper: `lvcreate` fails, so the logical volumes, their ext4
-  filesystems and mounts are excluded from the real runs (EXCLUDED below);
-  they are checked through their test=True predictions. PV and VG creation
-  runs for real on the loop disks.
+- No device-mapper: `lvcreate` fails, so the lab's pillar switches the
+  logical volumes, their ext4 filesystems and mounts off
+  (`maia:prepare:lvm_volumes: false`, maia_salt.lab.core.HOST_LIMITS); they are
+  checked through their test=True predictions with the switch on (LIMITED
+  below). PV and VG creation runs for real on the loop disks.
 - No kernel NFS server and no nfs/cifs filesystems: the NFS service start
-  (`maia-prepare-nfs-server-service-running`) and the client mount
-  (`maia-prepare-nfs-share-mounted`) are excluded; everything up to those
-  calls (packages, /etc/exports, service enabled, fstab) runs for real. The
+  and the client mount are switched off the same way (`nfs_server_start`,
+  `nfs_mount`); everything up to those calls (packages, /etc/exports, service
+  enabled, fstab) runs for real. The
   CIFS driver's mount call runs with a stand-in `mount` that records its
   arguments.
 - No GPU: the grain reads the hosts' real (GPU-less) PCI tree.
 MAIA_LAB_PREPARE_SUITE=trixie runs the same tests on Debian 13 hosts.
-Set MAIA_E2E_ROSTER to point at a real roster and the same states can be run
-without EXCLUDED by hand; these tests always use the lab.
+On real hosts the switches stay on (their default); these tests always use the lab.
 """
 import hashlib
 import json
@@ -30,13 +30,23 @@ import time
 import pytest
 
 from maia_salt.lab.core import Lab
-from maia_salt.standins.lab import UNSUPPORTED_PREPARE_STATES
 from maia_salt.lab.testing import lab_skip_reason
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-EXCLUDED = UNSUPPORTED_PREPARE_STATES
-EXCLUDE_ARG = "exclude=" + json.dumps([{"id": i} for i in EXCLUDED])
+# the states the lab's HOST_LIMITS switch off, and the pillar that switches them on again
+LIMITED = [
+    "maia-prepare-lvm-lv-maia_0_local-present",
+    "maia-prepare-lvm-lv-maia_0_local-formatted",
+    "maia-prepare-lvm-lv-maia_0_local-mounted",
+    "maia-prepare-lvm-lv-maia_0-present",
+    "maia-prepare-lvm-lv-maia_0-formatted",
+    "maia-prepare-lvm-lv-maia_0-mounted",
+    "maia-prepare-nfs-server-service-running",
+    "maia-prepare-nfs-share-mounted",
+]
+UNLIMITED_ARG = "pillar=" + json.dumps({"maia": {"prepare": {"lvm_volumes": True, "nfs_server_start": True,
+                                                             "nfs_mount": True}}})
 # Salt's own service.enabled says "would be enabled" (result None, no changes)
 # while the package is not installed yet; nfs-kernel-server's package then
 # enables the unit itself, so the real run has nothing left to change.
@@ -94,10 +104,10 @@ def runs(lab):
     bad = 'pillar={"maia": {"host": {"device_list": ["/dev/maia-no-such-disk"], "local_storage_size": "lots"}}}'
     r["bad"], _ = run_json(lab, CLIENT1, "state.apply", "maia.prepare", bad)
     r["bad_dpkg"] = lab.ssh(CLIENT1, "dpkg-query -W -f='${Status}\\n' lvm2 ufw nfs-common cifs-utils 2>&1 || true").stdout
-    r["dry"], r["dry_proc"] = run_json(lab, "*", "state.apply", "maia.prepare", "test=True", EXCLUDE_ARG)
-    r["first"], r["first_proc"] = run_json(lab, "*", "state.apply", "maia.prepare", EXCLUDE_ARG, check_rc=True)
-    r["second"], r["second_proc"] = run_json(lab, "*", "state.apply", "maia.prepare", EXCLUDE_ARG, check_rc=True)
-    r["lv_dry"], _ = run_json(lab, "*", "state.apply", "maia.prepare", "test=True")
+    r["dry"], r["dry_proc"] = run_json(lab, "*", "state.apply", "maia.prepare", "test=True")
+    r["first"], r["first_proc"] = run_json(lab, "*", "state.apply", "maia.prepare", check_rc=True)
+    r["second"], r["second_proc"] = run_json(lab, "*", "state.apply", "maia.prepare", check_rc=True)
+    r["lv_dry"], _ = run_json(lab, "*", "state.apply", "maia.prepare", "test=True", UNLIMITED_ARG)
     return r
 
 
@@ -118,7 +128,7 @@ def test_every_host_converges(runs):
         failed = {k: s["comment"] for k, s in states_of(runs["first"], host).items() if s["result"] is not True}
         assert not failed, f"{host}: {failed}"
         ids = set(states_of(runs["first"], host))
-        assert not ids & set(EXCLUDED)
+        assert not ids & set(LIMITED)
 
 
 def test_dry_run_predicts_the_first_run(runs):
@@ -235,7 +245,7 @@ def test_lv_chain_predicted(runs):
     assert "maia-prepare-lvm-lv-maia_0-present" not in client
     assert client["maia-prepare-lvm-lv-maia_0_local-mounted"]["changes"]["mountpoint_created"] == "/opt/local-path-provisioner"
     # everything else already converged
-    others = {k for k, s in client.items() if s["result"] is None and k not in EXCLUDED}
+    others = {k for k, s in client.items() if s["result"] is None and k not in LIMITED}
     assert not others, others
 
 

@@ -55,6 +55,19 @@ BOOT_TIMEOUT = 90
 CGROUP_ROOTS = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
 
 
+# What lab hosts cannot run (no device-mapper, no nfsd, no nfs filesystem), as the
+# formulas' own switches: every lab sets them in its pillar (docs/standins.md).
+HOST_LIMITS = {"lvm_volumes": False, "nfs_server_start": False, "nfs_mount": False}
+
+
+def write_lab_pillar(folder: str, name: str, data: dict) -> None:
+    """Write ``<folder>/<name>.sls`` and a top.sls that lists every .sls of the folder."""
+    os.makedirs(folder, exist_ok=True)
+    _write(os.path.join(folder, f"{name}.sls"), yaml.safe_dump(data, sort_keys=False))
+    names = sorted(f[:-4] for f in os.listdir(folder) if f.endswith(".sls") and f != "top.sls")
+    _write(os.path.join(folder, "top.sls"), yaml.safe_dump({"base": {"*": names}}, sort_keys=False))
+
+
 def _package_paths() -> dict:
     """Where this Python environment and the checkout live (for binds and file_roots)."""
     import maia_salt
@@ -619,6 +632,8 @@ class Lab:
             # makes the lvm grain slow (seconds per salt-run); the master never needs its own LVM grains
             "disable_grains": ["lvm"],
             "ext_pillar": [{"maia": {"config_folder": self.config_folder}}],
+            # the lab's own pillar (HOST_LIMITS, the stand-ins' settings): see _write_lab_pillar
+            "pillar_roots": {"base": [self.path("pillar")]},
             "roster_file": self.roster,
             "known_hosts_file": self.known_hosts,
             "ssh_priv": self.key,
@@ -630,10 +645,11 @@ class Lab:
         for sub in ("cache/proc", "run", "log"):  # salt-run needs them even when no master runs
             os.makedirs(os.path.join(salt_root, sub), exist_ok=True)
         _write(self.master_config, "# written by `maia lab up`\n" + yaml.safe_dump(master, sort_keys=False))
+        write_lab_pillar(self.path("pillar"), "lab", {"maia": {"prepare": dict(HOST_LIMITS)}})
         saltfile = {tool: {"config_dir": self.dir} for tool in ("salt", "salt-ssh", "salt-key", "salt-run", "salt-cp")}
         saltfile["salt-ssh"]["roster_file"] = self.roster
         _write(self.saltfile, yaml.safe_dump(saltfile, sort_keys=False))
-        # inventory.yaml (contract in docs/CONTRIBUTING-helpers.md)
+        # inventory.yaml (format in docs/configuration.md)
         inv = {"hosts": {}}
         for h in self.hosts:
             inv["hosts"][h.name] = {

@@ -1,7 +1,7 @@
 """`maia lab up --standins`: the Kubernetes API stand-in on the bridge, the MicroK8s
 stand-in in the control-plane host, and a release server for the ArgoCD manifest.
 
-STAND-INS (design.md section 6): lab hosts can run neither snapd/MicroK8s nor a
+STAND-INS (docs/standins.md): lab hosts can run neither snapd/MicroK8s nor a
 kube-apiserver, and reach no site but the apt mirrors. So ``lab_start``:
 
 1. starts ``python -m maia_salt.standins.kube_api`` on ``<bridge>:16443``
@@ -11,16 +11,22 @@ kube-apiserver, and reach no site but the apt mirrors. So ``lab_start``:
    ``/snap/bin/microk8s``, state in ``/var/lib/maia-standins/microk8s``; its
    `microk8s config` prints the API stand-in's kubeconfig and its cluster CA
    is the API stand-in's CA;
-3. serves the ArgoCD v3.5.1 install manifest (``shared/data``) over HTTP on
-   ``<bridge>:18080``, the lab's "release URL";
+3. serves an ArgoCD install manifest over HTTP on ``<bridge>:18080``, the
+   lab's "release URL": the stand-in manifest maia-salt generates
+   (``maia_salt.standins.argocd_manifest``), or the real release file given as
+   ``MAIA_ARGOCD_MANIFEST=/path/to/install.yaml``; the pillar carries its URL
+   and sha256;
 4. writes the pillar the formulas need to use them (``<lab>/pillar/standins.sls``,
-   added to the master's ``pillar_roots``) and records it in
-   ``lab.state["standins_pillar"]`` (pass it as ``pillar=`` otherwise).
+   in the master's ``pillar_roots`` beside the lab's own ``lab.sls``, which
+   switches off what lab hosts cannot run: ``maia_salt.lab.core.HOST_LIMITS``)
+   and records it in ``lab.state["standins_pillar"]`` (pass it as ``pillar=``
+   otherwise).
 
 ``lab_stop`` ends the processes it started, by pid.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
@@ -31,24 +37,11 @@ from pathlib import Path
 
 import yaml
 
-# States this machine cannot run in lab hosts (design.md section 6): LV creation
-# needs device-mapper, the kernel NFS server and NFS mounts need nfsd/nfs. The
-# lab's orchestration excludes them (pillar maia:orch:exclude:prepare); tests
-# check them through their test=True predictions instead.
-UNSUPPORTED_PREPARE_STATES = [
-    "maia-prepare-lvm-lv-maia_0_local-present",
-    "maia-prepare-lvm-lv-maia_0_local-formatted",
-    "maia-prepare-lvm-lv-maia_0_local-mounted",
-    "maia-prepare-lvm-lv-maia_0-present",
-    "maia-prepare-lvm-lv-maia_0-formatted",
-    "maia-prepare-lvm-lv-maia_0-mounted",
-    "maia-prepare-nfs-server-service-running",
-    "maia-prepare-nfs-share-mounted",
-]
+from maia_salt.standins import argocd_manifest
+
 
 API_PORT = 16443
 RELEASE_PORT = 18080
-ARGOCD_FILE = "argocd-v3.5.1-install.yaml"
 
 
 def _control_plane(lab):
@@ -84,28 +77,23 @@ def _spawn(lab, name, argv):
 
 
 def _release_dir(lab):
-    shared = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    """The folder served as the release URL; returns (folder, sha256 of the manifest in it)."""
     target = Path(lab.path("standins", "release"))
     target.mkdir(parents=True, exist_ok=True)
-    src = shared / ARGOCD_FILE
-    if src.exists() and not (target / ARGOCD_FILE).exists():
-        (target / ARGOCD_FILE).write_bytes(src.read_bytes())
-    return target
+    path = target / argocd_manifest.FILE_NAME
+    real = os.environ.get("MAIA_ARGOCD_MANIFEST")
+    if real:
+        data = Path(real).read_bytes()
+        path.write_bytes(data)
+        return target, hashlib.sha256(data).hexdigest()
+    return target, argocd_manifest.write(path)
 
 
 def _write_pillar(lab, pillar):
-    pillar_dir = Path(lab.path("pillar"))
-    pillar_dir.mkdir(parents=True, exist_ok=True)
-    (pillar_dir / "top.sls").write_text("base:\n  '*':\n    - standins\n")
-    (pillar_dir / "standins.sls").write_text(yaml.safe_dump(pillar, sort_keys=False))
-    conf_path = Path(lab.master_config)
-    if conf_path.exists():
-        conf = yaml.safe_load(conf_path.read_text()) or {}
-        roots = conf.setdefault("pillar_roots", {}).setdefault("base", [])
-        if str(pillar_dir) not in roots:
-            roots.append(str(pillar_dir))
-            conf_path.write_text("# written by `maia lab up` (pillar_roots: --standins)\n"
-                                 + yaml.safe_dump(conf, sort_keys=False))
+    """The stand-ins' pillar beside the lab's own (<lab>/pillar, in the master's pillar_roots)."""
+    from maia_salt.lab.core import write_lab_pillar
+
+    write_lab_pillar(lab.path("pillar"), "standins", pillar)
 
 
 def lab_start(lab) -> None:
@@ -123,7 +111,7 @@ def lab_start(lab) -> None:
             break
         time.sleep(0.1)
 
-    release = _release_dir(lab)
+    release, manifest_sha256 = _release_dir(lab)
     _spawn(lab, "release", [sys.executable, "-m", "http.server", "--bind", bridge, "--directory",
                             str(release), str(RELEASE_PORT)])
     _wait_port(bridge, RELEASE_PORT)
@@ -139,16 +127,14 @@ def lab_start(lab) -> None:
     k8s.update({
         "api_server_url": f"https://{bridge}:{API_PORT}",
         "node_name": host.name,
-        "argocd": {"manifest_url": f"http://{bridge}:{RELEASE_PORT}/{ARGOCD_FILE}"},
+        "argocd": {"manifest_url": f"http://{bridge}:{RELEASE_PORT}/{argocd_manifest.FILE_NAME}",
+                   "manifest_sha256": manifest_sha256},
     })
     # The ArgoCD application-controller stand-in moves Applications through their
     # sync and health states; it waits quietly until stage 2 installs the CRDs.
     _spawn(lab, "argocd-controller", [sys.executable, "-m", "maia_salt.standins.argocd_controller",
                                       "--kubeconfig", kubeconfig])
-    pillar = {"maia": {
-        "k8s": k8s,
-        "orch": {"exclude": {"prepare": [{"id": state} for state in UNSUPPORTED_PREPARE_STATES]}},
-    }}
+    pillar = {"maia": {"k8s": k8s}}
     lab.state["standins_pillar"] = pillar
     lab.state["standins_kubeconfig"] = kubeconfig
     lab.state["standins_control_plane"] = host.name

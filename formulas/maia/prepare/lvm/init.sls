@@ -17,7 +17,7 @@ maia-prepare-lvm-vg-{{ vg }}-present:
     - devices: {{ maia.host.get("device_list", []) | json }}
     - require:
       - pkg: maia-prepare-lvm-packages-installed
-{%- for vol in maia.volumes %}
+{%- for vol in (maia.volumes if mapdata.lvm_volumes else []) %}
 {%-   set device = "/dev/" ~ vg ~ "/" ~ vol.lv %}
 
 maia-prepare-lvm-lv-{{ vol.lv }}-present:
@@ -47,3 +47,9 @@ maia-prepare-lvm-lv-{{ vol.lv }}-mounted:
     - require:
       - maia_storage: maia-prepare-lvm-lv-{{ vol.lv }}-formatted
 {%- endfor %}
+{%- if not mapdata.lvm_volumes %}
+
+maia-prepare-lvm-volumes-disabled:
+  test.nop:
+    - name: logical volumes not managed (maia:prepare:lvm_volumes is false)
+{%- endif %}

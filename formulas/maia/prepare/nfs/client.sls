@@ -28,6 +28,8 @@ maia-prepare-nfs-fstab-entry-present:
     - require:
       - file: maia-prepare-nfs-mountpoint-present
 
+{%- if mapdata.nfs_mount %}
+
 maia-prepare-nfs-share-mounted:
   mount.mounted:
     - name: {{ mapdata.nfs_mount.dir }}
@@ -37,3 +39,9 @@ maia-prepare-nfs-share-mounted:
     - persist: false
     - require:
       - mount: maia-prepare-nfs-fstab-entry-present
+{%- else %}
+
+maia-prepare-nfs-mount-disabled:
+  test.nop:
+    - name: NFS share not mounted (maia:prepare:nfs_mount is false)
+{%- endif %}

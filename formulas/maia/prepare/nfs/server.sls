@@ -48,6 +48,8 @@ maia-prepare-nfs-server-service-enabled:
     - require:
       - pkg: maia-prepare-nfs-server-packages-installed
 
+{%- if mapdata.nfs_server_start %}
+
 maia-prepare-nfs-server-service-running:
   service.running:
     - name: {{ mapdata.services.nfs_server }}
@@ -56,3 +58,9 @@ maia-prepare-nfs-server-service-running:
       - service: maia-prepare-nfs-server-service-enabled
     - watch:
       - maia_storage: maia-prepare-nfs-exports-entry-present
+{%- else %}
+
+maia-prepare-nfs-server-start-disabled:
+  test.nop:
+    - name: NFS server not started (maia:prepare:nfs_server_start is false)
+{%- endif %}
