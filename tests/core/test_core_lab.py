@@ -1,6 +1,6 @@
 """maia.core through salt-ssh on a real Debian host of a `maia lab` (systemd-nspawn).
 
-STAND-INS (design.md section 6; `maia lab up --standins`): the Kubernetes API
+STAND-INS (docs/standins.md; `maia lab up --standins`): the Kubernetes API
 is the API stand-in on the lab bridge (stage 2, ``maia.k8s``, applied here
 first, installs ArgoCD's CRDs into it and the kubeconfig on the host, with the
 MicroK8s stand-in in place of snapd/MicroK8s); the ArgoCD application

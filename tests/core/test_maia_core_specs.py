@@ -8,7 +8,7 @@ import pytest
 from core.helpers import SECRETS, site_pillar
 
 CATALOGUE = {
-    # component: (chart, repo, version, namespace) as in design.md
+    # component: (chart, repo, version, namespace) as in docs/core.md
     "prometheus": ("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "45.5.0", "observability"),
     "loki": ("loki-stack", "https://grafana.github.io/helm-charts", "2.9.9", "observability"),
     "tempo": ("tempo", "https://grafana.github.io/helm-charts", "1.0.0", "observability"),

@@ -1,7 +1,7 @@
 """A 3-host lab with a salt-master, minions and the stand-ins, for end-to-end runs of orch.maia.
 
 Real: the hosts (systemd-nspawn Debian, apt, UFW, LVM PV/VG on loop disks),
-Salt (master, minions, salt-ssh). Stand-ins (design.md section 6; docs/standins.md):
+Salt (master, minions, salt-ssh). Stand-ins (docs/standins.md):
 the Kubernetes API, MicroK8s and the ArgoCD controller. The lab excludes LV
 creation and the NFS service start/mount, which this machine cannot run
 (maia_salt.standins.lab.UNSUPPORTED_PREPARE_STATES).

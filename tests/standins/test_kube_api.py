@@ -1,6 +1,6 @@
 """Unit tests of the Kubernetes API stand-in (maia_salt.standins.kube_api).
 
-STAND-IN: this machine cannot run a kube-apiserver (design.md section 6), so
+STAND-IN: this machine cannot run a kube-apiserver (see docs/standins.md), so
 the tests of maia-salt's Kubernetes code run against this stand-in. These
 tests pin the stand-in's behaviour to what a real API server does, through the
 official ``kubernetes`` client (typed APIs and DynamicClient), so that code

@@ -1,4 +1,4 @@
-"""Stand-ins for what this machine cannot run (design.md section 6; docs/standins.md).
+"""Stand-ins for what this machine cannot run (docs/standins.md).
 
 - ``kube_api``: a small Kubernetes API server (HTTPS, bearer token) that the
   official ``kubernetes`` Python client, its DynamicClient and

@@ -1,7 +1,7 @@
 """Install the MicroK8s stand-in (`snap` + `microk8s` executables) for tests and the lab.
 
 STAND-IN: snapd and MicroK8s cannot run on this machine nor in the lab hosts
-(design.md section 6). :func:`install` copies ``cli.py`` as ``snap`` and
+(see docs/standins.md). :func:`install` copies ``cli.py`` as ``snap`` and
 ``microk8s`` and writes the JSON state they share; `microk8s config` then
 returns the kubeconfig of the Kubernetes API stand-in, and `microk8s start`
 registers the host's Node there. The formulas never install this.
