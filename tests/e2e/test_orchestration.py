@@ -2,6 +2,7 @@
 
 See conftest.py for what is real and what is a stand-in here.
 """
+import json
 import os
 import stat
 
@@ -74,3 +75,72 @@ def test_bad_device_stops_before_stage_2(site_lab):
     assert "/dev/maia-no-such-disk" in comment
     text = report.render()
     assert "maia-node-1" in text and "maia-prepare-lvm-host-vars-valid" in text
+
+
+def _lab_env(site_lab):
+    """The environment of an admin on the lab's master: its Salt tools on PATH, its config dir."""
+    import sys
+
+    return {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
+            "SALT_CONFIG_DIR": site_lab.dir}
+
+
+def test_documented_lab_commands_run_as_written(site_lab):
+    """Every salt-run / salt-ssh / salt / `maia install` example of README.md and docs/, verbatim,
+    from the lab's folder (its Saltfile points the tools at the lab's master config and roster)."""
+    import re
+    import subprocess
+
+    from support.doc_commands import by_kind
+
+    commands = list({c.text: c for c in by_kind("lab")}.values())
+    assert len(commands) > 15
+    commands.sort(key=lambda c: "state.orch" not in c.text)  # a whole install first, as a site does
+    failures = []
+    for command in commands:
+        proc = subprocess.run(command.text, shell=True, cwd=site_lab.dir, env=_lab_env(site_lab),
+                              capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL)
+        out = proc.stdout + proc.stderr
+        if proc.returncode != 0 or re.search(r"^\s*Failed:\s+[1-9]", out, re.M):
+            failures.append(f"{command}: rc {proc.returncode}\n{out[-2500:]}")
+    assert failures == [], "\n\n".join(failures)
+
+
+def test_documented_salt_call_local_runs_on_a_host(site_lab):
+    """`salt-call --local state.apply maia[.k8s]` (README, docs/k8s.md) in the control-plane host,
+    masterless: the minion config names the formulas, the ext_pillar on a copy of the site's
+    CONFIG_FOLDER and the lab's pillar; the second run changes nothing."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    from support.doc_commands import by_kind
+
+    commands = [c for c in by_kind("salt-call") if re.match(r"^salt-call --local state\.apply maia(\.k8s)?$", c.text)]
+    assert len(commands) == 2
+    host = "maia-node-0"
+    root = site_lab.path("hosts", host, "merged")
+    shutil.copytree(site_lab.config_folder, os.path.join(root, "etc/maia/config"), dirs_exist_ok=True)
+    shutil.copytree(site_lab.path("pillar"), os.path.join(root, "etc/maia/pillar"), dirs_exist_ok=True)
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    local_conf = os.path.join(root, "etc/salt/minion.d/maia-local.conf")
+    os.makedirs(os.path.dirname(local_conf), exist_ok=True)
+    with open(local_conf, "w") as fh:
+        yaml.safe_dump({"file_roots": {"base": [os.path.join(checkout, "formulas")]},
+                        "pillar_roots": {"base": ["/etc/maia/pillar"]},
+                        "ext_pillar": [{"maia": {"config_folder": "/etc/maia/config"}}]}, fh)
+    path = f"{os.path.dirname(sys.executable)}:/usr/sbin:/usr/bin:/sbin:/bin"
+    try:
+        for command in commands:
+            for run in ("first", "second"):
+                proc = site_lab.ssh(host, f"PATH={path} {command.text} --out=json --retcode-passthrough",
+                                    check=False, timeout=1800)
+                assert proc.returncode == 0, f"{command} ({run}): {proc.stdout[-3000:]}{proc.stderr[-2000:]}"
+                states = json.loads(proc.stdout)["local"]
+                changed = [k for k, v in states.items() if v.get("changes")]
+                if run == "second":
+                    assert changed == [], f"{command}: second run changed {changed}"
+    finally:
+        os.unlink(local_conf)
+        shutil.rmtree(os.path.join(root, "etc/maia/config"), ignore_errors=True)

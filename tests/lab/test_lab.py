@@ -256,3 +256,29 @@ def require_trixie():
     from maia_salt.lab.testing import require_lab
 
     require_lab()
+
+
+def test_documented_lab_cli_commands_run_as_written():
+    """The `maia lab` example of docs/lab.md, verbatim and in order (it makes the lab `default`;
+    skipped where a `default` lab already exists, which it would take down)."""
+    from maia_salt.lab.core import LAB_ROOT
+    from maia_salt.lab.testing import require_lab
+    from support.doc_commands import by_kind
+
+    require_lab()
+    if os.path.exists(os.path.join(LAB_ROOT, "default")) or LAB_ROOT != "/var/lib/maia-lab":
+        pytest.skip("a lab named `default` exists (or MAIA_LAB_ROOT moved the labs): the example would touch it")
+    commands = by_kind("lab-cli")
+    assert [c.program_argv[:3] for c in commands][:2] == [["maia", "lab", "up"], ["maia", "lab", "status"]]
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    env.pop("MAIA_LAB_NAME", None)
+    try:
+        for command in commands:
+            proc = subprocess.run(command.text, shell=True, env=env, capture_output=True, text=True, timeout=900,
+                                  stdin=subprocess.DEVNULL)
+            assert proc.returncode == 0, f"{command}: {proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+            if "test.ping" in command.text:
+                assert proc.stdout.count("True") == 3, proc.stdout
+    finally:
+        subprocess.run(LAB_CLI + ["down", "--name", "default"], capture_output=True, timeout=300)
+    assert not os.path.exists(os.path.join(LAB_ROOT, "default"))
