@@ -11,6 +11,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := debootstrap systemd-container tinyproxy openssh-server openssh-client \
 	lvm2 iproute2 iptables util-linux procps git ca-certificates
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: setup system-deps test demo bench clean
 
@@ -36,7 +37,7 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup
-	$(VENV)/bin/maia demo
+	$(VENV)/bin/maia demo $(DEMO_ARGS)
 
 bench: setup
 	$(PY) bench/run.py
