@@ -112,7 +112,6 @@ def test_documented_salt_call_local_runs_on_a_host(site_lab):
     CONFIG_FOLDER and the lab's pillar; the second run changes nothing."""
     import re
     import shutil
-    import subprocess
     import sys
 
     from support.doc_commands import by_kind

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from support import argocd_manifest
 
@@ -179,11 +178,25 @@ def test_cli_once_makes_one_pass(api):
 
 def test_waits_quietly_until_the_crds_exist():
     """Started by the lab before stage 2 has installed ArgoCD's CRDs."""
+    from kubernetes import config, dynamic
+
     from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
     from maia_salt.standins.kube_api import KubeApiStandin
 
     with KubeApiStandin() as bare:
         controller = ArgoCDControllerStandin(bare.kubeconfig, NS)
+        controller.tick()  # no CRD yet: no error, and nothing written
         controller.tick()
+        assert bare.request_log_copy(), "the controller looked"
+        assert {r["method"] for r in bare.request_log_copy()} == {"GET"}
+        # once stage 2 has installed the CRD, the next tick takes up an Application
+        dyn = dynamic.DynamicClient(config.new_client_from_config(config_file=bare.kubeconfig))
+        dyn.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition").create(
+            body=argocd_manifest.crds("applications.argoproj.io")[0])
+        dyn.resources.get(api_version="v1", kind="Namespace").create(
+            body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        dyn.resources.invalidate_cache()
+        bare.apps = dyn.resources.get(api_version="argoproj.io/v1alpha1", kind="Application")
+        _app(bare, "app-late")
         controller.tick()
-        assert controller._waiting_for_crd  # pylint: disable=protected-access
+        assert _get(bare, "app-late")["status"]["sync"]["status"] == "OutOfSync"

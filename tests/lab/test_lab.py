@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from maia_salt.lab import aptsources
-from maia_salt.lab.core import NETWORK, Lab
+from maia_salt.lab.core import Lab
 
 pytestmark = pytest.mark.lab
 
@@ -36,12 +36,22 @@ def test_hosts_boot_systemd_with_their_names(lab):
 
 
 def test_addresses_are_in_the_benchmarking_range(lab):
+    """What the hosts and this machine really have configured (read back, not computed), against
+    the range lab traffic may use; and no host has a route out of it."""
     import ipaddress
 
-    assert ipaddress.ip_address(lab.bridge_address) in NETWORK
+    allowed = ipaddress.ip_network("198.18.0.0/24")
+    bridge = json.loads(subprocess.run(["ip", "-j", "-4", "addr", "show", "dev", lab.bridge],
+                                       capture_output=True, text=True, check=True).stdout)
+    assert [a["local"] for a in bridge[0]["addr_info"]] == [lab.bridge_address]
+    assert ipaddress.ip_address(lab.bridge_address) in allowed
     for h in lab.hosts:
-        assert ipaddress.ip_address(h.address) in lab.subnet
-        assert lab.subnet.subnet_of(NETWORK)
+        addrs = json.loads(lab.ssh(h.name, "ip -j -4 addr show scope global").stdout)
+        found = [a["local"] for link in addrs for a in link["addr_info"]]
+        assert found == [h.address], (h.name, found)
+        assert ipaddress.ip_address(h.address) in allowed
+        routes = lab.ssh(h.name, "ip -4 route show default").stdout.strip()
+        assert routes == "", f"{h.name} has a default route: {routes}"
 
 
 def test_hosts_reach_each_other_and_the_bridge(lab):
