@@ -102,6 +102,7 @@ def test_oidc_values_from_cluster_yaml(tmp_path):
 def test_argocd_pins_url_and_checksum_by_default(tmp_path):
     site = make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9")
     site.pillar["maia"]["k8s"]["argocd"].pop("manifest_url")
+    site.pillar["maia"]["k8s"]["argocd"].pop("manifest_sha256")
     site.write_pillar()
     rc, data, _ = site.salt_call("state.show_sls", "maia.k8s.argocd")
     assert rc == 0

@@ -13,7 +13,7 @@ What this machine cannot do, and how the tests stand in for it:
   below). PV and VG creation runs for real on the loop disks.
 - No kernel NFS server and no nfs/cifs filesystems: the NFS service start
   and the client mount are switched off the same way (`nfs_server_start`,
-  `nfs_mount`); everything up to those calls (packages, /etc/exports, service
+  `nfs_share_mount`); everything up to those calls (packages, /etc/exports, service
   enabled, fstab) runs for real. The
   CIFS driver's mount call runs with a stand-in `mount` that records its
   arguments.
@@ -46,7 +46,7 @@ LIMITED = [
     "maia-prepare-nfs-share-mounted",
 ]
 UNLIMITED_ARG = "pillar=" + json.dumps({"maia": {"prepare": {"lvm_volumes": True, "nfs_server_start": True,
-                                                             "nfs_mount": True}}})
+                                                             "nfs_share_mount": True}}})
 # Salt's own service.enabled says "would be enabled" (result None, no changes)
 # while the package is not installed yet; nfs-kernel-server's package then
 # enables the unit itself, so the real run has nothing left to change.

@@ -197,6 +197,25 @@ def test_every_flag_off(tmp_path):
     )
 
 
+def test_host_limit_switches(tmp_path):
+    """What a host cannot run (the lab's hosts: no device-mapper, no nfsd) is switched off by
+    name; everything around it is still managed."""
+    limits = {"lvm_volumes": False, "nfs_server_start": False, "nfs_share_mount": False}
+    for sub in ("server", "client", "on"):
+        (tmp_path / sub).mkdir()
+    server = render(tmp_path / "server", "maia-node-0", {**OS["debian12"], **NO_GPU}, dict(SERVER, prepare=limits))
+    assert not ids(server, "maia-prepare-lvm-lv-") and "maia-prepare-nfs-server-service-running" not in server
+    for kept in ("maia-prepare-lvm-vg-MAIA_Storage-present", "maia-prepare-nfs-exports-entry-present",
+                 "maia-prepare-nfs-server-service-enabled", "maia-prepare-lvm-volumes-disabled",
+                 "maia-prepare-nfs-server-start-disabled"):
+        assert kept in server, kept
+    client = render(tmp_path / "client", "maia-node-1", {**OS["debian12"], **NO_GPU}, dict(CLIENT, prepare=limits))
+    assert "maia-prepare-nfs-share-mounted" not in client
+    assert {"maia-prepare-nfs-fstab-entry-present", "maia-prepare-nfs-mount-disabled"} <= set(client)
+    on = render(tmp_path / "on", "maia-node-1", {**OS["debian12"], **NO_GPU}, CLIENT)
+    assert "maia-prepare-nfs-share-mounted" in on and "maia-prepare-lvm-lv-maia_0_local-present" in on
+
+
 def test_flag_off_on_the_command_line(tmp_path):
     s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **NO_GPU}, SERVER,
                'pillar={"maia": {"prepare": {"ufw": false, "nfs": "false"}}}')

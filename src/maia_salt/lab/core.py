@@ -57,7 +57,7 @@ CGROUP_ROOTS = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
 
 # What lab hosts cannot run (no device-mapper, no nfsd, no nfs filesystem), as the
 # formulas' own switches: every lab sets them in its pillar (docs/standins.md).
-HOST_LIMITS = {"lvm_volumes": False, "nfs_server_start": False, "nfs_mount": False}
+HOST_LIMITS = {"lvm_volumes": False, "nfs_server_start": False, "nfs_share_mount": False}
 
 
 def write_lab_pillar(folder: str, name: str, data: dict) -> None:

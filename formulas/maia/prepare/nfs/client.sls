@@ -28,7 +28,7 @@ maia-prepare-nfs-fstab-entry-present:
     - require:
       - file: maia-prepare-nfs-mountpoint-present
 
-{%- if mapdata.nfs_mount %}
+{%- if mapdata.nfs_share_mount %}
 
 maia-prepare-nfs-share-mounted:
   mount.mounted:
@@ -43,5 +43,5 @@ maia-prepare-nfs-share-mounted:
 
 maia-prepare-nfs-mount-disabled:
   test.nop:
-    - name: NFS share not mounted (maia:prepare:nfs_mount is false)
+    - name: NFS share not mounted (maia:prepare:nfs_share_mount is false)
 {%- endif %}
