@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from . import realm as realm_source
 from .files import CommitReport, FolderError, PlannedFile, check_folder, commit_folder, dump_yaml, load_yaml_unique
 from .registry_credentials import FILE_NAME as CREDENTIALS_FILE
-from .registry_credentials import CredentialsError, parse_key_file, read_key_file, toolkit_form
+from .registry_credentials import CredentialsError, read_key_file, toolkit_form
 
 DISTRIBUTIONS = ("microk8s", "rke2", "k3s", "k0s")
 SECRET_MODE = 0o600

@@ -59,6 +59,10 @@ def configure_command(env_json, non_interactive, cifs_key, realm_template):
             click.echo(f"error: {problem}", err=True)
         click.echo("Nothing was written.", err=True)
         sys.exit(EXIT_BAD_INPUT)
+    except OSError as exc:  # a file that cannot be read: name it, no traceback
+        click.echo(f"error: {exc.filename or 'CONFIG_FOLDER'}: {exc.strerror or exc}", err=True)
+        click.echo("Nothing was written.", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     click.echo(f"CONFIG_FOLDER: {result.config_folder}")
     modes = {name: (old, new) for name, old, new in result.modes}
     for name in result.written:
@@ -97,6 +101,10 @@ def import_inventory_command(inventory, host_vars, config_folder, without_lvm):
         path = write_inventory(inv, config_folder)
     except (InventoryError, FolderError) as exc:
         click.echo(f"error: {exc}", err=True)
+        click.echo("Nothing was written.", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except OSError as exc:
+        click.echo(f"error: {exc.filename or inventory}: {exc.strerror or exc}", err=True)
         click.echo("Nothing was written.", err=True)
         sys.exit(EXIT_BAD_INPUT)
     click.echo(f"wrote {path} ({len(inv.hosts)} hosts)")

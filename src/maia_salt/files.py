@@ -173,12 +173,19 @@ def _write_new(path: Path, content: bytes, mode: int) -> None:
 
 
 def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
-    """Mirror ``src`` into ``dst`` with hard links (directories recreated), leaving out ``skip``."""
+    """Mirror ``src`` into ``dst`` with hard links (directories recreated), leaving out ``skip``.
+
+    A mount point inside raises EXDEV, so that the caller falls back to per-file writes
+    instead of swapping (and later removing) a tree that reaches into another filesystem.
+    """
+    device = os.stat(src).st_dev
     for entry in os.scandir(src):
         if entry.name in skip:
             continue
         target = dst / entry.name
         st = entry.stat(follow_symlinks=False)
+        if st.st_dev != device:
+            raise OSError(errno.EXDEV, "a mount point inside CONFIG_FOLDER", entry.path)
         if entry.is_symlink():
             os.symlink(os.readlink(entry.path), target)
         elif entry.is_dir(follow_symlinks=False):
@@ -195,6 +202,23 @@ def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
                 shutil.copy2(entry.path, target, follow_symlinks=False)
         else:
             raise FolderError(f"{entry.path} is a special file (socket, fifo or device): move it out of CONFIG_FOLDER")
+
+
+def _mounts_at_or_below(folder: Path) -> list[str]:
+    """Mount points at or inside ``folder`` (bind mounts of the same filesystem included)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    prefix = str(folder).rstrip("/") + "/"
+    points = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 4:
+            point = fields[4].encode().decode("unicode_escape")  # \040 for spaces
+            if point == str(folder) or point.startswith(prefix):
+                points.append(point)
+    return points
 
 
 def _remove_stale_staging(parent: Path, name: str) -> None:
@@ -273,6 +297,8 @@ def commit_folder(folder, files: list[PlannedFile], folder_mode: int = 0o700) ->
 
 def _commit_by_exchange(folder: Path, files: list[PlannedFile], folder_mode: int, exists: bool) -> None:
     parent = folder.parent
+    if exists and _mounts_at_or_below(folder):
+        raise OSError(errno.EBUSY, "a mount point at or inside CONFIG_FOLDER", str(folder))
     _remove_stale_staging(parent, folder.name)
     staging = parent / f".{folder.name}{STAGING_MARK}{secrets.token_hex(4)}"
     os.mkdir(staging, 0o700)
@@ -289,8 +315,8 @@ def _commit_by_exchange(folder: Path, files: list[PlannedFile], folder_mode: int
             os.rename(staging, folder)
         _fsync_dir(parent)
     finally:
-        if os.path.lexists(staging):
-            shutil.rmtree(staging)
+        # the old folder after the swap, or the unfinished new one; a leftover goes with the next run
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _commit_per_file(folder: Path, files: list[PlannedFile], folder_mode: int) -> None:

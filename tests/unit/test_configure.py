@@ -7,7 +7,6 @@ import signal
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import bcrypt
 import pytest
@@ -454,3 +453,26 @@ def test_killed_run_leaves_the_old_or_the_new_folder(configured, tmp_path):
     assert snapshot(configured) == new
 
 
+
+
+def test_mount_inside_the_folder_is_never_swapped(configured, tmp_path):
+    """A bind mount inside CONFIG_FOLDER: files are replaced one by one (with a warning),
+    and nothing on the mounted side is touched."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to bind-mount")
+    source = tmp_path / "shared-values"
+    source.mkdir()
+    (source / "keep.yaml").write_text("a: 1\n")
+    (configured / "mounted").mkdir()
+    if subprocess.run(["mount", "--bind", str(source), str(configured / "mounted")]).returncode != 0:
+        pytest.skip("bind mounts are not allowed here")
+    try:
+        result = run_configure(["--non-interactive"], {**BASE_ENV, "CLUSTER_DOMAIN": "changed.example.com"},
+                               folder=configured)
+        assert result.returncode == 0, result.stderr
+        assert "the files were replaced one by one" in result.stderr
+        assert json.loads((configured / "env.json").read_text())["MAIA_DASHBOARD_DOMAIN"] == "maia.changed.example.com"
+        assert os.path.ismount(configured / "mounted") or (configured / "mounted" / "keep.yaml").exists()
+    finally:
+        subprocess.run(["umount", str(configured / "mounted")], check=True)
+    assert (source / "keep.yaml").read_text() == "a: 1\n"
