@@ -7,9 +7,11 @@
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
-# Debian packages: lab hosts (debootstrap, nspawn, proxy, loop/LVM tools), salt-ssh tests (sshd).
+# Debian packages: lab hosts (debootstrap, nspawn, proxy, loop/LVM tools), salt-ssh tests (sshd),
+# the MAIA toolkit's MAIA_Configure_Installation.sh run as a test reference (jq, yq, htpasswd, openssl).
 APT_PACKAGES := debootstrap systemd-container tinyproxy openssh-server openssh-client \
-	lvm2 iproute2 iptables util-linux procps git ca-certificates
+	lvm2 iproute2 iptables util-linux procps git ca-certificates \
+	jq yq apache2-utils openssl e2fsprogs
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 

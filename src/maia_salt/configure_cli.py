@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .configure import ConfigError, configure
+from .files import FolderError
 from .inventory import InventoryError, import_ansible_inventory, write_inventory
 
 EXIT_BAD_INPUT = 2
@@ -22,14 +23,20 @@ def _prompt(name: str, text: str, secret: bool) -> str:
 @click.option("--non-interactive", is_flag=True, help="Never prompt; fail listing every missing value.")
 @click.option("--cifs-key", type=click.Choice(["yes", "no"]), default=None,
               help="Generate (or keep) the CIFS key pair without asking.")
-def configure_command(env_json, non_interactive, cifs_key):
+@click.option("--realm-template", type=click.Path(dir_okay=False), default=None,
+              help="Offline: a local MAIA_realm_template.json or maia-toolkit 2.5.0 wheel "
+                   "(default: $MAIA_REALM_TEMPLATE, else downloaded from PyPI, pinned and checksummed).")
+def configure_command(env_json, non_interactive, cifs_key, realm_template):
     """Write the site's CONFIG_FOLDER (env.json, cluster YAML, MicroK8s launch
     config, registry credentials, Keycloak realm, optional CIFS keys).
 
     Values come from ENV_JSON (its folder is then CONFIG_FOLDER), then the
-    environment (MAIA_PRIVATE_REGISTRY, HARBOR_USERNAME, HARBOR_PASSWORD,
-    CLUSTER_DOMAIN, CLUSTER_NAME, CONFIG_FOLDER, INGRESS_RESOLVER_EMAIL,
-    K8S_DISTRIBUTION, PUBLIC_REGISTRY, JSON_KEY_PATH), then prompts.
+    environment (MAIA_PRIVATE_REGISTRY, REGISTRY_USERNAME/REGISTRY_PASSWORD or
+    HARBOR_USERNAME/HARBOR_PASSWORD, JSON_KEY_PATH, CLUSTER_DOMAIN, CLUSTER_NAME,
+    CONFIG_FOLDER, INGRESS_RESOLVER_EMAIL, K8S_DISTRIBUTION, PUBLIC_REGISTRY,
+    RANCHER_TOKEN, ADMIN_EMAIL, SSH_PORT_TYPE, PORT_RANGE_LOWER_BOUND,
+    PORT_RANGE_UPPER_BOUND, STORAGE_CLASS, SHARED_STORAGE_CLASS, URL_TYPE,
+    BUCKET_NAME), then the existing CONFIG_FOLDER, then prompts.
 
     Also: `maia-configure import-inventory INVENTORY [--host-vars DIR]`.
     """
@@ -45,16 +52,31 @@ def configure_command(env_json, non_interactive, cifs_key):
             None if cifs_key is None else cifs_key == "yes",
             ask_cifs=ask,
             progress=lambda msg: click.echo(msg, err=True),
+            realm_template=realm_template,
         )
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         click.echo("Nothing was written.", err=True)
         sys.exit(EXIT_BAD_INPUT)
+    except OSError as exc:  # a file that cannot be read: name it, no traceback
+        click.echo(f"error: {exc.filename or 'CONFIG_FOLDER'}: {exc.strerror or exc}", err=True)
+        click.echo("Nothing was written.", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     click.echo(f"CONFIG_FOLDER: {result.config_folder}")
+    modes = {name: (old, new) for name, old, new in result.modes}
     for name in result.written:
         state = "written" if name in result.changed else "unchanged"
+        if name in modes:
+            old, new = modes[name]
+            state += f", mode tightened {old:04o} -> {new:04o}" if old & ~new else f", mode {old:04o} -> {new:04o}"
         click.echo(f"  {name}: {state}")
+    if "." in modes:
+        old, new = modes["."]
+        click.echo(f"  (folder): mode {old:04o} -> {new:04o}")
+    if not result.atomic:
+        click.echo("warning: the files were replaced one by one (the folder could not be swapped as a whole: "
+                   "its parent is not writable, or it is a mount point)", err=True)
 
 
 @click.command("import-inventory", context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,15 +86,26 @@ def configure_command(env_json, non_interactive, cifs_key):
 @click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),
               default=lambda: os.environ.get("CONFIG_FOLDER"), required=True,
               help="Where inventory.yaml is written (default: $CONFIG_FOLDER).")
-def import_inventory_command(inventory, host_vars, config_folder):
-    """Convert an Ansible INI inventory (+ host_vars) into CONFIG_FOLDER/inventory.yaml."""
+@click.option("--without-lvm", is_flag=True,
+              help="The site turns LVM off (maia:prepare:lvm: false): device_list is not required.")
+def import_inventory_command(inventory, host_vars, config_folder, without_lvm):
+    """Convert an Ansible INI inventory (+ host_vars) into CONFIG_FOLDER/inventory.yaml.
+
+    The inventory passes the checks of the pillar render first; on a problem
+    nothing is written and the exit code is 2.
+    """
     if host_vars is None and (inventory.parent / "host_vars").is_dir():
         host_vars = inventory.parent / "host_vars"
     try:
-        inv = import_ansible_inventory(inventory, host_vars)
+        inv = import_ansible_inventory(inventory, host_vars, lvm_enabled=not without_lvm)
         path = write_inventory(inv, config_folder)
-    except InventoryError as exc:
+    except (InventoryError, FolderError) as exc:
         click.echo(f"error: {exc}", err=True)
+        click.echo("Nothing was written.", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except OSError as exc:
+        click.echo(f"error: {exc.filename or inventory}: {exc.strerror or exc}", err=True)
+        click.echo("Nothing was written.", err=True)
         sys.exit(EXIT_BAD_INPUT)
     click.echo(f"wrote {path} ({len(inv.hosts)} hosts)")
 

@@ -1,9 +1,15 @@
 """Small file helpers shared by the configuration and inventory writers."""
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import os
+import secrets
+import shutil
+import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -79,6 +85,7 @@ def write_files_atomically(folder: Path, files: list[PlannedFile]) -> list[str]:
             backups[planned.name] = backup
             os.replace(tmp, target)
             replaced.append(planned.name)
+        _fsync_dir(folder)
         return changed
     except BaseException:
         for name in reversed(replaced):
@@ -95,6 +102,226 @@ def write_files_atomically(folder: Path, files: list[PlannedFile]) -> list[str]:
         for backup in backups.values():
             if backup and os.path.lexists(backup):
                 os.unlink(backup)
+
+
+class FolderError(ValueError):
+    """CONFIG_FOLDER cannot be used or written; the message names it and the fix."""
+
+
+@dataclass
+class CommitReport:
+    """What a commit changed: file contents, file modes and the folder's mode."""
+
+    changed: list[str] = field(default_factory=list)
+    modes: list[tuple[str, int, int]] = field(default_factory=list)  # (name, old mode, new mode)
+    atomic: bool = True  # False when the per-file fallback was used
+
+
+STAGING_MARK = ".maia-staging-"
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse a folder we must not take over: not a folder, shared (world-writable or
+    sticky, such as /tmp) or owned by someone else. Nothing is changed here."""
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise FolderError(f"CONFIG_FOLDER={str(folder)!r} cannot be read ({exc.strerror}): choose another folder")
+    if not stat.S_ISDIR(st.st_mode):
+        raise FolderError(f"CONFIG_FOLDER={str(folder)!r} exists and is not a folder: choose another path")
+    if st.st_mode & (stat.S_IWOTH | stat.S_ISVTX):
+        raise FolderError(
+            f"CONFIG_FOLDER={str(folder)!r} is world-writable or sticky ({stat.S_IMODE(st.st_mode):04o}), a shared "
+            f"folder such as /tmp: choose a folder of its own, e.g. /opt/maia/config"
+        )
+    if st.st_uid != os.geteuid():
+        raise FolderError(
+            f"CONFIG_FOLDER={str(folder)!r} is owned by uid {st.st_uid}, not by uid {os.geteuid()} that runs "
+            f"maia-configure: run it as the folder's owner, or chown the folder"
+        )
+
+
+def _renameat2_exchange(a: Path, b: Path) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    func = getattr(libc, "renameat2", None)
+    if func is None:
+        raise OSError(errno.ENOSYS, "renameat2 is not available")
+    if func(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(a))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_new(path: Path, content: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), mode)
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
+    """Mirror ``src`` into ``dst`` with hard links (directories recreated), leaving out ``skip``.
+
+    A mount point inside raises EXDEV, so that the caller falls back to per-file writes
+    instead of swapping (and later removing) a tree that reaches into another filesystem.
+    """
+    device = os.stat(src).st_dev
+    for entry in os.scandir(src):
+        if entry.name in skip:
+            continue
+        target = dst / entry.name
+        st = entry.stat(follow_symlinks=False)
+        if st.st_dev != device:
+            raise OSError(errno.EXDEV, "a mount point inside CONFIG_FOLDER", entry.path)
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry.path), target)
+        elif entry.is_dir(follow_symlinks=False):
+            os.mkdir(target, 0o700)
+            _link_tree(Path(entry.path), target, set())
+            os.chmod(target, stat.S_IMODE(st.st_mode))
+            if os.geteuid() == 0:
+                os.chown(target, st.st_uid, st.st_gid)
+            _fsync_dir(target)
+        elif entry.is_file(follow_symlinks=False):
+            try:
+                os.link(entry.path, target, follow_symlinks=False)
+            except PermissionError:  # protected_hardlinks: someone else's file, copy it
+                shutil.copy2(entry.path, target, follow_symlinks=False)
+        else:
+            raise FolderError(f"{entry.path} is a special file (socket, fifo or device): move it out of CONFIG_FOLDER")
+
+
+def _mounts_at_or_below(folder: Path) -> list[str]:
+    """Mount points at or inside ``folder`` (bind mounts of the same filesystem included)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    prefix = str(folder).rstrip("/") + "/"
+    points = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 4:
+            point = fields[4].encode().decode("unicode_escape")  # \040 for spaces
+            if point == str(folder) or point.startswith(prefix):
+                points.append(point)
+    return points
+
+
+def _remove_stale_staging(parent: Path, name: str) -> None:
+    prefix = f".{name}{STAGING_MARK}"
+    for entry in os.scandir(parent):
+        if entry.name.startswith(prefix) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+
+
+def _mode(path: Path) -> int | None:
+    try:
+        return stat.S_IMODE(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def commit_folder(folder, files: list[PlannedFile], folder_mode: int = 0o700) -> CommitReport:
+    """Write ``files`` into ``folder`` all together or not at all, durably.
+
+    The new folder is built beside the old one (every other entry of the old
+    folder hard-linked in, our files written and fsynced), then swapped in with
+    one atomic ``renameat2(RENAME_EXCHANGE)``, the parent fsynced and the old copy
+    removed. A run killed at any point leaves the old folder or the new one;
+    what it may leave is the staging copy beside the folder
+    (``.<name>.maia-staging-*``), which the next run removes. Where the exchange
+    is not possible (parent not writable, folder is a mount point, a filesystem
+    without renameat2), each file is replaced on its own (durable, but not all
+    together); the report says so.
+    """
+    folder = Path(os.path.realpath(folder))
+    check_folder(folder)
+    for planned in files:
+        target = folder / planned.name
+        if os.path.lexists(target) and not target.is_file() or target.is_symlink():
+            raise FolderError(f"{target} is not a regular file: move it away, maia-configure writes a file there")
+    exists = folder.is_dir()
+    report = CommitReport()
+    report.changed = [p.name for p in files if _read(folder / p.name) != p.content]
+    for planned in files:
+        old = _mode(folder / planned.name)
+        if old is not None and old != planned.mode:
+            report.modes.append((planned.name, old, planned.mode))
+    if exists and _mode(folder) != folder_mode:
+        report.modes.append((".", _mode(folder), folder_mode))
+    if exists and not report.changed and not report.modes:
+        return report
+    parent = folder.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise FolderError(f"CONFIG_FOLDER={str(folder)!r} cannot be created ({exc.strerror}): choose a writable path")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            _commit_by_exchange(folder, files, folder_mode, exists)
+        except PermissionError:
+            if not exists:
+                raise
+            report.atomic = False
+            _commit_per_file(folder, files, folder_mode)
+        except OSError as exc:
+            if not exists or exc.errno not in (errno.EXDEV, errno.EBUSY, errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+                raise
+            report.atomic = False
+            _commit_per_file(folder, files, folder_mode)
+    except OSError as exc:
+        raise FolderError(
+            f"CONFIG_FOLDER={str(folder)!r} cannot be written ({exc.strerror}"
+            f"{': ' + exc.filename if exc.filename else ''}): fix its permissions or choose another folder"
+        ) from None
+    finally:
+        os.close(lock)
+    return report
+
+
+def _commit_by_exchange(folder: Path, files: list[PlannedFile], folder_mode: int, exists: bool) -> None:
+    parent = folder.parent
+    if exists and _mounts_at_or_below(folder):
+        raise OSError(errno.EBUSY, "a mount point at or inside CONFIG_FOLDER", str(folder))
+    _remove_stale_staging(parent, folder.name)
+    staging = parent / f".{folder.name}{STAGING_MARK}{secrets.token_hex(4)}"
+    os.mkdir(staging, 0o700)
+    try:
+        if exists:
+            _link_tree(folder, staging, {p.name for p in files})
+        for planned in files:
+            _write_new(staging / planned.name, planned.content, planned.mode)
+        os.chmod(staging, folder_mode)
+        _fsync_dir(staging)
+        if exists:
+            _renameat2_exchange(staging, folder)
+        else:
+            os.rename(staging, folder)
+        _fsync_dir(parent)
+    finally:
+        # the old folder after the swap, or the unfinished new one; a leftover goes with the next run
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _commit_per_file(folder: Path, files: list[PlannedFile], folder_mode: int) -> None:
+    os.chmod(folder, folder_mode)
+    write_files_atomically(folder, files)
 
 
 def _read(path: Path) -> bytes | None:

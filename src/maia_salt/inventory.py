@@ -7,6 +7,7 @@ INI inventory plus ``host_vars``.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,14 +15,19 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .files import PlannedFile, dump_yaml, load_yaml_unique, write_files_atomically
+from .files import PlannedFile, commit_folder, dump_yaml, load_yaml_unique
 
 GROUPS = ("control-plane", "nfs_server", "nfs_clients")
 DEFAULT_SIZE = "100%FREE"
 INVENTORY_FILE = "inventory.yaml"
 
-_ABSOLUTE_SIZE = re.compile(r"^\d+(\.\d+)?[bskmgtpeBSKMGTPE]$")
-_PERCENT_SIZE = re.compile(r"^(\d{1,3})%(FREE|VG|PVS)$")
+# Whole-string patterns (used with fullmatch: a trailing newline never passes).
+_ABSOLUTE_SIZE = re.compile(r"\d+(\.\d+)?[bskmgtpeBSKMGTPE]")
+_PERCENT_SIZE = re.compile(r"(\d{1,3})%(FREE|VG|PVS)")
+_DNS_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# A block device path: /dev/ then letters, digits and . _ + : - / only (no shell metacharacters).
+_DEVICE = re.compile(r"/dev/[A-Za-z0-9._+:-]+(/[A-Za-z0-9._+:-]+)*")
+HOST_VARS = ("device_list", "local_storage_size", "nfs_storage_size")
 
 SCHEMA = {
     "type": "object",
@@ -33,10 +39,11 @@ SCHEMA = {
             "minProperties": 1,
             "additionalProperties": {
                 "type": "object",
-                "required": ["address"],
                 "additionalProperties": False,
                 "properties": {
-                    "address": {"type": "string", "minLength": 1},
+                    # Optional: without it the host's default IPv4 address (from its
+                    # grains) is used at run time, as the Ansible collection does.
+                    "address": {"type": ["string", "null"]},
                     "user": {"type": "string", "minLength": 1},
                     "port": {"type": "integer", "minimum": 1, "maximum": 65535},
                     "sudo": {"type": "boolean"},
@@ -44,7 +51,7 @@ SCHEMA = {
                     "vars": {
                         "type": "object",
                         "properties": {
-                            "device_list": {"type": "array", "items": {"type": "string", "pattern": "^/dev/"}},
+                            "device_list": {"type": "array", "items": {"type": "string"}},
                             "local_storage_size": {"type": "string"},
                             "nfs_storage_size": {"type": "string"},
                         },
@@ -60,10 +67,36 @@ class InventoryError(ValueError):
     """A problem in the inventory; the message names file, host, key and fix."""
 
 
+def valid_address(address: str) -> bool:
+    """An IPv4/IPv6 address or a DNS name (whole string; no spaces, parentheses or leading '-')."""
+    if not isinstance(address, str) or not address:
+        return False
+    try:
+        ipaddress.ip_address(address)
+        return True
+    except ValueError:
+        pass
+    return valid_dns_name(address)
+
+
+def valid_dns_name(name: str) -> bool:
+    if not isinstance(name, str) or not name or len(name) > 253:
+        return False
+    return all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
+
+
+def valid_device(path: str) -> bool:
+    return (
+        isinstance(path, str)
+        and bool(_DEVICE.fullmatch(path))
+        and ".." not in path.split("/")
+    )
+
+
 @dataclass
 class Host:
     name: str
-    address: str
+    address: str | None = None
     user: str = "root"
     port: int = 22
     sudo: bool = False
@@ -72,7 +105,7 @@ class Host:
 
     def to_dict(self) -> dict:
         return {
-            "address": self.address,
+            **({"address": self.address} if self.address is not None else {}),
             "user": self.user,
             "port": self.port,
             "sudo": self.sudo,
@@ -100,7 +133,8 @@ class Inventory:
     def to_roster(self, priv: str | None = None) -> dict:
         roster = {}
         for name, host in self.hosts.items():
-            entry = {"host": host.address, "user": host.user, "port": host.port}
+            # Without an address salt-ssh connects by the host name, as Ansible does.
+            entry = {"host": host.address or name, "user": host.user, "port": host.port}
             if host.sudo:
                 entry["sudo"] = True
             if priv:
@@ -111,6 +145,14 @@ class Inventory:
     def validate(self, lvm_enabled: bool = True) -> None:
         """Semantic checks beyond the schema; raises InventoryError with every problem."""
         problems = []
+        control = self.in_group("control-plane")
+        if not control:
+            problems.append("no host is in control-plane: put exactly one host in group control-plane")
+        elif len(control) > 1:
+            names = ", ".join(h.name for h in control)
+            problems.append(
+                f"several control-plane hosts ({names}): only one is supported; keep control-plane on one host"
+            )
         servers = self.in_group("nfs_server")
         if len(servers) > 1:
             names = ", ".join(h.name for h in servers)
@@ -118,6 +160,23 @@ class Inventory:
         if self.in_group("nfs_clients") and not servers:
             problems.append("hosts are in nfs_clients but no host is in nfs_server: add the NFS server host to group nfs_server")
         for host in self.hosts.values():
+            if not valid_dns_name(host.name):
+                problems.append(
+                    f"host {host.name!r}: not a valid host name: use letters, digits, '-' and '.', e.g. maia-node-0"
+                )
+            if host.address is not None and not valid_address(host.address):
+                problems.append(
+                    f"host {host.name}: address={host.address!r} is not an IPv4/IPv6 address or DNS name: "
+                    f"give e.g. 10.0.0.10 or node0.example.com, or leave it out to use the host's default IPv4 address"
+                )
+            if not 1 <= host.port <= 65535:
+                problems.append(f"host {host.name}: port={host.port!r} is not a TCP port: use 1-65535")
+            for device in host.vars.get("device_list") or []:
+                if not valid_device(device):
+                    problems.append(
+                        f"host {host.name}: device_list entry {device!r} is not a device path: use e.g. /dev/sdb "
+                        f"(letters, digits and . _ + : - only)"
+                    )
             if "nfs_server" in host.groups and "nfs_clients" in host.groups:
                 problems.append(f"host {host.name}: in both nfs_server and nfs_clients: keep one")
             for key in ("local_storage_size", "nfs_storage_size"):
@@ -146,9 +205,11 @@ class Inventory:
 
 
 def valid_size(size: str) -> bool:
-    if _ABSOLUTE_SIZE.match(size):
+    if not isinstance(size, str):
+        return False
+    if _ABSOLUTE_SIZE.fullmatch(size):
         return float(size[:-1]) > 0
-    match = _PERCENT_SIZE.match(size.upper())
+    match = _PERCENT_SIZE.fullmatch(size.upper())
     return bool(match) and 0 < int(match.group(1)) <= 100
 
 
@@ -162,7 +223,7 @@ def inventory_from_dict(data, source: str = INVENTORY_FILE) -> Inventory:
     for name, spec in data["hosts"].items():
         hosts[name] = Host(
             name=name,
-            address=spec["address"],
+            address=spec.get("address"),
             user=spec.get("user", "root"),
             port=spec.get("port", 22),
             sudo=spec.get("sudo", False),
@@ -184,9 +245,9 @@ def load_inventory(path) -> Inventory:
 
 
 def write_inventory(inventory: Inventory, config_folder) -> Path:
+    """Write CONFIG_FOLDER/inventory.yaml durably (the old or the new file, nothing in between)."""
     folder = Path(config_folder)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_files_atomically(folder, [PlannedFile(INVENTORY_FILE, dump_yaml(inventory.to_dict()).encode(), 0o644)])
+    commit_folder(folder, [PlannedFile(INVENTORY_FILE, dump_yaml(inventory.to_dict()).encode(), 0o644)])
     return folder / INVENTORY_FILE
 
 
@@ -197,55 +258,105 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in ("true", "yes", "1", "on")
 
 
-def import_ansible_inventory(ini_path, host_vars_dir=None) -> Inventory:
-    """Read an Ansible INI inventory of the MAIA collection (+ host_vars/*.yml)."""
-    ini_path = Path(ini_path)
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def _parse_ini(ini_path: Path) -> dict[str, Host]:
+    try:
+        text = ini_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InventoryError(f"{ini_path}: cannot be read ({exc})") from None
     hosts: dict[str, Host] = {}
+    given_address: dict[str, str] = {}
     group = None
-    for lineno, raw in enumerate(ini_path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith(("#", ";")):
             continue
         if line.startswith("[") and line.endswith("]"):
             group = line[1:-1].strip()
             continue
-        if group is None or ":" in group:
-            # Hosts outside a group or group :vars/:children sections are not host lines.
-            if group is None:
-                raise InventoryError(f"{ini_path}:{lineno}: host line outside a [group] section")
-            continue
+        if group is None:
+            raise InventoryError(f"{ini_path}:{lineno}: host line outside a [group] section")
+        if ":" in group:
+            continue  # [group:vars] / [group:children] sections hold no host lines
         name, *pairs = line.split()
+        where = f"{ini_path}:{lineno}: host {name}"
         settings = {}
         for pair in pairs:
             if "=" not in pair:
-                raise InventoryError(f"{ini_path}:{lineno}: expected key=value, got {pair!r}")
+                raise InventoryError(f"{where}: expected key=value, got {pair!r}")
             key, value = pair.split("=", 1)
-            settings[key] = value
+            settings[key] = _unquote(value)
         host = hosts.get(name)
         if host is None:
-            host = hosts[name] = Host(name=name, address=name)
+            host = hosts[name] = Host(name=name)
         if "ansible_host" in settings:
-            host.address = settings["ansible_host"]
+            address = settings["ansible_host"]
+            if name in given_address and given_address[name] != address:
+                raise InventoryError(
+                    f"{where}: listed twice with different addresses ({given_address[name]!r} and {address!r}): "
+                    f"give the same ansible_host on every line of the host"
+                )
+            given_address[name] = address
+            host.address = address
         if "ansible_user" in settings:
             host.user = settings["ansible_user"]
         if "ansible_port" in settings:
-            host.port = int(settings["ansible_port"])
+            port = settings["ansible_port"]
+            if not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise InventoryError(f"{where}: ansible_port={port!r} is not a TCP port: use 1-65535")
+            host.port = int(port)
         if "ansible_become" in settings:
-            host.sudo = _truthy(settings["ansible_become"]) and host.user != "root"
+            host.sudo = _truthy(settings["ansible_become"])
         if group in GROUPS and group not in host.groups:
             host.groups.append(group)
+    for host in hosts.values():
+        host.sudo = host.sudo and host.user != "root"
+    return hosts
+
+
+def _read_host_vars(host: Host, host_vars_dir: Path) -> None:
+    for suffix in (".yml", ".yaml"):
+        path = Path(host_vars_dir) / f"{host.name}{suffix}"
+        if not path.is_file():
+            continue
+        try:
+            data = load_yaml_unique(path.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise InventoryError(f"{path}: cannot be read as YAML: {exc}".replace("\n", " ")) from None
+        if not isinstance(data, dict):
+            raise InventoryError(f"{path}: expected a mapping of host variables")
+        device_list = data.get("device_list")
+        if device_list is not None and not (
+            isinstance(device_list, list) and all(isinstance(d, str) for d in device_list)
+        ):
+            raise InventoryError(f"{path}: device_list must be a list of device paths, e.g. [/dev/sdb]")
+        for key in ("local_storage_size", "nfs_storage_size"):
+            if key in data and not isinstance(data[key], str):
+                raise InventoryError(f"{path}: {key}={data[key]!r} must be a size such as 300g or 50%FREE")
+        host.vars.update({k: v for k, v in data.items() if k in HOST_VARS})
+        return
+
+
+def import_ansible_inventory(ini_path, host_vars_dir=None, lvm_enabled: bool = True) -> Inventory:
+    """Read an Ansible INI inventory of the MAIA collection (+ host_vars/*.yml).
+
+    A host without ``ansible_host`` keeps no address: at run time its default
+    IPv4 address is taken from its grains, as the collection does. The result
+    passes the same checks as the pillar render, or InventoryError is raised.
+    """
+    ini_path = Path(ini_path)
+    hosts = _parse_ini(ini_path)
+    if not hosts:
+        raise InventoryError(f"{ini_path}: no hosts found: list them under [control-plane], [nfs_server], [nfs_clients]")
     if host_vars_dir is not None:
-        for name, host in hosts.items():
-            for suffix in (".yml", ".yaml"):
-                path = Path(host_vars_dir) / f"{name}{suffix}"
-                if path.is_file():
-                    data = load_yaml_unique(path.read_text(encoding="utf-8")) or {}
-                    if not isinstance(data, dict):
-                        raise InventoryError(f"{path}: expected a mapping of host variables")
-                    host.vars.update(
-                        {k: v for k, v in data.items() if k in ("device_list", "local_storage_size", "nfs_storage_size")}
-                    )
-                    break
-    inventory = Inventory(hosts, str(ini_path))
+        for host in hosts.values():
+            _read_host_vars(host, host_vars_dir)
     # Round-trip through the schema so an imported inventory is as valid as a written one.
-    return inventory_from_dict(inventory.to_dict(), str(ini_path))
+    inventory = inventory_from_dict(Inventory(hosts, str(ini_path)).to_dict(), str(ini_path))
+    inventory.validate(lvm_enabled=lvm_enabled)
+    return inventory

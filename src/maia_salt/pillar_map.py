@@ -13,6 +13,7 @@ import yaml
 
 from .files import load_yaml_unique
 from .inventory import INVENTORY_FILE, Inventory, InventoryError, load_inventory
+from .registry_credentials import CredentialsError, read_key_file
 
 STAGES = ["prepare", "k8s", "core"]
 
@@ -81,7 +82,12 @@ def load_site(config_folder) -> tuple[dict, dict, dict, Inventory | None]:
         raise ConfigFolderError(f"{folder / 'env.json'}: key cluster_name is missing: re-run maia-configure")
     cluster = _read_yaml(folder / f"{name}.yaml")
     credentials_path = folder / "maia-registry-credentials.json"
-    credentials = _read_json(credentials_path) if credentials_path.exists() else {}
+    credentials = {}
+    if credentials_path.exists():  # the toolkit's username/password, or harbor_username/harbor_password
+        try:
+            credentials = dict(zip(("username", "password"), read_key_file(credentials_path)))
+        except CredentialsError as exc:
+            raise ConfigFolderError(str(exc)) from None
     inventory = load_inventory(folder / INVENTORY_FILE) if (folder / INVENTORY_FILE).exists() else None
     return env, cluster, credentials, inventory
 
@@ -100,8 +106,8 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None) ->
         "env": env,
         "registry": {
             "url": env.get("MAIA_PRIVATE_REGISTRY", ""),
-            "username": credentials.get("harbor_username", ""),
-            "password": credentials.get("harbor_password", ""),
+            "username": credentials.get("username", ""),
+            "password": credentials.get("password", ""),
         },
         **copy.deepcopy(FLAG_DEFAULTS),
         "roles": [],

@@ -13,16 +13,16 @@ ANSIBLE = Path(__file__).parent.parent / "data" / "ansible"
 EXPECTED = {
     "hosts": {
         "maia-node-0": {
-            "address": "maia-node-0", "user": "root", "port": 22, "sudo": False,
+            "user": "root", "port": 22, "sudo": False,
             "groups": ["control-plane", "nfs_server"],
             "vars": {"device_list": ["/dev/sda1", "/dev/sdc2"], "local_storage_size": "300g", "nfs_storage_size": "1.8t"},
         },
         "maia-node-1": {
-            "address": "maia-node-1", "user": "root", "port": 22, "sudo": False,
+            "user": "root", "port": 22, "sudo": False,
             "groups": ["nfs_clients"], "vars": {"device_list": ["/dev/sda1"], "local_storage_size": "500g"},
         },
         "maia-node-2": {
-            "address": "maia-node-2", "user": "root", "port": 22, "sudo": False,
+            "user": "root", "port": 22, "sudo": False,
             "groups": ["nfs_clients"], "vars": {"device_list": ["/dev/sda1"], "local_storage_size": "500g"},
         },
     }
@@ -30,6 +30,8 @@ EXPECTED = {
 
 
 def test_reference_example_imports_exactly(tmp_path):
+    """The collection's example has no ansible_host: no address is written, so the
+    host's default IPv4 address (grains) is used at run time."""
     result = subprocess.run(
         [sys.executable, "-m", "maia_salt.configure_cli", "import-inventory", str(ANSIBLE / "inventory"),
          "--config-folder", str(tmp_path)],
@@ -43,13 +45,14 @@ def test_reference_example_imports_exactly(tmp_path):
 def test_import_reads_connection_settings(tmp_path):
     ini = tmp_path / "hosts"
     ini.write_text("[control-plane]\nnode-a ansible_host=198.18.0.5 ansible_user=ubuntu ansible_port=2222 ansible_become=true\n")
-    host = import_ansible_inventory(ini).hosts["node-a"]
+    host = import_ansible_inventory(ini, lvm_enabled=False).hosts["node-a"]
     assert (host.address, host.user, host.port, host.sudo) == ("198.18.0.5", "ubuntu", 2222, True)
 
 
 def test_roster_from_inventory(tmp_path):
     inv = import_ansible_inventory(ANSIBLE / "inventory", ANSIBLE / "host_vars")
     roster = inv.to_roster(priv="/keys/lab")
+    # no address: salt-ssh connects by the host name, as Ansible does
     assert roster["maia-node-1"] == {"host": "maia-node-1", "user": "root", "port": 22, "priv": "/keys/lab"}
 
 
@@ -58,7 +61,7 @@ def test_valid_sizes(size):
     assert valid_size(size)
 
 
-@pytest.mark.parametrize("size", ["12x", "g", "0g", "101%FREE", "50%", "50%FOO", "-1g", "1.8"])
+@pytest.mark.parametrize("size", ["12x", "g", "0g", "101%FREE", "50%", "50%FOO", "-1g", "1.8", "12XB", "300g\n", "50%FREE\n"])
 def test_invalid_sizes(size):
     assert not valid_size(size)
 
@@ -106,3 +109,67 @@ def test_host_listed_twice_is_refused(tmp_path):
     path.write_text("hosts:\n  a: {address: x}\n  a: {address: y}\n")
     with pytest.raises(InventoryError, match="duplicate key 'a'"):
         load_inventory(path)
+
+
+@pytest.mark.parametrize("address", ["10.0.0.10", "fd00::1", "node0.example.com", "maia-node-0"])
+def test_valid_addresses(address):
+    _inv({"a": {"address": address, "groups": ["control-plane"], "vars": DEV}}).validate()
+
+
+@pytest.mark.parametrize("address", ["-oProxyCommand=nc x 22", "x(rw) *", "a b", "10.0.0.1\n", "", "node_0"])
+def test_bad_address_is_refused(address):
+    with pytest.raises(InventoryError, match="is not an IPv4/IPv6 address or DNS name"):
+        _inv({"a": {"address": address, "groups": ["control-plane"], "vars": DEV}}).validate()
+
+
+@pytest.mark.parametrize("device", ["/dev/sdb;reboot", "/dev/sdb $(id)", "/dev/../etc/passwd", "/dev/sdb\n", "sdb"])
+def test_device_with_shell_characters_is_refused(device):
+    with pytest.raises(InventoryError, match="is not a device path"):
+        _inv({"a": {"groups": ["control-plane"], "vars": {"device_list": [device]}}}).validate()
+
+
+GOOD_VARS = "device_list: [/dev/sdb]\nlocal_storage_size: 50%FREE\n"
+
+
+@pytest.mark.parametrize(
+    "ini, host_vars, fragment",
+    [
+        ("[control-plane]\na\n[nfs_server]\na\nb\n", {}, "two NFS servers (a, b)"),
+        ("[control-plane]\na\n[nfs_clients]\nb\n", {}, "no host is in nfs_server"),
+        ("[nfs_server]\na\n", {}, "no host is in control-plane"),
+        ("[control-plane]\na\nb\n", {}, "several control-plane hosts (a, b)"),
+        ("[control-plane]\na\n", {"a": "device_list: [/dev/sdb]\nlocal_storage_size: 12XB\n"},
+         "local_storage_size='12XB' is not an LVM size"),
+        ("[control-plane]\na\n", {"a": "device_list: ['/dev/sdb;reboot']\n"}, "is not a device path"),
+        ("[control-plane]\na ansible_host=10.0.0.1\n[nfs_server]\na ansible_host=10.0.0.2\n", {},
+         "listed twice with different addresses ('10.0.0.1' and '10.0.0.2')"),
+        ("[control-plane]\na ansible_port=22x\n", {}, "ansible_port='22x' is not a TCP port"),
+        ("[control-plane]\na ansible_port=70000\n", {}, "ansible_port='70000' is not a TCP port"),
+        ("[control-plane]\na\n", {"a": "device_list: [/dev/sdb\n  bad: [\n"}, "cannot be read as YAML"),
+        ("[control-plane]\na ansible_host=-oProxyCommand=x\n", {}, "is not an IPv4/IPv6 address or DNS name"),
+    ],
+)
+def test_import_refuses_and_writes_nothing(tmp_path, ini, host_vars, fragment):
+    (tmp_path / "hosts").write_text(ini)
+    (tmp_path / "host_vars").mkdir()
+    for name in "ab":
+        (tmp_path / "host_vars" / f"{name}.yml").write_text(host_vars.get(name, GOOD_VARS))
+    folder = tmp_path / "config"
+    result = subprocess.run(
+        [sys.executable, "-m", "maia_salt.configure_cli", "import-inventory", str(tmp_path / "hosts"),
+         "--config-folder", str(folder)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not folder.exists()
+
+
+def test_same_address_twice_is_fine(tmp_path):
+    ini = tmp_path / "hosts"
+    ini.write_text("[control-plane]\na ansible_host=10.0.0.1\n[nfs_server]\na ansible_host=10.0.0.1\n")
+    (tmp_path / "host_vars").mkdir()
+    (tmp_path / "host_vars" / "a.yml").write_text(GOOD_VARS)
+    inv = import_ansible_inventory(ini, tmp_path / "host_vars")
+    assert inv.hosts["a"].address == "10.0.0.1" and inv.hosts["a"].groups == ["control-plane", "nfs_server"]
