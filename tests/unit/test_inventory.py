@@ -96,7 +96,10 @@ def test_semantic_errors(hosts, fragment):
 
 
 def test_device_list_not_needed_without_lvm():
-    _inv({"a": {"address": "a", "groups": ["control-plane"]}}).validate(lvm_enabled=False)
+    inventory = _inv({"a": {"address": "a", "groups": ["control-plane"]}})
+    with pytest.raises(InventoryError, match="device_list"):
+        inventory.validate()  # with LVM on, the missing device_list is an error ...
+    assert inventory.validate(lvm_enabled=False) is None  # ... with LVM off it is not
 
 
 def test_schema_errors_name_the_place():
