@@ -590,7 +590,7 @@ def _fields_v1_paths(node, prefix=()):
 
 
 def _owned_paths(live, field_manager):
-    """Paths ``field_manager`` owns through server-side apply, or None when it owns none."""
+    """Paths ``field_manager`` owns through server-side apply (None: it has no Apply entry)."""
     for entry in (live.get("metadata") or {}).get("managedFields") or []:
         if (entry.get("manager") == field_manager and entry.get("operation") == "Apply"
                 and not entry.get("subresource")):
@@ -616,9 +616,7 @@ def apply_is_noop(manifest, live, field_manager=DEFAULT_FIELD_MANAGER):
     if live is None or (live.get("metadata") or {}).get("deletionTimestamp"):
         return False
     content = {k: v for k, v in manifest.items() if k != "status"}
-    owned = _owned_paths(live, field_manager)
-    if owned is None:
-        return False
+    owned = _owned_paths(live, field_manager) or set()  # none: a manifest of name and kind only
     if owned - _IDENTITY_PATHS != _leaf_paths(content) - _IDENTITY_PATHS:
         return False
     return _covered(content, live) and _covered(manifest.get("status") or {}, live.get("status") or {})

@@ -19,6 +19,9 @@ from .files import PlannedFile, dump_yaml, load_yaml_unique, write_files_atomica
 GROUPS = ("control-plane", "nfs_server", "nfs_clients")
 DEFAULT_SIZE = "100%FREE"
 INVENTORY_FILE = "inventory.yaml"
+# salt-ssh runs several ssh/scp commands per host and call: let them share one
+# connection (kept 60 s after the last use) instead of a handshake each
+SSH_REUSE = ["ControlMaster=auto", "ControlPersist=60s", "ControlPath=~/.ssh/maia-salt-%C"]
 
 _ABSOLUTE_SIZE = re.compile(r"^\d+(\.\d+)?[bskmgtpeBSKMGTPE]$")
 _PERCENT_SIZE = re.compile(r"^(\d{1,3})%(FREE|VG|PVS)$")
@@ -105,6 +108,7 @@ class Inventory:
                 entry["sudo"] = True
             if priv:
                 entry["priv"] = str(priv)
+            entry["ssh_options"] = list(SSH_REUSE)
             roster[name] = entry
         return roster
 

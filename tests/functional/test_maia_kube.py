@@ -148,6 +148,10 @@ def test_ensure_writes_only_what_differs(salt_mods, kube, ns):
     api.reset_requests()
     kept = ensure(_cm("only", ns, {"a": "1"}, labels={"app": "x"}))  # another manager's field: not ours
     assert not kept["changed"] and all(k.startswith("GET ") for k in api.request_counts())
+    bare = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}  # name and kind only
+    ensure(bare)
+    api.reset_requests()
+    assert not ensure(bare)["changed"] and list(api.request_counts()) == [f"GET /api/v1/namespaces/{ns}"]
 
 
 def test_ensure_diff_names_secret_keys_never_values(salt_mods, ns):

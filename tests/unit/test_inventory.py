@@ -50,7 +50,9 @@ def test_import_reads_connection_settings(tmp_path):
 def test_roster_from_inventory(tmp_path):
     inv = import_ansible_inventory(ANSIBLE / "inventory", ANSIBLE / "host_vars")
     roster = inv.to_roster(priv="/keys/lab")
-    assert roster["maia-node-1"] == {"host": "maia-node-1", "user": "root", "port": 22, "priv": "/keys/lab"}
+    assert roster["maia-node-1"] == {"host": "maia-node-1", "user": "root", "port": 22, "priv": "/keys/lab",
+                                     "ssh_options": ["ControlMaster=auto", "ControlPersist=60s",
+                                                     "ControlPath=~/.ssh/maia-salt-%C"]}
 
 
 @pytest.mark.parametrize("size", ["300g", "500m", "1.8t", "1T", "100%FREE", "50%FREE", "50%VG", "10%PVS"])
