@@ -464,7 +464,7 @@ def render(res: dict) -> str:
         "- Hosts: `maia lab` systemd-nspawn Debian hosts (docs/lab.md), a fresh lab per size and mode. "
         "**Stand-ins** (design.md section 6): the Kubernetes API, MicroK8s and the ArgoCD controller; "
         "stage 1 runs without the states this machine cannot run (LV creation, NFS server start and "
-        "mounts, `maia:orch:exclude`), the rest of it (apt packages, UFW, PV/VG, CIFS files) is real.",
+        "mounts, `maia:orch:exclude`); what it runs (apt packages, UFW, users) is real.",
         "- Times are the wall time of `salt-run state.orch orch.maia` (`maia install`), first runs "
         "include apt downloads through the lab proxy and, with salt-ssh, the thin deployment. Stage 1 "
         "runs as in issue 15: only UFW on (`nvidia_drivers`, `lvm`, `nfs`, `cifs` false).",
