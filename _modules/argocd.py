@@ -11,6 +11,7 @@ Functions for people (``salt-call argocd.<fn>``):
 - ``argocd.apps`` -- every Application with its sync, health and revision;
 - ``argocd.sync NAME`` -- request a sync, return at once;
 - ``argocd.wait NAME timeout=600 interval=5`` -- wait for Synced and Healthy;
+- ``argocd.sync_wave '[A, B]'`` -- sync the apps of a wave together, wait with one list per poll;
 - ``argocd.status NAME`` -- phase, message and unhealthy resources of one app;
 - ``argocd.app_diff NAME spec`` -- what ``argocd.app_present`` would change (masked).
 
