@@ -262,6 +262,7 @@ def api_requests(lab: Lab) -> dict:
     return {"applications": len(per_app), "requests_total": len(log_),
             "writes": sum(1 for r in log_ if r["method"] != "GET"),
             "reads_max_per_path": max(reads.values(), default=0),
+            "read_more_than_once": sorted(p for p, n in reads.items() if n > 1),
             "per_app_max": max(per_app.values(), default=0),
             "per_app_mean": round(sum(per_app.values()) / len(per_app), 2) if per_app else 0,
             "by_method": dict(collections.Counter(r["method"] for r in log_)),
@@ -411,8 +412,10 @@ def targets(res: dict) -> list:
         api = r and r.get("api")
         rows.append((f"{mode}, stages 2 and 3 no-op: no write request", fmt(api and api.get("writes"), " writes"),
                      None if not api or api.get("writes") is None else api["writes"] == 0))
+        twice = ", ".join(f"`{p}`" for p in (api or {}).get("read_more_than_once") or [])
         rows.append((f"{mode}, stages 2 and 3 no-op: at most one read per object (no path read twice)",
-                     fmt(api and api.get("reads_max_per_path"), " reads of the most read path"),
+                     fmt(api and api.get("reads_max_per_path"), " reads of the most read path"
+                         + (f" ({twice})" if twice else "")),
                      None if not api or api.get("reads_max_per_path") is None else api["reads_max_per_path"] <= 1))
         r = find(res, mode, n, "k8s+core first")
         core = core_seconds(r)
@@ -529,11 +532,14 @@ def render(res: dict) -> str:
         lines += [f"- {mode}: " + ", ".join(f"`{k}` {v}" for k, v in top) for mode, top in busiest]
     iso = res.get("isolated_api")
     if iso:
-        lines += ["", f"Isolated ArgoCD Application states (bench/argocd_api_calls.py, `salt-call --local`, "
-                      f"{iso['applications']} Applications against the API stand-in): first run {iso['first_run_seconds']} s, "
+        waves = ", ".join(f"{w}: {t} s" for w, t in (iso.get("first_run_wave_seconds") or {}).items())
+        lines += ["", f"Isolated ArgoCD objects (bench/argocd_api_calls.py, `salt-call --local` against the API and "
+                      f"controller stand-ins: the ArgoCD manifest, namespaces, an AppProject and {iso['applications']} "
+                      f"Applications in {iso.get('waves', '-')} sync waves): first run {iso['first_run_seconds']} s "
+                      f"(sync states {iso.get('first_run_sync_seconds', '-')} s; per wave {waves or '-'}), "
                       f"no-op run {iso['noop_run_seconds']} s, {len(iso['noop_changes'])} changes, "
-                      f"{iso['noop_requests_total']} API requests, per Application max {iso['noop_requests_per_app_max']} "
-                      f"(mean {iso['noop_requests_per_app_mean']})."]
+                      f"{iso['noop_requests_total']} API requests ({iso.get('noop_writes', '-')} writes), per Application "
+                      f"max {iso['noop_requests_per_app_max']} (mean {iso['noop_requests_per_app_mean']})."]
     errors = [f"- {s['lab']}: {error_summary(s['error'])}" for s in res["scenarios"] if s.get("error")]
     if errors:
         lines += ["", "## Errors in this run (full text in the JSON)", "", *errors]
