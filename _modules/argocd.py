@@ -11,6 +11,7 @@ Functions for people (``salt-call argocd.<fn>``):
 - ``argocd.apps`` -- every Application with its sync, health and revision;
 - ``argocd.sync NAME`` -- request a sync, return at once;
 - ``argocd.wait NAME timeout=600 interval=5`` -- wait for Synced and Healthy;
+- ``argocd.sync_wave '[A, B]'`` -- sync the apps of a wave together, wait with one list per poll;
 - ``argocd.status NAME`` -- phase, message and unhealthy resources of one app;
 - ``argocd.app_diff NAME spec`` -- what ``argocd.app_present`` would change (masked).
 
@@ -583,7 +584,7 @@ def status(name, namespace="argocd", kubeconfig=None):
     return summarize(app)
 
 
-def _sync_operation(app, sync_id, prune=True):
+def _sync_operation(app, sync_id, prune=False):
     spec = app.get("spec") or {}
     policy = spec.get("syncPolicy") or {}
     sync = {"prune": bool(prune), "syncStrategy": {"hook": {}}}
@@ -599,9 +600,10 @@ def _sync_operation(app, sync_id, prune=True):
     return operation
 
 
-def sync(name, namespace="argocd", prune=True, kubeconfig=None):
+def sync(name, namespace="argocd", prune=False, kubeconfig=None):
     """Request a sync of one Application (through its ``operation`` field) and
-    return at once with the sync id (``argocd.wait`` follows it).
+    return at once with the sync id (``argocd.wait`` follows it). Like
+    ``argocd app sync``, it deletes nothing unless ``prune=True``.
 
     CLI example::
 
@@ -613,7 +615,7 @@ def sync(name, namespace="argocd", prune=True, kubeconfig=None):
     return start_sync(app, prune=prune, kubeconfig=kubeconfig)
 
 
-def start_sync(app, prune=True, kubeconfig=None):
+def start_sync(app, prune=False, kubeconfig=None):
     meta = app["metadata"]
     sync_id = uuid.uuid4().hex
     body = {"operation": _sync_operation(app, sync_id, prune)}
@@ -635,6 +637,48 @@ def _operation_done(app, sync_id):
     return op_state.get("phase") in TERMINAL_PHASES or (not sync_id and not op_state)
 
 
+class _Follow:
+    """What waiting for one Application has seen so far: its sync id and how
+    many polls in a row found it Degraded."""
+
+    def __init__(self, name, namespace, sync_id=None):
+        self.name, self.namespace, self.sync_id = name, namespace, sync_id
+        self.degraded_polls = 0
+        self.summary = None
+
+    def verdict(self, app, expired, total_timeout):
+        """The outcome once there is one (``{result, reason, summary, report}``),
+        else ``None`` (keep waiting). ``expired``: the time is up."""
+        if app is None:
+            return {"result": False, "reason": "missing", "summary": None,
+                    "report": f"Application {self.namespace}/{self.name} not found"}
+        summary = self.summary = summarize(app)
+        done = _operation_done(app, self.sync_id)
+        if done and summary["phase"] in FAILED_PHASES:
+            return {"result": False, "reason": "failed", "summary": summary,
+                    "report": f"sync failed: {describe(summary)}"}
+        if done and is_converged(summary):
+            return {"result": True, "reason": "converged", "summary": summary, "report": describe(summary)}
+        if done and summary["health"] == "Degraded" and summary["sync"] == "Synced":
+            # the health right after a sync can still be the one from before it:
+            # Degraded counts once it is seen on two polls in a row
+            self.degraded_polls += 1
+            if self.degraded_polls >= 2:
+                return {"result": False, "reason": "degraded", "summary": summary,
+                        "report": f"Degraded: {describe(summary)}"}
+        else:
+            self.degraded_polls = 0
+        if expired and self.degraded_polls:
+            return {"result": False, "reason": "degraded", "summary": summary,
+                    "report": f"Degraded: {describe(summary)}"}
+        if expired:
+            waiting = "the sync operation to finish" if not done else "Synced and Healthy"
+            return {"result": False, "reason": "timeout", "summary": summary,
+                    "report": (f"timed out after {float(total_timeout):g}s waiting for {waiting}: "
+                               f"{describe(summary)}")}
+        return None
+
+
 def wait(name, timeout=600, interval=5, namespace="argocd", sync_id=None, kubeconfig=None,
          total_timeout=None):
     """Wait until the Application is Synced and Healthy (and the sync with
@@ -648,37 +692,157 @@ def wait(name, timeout=600, interval=5, namespace="argocd", sync_id=None, kubeco
     """
     timeout, interval = float(timeout), max(float(interval), 0.05)
     deadline = time.monotonic() + timeout
-    summary = None
-    degraded_polls = 0
+    follow = _Follow(name, namespace, sync_id)
     while True:
         app = get("Application", name, namespace, kubeconfig)
-        if app is None:
-            return {"result": False, "reason": "missing", "summary": None,
-                    "report": f"Application {namespace}/{name} not found"}
-        summary = summarize(app)
-        done = _operation_done(app, sync_id)
-        if done and summary["phase"] in FAILED_PHASES:
-            return {"result": False, "reason": "failed", "summary": summary,
-                    "report": f"sync failed: {describe(summary)}"}
-        if done and is_converged(summary):
-            return {"result": True, "reason": "converged", "summary": summary,
-                    "report": describe(summary)}
-        if done and summary["health"] == "Degraded" and summary["sync"] == "Synced":
-            # the health right after a sync can still be the one from before it:
-            # Degraded counts once it is seen on two polls in a row
-            degraded_polls += 1
-            if degraded_polls >= 2:
-                return {"result": False, "reason": "degraded", "summary": summary,
-                        "report": f"Degraded: {describe(summary)}"}
-        else:
-            degraded_polls = 0
         remaining = deadline - time.monotonic()
-        if remaining <= 0 and degraded_polls:
-            return {"result": False, "reason": "degraded", "summary": summary,
-                    "report": f"Degraded: {describe(summary)}"}
-        if remaining <= 0:
-            waiting = "the sync operation to finish" if not done else "Synced and Healthy"
-            return {"result": False, "reason": "timeout", "summary": summary,
-                    "report": (f"timed out after {float(total_timeout or timeout):g}s waiting for {waiting}: "
-                               f"{describe(summary)}")}
+        verdict = follow.verdict(app, remaining <= 0, total_timeout or timeout)
+        if verdict is not None:
+            return verdict
         time.sleep(min(interval, remaining))
+
+
+# --------------------------------------------------------------------------
+# a sync wave: every Application of the wave synced together, waited for
+# together with one list per poll
+
+
+MIN_POLL = 0.5
+
+
+def _poll_delay(waited, interval):
+    """Seconds until the next poll: a quarter of the time waited so far, at least
+    ``MIN_POLL`` and at most ``interval``. Quick syncs are seen within half a
+    second or so; long ones are polled every ``interval`` seconds."""
+    return min(interval, max(MIN_POLL, waited / 4.0))
+
+
+def note_present(name, namespace, kubeconfig):
+    """app_present made the Application as wanted in this run: a sync wave may
+    take it along (an app whose app_present failed is left to its own state)."""
+    __context__[("argocd.present", _kubeconfig(kubeconfig), namespace, name)] = True
+
+
+def _present_noted(name, namespace, kubeconfig):
+    return bool(__context__.get(("argocd.present", _kubeconfig(kubeconfig), namespace, name)))
+
+
+def recall_outcome(name, namespace, kubeconfig):
+    """The outcome ``sync_wave`` recorded for this Application in this run (and
+    forget it), or ``None``."""
+    return __context__.pop(("argocd.outcome", _kubeconfig(kubeconfig), namespace, name), None)
+
+
+def wave_members(name, wave, namespace, kubeconfig):
+    """The Applications to sync together with ``name``: ``name`` and the others
+    of ``wave`` that app_present made as wanted in this run and that no earlier
+    wave run has already dealt with."""
+    members = [name]
+    for other in wave or []:
+        key = ("argocd.outcome", _kubeconfig(kubeconfig), namespace, other)
+        if other not in members and key not in __context__ and _present_noted(other, namespace, kubeconfig):
+            members.append(other)
+    return members
+
+
+def needs_sync(before, force=False):
+    """Does an Application with this ``summarize`` need a sync request (not just a wait)?"""
+    if before["operation_pending"]:
+        return False  # follow the running operation instead of stacking another
+    return bool(force or before["sync"] != "Synced" or not before["current"]
+                or before["health"] in ("Degraded", "Missing", "Unknown"))
+
+
+def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, retries=3,
+              retry_interval=10, prune=False, kubeconfig=None):
+    """Bring every Application of ``names`` to Synced and Healthy together:
+    a sync is requested for each that needs one (OutOfSync, a stale comparison,
+    Degraded or Missing, or ``force``), then all are waited for with one list of
+    the namespace's Applications per poll. A sync that fails or ends Degraded is
+    retried ``retries`` times, ``retry_interval`` seconds apart, without holding
+    up the others; ``timeout`` bounds the whole wave.
+
+    Returns ``{name: outcome}``, each outcome ``{result, reason, report,
+    attempts, synced, before, after, wave}`` (``reason``: ``unchanged``,
+    ``converged``, ``failed``, ``degraded``, ``timeout``, ``missing``), and
+    keeps each outcome for ``recall_outcome`` (the app's own state reports it).
+
+    CLI example::
+
+        salt-call argocd.sync_wave '[maia-core-loki, maia-core-tempo]' timeout=300
+    """
+    names = list(dict.fromkeys(names))
+    timeout, interval = float(timeout), max(float(interval), 0.05)
+    started = time.monotonic()
+    deadline = started + timeout
+    outcomes = {}
+    live = {name: recall(name, namespace, kubeconfig) for name in names}
+    if force or any(app is None or not is_converged(summarize(app)) for app in live.values()):
+        listed = _by_name(list_("Application", namespace, kubeconfig))
+        live = {name: listed.get(name) for name in names}
+
+    follows = {}
+    for name in names:
+        app = live[name]
+        if app is None:
+            outcomes[name] = {"result": False, "reason": "missing", "attempts": 0, "synced": False,
+                              "before": None, "after": None,
+                              "report": f"Application {namespace}/{name} not found"}
+            continue
+        before = summarize(app)
+        if is_converged(before) and not force:
+            outcomes[name] = {"result": True, "reason": "unchanged", "attempts": 0, "synced": False,
+                              "before": before, "after": before, "report": describe(before)}
+            continue
+        follow = follows[name] = _Follow(name, namespace)
+        follow.before, follow.attempt, follow.synced, follow.retry_at = before, 1, False, None
+        follow.secrets = _collect(app.get("spec") or {})
+        if needs_sync(before, force):
+            follow.sync_id = start_sync(app, prune=prune, kubeconfig=kubeconfig)["sync_id"]
+            follow.synced = True
+
+    wave_start = time.monotonic()
+    while follows:
+        now = time.monotonic()
+        wake = min([deadline, now + _poll_delay(now - wave_start, interval)]
+                   + [f.retry_at for f in follows.values() if f.retry_at])
+        time.sleep(max(wake - now, 0))
+        listed = _by_name(list_("Application", namespace, kubeconfig))
+        now = time.monotonic()
+        expired = now >= deadline
+        for name, follow in list(follows.items()):
+            app = listed.get(name)
+            if follow.retry_at is not None:
+                if now < follow.retry_at and not expired:
+                    continue
+                if app is not None and not expired:
+                    log.info("argocd: %s/%s attempt %s/%s, syncing again", namespace, name,
+                             follow.attempt + 1, int(retries) + 1)
+                    follow.sync_id = start_sync(app, prune=prune, kubeconfig=kubeconfig)["sync_id"]
+                    follow.attempt += 1
+                    follow.synced, follow.retry_at, follow.degraded_polls = True, None, 0
+                    continue
+                follow.retry_at = None
+            verdict = follow.verdict(app, expired, timeout)
+            if verdict is None:
+                continue
+            retry = (not verdict["result"] and verdict["reason"] in ("failed", "degraded")
+                     and follow.attempt <= int(retries) and deadline - now > float(retry_interval))
+            if retry:
+                log.info("argocd: %s/%s attempt %s/%s failed (%s), retrying in %ss", namespace, name,
+                         follow.attempt, int(retries) + 1, verdict["reason"], retry_interval)
+                follow.retry_at = now + float(retry_interval)
+                continue
+            outcomes[name] = {"result": verdict["result"], "reason": verdict["reason"],
+                              "attempts": follow.attempt, "synced": follow.synced,
+                              "before": follow.before, "after": verdict["summary"],
+                              "report": _scrub(verdict["report"], follow.secrets)}
+            del follows[name]
+    for name, outcome in outcomes.items():
+        outcome["wave"] = names
+        __context__[("argocd.outcome", _kubeconfig(kubeconfig), namespace, name)] = outcome
+    return {name: outcomes[name] for name in names}
+
+
+def _by_name(apps):
+    return {(app.get("metadata") or {}).get("name"): app for app in apps}

@@ -531,6 +531,100 @@ def _diff_paths(before, after, prefix=""):
     return []
 
 
+# fields every apply names; the API server tracks no owner for them
+_IDENTITY_PATHS = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
+
+
+def _same_scalar(want, have):
+    return want == have and (type(want) is type(have)
+                             or not isinstance(want, bool) and not isinstance(have, bool))
+
+
+def _covered(want, have):
+    """True when every field ``want`` sets has the same value in ``have``.
+
+    Maps are compared key by key (``have`` may hold more: defaults, other
+    managers' fields); lists item by item, with the same length; ``None``, an
+    empty map and an empty list are covered by a missing field. Scalars must be
+    equal (``True`` is not ``1``)."""
+    if isinstance(want, dict):
+        if not isinstance(have, dict):
+            return not want and have is None
+        for key, value in want.items():
+            if value is None or value == [] or value == {}:
+                if have.get(key) not in (None, value) and not (value == {} and isinstance(have.get(key), dict)):
+                    return False
+            elif key not in have or not _covered(value, have[key]):
+                return False
+        return True
+    if isinstance(want, list):
+        return isinstance(have, list) and len(want) == len(have) and all(
+            _covered(w, h) for w, h in zip(want, have)
+        )
+    return _same_scalar(want, have)
+
+
+def _leaf_paths(value, prefix=()):
+    """Field paths an apply of ``value`` owns: maps are walked, lists and scalars are leaves."""
+    if isinstance(value, dict) and value:
+        out = set()
+        for key, sub in value.items():
+            out |= _leaf_paths(sub, prefix + (str(key),))
+        return out
+    return {prefix} if prefix else set()
+
+
+def _fields_v1_paths(node, prefix=()):
+    """The paths of a ``managedFields[].fieldsV1`` tree, at the granularity of
+    ``_leaf_paths``: a field whose entries are list items (``k:``, ``v:``, ``i:``)
+    counts as one leaf, like the list in a manifest."""
+    keys = [k for k in (node or {}) if k != "."]
+    if not keys:
+        return {prefix} if prefix else set()
+    if any(not k.startswith("f:") for k in keys):
+        return {prefix} if prefix else set()
+    out = set()
+    for key in keys:
+        out |= _fields_v1_paths(node[key], prefix + (key[2:],))
+    return out
+
+
+def _owned_paths(live, field_manager):
+    """Paths ``field_manager`` owns through server-side apply (None: it has no Apply entry)."""
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if (entry.get("manager") == field_manager and entry.get("operation") == "Apply"
+                and not entry.get("subresource")):
+            return _fields_v1_paths(entry.get("fieldsV1") or {})
+    return None
+
+
+def apply_is_noop(manifest, live, field_manager=DEFAULT_FIELD_MANAGER):
+    """
+    True when a server-side apply of ``manifest`` by ``field_manager`` would
+    leave ``live`` as it is, decided without asking the API server:
+
+    - ``live`` holds every value the manifest sets (defaults and other managers'
+      fields may be there too), and
+    - ``field_manager`` owns exactly the fields the manifest sets (so the apply
+      would neither remove a field dropped from the manifest nor take over one
+      another manager changed).
+
+    False means "apply it": a value the server stores in another form (a
+    quantity ``0.5`` stored as ``500m``) costs one apply that then reports no
+    change, never a missed change.
+    """
+    if live is None or (live.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    content = {k: v for k, v in manifest.items() if k != "status"}
+    owned = _owned_paths(live, field_manager) or set()  # none: a manifest of name and kind only
+    if owned - _IDENTITY_PATHS != _leaf_paths(content) - _IDENTITY_PATHS:
+        return False
+    return _covered(content, live) and _covered(manifest.get("status") or {}, live.get("status") or {})
+
+
+_UNKNOWN = object()
+
+
 def ensure(
     manifest,
     namespace=None,
@@ -544,18 +638,31 @@ def ensure(
     Server-side apply one object and say what changed: the building block for
     idempotent states (``test=True`` passes ``dry_run=True``).
 
+    Reads the object first (one GET) and sends no apply at all when it already
+    holds the manifest and ``field_manager`` owns exactly its fields
+    (``apply_is_noop``): a re-run that changes nothing writes nothing.
+
     Returns ``{"changed": bool, "created": bool, "diff": [dotted paths], "id": "Kind ns/name",
     "object": <resulting object>}``. ``diff`` names changed fields only, never values;
     ``object`` may hold secret data: do not put it in a state's changes or comment.
     """
+    return _ensure(manifest, namespace, field_manager, force, dry_run, kubeconfig, context)
+
+
+def _ensure(manifest, namespace, field_manager, force, dry_run, kubeconfig, context, before=_UNKNOWN):
+    """``ensure`` with the live object already read (``before``), e.g. from a list."""
     manifest = _load_manifest(manifest)
     dyn = _client(kubeconfig, context)
     res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
     meta = manifest["metadata"]
     ns = _ns_for(res, meta.get("namespace") or namespace, f"apply {manifest['kind']} {meta.get('name')}")
-    before = get(
-        manifest["apiVersion"], manifest["kind"], meta["name"], ns, kubeconfig=kubeconfig, context=context
-    )
+    ident = _ident(manifest["kind"], meta["name"], ns)
+    if before is _UNKNOWN:
+        before = get(
+            manifest["apiVersion"], manifest["kind"], meta["name"], ns, kubeconfig=kubeconfig, context=context
+        )
+    if apply_is_noop(manifest, before, field_manager):
+        return {"id": ident, "created": False, "changed": False, "diff": [], "object": before}
     after = apply(
         manifest,
         namespace=ns,
@@ -572,7 +679,7 @@ def ensure(
         else []
     )
     return {
-        "id": _ident(manifest["kind"], meta["name"], ns),
+        "id": ident,
         "created": before is None,
         "changed": before is None or bool(diff),
         "diff": diff,
@@ -728,18 +835,13 @@ def apply_manifests(
     first = [o for o in objs if _applied_first(o)]
     rest = [o for o in objs if not any(o is f for f in first)]
     summary = {"objects": len(objs), "created": [], "changed": [], "unchanged": 0}
+    established = set()
 
-    def _one(obj):
+    def _one(obj, known):
+        key = _key(obj, namespace)
         try:
-            result = ensure(
-                obj,
-                namespace=namespace,
-                field_manager=field_manager,
-                force=force,
-                dry_run=dry_run,
-                kubeconfig=kubeconfig,
-                context=context,
-            )
+            result = _ensure(obj, namespace, field_manager, force, dry_run, kubeconfig, context,
+                             before=known.get(key, _UNKNOWN))
         except CommandExecutionError as exc:
             # in a dry run, kinds of CRDs and namespaces of the same manifest do not exist yet
             pending = "serves no kind" in str(exc) or ('namespaces "' in str(exc) and "not found" in str(exc))
@@ -748,6 +850,8 @@ def apply_manifests(
                 summary["created"].append(_ident(obj["kind"], obj["metadata"]["name"], ns))
                 return
             raise
+        if obj["kind"] == "CustomResourceDefinition" and _crd_established(result["object"] or {}):
+            established.add(obj["metadata"]["name"])
         if result["created"]:
             summary["created"].append(result["id"])
         elif result["changed"]:
@@ -755,17 +859,54 @@ def apply_manifests(
         else:
             summary["unchanged"] += 1
 
+    known = _read_many(first, namespace, kubeconfig, context)
     for obj in first:
-        _one(obj)
+        _one(obj, known)
     if not dry_run:
         for obj in first:
-            if obj["kind"] == "CustomResourceDefinition":
-                wait_crd_established(
-                    obj["metadata"]["name"], timeout=timeout, kubeconfig=kubeconfig, context=context
-                )
+            name = obj["metadata"]["name"]
+            if obj["kind"] == "CustomResourceDefinition" and name not in established:
+                wait_crd_established(name, timeout=timeout, kubeconfig=kubeconfig, context=context)
+    known = _read_many(rest, namespace, kubeconfig, context)
     for obj in rest:
-        _one(obj)
+        _one(obj, known)
     return summary
+
+
+def _key(obj, namespace):
+    meta = obj.get("metadata") or {}
+    return (obj["apiVersion"], obj["kind"], meta.get("namespace") or namespace, meta.get("name"))
+
+
+def _read_many(objs, namespace, kubeconfig, context):
+    """The live objects of ``objs`` with one list per kind and namespace that
+    names two objects or more: ``{key: object or None}``. Objects left out
+    (CRDs, which are large to list; a kind not served yet; a kind named once) are
+    read one by one by ``_ensure``."""
+    groups = {}
+    for obj in objs:
+        if obj["kind"] == "CustomResourceDefinition" or not (obj.get("metadata") or {}).get("name"):
+            continue
+        api_version, kind, ns, name = _key(obj, namespace)
+        groups.setdefault((api_version, kind, ns), []).append(name)
+    known = {}
+    for (api_version, kind, ns), names in groups.items():
+        if len(names) < 2:
+            continue
+        try:
+            dyn = _client(kubeconfig, context)
+            res = _resource(dyn, api_version, kind)
+            scope = ns if res.namespaced else None
+            if res.namespaced and not ns:
+                continue
+            items = list_(api_version, kind, namespace=scope, kubeconfig=kubeconfig, context=context)
+        except CommandExecutionError as exc:
+            log.debug("maia_kube: no list of %s %s (%s); reading them one by one", kind, ns, exc)
+            continue
+        by_name = {(item.get("metadata") or {}).get("name"): item for item in items}
+        for name in names:
+            known[(api_version, kind, ns, name)] = by_name.get(name)
+    return known
 
 
 def apply_manifest_file(

@@ -59,10 +59,6 @@ def _fail(ret, exc, secrets=()):
     return ret
 
 
-def _scrub(text, secrets):
-    return __salt__["maia_secrets.scrub"](text, secrets) if secrets else text
-
-
 def _object_present(ret, desired, secret_keys, kubeconfig, remember=False):
     """Create ``desired`` when missing, merge-patch what differs, verify with
     the server's answer. Shared by project_present, app_present and
@@ -99,6 +95,8 @@ def _object_present(ret, desired, secret_keys, kubeconfig, remember=False):
                               f"{', '.join(_paths(leftover))}")
             return ret
         ret["comment"] = f"{what} created"
+        if remember:
+            __salt__["argocd.note_present"](name, namespace, kubeconfig)
         log.info("argocd: %s created", what)
         return ret
 
@@ -106,6 +104,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig, remember=False):
     if not body:
         if remember:
             __salt__["argocd.remember"](name, namespace, kubeconfig, live)
+            __salt__["argocd.note_present"](name, namespace, kubeconfig)
         ret["comment"] = f"{what} is up to date"
         return ret
 
@@ -124,6 +123,8 @@ def _object_present(ret, desired, secret_keys, kubeconfig, remember=False):
                           f"{', '.join(_paths(leftover))}")
         return ret
     ret["comment"] = f"{what} patched: {', '.join(sorted(changes))}"
+    if remember:
+        __salt__["argocd.note_present"](name, namespace, kubeconfig)
     log.info("argocd: %s patched: %s", what, ", ".join(sorted(changes)))
     return ret
 
@@ -224,100 +225,102 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
 
 
 def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, retries=3,
-               retry_interval=10, prune=True, kubeconfig=None):
+               retry_interval=10, prune=False, wave=None, kubeconfig=None):
     """The Application is Synced and Healthy.
 
     A sync is requested (through the Application's ``operation`` field) when it
     is OutOfSync, its last comparison is stale, it is Degraded, or ``force`` is
-    set; then the state waits (polling every ``interval`` seconds, ``timeout``
-    seconds in all) for the sync to finish and the app to be Synced and Healthy.
-    A failed or Degraded sync is retried ``retries`` times, ``retry_interval``
-    seconds apart. On failure the comment gives the phase, message and
-    unhealthy resources. Already Synced and Healthy: no changes, no request
-    beyond one read (none when ``app_present`` read it just before).
+    set; then the state waits (``timeout`` seconds in all) for the sync to
+    finish and the app to be Synced and Healthy, polling at most ``interval``
+    seconds apart. A failed or Degraded sync is retried ``retries`` times,
+    ``retry_interval`` seconds apart. On failure the comment gives the phase,
+    message and unhealthy resources. Already Synced and Healthy: no changes, no
+    request beyond one read (none when ``app_present`` read it just before).
+
+    prune
+        Let the sync delete resources that are no longer in the app's source
+        (default False, as ``argocd app sync``).
+    wave
+        The names of the Applications of the same sync wave. The first of their
+        ``app_synced`` states syncs all of them (those whose ``app_present``
+        succeeded in this run) together and waits for them with one list per
+        poll (``argocd.sync_wave``); each app's own state then reports that
+        app's outcome: result, attempts, and the failure or Degraded reason.
     """
     ret = _ret(name)
     what = f"Application {namespace}/{name}"
-    secrets = []
     try:
-        started = time.monotonic()
-        app = __salt__["argocd.recall"](name, namespace, kubeconfig)
-        if app is None or not __salt__["argocd.is_converged"](__salt__["argocd.summarize"](app)):
-            app = __salt__["argocd.get"]("Application", name, namespace, kubeconfig)
-        if app is None:
-            if __opts__["test"]:
-                ret["result"] = None
-                ret["comment"] = f"{what} does not exist yet; it would be synced once created"
-                return ret
-            ret["result"] = False
-            ret["comment"] = f"{what} not found"
-            return ret
-        before = __salt__["argocd.summarize"](app)
-        pending = __opts__["test"] and __salt__["argocd.recall_pending"](name, namespace, kubeconfig)
-        if __salt__["argocd.is_converged"](before) and not force and not pending:
-            ret["comment"] = f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
-            return ret
-
-        needs_sync = (force or pending or before["sync"] != "Synced" or not before["current"]
-                      or before["health"] in ("Degraded", "Missing", "Unknown"))
-        if before["operation_pending"]:
-            needs_sync = False  # follow the running operation instead of stacking another
         if __opts__["test"]:
-            ret["result"] = None
-            if needs_sync:
-                ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}",
-                                           "new": "Synced/Healthy"}}
-                why = "after the spec change predicted above" if pending else __salt__["argocd.describe"](before)
-                ret["comment"] = f"{what} would be synced ({why})"
-            else:
-                ret["comment"] = f"{what} would be waited for ({__salt__['argocd.describe'](before)})"
-            return ret
-
-        secrets = __salt__["maia_secrets.collect"](app.get("spec") or {})
-        attempts = int(retries) + 1
-        result = None
-        synced = False
-        for attempt in range(1, attempts + 1):
-            sync_id = None
-            if needs_sync or attempt > 1:
-                sync_id = __salt__["argocd.start_sync"](app, prune=prune, kubeconfig=kubeconfig)["sync_id"]
-                synced = True
-                ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}",
-                                           "new": "requested"}}
-            remaining = float(timeout) - (time.monotonic() - started)
-            result = __salt__["argocd.wait"](name, timeout=max(remaining, 0), interval=interval,
-                                             namespace=namespace, sync_id=sync_id,
-                                             kubeconfig=kubeconfig, total_timeout=timeout)
-            if result["result"]:
-                after = result["summary"]
-                if not synced:  # only waited for a rollout: nothing changed by this state
-                    ret["comment"] = _scrub(f"{what} is Synced and Healthy (waited): {result['report']}", secrets)
-                    return ret
-                ret["changes"] = {
-                    "sync": {"old": f"{before['sync']}/{before['health']}",
-                             "new": f"{after['sync']}/{after['health']}"},
-                }
-                if before["revision"] != after["revision"]:
-                    ret["changes"]["revision"] = {"old": before["revision"], "new": after["revision"]}
-                tries = f" after {attempt} attempts" if attempt > 1 else ""
-                ret["comment"] = _scrub(f"{what} synced{tries}: {result['report']}", secrets)
-                return ret
-            if result["reason"] in ("timeout", "missing"):
-                break
-            remaining = float(timeout) - (time.monotonic() - started)
-            if attempt < attempts:
-                if remaining <= float(retry_interval):
-                    break
-                log.info("argocd: %s attempt %s/%s failed (%s), retrying in %ss",
-                         what, attempt, attempts, result["reason"], retry_interval)
-                time.sleep(float(retry_interval))
-                app = __salt__["argocd.get"]("Application", name, namespace, kubeconfig) or app
-        ret["result"] = False
-        tries = f" (after {attempt} attempt{'s' if attempt > 1 else ''})"
-        ret["comment"] = _scrub(f"{what} is not Synced and Healthy{tries}: {result['report']}", secrets)
-        return ret
+            return _predict_sync(ret, what, name, namespace, force, kubeconfig)
+        outcome = __salt__["argocd.recall_outcome"](name, namespace, kubeconfig)
+        if outcome is None:
+            members = __salt__["argocd.wave_members"](name, wave, namespace, kubeconfig)
+            if len(members) > 1:
+                log.info("argocd: syncing the wave of %s together: %s", what, ", ".join(members))
+            outcome = __salt__["argocd.sync_wave"](
+                members, namespace=namespace, timeout=timeout, interval=interval, force=force,
+                retries=retries, retry_interval=retry_interval, prune=prune, kubeconfig=kubeconfig,
+            )[name]  # the others of the wave find theirs with recall_outcome
+        return _report_sync(ret, name, what, outcome)
     except Exception as exc:  # pylint: disable=broad-except
-        return _fail(ret, exc, secrets)
+        return _fail(ret, exc)
+
+
+def _predict_sync(ret, what, name, namespace, force, kubeconfig):
+    """app_synced under test=True: what a run would do, from one read (none when
+    app_present read the app just before)."""
+    app = __salt__["argocd.recall"](name, namespace, kubeconfig)
+    if app is None or not __salt__["argocd.is_converged"](__salt__["argocd.summarize"](app)):
+        app = __salt__["argocd.get"]("Application", name, namespace, kubeconfig)
+    if app is None:
+        ret["result"] = None
+        ret["comment"] = f"{what} does not exist yet; it would be synced once created"
+        return ret
+    before = __salt__["argocd.summarize"](app)
+    pending = __salt__["argocd.recall_pending"](name, namespace, kubeconfig)
+    if __salt__["argocd.is_converged"](before) and not force and not pending:
+        ret["comment"] = f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
+        return ret
+    ret["result"] = None
+    if pending or __salt__["argocd.needs_sync"](before, force):
+        ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}", "new": "Synced/Healthy"}}
+        why = "after the spec change predicted above" if pending else __salt__["argocd.describe"](before)
+        ret["comment"] = f"{what} would be synced ({why})"
+    else:
+        ret["comment"] = f"{what} would be waited for ({__salt__['argocd.describe'](before)})"
+    return ret
+
+
+def _report_sync(ret, name, what, outcome):
+    """The state's return for one app from its ``argocd.sync_wave`` outcome
+    (whose report is already scrubbed of the app's secret values)."""
+    before, after = outcome.get("before"), outcome.get("after")
+    others = [n for n in outcome.get("wave") or [] if n != name]
+    together = f" (in one wave with {', '.join(others)})" if others else ""
+    if outcome["reason"] == "unchanged":
+        ret["comment"] = f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
+        return ret
+    attempts = outcome.get("attempts") or 1
+    if outcome["result"]:
+        if not outcome["synced"]:  # only waited for a rollout: nothing changed by this state
+            ret["comment"] = f"{what} is Synced and Healthy (waited){together}: {outcome['report']}"
+            return ret
+        ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}",
+                                   "new": f"{after['sync']}/{after['health']}"}}
+        if before["revision"] != after["revision"]:
+            ret["changes"]["revision"] = {"old": before["revision"], "new": after["revision"]}
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        ret["comment"] = f"{what} synced{tries}{together}: {outcome['report']}"
+        return ret
+    if outcome["synced"]:
+        ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}", "new": "requested"}}
+    ret["result"] = False
+    if outcome["reason"] == "missing":
+        ret["comment"] = f"{what} not found"
+        return ret
+    tries = f" (after {attempts} attempt{'s' if attempts > 1 else ''})"
+    ret["comment"] = f"{what} is not Synced and Healthy{tries}{together}: {outcome['report']}"
+    return ret
 
 
 def repository_present(name, url, username=None, password=None, namespace="argocd",

@@ -20,6 +20,9 @@ from .files import PlannedFile, commit_folder, dump_yaml, load_yaml_unique
 GROUPS = ("control-plane", "nfs_server", "nfs_clients")
 DEFAULT_SIZE = "100%FREE"
 INVENTORY_FILE = "inventory.yaml"
+# salt-ssh runs several ssh/scp commands per host and call: let them share one
+# connection (kept 60 s after the last use) instead of a handshake each
+SSH_REUSE = ["ControlMaster=auto", "ControlPersist=60s", "ControlPath=~/.ssh/maia-salt-%C"]
 
 # Whole-string patterns (used with fullmatch: a trailing newline never passes).
 _ABSOLUTE_SIZE = re.compile(r"\d+(\.\d+)?[bskmgtpeBSKMGTPE]")
@@ -139,6 +142,7 @@ class Inventory:
                 entry["sudo"] = True
             if priv:
                 entry["priv"] = str(priv)
+            entry["ssh_options"] = list(SSH_REUSE)
             roster[name] = entry
         return roster
 

@@ -192,8 +192,9 @@ def salt(cluster, tmp_path_factory):
     return SaltCall(tmp_path_factory.mktemp("salt"), cluster.kubeconfig)
 
 
-def app_states(apps: dict, sync=True, timeout=60, retries=0, retry_interval=0.2, wave=None):
-    """present (+ synced) states for ``apps`` {name: spec}, in order."""
+def app_states(apps: dict, sync=True, timeout=60, retries=0, retry_interval=0.2, wave=None, together=False):
+    """present (+ synced) states for ``apps`` {name: spec}, in order; ``together``:
+    the synced states name all of ``apps`` as one sync wave."""
     states = {}
     for i, (name, spec) in enumerate(apps.items()):
         present = [{"name": name}, {"spec": spec}, {"sync_wave": wave if wave is not None else i}]
@@ -203,7 +204,10 @@ def app_states(apps: dict, sync=True, timeout=60, retries=0, retry_interval=0.2,
         if sync:
             states[f"{name}-synced"] = {"argocd.app_synced": [
                 {"name": name}, {"timeout": timeout}, {"interval": 0.2}, {"retries": retries},
-                {"retry_interval": retry_interval}, {"require": [{"argocd": f"{name}-present"}]}]}
+                {"retry_interval": retry_interval}, {"require": [{"argocd": f"{name}-present"}]}]
+                + ([{"wave": list(apps)}] if together else [])}
+    if together:  # as formulas/maia/core: every app_present first, then the syncs
+        states = dict(sorted(states.items(), key=lambda item: item[0].endswith("-synced")))
     return states
 
 
@@ -346,6 +350,35 @@ def test_degraded_app_fails_the_state_with_its_message(cluster, salt):
 
 
 @needs_standin
+def test_a_wave_is_synced_together_and_each_app_reports_its_own_outcome(cluster, salt):
+    """Three Applications of one sync wave: all three syncs are requested before
+    the first poll, the waiting reads them with one list per poll (no GET of
+    one app), and each app's state reports its own result: the Degraded one
+    fails with its message after its retry, the others are synced."""
+    message = 'Readiness probe failed: HTTP probe failed with statuscode: 503'
+    cluster.controller.outcomes["maia-test-wave-c"] = ("degraded", message)
+    apps = {f"maia-test-wave-{x}": chart_app(f"wave-{x}", "https://grafana.github.io/helm-charts", "0.4.0",
+                                             "maia-test-failing") for x in "abc"}
+    cluster.api.reset_requests()
+    rets = salt.apply(app_states(apps, retries=1, retry_interval=0.2, wave=0, together=True))
+    requests = [r for r in cluster.salt_requests() if APP_PATH.match(r["path"])]
+    for name in ("maia-test-wave-a", "maia-test-wave-b"):
+        synced = rets[f"{name}-synced"]
+        assert synced["result"] is True and synced["changes"]["sync"]["new"] == "Synced/Healthy", synced
+        assert "in one wave with" in synced["comment"]
+    failed = rets["maia-test-wave-c-synced"]
+    assert failed["result"] is False and "after 2 attempts" in failed["comment"]
+    assert "health Degraded" in failed["comment"] and message in failed["comment"]
+    # one GET per app (app_present's), none while waiting: the wave polls with lists
+    single = [r for r in requests if r["method"] == "GET" and not r["path"].endswith("/applications")]
+    assert sorted(r["path"].rsplit("/", 1)[1] for r in single) == sorted(apps)
+    syncs = [i for i, r in enumerate(requests) if r["method"] == "PATCH"]
+    assert len(syncs) == 4 and syncs[:3] == list(range(syncs[0], syncs[0] + 3))  # together, then c's retry
+    assert all(r["path"].endswith("/applications") for r in requests[syncs[0]:] if r["method"] == "GET")
+    cluster.controller.outcomes.pop("maia-test-wave-c")
+
+
+@needs_standin
 def test_sync_that_never_finishes_times_out_with_a_clear_report(cluster, salt):
     cluster.controller.outcomes["maia-test-stuck"] = ("stuck", "waiting for completion of hook batch/Job/db-migrate")
     spec = chart_app("stuck", "https://grafana.github.io/helm-charts", "0.2.0", "maia-test-failing")
@@ -369,7 +402,8 @@ def test_synced_but_progressing_app_is_waited_for_without_a_new_sync(cluster, sa
     assert "timed out after 3s waiting for Synced and Healthy" in first["comment"]
     assert "health Progressing" in first["comment"]
     op_before = cluster.get("Application", "maia-test-slow")["status"]["operationState"]
-    # it becomes Healthy once app_synced of the next run has read it (Salt's second GET)
+    # it becomes Healthy once app_synced of the next run has read it (Salt's second read: app_present's
+    # GET, then app_synced's list of the namespace's Applications)
     import threading
 
     cluster.api.reset_requests()
@@ -378,7 +412,8 @@ def test_synced_but_progressing_app_is_waited_for_without_a_new_sync(cluster, sa
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             reads = [r for r in cluster.salt_requests()
-                     if r["method"] == "GET" and r["path"].endswith("/applications/maia-test-slow")]
+                     if r["method"] == "GET" and r["path"].endswith(("/applications/maia-test-slow",
+                                                                     "/applications"))]
             if len(reads) >= 2:
                 break
             time.sleep(0.05)

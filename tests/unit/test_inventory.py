@@ -53,7 +53,9 @@ def test_roster_from_inventory(tmp_path):
     inv = import_ansible_inventory(ANSIBLE / "inventory", ANSIBLE / "host_vars")
     roster = inv.to_roster(priv="/keys/lab")
     # no address: salt-ssh connects by the host name, as Ansible does
-    assert roster["maia-node-1"] == {"host": "maia-node-1", "user": "root", "port": 22, "priv": "/keys/lab"}
+    assert roster["maia-node-1"] == {"host": "maia-node-1", "user": "root", "port": 22, "priv": "/keys/lab",
+                                     "ssh_options": ["ControlMaster=auto", "ControlPersist=60s",
+                                                     "ControlPath=~/.ssh/maia-salt-%C"]}
 
 
 @pytest.mark.parametrize("size", ["300g", "500m", "1.8t", "1T", "100%FREE", "50%FREE", "50%VG", "10%PVS"])

@@ -1,12 +1,20 @@
-{#- With maia:core:auto_sync (default true): sync every Application in wave
-    order and wait until it is Synced and Healthy (retries 3 x 10 s). #}
+{#- With maia:core:auto_sync (default true): sync the Applications wave by wave
+    (lowest sync wave first) and wait until they are Synced and Healthy
+    (retries 3 x 10 s). The apps of one wave are synced together and waited for
+    with one list per poll (the first app_synced state of the wave does it);
+    each app's own state reports its outcome. A sync prunes nothing unless
+    maia:core:sync:prune is true. #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
 
 include:
   - .apps
 
 {%- if mapdata.auto_sync %}
+{%- set waves = {} %}
 {%- for app in mapdata.apps %}
+{%-   do waves.setdefault(app.sync_wave | string, []).append(app.name) %}
+{%- endfor %}
+{%- for app in mapdata.apps | sort(attribute="sync_wave") %}
 
 maia-core-app-{{ app.component }}-synced:
   argocd.app_synced:
@@ -16,8 +24,10 @@ maia-core-app-{{ app.component }}-synced:
     - timeout: {{ mapdata.sync.timeout }}
     - interval: {{ mapdata.sync.interval }}
     - force: {{ mapdata.sync.force | json }}
+    - prune: {{ mapdata.sync.get("prune", False) | json }}
     - retries: {{ mapdata.sync.retries }}
     - retry_interval: {{ mapdata.sync.retry_interval }}
+    - wave: {{ waves[app.sync_wave | string] | json }}
     - require:
       - argocd: maia-core-app-{{ app.component }}-present
 {%- endfor %}
