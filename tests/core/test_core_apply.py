@@ -194,7 +194,8 @@ def test_first_run_creates_every_app_as_specified_and_waits_healthy(site, cluste
     for app in expected["apps"]:
         spec = live[app["name"]]["spec"]
         assert spec["source"]["repoURL"] == app["spec"]["source"]["repoURL"]
-        assert spec["source"]["chart"] == app["spec"]["source"]["chart"]
+        assert spec["source"].get("chart") == app["spec"]["source"].get("chart")
+        assert spec["source"].get("path") == app["spec"]["source"].get("path")
         assert spec["source"]["targetRevision"] == app["spec"]["source"]["targetRevision"]
         assert spec["source"]["helm"].get("valuesObject", {}) == app["spec"]["source"]["helm"]["valuesObject"]
         assert spec["destination"] == app["spec"]["destination"]
@@ -350,19 +351,21 @@ def test_private_registry_site(tmp_path, cluster):
         env={"MAIA_PRIVATE_REGISTRY": "registry.maia.example.com/maia", "argocd_namespace": "argocd"},
         registry={"username": "robot", "password": SECRETS["registry_password"]},
         core={"project": {"name": "maia-core-private"},
-              "apps": {c: {"name": f"private-{c}"} for c in ("cert-manager", "metallb")},
+              "apps": {c: {"name": f"private-{c}"} for c in ("cert-manager", "local-path")},
               "auto_sync": False},
     )
     # only two apps, to keep this short
     site.update(core={"apps": {c: {"enabled": False} for c in
                                yaml.safe_load(DEFAULTS_FILE.read_text())["apps"]
-                               if c not in ("cert-manager", "metallb")}, "remove_disabled": False})
+                               if c not in ("cert-manager", "local-path")}, "remove_disabled": False})
     rc, data = site.apply()
     assert rc == 0, failures(data)
-    secret = cluster.get("v1", "Secret", "maia-private-registry", "argocd")
+    secret = cluster.get("v1", "Secret", "maia-private-registry-maia-core-private", "argocd")
     assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
-    app = cluster.get(*APP, "private-cert-manager", "argocd")
+    app = cluster.get(*APP, "private-local-path", "argocd")  # MAIA's own chart: from the registry
     assert app["spec"]["source"]["repoURL"] == "registry.maia.example.com/maia"
+    app = cluster.get(*APP, "private-cert-manager", "argocd")  # a public chart stays public
+    assert app["spec"]["source"]["repoURL"] == "https://charts.jetstack.io"
     assert app["spec"]["project"] == "maia-core-private"
     text = "\n".join(site.outputs) + site.log_text()
     assert SECRETS["registry_password"] not in text

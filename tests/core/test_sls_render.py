@@ -19,7 +19,7 @@ def show(tmp_path, pillar, sls="maia.core"):
 def test_default_site_states(tmp_path):
     states = show(tmp_path, site_pillar())
     namespaces = sorted(s[len("maia-core-namespace-"):-len("-present")] for s in states if s.startswith("maia-core-namespace-"))
-    assert len(namespaces) == 15 and "observability" in namespaces and "kubeflow" in namespaces
+    assert len(namespaces) == 14 and "observability" in namespaces and "kubeflow" in namespaces
     ns = states["maia-core-namespace-traefik-present"]
     assert ns["fun"] == "maia_k8s.object_present"
     assert ns["manifest"]["kind"] == "Namespace" and ns["manifest"]["metadata"]["name"] == "traefik"
@@ -33,15 +33,16 @@ def test_default_site_states(tmp_path):
 
     present = {s: a for s, a in states.items() if a["fun"] == "argocd.app_present"}
     synced = {s: a for s, a in states.items() if a["fun"] == "argocd.app_synced"}
-    assert len(present) == 16 and len(synced) == 16
+    assert len(present) == 15 and len(synced) == 15
     traefik = states["maia-core-app-traefik-present"]
     assert traefik["name"] == "maia-core-traefik"
     assert traefik["spec"]["source"]["targetRevision"] == "33.2.1"
-    assert traefik["sync_wave"] == -2 and traefik["secret_keys"] == ["users"]
+    assert traefik["sync_wave"] == -2 and traefik["secret_keys"] == ["password", "pluginSecret", "providerClientSecret"]
     assert traefik["kubeconfig"] == "/etc/maia/kubeconfig"
     assert traefik["require"] == [{"sls": "maia.core.project"}]
     sync = states["maia-core-app-traefik-synced"]
     assert (sync["timeout"], sync["interval"], sync["retries"], sync["retry_interval"], sync["force"]) == (600, 5, 3, 10, False)
+    assert sync["prune"] is False  # the reference never prunes
     assert sync["require"] == [{"argocd": "maia-core-app-traefik-present"}]
     assert not any(s.endswith("-rollout-restarted") for s in states)
     assert not any(a["fun"] == "argocd.repository_present" for a in states.values())
@@ -62,11 +63,12 @@ def test_private_registry_adds_repository_secret_state(tmp_path):
         registry={"username": "robot", "password": SECRETS["registry_password"]},
     )
     states = show(tmp_path, pillar)
-    repo = states["maia-core-argocd-repository-maia-private-registry-present"]
+    repo = states["maia-core-argocd-repository-maia-private-registry-maia-core-present"]
     assert repo["fun"] == "argocd.repository_present"
-    assert (repo["url"], repo["username"], repo["repo_type"], repo["enable_oci"]) == (
-        "registry.maia.example.com/maia", "robot", "helm", True)
-    assert states["maia-core-app-traefik-present"]["spec"]["source"]["repoURL"] == "registry.maia.example.com/maia"
+    assert (repo["url"], repo["username"], repo["repo_type"], repo["enable_oci"], repo["project"]) == (
+        "registry.maia.example.com/maia", "robot", "helm", True, "maia-core")
+    assert states["maia-core-app-toolkit-present"]["spec"]["source"]["repoURL"] == "registry.maia.example.com/maia"
+    assert states["maia-core-app-traefik-present"]["spec"]["source"]["repoURL"] == "https://traefik.github.io/charts"
 
 
 def test_auto_sync_off_has_no_sync_states(tmp_path):
@@ -131,7 +133,7 @@ def test_pillar_override_reaches_the_state(tmp_path):
 
 def test_clean_removes_every_application_with_cascade(tmp_path):
     states = show(tmp_path, site_pillar(core={"apps": {"kubeflow": {"enabled": False}}}), sls="maia.core.clean")
-    assert len(states) == 16  # 15 enabled on microk8s + the switched-off kubeflow
+    assert len(states) == 16  # 14 enabled on microk8s + the switched-off kubeflow and DRA driver
     assert states["maia-core-app-kubeflow-clean"]["name"] == "maia-core-kubeflow"
     assert all(a["fun"] == "argocd.app_absent" and a["cascade"] is True for a in states.values())
     assert states["maia-core-app-traefik-clean"]["name"] == "maia-core-traefik"

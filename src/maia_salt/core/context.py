@@ -122,7 +122,7 @@ def _destination(cluster: dict) -> tuple[str, str]:
         return "maia-core", LOCAL_CLUSTER
     if address == LOCAL_CLUSTER:
         return "maia-core", address
-    return f"maia-core-{cluster.get('cluster_name') or ''}".rstrip("-"), address
+    return f"maia-core-{cluster.get('cluster_name') or '<cluster_name>'}", address
 
 
 def build_context(defaults: dict, pillar: dict) -> Context:
@@ -145,7 +145,8 @@ def build_context(defaults: dict, pillar: dict) -> Context:
     if not domain:
         errors.append("maia:cluster:domain is missing: set `domain` in <CLUSTER_NAME>.yaml")
     project_id, destination = _destination(cluster)
-    if project_id != "maia-core" and not cluster.get("cluster_name"):
+    project_id = str((core.get("project") or {}).get("name") or project_id)
+    if project_id.endswith("<cluster_name>"):
         errors.append(
             "maia:cluster:cluster_name is missing: a remote argocd_destination_cluster_address "
             "needs it (the AppProject is maia-core-<cluster_name>)"
