@@ -137,3 +137,43 @@ def test_clean_removes_every_application_with_cascade(tmp_path):
     assert states["maia-core-app-kubeflow-clean"]["name"] == "maia-core-kubeflow"
     assert all(a["fun"] == "argocd.app_absent" and a["cascade"] is True for a in states.values())
     assert states["maia-core-app-traefik-clean"]["name"] == "maia-core-traefik"
+
+
+@pytest.mark.parametrize("distribution", ["k3s", "rke2", "k0s"])
+def test_stage2_refuses_a_distribution_it_cannot_install(tmp_path, distribution):
+    """K8S_DISTRIBUTION k3s/rke2/k0s: maia.k8s (which installs MicroK8s) does not
+    render, so nothing is applied, and the message says what is supported."""
+    conf = write_config(tmp_path, site_pillar(cluster={"k8s_distribution": distribution}))
+    rc, _data, out, err = salt_call(conf, "state.apply", "maia.k8s", "test=True")
+    assert rc != 0
+    text = out + err
+    assert f"K8S_DISTRIBUTION is {distribution}" in text and "installs MicroK8s only" in text
+    assert "connect_only" in text
+
+
+def test_stage2_connect_only_leaves_the_cluster_alone(tmp_path):
+    pillar = site_pillar(cluster={"k8s_distribution": "k3s"}, k8s={"connect_only": True})
+    states = show(tmp_path, pillar, sls="maia.k8s")
+    assert "maia-k8s-connect-only" in states
+    assert not any(s.startswith(("maia-k8s-microk8s", "maia-k8s-oidc", "maia-k8s-ca", "maia-k8s-argocd"))
+                   for s in states)
+
+
+def test_orchestration_stops_before_stage1_for_an_unsupported_distribution(tmp_path):
+    """orch.maia renders to one failing step, ahead of every stage."""
+    from core.helpers import REPO
+
+    conf = write_config(tmp_path, site_pillar(cluster={"k8s_distribution": "rke2"}),
+                        extra_opts={"file_roots": {"base": [str(REPO / "formulas"), str(REPO)]}})
+    rc, data, out, err = salt_call(conf, "state.show_sls", "orch.maia")
+    assert rc == 0, out + err
+    assert list(data) == ["maia-orch-distribution-supported"]
+    step = state_args(data["maia-orch-distribution-supported"])
+    assert step["fun"] == "test.fail_without_changes" and step["failhard"] is True
+    assert "K8S_DISTRIBUTION is rke2" in step["name"]
+
+
+def test_proxy_ip_is_refused_by_name(tmp_path):
+    conf = write_config(tmp_path, site_pillar(cluster={"proxy_ip": "10.0.0.1"}))
+    rc, _data, out, err = salt_call(conf, "state.show_sls", "maia.core")
+    assert rc != 0 and "maia:cluster:proxy_ip" in out + err

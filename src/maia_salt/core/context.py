@@ -255,6 +255,12 @@ def _validate(ctx: Context) -> None:
             "inventory.yaml, and no nfs_server/nfs_path in <CLUSTER_NAME>.yaml): add one, or "
             "switch the NFS provisioner off (maia:core:apps:nfs-provisioner:enabled: false)"
         )
+    if str(cluster.get("proxy_ip") or "").strip():
+        errors.append(
+            "maia:cluster:proxy_ip is set, but neither maia-salt nor maia-toolkit 2.5.0 (the "
+            "reference) can route the core layer through a proxy: remove proxy_ip from "
+            "<CLUSTER_NAME>.yaml (or leave it empty)"
+        )
     if ctx.private_registry:
         missing = [k for k in ("username", "password") if not ctx.registry.get(k)]
         if missing:
