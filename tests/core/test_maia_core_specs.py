@@ -639,3 +639,43 @@ def test_salt_ssh_wrapper_builds_the_same_specs_on_the_master(defaults):
     wrapper.__salt__ = {}
     assert wrapper.mapdata() == load_maia_core().mapdata(defaults, pillar)
     assert [a["component"] for a in wrapper.applications()][0] == "cert-manager"
+
+
+def test_minion_without_the_package_loads_the_library_from_the_file_server(tmp_path, defaults):
+    """A minion with Salt but without maia-salt: the adapter fetches maia_salt.core
+    through cp.cache_dir('salt://_maia_lib') and builds the same specs."""
+    import shutil
+    import subprocess
+    import sys
+
+    from core.helpers import REPO
+
+    cached = tmp_path / "cache" / "files" / "base" / "_maia_lib"
+    shutil.copytree(REPO / "formulas" / "_maia_lib", cached, symlinks=False,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    script = f"""
+import importlib.util, json, sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__ + repr(f)]
+sys.path[:] = [p for p in sys.path if not p.endswith("/src")]
+for name in [m for m in sys.modules if m.startswith("maia_salt")]:
+    del sys.modules[name]
+try:
+    import maia_salt.core
+    raise SystemExit("maia_salt is still importable: the test cannot hide it")
+except ImportError:
+    pass
+spec = importlib.util.spec_from_file_location("maia_core_minion", {str(REPO / "_modules" / "maia_core.py")!r})
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+files = [str(p) for p in __import__("pathlib").Path({str(cached)!r}).rglob("*.py")]
+mod.__salt__ = {{"cp.cache_dir": lambda url, saltenv="base": files}}
+mod.__opts__ = {{"saltenv": "base"}}
+data = json.load(sys.stdin)
+print(json.dumps(mod.mapdata(data["defaults"], data["pillar"])))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], input=json.dumps({"defaults": defaults, "pillar": site_pillar()}),
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from core.helpers import load_maia_core
+
+    assert json.loads(proc.stdout) == json.loads(json.dumps(load_maia_core().mapdata(defaults, site_pillar())))
