@@ -288,3 +288,21 @@ def test_every_deliberate_difference_is_documented():
     text = DOCS.read_text()
     for ident, (_c, _p, _reason) in DELIBERATE.items():
         assert f"**{ident}**" in text, f"docs/core.md does not explain deliberate difference {ident}"
+
+
+def test_every_cluster_key_the_reference_reads_is_handled(reference_python):
+    """Each key of the cluster YAML that the toolkit's core installer reads is one
+    maia.core honours (context.CLUSTER_KEYS, documented in docs/core.md)."""
+    from maia_salt.core.context import CLUSTER_KEYS
+
+    site = subprocess.run([reference_python, "-c", "import MAIA, os; print(os.path.dirname(MAIA.__file__))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    scripts = Path(site).parent / "MAIA_scripts" / "MAIA_install_core_toolkit.py"
+    text = (Path(site) / "maia_core.py").read_text() + scripts.read_text()
+    read = set(re.findall(r'cluster_config_dict\["([A-Za-z_]+)"\]', text))
+    read |= set(re.findall(r'"([A-Za-z_]+)" in cluster_config_dict', text))
+    assert read, "no cluster keys found: the pattern no longer matches the toolkit"
+    assert read <= set(CLUSTER_KEYS), sorted(read - set(CLUSTER_KEYS))
+    docs = DOCS.read_text()
+    for key in CLUSTER_KEYS:
+        assert f"`{key}`" in docs, key
