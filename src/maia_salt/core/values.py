@@ -298,6 +298,13 @@ def loginapp(ctx: Context, app: App) -> dict:
     if root_ca and os.path.isfile(str(root_ca)):
         with open(str(root_ca), encoding="utf-8") as handle:
             ca_text = handle.read()
+    cluster_entry = {
+        "server": f"https://{domain}:{ctx.dist.get('api_port', 6443)}",
+        "name": "MAIA",
+        "insecure-skip-tls-verify": True,
+    }
+    if ca_text is not None:  # a null would not survive the API server anyway
+        cluster_entry["certificate-authority"] = ca_text
     return {
         **chart_coordinates(app),
         "env": {"LOGINAPP_NAME": "MAIA Login"},
@@ -317,14 +324,7 @@ def loginapp(ctx: Context, app: App) -> dict:
             "clientID": "maia",
             "clientSecret": _client_secret(ctx),
             "issuerURL": _iam(ctx),
-            "clusters": [
-                {
-                    "server": f"https://{domain}:{ctx.dist.get('api_port', 6443)}",
-                    "name": "MAIA",
-                    "insecure-skip-tls-verify": True,
-                    "certificate-authority": ca_text,
-                }
-            ],
+            "clusters": [cluster_entry],
         },
     }
 
