@@ -46,6 +46,12 @@ maia-orch-stages-valid:
   test.fail_without_changes:
     - name: "maia:stages has {{ unknown | join(', ') }}: use prepare, k8s and/or core"
     - failhard: true
+{%- elif "k8s" in stages and ((maia.get("cluster") or {}).get("k8s_distribution") or (maia.get("env") or {}).get("K8S_DISTRIBUTION") or "microk8s") != "microk8s" and not (maia.get("k8s") or {}).get("connect_only") %}
+
+maia-orch-distribution-supported:
+  test.fail_without_changes:
+    - name: "K8S_DISTRIBUTION is {{ (maia.get('cluster') or {}).get('k8s_distribution') or (maia.get('env') or {}).get('K8S_DISTRIBUTION') }}, but stage 2 installs MicroK8s only; nothing was changed. Use K8S_DISTRIBUTION=microk8s, or install that cluster yourself and set maia:k8s:connect_only: true (its kubeconfig at maia:kubeconfig)"
+    - failhard: true
 {%- elif ssh and not hosts %}
 
 maia-orch-inventory-present:

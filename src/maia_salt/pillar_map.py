@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from .files import load_yaml_unique
+from .merge import deep_merge
 from .inventory import INVENTORY_FILE, Inventory, InventoryError, load_inventory
 from .registry_credentials import CredentialsError, read_key_file
 
@@ -35,17 +36,6 @@ DEFAULT_KUBECONFIG = "/etc/maia/kubeconfig"
 
 class ConfigFolderError(ValueError):
     """A CONFIG_FOLDER file is missing or malformed; the message says which and how to fix it."""
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    """Return ``base`` updated recursively with ``override`` (override wins)."""
-    merged = copy.deepcopy(base)
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def _read_json(path: Path) -> dict:

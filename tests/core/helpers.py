@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from maia_salt.pillar_map import deep_merge
+from maia_salt.merge import deep_merge
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULTS_FILE = REPO / "formulas" / "maia" / "core" / "parameters" / "defaults.yaml"
@@ -36,6 +36,7 @@ BASE_PILLAR = {
         "admin_group_ID": "MAIA:admin",
         "argocd_namespace": "argocd",
         "dashboard_api_secret": SECRETS["dashboard_api_secret"],
+        "MAIA_DASHBOARD_DOMAIN": "maia.maia.example.com",
     },
     "registry": {"url": "", "username": "", "password": ""},
     "roles": ["control-plane", "nfs_server"],

@@ -193,7 +193,8 @@ def test_first_run_creates_every_app_as_specified_and_waits_healthy(site, cluste
     for app in expected["apps"]:
         spec = live[app["name"]]["spec"]
         assert spec["source"]["repoURL"] == app["spec"]["source"]["repoURL"]
-        assert spec["source"]["chart"] == app["spec"]["source"]["chart"]
+        assert spec["source"].get("chart") == app["spec"]["source"].get("chart")
+        assert spec["source"].get("path") == app["spec"]["source"].get("path")
         assert spec["source"]["targetRevision"] == app["spec"]["source"]["targetRevision"]
         assert spec["source"]["helm"].get("valuesObject", {}) == app["spec"]["source"]["helm"]["valuesObject"]
         assert spec["destination"] == app["spec"]["destination"]
@@ -349,21 +350,70 @@ def test_private_registry_site(tmp_path, cluster):
         env={"MAIA_PRIVATE_REGISTRY": "registry.maia.example.com/maia", "argocd_namespace": "argocd"},
         registry={"username": "robot", "password": SECRETS["registry_password"]},
         core={"project": {"name": "maia-core-private"},
-              "apps": {c: {"name": f"private-{c}"} for c in ("cert-manager", "metallb")},
+              "apps": {c: {"name": f"private-{c}"} for c in ("cert-manager", "local-path")},
               "auto_sync": False},
     )
     # only two apps, to keep this short
     site.update(core={"apps": {c: {"enabled": False} for c in
                                yaml.safe_load(DEFAULTS_FILE.read_text())["apps"]
-                               if c not in ("cert-manager", "metallb")}, "remove_disabled": False})
+                               if c not in ("cert-manager", "local-path")}, "remove_disabled": False})
     rc, data = site.apply()
     assert rc == 0, failures(data)
-    secret = cluster.get("v1", "Secret", "maia-private-registry", "argocd")
+    secret = cluster.get("v1", "Secret", "maia-private-registry-maia-core-private", "argocd")
     assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
-    app = cluster.get(*APP, "private-cert-manager", "argocd")
+    app = cluster.get(*APP, "private-local-path", "argocd")  # MAIA's own chart: from the registry
     assert app["spec"]["source"]["repoURL"] == "registry.maia.example.com/maia"
+    app = cluster.get(*APP, "private-cert-manager", "argocd")  # a public chart stays public
+    assert app["spec"]["source"]["repoURL"] == "https://charts.jetstack.io"
     assert app["spec"]["project"] == "maia-core-private"
     text = "\n".join(site.outputs) + site.log_text()
     assert SECRETS["registry_password"] not in text
     rc, data = site.apply()
     assert rc == 0 and changed(data) == set()
+
+
+# Applications the toolkit's maia-core-project chart (1.2.3) creates on a microk8s site
+TOOLKIT_APPS = ["prometheus", "metrics-server", "loki", "tempo", "toolkit", "traefik", "metallb",
+                "cert-manager", "gpu-operator", "nfs-provisioner", "loginapp", "minio-operator",
+                "local-path", "kubeflow", "gpu-booking"]
+
+
+@pytest.mark.skipif(bool(E2E), reason="creates a toolkit-made installation on a fresh API stand-in")
+def test_adopts_an_installation_made_by_the_ansible_collection(tmp_path):
+    """A cluster the collection installed (AppProject and Applications of the
+    toolkit's Helm release maia-core, MAIA charts at git master): maia.core
+    updates those objects in place and creates no second set."""
+    with standin_cluster() as kube:
+        helm = {"labels": {"app.kubernetes.io/managed-by": "Helm"},
+                "annotations": {"meta.helm.sh/release-name": "maia-core",
+                                "meta.helm.sh/release-namespace": "argocd"}}
+        site = Site(tmp_path, kube, core={"auto_sync": False})
+        expected = site.expected()
+        kube.create({"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+                     "metadata": {"name": "maia-core", "namespace": "argocd", **copy.deepcopy(helm)},
+                     "spec": {"sourceRepos": ["https://github.com/minnelab/MAIA.git"],
+                              "destinations": [{"namespace": "*", "server": "https://kubernetes.default.svc"}]}})
+        by_name = {a["name"]: a for a in expected["apps"]}
+        uids = {}
+        for suffix in TOOLKIT_APPS:
+            name = f"maia-core-{suffix}"
+            spec = copy.deepcopy(by_name[name]["spec"])  # KeyError: a name the toolkit uses that we do not
+            if "path" in spec["source"]:
+                spec["source"]["targetRevision"] = "master"
+            created = kube.create({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                                   "metadata": {"name": name, "namespace": "argocd", **copy.deepcopy(helm)},
+                                   "spec": spec})
+            uids[name] = created["metadata"]["uid"]
+        rc, data = site.apply()
+        assert rc == 0, failures(data)
+        live = kube.apps()
+        assert set(live) == set(uids)  # nothing created beside the toolkit's Applications
+        for name, uid in uids.items():
+            assert live[name]["metadata"]["uid"] == uid
+            assert live[name]["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+        assert live["maia-core-toolkit"]["spec"]["source"]["targetRevision"] == "v2.5.0"
+        project = kube.get("argoproj.io/v1alpha1", "AppProject", "maia-core", "argocd")
+        assert project["metadata"]["annotations"]["meta.helm.sh/release-name"] == "maia-core"
+        assert "https://traefik.github.io/charts" in project["spec"]["sourceRepos"]
+        rc, data = site.apply()
+        assert rc == 0 and changed(data) == set()

@@ -1,14 +1,16 @@
 """Unit tests of maia_core: Application/AppProject specs built from pillar over
-a table of sites (distribution, private registry, overrides, switches, selfsigned)."""
+a table of sites (distribution, private registry, overrides, switches, selfsigned).
+tests/core/test_parity.py compares the same specs with maia-toolkit itself; these
+tests pin the behaviour that parity test cannot see (overrides, switches, errors)."""
 import json
 
-import bcrypt
 import pytest
 
 from core.helpers import SECRETS, site_pillar
 
+MAIA_GIT = "https://github.com/minnelab/MAIA.git"
 CATALOGUE = {
-    # component: (chart, repo, version, namespace) as in docs/core.md
+    # component: (chart or git path, repo, version, namespace), as maia-toolkit 2.5.0
     "prometheus": ("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "45.5.0", "observability"),
     "loki": ("loki-stack", "https://grafana.github.io/helm-charts", "2.9.9", "observability"),
     "tempo": ("tempo", "https://grafana.github.io/helm-charts", "1.0.0", "observability"),
@@ -16,21 +18,21 @@ CATALOGUE = {
     "ingress-nginx": ("ingress-nginx", "https://kubernetes.github.io/ingress-nginx", "4.11.3", "ingress-nginx"),
     "metallb": ("metallb", "https://metallb.github.io/metallb", "0.14.9", "metallb-system"),
     "cert-manager": ("cert-manager", "https://charts.jetstack.io", "1.16.2", "cert-manager"),
-    "gpu-operator": ("gpu-operator", "https://helm.ngc.nvidia.com/nvidia", "25.10.1", "gpu-operator"),
-    "nvidia-dra-driver-gpu": ("nvidia-dra-driver-gpu", "https://helm.ngc.nvidia.com/nvidia", "25.12.0", "nvidia-dra-driver-gpu"),
+    "gpu-operator": ("gpu-operator", "https://helm.ngc.nvidia.com/nvidia", "25.3.1", "gpu-operator"),
     "nfs-provisioner": ("nfs-subdir-external-provisioner", "https://kubernetes-sigs.github.io/nfs-subdir-external-provisioner/", "4.0.18", "nfs-server-provisioner"),
     "metrics-server": ("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.13.0", "metrics-server"),
     "minio-operator": ("operator", "https://operator.min.io", "6.0.4", "minio-operator"),
     "loginapp": ("loginapp", "https://storage.googleapis.com/loginapp-releases/charts/", "1.3.0", "authentication"),
-    "toolkit": ("maia-core-toolkit", "https://minnelab.github.io/MAIA/", "0.2.3", "maia-core-toolkit"),
-    "gpu-booking": ("gpu-booking", "https://minnelab.github.io/MAIA/", "1.0.0", "maia-webhooks"),
-    "local-path": ("maia-core-local-path", "https://minnelab.github.io/MAIA/", "0.1.0", "local-path-storage"),
-    "kubeflow": ("maia-kubeflow", "https://minnelab.github.io/MAIA/", "1.0.0", "kubeflow"),
+    "toolkit": ("charts/maia-core-toolkit", MAIA_GIT, "v2.5.0", "maia-core-toolkit"),
+    "gpu-booking": ("charts/gpu-booking", MAIA_GIT, "v2.5.0", "maia-webhooks"),
+    "local-path": ("charts/maia-core-local-path", MAIA_GIT, "v2.5.0", "local-path-storage"),
+    "kubeflow": ("charts/maia-kubeflow", MAIA_GIT, "v2.5.0", "kubeflow"),
 }
+OCI_VERSIONS = {"toolkit": "0.2.3", "gpu-booking": "1.0.0", "local-path": "0.1.0", "kubeflow": "1.0.0"}
 
-DESIGN_NAMESPACES = [
+REFERENCE_NAMESPACES = [
     "observability", "metrics-server", "traefik", "metallb-system", "cert-manager", "gpu-operator",
-    "nvidia-dra-driver-gpu", "maia-core-toolkit", "ingress-nginx", "minio-operator", "authentication",
+    "maia-core-toolkit", "ingress-nginx", "minio-operator", "authentication",
     "maia-webhooks", "nfs-server-provisioner", "local-path-storage", "kubeflow",
 ]
 
@@ -54,14 +56,17 @@ def env_of(toolkit_env):
     return {e["name"]: e["value"] for e in toolkit_env}
 
 
+def extra_object(traefik, kind, name):
+    return next(o for o in traefik["extraObjects"] if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
 # ---------------------------------------------------------------- catalogue
 
 
 def test_default_site_has_every_catalogue_app_with_pinned_chart(maia_core, defaults):
     data = maia_core.mapdata(defaults, site_pillar())
     apps = apps_by_component(data)
-    expected = set(CATALOGUE) - {"ingress-nginx"}  # microk8s: traefik
-    assert set(apps) == expected
+    assert set(apps) == set(CATALOGUE) - {"ingress-nginx"}  # microk8s: traefik
     for component, (chart, repo, version, namespace) in CATALOGUE.items():
         if component not in apps:
             continue
@@ -69,11 +74,12 @@ def test_default_site_has_every_catalogue_app_with_pinned_chart(maia_core, defau
         spec = app["spec"]
         assert app["name"] == f"maia-core-{component}"
         assert spec["project"] == "maia-core"
-        assert spec["source"]["chart"] == chart
+        assert spec["source"].get("chart", spec["source"].get("path")) == chart
         assert spec["source"]["repoURL"] == repo
         assert spec["source"]["targetRevision"] == version
         assert spec["source"]["helm"]["releaseName"] == f"maia-core-{component}"
         assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": namespace}
+        assert spec["source"]["helm"]["valuesObject"].get("namespace", namespace) == namespace
 
 
 def test_apps_are_ordered_by_sync_wave(maia_core, defaults):
@@ -85,8 +91,8 @@ def test_apps_are_ordered_by_sync_wave(maia_core, defaults):
     assert order.index("traefik") < order.index("loginapp")
 
 
-def test_namespaces_are_the_design_list(maia_core, defaults):
-    assert maia_core.mapdata(defaults, site_pillar())["namespaces"] == DESIGN_NAMESPACES
+def test_namespaces_are_the_reference_list(maia_core, defaults):
+    assert maia_core.mapdata(defaults, site_pillar())["namespaces"] == REFERENCE_NAMESPACES
 
 
 def test_project_spec(maia_core, defaults):
@@ -96,16 +102,43 @@ def test_project_spec(maia_core, defaults):
     spec = project["spec"]
     role = spec["roles"][0]
     assert role["name"] == "admin" and role["groups"] == ["MAIA:admin"]
-    assert all("proj:maia-core:admin" in p for p in role["policies"])
-    destinations = {d["namespace"] for d in spec["destinations"]}
-    assert set(DESIGN_NAMESPACES) <= destinations
+    assert role["policies"] == ["p, proj:maia-core:admin, applications, get, maia-core/*, allow"]
+    destinations = [d["namespace"] for d in spec["destinations"]]
+    assert destinations[0] == "maia-core"
+    assert {"kube-system", "argocd"} | (set(REFERENCE_NAMESPACES) - {"ingress-nginx"}) <= set(destinations)
     assert {d["server"] for d in spec["destinations"]} == {"https://kubernetes.default.svc"}
-    assert spec["sourceRepos"] == sorted({a["spec"]["source"]["repoURL"] for a in data["apps"]})
-    kinds = {w["kind"] for w in spec["clusterResourceWhitelist"]}
-    for kind in ("Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-                 "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "IngressClass",
-                 "APIService", "PriorityClass", "ClusterIssuer", "StorageClass"):
-        assert kind in kinds
+    assert {a["spec"]["source"]["repoURL"] for a in data["apps"]} <= set(spec["sourceRepos"])
+    assert MAIA_GIT in spec["sourceRepos"] and "https://minnelab.github.io/MAIA/" in spec["sourceRepos"]
+    kinds = [w["kind"] for w in spec["clusterResourceWhitelist"]]
+    assert kinds == ["Namespace", "ClusterRoleBinding", "ClusterRole", "CustomResourceDefinition",
+                     "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "IngressClass",
+                     "APIService", "PriorityClass", "ClusterPolicy", "ClusterIssuer", "StorageClass"]
+
+
+@pytest.mark.parametrize(
+    "address, project, server",
+    [
+        ("https://10.1.2.3:6443", "maia-core-maia-cluster", "https://10.1.2.3:6443"),
+        ("https://rancher.example.com/k8s/clusters/local", "maia-core", "https://kubernetes.default.svc"),
+        ("https://kubernetes.default.svc", "maia-core", "https://kubernetes.default.svc"),
+    ],
+)
+def test_remote_destination_gets_its_own_project_and_names(maia_core, defaults, address, project, server):
+    data = maia_core.mapdata(defaults, site_pillar(cluster={"argocd_destination_cluster_address": address}))
+    assert data["project"]["name"] == project
+    for app in data["apps"]:
+        assert app["name"] == f"{project}-{app['component']}"
+        assert app["spec"]["source"]["helm"]["releaseName"] == app["name"]
+        assert app["spec"]["project"] == project
+        assert app["spec"]["destination"]["server"] == server
+    assert {d["server"] for d in data["project"]["spec"]["destinations"]} == {server}
+
+
+def test_remote_destination_needs_the_cluster_name(maia_core, defaults):
+    pillar = site_pillar(cluster={"argocd_destination_cluster_address": "https://10.1.2.3:6443"})
+    pillar["cluster"].pop("cluster_name")
+    with pytest.raises(maia_core.MaiaCoreConfigError, match="maia:cluster:cluster_name"):
+        maia_core.mapdata(defaults, pillar)
 
 
 def test_admin_group_and_argocd_namespace_come_from_env(maia_core, defaults):
@@ -121,7 +154,7 @@ def test_admin_group_and_argocd_namespace_come_from_env(maia_core, defaults):
 # ---------------------------------------------------------------- values from cluster config
 
 
-def test_grafana_oauth_against_the_realm(maia_core, defaults):
+def test_grafana_oauth_and_tls(maia_core, defaults):
     data = maia_core.mapdata(defaults, site_pillar())
     grafana = values(data, "prometheus")["grafana"]
     oauth = grafana["grafana.ini"]["auth.generic_oauth"]
@@ -133,49 +166,77 @@ def test_grafana_oauth_against_the_realm(maia_core, defaults):
     assert oauth["api_url"] == f"{iam}/protocol/openid-connect/userinfo"
     assert "'MAIA:admin') && 'Admin'" in oauth["role_attribute_path"]
     assert grafana["ingress"]["hosts"] == ["grafana.maia.example.com"]
-    assert grafana["ingress"]["annotations"]["traefik.ingress.kubernetes.io/router.tls.certresolver"] == "maiaresolver"
+    assert grafana["ingress"]["tls"] == [{"hosts": ["grafana.maia.example.com"]}]
+    assert grafana["ingress"]["annotations"] == {
+        "traefik.ingress.kubernetes.io/router.entrypoints": "websecure",
+        "traefik.ingress.kubernetes.io/router.tls": "true",
+        "traefik.ingress.kubernetes.io/router.tls.certresolver": "maiaresolver",
+    }
+    endpoints = values(data, "prometheus")["kubeControllerManager"]["endpoints"]
+    assert endpoints == ["198.18.0.11", "198.18.0.12"]  # every node, as the API lists them
 
 
-def test_traefik_acme_resolver_and_dashboard_auth(maia_core, defaults):
+def test_traefik_acme_resolver_and_global_arguments(maia_core, defaults):
+    traefik = values(maia_core.mapdata(defaults, site_pillar()), "traefik")
+    acme = traefik["certificatesResolvers"]["maiaresolver"]["acme"]
+    assert acme == {
+        "email": "admin@example.com",
+        "httpchallenge": {"entryPoint": "web"},
+        "storage": "/data/acme.json",
+        "caserver": "https://acme-v02.api.letsencrypt.org/directory",
+    }
+    assert "--entryPoints.websecure.forwardedHeaders.insecure" in traefik["globalArguments"]
+    assert "--providers.kubernetescrd" in traefik["globalArguments"]
+    staging = values(maia_core.mapdata(defaults, site_pillar(cluster={"staging_certificates": True})), "traefik")
+    assert staging["certificatesResolvers"]["maiaresolver"]["acme"]["caserver"] == (
+        "https://acme-staging-v02.api.letsencrypt.org/directory")
+
+
+def test_traefik_dashboard_behind_keycloak(maia_core, defaults):
     data = maia_core.mapdata(defaults, site_pillar())
     traefik = values(data, "traefik")
-    acme = traefik["certificatesResolvers"]["maiaresolver"]["acme"]
-    assert acme["email"] == "admin@example.com"
-    assert acme["httpChallenge"] == {"entryPoint": "web"}
+    assert traefik["experimental"]["plugins"]["traefik-oidc-auth"] == {
+        "moduleName": "github.com/sevensolutions/traefik-oidc-auth", "version": "v0.17.0"}
     dashboard = traefik["ingressRoute"]["dashboard"]
     assert dashboard["matchRule"] == "Host(`traefik.maia.example.com`)"
+    assert dashboard["middlewares"] == [{"name": "oidc"}, {"name": "traefik-dashboard-replace-path"}]
     assert dashboard["tls"] == {"certResolver": "maiaresolver"}
-    assert {"name": "traefik-dashboard-auth"} in dashboard["middlewares"]
-    secret = next(o for o in traefik["extraObjects"] if o["kind"] == "Secret")
-    user, hashed = secret["stringData"]["users"].split(":", 1)
-    assert user == "admin" and hashed.startswith("$2y$")
-    # htpasswd bcrypt line that verifies against the configured password
-    assert bcrypt.checkpw(SECRETS["traefik_dashboard_password"].encode(), ("$2b$" + hashed[4:]).encode())
-    # the plain password is nowhere in the Application
-    assert SECRETS["traefik_dashboard_password"] not in json.dumps(data)
-    middleware = next(o for o in traefik["extraObjects"] if o["kind"] == "Middleware")
-    assert middleware["spec"]["basicAuth"]["secret"] == secret["metadata"]["name"]
-    assert "users" in apps_by_component(data)["traefik"]["secret_keys"]
+    oidc = extra_object(traefik, "Middleware", "oidc")["spec"]["plugin"]["traefik-oidc-auth"]
+    assert oidc["Provider"]["Url"] == "https://iam.maia.example.com/realms/maia"
+    assert oidc["Provider"]["ClientSecret"] == "urn:k8s:secret:oidc-secret:providerClientSecret"
+    assert oidc["Authorization"]["AssertClaims"] == [{"Name": "groups", "AnyOf": ["MAIA:admin"]}]
+    secret = extra_object(traefik, "Secret", "oidc-secret")["stringData"]
+    assert secret["providerClientSecret"] == SECRETS["keycloak_client_secret"]
+    assert len(secret["pluginSecret"]) == 32 and secret["pluginSecret"] != SECRETS["keycloak_client_secret"]
+    replace = extra_object(traefik, "Middleware", "traefik-dashboard-replace-path")["spec"]["replacePathRegex"]
+    assert replace == {"regex": "^/dashboard/(.*)", "replacement": "/dashboard/$1"}
+    basic = extra_object(traefik, "Secret", "traefik-dashboard-auth-secret")
+    assert basic["type"] == "kubernetes.io/basic-auth"
+    assert basic["stringData"] == {"username": "admin", "password": SECRETS["traefik_dashboard_password"]}
+    assert {"password", "pluginSecret", "providerClientSecret"} <= set(apps_by_component(data)["traefik"]["secret_keys"])
 
 
-def test_dashboard_hash_is_stable_across_runs_and_sites(maia_core, defaults):
+def test_derived_secrets_are_stable_across_runs_and_differ_between_sites(maia_core, defaults):
     from core.helpers import load_maia_core
 
     first = maia_core.mapdata(defaults, site_pillar())
     second = load_maia_core().mapdata(defaults, site_pillar())  # another run: a fresh module
     assert first == second  # re-runs produce identical specs: no change to apply
-    other_site = maia_core.mapdata(defaults, site_pillar(cluster={"domain": "other.example.org"}))
-    users = lambda d: values(d, "traefik")["extraObjects"][0]["stringData"]["users"]  # noqa: E731
-    assert users(first) != users(other_site)
-    new_password = maia_core.mapdata(defaults, site_pillar(cluster={"traefik_dashboard_password": "changed-1"}))
-    assert users(first) != users(new_password)
+    other = maia_core.mapdata(defaults, site_pillar(cluster={"domain": "other.example.org"}))
+    plugin = lambda d: extra_object(values(d, "traefik"), "Secret", "oidc-secret")["stringData"]["pluginSecret"]  # noqa: E731
+    assert plugin(first) != plugin(other)
+    assert plugin(first) != values(first, "toolkit")["dashboard"]["plugin_secret"]
 
 
 def test_nfs_provisioner_points_at_the_nfs_server(maia_core, defaults):
     data = maia_core.mapdata(defaults, site_pillar(nfs_server={"name": "nfs-host", "address": "198.18.0.42"}))
     nfs = values(data, "nfs-provisioner")
     assert nfs["nfs"] == {"server": "198.18.0.42", "path": "/nfs"}
-    assert nfs["storageClass"]["name"] == "nfs-client"
+    assert "storageClass" not in nfs  # the chart's default class is nfs-client
+    from_cluster = maia_core.mapdata(defaults, site_pillar(cluster={"nfs_server": "10.0.0.5", "nfs_path": "/exports"}))
+    assert values(from_cluster, "nfs-provisioner")["nfs"] == {"server": "10.0.0.5", "path": "/exports"}
+    other_class = maia_core.mapdata(defaults, site_pillar(cluster={"shared_storage_class": "shared"}))
+    assert values(other_class, "nfs-provisioner")["storageClass"] == {"name": "shared"}
 
 
 def test_toolkit_values(maia_core, defaults):
@@ -184,21 +245,40 @@ def test_toolkit_values(maia_core, defaults):
     assert toolkit["admin_group_ID"] == "MAIA:admin"
     assert toolkit["default_ingress_class"] == "maia-core-traefik"
     assert toolkit["cert_manager"] == {"enabled": True, "email": "admin@example.com"}
-    assert toolkit["metallb"] == {"enabled": True, "addresses": "198.18.0.11-198.18.0.11"}
+    assert toolkit["metallb"] == {"enabled": True, "addresses": "198.18.0.11-198.18.0.12"}
     assert toolkit["selfsigned"] == {"enabled": False}
     assert toolkit["certResolver"] == "maiaresolver"
+    assert toolkit["path"] == "charts/maia-core-toolkit" and toolkit["chart_version"] == "v2.5.0"
+    one_node = site_pillar()
+    del one_node["hosts"]["maia-node-1"]
+    assert values(maia_core.mapdata(defaults, one_node), "toolkit")["metallb"]["addresses"] == "198.18.0.11-198.18.0.11"
+    pool = maia_core.mapdata(defaults, site_pillar(cluster={"metallb_ip_pool": "10.0.0.1-10.0.0.9"}))
+    assert values(pool, "toolkit")["metallb"]["addresses"] == "10.0.0.1-10.0.0.9"
 
 
-def test_gpu_booking_and_loginapp(maia_core, defaults):
-    data = maia_core.mapdata(defaults, site_pillar())
+def test_gpu_booking_and_loginapp(maia_core, defaults, tmp_path):
+    ca = tmp_path / "ca.crt"
+    ca.write_text("PEM")
+    data = maia_core.mapdata(defaults, site_pillar(cluster={"rootCA": str(ca)}))
     booking = values(data, "gpu-booking")
     assert booking["apiToken"] == SECRETS["dashboard_api_secret"]
     assert booking["apiUrl"] == "https://maia.maia.example.com/maia-api/gpu-schedulability"
-    login = values(data, "loginapp")["config"]
-    assert login["issuerURL"] == "https://iam.maia.example.com/realms/maia"
-    assert login["clientSecret"] == SECRETS["keycloak_client_secret"]
-    assert login["clusters"][0]["server"] == "https://maia.example.com:16443"
-    assert login["secret"] and login["secret"] != SECRETS["keycloak_client_secret"]
+    assert booking["image"]["repository"] == "ghcr.io/minnelab/maia-gpu-booking-admission-controller"
+    login = values(data, "loginapp")
+    config = login["config"]
+    assert config["issuerURL"] == "https://iam.maia.example.com/realms/maia"
+    assert config["clientSecret"] == SECRETS["keycloak_client_secret"]
+    assert config["clusters"][0]["server"] == "https://maia.example.com:16443"
+    assert config["clusters"][0]["certificate-authority"] == "PEM"
+    assert config["secret"] and config["secret"] != SECRETS["keycloak_client_secret"]
+    assert login["ingress"]["tls"] == [{"hosts": ["login.maia.example.com"]}]
+    assert login["ingress"]["annotations"]["traefik.ingress.kubernetes.io/router.tls.certresolver"] == "maiaresolver"
+
+
+def test_gpu_booking_needs_the_dashboard_keys_as_in_the_reference(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar(env={"MAIA_DASHBOARD_DOMAIN": ""}))
+    assert "gpu-booking" not in apps_by_component(data)
+    assert all(a["component"] != "gpu-booking" for a in data["absent_apps"])
 
 
 # ---------------------------------------------------------------- distributions
@@ -210,51 +290,61 @@ def test_distribution(maia_core, defaults, distribution):
     apps = apps_by_component(data)
     if distribution == "rke2":
         assert "ingress-nginx" in apps and "traefik" not in apps
-        assert values(data, "ingress-nginx")["controller"]["ingressClassResource"]["name"] == "nginx"
         assert values(data, "toolkit")["default_ingress_class"] == "nginx"
-        annotations = values(data, "prometheus")["grafana"]["ingress"]["annotations"]
-        assert annotations == {"cert-manager.io/cluster-issuer": "cluster-issuer"}
+        ingress = values(data, "prometheus")["grafana"]["ingress"]
+        assert ingress["annotations"] == {"cert-manager.io/cluster-issuer": "cluster-issuer"}
+        assert ingress["tls"] == [{"hosts": ["grafana.maia.example.com"], "secretName": "grafana.maia.example.com"}]
+        login_tls = values(data, "loginapp")["ingress"]["tls"]
+        assert login_tls == [{"hosts": ["login.maia.example.com"], "secretName": "loginapp.maia.example.com"}]
     else:
         assert "traefik" in apps and "ingress-nginx" not in apps
         assert values(data, "toolkit")["default_ingress_class"] == "maia-core-traefik"
-    toolkit_env = env_of(values(data, "gpu-operator")["toolkit"]["env"])
+    toolkit = values(data, "gpu-operator")["toolkit"]
+    toolkit_env = env_of(toolkit["toolkit"]["env"] if distribution == "k0s" else toolkit["env"])
     config, socket = CONTAINERD[distribution]
     assert toolkit_env["CONTAINERD_CONFIG"] == config
     assert toolkit_env["CONTAINERD_SOCKET"] == socket
     assert toolkit_env["CONTAINERD_RUNTIME_CLASS"] == "nvidia"
-    assert values(data, "gpu-operator")["driver"] == {"enabled": False}
-    if distribution == "k0s":
-        assert values(data, "gpu-operator")["operator"] == {"defaultRuntime": "containerd"}
     local_path = values(data, "local-path")
     if distribution == "microk8s":
-        assert local_path == {"enabled": False}
+        assert local_path["enabled"] is False and "storage_class" not in local_path
     else:
         assert local_path["enabled"] is True and local_path["storage_class"] == "local-path"
     port = 16443 if distribution == "microk8s" else 6443
     assert values(data, "loginapp")["config"]["clusters"][0]["server"] == f"https://maia.example.com:{port}"
 
 
-# ---------------------------------------------------------------- private registry
+def test_ingress_class_of_the_cluster_yaml_wins(maia_core, defaults):
+    data = maia_core.mapdata(defaults, site_pillar(cluster={"k8s_distribution": "k3s", "ingress_class": "nginx"}))
+    apps = apps_by_component(data)
+    assert "ingress-nginx" in apps and "traefik" not in apps
 
 
-def test_private_registry_serves_every_chart_as_oci(maia_core, defaults):
+# ---------------------------------------------------------------- chart sources
+
+
+def test_private_registry_serves_maia_charts_as_oci_with_the_reference_secret(maia_core, defaults):
     pillar = site_pillar(
         env={"MAIA_PRIVATE_REGISTRY": "oci://registry.maia.example.com/maia"},
         registry={"url": "registry.maia.example.com", "username": "robot", "password": SECRETS["registry_password"]},
     )
     data = maia_core.mapdata(defaults, pillar)
-    for app in data["apps"]:
+    for component, app in apps_by_component(data).items():
         source = app["spec"]["source"]
-        assert source["repoURL"] == "registry.maia.example.com/maia"
-        assert source["chart"] == CATALOGUE[app["component"]][0]
-        assert source["targetRevision"] == CATALOGUE[app["component"]][2]
-    assert data["project"]["spec"]["sourceRepos"] == ["registry.maia.example.com/maia"]
+        if component in OCI_VERSIONS:
+            assert source["repoURL"] == "registry.maia.example.com/maia"
+            assert source["chart"] == CATALOGUE[component][0].split("/")[-1] and "path" not in source
+            assert source["targetRevision"] == OCI_VERSIONS[component]
+        else:  # the reference pulls only MAIA's own charts from the registry
+            assert source["repoURL"] == CATALOGUE[component][1]
+    assert "registry.maia.example.com/maia" in data["project"]["spec"]["sourceRepos"]
     assert data["repositories"] == [
         {
-            "name": "maia-private-registry",
+            "name": "maia-private-registry-maia-core",
             "url": "registry.maia.example.com/maia",
             "username": "robot",
             "password": SECRETS["registry_password"],
+            "project": "maia-core",
             "repo_type": "helm",
             "enable_oci": True,
         }
@@ -265,15 +355,39 @@ def test_public_site_has_no_repository_secret(maia_core, defaults):
     assert maia_core.mapdata(defaults, site_pillar())["repositories"] == []
 
 
-def test_app_not_mirrored_keeps_its_public_repo(maia_core, defaults):
+def test_app_not_mirrored_keeps_its_source(maia_core, defaults):
     pillar = site_pillar(
         env={"MAIA_PRIVATE_REGISTRY": "registry.maia.example.com/maia"},
         registry={"username": "robot", "password": "x"},
-        core={"apps": {"gpu-operator": {"mirrored": False}}},
+        core={"apps": {"toolkit": {"mirrored": False}, "traefik": {"mirrored": True}}},
     )
     apps = apps_by_component(maia_core.mapdata(defaults, pillar))
-    assert apps["gpu-operator"]["spec"]["source"]["repoURL"] == "https://helm.ngc.nvidia.com/nvidia"
+    assert apps["toolkit"]["spec"]["source"]["repoURL"] == MAIA_GIT
     assert apps["traefik"]["spec"]["source"]["repoURL"] == "registry.maia.example.com/maia"
+
+
+def test_maia_charts_from_the_helm_repository(maia_core, defaults):
+    core = {"apps": {"toolkit": {"source": "helm"}, "gpu-booking": {"source": "helm"}}}
+    apps = apps_by_component(maia_core.mapdata(defaults, site_pillar(core=core)))
+    toolkit = apps["toolkit"]["spec"]["source"]
+    assert (toolkit["repoURL"], toolkit["chart"], toolkit["targetRevision"]) == (
+        "https://minnelab.github.io/MAIA/", "maia-core-toolkit", "0.2.2")
+    assert toolkit["helm"]["valuesObject"]["chart_name"] == "maia-core-toolkit"
+    assert apps["gpu-booking"]["spec"]["source"]["chart"] == "gpu-booking"
+
+
+def test_helm_source_without_a_published_version_is_refused(maia_core, defaults):
+    core = {"apps": {"kubeflow": {"source": "helm"}}}
+    with pytest.raises(maia_core.MaiaCoreConfigError, match="maia:core:apps:kubeflow:helm:version is empty"):
+        maia_core.mapdata(defaults, site_pillar(core=core))
+
+
+def test_git_revision_can_be_a_commit(maia_core, defaults):
+    commit = "37187e6ced7228e2bcd8ec39da58b90b303b0ff0"
+    core = {"apps": {"toolkit": {"git": {"revision": commit}}}}
+    source = apps_by_component(maia_core.mapdata(defaults, site_pillar(core=core)))["toolkit"]["spec"]["source"]
+    assert source["path"] == "charts/maia-core-toolkit" and "chart" not in source
+    assert source["targetRevision"] == commit
 
 
 # ---------------------------------------------------------------- pillar overrides and switches
@@ -304,20 +418,13 @@ def test_repo_chart_namespace_and_values_overrides(maia_core, defaults):
     metrics = apps_by_component(data)["metrics-server"]["spec"]["source"]
     assert metrics["repoURL"] == "https://mirror.example.com/charts"
     assert metrics["chart"] == "metrics-server-fork"
-    assert metrics["helm"]["valuesObject"] == {"args": ["--kubelet-insecure-tls"]}
+    assert metrics["helm"]["valuesObject"]["args"] == ["--kubelet-insecure-tls"]
+    assert metrics["helm"]["valuesObject"]["chart_name"] == "metrics-server-fork"
     grafana = values(data, "prometheus")["grafana"]
     assert grafana["persistence"] == {"enabled": False} and grafana["adminUser"] == "root"
     # derived values survive a partial override (deep merge)
     assert grafana["grafana.ini"]["auth.generic_oauth"]["client_id"] == "maia"
     assert "https://mirror.example.com/charts" in data["project"]["spec"]["sourceRepos"]
-
-
-def test_git_path_source(maia_core, defaults):
-    core = {"apps": {"toolkit": {"chart": None, "path": "charts/maia-core-toolkit",
-                                 "repo": "https://github.com/minnelab/MAIA.git", "version": "v1.2.3"}}}
-    source = apps_by_component(maia_core.mapdata(defaults, site_pillar(core=core)))["toolkit"]["spec"]["source"]
-    assert source["path"] == "charts/maia-core-toolkit" and "chart" not in source
-    assert source["targetRevision"] == "v1.2.3"
 
 
 def test_app_switched_off(maia_core, defaults):
@@ -326,8 +433,15 @@ def test_app_switched_off(maia_core, defaults):
     apps = apps_by_component(data)
     assert "kubeflow" not in apps and "gpu-booking" not in apps
     assert {"component": "kubeflow", "name": "maia-core-kubeflow"} in data["absent_apps"]
-    # not removed merely because another distribution needs it
+    # not removed merely because another ingress controller needs it
     assert all(a["component"] != "ingress-nginx" for a in data["absent_apps"])
+
+
+def test_dra_driver_is_opt_in(maia_core, defaults):
+    assert "nvidia-dra-driver-gpu" not in apps_by_component(maia_core.mapdata(defaults, site_pillar()))
+    core = {"apps": {"nvidia-dra-driver-gpu": {"enabled": True}}}
+    apps = apps_by_component(maia_core.mapdata(defaults, site_pillar(core=core)))
+    assert apps["nvidia-dra-driver-gpu"]["name"] == "maia-core-nvidia-dra-driver-gpu"
 
 
 def test_remove_disabled_false_keeps_applications(maia_core, defaults):
@@ -338,9 +452,10 @@ def test_remove_disabled_false_keeps_applications(maia_core, defaults):
 def test_sync_settings(maia_core, defaults):
     data = maia_core.mapdata(defaults, site_pillar())
     assert data["auto_sync"] is True
-    assert data["sync"] == {"timeout": 600, "interval": 5, "retries": 3, "retry_interval": 10, "force": False}
-    data = maia_core.mapdata(defaults, site_pillar(core={"auto_sync": False, "sync": {"timeout": 60}}))
-    assert data["auto_sync"] is False and data["sync"]["timeout"] == 60
+    assert data["sync"] == {"timeout": 600, "interval": 5, "retries": 3, "retry_interval": 10,
+                            "force": False, "prune": False}
+    data = maia_core.mapdata(defaults, site_pillar(core={"auto_sync": False, "sync": {"timeout": 60, "prune": True}}))
+    assert data["auto_sync"] is False and data["sync"]["timeout"] == 60 and data["sync"]["prune"] is True
 
 
 def test_prometheus_uses_server_side_apply(maia_core, defaults):
@@ -355,11 +470,12 @@ def test_selfsigned(maia_core, defaults):
     data = maia_core.mapdata(defaults, site_pillar(cluster={"selfsigned": True}))
     traefik = values(data, "traefik")
     assert "certificatesResolvers" not in traefik
-    assert "certResolver" not in json.dumps(traefik["ingressRoute"])
+    assert "tls" not in traefik["ingressRoute"]["dashboard"]
     toolkit = values(data, "toolkit")
     assert toolkit["selfsigned"] == {"enabled": True, "cluster_domain": "maia.example.com", "coredns_ip": "198.18.0.11"}
     annotations = values(data, "prometheus")["grafana"]["ingress"]["annotations"]
     assert "traefik.ingress.kubernetes.io/router.tls.certresolver" not in annotations
+    assert values(data, "kubeflow")["kubeflow_values"]["sslInsecureSkipVerify"] is True
     restarts = {r["id"]: r for r in data["restarts"]}
     assert set(restarts) == {"traefik", "coredns"}
     assert (restarts["traefik"]["kind"], restarts["traefik"]["name"], restarts["traefik"]["namespace"]) == (
@@ -398,11 +514,12 @@ def test_selfsigned_on_rke2_restarts_only_coredns(maia_core, defaults):
         ({"cluster": {"k8s_distribution": "openshift"}}, "maia:cluster:k8s_distribution"),
         ({"cluster": {"traefik_dashboard_password": ""}}, "maia:cluster:traefik_dashboard_password"),
         ({"cluster": {"ingress_resolver_email": "not-an-email"}}, "ingress_resolver_email"),
+        ({"cluster": {"ingress_resolver_email": ""}}, "maia:cluster:ingress_resolver_email is missing"),
         ({"env": {"keycloak_client_secret": ""}}, "maia:env:keycloak_client_secret"),
-        ({"env": {"dashboard_api_secret": ""}}, "maia:env:dashboard_api_secret"),
         ({"nfs_server": {"address": ""}}, "maia:nfs_server:address"),
         ({"env": {"MAIA_PRIVATE_REGISTRY": "registry.example.com"}}, "maia:registry:username/password"),
         ({"core": {"apps": {"traefik": {"version": ""}}}}, "maia:core:apps:traefik:version"),
+        ({"core": {"apps": {"toolkit": {"source": "svn"}}}}, "maia:core:apps:toolkit:source"),
     ],
 )
 def test_bad_input_names_the_key(maia_core, defaults, overrides, message):
@@ -421,8 +538,8 @@ def test_switching_off_an_app_lifts_its_requirement(maia_core, defaults):
     assert "ingress-nginx" in apps_by_component(maia_core.mapdata(defaults, pillar))
 
 
-def test_no_plain_password_or_registry_secret_outside_their_places(maia_core, defaults):
-    """Secrets appear only where a chart needs them (and states mask those keys)."""
+def test_registry_password_only_in_the_repository_secret(maia_core, defaults):
+    """The registry password goes to the ArgoCD repository secret only."""
     pillar = site_pillar(
         env={"MAIA_PRIVATE_REGISTRY": "registry.example.com/maia"},
         registry={"username": "robot", "password": SECRETS["registry_password"]},
@@ -430,7 +547,6 @@ def test_no_plain_password_or_registry_secret_outside_their_places(maia_core, de
     data = maia_core.mapdata(defaults, pillar)
     assert SECRETS["registry_password"] not in json.dumps(data["apps"])
     assert SECRETS["registry_password"] not in json.dumps(data["project"])
-    assert SECRETS["traefik_dashboard_password"] not in json.dumps(data)
 
 
 # ---------------------------------------------------------------- cluster-side helpers (fake maia_kube)
@@ -492,24 +608,6 @@ def test_no_restart_for_a_missing_deployment():
     assert mod.restart_pending("Deployment", "maia-core-traefik", "traefik", "t1") is False
 
 
-def test_precomputed_dashboard_users_line(maia_core, defaults):
-    line = "admin:$2y$10$abcdefghijklmnopqrstuu1234567890123456789012345678901"
-    pillar = site_pillar(cluster={"traefik_dashboard_password": ""}, core={"traefik_dashboard_users": line})
-    traefik = values(maia_core.mapdata(defaults, pillar), "traefik")
-    assert traefik["extraObjects"][0]["stringData"]["users"] == line
-
-
-def test_htpasswd_line_is_apache_compatible(maia_core):
-    uncached = maia_core.htpasswd_bcrypt.__wrapped__
-    line = uncached("admin", "pw", "site-a")
-    assert line == uncached("admin", "pw", "site-a")
-    assert line != uncached("admin", "pw", "site-b")
-    user, hashed = line.split(":", 1)
-    assert user == "admin" and hashed.startswith("$2y$10$") and len(hashed) == 60
-    assert bcrypt.checkpw(b"pw", ("$2b$" + hashed[4:]).encode())
-    assert not bcrypt.checkpw(b"other", ("$2b$" + hashed[4:]).encode())
-
-
 def test_restart_predicted_under_test_when_the_cluster_cannot_answer():
     from salt.exceptions import CommandExecutionError
 
@@ -541,3 +639,43 @@ def test_salt_ssh_wrapper_builds_the_same_specs_on_the_master(defaults):
     wrapper.__salt__ = {}
     assert wrapper.mapdata() == load_maia_core().mapdata(defaults, pillar)
     assert [a["component"] for a in wrapper.applications()][0] == "cert-manager"
+
+
+def test_minion_without_the_package_loads_the_library_from_the_file_server(tmp_path, defaults):
+    """A minion with Salt but without maia-salt: the adapter fetches maia_salt.core
+    through cp.cache_dir('salt://_maia_lib') and builds the same specs."""
+    import shutil
+    import subprocess
+    import sys
+
+    from core.helpers import REPO
+
+    cached = tmp_path / "cache" / "files" / "base" / "_maia_lib"
+    shutil.copytree(REPO / "formulas" / "_maia_lib", cached, symlinks=False,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    script = f"""
+import importlib.util, json, sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__ + repr(f)]
+sys.path[:] = [p for p in sys.path if not p.endswith("/src")]
+for name in [m for m in sys.modules if m.startswith("maia_salt")]:
+    del sys.modules[name]
+try:
+    import maia_salt.core
+    raise SystemExit("maia_salt is still importable: the test cannot hide it")
+except ImportError:
+    pass
+spec = importlib.util.spec_from_file_location("maia_core_minion", {str(REPO / "_modules" / "maia_core.py")!r})
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+files = [str(p) for p in __import__("pathlib").Path({str(cached)!r}).rglob("*.py")]
+mod.__salt__ = {{"cp.cache_dir": lambda url, saltenv="base": files}}
+mod.__opts__ = {{"saltenv": "base"}}
+data = json.load(sys.stdin)
+print(json.dumps(mod.mapdata(data["defaults"], data["pillar"])))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], input=json.dumps({"defaults": defaults, "pillar": site_pillar()}),
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from core.helpers import load_maia_core
+
+    assert json.loads(proc.stdout) == json.loads(json.dumps(load_maia_core().mapdata(defaults, site_pillar())))

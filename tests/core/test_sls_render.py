@@ -19,7 +19,7 @@ def show(tmp_path, pillar, sls="maia.core"):
 def test_default_site_states(tmp_path):
     states = show(tmp_path, site_pillar())
     namespaces = sorted(s[len("maia-core-namespace-"):-len("-present")] for s in states if s.startswith("maia-core-namespace-"))
-    assert len(namespaces) == 15 and "observability" in namespaces and "kubeflow" in namespaces
+    assert len(namespaces) == 14 and "observability" in namespaces and "kubeflow" in namespaces
     ns = states["maia-core-namespace-traefik-present"]
     assert ns["fun"] == "maia_k8s.object_present"
     assert ns["manifest"]["kind"] == "Namespace" and ns["manifest"]["metadata"]["name"] == "traefik"
@@ -33,15 +33,16 @@ def test_default_site_states(tmp_path):
 
     present = {s: a for s, a in states.items() if a["fun"] == "argocd.app_present"}
     synced = {s: a for s, a in states.items() if a["fun"] == "argocd.app_synced"}
-    assert len(present) == 16 and len(synced) == 16
+    assert len(present) == 15 and len(synced) == 15
     traefik = states["maia-core-app-traefik-present"]
     assert traefik["name"] == "maia-core-traefik"
     assert traefik["spec"]["source"]["targetRevision"] == "33.2.1"
-    assert traefik["sync_wave"] == -2 and traefik["secret_keys"] == ["users"]
+    assert traefik["sync_wave"] == -2 and traefik["secret_keys"] == ["password", "pluginSecret", "providerClientSecret"]
     assert traefik["kubeconfig"] == "/etc/maia/kubeconfig"
     assert traefik["require"] == [{"sls": "maia.core.project"}]
     sync = states["maia-core-app-traefik-synced"]
     assert (sync["timeout"], sync["interval"], sync["retries"], sync["retry_interval"], sync["force"]) == (600, 5, 3, 10, False)
+    assert sync["prune"] is False  # the reference never prunes
     assert sync["require"] == [{"argocd": "maia-core-app-traefik-present"}]
     assert not any(s.endswith("-rollout-restarted") for s in states)
     assert not any(a["fun"] == "argocd.repository_present" for a in states.values())
@@ -62,11 +63,12 @@ def test_private_registry_adds_repository_secret_state(tmp_path):
         registry={"username": "robot", "password": SECRETS["registry_password"]},
     )
     states = show(tmp_path, pillar)
-    repo = states["maia-core-argocd-repository-maia-private-registry-present"]
+    repo = states["maia-core-argocd-repository-maia-private-registry-maia-core-present"]
     assert repo["fun"] == "argocd.repository_present"
-    assert (repo["url"], repo["username"], repo["repo_type"], repo["enable_oci"]) == (
-        "registry.maia.example.com/maia", "robot", "helm", True)
-    assert states["maia-core-app-traefik-present"]["spec"]["source"]["repoURL"] == "registry.maia.example.com/maia"
+    assert (repo["url"], repo["username"], repo["repo_type"], repo["enable_oci"], repo["project"]) == (
+        "registry.maia.example.com/maia", "robot", "helm", True, "maia-core")
+    assert states["maia-core-app-toolkit-present"]["spec"]["source"]["repoURL"] == "registry.maia.example.com/maia"
+    assert states["maia-core-app-traefik-present"]["spec"]["source"]["repoURL"] == "https://traefik.github.io/charts"
 
 
 def test_auto_sync_off_has_no_sync_states(tmp_path):
@@ -131,7 +133,47 @@ def test_pillar_override_reaches_the_state(tmp_path):
 
 def test_clean_removes_every_application_with_cascade(tmp_path):
     states = show(tmp_path, site_pillar(core={"apps": {"kubeflow": {"enabled": False}}}), sls="maia.core.clean")
-    assert len(states) == 16  # 15 enabled on microk8s + the switched-off kubeflow
+    assert len(states) == 16  # 14 enabled on microk8s + the switched-off kubeflow and DRA driver
     assert states["maia-core-app-kubeflow-clean"]["name"] == "maia-core-kubeflow"
     assert all(a["fun"] == "argocd.app_absent" and a["cascade"] is True for a in states.values())
     assert states["maia-core-app-traefik-clean"]["name"] == "maia-core-traefik"
+
+
+@pytest.mark.parametrize("distribution", ["k3s", "rke2", "k0s"])
+def test_stage2_refuses_a_distribution_it_cannot_install(tmp_path, distribution):
+    """K8S_DISTRIBUTION k3s/rke2/k0s: maia.k8s (which installs MicroK8s) does not
+    render, so nothing is applied, and the message says what is supported."""
+    conf = write_config(tmp_path, site_pillar(cluster={"k8s_distribution": distribution}))
+    rc, _data, out, err = salt_call(conf, "state.apply", "maia.k8s", "test=True")
+    assert rc != 0
+    text = out + err
+    assert f"K8S_DISTRIBUTION is {distribution}" in text and "installs MicroK8s only" in text
+    assert "connect_only" in text
+
+
+def test_stage2_connect_only_leaves_the_cluster_alone(tmp_path):
+    pillar = site_pillar(cluster={"k8s_distribution": "k3s"}, k8s={"connect_only": True})
+    states = show(tmp_path, pillar, sls="maia.k8s")
+    assert "maia-k8s-connect-only" in states
+    assert not any(s.startswith(("maia-k8s-microk8s", "maia-k8s-oidc", "maia-k8s-ca", "maia-k8s-argocd"))
+                   for s in states)
+
+
+def test_orchestration_stops_before_stage1_for_an_unsupported_distribution(tmp_path):
+    """orch.maia renders to one failing step, ahead of every stage."""
+    from core.helpers import REPO
+
+    conf = write_config(tmp_path, site_pillar(cluster={"k8s_distribution": "rke2"}),
+                        extra_opts={"file_roots": {"base": [str(REPO / "formulas"), str(REPO)]}})
+    rc, data, out, err = salt_call(conf, "state.show_sls", "orch.maia")
+    assert rc == 0, out + err
+    assert list(data) == ["maia-orch-distribution-supported"]
+    step = state_args(data["maia-orch-distribution-supported"])
+    assert step["fun"] == "test.fail_without_changes" and step["failhard"] is True
+    assert "K8S_DISTRIBUTION is rke2" in step["name"]
+
+
+def test_proxy_ip_is_refused_by_name(tmp_path):
+    conf = write_config(tmp_path, site_pillar(cluster={"proxy_ip": "10.0.0.1"}))
+    rc, _data, out, err = salt_call(conf, "state.show_sls", "maia.core")
+    assert rc != 0 and "maia:cluster:proxy_ip" in out + err

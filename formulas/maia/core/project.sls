@@ -17,6 +17,7 @@ maia-core-argocd-repository-{{ repo.name }}-present:
     - kubeconfig: {{ mapdata.kubeconfig }}
     - repo_type: {{ repo.repo_type }}
     - enable_oci: {{ repo.enable_oci | json }}
+    - project: {{ repo.project }}
 {%- endfor %}
 
 maia-core-argocd-project-present:

@@ -24,7 +24,7 @@ maia-core-app-{{ app.component }}-synced:
     - timeout: {{ mapdata.sync.timeout }}
     - interval: {{ mapdata.sync.interval }}
     - force: {{ mapdata.sync.force | json }}
-    - prune: {{ mapdata.sync.get("prune", False) | json }}
+    - prune: {{ mapdata.sync.prune | json }}
     - retries: {{ mapdata.sync.retries }}
     - retry_interval: {{ mapdata.sync.retry_interval }}
     - wave: {{ waves[app.sync_wave | string] | json }}

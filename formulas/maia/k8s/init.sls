@@ -1,8 +1,18 @@
 {#- Stage 2 on a control-plane host: MicroK8s, OIDC, cluster CA, ArgoCD.
-    Each part is switched by its maia:k8s flag inside its own folder. #}
+    Each part is switched by its maia:k8s flag inside its own folder. With
+    maia:k8s:connect_only (a cluster maia-salt does not install, e.g. k3s),
+    only the client packages. #}
+{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 include:
   - maia.k8s.client
+{%- if k8s.connect_only %}
+
+maia-k8s-connect-only:
+  test.succeed_without_changes:
+    - name: "connect-only: the {{ k8s.distribution }} cluster is left as it is; stage 3 uses the kubeconfig at {{ k8s.kubeconfig }}"
+{%- else %}
   - maia.k8s.microk8s
   - maia.k8s.oidc
   - maia.k8s.ca
   - maia.k8s.argocd
+{%- endif %}

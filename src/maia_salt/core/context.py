@@ -1,0 +1,293 @@
+"""Settings of the MAIA core layer: defaults + pillar, validated.
+
+:func:`build_context` merges ``maia:core`` over ``parameters/defaults.yaml``,
+reads the cluster YAML (``maia:cluster``), ``env.json`` (``maia:env``), the
+registry credentials and the inventory (``maia:hosts``, ``maia:nfs_server``),
+and raises :class:`ConfigError` naming every bad or missing key before
+anything is built.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from maia_salt.merge import deep_merge
+
+#: where the defaults live, relative to a Salt file root
+DEFAULTS_RELPATH = "maia/core/parameters/defaults.yaml"
+LOCAL_CLUSTER = "https://kubernetes.default.svc"
+TRAEFIK_CLASS = "maia-core-traefik"
+
+#: keys of the cluster YAML this stage reads (the reference's core installer
+#: reads the same ones); docs/core.md lists what each does
+CLUSTER_KEYS = (
+    "cluster_name", "domain", "k8s_distribution", "ingress_class", "ingress_resolver_email",
+    "traefik_resolver", "traefik_dashboard_password", "selfsigned", "staging_certificates",
+    "coredns_mappings", "metallb_ip_pool", "rootCA", "nfs_server", "nfs_path",
+    "argocd_destination_cluster_address", "shared_storage_class",
+)
+
+
+class ConfigError(ValueError):
+    """Bad or missing input; the message names every key and the fix."""
+
+
+def read_defaults(text: str) -> dict:
+    """The parsed ``parameters/defaults.yaml`` (the one way to read it)."""
+    data = yaml.safe_load(text or "")
+    if not isinstance(data, dict) or "apps" not in data:
+        raise ConfigError(f"{DEFAULTS_RELPATH}: not the MAIA core defaults (no `apps`)")
+    return data
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+@dataclass
+class App:
+    """One component of the catalogue, its source resolved."""
+
+    component: str
+    conf: dict
+    active: bool
+    name: str = ""
+    release_name: str = ""
+    namespace: str = ""
+    repo: str = ""
+    chart: str | None = None
+    path: str | None = None
+    version: str = ""
+    oci: bool = False
+
+
+@dataclass
+class Context:
+    """Everything the value and spec builders read."""
+
+    core: dict
+    cluster: dict
+    env: dict
+    distribution: str
+    dist: dict
+    domain: str
+    selfsigned: bool
+    ingress_class: str
+    resolver: str
+    admin_group: str
+    argocd_namespace: str
+    private_registry: str
+    registry: dict
+    nfs_server: dict
+    hosts: dict
+    kubeconfig: str
+    project_id: str
+    destination_server: str
+    apps: dict[str, App] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def traefik(self) -> bool:
+        """True when the cluster's ingress controller is the core layer's Traefik."""
+        return self.ingress_class == TRAEFIK_CLASS
+
+    def active(self, component: str) -> bool:
+        app = self.apps.get(component)
+        return bool(app and app.active)
+
+    def node_addresses(self) -> list[str]:
+        """The nodes' addresses, as the API lists nodes (by name): every inventory host."""
+        return [
+            str(host["address"])
+            for _name, host in sorted(self.hosts.items())
+            if (host or {}).get("address")
+        ]
+
+
+def _destination(cluster: dict) -> tuple[str, str]:
+    """(project id, destination server), as the reference's core installer decides them.
+
+    A remote ``argocd_destination_cluster_address`` gets its own project
+    ``maia-core-<cluster_name>``; Rancher's ``.../k8s/clusters/local`` is this
+    cluster, so it stays ``maia-core`` on the in-cluster address.
+    """
+    address = str(cluster.get("argocd_destination_cluster_address") or "")
+    if not address or address.rstrip("/").endswith("/k8s/clusters/local"):
+        return "maia-core", LOCAL_CLUSTER
+    if address == LOCAL_CLUSTER:
+        return "maia-core", address
+    return f"maia-core-{cluster.get('cluster_name') or '<cluster_name>'}", address
+
+
+def build_context(defaults: dict, pillar: dict) -> Context:
+    """Merge, resolve and validate; raises :class:`ConfigError` listing every problem."""
+    core = deep_merge(defaults, pillar.get("core") or {})
+    cluster = dict(pillar.get("cluster") or {})
+    env = dict(pillar.get("env") or {})
+    errors: list[str] = []
+
+    distribution = str(cluster.get("k8s_distribution") or env.get("K8S_DISTRIBUTION") or "microk8s")
+    dist = (core.get("distributions") or {}).get(distribution)
+    if dist is None:
+        errors.append(
+            f"maia:cluster:k8s_distribution is {distribution!r}; use one of "
+            f"{', '.join(sorted(core.get('distributions') or {}))} (k8s_distribution "
+            "in <CLUSTER_NAME>.yaml)"
+        )
+        dist = {}
+    domain = str(cluster.get("domain") or "")
+    if not domain:
+        errors.append("maia:cluster:domain is missing: set `domain` in <CLUSTER_NAME>.yaml")
+    project_id, destination = _destination(cluster)
+    project_id = str((core.get("project") or {}).get("name") or project_id)
+    if project_id.endswith("<cluster_name>"):
+        errors.append(
+            "maia:cluster:cluster_name is missing: a remote argocd_destination_cluster_address "
+            "needs it (the AppProject is maia-core-<cluster_name>)"
+        )
+    ctx = Context(
+        core=core,
+        cluster=cluster,
+        env=env,
+        distribution=distribution,
+        dist=dist,
+        domain=domain,
+        selfsigned=as_bool(cluster.get("selfsigned", False)),
+        ingress_class=str(cluster.get("ingress_class") or dist.get("ingress_class", "")),
+        resolver=str(cluster.get("traefik_resolver") or "maiaresolver"),
+        admin_group=str(env.get("admin_group_ID") or "MAIA:admin"),
+        argocd_namespace=str(env.get("argocd_namespace") or "argocd"),
+        private_registry=re.sub(r"^oci://", "", str(env.get("MAIA_PRIVATE_REGISTRY") or "").strip()).rstrip("/"),
+        registry=dict(pillar.get("registry") or {}),
+        nfs_server=dict(pillar.get("nfs_server") or {}),
+        hosts=dict(pillar.get("hosts") or {}),
+        kubeconfig=str(pillar.get("kubeconfig") or "/etc/maia/kubeconfig"),
+        project_id=project_id,
+        destination_server=destination,
+        errors=errors,
+    )
+    ctx.apps = {c: _resolve_app(ctx, c, conf) for c, conf in (core.get("apps") or {}).items()}
+    _validate(ctx)
+    if errors:
+        raise ConfigError("maia.core: bad input, nothing was changed:\n  - " + "\n  - ".join(errors))
+    return ctx
+
+
+def _is_on(ctx: Context, conf: dict) -> bool:
+    if not as_bool(conf.get("enabled", True)):
+        return False
+    dists = conf.get("distributions") or []
+    if dists and ctx.distribution not in dists:
+        return False
+    controller = conf.get("ingress_controller")
+    if controller == "traefik" and not ctx.traefik:
+        return False
+    if controller == "other" and ctx.traefik:
+        return False
+    needs_env = conf.get("requires_env") or []
+    return all(ctx.env.get(key) for key in needs_env)
+
+
+def _resolve_app(ctx: Context, component: str, conf: Any) -> App:
+    """Where the chart comes from: a Helm repository, the MAIA git repository
+    at a pinned revision, or (with a private registry) the registry as OCI."""
+    conf = dict(conf or {})
+    suffix = conf.get("name_suffix") or component
+    name = conf.get("name") or f"{ctx.project_id}-{suffix}"
+    app = App(
+        component=component,
+        conf=conf,
+        active=_is_on(ctx, conf),
+        name=name,
+        release_name=conf.get("release_name") or name,
+        namespace=str(conf.get("namespace") or ""),
+    )
+    source = conf.get("source")
+    if ctx.private_registry and as_bool(conf.get("mirrored", False)):
+        oci = conf.get("oci") or {}
+        app.oci = True
+        app.repo = ctx.private_registry
+        app.chart = oci.get("chart") or conf.get("chart") or os.path.basename(str(conf.get("path") or component))
+        app.version = str(oci.get("version") or conf.get("version") or "")
+    elif source in ("git", "helm"):
+        sub = conf.get(source) or {}
+        app.repo = str(sub.get("repo") or "")
+        app.version = str(sub.get("revision" if source == "git" else "version") or "")
+        if source == "git":
+            app.path = sub.get("path")
+        else:
+            app.chart = sub.get("chart")
+    else:
+        app.repo = str(conf.get("repo") or "")
+        app.chart = conf.get("chart")
+        app.path = conf.get("path") if not conf.get("chart") else None
+        app.version = str(conf.get("version") or "")
+    return app
+
+
+def _validate(ctx: Context) -> None:
+    errors, env, cluster = ctx.errors, ctx.env, ctx.cluster
+    needs_keycloak = [c for c in ("prometheus", "toolkit", "loginapp", "kubeflow", "traefik") if ctx.active(c)]
+    if needs_keycloak and not env.get("keycloak_client_secret"):
+        errors.append(
+            "maia:env:keycloak_client_secret is missing (env.json key keycloak_client_secret; "
+            f"needed by {', '.join(needs_keycloak)}): re-run maia-configure"
+        )
+    if ctx.active("traefik") and not cluster.get("traefik_dashboard_password"):
+        errors.append(
+            "maia:cluster:traefik_dashboard_password is missing: set it in <CLUSTER_NAME>.yaml "
+            "or switch traefik off (maia:core:apps:traefik:enabled: false)"
+        )
+    email = str(cluster.get("ingress_resolver_email") or "")
+    if ctx.active("toolkit") and not email:
+        errors.append("maia:cluster:ingress_resolver_email is missing: set it in <CLUSTER_NAME>.yaml")
+    elif email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        errors.append(f"maia:cluster:ingress_resolver_email {email!r} is not an email address")
+    if ctx.active("nfs-provisioner") and not _nfs_given(ctx):
+        errors.append(
+            "maia:nfs_server:address is missing (no host in the nfs_server group of "
+            "inventory.yaml, and no nfs_server/nfs_path in <CLUSTER_NAME>.yaml): add one, or "
+            "switch the NFS provisioner off (maia:core:apps:nfs-provisioner:enabled: false)"
+        )
+    if str(cluster.get("proxy_ip") or "").strip():
+        errors.append(
+            "maia:cluster:proxy_ip is set, but neither maia-salt nor maia-toolkit 2.5.0 (the "
+            "reference) can route the core layer through a proxy: remove proxy_ip from "
+            "<CLUSTER_NAME>.yaml (or leave it empty)"
+        )
+    if ctx.private_registry:
+        missing = [k for k in ("username", "password") if not ctx.registry.get(k)]
+        if missing:
+            errors.append(
+                f"MAIA_PRIVATE_REGISTRY is set but maia:registry:{'/'.join(missing)} "
+                "is missing (maia-registry-credentials.json)"
+            )
+    for component, app in ctx.apps.items():
+        if not app.active:
+            continue
+        conf = app.conf
+        if conf.get("source") not in (None, "git", "helm"):
+            errors.append(f"maia:core:apps:{component}:source is {conf['source']!r}; use git or helm")
+        for key, value in (("repo", app.repo), ("version", app.version), ("namespace", app.namespace)):
+            if not value:
+                where = f"{conf['source']}:" if conf.get("source") and key != "namespace" else ""
+                errors.append(f"maia:core:apps:{component}:{where}{key} is empty")
+        if not app.chart and not app.path:
+            errors.append(f"maia:core:apps:{component}: set `chart` (Helm repo) or `path` (git)")
+        if not isinstance(conf.get("values", {}) or {}, dict):
+            errors.append(f"maia:core:apps:{component}:values must be a mapping")
+
+
+def _nfs_given(ctx: Context) -> bool:
+    override = ((ctx.apps.get("nfs-provisioner") or App("", {}, False)).conf.get("values") or {}).get("nfs") or {}
+    return bool(
+        (ctx.cluster.get("nfs_server") and ctx.cluster.get("nfs_path"))
+        or ctx.nfs_server.get("address")
+        or override.get("server")
+    )
