@@ -184,8 +184,9 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
     if control_plane:
         maia["registry"] = {
             "url": env.get("MAIA_PRIVATE_REGISTRY", ""),
-            "username": credentials.get("harbor_username", ""),
-            "password": credentials.get("harbor_password", ""),
+            # the MAIA toolkit writes username/password, the collection's docs harbor_*
+            "username": credentials.get("harbor_username") or credentials.get("username", ""),
+            "password": credentials.get("harbor_password") or credentials.get("password", ""),
         }
         launch_config = folder / "microk8s-config.yaml"
         if launch_config.is_file():
