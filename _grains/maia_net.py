@@ -3,7 +3,9 @@ this host's default route (what Ansible calls ``ansible_default_ipv4.address``).
 
 An inventory host without an IP address (the Ansible collection's example
 inventory gives host names only) is reached at this address in firewall and
-NFS rules. Reads ``/proc/net/route``; empty when there is no default route.
+NFS rules. Reads ``/proc/net/route``. Without a default route (an isolated
+network) it is the host's only non-loopback IPv4 address when it has exactly
+one, else empty.
 """
 import logging
 
@@ -34,10 +36,20 @@ def default_route_interface(route_file=PROC_ROUTE):
     return best[1] if best else None
 
 
+def default_ipv4(interfaces, iface):
+    """The address for ``iface`` (the default route's interface) in
+    ``salt.utils.network.interfaces()`` data, or the only non-loopback one."""
+    if iface:
+        inet = (interfaces.get(iface) or {}).get("inet") or []
+        return inet[0].get("address", "") if inet else ""
+    found = [
+        a.get("address", "")
+        for name, data in interfaces.items()
+        for a in (data.get("inet") or [])
+        if name != "lo" and not a.get("address", "").startswith("127.")
+    ]
+    return found[0] if len(found) == 1 else ""
+
+
 def maia_default_ipv4():
-    iface = default_route_interface()
-    if not iface:
-        return {"maia_default_ipv4": ""}
-    inet = (salt.utils.network.interfaces().get(iface) or {}).get("inet") or []
-    address = inet[0].get("address", "") if inet else ""
-    return {"maia_default_ipv4": address}
+    return {"maia_default_ipv4": default_ipv4(salt.utils.network.interfaces(), default_route_interface())}
