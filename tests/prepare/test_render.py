@@ -276,6 +276,7 @@ def test_hosts_named_without_ip_use_the_ip_from_grains(tmp_path):
 
     client = dict(CLIENT, hosts=dict(hosts, **{"maia-node-0": dict(hosts["maia-node-0"], ip="198.18.0.31")}),
                   nfs_server={"name": "maia-node-0", "address": "maia-node-0", "ip": "198.18.0.31"})
+    (tmp_path / "c").mkdir()
     c = render(tmp_path / "c", "maia-node-1", {**OS["debian12"], **NO_GPU}, client)
     assert c["maia-prepare-nfs-share-mounted"]["device"] == "198.18.0.31:/nfs"
 
