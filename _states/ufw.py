@@ -143,6 +143,10 @@ def default_policy(name, policy="deny", direction="incoming"):
     if current == policy:
         ret["comment"] = f"UFW default {direction} policy is already {policy}"
         return ret
+    if current is None and __opts__["test"]:
+        # ufw is not installed yet: its package brings its own default, checked on the real run
+        ret.update(result=None, comment=f"UFW is not installed yet: its default {direction} policy is checked once it is")
+        return ret
     change = {f"default {direction}": {"old": current, "new": policy}}
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"UFW default {direction} policy would be set to {policy}")

@@ -244,3 +244,13 @@ def test_default_policy_state_predicts_sets_once(ufw_mod, tmp_path):
     assert applied["result"] is True and applied["changes"] == predicted["changes"] and calls == [("deny", "incoming")]
     again = funcs(False).default_policy("d", policy="deny", direction="incoming")
     assert again["changes"] == {} and len(calls) == 1
+
+
+def test_default_policy_before_ufw_is_installed_predicts_nothing(ufw_mod, tmp_path):
+    """test=True on a fresh host: no /etc/default/ufw yet. The package's own default
+    is only known once it is installed, so no change is predicted (and none is made)."""
+    fw = FakeFirewall(ufw_mod)
+    st = _states(ufw_mod, fw, True)
+    st.__salt__["ufw.default_policy"] = lambda direction: ufw_mod.default_policy(direction, defaults_file=str(tmp_path / "none"))
+    ret = st.default_policy("d", policy="deny", direction="incoming")
+    assert ret["result"] is None and ret["changes"] == {} and "not installed yet" in ret["comment"]
