@@ -130,22 +130,8 @@ def test_interrupted_fetch_leaves_the_old_or_the_new_pair(runner, tmp_path, monk
         renames += 1
         return real_replace(src, dst)
 
-    monkeypatch.setattr(runner.os, "replace", counting)
-    probe = tmp_path / "probe"
-    probe.mkdir()
-    if layout == "links":
-        runner.write_pair(str(probe), OLD)
-    else:
-        for name, text in OLD.items():
-            (probe / name).write_text(text)
-            (probe / name).chmod(0o600)
-    renames = 0
-    runner.write_pair(str(probe), NEW)
-    total = renames
-    assert total >= 1
-
-    for crash_at in range(1, total + 1):
-        folder = tmp_path / f"crash-{crash_at}"
+    def seeded(folder):
+        """``folder`` holding the old pair, as links (this runner) or plain files (before it)."""
         folder.mkdir()
         if layout == "links":
             runner.write_pair(str(folder), OLD)
@@ -153,6 +139,17 @@ def test_interrupted_fetch_leaves_the_old_or_the_new_pair(runner, tmp_path, monk
             for name, text in OLD.items():
                 (folder / name).write_text(text)
                 (folder / name).chmod(0o600)
+        return folder
+
+    monkeypatch.setattr(runner.os, "replace", counting)
+    probe = seeded(tmp_path / "probe")
+    renames = 0
+    runner.write_pair(str(probe), NEW)
+    total = renames
+    assert total >= 1
+
+    for crash_at in range(1, total + 1):
+        folder = seeded(tmp_path / f"crash-{crash_at}")
         calls = 0
 
         def crashing(src, dst):
