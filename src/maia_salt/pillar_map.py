@@ -106,6 +106,7 @@ def load_site(config_folder) -> tuple[dict, dict, dict, Inventory | None]:
 NODE_ENV_KEYS = ("cluster_name",)
 NODE_CLUSTER_KEYS = ("cluster_name", "domain", "k8s_distribution")
 
+
 def _address_problems(inventory: Inventory) -> list[str]:
     problems = []
     for name, host in inventory.hosts.items():
@@ -165,7 +166,11 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
     env, cluster, credentials, inventory = load_site(folder)
     _check_cluster_name(folder, cluster.get("cluster_name") or env.get("cluster_name"))
     flags = deep_merge(FLAG_DEFAULTS, {k: overrides.get(k, {}) for k in FLAG_DEFAULTS})
-    problems = _network_problems(overrides)
+    problems = [f"pillar {problem}" for problem in _network_problems(overrides)]
+    if inventory is not None:
+        problems += [f"{inventory.source}: {problem}" for problem in _address_problems(inventory)]
+    if problems:
+        raise InventoryError("; ".join(problems))
 
     me = inventory.hosts.get(minion_id) if inventory is not None else None
     control_plane = inventory is None or (me is not None and "control-plane" in me.groups)
@@ -193,13 +198,10 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
             maia["k8s"]["launch_config"] = _read_yaml(launch_config)
     cifs_key = folder / "cifs_key"
     cifs_hosts = (overrides.get("cifs") or {}).get("hosts")
-    mounts_cifs = inventory is None or me is not None and (cifs_hosts is None or minion_id in cifs_hosts)
+    mounts_cifs = inventory is None or (me is not None and (cifs_hosts is None or minion_id in cifs_hosts))
     if cifs_key.is_file() and mounts_cifs:
         maia["cifs"] = {"private_key": cifs_key.read_text(encoding="ascii")}
     if inventory is not None:
-        problems += _address_problems(inventory)
-        if problems:
-            raise InventoryError(f"{inventory.source}: " + "; ".join(problems))
         inventory.validate(lvm_enabled=bool(flags["prepare"].get("lvm", True)))
         for host_name, host in inventory.hosts.items():
             entry = {"address": host.address, "roles": list(host.groups)}
@@ -222,8 +224,6 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
                 **({"nfs_storage_size": "100%FREE"} if "nfs_server" in me.groups else {}),
                 **me.vars,
             }
-    elif problems:
-        raise ConfigFolderError("; ".join(problems))
     return {"maia": deep_merge(maia, overrides)}
 
 
