@@ -59,10 +59,12 @@ def _grains_reader(minion_id):
                 import salt.cache
 
                 cache = salt.cache.factory(__opts__)  # pylint: disable=undefined-variable
-            data = cache.fetch(f"minions/{name}", "data") or {}
+            # Salt 3008 keeps them in bank "grains" (key: minion id); earlier
+            # releases in bank "minions/<id>", key "data", under "grains"
+            grains = cache.fetch("grains", name) or (cache.fetch(f"minions/{name}", "data") or {}).get("grains")
         except Exception as exc:  # pylint: disable=broad-except
             log.debug("maia ext_pillar: no cached grains of %s: %s", name, exc)
             return {}
-        return data.get("grains") or {}
+        return grains or {}
 
     return grains_of

@@ -60,3 +60,32 @@ def test_no_secret_in_logs_job_cache_or_output(site_lab, installed):
     assert any(p.is_dir() and any(p.iterdir()) for p in places if p.name == "jobs"), "no job cache to search"
     hits = find_secrets(secrets, places, installed)
     assert hits == [], "\n".join(hits)
+
+
+def test_inventory_with_host_names_only_uses_each_hosts_ip(site_lab, installed):
+    """Issue 13 item 6 on real hosts: the reference's example inventory names
+    hosts without addresses. With every `address` a host name, stage 1 reaches
+    the same firewall and NFS rules as with IPs (each minion's grain
+    maia_default_ipv4, read by the ext_pillar from the master's cache): the
+    re-run changes nothing, and UFW on the NFS server lists the peers' IPs."""
+    import yaml
+
+    from maia_salt.install import run_orchestration
+
+    inventory = Path(site_lab.inventory)
+    good = inventory.read_text()
+    named = yaml.safe_load(good)
+    for name, host in named["hosts"].items():
+        host["address"] = name
+    inventory.write_text(yaml.safe_dump(named))
+    try:
+        report = run_orchestration(site_lab.dir, stages=["prepare"])
+    finally:
+        inventory.write_text(good)
+    assert report.ok, report.render()
+    assert report.changed == 0, report.render()
+    rules = Path(site_lab.path("hosts", "maia-node-0", "merged", "etc/ufw/user.rules")).read_text()
+    for host in site_lab.hosts:
+        if host.name != "maia-node-0":
+            assert f" {host.address} in" in rules, (host.name, host.address)
+    assert "maia-node-1 in" not in rules

@@ -98,3 +98,33 @@ def test_ordinary_pillar_overrides_still_apply_to_a_scoped_host(master, minions)
     maia = ret.data["maia"]
     assert maia["prepare"]["ufw"] is False and maia["prepare"]["lvm"] is True
     assert "private_key" not in maia.get("cifs", {})
+
+
+def test_host_named_without_ip_gets_the_ip_its_minion_reports(master, minions, scoped_site):
+    """Issue 13 item 6 through a real master: with inventory addresses that are
+    host names, the ext_pillar gives each host the IP from its grain
+    maia_default_ipv4, read from the master's cache of the grains every minion
+    reports (both minions run on this machine, so both report its address)."""
+    cli = master.salt_cli(timeout=120)
+    for minion in minions.values():
+        assert cli.run("saltutil.sync_grains", minion_tgt=minion.id).returncode == 0
+    ret = cli.run("grains.get", "maia_default_ipv4", minion_tgt="maia-node-0")
+    assert ret.returncode == 0, ret
+    address = ret.data
+    if not address:
+        pytest.skip("this machine has neither a default route nor a single IPv4 address")
+    inventory = scoped_site / "inventory.yaml"
+    good = inventory.read_text()
+    named = yaml.safe_load(good)
+    for name, host in named["hosts"].items():
+        host["address"] = name
+    inventory.write_text(yaml.safe_dump(named))
+    try:
+        for minion in minions.values():  # each pillar request puts the minion's grains in the master's cache
+            assert cli.run("saltutil.refresh_pillar", "wait=True", minion_tgt=minion.id).returncode == 0
+        node = compiled(master, minions["nfs_clients"])
+    finally:
+        inventory.write_text(good)
+    assert node["hosts"]["maia-node-0"] == {"address": "maia-node-0", "roles": ["control-plane", "nfs_server"],
+                                            "ip": address}
+    assert node["nfs_server"] == {"name": "maia-node-0", "address": "maia-node-0", "ip": address}
