@@ -26,8 +26,7 @@ INSTALL = {
     "maia-k8s-microk8s-addons-enabled",
     "maia-k8s-microk8s-node-labeled",
 }
-EXPORT = {"maia-k8s-microk8s-kubeconfig-exported", "maia-k8s-microk8s-ca-exported",
-          "maia-k8s-microk8s-export-crypto-installed"}
+EXPORT = {"maia-k8s-microk8s-kubeconfig-exported", "maia-k8s-microk8s-ca-exported"}
 OIDC = {"maia-k8s-oidc-domain-set", "maia-k8s-oidc-apiserver-args-set", "maia-k8s-oidc-microk8s-restarted-when-changed"}
 CA = {
     "maia-k8s-ca-files-present",

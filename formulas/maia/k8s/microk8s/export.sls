@@ -3,12 +3,6 @@
     brings them to the master / salt-ssh side. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 
-{#- maia_microk8s.export_bundle seals the pair for the runner with Python's
-    cryptography (a salt-minion has it; salt-ssh's thin uses the system Python) #}
-maia-k8s-microk8s-export-crypto-installed:
-  pkg.installed:
-    - name: {{ k8s.export.crypto_package }}
-
 maia-k8s-microk8s-kubeconfig-exported:
   maia_microk8s.kubeconfig_written:
     - name: {{ k8s.paths.export_kubeconfig }}
