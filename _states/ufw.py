@@ -144,8 +144,9 @@ def default_policy(name, policy="deny", direction="incoming"):
         ret["comment"] = f"UFW default {direction} policy is already {policy}"
         return ret
     if current is None and __opts__["test"]:
-        # ufw is not installed yet: its package brings its own default, checked on the real run
-        ret.update(result=None, comment=f"UFW is not installed yet: its default {direction} policy is checked once it is")
+        # ufw is not installed yet: its package brings its own default (deny on
+        # Debian and Ubuntu), which the real run checks; nothing to predict
+        ret["comment"] = f"UFW is not installed yet: its default {direction} policy is checked once it is"
         return ret
     change = {f"default {direction}": {"old": current, "new": policy}}
     if __opts__["test"]:

@@ -253,4 +253,4 @@ def test_default_policy_before_ufw_is_installed_predicts_nothing(ufw_mod, tmp_pa
     st = _states(ufw_mod, fw, True)
     st.__salt__["ufw.default_policy"] = lambda direction: ufw_mod.default_policy(direction, defaults_file=str(tmp_path / "none"))
     ret = st.default_policy("d", policy="deny", direction="incoming")
-    assert ret["result"] is None and ret["changes"] == {} and "not installed yet" in ret["comment"]
+    assert ret["result"] is True and ret["changes"] == {} and "not installed yet" in ret["comment"]
