@@ -11,7 +11,6 @@ CLI examples::
     salt-call maia_microk8s.wait_ready retries=10 interval=15
     salt-call maia_microk8s.args_get /var/snap/microk8s/current/args/kube-apiserver
 """
-import hashlib
 import logging
 import os
 import sys
@@ -332,12 +331,54 @@ def export_paths():
     }
 
 
-def export_bundle(kubeconfig_path=None, ca_path=None):
+# The bundle travels sealed: the runner sends a fresh X25519 public key, this
+# host answers with the kubeconfig and CA encrypted to it (X25519 + HKDF-SHA256
+# + AES-256-GCM). The job return, the master's job cache and the minion's log
+# ("Job ... execution finished, return_data: ...") hold ciphertext only; the
+# private key never leaves the runner's memory.
+SEAL_INFO = b"maia-salt kubeconfig export v1"
+
+
+def seal(recipient, payload):
+    """``payload`` (bytes) encrypted to the base64 X25519 public key ``recipient``."""
+    import base64
+
+    try:
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    except ImportError as exc:
+        raise CommandExecutionError(
+            "the kubeconfig export needs the Python 'cryptography' package on this host "
+            "(Debian: apt install python3-cryptography)"
+        ) from exc
+    try:
+        peer = X25519PublicKey.from_public_bytes(base64.b64decode(recipient, validate=True))
+    except (ValueError, TypeError) as exc:
+        raise CommandExecutionError("recipient is not a base64 X25519 public key") from exc
+    ephemeral = X25519PrivateKey.generate()
+    epk = ephemeral.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=epk, info=SEAL_INFO).derive(ephemeral.exchange(peer))
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, payload, SEAL_INFO)
+    return {
+        "epk": base64.b64encode(epk).decode(),
+        "nonce": base64.b64encode(nonce).decode(),
+        "sealed": base64.b64encode(sealed).decode(),
+    }
+
+
+def export_bundle(recipient, kubeconfig_path=None, ca_path=None):
     """
-    The exported kubeconfig and CA certificate of this control plane (and
-    their file names), for the ``maia_k8s.fetch_kubeconfig`` runner. Contains
-    admin credentials: call it only from that runner.
+    The exported kubeconfig and CA certificate of this control plane, sealed
+    to ``recipient`` (a base64 X25519 public key made by the
+    ``maia_k8s.fetch_kubeconfig`` runner, which alone can open it). Returns
+    ``{"epk", "nonce", "sealed"}``: no credential is in the return, so none
+    reaches the job cache or a log.
     """
+    import json
+
     where = export_paths()
     kubeconfig_path = kubeconfig_path or where["kubeconfig"]
     ca_path = ca_path or where["ca_crt"]
@@ -346,17 +387,5 @@ def export_bundle(kubeconfig_path=None, ca_path=None):
         raise CommandExecutionError(
             f"Not exported yet: {', '.join(missing)}. Apply maia.k8s.microk8s on this host first."
         )
-    kubeconfig = _read(kubeconfig_path)
-    ca = _read(ca_path)
-    return {
-        "kubeconfig": kubeconfig,
-        "ca_crt": ca,
-        "names": {
-            "kubeconfig": os.path.basename(kubeconfig_path),
-            "ca_crt": os.path.basename(ca_path),
-        },
-        "sha256": {
-            "kubeconfig": hashlib.sha256(kubeconfig.encode()).hexdigest(),
-            "ca_crt": hashlib.sha256(ca.encode()).hexdigest(),
-        },
-    }
+    payload = json.dumps({"kubeconfig": _read(kubeconfig_path), "ca_crt": _read(ca_path)}).encode()
+    return seal(recipient, payload)

@@ -248,7 +248,44 @@ def status() -> dict:
     return {"installed": True, **parse_status(out)}
 
 
+DEFAULTS_FILE = "/etc/default/ufw"
+POLICY_KEYS = {"incoming": "DEFAULT_INPUT_POLICY", "outgoing": "DEFAULT_OUTPUT_POLICY", "routed": "DEFAULT_FORWARD_POLICY"}
+_POLICY_WORDS = {"DROP": "deny", "ACCEPT": "allow", "REJECT": "reject"}
+POLICIES = ("deny", "allow", "reject")
+
+
+def default_policy(direction="incoming", defaults_file=None) -> str | None:
+    """
+    The default policy (``deny``, ``allow`` or ``reject``) UFW applies to a
+    direction, read from ``/etc/default/ufw`` (valid whether the firewall is
+    active or not); None when the file or the key is missing.
+
+    CLI example::
+
+        salt-call ufw.default_policy incoming
+    """
+    if direction not in POLICY_KEYS:
+        raise SaltInvocationError(f"ufw: direction {direction!r} is not one of {', '.join(POLICY_KEYS)}")
+    path = defaults_file or DEFAULTS_FILE
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        return None
+    m = re.search(rf'^\s*{POLICY_KEYS[direction]}\s*=\s*"?(\w+)"?\s*$', text, re.M)
+    return _POLICY_WORDS.get(m.group(1).upper()) if m else None
+
+
 # ----------------------------------------------------------------- changing
+
+
+def set_default_policy(policy, direction="incoming") -> str:
+    """``ufw default <policy> <direction>``. Returns UFW's message."""
+    if policy not in POLICIES:
+        raise SaltInvocationError(f"ufw: policy {policy!r} is not one of {', '.join(POLICIES)}")
+    if direction not in POLICY_KEYS:
+        raise SaltInvocationError(f"ufw: direction {direction!r} is not one of {', '.join(POLICY_KEYS)}")
+    return _run(["default", policy, direction])["stdout"].strip()
 
 
 def add_rule(rule) -> str:

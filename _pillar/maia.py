@@ -6,12 +6,17 @@ Master (or minion, for ``salt-call --local``) configuration::
       - maia:
           config_folder: /opt/maia/config
 
-The pillar of every minion then holds the cluster settings (``maia:cluster``),
-env.json (``maia:env``), registry credentials, this minion's groups
-(``maia:roles``) and host vars (``maia:host``), every host's address and groups
-(``maia:hosts``) and the stage flags with their defaults. Ordinary pillar wins
-over what this returns. Errors in the folder fail the pillar render with a
-message naming the file, host, key and fix.
+Each minion gets what its own states use (docs/security.md): the
+control-plane hosts get the cluster settings (``maia:cluster``), env.json
+(``maia:env``) and the registry credentials; the other hosts get the
+non-secret keys only. Every inventory host gets the CIFS key (it mounts CIFS
+volumes) unless ``maia:cifs:hosts`` in ordinary pillar names fewer hosts. Every
+minion gets its groups (``maia:roles``), host vars (``maia:host``), every host's
+address and groups (``maia:hosts``) and the stage flags with their defaults.
+A host whose inventory address is not an IP gets ``ip`` from its grain
+``maia_default_ipv4`` (the master's cache of the grains each minion reports).
+Ordinary pillar wins over what this returns. Errors in the folder fail the
+pillar render with a message naming the file, host, key and fix.
 """
 import logging
 
@@ -37,4 +42,29 @@ def ext_pillar(minion_id, pillar, config_folder=None, **kwargs):  # pylint: disa
     if not config_folder:
         raise ValueError("ext_pillar maia: set config_folder (the folder written by maia-configure)")
     overrides = (pillar or {}).get("maia") or {}
-    return site_pillar(config_folder, minion_id, overrides)
+    return site_pillar(config_folder, minion_id, overrides, grains_of=_grains_reader(minion_id))
+
+
+def _grains_reader(minion_id):
+    """``name -> grains``: this minion's own grains, the others' from the
+    master's minion data cache (empty where nothing is cached)."""
+    cache = None
+
+    def grains_of(name):
+        nonlocal cache
+        if name == minion_id:
+            return __grains__ or {}  # pylint: disable=undefined-variable
+        try:
+            if cache is None:
+                import salt.cache
+
+                cache = salt.cache.factory(__opts__)  # pylint: disable=undefined-variable
+            # Salt 3008 keeps them in bank "grains" (key: minion id); earlier
+            # releases in bank "minions/<id>", key "data", under "grains"
+            grains = cache.fetch("grains", name) or (cache.fetch(f"minions/{name}", "data") or {}).get("grains")
+        except Exception as exc:  # pylint: disable=broad-except
+            log.debug("maia ext_pillar: no cached grains of %s: %s", name, exc)
+            return {}
+        return grains or {}
+
+    return grains_of

@@ -3,7 +3,7 @@
 ``maia.k8s.microk8s.export`` writes ``<CLUSTER_NAME>-kubeconfig.yaml`` and
 ``ca.crt`` (0600) into ``maia:config_folder`` on the control-plane host. This
 runner asks the host for them (``maia_microk8s.export_bundle``, over the
-master's bus, or over SSH with ``ssh=True``) and writes them, 0600, into the
+master's bus, or over SSH with ``ssh=True``) and writes them into the
 CONFIG_FOLDER on this side. It returns paths and sha256 digests only.
 
 CLI examples::
@@ -12,12 +12,32 @@ CLI examples::
     salt-run maia_k8s.fetch_kubeconfig maia-node-0 ssh=True roster_file=/opt/maia/config/roster
     salt-run maia_k8s.fetch_kubeconfig maia-node-0 config_folder=/opt/maia/config
 
-The minion's return passes through the master's job cache (root-only, like
-``cp.push``); set ``keep_jobs``/``job_cache`` accordingly on shared masters.
+What a host says cannot write on the master:
+
+- The runner sends a fresh X25519 public key; the host returns the pair
+  encrypted to it. The job return (and so the master's job cache, event bus
+  and the minion's log) holds ciphertext only; the private key stays in this
+  process.
+- The file names are fixed here (``<cluster_name>-kubeconfig.yaml`` from the
+  CONFIG_FOLDER's env.json, checked to be a DNS label, and ``ca.crt``); nothing
+  the host returns becomes a path.
+- The pair is written into a new version directory
+  ``CONFIG_FOLDER/.maia-kube/v-*`` (files opened ``O_CREAT|O_EXCL|O_NOFOLLOW``,
+  0600, fsynced), and ``.maia-kube/current`` is switched to it by one atomic
+  rename of a symlink. ``<cluster_name>-kubeconfig.yaml`` and ``ca.crt`` in
+  CONFIG_FOLDER are symlinks into ``.maia-kube/current``: at every instant
+  they show the old pair or the new pair, never one of each. Regular files
+  from an earlier layout are first moved into a version directory of their own
+  and linked, so that the switch to links changes no content.
 """
+import base64
 import hashlib
+import json
 import logging
 import os
+import re
+import shutil
+import tempfile
 
 import salt.client
 from salt.exceptions import SaltRunnerError
@@ -25,6 +45,12 @@ from salt.exceptions import SaltRunnerError
 log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_k8s"
+
+PAIR_DIR = ".maia-kube"
+CURRENT = "current"
+CA_NAME = "ca.crt"
+SEAL_INFO = b"maia-salt kubeconfig export v1"  # the same label as maia_microk8s.seal
+_CLUSTER_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def __virtual__():
@@ -46,19 +72,52 @@ def _config_folder(config_folder):
     )
 
 
-def _cluster_name(folder, tgt):
-    """The cluster name as the maia ext_pillar sees it (salt-ssh execution
-    functions get no pillar on the host, so the runner names the files)."""
+def _cluster_name(folder, given=None):
+    """The cluster name of the CONFIG_FOLDER (env.json), which names the kubeconfig file."""
+    name = given
+    if name is None:
+        try:
+            with open(os.path.join(folder, "env.json"), encoding="utf-8") as fh:
+                name = json.load(fh).get("cluster_name")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise SaltRunnerError(f"{folder}/env.json: cannot read cluster_name ({exc}): run maia-configure") from None
+    if not isinstance(name, str) or not _CLUSTER_NAME.fullmatch(name):
+        raise SaltRunnerError(f"cluster_name {name!r} is not a DNS label: it names a file; re-run maia-configure")
+    return name
+
+
+# ------------------------------------------------------------ the sealed bundle
+
+
+def _keypair():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    private = X25519PrivateKey.generate()
+    public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return private, base64.b64encode(public).decode()
+
+
+def _open(private, bundle):
+    """The ``{"kubeconfig", "ca_crt"}`` texts inside a sealed bundle."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     try:
-        from maia_salt.pillar_map import site_pillar
-
-        maia = site_pillar(folder, tgt)["maia"]
-        return (maia.get("cluster") or {}).get("cluster_name") or maia["env"]["cluster_name"]
-    except Exception:  # pylint: disable=broad-except
-        import json
-
-        with open(os.path.join(folder, "env.json"), encoding="utf-8") as fh:
-            return json.load(fh)["cluster_name"]
+        epk = base64.b64decode(bundle["epk"], validate=True)
+        nonce = base64.b64decode(bundle["nonce"], validate=True)
+        sealed = base64.b64decode(bundle["sealed"], validate=True)
+        shared = private.exchange(X25519PublicKey.from_public_bytes(epk))
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=epk, info=SEAL_INFO).derive(shared)
+        data = json.loads(AESGCM(key).decrypt(nonce, sealed, SEAL_INFO))
+    except (KeyError, TypeError, ValueError, InvalidTag):
+        raise SaltRunnerError("the host's export bundle is malformed or was not sealed to this run's key") from None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("kubeconfig", "ca_crt")):
+        raise SaltRunnerError("the host's export bundle does not hold a kubeconfig and a CA")
+    return data
 
 
 def _call(tgt, ssh, roster_file, timeout, fun_kwargs):
@@ -78,7 +137,7 @@ def _call(tgt, ssh, roster_file, timeout, fun_kwargs):
     out = {}
     for minion, ret in raw.items():
         value, retcode = _unwrap(ret)
-        if retcode or not isinstance(value, dict) or "kubeconfig" not in value:
+        if retcode or not isinstance(value, dict) or "sealed" not in value:
             raise SaltRunnerError(f"{minion}: {fun} failed: {_error_text(value)}")
         out[minion] = value
     return out
@@ -95,7 +154,7 @@ def _unwrap(ret):
 
 
 def _error_text(value):
-    """The error a minion reported, never the data it returned (it holds credentials)."""
+    """The error a minion reported, never the data it returned."""
     if isinstance(value, str):
         return value.strip()[:500]
     if isinstance(value, dict) and value.get("stderr"):
@@ -103,19 +162,116 @@ def _error_text(value):
     return f"unexpected {type(value).__name__} return"
 
 
-def _write(path, text):
-    old = None
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as fh:
-            old = fh.read()
-    if old == text and (os.stat(path).st_mode & 0o777) == 0o600:
-        return False
-    tmp = path + ".maia-tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+# ------------------------------------------------------------ writing the pair
+
+
+def _fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_new(path, text):
+    """Create ``path`` 0600; fails if anything (a symlink too) is already there."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _read_nofollow(path):
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def _pair_dir(folder):
+    base = os.path.join(folder, PAIR_DIR)
+    try:
+        os.mkdir(base, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(base)
+    if not os.path.isdir(base) or os.path.islink(base) or st.st_uid != os.getuid():
+        raise SaltRunnerError(f"{base} must be a directory owned by this user (not a symlink): move it away")
+    os.chmod(base, 0o700)
+    return base
+
+
+def _new_version(base, files):
+    """A new version directory holding ``files`` ({name: text}); its name."""
+    version = tempfile.mkdtemp(prefix="v-", dir=base)  # 0700, a fresh name
+    for name, text in files.items():
+        _write_new(os.path.join(version, name), text)
+    _fsync_dir(version)
+    _fsync_dir(base)
+    return os.path.basename(version)
+
+
+def _swap_link(link, target):
+    """Point the symlink ``link`` at ``target`` with one atomic rename."""
+    directory = os.path.dirname(link)
+    while True:
+        tmp = os.path.join(directory, f".maia-link-{os.urandom(6).hex()}")
+        try:
+            os.symlink(target, tmp)
+            break
+        except FileExistsError:
+            continue
+    os.replace(tmp, link)
+    _fsync_dir(directory)
+
+
+def _link_target(name):
+    return os.path.join(PAIR_DIR, CURRENT, name)
+
+
+def _current_texts(folder, names):
+    """{name: text} of the pair the public names show now (None where unreadable)."""
+    out = {}
+    for name in names:
+        try:
+            out[name] = _read_nofollow(os.path.realpath(os.path.join(folder, name)))
+        except OSError:
+            out[name] = None
+    return out
+
+
+def _is_linked(folder, name):
+    path = os.path.join(folder, name)
+    return os.path.islink(path) and os.readlink(path) == _link_target(name)
+
+
+def write_pair(folder, files):
+    """
+    Install ``files`` ({kubeconfig name: text, "ca.crt": text}) in ``folder``
+    so that readers of the public names see the old pair or the new pair,
+    never one of each (module docstring). Returns True when anything changed.
+    """
+    names = list(files)
+    before = _current_texts(folder, names)
+    plain = all(os.path.isfile(os.path.join(folder, n)) and not os.path.islink(os.path.join(folder, n)) for n in names)
+    if before == files and (all(_is_linked(folder, n) for n in names) or (
+        plain and all((os.stat(os.path.join(folder, n)).st_mode & 0o777) == 0o600 for n in names)
+    )):
+        # Unchanged (also when this machine is the control plane that wrote them).
+        return False
+    base = _pair_dir(folder)
+    current = os.path.join(base, CURRENT)
+    if not os.path.lexists(current) and all(before[n] is not None for n in names):
+        # Earlier layout: regular files. Keep them as the current pair first.
+        _swap_link(current, _new_version(base, before))
+    new = _new_version(base, files)
+    for name in names:  # links first: they show `current` (old pair) until the swap
+        if not _is_linked(folder, name):
+            _swap_link(os.path.join(folder, name), _link_target(name))
+    _swap_link(current, new)
+    for entry in os.listdir(base):
+        if entry.startswith("v-") and entry != new:
+            shutil.rmtree(os.path.join(base, entry), ignore_errors=True)
     return True
 
 
@@ -134,23 +290,19 @@ def fetch_kubeconfig(
         default: ``cluster_name`` of the CONFIG_FOLDER
     """
     folder = _config_folder(config_folder)
-    remote = remote_folder or folder
-    name = cluster_name or _cluster_name(folder, tgt)
-    paths = {
-        "kubeconfig_path": os.path.join(remote, f"{name}-kubeconfig.yaml"),
-        "ca_path": os.path.join(remote, "ca.crt"),
-    }
-    bundles = _call(tgt, ssh, roster_file, timeout, paths)
+    name = _cluster_name(folder, cluster_name)
+    kube_name = f"{name}-kubeconfig.yaml"
+    remote = remote_folder or folder  # (salt-ssh functions get no pillar on the host: name the paths)
+    kwargs = {"kubeconfig_path": os.path.join(remote, kube_name), "ca_path": os.path.join(remote, CA_NAME)}
+    private, public = _keypair()
+    bundles = _call(tgt, ssh, roster_file, timeout, {"recipient": public, **kwargs})
     if len(bundles) > 1:
         raise SaltRunnerError(f"{tgt} matched {len(bundles)} hosts; target one control-plane host")
+    data = _open(private, next(iter(bundles.values())))
+    files = {kube_name: data["kubeconfig"], CA_NAME: data["ca_crt"]}
     os.makedirs(folder, mode=0o700, exist_ok=True)
-    result = {}
-    for bundle in bundles.values():
-        for key in ("kubeconfig", "ca_crt"):
-            path = os.path.join(folder, bundle["names"][key])
-            changed = _write(path, bundle[key])
-            result[path] = {
-                "sha256": hashlib.sha256(bundle[key].encode()).hexdigest(),
-                "changed": changed,
-            }
-    return result
+    changed = write_pair(folder, files)
+    return {
+        os.path.join(folder, fname): {"sha256": hashlib.sha256(text.encode()).hexdigest(), "changed": changed}
+        for fname, text in files.items()
+    }

@@ -8,6 +8,7 @@ A filesystem is created only on a device without any signature: an existing
 filesystem is never reformatted.
 """
 import os
+import re
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
@@ -179,6 +180,12 @@ def mounted(name, device, fstype="ext4", opts="defaults", config="/etc/fstab"):
     return ret
 
 
+# One export client (address, network, DNS name or '*') and one option list:
+# nothing that could end the client or add a second one on the line.
+_EXPORT_CLIENT = re.compile(r"\A(\*|[A-Za-z0-9_.:/*?\[\]@]+)\Z")
+_EXPORT_OPTIONS = re.compile(r"\A[A-Za-z0-9_=,:./-]+\Z")
+
+
 def exported(name, clients, options, config="/etc/exports"):
     """
     Ensure ``config`` has exactly one line exporting ``name`` to ``clients``
@@ -188,6 +195,15 @@ def exported(name, clients, options, config="/etc/exports"):
     ret = _ret(name)
     if not clients:
         ret.update(result=False, comment=f"no clients to export {name} to: add hosts to the nfs_clients group")
+        return ret
+    bad = [c for c in clients if not _EXPORT_CLIENT.match(str(c))]
+    if bad or not _EXPORT_OPTIONS.match(str(options)):
+        what = f"clients {bad!r}" if bad else f"options {options!r}"
+        ret.update(
+            result=False,
+            comment=f"refusing to export {name}: {what} would change the meaning of the {config} line "
+            "(blanks, parentheses, '#', quotes and a leading '-' are not allowed); nothing changed",
+        )
         return ret
     line = __salt__["maia_storage.exports_line"](name, clients, options)
     current = __salt__["maia_storage.exports_entry"](name, config)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import yaml
 
+from .addresses import describe_address_problem, ip_address, is_address, is_export_target, network
 from .files import load_yaml_unique
 from .merge import deep_merge
 from .inventory import INVENTORY_FILE, Inventory, InventoryError, load_inventory
@@ -32,6 +34,8 @@ FLAG_DEFAULTS = {
 }
 
 DEFAULT_KUBECONFIG = "/etc/maia/kubeconfig"
+
+_CLUSTER_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 class ConfigFolderError(ValueError):
@@ -62,6 +66,14 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+def _check_cluster_name(folder, name) -> None:
+    """cluster_name becomes file names on the hosts and on the master: a DNS label only."""
+    if not isinstance(name, str) or not _CLUSTER_NAME.fullmatch(name):
+        raise ConfigFolderError(
+            f"{folder}: cluster_name={name!r} is not a DNS label (lowercase letters, digits, '-'): re-run maia-configure"
+        )
+
+
 def load_site(config_folder) -> tuple[dict, dict, dict, Inventory | None]:
     folder = Path(config_folder)
     if not folder.is_dir():
@@ -70,6 +82,7 @@ def load_site(config_folder) -> tuple[dict, dict, dict, Inventory | None]:
     name = env.get("cluster_name")
     if not name:
         raise ConfigFolderError(f"{folder / 'env.json'}: key cluster_name is missing: re-run maia-configure")
+    _check_cluster_name(folder, name)
     cluster = _read_yaml(folder / f"{name}.yaml")
     credentials_path = folder / "maia-registry-credentials.json"
     credentials = {}
@@ -82,43 +95,121 @@ def load_site(config_folder) -> tuple[dict, dict, dict, Inventory | None]:
     return env, cluster, credentials, inventory
 
 
-def site_pillar(config_folder, minion_id: str, overrides: dict | None = None) -> dict:
-    """The ``maia`` pillar for one minion; ``overrides`` is the ordinary pillar's ``maia`` tree."""
+# Keys of env.json and of the cluster YAML that hold no secret and that the
+# states of a host outside the control plane read. Everything else in those two
+# files (passwords, tokens, client secrets, the bcrypt hash) reaches the
+# control-plane hosts only.
+NODE_ENV_KEYS = ("cluster_name",)
+NODE_CLUSTER_KEYS = ("cluster_name", "domain", "k8s_distribution")
+
+
+def _address_problems(inventory: Inventory) -> list[str]:
+    problems = []
+    for name, host in inventory.hosts.items():
+        if host.address and not is_address(host.address):
+            problems.append(describe_address_problem(f"host {name}", "address", host.address))
+    return problems
+
+
+def _network_problems(overrides: dict) -> list[str]:
+    """Addresses and networks given in ordinary pillar for firewall and NFS rules."""
+    problems = []
+    prepare = overrides.get("prepare") or {}
+    k8s = overrides.get("k8s") or {}
+    for value in prepare.get("nfs_export_extra_clients") or []:
+        if not is_export_target(value):
+            problems.append(
+                f"maia:prepare:nfs_export_extra_clients: {value!r} is not an address, CIDR network, DNS name or '*'"
+            )
+    for key in ("api_allowed_sources", "web_allowed_sources"):
+        for value in k8s.get(key) or []:
+            if network(value) is None:
+                problems.append(f"maia:k8s:{key}: {value!r} is not an IP address or CIDR network (e.g. 10.0.0.0/24)")
+    for index, rule in enumerate(prepare.get("ufw_extra_rules") or [], 1):
+        source = rule.get("from", "any") if isinstance(rule, dict) else None
+        if source != "any" and network(source) is None:
+            problems.append(
+                f"maia:prepare:ufw_extra_rules item {index}: from={source!r} is not 'any', an IP address or CIDR network"
+            )
+    return problems
+
+
+def _host_ip(host, grains: dict) -> str | None:
+    """The IP for firewall and NFS rules: the inventory's address when it is
+    one, else the host's default IPv4 (grain ``maia_default_ipv4``)."""
+    return ip_address(host.address) or ip_address((grains or {}).get("maia_default_ipv4"))
+
+
+def _no_grains(_name):
+    return {}
+
+
+def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, grains_of=None) -> dict:
+    """The ``maia`` pillar for one minion; ``overrides`` is the ordinary pillar's ``maia`` tree.
+
+    ``grains_of(name)`` returns the last grains a host reported (the master's
+    minion data cache); it gives hosts whose inventory address is a DNS name,
+    or empty, their default IPv4 for firewall and NFS rules.
+
+    What a minion receives depends on its groups (docs/security.md): a
+    control-plane host gets env.json, the cluster YAML and the registry
+    credentials; every other host gets the non-secret keys its states read.
+    Without an inventory the minion is the whole site (single-host runs).
+    """
     folder = Path(config_folder)
+    overrides = overrides or {}
+    grains_of = grains_of or _no_grains
     env, cluster, credentials, inventory = load_site(folder)
-    flags = deep_merge(FLAG_DEFAULTS, {k: (overrides or {}).get(k, {}) for k in FLAG_DEFAULTS})
+    _check_cluster_name(folder, cluster.get("cluster_name") or env.get("cluster_name"))
+    flags = deep_merge(FLAG_DEFAULTS, {k: overrides.get(k, {}) for k in FLAG_DEFAULTS})
+    problems = [f"pillar {problem}" for problem in _network_problems(overrides)]
+    if inventory is not None:
+        problems += [f"{inventory.source}: {problem}" for problem in _address_problems(inventory)]
+    if problems:
+        raise InventoryError("; ".join(problems))
+
+    me = inventory.hosts.get(minion_id) if inventory is not None else None
+    control_plane = inventory is None or (me is not None and "control-plane" in me.groups)
 
     maia = {
         "config_folder": str(folder),
         "stages": list(STAGES),
         "kubeconfig": DEFAULT_KUBECONFIG,
-        "cluster": cluster,
-        "env": env,
-        "registry": {
-            "url": env.get("MAIA_PRIVATE_REGISTRY", ""),
-            "username": credentials.get("username", ""),
-            "password": credentials.get("password", ""),
-        },
+        "cluster": cluster if control_plane else {k: cluster[k] for k in NODE_CLUSTER_KEYS if k in cluster},
+        "env": env if control_plane else {k: env[k] for k in NODE_ENV_KEYS if k in env},
         **copy.deepcopy(FLAG_DEFAULTS),
         "roles": [],
         "host": {},
         "hosts": {},
     }
-    launch_config = folder / "microk8s-config.yaml"
-    if launch_config.is_file():
-        maia["k8s"]["launch_config"] = _read_yaml(launch_config)
+    if control_plane:
+        maia["registry"] = {
+            "url": env.get("MAIA_PRIVATE_REGISTRY", ""),
+            # read_key_file takes both spellings (the toolkit's and the collection's docs)
+            "username": credentials.get("username", ""),
+            "password": credentials.get("password", ""),
+        }
+        launch_config = folder / "microk8s-config.yaml"
+        if launch_config.is_file():
+            maia["k8s"]["launch_config"] = _read_yaml(launch_config)
     cifs_key = folder / "cifs_key"
-    if cifs_key.is_file():
+    cifs_hosts = (overrides.get("cifs") or {}).get("hosts")
+    mounts_cifs = inventory is None or (me is not None and (cifs_hosts is None or minion_id in cifs_hosts))
+    if cifs_key.is_file() and mounts_cifs:
         maia["cifs"] = {"private_key": cifs_key.read_text(encoding="ascii")}
     if inventory is not None:
         inventory.validate(lvm_enabled=bool(flags["prepare"].get("lvm", True)))
-        maia["hosts"] = {
-            name: {"address": host.address, "roles": list(host.groups)} for name, host in inventory.hosts.items()
-        }
+        for host_name, host in inventory.hosts.items():
+            entry = {"address": host.address, "roles": list(host.groups)}
+            ip = _host_ip(host, grains_of(host_name))
+            if ip:
+                entry["ip"] = ip
+            maia["hosts"][host_name] = entry
         server = inventory.nfs_server
         if server is not None:
             maia["nfs_server"] = {"name": server.name, "address": server.address}
-        me = inventory.hosts.get(minion_id)
+            if maia["hosts"][server.name].get("ip"):
+                maia["nfs_server"]["ip"] = maia["hosts"][server.name]["ip"]
         if me is not None:
             maia["roles"] = list(me.groups)
             maia["host"] = {
@@ -129,7 +220,7 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None) ->
                 **({"nfs_storage_size": "100%FREE"} if "nfs_server" in me.groups else {}),
                 **me.vars,
             }
-    return {"maia": deep_merge(maia, overrides or {})}
+    return {"maia": deep_merge(maia, overrides)}
 
 
 __all__ = ["site_pillar", "deep_merge", "ConfigFolderError", "InventoryError", "FLAG_DEFAULTS", "STAGES"]

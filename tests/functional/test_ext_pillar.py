@@ -19,7 +19,7 @@ def test_master_minion_pillar(salt_minion, salt_cli, site):
     assert maia["roles"] == ["control-plane", "nfs_server"]
     assert maia["host"]["device_list"] == ["/dev/vdb"]
     assert maia["host"]["address"] == "198.18.0.11"
-    assert maia["hosts"]["maia-node-1"] == {"address": "198.18.0.12", "roles": ["nfs_clients"]}
+    assert maia["hosts"]["maia-node-1"] == {"address": "198.18.0.12", "roles": ["nfs_clients"], "ip": "198.18.0.12"}
     assert maia["cluster"]["domain"] == "maia.func.test"
     assert maia["env"]["cluster_name"] == "func"
     assert maia["env"]["argocd_bcrypt_password"].startswith("$2a$")
@@ -83,5 +83,5 @@ def test_salt_ssh_pillar(salt_factories, salt_master, site, tmp_path):
         maia = ret.data["maia"]
         assert maia["roles"] == ["nfs_clients"]
         assert maia["host"]["address"] == "198.18.0.12"
-        assert maia["nfs_server"] == {"name": "maia-node-0", "address": "198.18.0.11"}
+        assert maia["nfs_server"] == {"name": "maia-node-0", "address": "198.18.0.11", "ip": "198.18.0.11"}
         assert "nfs_storage_size" not in maia["host"]

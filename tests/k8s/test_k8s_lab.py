@@ -151,6 +151,18 @@ def test_kubeconfig_and_ca_fetched_to_config_folder(runs, target):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     kubeconfig = next(p for p in result if p.endswith("-kubeconfig.yaml"))
     assert "token" not in proc.stdout and "BEGIN" not in proc.stdout
+    # no secret of the site (the fetched token included) in the state returns of
+    # the runs, the fetch's output, or the lab master's logs and job cache
+    from support.secrets import JOB_DIRS, find_secrets, site_secrets
+
+    secrets = site_secrets(folder)
+    assert any(":token" in label for label in secrets)
+    places = []
+    if target.lab:
+        places = [Path(target.lab.path("salt", "log")), *(Path(target.lab.path("salt", "cache", d)) for d in JOB_DIRS)]
+    texts = {"state returns": json.dumps({k: v for k, v in runs.items() if isinstance(v, dict)}),
+             "salt-run output": proc.stdout + proc.stderr}
+    assert find_secrets(secrets, places, texts) == []
     # the exported kubeconfig works from this side
     from kubernetes import client, config
 

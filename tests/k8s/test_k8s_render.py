@@ -109,3 +109,31 @@ def test_argocd_pins_url_and_checksum_by_default(tmp_path):
     fm = {k: v for d in data["maia-k8s-argocd-manifest-downloaded"]["file"] if isinstance(d, dict) for k, v in d.items()}
     assert fm["source"].endswith("/v3.5.1/manifests/install.yaml")
     assert fm["source_hash"] == "sha256=795a3a972224da6a7f9d32c3e946445f062b60fb46028476715affeb688236e3"
+
+
+def test_api_and_web_ports_limited_to_admin_networks(tmp_path):
+    """maia:k8s:api_allowed_sources / web_allowed_sources: 16443 (and 80/443) open
+    only from the given networks, and the earlier rule from anywhere is removed."""
+    site = make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9",
+                     {"maia": {"prepare": {"ufw": True},
+                               "k8s": {"api_allowed_sources": ["10.10.0.0/24", "fd00::/64"],
+                                       "web_allowed_sources": ["192.0.2.0/24"]}}})
+    rc, data, proc = site.salt_call("state.show_sls", "maia.k8s.microk8s")
+    assert rc == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rules = {k: v["ufw"] for k, v in data.items() if k.startswith("maia-k8s-microk8s-ufw-")}
+
+    def args(sid):
+        return {k: v for item in rules[sid] if isinstance(item, dict) for k, v in item.items() if k not in ("require", "order")}
+
+    assert set(rules) == {
+        "maia-k8s-microk8s-ufw-16443-tcp-from-any-absent",
+        "maia-k8s-microk8s-ufw-16443-tcp-from-10.10.0.0_24-allowed",
+        "maia-k8s-microk8s-ufw-16443-tcp-from-fd00___64-allowed",
+        "maia-k8s-microk8s-ufw-80-tcp-from-any-absent",
+        "maia-k8s-microk8s-ufw-80-tcp-from-192.0.2.0_24-allowed",
+        "maia-k8s-microk8s-ufw-443-tcp-from-any-absent",
+        "maia-k8s-microk8s-ufw-443-tcp-from-192.0.2.0_24-allowed",
+    }
+    assert args("maia-k8s-microk8s-ufw-16443-tcp-from-10.10.0.0_24-allowed") == {
+        "port": 16443, "proto": "tcp", "source": "10.10.0.0/24"}
+    assert "rule_absent" in rules["maia-k8s-microk8s-ufw-16443-tcp-from-any-absent"]

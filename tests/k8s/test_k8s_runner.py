@@ -2,13 +2,17 @@
 
 No stand-in: the minion serves files that maia.k8s.microk8s.export would have
 written (the MicroK8s parts are covered by the other tests); the runner fetches
-them over the master's bus into the CONFIG_FOLDER of the maia ext_pillar.
+them over the master's bus into the CONFIG_FOLDER of the maia ext_pillar. The
+pair-writing tests load the runner module on its own and interrupt it.
 """
 import hashlib
+import importlib.util
+import os
 import stat
 
 import pytest
 
+from support.secrets import find_secrets, salt_places
 from support.site import REPO, make_site
 
 KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {token: runner-test-token}}]\n"
@@ -33,7 +37,7 @@ def salt_master(salt_factories, site):
 
 @pytest.fixture(scope="module")
 def salt_minion(salt_master):
-    factory = salt_master.salt_minion_daemon("maia-node-0")
+    factory = salt_master.salt_minion_daemon("maia-node-0", overrides={"log_level_logfile": "info"})
     with factory.started():
         yield factory
 
@@ -52,6 +56,7 @@ def test_fetch_kubeconfig_over_the_master(salt_master, salt_minion, site, tmp_pa
     assert kubeconfig.read_text() == KUBECONFIG and ca.read_text() == CA
     for path in (kubeconfig, ca):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert os.readlink(path) == f".maia-kube/current/{path.name}"
     assert ret.data[str(kubeconfig)] == {"sha256": hashlib.sha256(KUBECONFIG.encode()).hexdigest(), "changed": True}
     assert "runner-test-token" not in ret.stdout
 
@@ -65,3 +70,172 @@ def test_fetch_kubeconfig_says_what_is_missing(salt_master, salt_minion, tmp_pat
     ret = cli.run("maia_k8s.fetch_kubeconfig", "maia-node-0", f"remote_folder={tmp_path}")
     assert ret.returncode != 0 or "Not exported yet" in str(ret.data)
     assert "Not exported yet" in ret.stdout + ret.stderr
+
+
+def test_kubeconfig_never_reaches_job_cache_or_logs(salt_master, salt_minion, site, tmp_path):
+    """After a fetch, the token and CA are in CONFIG_FOLDER only: not in the
+    master's job cache, the minion's job data, nor either daemon's log (the
+    minion logs every return at info: "Job ... execution finished, return_data")."""
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    token = "job-cache-probe-" + os.urandom(8).hex()
+    (exported / "func-kubeconfig.yaml").write_text(KUBECONFIG.replace("runner-test-token", token))
+    (exported / "ca.crt").write_text(CA.replace("runner-test", "ca-probe-" + token))
+    ret = salt_master.salt_run_cli(timeout=120).run("maia_k8s.fetch_kubeconfig", "maia-node-0", f"remote_folder={exported}")
+    assert ret.returncode == 0, ret.stderr
+    assert token in (site / "func-kubeconfig.yaml").read_text()
+    places = salt_places(salt_master, salt_minion)
+    jobs = [p for p in (salt_master.config["cachedir"] + "/jobs",) if os.path.isdir(p)]
+    assert jobs and any(os.scandir(jobs[0])), "the master keeps a job cache: the search must see it"
+    assert "export_bundle" in open(salt_minion.config["log_file"], encoding="utf-8", errors="replace").read()
+    secrets = {"kubeconfig token": token, "CA body": "ca-probe-" + token}
+    assert find_secrets(secrets, places, {"salt-run output": ret.stdout + ret.stderr}) == []
+
+
+# ---- the pair on disk, without Salt -------------------------------------------------------
+
+
+@pytest.fixture
+def runner(tmp_path):
+    spec = importlib.util.spec_from_file_location("maia_k8s_runner_under_test", REPO / "_runners" / "maia_k8s.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.__opts__ = {}
+    return module
+
+
+OLD = {"c1-kubeconfig.yaml": "old-kubeconfig\n", "ca.crt": "old-ca\n"}
+NEW = {"c1-kubeconfig.yaml": "new-kubeconfig\n", "ca.crt": "new-ca\n"}
+
+
+def _shown(folder):
+    out = {}
+    for name in OLD:
+        try:
+            out[name] = (folder / name).read_text()
+        except FileNotFoundError:
+            out[name] = None
+    return out
+
+
+@pytest.mark.parametrize("layout", ["links", "plain files"])
+def test_interrupted_fetch_leaves_the_old_or_the_new_pair(runner, tmp_path, monkeypatch, layout):
+    """Crash the write at every rename it makes: each time the folder shows the
+    old pair or the new pair, never one of each; a re-run completes it."""
+    renames = 0
+    real_replace = os.replace
+
+    def counting(src, dst):
+        nonlocal renames
+        renames += 1
+        return real_replace(src, dst)
+
+    def seeded(folder):
+        """``folder`` holding the old pair, as links (this runner) or plain files (before it)."""
+        folder.mkdir()
+        if layout == "links":
+            runner.write_pair(str(folder), OLD)
+        else:
+            for name, text in OLD.items():
+                (folder / name).write_text(text)
+                (folder / name).chmod(0o600)
+        return folder
+
+    monkeypatch.setattr(runner.os, "replace", counting)
+    probe = seeded(tmp_path / "probe")
+    renames = 0
+    runner.write_pair(str(probe), NEW)
+    total = renames
+    assert total >= 1
+
+    for crash_at in range(1, total + 1):
+        folder = seeded(tmp_path / f"crash-{crash_at}")
+        calls = 0
+
+        def crashing(src, dst):
+            nonlocal calls
+            calls += 1
+            if calls == crash_at:
+                raise KeyboardInterrupt("killed")
+            return real_replace(src, dst)
+
+        monkeypatch.setattr(runner.os, "replace", crashing)
+        with pytest.raises(KeyboardInterrupt):
+            runner.write_pair(str(folder), NEW)
+        assert _shown(folder) in (OLD, NEW), f"crash at rename {crash_at}: {_shown(folder)}"
+        monkeypatch.setattr(runner.os, "replace", real_replace)
+        runner.write_pair(str(folder), NEW)
+        assert _shown(folder) == NEW
+
+
+def test_rerun_with_same_pair_changes_nothing(runner, tmp_path):
+    assert runner.write_pair(str(tmp_path), NEW) is True
+    before = os.readlink(tmp_path / ".maia-kube" / "current")
+    assert runner.write_pair(str(tmp_path), NEW) is False
+    assert os.readlink(tmp_path / ".maia-kube" / "current") == before
+    assert sorted(os.listdir(tmp_path / ".maia-kube")) == sorted(["current", before])
+
+
+def test_planted_symlinks_are_not_followed(runner, tmp_path):
+    """A symlink where the runner used to put its temporary file (or in place of
+    its pair directory) must not make it write through to the link's target."""
+    victim = tmp_path / "victim"
+    victim.write_text("untouched\n")
+    folder = tmp_path / "config"
+    folder.mkdir()
+    for name in NEW:
+        os.symlink(victim, folder / f"{name}.maia-tmp")
+    runner.write_pair(str(folder), NEW)
+    assert victim.read_text() == "untouched\n"
+    assert _shown(folder) == NEW
+
+    other = tmp_path / "other"
+    other.mkdir()
+    os.symlink(tmp_path / "elsewhere", other / ".maia-kube")
+    (tmp_path / "elsewhere").mkdir()
+    with pytest.raises(runner.SaltRunnerError, match="must be a directory owned by this user"):
+        runner.write_pair(str(other), NEW)
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_names_a_host_returns_are_ignored(runner, tmp_path, monkeypatch):
+    """A compromised control plane answering with absolute file names (or any
+    extra data) cannot choose where the runner writes: the names are fixed."""
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "env.json").write_text('{"cluster_name": "c1"}')
+    target = tmp_path / "pwned"
+
+    def evil_call(tgt, ssh, roster_file, timeout, kwargs):
+        spec = importlib.util.spec_from_file_location("mk8s", REPO / "_modules" / "maia_microk8s.py")
+        mk8s = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mk8s)
+        import json as _json
+
+        bundle = mk8s.seal(kwargs["recipient"], _json.dumps({"kubeconfig": "k\n", "ca_crt": "c\n"}).encode())
+        bundle["names"] = {"kubeconfig": str(target), "ca_crt": str(target)}
+        return {"cp": {**bundle, "kubeconfig": "k\n", "ca_crt": "c\n"}}
+
+    monkeypatch.setattr(runner, "_call", evil_call)
+    ret = runner.fetch_kubeconfig("cp", config_folder=str(folder))
+    assert not target.exists()
+    assert set(ret) == {str(folder / "c1-kubeconfig.yaml"), str(folder / "ca.crt")}
+    assert (folder / "c1-kubeconfig.yaml").read_text() == "k\n"
+
+
+def test_bundle_sealed_to_another_key_is_refused(runner, tmp_path, monkeypatch):
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "env.json").write_text('{"cluster_name": "c1"}')
+
+    def other_key_call(tgt, ssh, roster_file, timeout, kwargs):
+        spec = importlib.util.spec_from_file_location("mk8s", REPO / "_modules" / "maia_microk8s.py")
+        mk8s = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mk8s)
+        _, public = runner._keypair()
+        return {"cp": mk8s.seal(public, b'{"kubeconfig": "k", "ca_crt": "c"}')}
+
+    monkeypatch.setattr(runner, "_call", other_key_call)
+    with pytest.raises(runner.SaltRunnerError, match="not sealed to this run's key"):
+        runner.fetch_kubeconfig("cp", config_folder=str(folder))
+    assert not (folder / "c1-kubeconfig.yaml").exists()

@@ -126,3 +126,43 @@ def test_decrypt_string_cli(plugin, key):
     bad = subprocess.run([sys.executable, str(plugin / "decrypt_string.py"), str(plugin / "private_key.pem"), "%%%"],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "neither hex nor base64" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "user, extra, message",
+    [
+        ("maia,uid=0", "", "secret field 'username' holds a comma"),
+        ("maia\nuid=0", "", "secret field 'username' holds a comma or a control character"),
+        ("maia", "vers=3.0,uid=0 gid=0", "mountOptions entry 'uid=0 gid=0' is not name or name=value"),
+        ("maia", "vers=3.0,username=root", "mountOptions entry 'username' would override"),
+        ("maia", "credentials=/root/creds", "mountOptions entry 'credentials' would override"),
+        ("maia", "uid=0\nuid=1", "is not name or name=value"),
+    ],
+)
+def test_separators_in_username_or_mount_options_are_refused(plugin, key, cifs_env, tmp_path, user, extra, message):
+    """A comma in the username, or a blank/credential option in mountOptions,
+    would add mount.cifs options of its own: the driver refuses and mounts nothing."""
+    env, record = cifs_env
+    options = {
+        "networkPath": "//nas.example.org/share",
+        "mountOptions": extra,
+        "kubernetes.io/secret/username": k8s_secret(encrypt(key, user)),
+        "kubernetes.io/secret/password": k8s_secret(encrypt(key, "pw")),
+    }
+    code, out, _ = run(plugin, "mount", str(tmp_path / "vol"), json.dumps(options), env=env)
+    assert code == 1 and out["status"] == "Failure"
+    assert message in out["message"]
+    assert not record.exists(), "mount must not have been called"
+
+
+def test_separator_in_domain_is_refused(plugin, key, cifs_env, tmp_path):
+    env, record = cifs_env
+    options = {
+        "networkPath": "//nas.example.org/share",
+        "kubernetes.io/secret/username": k8s_secret(encrypt(key, "maia")),
+        "kubernetes.io/secret/password": k8s_secret(encrypt(key, "pw")),
+        "kubernetes.io/secret/domain": k8s_secret(encrypt(key, "WG,file_mode=0777")),
+    }
+    code, out, _ = run(plugin, "mount", str(tmp_path / "vol"), json.dumps(options), env=env)
+    assert code == 1 and "secret field 'domain' holds a comma" in out["message"]
+    assert not record.exists()

@@ -254,3 +254,25 @@ def test_exported_state(storage_mod, tmp_path):
     assert ret["changes"] == pred["changes"] == {"old": None, "new": "/nfs 198.18.0.12(rw,sync)"}
     assert st.exported("/nfs", ["198.18.0.12"], "rw,sync", config=exports)["changes"] == {}
     assert st.exported("/nfs", [], "rw,sync", config=exports)["result"] is False
+
+
+@pytest.mark.parametrize("clients, options, what", [
+    (["x(rw) *"], "rw,sync", "clients ['x(rw) *']"),
+    (["198.18.0.12", "-o"], "rw,sync", "clients ['-o']"),
+    (["198.18.0.12\n*"], "rw,sync", "clients"),
+    (["198.18.0.12"], "rw) *(rw", "options 'rw) *(rw'"),
+    (["198.18.0.12"], "rw,sync\n/etc 0.0.0.0/0(rw", "options"),
+])
+def test_exported_refuses_values_that_change_the_line(storage_mod, tmp_path, clients, options, what):
+    """A client or option that would widen the export (or add a line) is refused
+    and the file is left as it was."""
+    salt = {k: getattr(storage_mod, k.split(".")[1]) for k in (
+        "maia_storage.exports_line", "maia_storage.exports_entry", "maia_storage.set_exports_entry")}
+    exports = tmp_path / "exports"
+    exports.write_text("/srv 10.0.0.1(ro)\n")
+    st = load_salt_module("_states/maia_storage.py", "s3", salt=salt, opts={"test": False})
+    ret = st.exported("/nfs", clients, options, config=str(exports))
+    assert ret["result"] is False and what in ret["comment"] and "nothing changed" in ret["comment"]
+    assert exports.read_text() == "/srv 10.0.0.1(ro)\n"
+    ok = st.exported("/nfs", ["198.18.0.0/24", "*", "nas.example.org", "fd00::12"], "rw,sync,anongid=2049", config=str(exports))
+    assert ok["result"] is True

@@ -315,11 +315,18 @@ def test_gpu_skipped(lab, runs):
 
 
 def test_no_secret_in_output(lab, runs):
-    with open(os.path.join(lab.config_folder, "cifs_key"), encoding="ascii") as fh:
-        body = [l for l in fh.read().splitlines() if l and not l.startswith("-----")]
-    for name in ("dry_proc", "first_proc", "second_proc"):
-        text = runs[name].stdout + runs[name].stderr
-        assert not any(l in text for l in body[1:4]), f"private key material in {name} output"
+    """No secret of the site (tests/support/secrets.py: env.json, registry, CIFS
+    key, bcrypt hash) in the state returns of the three runs, nor in the lab
+    master's salt-ssh logs and job cache."""
+    from pathlib import Path
+
+    from support.secrets import JOB_DIRS, find_secrets, site_secrets
+
+    secrets = site_secrets(lab.config_folder)
+    assert any(label.startswith("cifs_key") for label in secrets) and "env.json:ARGOCD_PASSWORD" in secrets
+    texts = {name: runs[name].stdout + runs[name].stderr for name in ("dry_proc", "first_proc", "second_proc")}
+    places = [Path(lab.path("salt", "log")), *(Path(lab.path("salt", "cache", d)) for d in JOB_DIRS)]
+    assert find_secrets(secrets, places, texts) == []
 
 
 def test_ufw_clean_then_reapply(lab, runs):

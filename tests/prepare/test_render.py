@@ -134,7 +134,10 @@ def test_ubuntu_nfs_server_with_gpu_and_cifs(tmp_path):
     ]
     assert has(s["maia-prepare-ufw-rule-nfs-from-maia-node-2-allowed"], {"port": 2049, "proto": "tcp", "source": "198.18.0.13"})
     assert has(s["maia-prepare-ufw-rule-extra-1-allowed"], {"port": "8080", "proto": "tcp", "source": "198.18.0.0/24"})
-    assert sorted(r["ufw"] for r in s["maia-prepare-ufw-enabled"]["require"]) == rules
+    # default incoming deny set explicitly, after every allow rule; enabled after that
+    assert has(s["maia-prepare-ufw-default-incoming-denied"], {"fun": "ufw.default_policy", "policy": "deny", "direction": "incoming"})
+    assert sorted(r["ufw"] for r in s["maia-prepare-ufw-default-incoming-denied"]["require"]) == rules
+    assert s["maia-prepare-ufw-enabled"]["require"] == [{"ufw": "maia-prepare-ufw-default-incoming-denied"}]
     # nfs server
     assert has(s["maia-prepare-nfs-export-dir-present"], {"name": "/nfs", "user": "nobody", "group": "nogroup", "mode": "0777"})
     assert {"sls": "maia.prepare.lvm"} in s["maia-prepare-nfs-export-dir-present"]["require"]
@@ -271,3 +274,51 @@ def test_ssh_rule_follows_the_hosts_ssh_port(tmp_path):
     pillar = dict(CLIENT, host=dict(CLIENT["host"], ssh_port=2222))
     s = render(tmp_path, "maia-node-1", {**OS["ubuntu22"], **NO_GPU}, pillar)
     assert has(s["maia-prepare-ufw-rule-ssh-allowed"], {"port": 2222, "proto": "tcp"})
+
+
+def test_hosts_named_without_ip_use_the_ip_from_grains(tmp_path):
+    """Issue 13 item 6: inventory addresses that are host names (the reference's
+    example inventory) never reach UFW or /etc/exports; the `ip` the ext_pillar
+    found in each host's grains does, and this host's own from its grains."""
+    hosts = {
+        "maia-node-0": {"address": "maia-node-0", "roles": ["control-plane", "nfs_server"]},
+        "maia-node-1": {"address": "maia-node-1", "roles": ["nfs_clients"], "ip": "198.18.0.32"},
+        "maia-node-2": {"address": "maia-node-2.example.org", "roles": ["nfs_clients"], "ip": "198.18.0.33"},
+    }
+    pillar = dict(SERVER, hosts=hosts, host=dict(SERVER["host"], address="maia-node-0"),
+                  nfs_server={"name": "maia-node-0", "address": "maia-node-0"})
+    s = render(tmp_path, "maia-node-0", {**OS["debian12"], **NO_GPU, "maia_default_ipv4": "198.18.0.31"}, pillar)
+    assert s["maia-prepare-ufw-rule-from-maia-node-1-allowed"]["source"] == "198.18.0.32"
+    assert s["maia-prepare-ufw-rule-nfs-from-maia-node-2-allowed"]["source"] == "198.18.0.33"
+    assert s["maia-prepare-nfs-exports-entry-present"]["clients"] == ["198.18.0.31", "198.18.0.32", "198.18.0.33"]
+    assert "maia-prepare-host-addresses-known" not in s
+
+    client = dict(CLIENT, hosts=dict(hosts, **{"maia-node-0": dict(hosts["maia-node-0"], ip="198.18.0.31")}),
+                  nfs_server={"name": "maia-node-0", "address": "maia-node-0", "ip": "198.18.0.31"})
+    (tmp_path / "c").mkdir()
+    c = render(tmp_path / "c", "maia-node-1", {**OS["debian12"], **NO_GPU}, client)
+    assert c["maia-prepare-nfs-share-mounted"]["device"] == "198.18.0.31:/nfs"
+
+
+def test_host_without_known_ip_stops_before_any_change(tmp_path):
+    hosts = dict(HOSTS, **{"maia-node-2": {"address": "maia-node-2", "roles": ["nfs_clients"]}})
+    s = render(tmp_path, "maia-node-0", {**OS["debian12"], **NO_GPU}, dict(SERVER, hosts=hosts))
+    check = s["maia-prepare-host-addresses-known"]
+    assert check["fun"] == "test.fail_without_changes" and check["failhard"] is True and check["order"] == 1
+    assert "maia-node-2" in check["name"]
+    assert not ids(s, "maia-prepare-ufw-rule-from-maia-node-2")
+
+
+def test_nfs_root_squash_option(tmp_path):
+    pillar = dict(SERVER, prepare={"nfs_root_squash": True})
+    s = render(tmp_path, "maia-node-0", {**OS["debian12"], **NO_GPU}, pillar)
+    assert has(s["maia-prepare-nfs-export-group-present"], {"fun": "group.present", "name": "maia-nfs", "gid": 2049})
+    assert has(s["maia-prepare-nfs-export-dir-present"], {"user": "root", "group": "maia-nfs", "mode": "2775"})
+    assert s["maia-prepare-nfs-exports-entry-present"]["options"] == (
+        "rw,sync,no_subtree_check,root_squash,anonuid=65534,anongid=2049")
+
+
+def test_default_incoming_policy_follows_pillar(tmp_path):
+    pillar = dict(SERVER, prepare={"firewall": {"default_incoming": "reject"}})
+    s = render(tmp_path, "maia-node-0", {**OS["debian12"], **NO_GPU}, pillar)
+    assert s["maia-prepare-ufw-default-incoming-denied"]["policy"] == "reject"

@@ -197,3 +197,60 @@ def test_rules_valid_lists_every_bad_rule(ufw_mod):
     bad = st.rules_valid("v", [{"port": 8080}, {"port": 99999}, "22/tcp"])
     assert bad["result"] is False
     assert "rule 1" in bad["comment"] and "rule 2" in bad["comment"] and "rule 0" not in bad["comment"]
+
+
+# /etc/default/ufw as Debian 12's ufw 0.36 ships it (trimmed): the package default
+# for incoming is DROP, but a host image may carry ACCEPT; the state sets it.
+DEFAULTS = """\
+IPV6=yes
+DEFAULT_INPUT_POLICY="ACCEPT"
+DEFAULT_OUTPUT_POLICY="ACCEPT"
+DEFAULT_FORWARD_POLICY="DROP"
+"""
+
+
+def test_default_policy_read_from_the_defaults_file(ufw_mod, tmp_path):
+    path = tmp_path / "ufw"
+    path.write_text(DEFAULTS)
+    assert ufw_mod.default_policy("incoming", defaults_file=str(path)) == "allow"
+    assert ufw_mod.default_policy("routed", defaults_file=str(path)) == "deny"
+    assert ufw_mod.default_policy("incoming", defaults_file=str(tmp_path / "none")) is None
+    with pytest.raises(SaltInvocationError, match="direction"):
+        ufw_mod.default_policy("sideways", defaults_file=str(path))
+
+
+def test_default_policy_state_predicts_sets_once(ufw_mod, tmp_path):
+    """The state reads the real file through the module; `ufw default` is replaced
+    by an edit of that file (no ufw runs on this machine)."""
+    path = tmp_path / "ufw"
+    path.write_text(DEFAULTS)
+    fw = FakeFirewall(ufw_mod)
+    calls = []
+
+    def set_policy(policy, direction):
+        calls.append((policy, direction))
+        path.write_text(path.read_text().replace('DEFAULT_INPUT_POLICY="ACCEPT"', 'DEFAULT_INPUT_POLICY="DROP"'))
+
+    def funcs(test):
+        st = _states(ufw_mod, fw, test)
+        st.__salt__["ufw.default_policy"] = lambda direction: ufw_mod.default_policy(direction, defaults_file=str(path))
+        st.__salt__["ufw.set_default_policy"] = set_policy
+        return st
+
+    predicted = funcs(True).default_policy("d", policy="deny", direction="incoming")
+    assert predicted["result"] is None and calls == []
+    assert predicted["changes"] == {"default incoming": {"old": "allow", "new": "deny"}}
+    applied = funcs(False).default_policy("d", policy="deny", direction="incoming")
+    assert applied["result"] is True and applied["changes"] == predicted["changes"] and calls == [("deny", "incoming")]
+    again = funcs(False).default_policy("d", policy="deny", direction="incoming")
+    assert again["changes"] == {} and len(calls) == 1
+
+
+def test_default_policy_before_ufw_is_installed_predicts_nothing(ufw_mod, tmp_path):
+    """test=True on a fresh host: no /etc/default/ufw yet. The package's own default
+    is only known once it is installed, so no change is predicted (and none is made)."""
+    fw = FakeFirewall(ufw_mod)
+    st = _states(ufw_mod, fw, True)
+    st.__salt__["ufw.default_policy"] = lambda direction: ufw_mod.default_policy(direction, defaults_file=str(tmp_path / "none"))
+    ret = st.default_policy("d", policy="deny", direction="incoming")
+    assert ret["result"] is True and ret["changes"] == {} and "not installed yet" in ret["comment"]

@@ -29,8 +29,8 @@ def test_mapping_for_a_host(folder):
     assert maia["roles"] == ["control-plane", "nfs_server"]
     assert maia["host"] == {"address": "198.18.0.11", "user": "root", "ssh_port": 22, "device_list": ["/dev/loop1"],
                             "local_storage_size": "50%FREE", "nfs_storage_size": "100%FREE"}
-    assert maia["hosts"]["node-1"] == {"address": "198.18.0.12", "roles": ["nfs_clients"]}
-    assert maia["nfs_server"] == {"name": "node-0", "address": "198.18.0.11"}
+    assert maia["hosts"]["node-1"] == {"address": "198.18.0.12", "roles": ["nfs_clients"], "ip": "198.18.0.12"}
+    assert maia["nfs_server"] == {"name": "node-0", "address": "198.18.0.11", "ip": "198.18.0.11"}
     assert maia["cluster"]["domain"] == "maia.test"
     assert maia["env"]["ARGOCD_PASSWORD"] == "pw"
     assert maia["prepare"] == {"nvidia_drivers": True, "lvm": True, "ufw": True, "nfs": True, "cifs": True}
@@ -68,7 +68,7 @@ def test_missing_env_json(tmp_path):
         site_pillar(tmp_path, "node-0")
 
 
-def test_cifs_key_reaches_pillar(folder):
+def test_cifs_key_reaches_inventory_hosts(folder):
     (folder / "cifs_key").write_text("-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n")
     assert "BEGIN PRIVATE KEY" in site_pillar(folder, "node-1")["maia"]["cifs"]["private_key"]
 
@@ -76,3 +76,125 @@ def test_cifs_key_reaches_pillar(folder):
 def test_launch_config_reaches_pillar(folder):
     (folder / "microk8s-config.yaml").write_text("version: 0.2.0\nextraSANs: [maia.test]\n")
     assert site_pillar(folder, "node-0")["maia"]["k8s"]["launch_config"]["extraSANs"] == ["maia.test"]
+
+
+# ---- scoped by role (docs/security.md) ------------------------------------------------
+
+
+def _secrets_site(folder):
+    env = json.loads((folder / "env.json").read_text())
+    env.update({"keycloak_client_secret": "kc-secret", "minio_root_password": "minio-pw", "rancher_token": "rt"})
+    (folder / "env.json").write_text(json.dumps(env))
+    (folder / "c1.yaml").write_text(yaml.safe_dump(
+        {"domain": "maia.test", "k8s_distribution": "microk8s", "cluster_name": "c1", "traefik_dashboard_password": "tdp"}))
+    (folder / "maia-registry-credentials.json").write_text(json.dumps({"harbor_username": "hu", "harbor_password": "hp"}))
+    (folder / "cifs_key").write_text("-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n")
+    (folder / "microk8s-config.yaml").write_text("version: 0.2.0\nextraSANs: [maia.test]\n")
+
+
+def test_control_plane_gets_platform_secrets(folder):
+    _secrets_site(folder)
+    maia = site_pillar(folder, "node-0")["maia"]
+    assert maia["env"]["ARGOCD_PASSWORD"] == "pw" and maia["env"]["keycloak_client_secret"] == "kc-secret"
+    assert maia["cluster"]["traefik_dashboard_password"] == "tdp"
+    assert maia["registry"] == {"url": "", "username": "hu", "password": "hp"}
+    assert "BEGIN PRIVATE KEY" in maia["cifs"]["private_key"]
+    assert maia["k8s"]["launch_config"]["extraSANs"] == ["maia.test"]
+
+
+def test_nfs_client_gets_no_platform_secret(folder):
+    _secrets_site(folder)
+    maia = site_pillar(folder, "node-1")["maia"]
+    assert maia["env"] == {"cluster_name": "c1"}
+    assert maia["cluster"] == {"cluster_name": "c1", "domain": "maia.test", "k8s_distribution": "microk8s"}
+    assert "registry" not in maia and "launch_config" not in maia["k8s"]
+    text = json.dumps(maia)
+    for secret in ("pw", "kc-secret", "minio-pw", "tdp", "hu", "hp"):
+        assert f'"{secret}"' not in text
+    # it mounts CIFS volumes: it keeps the CIFS key
+    assert "BEGIN PRIVATE KEY" in maia["cifs"]["private_key"]
+
+
+def test_cifs_key_only_to_named_hosts(folder):
+    _secrets_site(folder)
+    only_cp = {"cifs": {"hosts": ["node-0"]}}
+    assert "private_key" not in site_pillar(folder, "node-1", only_cp)["maia"].get("cifs", {})
+    assert "BEGIN" in site_pillar(folder, "node-0", only_cp)["maia"]["cifs"]["private_key"]
+
+
+def test_minion_outside_the_inventory_gets_no_secret(folder):
+    _secrets_site(folder)
+    maia = site_pillar(folder, "the-master_master")["maia"]
+    assert maia["env"] == {"cluster_name": "c1"} and "registry" not in maia and "cifs" not in maia
+    assert set(maia["hosts"]) == {"node-0", "node-1"}
+
+
+def test_ordinary_pillar_still_adds_to_a_scoped_host(folder):
+    _secrets_site(folder)
+    maia = site_pillar(folder, "node-1", {"env": {"extra": "x"}, "prepare": {"ufw": False}})["maia"]
+    assert maia["env"] == {"cluster_name": "c1", "extra": "x"} and maia["prepare"]["ufw"] is False
+
+
+# ---- addresses validated at render -----------------------------------------------------
+
+
+@pytest.mark.parametrize("address", ["x(rw) *", "-oProxyCommand=touch /tmp/x", "198.18.0.12\n", "a b", "*", "node_1"])
+def test_bad_address_fails_the_render_naming_host_and_key(folder, address):
+    inv = yaml.safe_load((folder / "inventory.yaml").read_text())
+    inv["hosts"]["node-1"]["address"] = address
+    (folder / "inventory.yaml").write_text(yaml.safe_dump(inv))
+    with pytest.raises(InventoryError, match=r"host node-1: address=.* is not an IPv4/IPv6 address or DNS name"):
+        site_pillar(folder, "node-0")
+
+
+@pytest.mark.parametrize("address", ["fd00::12", "node-1.example.org", "node-1"])
+def test_good_addresses_pass(folder, address):
+    inv = yaml.safe_load((folder / "inventory.yaml").read_text())
+    inv["hosts"]["node-1"]["address"] = address
+    (folder / "inventory.yaml").write_text(yaml.safe_dump(inv))
+    assert site_pillar(folder, "node-0")["maia"]["hosts"]["node-1"]["address"] == address
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"prepare": {"nfs_export_extra_clients": ["x(rw) *"]}}, r"nfs_export_extra_clients: 'x\(rw\) \*' is not"),
+        ({"k8s": {"api_allowed_sources": ["admin.example.org"]}}, "api_allowed_sources: 'admin.example.org' is not an IP"),
+        ({"k8s": {"web_allowed_sources": ["10.0.0.0/33"]}}, "web_allowed_sources: '10.0.0.0/33'"),
+        ({"prepare": {"ufw_extra_rules": [{"port": 80, "from": "10.0.0.1 port 22"}]}}, "ufw_extra_rules item 1"),
+    ],
+)
+def test_bad_networks_in_pillar_fail_the_render(folder, overrides, message):
+    with pytest.raises(InventoryError, match=message):
+        site_pillar(folder, "node-0", overrides)
+
+
+def test_named_extra_export_targets_pass(folder):
+    overrides = {"prepare": {"nfs_export_extra_clients": ["10.1.0.0/16", "*", "nas.example.org"]},
+                 "k8s": {"api_allowed_sources": ["10.0.0.0/24", "fd00::/64"]}}
+    assert site_pillar(folder, "node-0", overrides)["maia"]["prepare"]["nfs_export_extra_clients"][1] == "*"
+
+
+def test_host_without_an_ip_gets_its_default_ipv4_from_grains(folder):
+    """Issue 13 item 6: the reference inventory names hosts only; firewall and NFS
+    rules use the default IPv4 each host reports (grain maia_default_ipv4)."""
+    inv = yaml.safe_load((folder / "inventory.yaml").read_text())
+    inv["hosts"]["node-0"]["address"] = "node-0"
+    inv["hosts"]["node-1"]["address"] = "node-1"
+    (folder / "inventory.yaml").write_text(yaml.safe_dump(inv))
+    grains = {"node-0": {"maia_default_ipv4": "198.18.0.21"}, "node-1": {"maia_default_ipv4": "198.18.0.22"}}
+    maia = site_pillar(folder, "node-1", grains_of=lambda name: grains.get(name, {}))["maia"]
+    assert maia["hosts"]["node-0"] == {"address": "node-0", "roles": ["control-plane", "nfs_server"], "ip": "198.18.0.21"}
+    assert maia["hosts"]["node-1"]["ip"] == "198.18.0.22"
+    assert maia["nfs_server"] == {"name": "node-0", "address": "node-0", "ip": "198.18.0.21"}
+    # nothing cached: no ip, the state validation then names the host
+    assert "ip" not in site_pillar(folder, "node-1")["maia"]["hosts"]["node-0"]
+
+
+def test_cluster_name_is_rechecked(folder):
+    env = json.loads((folder / "env.json").read_text())
+    env["cluster_name"] = "../../etc/x"
+    (folder / "env.json").write_text(json.dumps(env))
+    (folder / "../../etc/x.yaml".replace("../../etc/", "")).write_text("{}")
+    with pytest.raises(ConfigFolderError, match="cluster_name='../../etc/x' is not a DNS label"):
+        site_pillar(folder, "node-0")

@@ -29,7 +29,17 @@ maia-prepare-ufw-extra-rules-valid:
     - require_in:
       - test: maia-prepare-inputs-checked
 {%- endif %}
-{%- if mapdata.nfs and maia.is_nfs_client and not maia.nfs_server.get("address") %}
+{%- if (mapdata.ufw or mapdata.nfs) and maia.unresolved %}
+
+maia-prepare-host-addresses-known:
+  test.fail_without_changes:
+    - name: "no IP address known for {{ maia.unresolved | join(', ') }}: firewall and NFS rules need one. Give each an IP address in inventory.yaml, or let its minion report its grains (salt '*' saltutil.sync_grains) so the ext_pillar finds its default IPv4"
+    - order: 1
+    - failhard: true
+    - require_in:
+      - test: maia-prepare-inputs-checked
+{%- endif %}
+{%- if mapdata.nfs and maia.is_nfs_client and not maia.nfs_server_address %}
 
 maia-prepare-nfs-server-known:
   test.fail_without_changes:

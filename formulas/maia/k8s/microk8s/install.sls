@@ -39,12 +39,42 @@ maia-k8s-microk8s-user-{{ user }}-in-group-microk8s:
 {%- endfor %}
 
 {%- if k8s.ufw %}
+{#- Each port from any source, or only from the networks listed for it
+    (maia:k8s:api_allowed_sources for the API port, web_allowed_sources for
+    80/443); a restricted port loses its rule from any. #}
 {%-   for port in k8s.firewall_ports %}
 {%-     set number, proto = (port ~ "/tcp").split("/")[:2] %}
+{%-     if number == k8s.api_port | string %}
+{%-       set sources = k8s.api_allowed_sources %}
+{%-     elif number in ["80", "443"] %}
+{%-       set sources = k8s.web_allowed_sources %}
+{%-     else %}
+{%-       set sources = [] %}
+{%-     endif %}
+{%-     if not sources %}
 
 maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-allowed:
   ufw.rule_present:
     - port: {{ number }}
     - proto: {{ proto }}
+{%-     else %}
+
+maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-from-any-absent:
+  ufw.rule_absent:
+    - port: {{ number }}
+    - proto: {{ proto }}
+    - require:
+{%-       for source in sources %}
+      - ufw: maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-from-{{ source | replace("/", "_") | replace(":", "_") }}-allowed
+{%-       endfor %}
+{%-       for source in sources %}
+
+maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-from-{{ source | replace("/", "_") | replace(":", "_") }}-allowed:
+  ufw.rule_present:
+    - port: {{ number }}
+    - proto: {{ proto }}
+    - source: {{ source | string | json }}
+{%-       endfor %}
+{%-     endif %}
 {%-   endfor %}
 {%- endif %}

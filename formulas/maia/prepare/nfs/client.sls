@@ -1,7 +1,7 @@
 {#- NFS client: packages, mount point, fstab line and mount of
-    <nfs server address>:/nfs with rw,sync,vers=4. #}
+    <nfs server IP (or its DNS name when no IP is known)>:/nfs with rw,sync,vers=4. #}
 {%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
-{%- set remote = maia.nfs_server.get("address", "") ~ ":" ~ mapdata.nfs_export.dir %}
+{%- set remote = maia.nfs_server_address ~ ":" ~ mapdata.nfs_export.dir %}
 include:
   - maia.prepare.validate
 

@@ -1,7 +1,8 @@
-{#- NFS server: packages, /nfs (nobody:nogroup 0777, on LV maia_0 when LVM
-    is on), /etc/exports line for the NFS clients' and its own address only (plus
-    maia:prepare:nfs_export_extra_clients), service enabled and running,
-    exports reloaded only when the line changed. #}
+{#- NFS server: packages, /nfs (nobody:nogroup 0777 with no_root_squash, or
+    root:maia-nfs 2775 with maia:prepare:nfs_root_squash; on LV maia_0 when LVM
+    is on), /etc/exports line for the NFS clients' and its own IP only (plus
+    the targets named in maia:prepare:nfs_export_extra_clients), service
+    enabled and running, exports reloaded only when the line changed. #}
 {%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
 {%- set export = mapdata.nfs_export %}
 {#- The server's own address too: kubelet on this node mounts the share for
@@ -18,6 +19,16 @@ maia-prepare-nfs-server-packages-installed:
     - pkgs: {{ mapdata.pkgs.nfs_server | json }}
     - require:
       - test: maia-prepare-inputs-checked
+
+{%- if mapdata.nfs_root_squash %}
+
+maia-prepare-nfs-export-group-present:
+  group.present:
+    - name: {{ mapdata.nfs_export_group.name }}
+    - gid: {{ mapdata.nfs_export_group.gid }}
+    - require_in:
+      - file: maia-prepare-nfs-export-dir-present
+{%- endif %}
 
 maia-prepare-nfs-export-dir-present:
   file.directory:

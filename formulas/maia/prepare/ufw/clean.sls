@@ -7,7 +7,7 @@ maia-prepare-ufw-disabled:
 
 maia-prepare-ufw-rule-from-{{ peer.name }}-deleted:
   ufw.rule_absent:
-    - source: {{ peer.address }}
+    - source: {{ peer.address | json }}
     - require:
       - ufw: maia-prepare-ufw-disabled
 {%- endfor %}
@@ -18,7 +18,7 @@ maia-prepare-ufw-rule-nfs-from-{{ client.name }}-deleted:
   ufw.rule_absent:
     - port: {{ mapdata.firewall.nfs_port }}
     - proto: tcp
-    - source: {{ client.address }}
+    - source: {{ client.address | json }}
     - require:
       - ufw: maia-prepare-ufw-disabled
 {%-   endfor %}
@@ -29,7 +29,7 @@ maia-prepare-ufw-rule-extra-{{ loop.index }}-deleted:
   ufw.rule_absent:
     - port: {{ rule.get("port", "any") | string | json }}
     - proto: {{ rule.get("proto", "any") }}
-    - source: {{ rule.get("from", "any") }}
+    - source: {{ rule.get("from", "any") | string | json }}
     - action: {{ rule.get("action", "allow") }}
     - require:
       - ufw: maia-prepare-ufw-disabled

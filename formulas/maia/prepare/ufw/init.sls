@@ -1,6 +1,8 @@
-{#- UFW: SSH allowed, every other MAIA host allowed in, extra rules from
-    pillar, on the NFS server 2049 from the NFS clients; then enabled (after
-    every allow rule, so that enabling never cuts the SSH session). #}
+{#- UFW: default incoming policy deny (set explicitly, not left to the
+    package), SSH allowed, every other MAIA host allowed in (by IP), extra
+    rules from pillar, on the NFS server 2049 from the NFS clients; then
+    enabled (after every allow rule, so that enabling never cuts the SSH
+    session). #}
 {%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
 {%- set rule_ids = [] %}
 include:
@@ -28,7 +30,7 @@ maia-prepare-ufw-rule-ssh-allowed:
 
 maia-prepare-ufw-rule-salt-master-allowed:
   ufw.rule_present:
-    - source: {{ salt_master_ip }}
+    - source: {{ salt_master_ip | json }}
     - require:
       - pkg: maia-prepare-ufw-package-installed
 {%- do rule_ids.append("maia-prepare-ufw-rule-salt-master-allowed") %}
@@ -38,7 +40,7 @@ maia-prepare-ufw-rule-salt-master-allowed:
 
 {{ id }}:
   ufw.rule_present:
-    - source: {{ peer.address }}
+    - source: {{ peer.address | json }}
     - require:
       - pkg: maia-prepare-ufw-package-installed
 {%-   do rule_ids.append(id) %}
@@ -51,7 +53,7 @@ maia-prepare-ufw-rule-salt-master-allowed:
   ufw.rule_present:
     - port: {{ mapdata.firewall.nfs_port }}
     - proto: tcp
-    - source: {{ client.address }}
+    - source: {{ client.address | json }}
     - require:
       - pkg: maia-prepare-ufw-package-installed
 {%-     do rule_ids.append(id) %}
@@ -64,16 +66,24 @@ maia-prepare-ufw-rule-salt-master-allowed:
   ufw.rule_present:
     - port: {{ rule.get("port", "any") | string | json }}
     - proto: {{ rule.get("proto", "any") }}
-    - source: {{ rule.get("from", "any") }}
+    - source: {{ rule.get("from", "any") | string | json }}
     - action: {{ rule.get("action", "allow") }}
     - require:
       - pkg: maia-prepare-ufw-package-installed
 {%-   do rule_ids.append(id) %}
 {%- endfor %}
 
-maia-prepare-ufw-enabled:
-  ufw.enabled:
+{#- after every allow rule: on an active firewall, denying first could cut the session #}
+maia-prepare-ufw-default-incoming-denied:
+  ufw.default_policy:
+    - policy: {{ mapdata.firewall.default_incoming }}
+    - direction: incoming
     - require:
 {%- for id in rule_ids %}
       - ufw: {{ id }}
 {%- endfor %}
+
+maia-prepare-ufw-enabled:
+  ufw.enabled:
+    - require:
+      - ufw: maia-prepare-ufw-default-incoming-denied

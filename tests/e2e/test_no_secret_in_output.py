@@ -1,0 +1,91 @@
+"""No generated secret of the site in any output, after a full install on the lab.
+
+Real: the lab hosts, a salt-master and salt-minions, `maia install` and
+salt-run; stand-ins as in conftest.py (Kubernetes API, MicroK8s, ArgoCD
+controller). The site's secrets are collected from its CONFIG_FOLDER
+(tests/support/secrets.py): env.json's secrets and the bcrypt hash, the
+cluster YAML's password, the registry password, the CIFS key and the token of
+the fetched kubeconfig. They are searched in the master's log and job cache,
+every minion's log and job data, the `maia install` output and the raw state
+returns of the orchestration.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from maia_salt.install import orch_pillar, salt_bin
+from support.secrets import JOB_DIRS, find_secrets, site_secrets
+
+MAIA = str(Path(sys.executable).with_name("maia"))
+
+
+@pytest.fixture(scope="module")
+def installed(site_lab):
+    """`maia install` (minions), then the raw state returns of a re-run."""
+    install = subprocess.run([MAIA, "install", "-c", site_lab.dir], capture_output=True, text=True,
+                             timeout=3600, stdin=subprocess.DEVNULL)
+    assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    import json
+
+    raw = subprocess.run(
+        [salt_bin("salt-run"), "-c", site_lab.dir, "--out", "json", "state.orch", "orch.maia",
+         f"pillar={json.dumps(orch_pillar(None, False, None))}"],
+        capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL,
+    )
+    assert raw.returncode == 0, raw.stderr[-3000:]
+    return {"maia install": install.stdout + install.stderr, "state returns (salt-run state.orch)": raw.stdout + raw.stderr}
+
+
+def lab_salt_places(site_lab):
+    places = [Path(site_lab.path("salt", "log")), *(Path(site_lab.path("salt", "cache", d)) for d in JOB_DIRS)]
+    for host in site_lab.hosts:
+        root = Path(site_lab.path("hosts", host.name, "merged"))
+        places.append(root / "var/log/salt")
+        places += [root / "var/cache/salt/minion" / d for d in JOB_DIRS]
+    return places
+
+
+def test_no_secret_in_logs_job_cache_or_output(site_lab, installed):
+    secrets = site_secrets(site_lab.config_folder)
+    labels = set(secrets)
+    # the collection holds every kind of secret, or the search proves nothing
+    assert {"env.json:ARGOCD_PASSWORD", "env.json:argocd_bcrypt_password", "env.json:keycloak_client_secret"} <= labels
+    assert any(label.startswith("cifs_key") for label in labels)
+    assert any(":token" in label for label in labels), sorted(labels)
+    places = lab_salt_places(site_lab)
+    assert os.path.isfile(site_lab.path("salt", "log", "master"))
+    assert any(p.is_dir() and any(p.iterdir()) for p in places if p.name == "jobs"), "no job cache to search"
+    hits = find_secrets(secrets, places, installed)
+    assert hits == [], "\n".join(hits)
+
+
+def test_inventory_with_host_names_only_uses_each_hosts_ip(site_lab, installed):
+    """Issue 13 item 6 on real hosts: the reference's example inventory names
+    hosts without addresses. With every `address` a host name, stage 1 reaches
+    the same firewall and NFS rules as with IPs (each minion's grain
+    maia_default_ipv4, read by the ext_pillar from the master's cache): the
+    re-run changes nothing, and UFW on the NFS server lists the peers' IPs."""
+    import yaml
+
+    from maia_salt.install import run_orchestration
+
+    inventory = Path(site_lab.inventory)
+    good = inventory.read_text()
+    named = yaml.safe_load(good)
+    for name, host in named["hosts"].items():
+        host["address"] = name
+    inventory.write_text(yaml.safe_dump(named))
+    try:
+        report = run_orchestration(site_lab.dir, stages=["prepare"])
+    finally:
+        inventory.write_text(good)
+    assert report.ok, report.render()
+    assert report.changed == 0, report.render()
+    rules = Path(site_lab.path("hosts", "maia-node-0", "merged", "etc/ufw/user.rules")).read_text()
+    for host in site_lab.hosts:
+        if host.name != "maia-node-0":
+            assert f" {host.address} in" in rules, (host.name, host.address)
+    assert "maia-node-1 in" not in rules

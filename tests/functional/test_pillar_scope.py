@@ -1,0 +1,130 @@
+"""What each role's compiled pillar holds, read through a real salt-master and
+two real salt-minions (pytest-salt-factories), on a site with a CIFS key and
+private-registry credentials.
+
+The control-plane host gets the platform secrets; the NFS client gets the
+non-secret keys its states read and the CIFS key (it mounts CIFS volumes), and
+none of the platform secrets; the master's own pillar (orchestration) gets no
+secret at all.
+"""
+import json
+
+import pytest
+import yaml
+
+from maia_salt.configure import configure
+from support.secrets import site_secrets
+from support.site import REPO, SITE_ENV, SITE_INVENTORY
+
+# Everything a host outside the control plane may hold, key by key.
+NODE_KEYS = {"config_folder", "stages", "kubeconfig", "cluster", "env", "prepare", "k8s", "core",
+             "roles", "host", "hosts", "nfs_server", "cifs"}
+
+
+@pytest.fixture(scope="module")
+def scoped_site(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scoped") / "config"
+    configure(None, {**SITE_ENV, "CONFIG_FOLDER": str(folder)}, None, cifs_key=True)
+    (folder / "maia-registry-credentials.json").write_text(
+        json.dumps({"harbor_username": "robot$maia-scope", "harbor_password": "registry-scope-password"}))
+    (folder / "inventory.yaml").write_text(yaml.safe_dump(SITE_INVENTORY))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def master(salt_factories, scoped_site):
+    factory = salt_factories.salt_master_daemon("scope-master", overrides={
+        "ext_pillar": [{"maia": {"config_folder": str(scoped_site)}}],
+        "file_roots": {"base": [str(REPO / "formulas")]},
+    })
+    with factory.started():
+        yield factory
+
+
+@pytest.fixture(scope="module")
+def minions(master):
+    cp = master.salt_minion_daemon("maia-node-0")
+    client = master.salt_minion_daemon("maia-node-1")
+    with cp.started(), client.started():
+        yield {"control-plane": cp, "nfs_clients": client}
+
+
+def compiled(master, minion):
+    ret = master.salt_cli(timeout=120).run("pillar.items", "unmask=True", minion_tgt=minion.id)
+    assert ret.returncode == 0, ret
+    return ret.data["maia"]
+
+
+def holds(maia, secrets):
+    text = json.dumps(maia)
+    return {label for label, value in secrets.items() if value in text}
+
+
+def test_each_role_holds_what_its_states_use(master, minions, scoped_site):
+    secrets = site_secrets(scoped_site)
+    cifs = {label for label in secrets if label.startswith("cifs_key")}
+    platform = set(secrets) - cifs
+    # the collection must see the platform secrets, or the test proves nothing
+    assert {"env.json:ARGOCD_PASSWORD", "env.json:argocd_bcrypt_password", "registry:harbor_password",
+            "func.yaml:traefik_dashboard_password"} <= platform
+    assert cifs
+
+    cp = compiled(master, minions["control-plane"])
+    assert holds(cp, secrets) == set(secrets)
+    assert cp["registry"]["username"] == "robot$maia-scope"
+
+    node = compiled(master, minions["nfs_clients"])
+    assert set(node) <= NODE_KEYS, sorted(set(node) - NODE_KEYS)
+    assert holds(node, secrets) == cifs, sorted(holds(node, secrets) - cifs)
+    assert node["env"] == {"cluster_name": "func"}
+    assert node["cluster"] == {"cluster_name": "func", "domain": "maia.func.test", "k8s_distribution": "microk8s"}
+    assert node["roles"] == ["nfs_clients"] and node["hosts"]["maia-node-0"]["ip"] == "198.18.0.11"
+
+
+def test_master_pillar_for_orchestration_holds_no_secret(master, minions, scoped_site):
+    """The orchestration renders with the master's own pillar: hosts and flags, no secret."""
+    ret = master.salt_run_cli(timeout=120).run("pillar.show_pillar", "scope-master_master")
+    assert ret.returncode == 0, ret
+    maia = ret.data["maia"]
+    assert set(maia["hosts"]) == {"maia-node-0", "maia-node-1"}
+    assert holds(maia, site_secrets(scoped_site)) == set()
+
+
+def test_ordinary_pillar_overrides_still_apply_to_a_scoped_host(master, minions):
+    ret = master.salt_cli(timeout=120).run(
+        "pillar.items", 'pillar={"maia": {"prepare": {"ufw": false}, "cifs": {"hosts": ["maia-node-0"]}}}',
+        "unmask=True", minion_tgt="maia-node-1")
+    assert ret.returncode == 0, ret
+    maia = ret.data["maia"]
+    assert maia["prepare"]["ufw"] is False and maia["prepare"]["lvm"] is True
+    assert "private_key" not in maia.get("cifs", {})
+
+
+def test_host_named_without_ip_gets_the_ip_its_minion_reports(master, minions, scoped_site):
+    """Issue 13 item 6 through a real master: with inventory addresses that are
+    host names, the ext_pillar gives each host the IP from its grain
+    maia_default_ipv4, read from the master's cache of the grains every minion
+    reports (both minions run on this machine, so both report its address)."""
+    cli = master.salt_cli(timeout=120)
+    for minion in minions.values():
+        assert cli.run("saltutil.sync_grains", minion_tgt=minion.id).returncode == 0
+    ret = cli.run("grains.get", "maia_default_ipv4", minion_tgt="maia-node-0")
+    assert ret.returncode == 0, ret
+    address = ret.data
+    if not address:
+        pytest.skip("this machine has neither a default route nor a single IPv4 address")
+    inventory = scoped_site / "inventory.yaml"
+    good = inventory.read_text()
+    named = yaml.safe_load(good)
+    for name, host in named["hosts"].items():
+        host["address"] = name
+    inventory.write_text(yaml.safe_dump(named))
+    try:
+        for minion in minions.values():  # each pillar request puts the minion's grains in the master's cache
+            assert cli.run("saltutil.refresh_pillar", "wait=True", minion_tgt=minion.id).returncode == 0
+        node = compiled(master, minions["nfs_clients"])
+    finally:
+        inventory.write_text(good)
+    assert node["hosts"]["maia-node-0"] == {"address": "maia-node-0", "roles": ["control-plane", "nfs_server"],
+                                            "ip": address}
+    assert node["nfs_server"] == {"name": "maia-node-0", "address": "maia-node-0", "ip": address}
