@@ -670,15 +670,9 @@ class Lab:
         _write(self.roster, yaml.safe_dump(self._roster(), sort_keys=False), 0o600)
 
     def _roster(self) -> dict:
-        try:
-            from maia_salt.inventory import load_inventory  # the lead's contract
+        from maia_salt.inventory import load_inventory
 
-            return load_inventory(self.inventory).to_roster(priv=self.key)
-        except Exception:  # not there yet, or different: write the roster ourselves
-            return {
-                h.name: {"host": h.address, "user": "root", "port": 22, "priv": self.key, "sudo": False}
-                for h in self.hosts
-            }
+        return load_inventory(self.inventory).to_roster(priv=self.key)
 
     _configure_error: BaseException | None = None
 
@@ -699,21 +693,10 @@ class Lab:
             MAIA_PRIVATE_REGISTRY="",
         )
         tool = os.path.join(_package_paths()["bin"], "maia-configure")
-        configure_ready = False
-        try:
-            import importlib.util
-
-            configure_ready = importlib.util.find_spec("maia_salt.configure_cli") is not None
-        except Exception:
-            configure_ready = False
-        if configure_ready and os.path.exists(tool):
-            echo("CONFIG_FOLDER: maia-configure --non-interactive --cifs-key yes (demo values)")
-            proc = run([tool, "--non-interactive", "--cifs-key", "yes"], env=env, check=False, stdin=subprocess.DEVNULL)
-            if proc.returncode != 0:
-                raise RuntimeError(f"maia-configure failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-        else:
-            echo("CONFIG_FOLDER: maia-configure is not installed yet; writing minimal demo files (temporary)")
-            _fallback_config_folder(self.config_folder, env)
+        echo("CONFIG_FOLDER: maia-configure --non-interactive --cifs-key yes (demo values)")
+        proc = run([tool, "--non-interactive", "--cifs-key", "yes"], env=env, check=False, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise RuntimeError(f"maia-configure failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
     def _master(self) -> None:
         os.makedirs(self.path("salt", "run"), exist_ok=True)
@@ -1035,37 +1018,6 @@ def _write(path: str, text: str, mode: int = 0o644) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.chmod(path, mode)
-
-
-def _fallback_config_folder(folder: str, env: dict) -> None:
-    """TEMPORARY stand-in for `maia-configure --non-interactive` until it lands: minimal demo files."""
-    import secrets
-
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    name = env["CLUSTER_NAME"]
-    domain = env["CLUSTER_DOMAIN"]
-    data = {
-        "MAIA_PRIVATE_REGISTRY": "",
-        "cluster_name": name,
-        "MAIA_DASHBOARD_DOMAIN": f"maia.{domain}",
-        "argocd_namespace": "argocd",
-        "admin_group_ID": "MAIA:admin",
-        "ARGOCD_PASSWORD": secrets.token_urlsafe(16),
-        "keycloak_client_secret": secrets.token_urlsafe(16),
-        "admin_email": env["INGRESS_RESOLVER_EMAIL"],
-    }
-    _write(os.path.join(folder, "env.json"), json.dumps(data, indent=2) + "\n", 0o600)
-    cluster = {
-        "domain": domain,
-        "ingress_resolver_email": env["INGRESS_RESOLVER_EMAIL"],
-        "cluster_name": name,
-        "k8s_distribution": env["K8S_DISTRIBUTION"],
-        "traefik_resolver": "maiaresolver",
-        "storage_class": "microk8s-hostpath",
-        "shared_storage_class": "nfs-client",
-        "url_type": "subdomain",
-    }
-    _write(os.path.join(folder, f"{name}.yaml"), yaml.safe_dump(cluster, sort_keys=False), 0o600)
 
 
 def all_labs(root: str | None = None) -> list[Lab]:
