@@ -17,12 +17,14 @@ again.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,13 +177,16 @@ def _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress) -
     source = _source(opts, ssh, progress)
     apps = None
     started = time.monotonic()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, _ctrl_c() as ctrl_c:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, stdin=subprocess.DEVNULL)
         try:
             while True:
                 done = proc.poll() is not None
                 for record in source.poll(0.1 if done else 0.5) if source else []:
                     watch.feed(record)
+                if ctrl_c.is_set():
+                    _stop(proc)
+                    raise Interrupted(interrupted_message(salt_config, ssh, watch))
                 if done:
                     break
                 if time.monotonic() - started > timeout:
@@ -190,15 +195,12 @@ def _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress) -
                     apps = _start_app_watch(opts)
                 if apps is not None and apps.latest is not None and progress:
                     progress.app_status(apps.latest)
-        except KeyboardInterrupt:
-            _stop(proc)
-            raise Interrupted(interrupted_message(salt_config, ssh, watch)) from None
         finally:
             if source:
                 source.close()
             if apps is not None:
                 apps.stop()
-                if apps.latest is not None and progress:
+                if apps.latest is not None and progress and not ctrl_c.is_set():
                     progress.app_status(apps.latest)
         seconds = time.monotonic() - started
         out.seek(0)
@@ -206,7 +208,9 @@ def _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress) -
         stdout, stderr = out.read(), err.read()
     try:
         data = json.loads(stdout)
-    except json.JSONDecodeError:
+        if not isinstance(data, dict):
+            raise ValueError(data)
+    except ValueError:  # also json.JSONDecodeError
         return InstallReport([], [], seconds, proc.returncode or 1,
                              raw_error=(stderr or stdout).strip() or "no output"), watch
     lookup_job = _job_lookup(salt_config)
@@ -242,6 +246,21 @@ def _start_app_watch(opts):
     watch = ApplicationWatch(opts)
     watch.start()
     return watch
+
+
+@contextlib.contextmanager
+def _ctrl_c():
+    """Ctrl-C sets an event instead of raising KeyboardInterrupt wherever the main thread is
+    (Salt's event client swallows it); the run loop checks the event."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.set())
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -302,8 +321,10 @@ def run_orchestration(
         opts = None
         if progress:
             progress.note(f"cannot read {salt_config}/master ({exc}); no live progress")
+    started = time.monotonic()
     while True:
         report, _ = _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress)
+        report.seconds = time.monotonic() - started  # with the waits and earlier attempts
         if not report.busy:
             return report
         if progress:
