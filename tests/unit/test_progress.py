@@ -115,3 +115,30 @@ def test_ctrl_c_says_what_goes_on_and_how_to_stop_it():
     assert "salt -c /srv/lab -L maia-node-0 saltutil.kill_job 2026" in text
     ssh = interrupted_message("/srv/lab", True, watch)
     assert "salt-ssh -c /srv/lab -L maia-node-0 saltutil.running" in ssh
+
+
+def test_terminal_view_is_a_live_table_and_a_pipe_gets_lines():
+    from rich.console import Console
+
+    from maia_salt.progress import LiveProgress, for_stream
+
+    assert isinstance(for_stream(io.StringIO()), PlainProgress)
+    screen = io.StringIO()
+    live = LiveProgress(Console(file=screen, force_terminal=True, width=120))
+    try:
+        watch = RunWatch(live)
+        watch.feed(returns.JobStarted("2026", "core", ["maia-node-0"]))
+        live.app_status([("maia-core-traefik", "Synced", "Progressing")])
+        table = io.StringIO()
+        Console(file=table, width=120).print(live._table())
+        assert "maia-node-0" in table.getvalue() and "running" in table.getvalue()
+        assert "app maia-core-traefik" in table.getvalue() and "Synced/Progressing" in table.getvalue()
+        watch.feed(returns.HostReturned("2026", "core", "maia-node-0", {"x_|-maia-core-app_|-n_|-f": FAILED}))
+        table = io.StringIO()
+        Console(file=table, width=120).print(live._table())
+        row = next(line for line in table.getvalue().splitlines() if "maia-node-0" in line)
+        assert row.split()[:5] == ["core", "maia-node-0", "1", "0", "1"], row
+    finally:
+        live.close()
+    # the failure went to the terminal as a line at once, not only into the table
+    assert "FAILED core on maia-node-0: maia-core-app: disk /dev/x missing" in screen.getvalue()
