@@ -127,7 +127,13 @@ class RunWatch:
         return [h for h in self.job_hosts.get(jid, []) if h not in self.returns.get(jid, {})]
 
     def lookup(self, jid: str | None, stage: str) -> dict | None:
-        return self.returns.get(jid or self.stage_jid.get(stage, ""))
+        """Every host's return of the stage's job. Over salt-ssh the step's ``__jid__`` is the
+        jid the host's salt-call reported, not the job's jid in the master job cache (where
+        ``jobs.lookup_jid`` finds nothing under it): then the stage's job seen on the way."""
+        if jid in self.returns:
+            return self.returns[jid]
+        seen = self.stage_jid.get(stage)
+        return self.returns.get(seen) if seen else None
 
 
 def _job_lookup(salt_config: str):
@@ -182,7 +188,7 @@ def _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress) -
         try:
             while True:
                 done = proc.poll() is not None
-                for record in source.poll(0.1 if done else 0.5) if source else []:
+                for record in _poll(source, 0.1 if done else 0.5, progress):
                     watch.feed(record)
                 if ctrl_c.is_set():
                     _stop(proc)
@@ -238,6 +244,20 @@ def _source(opts, ssh, progress):
         if progress:
             progress.note(f"no live progress ({type(exc).__name__}: {exc}); the summary follows at the end")
         return None
+
+
+def _poll(source, wait: float, progress) -> list:
+    """The source's new records; a source that fails is dropped (the summary then asks the job cache)."""
+    if source is None or getattr(source, "broken", False):
+        time.sleep(wait)
+        return []
+    try:
+        return source.poll(wait)
+    except Exception as exc:  # pylint: disable=broad-except
+        source.broken = True
+        if progress:
+            progress.note(f"live progress stopped ({type(exc).__name__}: {str(exc)[:200]}); the summary follows at the end")
+        return []
 
 
 def _start_app_watch(opts):

@@ -125,16 +125,18 @@ class JobCache:
         self._returners = salt.loader.returners(opts, {})
         self._since = time.time() - 1
         self._seen_dirs: set[str] = set()
+        self._tries: dict[str, int] = {}
         self._open_jobs: dict[str, tuple[str, set[str]]] = {}  # jid -> (stage, hosts not returned yet)
         self._reported: set[tuple[str, str]] = set()
         self.usable = opts.get("master_job_cache", "local_cache") == "local_cache"
 
-    def _new_jids(self) -> list[str]:
-        jids = []
+    def _new_jobs(self) -> list[tuple[str, str]]:
+        """(job folder, jid) of the job folders made since the watch began and not read yet."""
+        jobs = []
         try:
             tops = list(os.scandir(self._jobs))
         except FileNotFoundError:
-            return jids
+            return jobs
         for top in tops:
             try:
                 if not top.is_dir() or top.stat().st_mtime < self._since:
@@ -142,23 +144,34 @@ class JobCache:
                 for sub in os.scandir(top.path):
                     if sub.path in self._seen_dirs or sub.stat().st_mtime < self._since:
                         continue
-                    try:
-                        with open(os.path.join(sub.path, "jid"), encoding="utf-8") as fh:
-                            jids.append(fh.read().strip())
-                    except FileNotFoundError:
-                        continue  # being created: next poll
-                    self._seen_dirs.add(sub.path)
+                    with open(os.path.join(sub.path, "jid"), encoding="utf-8") as fh:
+                        jobs.append((sub.path, fh.read().strip()))
             except FileNotFoundError:
-                continue
-        return jids
+                continue  # being made (or cleaned): next poll
+        return jobs
+
+    def _load(self, path: str, jid: str) -> dict | None:
+        """The job's load once salt-ssh has written all of it (None: not yet, try again)."""
+        try:
+            load = self._returners["local_cache.get_load"](jid) or {}
+        except Exception:  # pylint: disable=broad-except  # .minions.p not written yet
+            load = {}
+        tries = self._tries.get(path, 0) + 1
+        self._tries[path] = tries
+        if (not load or "Minions" not in load) and tries < 20:
+            return None
+        self._seen_dirs.add(path)
+        return load
 
     def poll(self, wait: float) -> list:
         time.sleep(wait)
         if not self.usable:
             return []
         found = []
-        for jid in self._new_jids():
-            load = self._returners["local_cache.get_load"](jid) or {}
+        for path, jid in self._new_jobs():
+            load = self._load(path, jid)
+            if load is None:
+                continue
             stage = stage_of(str(load.get("fun", "")), load.get("arg"))
             if stage is None:
                 continue

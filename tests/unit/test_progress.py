@@ -86,6 +86,20 @@ def test_every_host_of_a_changed_stage_is_in_the_summary():
     assert "3 hosts, 3 states, 1 changed, 0 failed" in summary.render(results)
 
 
+def test_salt_ssh_step_jid_is_not_the_job_cache_jid():
+    """Over salt-ssh with no master, salt.state's __jid__ is the hosts' own salt-call jid; the
+    returns seen in the job cache are under the job's jid. A no-op run still names every host."""
+    data = {"data": {"vm_master": {"salt_|-maia-orch-stage-prepare_|-maia-orch-stage-prepare_|-state": {
+        "result": True, "__run_num__": 0, "__jid__": "20261201183241426561", "changes": {},
+        "comment": "States ran successfully. No changes made to maia-node-0, maia-node-1."}}}}
+    watch = RunWatch(None)
+    watch.feed(returns.JobStarted("20261201183208000001", "prepare", ["maia-node-0", "maia-node-1"]))
+    for host in ("maia-node-0", "maia-node-1"):
+        watch.feed(returns.HostReturned("20261201183208000001", "prepare", host, {"a_|-s_|-n_|-f": OK}))
+    results, _ = summary.from_orchestration(data, watch.lookup)
+    assert [(r.host, r.states, r.changed) for r in results] == [("maia-node-0", 1, 0), ("maia-node-1", 1, 0)]
+
+
 def test_hosts_busy_with_an_earlier_run_are_named_once():
     results = [summary.host_result("prepare", h, BUSY) for h in ("maia-node-0", "maia-node-1")]
     assert [r.busy for r in results] == ["20261201170001000001"] * 2
