@@ -39,6 +39,8 @@ setup(
         "cryptography==50.0.2",
         "click==8.5.1",
         "jsonschema==4.26.0",
+        # the live view of `maia install` on a terminal
+        "rich==15.0.0",
     ],
     extras_require={
         "test": [

@@ -46,11 +46,12 @@ def roster(config_folder, priv, output):
 @click.option("--stages", default=None, help="Comma-separated subset of prepare,k8s,core.")
 @click.option("--pillar", "pillar_json", default=None, help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"ufw": false}}}\'.')
 @click.option("--test", is_flag=True, help="Dry run: predict the changes (test=True).")
-def install(salt_config, ssh, stages, pillar_json, test):
-    """Run orch.maia (salt-run state.orch) and print a summary per stage and host."""
+@click.option("--wait/--no-wait", default=None,
+              help="When hosts still run an earlier state run: wait for it, then run (default: ask on a terminal, "
+                   "else stop).")
+def install(salt_config, ssh, stages, pillar_json, test, wait):
+    """Run orch.maia (salt-run state.orch): live progress, then a summary per stage and host."""
     import json
-
-    from .install import run_orchestration
 
     try:
         extra = json.loads(pillar_json) if pillar_json else None
@@ -58,9 +59,25 @@ def install(salt_config, ssh, stages, pillar_json, test):
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--pillar")
     stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
     click.echo(f"running orch.maia ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
-    report = run_orchestration(salt_config, stage_list, ssh=ssh, pillar=extra, test=test)
+    report = run_with_progress(salt_config, stage_list, ssh=ssh, pillar=extra, test=test, wait=wait)
     click.echo(report.render())
     sys.exit(0 if report.ok else 1)
+
+
+def run_with_progress(salt_config, stages, **kw):
+    """run_orchestration with the live view (terminal) or plain lines (pipe); Ctrl-C says what goes on."""
+    from .install import Interrupted, run_orchestration
+    from .progress import for_stream
+
+    progress = for_stream()
+    try:
+        return run_orchestration(salt_config, stages, progress=progress, **kw)
+    except Interrupted as exc:
+        progress.close()
+        click.echo(str(exc), err=True)
+        sys.exit(130)
+    finally:
+        progress.close()
 
 
 def _add_optional_commands():

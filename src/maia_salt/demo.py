@@ -11,7 +11,6 @@ import time
 
 import click
 
-from .install import run_orchestration
 
 
 @click.command()
@@ -29,7 +28,9 @@ def demo(hosts, name, ssh, stages, down):
     click.echo(f"lab {name} up in {time.monotonic() - started:.1f}s: {lab.dir}", err=True)
     stage_list = [s.strip() for s in stages.split(",")] if stages else None
     click.echo(f"running orch.maia on {hosts} hosts ({'salt-ssh' if ssh else 'master + minions'}) ...", err=True)
-    report = run_orchestration(lab.dir, stage_list, ssh=ssh)
+    from .cli import run_with_progress
+
+    report = run_with_progress(lab.dir, stage_list, ssh=ssh, wait=True)
     click.echo(report.render())
     click.echo(f"lab folder: {lab.dir}  (maia lab status --name {name}; maia lab down --name {name})")
     if down:

@@ -1,22 +1,37 @@
-"""``maia install``: run orch.maia with Salt's own tools and print a per-stage, per-host summary.
+"""``maia install``: run orch.maia with Salt's own tools, show it as it goes, then sum it up.
 
-It is a thin wrapper around ``salt-run state.orch orch.maia --out json``: the
-orchestration does the work (with minions, or over salt-ssh when
-``maia:orch:ssh`` is true); this module adds the closing summary and an exit
-code that is non-zero when any host or step failed.
+The orchestration does the work (``salt-run state.orch orch.maia``, with minions
+or over salt-ssh when ``maia:orch:ssh`` is true). While it runs, this module
+follows the stage jobs (:mod:`maia_salt.returns`: the master's event bus with
+minions, the master job cache over salt-ssh) and hands every host's return to a
+:class:`maia_salt.progress.Progress` the moment it arrives; during stage 3 it
+also shows each ArgoCD Application's sync and health (:mod:`maia_salt.app_status`).
+The closing summary is built from those same returns, so it names every host of
+every stage that ran, also on a run that changes nothing.
+
+A host that is still running an earlier state run (an interrupted ``maia
+install``) answers a new stage with Salt's "is running as PID ..." and no
+state runs there. The run says so once, naming the hosts and the job; with
+``wait`` (or after asking, on a terminal) it waits for that job to end and runs
+again.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import summary
+from . import returns, summary
 from .pillar_map import deep_merge
+from .progress import Progress
 
 
 @dataclass
@@ -26,6 +41,7 @@ class InstallReport:
     seconds: float
     returncode: int
     raw_error: str = ""
+    busy: dict[str, list[str]] = field(default_factory=dict)  # earlier jid -> hosts still running it
 
     @property
     def ok(self) -> bool:
@@ -49,6 +65,10 @@ class InstallReport:
         return text
 
 
+class Interrupted(Exception):
+    """Ctrl-C during a run; ``str()`` tells what keeps running on the hosts and how to follow or stop it."""
+
+
 def salt_bin(name: str) -> str:
     """The Salt script installed beside this interpreter (the venv's), else from PATH."""
     local = Path(sys.executable).with_name(name)
@@ -62,28 +82,61 @@ def orch_pillar(stages: list[str] | None, ssh: bool, extra: dict | None) -> dict
     return deep_merge({"maia": maia}, extra or {})
 
 
-def run_orchestration(
-    salt_config: str,
-    stages: list[str] | None = None,
-    ssh: bool = False,
-    pillar: dict | None = None,
-    test: bool = False,
-    timeout: float = 3600,
-) -> InstallReport:
-    cmd = [
-        salt_bin("salt-run"), "-c", salt_config, "--out", "json", "--log-level", "quiet",
-        "state.orch", "orch.maia", f"pillar={json.dumps(orch_pillar(stages, ssh, pillar))}",
-    ]
-    if test:
-        cmd.append("test=True")
-    started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    seconds = time.monotonic() - started
-    try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        return InstallReport([], [], seconds, proc.returncode or 1,
-                             raw_error=(proc.stderr or proc.stdout).strip() or "no output")
+def master_opts(salt_config: str) -> dict:
+    import salt.config
+
+    return salt.config.master_config(os.path.join(salt_config, "master"))
+
+
+class RunWatch:
+    """The stage jobs of one run and every host's return, fed to a Progress as they arrive."""
+
+    def __init__(self, progress: Progress | None):
+        self.progress = progress
+        self.returns: dict[str, dict[str, object]] = {}  # jid -> {host: return}
+        self.stage_jid: dict[str, str] = {}
+        self.job_hosts: dict[str, list[str]] = {}
+        self.current: tuple[str, str] | None = None  # (stage, jid) of the stage job running now
+
+    def feed(self, record) -> None:
+        if isinstance(record, returns.StepStarted):
+            if self.progress:
+                self.progress.step(record.step)
+        elif isinstance(record, returns.JobStarted):
+            self.stage_jid[record.stage] = record.jid
+            self.job_hosts[record.jid] = record.hosts
+            self.current = (record.stage, record.jid)
+            if self.progress:
+                self.progress.stage_started(record.stage, record.hosts, record.jid)
+        elif isinstance(record, returns.HostReturned):
+            if record.stage not in self.stage_jid:  # salt-ssh returns with no job start seen
+                self.stage_jid[record.stage] = record.jid
+                self.current = (record.stage, record.jid)
+            self.job_hosts.setdefault(record.jid, [])
+            if record.host not in self.job_hosts[record.jid]:
+                self.job_hosts[record.jid].append(record.host)
+            self.returns.setdefault(record.jid, {})[record.host] = record.ret
+            if self.progress:
+                self.progress.host_done(summary.host_result(record.stage, record.host, record.ret))
+
+    def running_hosts(self) -> list[str]:
+        """Hosts of the current stage job that have not answered yet."""
+        if not self.current:
+            return []
+        jid = self.current[1]
+        return [h for h in self.job_hosts.get(jid, []) if h not in self.returns.get(jid, {})]
+
+    def lookup(self, jid: str | None, stage: str) -> dict | None:
+        """Every host's return of the stage's job. Over salt-ssh the step's ``__jid__`` is the
+        jid the host's salt-call reported, not the job's jid in the master job cache (where
+        ``jobs.lookup_jid`` finds nothing under it): then the stage's job seen on the way."""
+        if jid in self.returns:
+            return self.returns[jid]
+        seen = self.stage_jid.get(stage)
+        return self.returns.get(seen) if seen else None
+
+
+def _job_lookup(salt_config: str):
     def lookup_job(jid: str) -> dict:
         job = subprocess.run(
             [salt_bin("salt-run"), "-c", salt_config, "--out", "json", "--log-level", "quiet", "jobs.lookup_jid", jid],
@@ -94,8 +147,216 @@ def run_orchestration(
         except json.JSONDecodeError:
             return {}
 
-    results, failed_steps = summary.from_orchestration(data, lookup_job)
-    return InstallReport(results, failed_steps, seconds, proc.returncode)
+    return lookup_job
+
+
+def interrupted_message(salt_config: str, ssh: bool, watch: RunWatch) -> str:
+    """What keeps running after Ctrl-C, and the commands to follow it or stop it."""
+    if not watch.current:
+        return "interrupted before any stage started on the hosts; nothing is left running there."
+    stage, jid = watch.current
+    hosts = watch.running_hosts() or watch.job_hosts.get(jid, [])
+    who = ", ".join(hosts) if hosts else "its hosts"
+    if ssh:
+        follow = f"salt-ssh -c {salt_config} -L {','.join(hosts) or '<hosts>'} saltutil.running"
+        stop = f"salt-ssh -c {salt_config} -L {','.join(hosts) or '<hosts>'} saltutil.kill_job <jid shown by saltutil.running>"
+    else:
+        follow = f"salt-run -c {salt_config} jobs.active   (its returns: salt-run -c {salt_config} jobs.lookup_jid {jid})"
+        stop = f"salt -c {salt_config} -L {','.join(hosts) or '<hosts>'} saltutil.kill_job {jid}"
+    return (
+        f"interrupted: {who} carry on with stage {stage} (job {jid}); Salt does not stop a state run "
+        "when the command that started it ends. The later stages do not start.\n"
+        f"  follow it: {follow}\n"
+        f"  stop it:   {stop}\n"
+        "  then run maia install again (--wait waits for a state run still going on a host)."
+    )
+
+
+def _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress) -> tuple[InstallReport, RunWatch]:
+    cmd = [
+        salt_bin("salt-run"), "-c", salt_config, "--out", "json", "--log-level", "quiet",
+        "state.orch", "orch.maia", f"pillar={json.dumps(orch_pillar(stages, ssh, pillar))}",
+    ]
+    if test:
+        cmd.append("test=True")
+    watch = RunWatch(progress)
+    source = _source(opts, ssh, progress)
+    apps = None
+    started = time.monotonic()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, _ctrl_c() as ctrl_c:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, stdin=subprocess.DEVNULL)
+        try:
+            while True:
+                done = proc.poll() is not None
+                for record in _poll(source, 0.1 if done else 0.5, progress):
+                    watch.feed(record)
+                if ctrl_c.is_set():
+                    _stop(proc)
+                    raise Interrupted(interrupted_message(salt_config, ssh, watch))
+                if done:
+                    break
+                if time.monotonic() - started > timeout:
+                    proc.terminate()
+                if progress and watch.current and watch.current[0] == "core" and apps is None:
+                    apps = _start_app_watch(opts)
+                if apps is not None and apps.latest is not None and progress:
+                    progress.app_status(apps.latest)
+        finally:
+            if source:
+                source.close()
+            if apps is not None:
+                apps.stop()
+                if apps.latest is not None and progress and not ctrl_c.is_set():
+                    progress.app_status(apps.latest)
+        seconds = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    try:
+        data = json.loads(stdout)
+        if not isinstance(data, dict):
+            raise ValueError(data)
+    except ValueError:  # also json.JSONDecodeError
+        return InstallReport([], [], seconds, proc.returncode or 1,
+                             raw_error=(stderr or stdout).strip() or "no output"), watch
+    lookup_job = _job_lookup(salt_config)
+
+    def returns_of(jid, stage):
+        seen = watch.lookup(jid, stage)
+        if seen is None and jid:
+            seen = lookup_job(jid)  # the watch missed the job (e.g. no event bus): ask the job cache
+        return seen
+
+    results, failed_steps = summary.from_orchestration(data, returns_of)
+    report = InstallReport(results, failed_steps, seconds, proc.returncode, busy=summary.busy_hosts(results))
+    return report, watch
+
+
+def _source(opts, ssh, progress):
+    """Where the returns come from as they arrive: the event bus (minions), the job cache (salt-ssh)."""
+    if opts is None:
+        return None
+    try:
+        if ssh:
+            return returns.JobCache(opts)
+        return returns.EventBus(opts)
+    except Exception as exc:  # pylint: disable=broad-except
+        if progress:
+            progress.note(f"no live progress ({type(exc).__name__}: {exc}); the summary follows at the end")
+        return None
+
+
+def _poll(source, wait: float, progress) -> list:
+    """The source's new records; a source that fails is dropped (the summary then asks the job cache)."""
+    if source is None or getattr(source, "broken", False):
+        time.sleep(wait)
+        return []
+    try:
+        return source.poll(wait)
+    except Exception as exc:  # pylint: disable=broad-except
+        source.broken = True
+        if progress:
+            progress.note(f"live progress stopped ({type(exc).__name__}: {str(exc)[:200]}); the summary follows at the end")
+        return []
+
+
+def _start_app_watch(opts):
+    from .app_status import ApplicationWatch
+
+    watch = ApplicationWatch(opts)
+    watch.start()
+    return watch
+
+
+@contextlib.contextmanager
+def _ctrl_c():
+    """Ctrl-C sets an event instead of raising KeyboardInterrupt wherever the main thread is
+    (Salt's event client swallows it); the run loop checks the event."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.set())
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """salt-run got the terminal's SIGINT too; make sure it ends (the hosts' jobs go on)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def busy_message(busy: dict[str, list[str]]) -> str:
+    return "; ".join(
+        f"{', '.join(hosts)} {'is' if len(hosts) == 1 else 'are'} still running an earlier state run (job {jid}), "
+        "so nothing ran there"
+        for jid, hosts in busy.items()
+    )
+
+
+def wait_for_jobs(opts: dict, busy: dict[str, list[str]], progress: Progress | None, interval: float = 5.0) -> None:
+    """Wait until no host of ``busy`` runs its earlier job any more (``saltutil.find_job``)."""
+    import salt.client
+
+    started = time.monotonic()
+    with salt.client.get_local_client(mopts=opts) as client:
+        for jid, hosts in busy.items():
+            if progress:
+                progress.note(f"waiting for job {jid} to end on {', '.join(hosts)} ...")
+            while True:
+                found = client.cmd(hosts, "saltutil.find_job", [jid], tgt_type="list", timeout=30)
+                still = sorted(h for h, ret in (found or {}).items() if isinstance(ret, dict) and ret)
+                if not still:
+                    break
+                time.sleep(interval)
+    if progress:
+        progress.note(f"the earlier state run ended ({time.monotonic() - started:.0f}s); running orch.maia again")
+
+
+def run_orchestration(
+    salt_config: str,
+    stages: list[str] | None = None,
+    ssh: bool = False,
+    pillar: dict | None = None,
+    test: bool = False,
+    timeout: float = 3600,
+    progress: Progress | None = None,
+    wait: bool | None = False,
+) -> InstallReport:
+    """Run orch.maia once (again after waiting, see ``wait``) and return its report.
+
+    ``wait``: when hosts still run an earlier state run, True waits for it and runs
+    again, False stops with a report that names them, None asks ``progress``."""
+    try:
+        opts = master_opts(salt_config)
+    except Exception as exc:  # pylint: disable=broad-except
+        opts = None
+        if progress:
+            progress.note(f"cannot read {salt_config}/master ({exc}); no live progress")
+    started = time.monotonic()
+    while True:
+        report, _ = _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress)
+        report.seconds = time.monotonic() - started  # with the waits and earlier attempts
+        if not report.busy:
+            return report
+        if progress:
+            progress.note(busy_message(report.busy))
+        go_on = wait if wait is not None else bool(progress and progress.ask(
+            "Wait for it to end, then run again?"))
+        if not go_on or opts is None or ssh:
+            if progress:
+                progress.note("run maia install --wait to wait for it, or see it with: "
+                              f"salt-run -c {salt_config} jobs.active")
+            return report
+        wait_for_jobs(opts, report.busy, progress)
 
 
 def default_salt_config() -> str:

@@ -20,6 +20,7 @@ class HostResult:
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (state id, comment)
     error: str | None = None  # the host did not run states at all
+    busy: str | None = None  # the jid of an earlier state run still running there (nothing ran)
 
     @property
     def ok(self) -> bool:
@@ -31,6 +32,11 @@ def _state_id(key: str) -> str:
     return parts[1] if len(parts) >= 2 else key
 
 
+# Salt's answer to a state run while another one runs on the host (salt.modules.state.running)
+BUSY = re.compile(r'The function "(?P<fun>[\w.]+)" is running as PID (?P<pid>\d+) and was started at '
+                  r'(?P<started>.+?) with jid (?P<jid>\d+)')
+
+
 def host_result(stage: str, host: str, ret) -> HostResult:
     """One host's return of a state run (a dict of state results, or an error)."""
     result = HostResult(stage, host)
@@ -38,6 +44,9 @@ def host_result(stage: str, host: str, ret) -> HostResult:
         ret = ret["return"]  # salt-ssh / full_return wrappers
     if isinstance(ret, list):  # render errors come back as a list of messages
         result.error = "; ".join(str(x) for x in ret)
+        busy = BUSY.search(result.error)
+        if busy:
+            result.busy = busy["jid"]
         return result
     if not isinstance(ret, dict):
         result.error = str(ret)
@@ -85,8 +94,9 @@ def from_orchestration(data: dict, lookup_job=None) -> tuple[list[HostResult], l
     """Per-host results of every stage step of ``salt-run state.orch orch.maia --out json``,
     and the orchestration's own failed steps (step id, comment).
 
-    A step that changed nothing carries no per-host data; ``lookup_job(jid)``
-    (e.g. ``salt-run jobs.lookup_jid``) then supplies the hosts' returns."""
+    A step's output holds only the hosts that changed or failed (none at all on a
+    run that changes nothing); ``lookup_job(jid, stage)`` supplies every host's
+    return of the stage's job (``jid`` is None where the step does not name it)."""
     if "data" in data and isinstance(data["data"], dict):
         data = data["data"]
     results: list[HostResult] = []
@@ -104,17 +114,27 @@ def from_orchestration(data: dict, lookup_job=None) -> tuple[list[HostResult], l
             stage = _STAGE_OF_STEP.get(step_id)
             if stage is None:
                 continue
-            ret = (step.get("changes") or {}).get("ret") or {}
-            if not ret and lookup_job is not None and step.get("__jid__"):
-                ret = lookup_job(step["__jid__"]) or {}
+            ret = dict(lookup_job(step.get("__jid__"), stage) or {}) if lookup_job is not None else {}
+            ret.update((step.get("changes") or {}).get("ret") or {})
             results += from_state_run(stage, ret)
     return results, failed_steps
+
+
+def busy_hosts(results: list[HostResult]) -> dict[str, list[str]]:
+    """{jid of an earlier state run: [hosts still running it]}."""
+    busy: dict[str, list[str]] = {}
+    for r in results:
+        if r.busy and r.host not in busy.setdefault(r.busy, []):
+            busy[r.busy].append(r.host)
+    return busy
 
 
 def render(results: list[HostResult], wall_seconds: float | None = None) -> str:
     lines = [f"{'stage':<8} {'host':<16} {'states':>6} {'changed':>7} {'failed':>6} {'time':>8}"]
     for r in results:
-        if r.error is not None:
+        if r.busy:
+            lines.append(f"{r.stage:<8} {r.host:<16} {'-':>6} {'-':>7} {'BUSY':>6} {'-':>8}")
+        elif r.error is not None:
             lines.append(f"{r.stage:<8} {r.host:<16} {'-':>6} {'-':>7} {'ERROR':>6} {'-':>8}")
         else:
             lines.append(f"{r.stage:<8} {r.host:<16} {r.states:>6} {r.changed:>7} {r.failed:>6} {r.seconds:>7.1f}s")
@@ -126,8 +146,10 @@ def render(results: list[HostResult], wall_seconds: float | None = None) -> str:
     if wall_seconds is not None:
         tail += f", {wall_seconds:.1f}s wall time"
     lines.append(tail)
+    for jid, hosts in busy_hosts(results).items():
+        lines.append(f"  BUSY {', '.join(hosts)}: an earlier state run (job {jid}) is still running there")
     for r in results:
-        if r.error is not None:
+        if r.error is not None and not r.busy:
             lines.append(f"  ERROR {r.stage} on {r.host}: {r.error}")
         for state_id, comment in r.failures:
             lines.append(f"  FAILED {r.stage} on {r.host}: {state_id}: {comment}")

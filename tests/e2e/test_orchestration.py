@@ -1,6 +1,9 @@
 """orch.maia end to end on the lab: minions and salt-ssh, re-runs, stage subsets, failures.
 
-See conftest.py for what is real and what is a stand-in here.
+See conftest.py for what is real and what is a stand-in here. The runs through
+`maia install` capture what a user sees in a pipe (plain progress lines on
+stderr, the summary on stdout) and check the per-host summary against the
+stage jobs' returns in the master job cache (`salt-run jobs.lookup_jid`).
 """
 import json
 import os
@@ -10,18 +13,25 @@ import yaml
 
 from maia_salt.install import run_orchestration
 
+from support.install_output import check_truthful, maia_install
+
+HOSTS = {"maia-node-0", "maia-node-1", "maia-node-2"}
+STAGE_HOSTS = {"prepare": HOSTS, "k8s": {"maia-node-0"}, "core": {"maia-node-0"}}
+
 
 def rows(report, stage=None):
     return [r for r in report.results if stage is None or r.stage == stage]
 
 
 def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab):
-    first = run_orchestration(site_lab.dir)
-    assert first.ok, first.render()
-    assert {r.stage for r in first.results} == {"prepare", "k8s", "core"}
-    assert {r.host for r in rows(first, "prepare")} == {"maia-node-0", "maia-node-1", "maia-node-2"}
-    assert {r.host for r in rows(first, "k8s")} == {"maia-node-0"}
-    assert first.changed > 0
+    run = maia_install(site_lab)
+    assert run.returncode == 0, run.text
+    first = check_truthful(site_lab, run, STAGE_HOSTS)
+    assert sum(r.changed for r in first.values()) > 0, run.text
+    # progress as it happened: the steps in order, a line per host, stage 3's Applications
+    assert run.order_of(["syncing modules and pillar", "stage 1 prepare on", "stage 2 k8s on",
+                         "fetching the kubeconfig", "stage 3 core on"]), run.stderr
+    assert run.progress_lines("core     application "), run.stderr
 
     folder = site_lab.config_folder
     cluster = site_lab.state["cluster_name"]
@@ -29,17 +39,28 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab):
         path = os.path.join(folder, name)
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, name
 
-    second = run_orchestration(site_lab.dir)
-    assert second.ok, second.render()
-    assert second.changed == 0, second.render()
-    assert sum(r.states for r in second.results) == sum(r.states for r in first.results)
+    rerun = maia_install(site_lab)
+    assert rerun.returncode == 0, rerun.text
+    second = check_truthful(site_lab, rerun, STAGE_HOSTS)
+    assert sum(r.changed for r in second.values()) == 0, rerun.text
+    assert {k: r.states for k, r in second.items()} == {k: r.states for k, r in first.items()}, rerun.text
 
 
-def test_salt_ssh_mode_reruns_clean(site_lab):
-    report = run_orchestration(site_lab.dir, ssh=True)
-    assert report.ok, report.render()
-    assert {r.stage for r in report.results} == {"prepare", "k8s", "core"}
-    assert report.changed == 0, report.render()
+def test_salt_ssh_mode_summaries_are_truthful(site_lab):
+    """A run over salt-ssh that changes something on one host, then one that changes nothing."""
+    # stage 1 puts the CIFS flexVolume driver back to mode 0755
+    site_lab.ssh("maia-node-2", "chmod 0700 '/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs/cifs'")
+    run = maia_install(site_lab, "--ssh")
+    assert run.returncode == 0, run.text
+    changed = check_truthful(site_lab, run, STAGE_HOSTS)
+    assert changed[("prepare", "maia-node-2")].changed > 0, run.text
+    assert run.order_of(["stage 1 prepare on", "stage 2 k8s on", "stage 3 core on"]), run.stderr
+
+    rerun = maia_install(site_lab, "--ssh")
+    assert rerun.returncode == 0, rerun.text
+    noop = check_truthful(site_lab, rerun, STAGE_HOSTS)
+    assert sum(r.changed for r in noop.values()) == 0, rerun.text
+    assert {k: r.states for k, r in noop.items()} == {k: r.states for k, r in changed.items()}, rerun.text
 
 
 def test_stage_subset_and_flag_override(site_lab):

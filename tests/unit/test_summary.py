@@ -63,12 +63,12 @@ def test_unchanged_stage_is_looked_up_by_jid():
         "result": True, "changes": {}, "comment": "No changes made to h1", "__jid__": "2026", "__run_num__": 1}}}
     looked = []
 
-    def lookup(jid):
-        looked.append(jid)
+    def lookup(jid, stage):
+        looked.append((jid, stage))
         return {"h1": {"a_|-s1_|-n_|-f": STATE_OK}}
 
     results, failed = summary.from_orchestration(data, lookup)
-    assert looked == ["2026"] and failed == []
+    assert looked == [("2026", "prepare")] and failed == []
     assert [(r.host, r.states, r.changed) for r in results] == [("h1", 1, 0)]
 
 

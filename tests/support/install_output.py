@@ -1,0 +1,149 @@
+"""Run `maia install` as a user does (in a pipe) and check what it printed against Salt's job cache."""
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROW = re.compile(r"^(prepare|k8s|core)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)s$")
+TOTAL = re.compile(r"^(\d+) hosts, (\d+) states, (\d+) changed, (\d+) failed")
+STAGE_JOB = re.compile(r"stage \d (prepare|k8s|core) on (.+) \(job (\d+)\)$")
+PROGRESS = re.compile(r"^\[\s*\d+\.\ds\] (.*)$")
+
+
+@dataclass
+class Row:
+    states: int
+    changed: int
+    failed: int
+
+
+@dataclass
+class InstallRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def text(self) -> str:
+        return f"exit {self.returncode}\n--- stderr\n{self.stderr}\n--- stdout\n{self.stdout}"
+
+    def summary_rows(self) -> dict[tuple[str, str], Row]:
+        rows = {}
+        for line in self.stdout.splitlines():
+            m = ROW.match(line)
+            if m:
+                assert (m[1], m[2]) not in rows, f"{m[1]} {m[2]} twice in\n{self.stdout}"
+                rows[(m[1], m[2])] = Row(int(m[3]), int(m[4]), int(m[5]))
+        return rows
+
+    def stage_jobs(self) -> dict[str, tuple[str, list[str]]]:
+        """{stage: (jid, hosts)} from the progress lines."""
+        jobs = {}
+        for line in self.progress_lines():
+            m = STAGE_JOB.search(line)
+            if m:
+                jobs[m[1]] = (m[3], m[2].split(", "))
+        return jobs
+
+    def progress_lines(self, prefix: str = "") -> list[str]:
+        found = []
+        for line in self.stderr.splitlines():
+            m = PROGRESS.match(line)
+            if m and m[1].startswith(prefix):
+                found.append(m[1])
+        return found
+
+    def order_of(self, prefixes: list[str]) -> bool:
+        """True when a progress line starting with each prefix appears, in this order."""
+        lines = self.progress_lines()
+        at = 0
+        for prefix in prefixes:
+            while at < len(lines) and not lines[at].startswith(prefix):
+                at += 1
+            if at == len(lines):
+                return False
+        return True
+
+
+def maia_bin() -> str:
+    return str(Path(sys.executable).with_name("maia"))
+
+
+def maia_install(lab, *args: str, timeout: float = 3600) -> InstallRun:
+    """`maia install -c LABDIR ARGS` with stdout and stderr in pipes (so: plain progress lines)."""
+    proc = subprocess.run([maia_bin(), "install", "-c", lab.dir, *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return InstallRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def start_install(lab, *args: str) -> subprocess.Popen:
+    """`maia install` in its own process group (as on a terminal, Ctrl-C reaches salt-run too)."""
+    return subprocess.Popen([maia_bin(), "install", "-c", lab.dir, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_for_line(proc: subprocess.Popen, pattern: str, timeout: float = 600) -> tuple[str, list[str]]:
+    """Read proc's stderr until a line matches ``pattern``; (that line, every line read)."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        if re.search(pattern, line):
+            return line, seen
+    raise AssertionError(f"no line matching {pattern!r} in:\n{''.join(seen)}")
+
+
+def ctrl_c(proc: subprocess.Popen) -> None:
+    """What a terminal sends on Ctrl-C: SIGINT to the whole foreground process group."""
+    import os
+
+    os.killpg(proc.pid, signal.SIGINT)
+
+
+def job_returns(lab, jid: str) -> dict:
+    out = subprocess.run([str(Path(sys.executable).with_name("salt-run")), "-c", lab.dir, "--out", "json",
+                          "--log-level", "quiet", "jobs.lookup_jid", jid],
+                         capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(out.stdout)
+
+
+def counts(ret) -> Row:
+    if isinstance(ret, dict) and "return" in ret and not any("_|-" in k for k in ret):
+        ret = ret["return"]
+    states = [s for s in ret.values() if isinstance(s, dict) and "result" in s]
+    return Row(len(states), sum(1 for s in states if s.get("changes")), sum(1 for s in states if s["result"] is False))
+
+
+def check_truthful(lab, run: InstallRun, stage_hosts: dict[str, set[str]]) -> dict[tuple[str, str], Row]:
+    """Assert the summary has a row for every host of every stage, with the counts of the
+    stage job's returns in the master job cache; returns the rows."""
+    rows = run.summary_rows()
+    assert {stage for stage, _ in rows} == set(stage_hosts), run.text
+    for stage, hosts in stage_hosts.items():
+        assert {h for s, h in rows if s == stage} == hosts, (stage, run.text)
+    jobs = run.stage_jobs()
+    assert set(jobs) == set(stage_hosts), run.text
+    for stage, (jid, hosts) in jobs.items():
+        assert set(hosts) == stage_hosts[stage], (stage, hosts, run.text)
+        truth = job_returns(lab, jid)
+        assert set(truth) == stage_hosts[stage], (stage, jid, sorted(truth))
+        for host, ret in truth.items():
+            assert rows[(stage, host)] == counts(ret), (stage, host, rows[(stage, host)], counts(ret), run.text)
+            assert rows[(stage, host)].states > 0
+    total = next(TOTAL.match(line) for line in run.stdout.splitlines() if TOTAL.match(line))
+    assert int(total[1]) == len({h for _, h in rows}), run.text
+    assert int(total[2]) == sum(r.states for r in rows.values()), run.text
+    assert int(total[3]) == sum(r.changed for r in rows.values()), run.text
+    # every host's result was shown as it arrived, not only at the end
+    for stage, host in rows:
+        assert any(line.startswith(f"{stage:<8} {host} ") for line in run.progress_lines()), (stage, host, run.stderr)
+    return rows
