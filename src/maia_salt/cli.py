@@ -63,6 +63,39 @@ def install(salt_config, ssh, stages, pillar_json, test):
     sys.exit(0 if report.ok else 1)
 
 
+# ---------------------------------------------------------------- day-2 commands (helper day2)
+_SALT_CONFIG = click.option(
+    "-c", "--salt-config", default=lambda: os.environ.get("SALT_CONFIG_DIR", "/etc/salt"),
+    show_default="$SALT_CONFIG_DIR or /etc/salt", help="Salt configuration folder of the master side.")
+_SSH = click.option("--ssh", is_flag=True, help="Agentless: reach the hosts over salt-ssh (roster_file of the config).")
+_PILLAR = click.option("--pillar", "pillar_json", default=None,
+                       help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"lvm": false}}}\'.')
+
+
+def _json_option(text, hint):
+    import json
+
+    try:
+        return json.loads(text) if text else None
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint=hint)
+
+
+@main.command()
+@_SALT_CONFIG
+@_SSH
+@_PILLAR
+def preflight(salt_config, ssh, pillar_json):
+    """Check every host and the site before an install; change nothing (orch.maia_preflight)."""
+    from .day2 import run_preflight
+
+    extra = _json_option(pillar_json, "--pillar")
+    click.echo(f"running orch.maia_preflight ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
+    report = run_preflight(salt_config, ssh=ssh, pillar=extra)
+    click.echo(report.render())
+    sys.exit(0 if report.ok else 1)
+
+
 def _add_optional_commands():
     try:
         from .lab.cli import lab

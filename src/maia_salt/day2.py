@@ -1,0 +1,114 @@
+"""Day-2 commands around ``maia install``: ``maia preflight`` (and later reset, remove-host).
+
+Each runs one orchestration of ``orch/`` with ``salt-run --out json`` and turns
+its return into per-host rows of :mod:`maia_salt.summary`, like ``maia install``.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from . import summary
+from .install import orch_pillar, salt_bin
+
+PREFLIGHT_STEP = "maia-orch-preflight"
+
+
+def salt_run_orch(salt_config: str, sls: str, pillar: dict, test: bool = False, timeout: float = 3600):
+    """``salt-run state.orch SLS`` as JSON: (data or None, error text, returncode, seconds)."""
+    cmd = [salt_bin("salt-run"), "-c", str(salt_config), "--out", "json", "--log-level", "quiet",
+           "state.orch", sls, f"pillar={json.dumps(pillar)}"]
+    if test:
+        cmd.append("test=True")
+    started = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    seconds = time.monotonic() - started
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return None, (proc.stderr or proc.stdout).strip() or "no output", proc.returncode or 1, seconds
+    if isinstance(data, dict) and isinstance(data.get("data"), dict):
+        data = data["data"]
+    return data, "", proc.returncode, seconds
+
+
+def orch_steps(data: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """{step id: step} of an orchestration's return, and its failed steps (id, comment)."""
+    steps: dict = {}
+    failed: list[tuple[str, str]] = []
+    for value in (data or {}).values():
+        if isinstance(value, list):  # the orchestration failed to render
+            failed += [("orch", str(m)) for m in value]
+            continue
+        for key, step in sorted(value.items(), key=lambda kv: kv[1].get("__run_num__", 0) if isinstance(kv[1], dict) else 0):
+            if isinstance(step, dict):
+                steps[key.split("_|-")[1] if "_|-" in key else key] = step
+    for step_id, step in steps.items():
+        if step.get("result") is False:
+            failed.append((step_id, str(step.get("comment", "")).strip()))
+    return steps, failed
+
+
+# ---------------------------------------------------------------- preflight
+
+
+@dataclass
+class PreflightReport:
+    hosts: dict  # {host: {"roles", "checks", "findings"}}, the site's own under "site"
+    failed_steps: list[tuple[str, str]]
+    seconds: float
+    returncode: int
+    raw_error: str = ""
+    results: list[summary.HostResult] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[tuple[str, dict]]:
+        return [(h, f) for h, d in sorted(self.hosts.items()) for f in d["findings"] if f["level"] == "error"]
+
+    @property
+    def warnings(self) -> list[tuple[str, dict]]:
+        return [(h, f) for h, d in sorted(self.hosts.items()) for f in d["findings"] if f["level"] != "error"]
+
+    @property
+    def ok(self) -> bool:
+        # a step failing only because of findings is not a separate failure
+        other = [s for s, _ in self.failed_steps if s != PREFLIGHT_STEP]
+        return bool(self.hosts) and not self.errors and not other and not self.raw_error
+
+    def render(self) -> str:
+        text = summary.render(self.results, self.seconds)
+        for host, f in self.warnings:
+            text += f"\n  WARNING preflight on {host}: {f['check']}: {f['message']}\n    fix: {f['fix']}"
+        for host, f in self.errors:
+            text += f"\n    fix for {host} ({f['check']}): {f['fix']}"
+        for step, comment in self.failed_steps:
+            if step != PREFLIGHT_STEP or not self.hosts:
+                text += f"\n  FAILED step {step}: {comment[:2000]}"
+        if self.raw_error:
+            text += f"\n  salt-run: {self.raw_error[-2000:]}"
+        text += "\n" + ("preflight passed" if self.ok else f"preflight FAILED: {len(self.errors)} error(s)")
+        return text
+
+
+def preflight_rows(hosts: dict) -> list[summary.HostResult]:
+    """One summary row per host: checks run, errors as failures (check: message)."""
+    rows = []
+    for host, data in sorted(hosts.items()):
+        errors = [f for f in data["findings"] if f["level"] == "error"]
+        rows.append(summary.HostResult(
+            stage="preflight", host=host, states=len(data.get("checks", [])), changed=0, failed=len(errors),
+            failures=[(f["check"], f["message"]) for f in errors],
+        ))
+    return rows
+
+
+def run_preflight(salt_config: str, ssh: bool = False, pillar: dict | None = None) -> PreflightReport:
+    data, error, returncode, seconds = salt_run_orch(salt_config, "orch.maia_preflight", orch_pillar(None, ssh, pillar))
+    if data is None:
+        return PreflightReport({}, [], seconds, returncode, raw_error=error)
+    steps, failed = orch_steps(data)
+    ret = (steps.get(PREFLIGHT_STEP, {}).get("changes") or {}).get("return")
+    hosts = ret.get("hosts", {}) if isinstance(ret, dict) else {}
+    return PreflightReport(hosts, failed, seconds, returncode, results=preflight_rows(hosts))
