@@ -18,6 +18,7 @@ CLI examples::
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import os
 import socket
@@ -113,9 +114,10 @@ def storage_findings(host, roles, vg=DEFAULTS["vg"], default_size=DEFAULTS["defa
 
 
 def _own_addresses():
-    return set(salt.utils.network.ip_addrs(include_loopback=False)) | set(
-        salt.utils.network.ip_addrs6(include_loopback=False)
-    )
+    """This host's addresses, less loopback and IPv6 link-local (no inventory names those)."""
+    found = set(salt.utils.network.ip_addrs(include_loopback=False))
+    found |= set(salt.utils.network.ip_addrs6(include_loopback=False))
+    return {a for a in found if not ipaddress.ip_address(a.split("%")[0]).is_link_local}
 
 
 def _resolve(name):
@@ -260,6 +262,8 @@ def check(flags=None, settings=None, site=None):
     ``time`` is this host's clock when the checks finished (epoch seconds):
     the runner compares the hosts' clocks with it.
     """
+    # salt-ssh hands arguments over as text (the runner sends JSON)
+    flags, settings, site = (json.loads(v) if isinstance(v, str) else v for v in (flags, settings, site))
     flags = flags or {}
     minion_id = __grains__.get("id") or __opts__.get("id")
     pillar = (site or {}).get(minion_id)

@@ -17,6 +17,7 @@ CLI examples::
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -102,6 +103,10 @@ def _master_pillar():
     return pillar.get("maia", {}) if isinstance(pillar, dict) else {}
 
 
+# the stage flags the host checks read (passing a host only what it reads keeps the job small)
+FLAGS_READ = {"prepare": ("lvm", "nfs", "nvidia_drivers"), "k8s": ("install_microk8s",)}
+
+
 def _host_pillars(names, saltenv="base"):
     """{host: {"maia": {host, roles, preflight, prepare, k8s}}}: each host's pillar compiled now
     on the master (as ``salt-run pillar.show_pillar`` does), for the checks to read."""
@@ -113,13 +118,19 @@ def _host_pillars(names, saltenv="base"):
         _, grains, _ = salt.utils.minions.get_minion_data(name, __opts__)
         compiled = salt.pillar.Pillar(__opts__, grains or {}, name, saltenv).compile_pillar()
         maia = compiled.get("maia", {}) if isinstance(compiled, dict) else {}
-        found[name] = {"maia": {k: maia[k] for k in ("host", "roles", "preflight", "prepare", "k8s") if k in maia}}
+        subset = {k: maia[k] for k in ("host", "roles", "preflight") if k in maia}
+        for stage, names_ in FLAGS_READ.items():
+            subset[stage] = {f: (maia.get(stage) or {})[f] for f in names_ if f in (maia.get(stage) or {})}
+        found[name] = {"maia": subset}
     return found
 
 
 def _ask(hosts, ssh, kwarg, timeout):
     if ssh:
         from salt.client.ssh.client import SSHClient
+
+        # salt-ssh passes arguments as text: JSON, which the module reads back
+        kwarg = {key: json.dumps(value) for key, value in kwarg.items()}
 
         raw = SSHClient(mopts=__opts__).cmd(hosts, "maia_preflight.check", kwarg=kwarg, tgt_type="list", timeout=timeout)
     else:
