@@ -1,4 +1,4 @@
-"""Day-2 commands around ``maia install``: ``maia preflight`` (and later reset, remove-host).
+"""Day-2 commands around ``maia install``: ``maia preflight``, ``maia reset``, ``maia remove-host``.
 
 Each runs one orchestration of ``orch/`` with ``salt-run --out json`` and turns
 its return into per-host rows of :mod:`maia_salt.summary`, like ``maia install``.
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from . import summary
 from .install import orch_pillar, salt_bin
+from .pillar_map import deep_merge
 
 PREFLIGHT_STEP = "maia-orch-preflight"
 
@@ -112,3 +113,105 @@ def run_preflight(salt_config: str, ssh: bool = False, pillar: dict | None = Non
     ret = (steps.get(PREFLIGHT_STEP, {}).get("changes") or {}).get("return")
     hosts = ret.get("hosts", {}) if isinstance(ret, dict) else {}
     return PreflightReport(hosts, failed, seconds, returncode, results=preflight_rows(hosts))
+
+
+# -------------------------------------------------------------------- reset
+
+RESET_STAGES = ("core", "k8s", "prepare")  # the order they run in: last installed, first removed
+
+
+@dataclass
+class RunReport:
+    """Per-stage, per-host rows of an orchestration that runs state steps (reset, add/remove host)."""
+
+    results: list[summary.HostResult]
+    failed_steps: list[tuple[str, str]]
+    seconds: float
+    returncode: int
+    raw_error: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.failed_steps and not self.raw_error and all(r.ok for r in self.results)
+
+    @property
+    def changed(self) -> int:
+        return sum(r.changed for r in self.results)
+
+    def render(self) -> str:
+        text = summary.render(self.results, self.seconds)
+        for note in self.notes:
+            text += f"\n  NOTE {note}"
+        for step, comment in self.failed_steps:
+            text += f"\n  FAILED step {step}: {comment[:2000]}"
+        if self.raw_error:
+            text += f"\n  salt-run: {self.raw_error[-2000:]}"
+        return text
+
+
+def _lookup_job(salt_config: str):
+    def lookup(jid: str) -> dict:
+        proc = subprocess.run(
+            [salt_bin("salt-run"), "-c", str(salt_config), "--out", "json", "--log-level", "quiet", "jobs.lookup_jid", jid],
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        )
+        try:
+            return json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            return {}
+
+    return lookup
+
+
+def state_steps_report(salt_config: str, sls: str, pillar: dict, stage_of_step: dict, test: bool = False) -> RunReport:
+    """Run orchestration ``sls`` and summarise its state steps (``{step id: stage name}``) per host."""
+    data, error, returncode, seconds = salt_run_orch(salt_config, sls, pillar, test=test)
+    if data is None:
+        return RunReport([], [], seconds, returncode, raw_error=error)
+    steps, failed = orch_steps(data)
+    lookup = _lookup_job(salt_config)
+    results: list[summary.HostResult] = []
+    for step_id, step in steps.items():
+        stage = stage_of_step.get(step_id)
+        if stage is None:
+            continue
+        ret = (step.get("changes") or {}).get("ret") or {}
+        if not ret and step.get("__jid__"):
+            ret = lookup(step["__jid__"]) or {}
+        results += summary.from_state_run(stage, ret)
+    return RunReport(results, failed, seconds, returncode)
+
+
+def run_reset(salt_config: str, stages: list[str] | None = None, wipe_storage: bool = False, ssh: bool = False,
+              pillar: dict | None = None, test: bool = False) -> RunReport:
+    reset: dict = {"wipe_storage": bool(wipe_storage)}
+    if stages:
+        reset["stages"] = list(stages)
+    extra = orch_pillar(None, ssh, {"maia": {"reset": reset}})
+    extra = deep_merge(extra, pillar or {})
+    return state_steps_report(salt_config, "orch.maia_reset", extra,
+                              {f"maia-reset-{s}": s for s in RESET_STAGES}, test=test)
+
+
+# -------------------------------------------------------------- remove-host
+
+REMOVE_STEPS = {"maia-remove-host-leaving": "leaving", "maia-remove-host-others": "others"}
+
+
+def run_remove_host(salt_config: str, name: str, ssh: bool = False, pillar: dict | None = None,
+                    test: bool = False) -> RunReport:
+    """orch.maia_remove_host for ``name``. The leaving host's own step may fail when the host
+    is gone already: that is reported, and only that, as a note, not a failure."""
+    extra = deep_merge(orch_pillar(None, ssh, {"maia": {"remove_host": {"name": name}}}), pillar or {})
+    report = state_steps_report(salt_config, "orch.maia_remove_host", extra, REMOVE_STEPS, test=test)
+    ran = [r for r in report.results if r.stage == "leaving" and r.error is None]
+    leaving = [c for s, c in report.failed_steps if s == "maia-remove-host-leaving"]
+    others_failed = [s for s, _ in report.failed_steps if s != "maia-remove-host-leaving"]
+    if leaving and not ran and not others_failed:  # the host did not answer (or is gone)
+        report.results = [r for r in report.results if r.stage != "leaving"]
+        report.failed_steps = []
+        report.notes.append(f"{name} did not answer: its NFS mount and CIFS files stay ({leaving[0][:300]})")
+        if all(r.ok for r in report.results):
+            report.returncode = 0
+    return report

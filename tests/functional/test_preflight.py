@@ -8,6 +8,8 @@ host (what the inventory says now, not what the minion cached).
 import pytest
 import yaml
 
+from test_day2_orch_render import in_order
+
 
 @pytest.fixture(scope="module")
 def synced(salt_master, salt_minion):
@@ -63,7 +65,7 @@ def test_orch_maia_runs_preflight_first_and_stops(salt_master, site):
     ret = salt_master.salt_run_cli(timeout=120).run("state.orchestrate_show_sls", "orch.maia")
     assert ret.returncode == 0, ret
     (compiled,) = ret.data.values()
-    order = [k for _, k in sorted((v.get("__run_num__", 0), k) for k, v in compiled.items())]
+    order = in_order(compiled)
     assert order.index("maia-orch-minions-synced") < order.index("maia-orch-preflight") < order.index(
         "maia-orch-stage-prepare")
     off = salt_master.salt_run_cli(timeout=120).run(
