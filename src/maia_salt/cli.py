@@ -116,7 +116,7 @@ def _site_name(config_folder) -> str:
 @click.option("--wipe-storage", is_flag=True, help="Also remove the MAIA LVM volumes, volume group and PVs (DATA LOST).")
 @click.option("--yes", is_flag=True, help="Do not ask for the site's name before --wipe-storage.")
 @click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),
-              default=lambda: os.environ.get("CONFIG_FOLDER"), help="CONFIG_FOLDER (for the site's name).")
+              default=lambda: os.environ.get("CONFIG_FOLDER") or None, help="CONFIG_FOLDER (for the site's name).")
 @click.option("--test", is_flag=True, help="Dry run: show what would be removed (test=True).")
 def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folder, test):
     """Undo maia install, last stage first (orch.maia_reset); print a summary per stage and host."""
