@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import summary
-from .install import orch_pillar, salt_bin
+from .install import InstallReport, orch_pillar, salt_bin
 from .pillar_map import deep_merge
 
 PREFLIGHT_STEP = "maia-orch-preflight"
@@ -121,33 +121,14 @@ RESET_STAGES = ("core", "k8s", "prepare")  # the order they run in: last install
 
 
 @dataclass
-class RunReport:
-    """Per-stage, per-host rows of an orchestration that runs state steps (reset, add/remove host)."""
+class RunReport(InstallReport):
+    """Per-stage, per-host rows of an orchestration that runs state steps (reset, remove-host),
+    like ``maia install``'s, with notes (e.g. a leaving host that did not answer)."""
 
-    results: list[summary.HostResult]
-    failed_steps: list[tuple[str, str]]
-    seconds: float
-    returncode: int
-    raw_error: str = ""
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0 and not self.failed_steps and not self.raw_error and all(r.ok for r in self.results)
-
-    @property
-    def changed(self) -> int:
-        return sum(r.changed for r in self.results)
-
     def render(self) -> str:
-        text = summary.render(self.results, self.seconds)
-        for note in self.notes:
-            text += f"\n  NOTE {note}"
-        for step, comment in self.failed_steps:
-            text += f"\n  FAILED step {step}: {comment[:2000]}"
-        if self.raw_error:
-            text += f"\n  salt-run: {self.raw_error[-2000:]}"
-        return text
+        return super().render() + "".join(f"\n  NOTE {note}" for note in self.notes)
 
 
 def _lookup_job(salt_config: str):
