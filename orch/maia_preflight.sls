@@ -18,7 +18,7 @@
 
 maia-orch-inventory-present:
   test.fail_without_changes:
-    - name: "no hosts in pillar maia:hosts: write inventory.yaml in CONFIG_FOLDER (maia-configure import-inventory) and configure the maia ext_pillar"
+    - comment: "no hosts in pillar maia:hosts: write inventory.yaml in CONFIG_FOLDER (maia-configure import-inventory) and configure the maia ext_pillar"
     - failhard: true
 {%- else %}
 {%-   if not ssh %}

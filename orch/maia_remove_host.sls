@@ -38,7 +38,7 @@
 
 maia-remove-host-refused:
   test.fail_without_changes:
-    - name: {{ ("cannot remove the host: " ~ refusal) | json }}
+    - comment: {{ ("cannot remove the host: " ~ refusal) | json }}
     - failhard: true
 {%- else %}
 {%-   if not ssh %}

@@ -31,13 +31,13 @@
 
 maia-reset-stages-valid:
   test.fail_without_changes:
-    - name: "maia:reset:stages has {{ unknown | join(', ') }}: use core, k8s and/or prepare"
+    - comment: "maia:reset:stages has {{ unknown | join(', ') }}: use core, k8s and/or prepare"
     - failhard: true
 {%- elif not hosts %}
 
 maia-orch-inventory-present:
   test.fail_without_changes:
-    - name: "no hosts in pillar maia:hosts: write inventory.yaml in CONFIG_FOLDER and configure the maia ext_pillar"
+    - comment: "no hosts in pillar maia:hosts: write inventory.yaml in CONFIG_FOLDER and configure the maia ext_pillar"
     - failhard: true
 {%- else %}
 {%-   if not ssh %}

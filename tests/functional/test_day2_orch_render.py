@@ -31,7 +31,7 @@ def in_order(steps):
 def refusal(steps):
     (step_id,) = steps
     assert step_id.endswith("-refused") or step_id.endswith("-valid"), steps
-    return step_args(steps[step_id])["name"]
+    return step_args(steps[step_id])["comment"]
 
 
 def test_reset_runs_last_stage_first_with_minions_and_ssh(salt_run):
