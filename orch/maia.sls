@@ -34,7 +34,9 @@
     - tgt_type: list
     - ssh: true
 {%- elif role is none %}
-    - tgt: "I@maia:host:address:* or G@maia_roles:*"
+    {#- the inventory's hosts by name too: a host just added to inventory.yaml has no
+        pillar of its own in its minion yet, and minions match I@ on their own copy #}
+    - tgt: "I@maia:host:address:* or G@maia_roles:*{% if hosts %} or L@{{ hosts.keys() | join(',') }}{% endif %}"
     - tgt_type: compound
 {%- else %}
     - tgt: "I@maia:roles:{{ role }} or G@maia_roles:{{ role }}"

@@ -7,7 +7,8 @@
        (maia.hosts.leaving); a host that is gone already fails only this step;
     2. every other host: the UFW rules naming its address, and on the NFS
        server its place in the /etc/exports line (maia.hosts.removed);
-    3. the master: the host leaves CONFIG_FOLDER/inventory.yaml (maia_hosts.drop_host).
+    3. the master: the host leaves CONFIG_FOLDER/inventory.yaml (maia_hosts.drop_host);
+       with minions, the host's pillar is refreshed (it no longer matches the stage targets).
     The control-plane and the NFS server are refused before any change, with the reason. #}
 {%- from "orch/steps.jinja" import sync_step with context %}
 {%- set maia = pillar.get("maia", {}) %}
@@ -85,5 +86,18 @@ maia-remove-host-inventory:
 {%-   if others %}
     - require:
       - salt: maia-remove-host-others
+{%-   endif %}
+{%-   if not ssh %}
+
+{#- its minion matches I@ targets on its own copy of the pillar: refresh it (when it answers) #}
+maia-remove-host-pillar-refreshed:
+  salt.function:
+    - name: saltutil.refresh_pillar
+    - tgt: {{ [name] | json }}
+    - tgt_type: list
+    - kwarg:
+        wait: true
+    - require:
+      - salt: maia-remove-host-inventory
 {%-   endif %}
 {%- endif %}

@@ -187,8 +187,9 @@ def run_remove_host(salt_config: str, name: str, ssh: bool = False, pillar: dict
     extra = deep_merge(orch_pillar(None, ssh, {"maia": {"remove_host": {"name": name}}}), pillar or {})
     report = state_steps_report(salt_config, "orch.maia_remove_host", extra, REMOVE_STEPS, test=test)
     ran = [r for r in report.results if r.stage == "leaving" and r.error is None]
-    leaving = [c for s, c in report.failed_steps if s == "maia-remove-host-leaving"]
-    others_failed = [s for s, _ in report.failed_steps if s != "maia-remove-host-leaving"]
+    on_it = ("maia-remove-host-leaving", "maia-remove-host-pillar-refreshed")  # the steps that target the host
+    leaving = [c for s, c in report.failed_steps if s in on_it]
+    others_failed = [s for s, _ in report.failed_steps if s not in on_it]
     if leaving and not ran and not others_failed:  # the host did not answer (or is gone)
         report.results = [r for r in report.results if r.stage != "leaving"]
         report.failed_steps = []

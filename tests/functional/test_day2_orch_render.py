@@ -56,7 +56,7 @@ def test_reset_runs_last_stage_first_with_minions_and_ssh(salt_run):
 def test_remove_host_steps(salt_run):
     steps = compiled(salt_run, "orch.maia_remove_host", {"maia": {"remove_host": {"name": "maia-node-1"}}})
     assert in_order(steps) == ["maia-orch-minions-synced", "maia-remove-host-leaving", "maia-remove-host-others",
-                               "maia-remove-host-inventory"]
+                               "maia-remove-host-inventory", "maia-remove-host-pillar-refreshed"]
     leaving = step_args(steps["maia-remove-host-leaving"])
     assert leaving["tgt"] == ["maia-node-1"] and leaving["sls"] == "maia.hosts.leaving"
     assert "failhard" not in leaving  # a host that is gone already does not stop the removal
