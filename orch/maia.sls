@@ -3,12 +3,14 @@
     salt-run state.orch orch.maia
     salt-run state.orch orch.maia pillar='{"maia": {"stages": ["prepare"], "prepare": {"ufw": false}}}'
     salt-run state.orch orch.maia pillar='{"maia": {"orch": {"ssh": true}}}'   # agentless, roster hosts
+    salt-run state.orch orch.maia pillar='{"maia": {"orch": {"preflight": false}}}'   # skip the preflight
 
     Targets: with minions, hosts are matched by pillar group (maia:roles, from the
     inventory) or by the grain maia_roles for sites that set grains; over salt-ssh
     they are the inventory's hosts. The stage flags given on the command line are
     passed on to every stage. A failed step stops the run (failhard) and salt-run
     exits non-zero. #}
+{%- from "orch/steps.jinja" import sync_step, preflight_step with context %}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set ssh = orch.get("ssh", False) %}
@@ -32,7 +34,9 @@
     - tgt_type: list
     - ssh: true
 {%- elif role is none %}
-    - tgt: "I@maia:host:address:* or G@maia_roles:*"
+    {#- the inventory's hosts by name too: a host just added to inventory.yaml has no
+        pillar of its own in its minion yet, and minions match I@ on their own copy #}
+    - tgt: "I@maia:host:address:* or G@maia_roles:*{% if hosts %} or L@{{ hosts.keys() | join(',') }}{% endif %}"
     - tgt_type: compound
 {%- else %}
     - tgt: "I@maia:roles:{{ role }} or G@maia_roles:{{ role }}"
@@ -60,15 +64,12 @@ maia-orch-inventory-present:
     - failhard: true
 {%- else %}
 {%- if not ssh %}
+{{ sync_step(hosts, orch) }}
+{%- endif %}
 
-maia-orch-minions-synced:
-  salt.runner:
-    - name: maia_orch.sync_minions
-    {#- the inventory's hosts too: their cached pillar may predate an inventory change #}
-    - tgt: "I@maia:host:address:* or G@maia_roles:*{% if hosts %} or L@{{ hosts.keys() | join(',') }}{% endif %}"
-    - tgt_type: compound
-    - types: {{ orch.get("sync", ["modules", "states", "grains", "utils"]) | json }}
-    - failhard: true
+{%- if orch.get("preflight", True) and hosts %}
+{#- read-only checks of every host and the site; any error stops here, before a change #}
+{{ preflight_step(maia, hosts, ssh, flags, true) }}
 {%- endif %}
 
 {%- if "prepare" in stages %}

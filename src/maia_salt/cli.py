@@ -80,6 +80,102 @@ def run_with_progress(salt_config, stages, **kw):
         progress.close()
 
 
+# ---------------------------------------------------------------- day-2 commands
+_SALT_CONFIG = click.option(
+    "-c", "--salt-config", default=lambda: os.environ.get("SALT_CONFIG_DIR", "/etc/salt"),
+    show_default="$SALT_CONFIG_DIR or /etc/salt", help="Salt configuration folder of the master side.")
+_SSH = click.option("--ssh", is_flag=True, help="Agentless: reach the hosts over salt-ssh (roster_file of the config).")
+_PILLAR = click.option("--pillar", "pillar_json", default=None,
+                       help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"lvm": false}}}\'.')
+
+
+def _json_option(text, hint):
+    import json
+
+    try:
+        return json.loads(text) if text else None
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint=hint)
+
+
+@main.command()
+@_SALT_CONFIG
+@_SSH
+@_PILLAR
+def preflight(salt_config, ssh, pillar_json):
+    """Check every host and the site before an install; change nothing (orch.maia_preflight)."""
+    from .day2 import run_preflight
+
+    extra = _json_option(pillar_json, "--pillar")
+    click.echo(f"running orch.maia_preflight ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
+    report = run_preflight(salt_config, ssh=ssh, pillar=extra)
+    click.echo(report.render())
+    sys.exit(0 if report.ok else 1)
+
+
+def _site_name(config_folder) -> str:
+    import json
+
+    if not config_folder:
+        raise click.UsageError("--wipe-storage asks for the site's name: give --config-folder (or $CONFIG_FOLDER), or --yes")
+    try:
+        env = json.loads((Path(config_folder) / "env.json").read_text(encoding="utf-8"))
+        return env["cluster_name"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.UsageError(f"cannot read the site's name from {config_folder}/env.json ({exc}); give --yes to skip the question")
+
+
+@main.command()
+@_SALT_CONFIG
+@_SSH
+@_PILLAR
+@click.option("--stages", default=None, help="Comma-separated subset of core,k8s,prepare (default: all three, in that order).")
+@click.option("--wipe-storage", is_flag=True, help="Also remove the MAIA LVM volumes, volume group and PVs (DATA LOST).")
+@click.option("--yes", is_flag=True, help="Do not ask for the site's name before --wipe-storage.")
+@click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),
+              default=lambda: os.environ.get("CONFIG_FOLDER") or None, help="CONFIG_FOLDER (for the site's name).")
+@click.option("--test", is_flag=True, help="Dry run: show what would be removed (test=True).")
+def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folder, test):
+    """Undo maia install, last stage first (orch.maia_reset); print a summary per stage and host."""
+    from .day2 import RESET_STAGES, run_reset
+
+    extra = _json_option(pillar_json, "--pillar")
+    stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
+    unknown = sorted(set(stage_list or []) - set(RESET_STAGES))
+    if unknown:
+        raise click.BadParameter(f"unknown stage(s) {', '.join(unknown)}; use {','.join(RESET_STAGES)}", param_hint="--stages")
+    if wipe_storage and not yes and not test:
+        name = _site_name(config_folder)
+        typed = click.prompt(f"--wipe-storage destroys the data on every host's MAIA volumes. Type the site name ({name}) to go on")
+        if typed.strip() != name:
+            click.echo("the name does not match: nothing was changed", err=True)
+            sys.exit(2)
+    click.echo(f"running orch.maia_reset ({'salt-ssh' if ssh else 'minions'}{', test' if test else ''}) with {salt_config} ...",
+               err=True)
+    report = run_reset(salt_config, stage_list, wipe_storage=wipe_storage, ssh=ssh, pillar=extra, test=test)
+    click.echo(report.render())
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command("remove-host")
+@click.argument("name")
+@_SALT_CONFIG
+@_SSH
+@_PILLAR
+@click.option("--test", is_flag=True, help="Dry run: show what would change (test=True); the inventory is kept.")
+def remove_host(name, salt_config, ssh, pillar_json, test):
+    """Take host NAME out of the site (orch.maia_remove_host): its UFW/NFS entries on the others,
+    its NFS mount and CIFS files on itself if it answers, then its inventory entry."""
+    from .day2 import run_remove_host
+
+    extra = _json_option(pillar_json, "--pillar")
+    click.echo(f"running orch.maia_remove_host for {name} ({'salt-ssh' if ssh else 'minions'}"
+               f"{', test' if test else ''}) with {salt_config} ...", err=True)
+    report = run_remove_host(salt_config, name, ssh=ssh, pillar=extra, test=test)
+    click.echo(report.render())
+    sys.exit(0 if report.ok else 1)
+
+
 def _add_optional_commands():
     try:
         from .lab.cli import lab

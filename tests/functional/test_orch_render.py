@@ -43,7 +43,8 @@ def test_all_stages_in_order_with_minions(salt_run):
     assert sync["tgt"] == "I@maia:host:address:* or G@maia_roles:* or L@maia-node-0,maia-node-1"
     assert sync["types"] == ["modules", "states", "grains", "utils"] and sync["failhard"] is True
     prepare = step_args(compiled["maia-orch-stage-prepare"])
-    assert prepare["tgt"] == "I@maia:host:address:* or G@maia_roles:*" and prepare["tgt_type"] == "compound"
+    assert prepare["tgt"] == "I@maia:host:address:* or G@maia_roles:* or L@maia-node-0,maia-node-1"
+    assert prepare["tgt_type"] == "compound"
     assert prepare["require"] == [{"salt": "maia-orch-minions-synced"}]
     assert prepare["failhard"] is True
     k8s = step_args(compiled["maia-orch-stage-k8s"])

@@ -1,0 +1,292 @@
+"""Read-only checks of one host before maia-salt changes anything on it.
+
+``maia_preflight.check`` looks at the host as the stages would use it and
+returns every problem it finds, each with the fix, instead of stopping at the
+first one. It only reads: ``/proc``, ``/sys``, the resolver, ``blkid`` and
+the LVM reports (through ``maia_storage``). The runner ``maia_preflight.run``
+gathers it from every host and adds the site checks (clock skew between
+hosts, CONFIG_FOLDER); ``orch.maia`` runs that first.
+
+A finding is ``{"check", "level", "message", "fix"}``; ``level`` is ``error``
+(the install would fail or harm the host) or ``warning``.
+
+CLI examples::
+
+    salt maia-node-0 maia_preflight.check
+    salt-call maia_preflight.check flags='{"prepare": {"lvm": false}}'
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import socket
+import sys
+import time
+
+import salt.utils.network
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "maia_preflight"
+
+# the releases that have a parameters/osfinger file in formulas/maia/prepare
+SUPPORTED_OS = ("Debian-12", "Debian-13", "Ubuntu-20.04", "Ubuntu-22.04", "Ubuntu-24.04")
+
+# ports the stages open, by role, and the processes that may hold them already
+# (a converged site: MicroK8s, its ingress, the kernel NFS server, rpcbind)
+K8S_PORTS = (16443, 80, 443)
+NFS_PORTS = (2049, 111)
+OWN_LISTENERS = {
+    16443: {"kubelite", "kube-apiserver", "k8s-dqlite"},
+    80: {"nginx", "kubelite", "containerd-shim"},
+    443: {"nginx", "kubelite", "containerd-shim"},
+    2049: {""},  # nfsd is a kernel thread: its socket belongs to no process
+    111: {"rpcbind", "systemd"},  # rpcbind.socket is held by systemd
+}
+
+DEFAULTS = {
+    "min_memory_mb": 4096,  # MicroK8s with the MAIA core layer; MicroK8s itself needs 540 MB
+    "min_cpus": 2,
+    "vg": "MAIA_Storage",
+    "default_size": "100%FREE",
+}
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _pillar(key, default=None, pillar=None):
+    """Pillar value, unmasked (Salt 3008 masks pillar.get in modules): _utils/maia_pillar.py."""
+    installed = sys.modules.get("maia_salt.loader")  # imported by Salt for the entry point, if installed
+    get = installed and installed.utils_function("maia_pillar.get")  # (Salt gives it no __utils__)
+    return (get or __utils__["maia_pillar.get"])(__pillar__ if pillar is None else pillar, key, default)
+
+
+def _finding(check, message, fix, level="error"):
+    return {"check": check, "level": level, "message": message, "fix": fix}
+
+
+def _flag(flags, pillar, stage, name, default=True):
+    value = (flags.get(stage) or {}).get(name, _pillar(f"maia:{stage}:{name}", default, pillar))
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+# ------------------------------------------------------------------- checks
+
+
+def os_findings(osfinger=None):
+    osfinger = osfinger if osfinger is not None else __grains__.get("osfinger", "")
+    if osfinger in SUPPORTED_OS:
+        return []
+    return [_finding("os", f"{osfinger or 'this OS'} is not a supported release",
+                     f"install one of {', '.join(SUPPORTED_OS)}")]
+
+
+def _storage_fix(message):
+    if "does not exist" in message:
+        return "attach the disk or correct device_list in the host's vars of inventory.yaml"
+    if "not a block device" in message:
+        return "name a disk or partition under /dev in device_list"
+    if "in use" in message:
+        return "unmount it (and remove it from /etc/fstab, swapoff) or name another disk in device_list"
+    if "filesystem" in message or "partition table" in message or "LVM metadata" in message:
+        return "if its data is not needed, wipe it (wipefs -a DEVICE); else name another disk in device_list"
+    if "physical volume of volume group" in message:
+        return "name a disk that is not part of another volume group in device_list"
+    if "_size" in message:
+        return "lower local_storage_size/nfs_storage_size in the host's vars or add disks to device_list"
+    return "correct the host's vars in inventory.yaml"
+
+
+def storage_findings(host, roles, vg=DEFAULTS["vg"], default_size=DEFAULTS["default_size"]):
+    """``device_list`` and the requested sizes, checked as ``maia.prepare.lvm`` would (maia_storage.validate)."""
+    volumes = [{"lv": "maia_0_local", "key": "local_storage_size",
+                "size": host.get("local_storage_size") or default_size}]
+    if "nfs_server" in roles:
+        volumes.append({"lv": "maia_0", "key": "nfs_storage_size", "size": host.get("nfs_storage_size") or default_size})
+    problems = __salt__["maia_storage.validate"](host.get("device_list") or [], volumes, vg)
+    return [_finding("storage", p, _storage_fix(p)) for p in problems]
+
+
+def _own_addresses():
+    """This host's addresses, less loopback and IPv6 link-local (no inventory names those)."""
+    found = set(salt.utils.network.ip_addrs(include_loopback=False))
+    found |= set(salt.utils.network.ip_addrs6(include_loopback=False))
+    return {a for a in found if not ipaddress.ip_address(a.split("%")[0]).is_link_local}
+
+
+def _resolve(name):
+    try:
+        return sorted({info[4][0] for info in socket.getaddrinfo(name, None)})
+    except OSError:
+        return []
+
+
+def names_findings(minion_id, address, own=None):
+    """The host name resolves, and the inventory address is one of this host's addresses."""
+    found = []
+    hostname = socket.gethostname()
+    if not _resolve(hostname):
+        found.append(_finding("names", f"the host name {hostname!r} does not resolve",
+                              f"add '{hostname}' with the host's address to /etc/hosts or to DNS"))
+    if not address:
+        found.append(_finding("names", f"{minion_id} has no address in inventory.yaml",
+                              "set address: in the host's entry of inventory.yaml"))
+        return found
+    try:
+        wanted = [str(ipaddress.ip_address(address))]
+    except ValueError:
+        wanted = _resolve(address)
+        if not wanted:
+            found.append(_finding("names", f"the inventory address {address!r} does not resolve",
+                                  f"use an IP address or add {address} to DNS or /etc/hosts"))
+            return found
+    own = _own_addresses() if own is None else set(own)
+    if not own & set(wanted):
+        have = ", ".join(sorted(own)) or "none"
+        found.append(_finding("names", f"the inventory address {address} is not an address of this host (it has {have})",
+                              "set address: in inventory.yaml to the address other hosts reach this one on"))
+    return found
+
+
+def _listening_inodes(port):
+    """Socket inodes listening on TCP ``port`` (IPv4 and IPv6)."""
+    inodes = set()
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path, encoding="ascii") as fh:
+                next(fh, None)
+                for line in fh:
+                    fields = line.split()
+                    if len(fields) < 10 or fields[3] != "0A":  # 0A: LISTEN
+                        continue
+                    if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(fields[9])
+        except OSError:
+            continue
+    return inodes
+
+
+def _socket_owners(inodes):
+    """{pid: process name} of the processes holding any of ``inodes``."""
+    links = {f"socket:[{inode}]" for inode in inodes}
+    owners = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in links:
+                    with open(f"/proc/{pid}/comm", encoding="utf-8") as fh:
+                        owners[int(pid)] = fh.read().strip()
+                    break
+            except OSError:
+                continue
+    return owners
+
+
+def port_findings(ports):
+    """Ports the stages will open that something else listens on already."""
+    found = []
+    for port in ports:
+        inodes = _listening_inodes(port)
+        if not inodes:
+            continue
+        owners = _socket_owners(inodes)
+        names = set(owners.values()) or {""}
+        if names <= OWN_LISTENERS.get(port, set()):
+            continue
+        who = ", ".join(f"{name} (pid {pid})" for pid, name in sorted(owners.items())) or "a kernel socket"
+        found.append(_finding("ports", f"TCP port {port} is taken by {who}",
+                              f"stop or move that service: maia-salt needs port {port} on this host"))
+    return found
+
+
+def _memory_mb():
+    with open("/proc/meminfo", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+def resources_findings(min_memory_mb, min_cpus):
+    found = []
+    memory = _memory_mb()
+    if memory < int(min_memory_mb):
+        found.append(_finding("resources", f"{memory} MB of memory, MicroK8s with MAIA needs {min_memory_mb} MB",
+                              "give the control-plane host more memory or pick a bigger host"))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+    if cpus < int(min_cpus):
+        found.append(_finding("resources", f"{cpus} CPUs, MicroK8s with MAIA needs {min_cpus}",
+                              "give the control-plane host more CPUs or pick a bigger host"))
+    return found
+
+
+def gpu_findings(nvidia_drivers):
+    gpu = __grains__.get("maia_gpu") or {}
+    if gpu.get("nvidia") and not nvidia_drivers:
+        devices = ", ".join(gpu.get("nvidia_devices") or [])
+        return [_finding("gpu", f"an NVIDIA GPU is present ({devices}) but maia:prepare:nvidia_drivers is off",
+                         "set maia:prepare:nvidia_drivers to true unless the driver is managed another way",
+                         level="warning")]
+    return []
+
+
+# --------------------------------------------------------------------- main
+
+
+def check(flags=None, settings=None, site=None):
+    """
+    Run every check that applies to this host's roles and return
+    ``{"host", "roles", "time", "checks": [...], "findings": [...]}``.
+
+    flags
+        Stage flags that override the pillar's (``{"prepare": {"lvm": false}}``),
+        as ``orch.maia`` passes them on to the stages.
+    settings
+        Thresholds overriding ``maia:preflight`` (``min_memory_mb``, ``min_cpus``).
+    site
+        ``{host: {"maia": {...}}}``: each host's pillar as the master compiles
+        it now (the runner passes it: a minion's own copy may predate an
+        inventory change). This host's entry replaces its pillar; without
+        one, the host's own pillar is used.
+
+    ``time`` is this host's clock when the checks finished (epoch seconds):
+    the runner compares the hosts' clocks with it.
+    """
+    # salt-ssh hands arguments over as text (the runner sends JSON)
+    flags, settings, site = (json.loads(v) if isinstance(v, str) else v for v in (flags, settings, site))
+    flags = flags or {}
+    minion_id = __grains__.get("id") or __opts__.get("id")
+    pillar = (site or {}).get(minion_id)
+    conf = dict(DEFAULTS)
+    conf.update(_pillar("maia:preflight", {}, pillar) or {})
+    conf.update(settings or {})
+    host = _pillar("maia:host", {}, pillar) or {}
+    roles = list(_pillar("maia:roles", [], pillar) or [])
+    checks = ["os", "names"]
+    findings = os_findings() + names_findings(minion_id, host.get("address"))
+    if _flag(flags, pillar, "prepare", "lvm"):
+        checks.append("storage")
+        findings += storage_findings(host, roles, conf["vg"], conf["default_size"])
+    ports = []
+    if "control-plane" in roles and _flag(flags, pillar, "k8s", "install_microk8s"):
+        ports += K8S_PORTS
+        checks.append("resources")
+        findings += resources_findings(conf["min_memory_mb"], conf["min_cpus"])
+    if "nfs_server" in roles and _flag(flags, pillar, "prepare", "nfs"):
+        ports += NFS_PORTS
+    if ports:
+        checks.append("ports")
+        findings += port_findings(ports)
+    checks.append("gpu")
+    findings += gpu_findings(_flag(flags, pillar, "prepare", "nvidia_drivers"))
+    return {"host": minion_id, "roles": roles, "time": time.time(), "checks": checks, "findings": findings}

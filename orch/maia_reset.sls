@@ -1,0 +1,70 @@
+{#- orch.maia_reset: take a site back to before `maia install`, last stage first.
+
+    salt-run state.orch orch.maia_reset
+    salt-run state.orch orch.maia_reset pillar='{"maia": {"reset": {"stages": ["core"]}}}'
+    salt-run state.orch orch.maia_reset pillar='{"maia": {"reset": {"wipe_storage": true}}}'   # data lost
+    salt-run state.orch orch.maia_reset test=True                                             # what would go
+    salt-run state.orch orch.maia_reset pillar='{"maia": {"orch": {"ssh": true}}}'
+
+    core (control-plane): the Applications and the AppProject (maia.reset.core);
+    k8s (control-plane): ArgoCD, the CA objects, the OIDC lines, MicroK8s (maia.k8s.clean);
+    prepare (every host): NFS, CIFS, UFW rules, and the LVM storage only with
+    maia:reset:wipe_storage (maia.reset.prepare). A failed step stops the run. #}
+{%- from "orch/steps.jinja" import sync_step with context %}
+{%- set maia = pillar.get("maia", {}) %}
+{%- set orch = maia.get("orch", {}) %}
+{%- set reset = maia.get("reset", {}) %}
+{%- set ssh = orch.get("ssh", False) %}
+{%- set stages = reset.get("stages", ["core", "k8s", "prepare"]) %}
+{%- set unknown = stages | reject("in", ["prepare", "k8s", "core"]) | list %}
+{%- set timeout = orch.get("timeout", 3600) %}
+{%- set hosts = maia.get("hosts", {}) %}
+{%- set control_plane = [] %}
+{%- for name, host in hosts | dictsort if "control-plane" in host.get("roles", []) %}
+{%-   do control_plane.append(name) %}
+{%- endfor %}
+{%- set step_pillar = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {}),
+                               "reset": {"wipe_storage": reset.get("wipe_storage", False)}}} %}
+{%- set plan = [("core", "maia.reset.core", True), ("k8s", "maia.k8s.clean", True), ("prepare", "maia.reset.prepare", False)] %}
+
+{%- if unknown %}
+
+maia-reset-stages-valid:
+  test.fail_without_changes:
+    - comment: "maia:reset:stages has {{ unknown | join(', ') }}: use core, k8s and/or prepare"
+    - failhard: true
+{%- elif not hosts %}
+
+maia-orch-inventory-present:
+  test.fail_without_changes:
+    - comment: "no hosts in pillar maia:hosts: write inventory.yaml in CONFIG_FOLDER and configure the maia ext_pillar"
+    - failhard: true
+{%- else %}
+{%-   if not ssh %}
+{{ sync_step(hosts, orch) }}
+{%-   endif %}
+{%-   for stage, sls, cp_only in plan if stage in stages %}
+
+maia-reset-{{ stage }}:
+  salt.state:
+{%-     if ssh %}
+    - tgt: {{ (control_plane if cp_only else hosts.keys() | list) | json }}
+    - tgt_type: list
+    - ssh: true
+{%-     elif cp_only %}
+    - tgt: "I@maia:roles:control-plane or G@maia_roles:control-plane"
+    - tgt_type: compound
+{%-     else %}
+    - tgt: "I@maia:host:address:* or G@maia_roles:*"
+    - tgt_type: compound
+{%-     endif %}
+    - sls: {{ sls }}
+    - pillar: {{ step_pillar | json }}
+    - timeout: {{ timeout }}
+    - failhard: true
+{%-     if not ssh %}
+    - require:
+      - salt: maia-orch-minions-synced
+{%-     endif %}
+{%-   endfor %}
+{%- endif %}

@@ -1,0 +1,119 @@
+"""The preflight checks that need no Salt daemon: real sockets, real resolver, real CONFIG_FOLDERs.
+
+Host-wide checks (devices, addresses, ports, clocks on real hosts) are in
+tests/e2e/test_day2_preflight.py on the lab, the runner with real daemons in tests/functional/test_day2_preflight_runner.py.
+"""
+import importlib.util
+import os
+import socket
+
+import pytest
+
+from maia_salt.day2 import PreflightReport, preflight_rows
+from support.site import REPO, make_site
+
+
+def load(kind, name):
+    spec = importlib.util.spec_from_file_location(f"maia_test_{name}", REPO / kind / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def checks():
+    return load("_modules", "maia_preflight")
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return load("_runners", "maia_preflight")
+
+
+def test_supported_releases_are_those_with_parameters(checks):
+    shipped = sorted(p[:-5] for p in os.listdir(REPO / "formulas/maia/prepare/parameters/osfinger"))
+    assert sorted(checks.SUPPORTED_OS) == shipped
+    assert checks.os_findings("Debian-12") == []
+    (finding,) = checks.os_findings("CentOS Stream-9")
+    assert finding["level"] == "error" and "CentOS Stream-9" in finding["message"]
+    assert "Ubuntu-24.04" in finding["fix"]
+
+
+def test_busy_port_names_the_process_and_a_free_port_passes(checks):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    port = sock.getsockname()[1]
+    try:
+        (finding,) = checks.port_findings([port])
+        with open("/proc/self/comm", encoding="utf-8") as fh:
+            me = fh.read().strip()
+        assert finding["check"] == "ports" and f"{me} (pid {os.getpid()})" in finding["message"]
+        assert str(port) in finding["fix"]
+        # a listener maia-salt itself runs there (e.g. kubelite on 16443) is fine
+        checks.OWN_LISTENERS[port] = {me}
+        assert checks.port_findings([port]) == []
+    finally:
+        checks.OWN_LISTENERS.pop(port, None)
+        sock.close()
+    assert checks.port_findings([port]) == []
+
+
+def test_inventory_address_must_be_one_of_the_hosts_own(checks):
+    def address_findings(address, own):
+        return [f for f in checks.names_findings("node", address, own=own) if "inventory address" in f["message"]]
+
+    assert address_findings("10.1.2.3", ["10.1.2.3", "192.0.2.1"]) == []
+    (wrong,) = address_findings("203.0.113.7", ["10.1.2.3"])
+    assert "not an address of this host (it has 10.1.2.3)" in wrong["message"]
+    (unresolved,) = address_findings("no-such-host.invalid", ["10.1.2.3"])
+    assert "does not resolve" in unresolved["message"]
+    (missing,) = checks.names_findings("node", "", own=[])[-1:]
+    assert "no address" in missing["message"]
+
+
+def test_clock_skew_is_measured_against_the_jobs_window(runner):
+    before, after = 1000.0, 1030.0  # a slow job: 30 s between sending and the last answer
+    times = {"in-window": 1012.0, "slightly-late": after + 3, "ahead": after + 120, "behind": before - 60, "none": None}
+    found = runner.clock_findings(times, before, after, max_skew=5)
+    assert sorted(found) == ["ahead", "behind"]
+    assert "120s ahead of" in found["ahead"][0]["message"]
+    assert "60s behind" in found["behind"][0]["message"]
+    assert "NTP" in found["ahead"][0]["fix"]
+
+
+def test_config_folder_complete_and_incomplete(tmp_path, runner):
+    site = make_site(tmp_path / "config")
+    assert runner.config_folder_findings(str(site)) == []
+    (site / "MAIA_realm.json").unlink()
+    (finding,) = runner.config_folder_findings(str(site))
+    assert "MAIA_realm.json is missing" in finding["message"] and "maia-configure" in finding["fix"]
+    (site / "env.json").unlink()
+    (finding,) = runner.config_folder_findings(str(site))
+    assert "env.json" in finding["message"]
+    (finding,) = runner.config_folder_findings(str(tmp_path / "nowhere"))
+    assert "does not exist" in finding["message"]
+
+
+def test_report_shows_every_problem_by_host_with_its_fix():
+    hosts = {
+        "node-a": {"checks": ["os", "storage"], "findings": [
+            {"check": "storage", "level": "error", "message": "device_list: /dev/vdz does not exist", "fix": "attach it"},
+            {"check": "gpu", "level": "warning", "message": "GPU but drivers off", "fix": "turn them on"},
+        ]},
+        "node-b": {"checks": ["os"], "findings": [
+            {"check": "ports", "level": "error", "message": "TCP port 443 is taken by apache2 (pid 7)", "fix": "stop it"},
+        ]},
+        "site": {"checks": ["config_folder"], "findings": []},
+    }
+    report = PreflightReport(hosts, [("maia-orch-preflight", "Runner function failed")], 1.0, 1,
+                             results=preflight_rows(hosts))
+    assert not report.ok and len(report.errors) == 2 and len(report.warnings) == 1
+    text = report.render()
+    for expected in ("node-a", "/dev/vdz does not exist", "attach it", "port 443", "stop it",
+                     "WARNING preflight on node-a: gpu", "preflight FAILED: 2 error(s)"):
+        assert expected in text, text
+    assert [r.failed for r in report.results] == [1, 1, 0]
+    passed = PreflightReport({"site": {"checks": ["config_folder"], "findings": []}}, [], 1.0, 0,
+                             results=preflight_rows({}))
+    assert passed.ok and passed.render().endswith("preflight passed")
