@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 PROC_ROUTE = "/proc/net/route"
 
 
-def default_route_interface(route_file=PROC_ROUTE):
+def _default_route_interface(route_file=PROC_ROUTE):
     """The interface of the IPv4 default route with the lowest metric, or None."""
     best = None
     try:
@@ -36,7 +36,7 @@ def default_route_interface(route_file=PROC_ROUTE):
     return best[1] if best else None
 
 
-def default_ipv4(interfaces, iface):
+def _default_ipv4(interfaces, iface):
     """The address for ``iface`` (the default route's interface) in
     ``salt.utils.network.interfaces()`` data, or the only non-loopback one."""
     if iface:
@@ -52,4 +52,4 @@ def default_ipv4(interfaces, iface):
 
 
 def maia_default_ipv4():
-    return {"maia_default_ipv4": default_ipv4(salt.utils.network.interfaces(), default_route_interface())}
+    return {"maia_default_ipv4": _default_ipv4(salt.utils.network.interfaces(), _default_route_interface())}

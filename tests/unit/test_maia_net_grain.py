@@ -26,9 +26,9 @@ IFACES = {
 def test_default_route_with_lowest_metric(tmp_path):
     routes = tmp_path / "route"
     routes.write_text(ROUTES)
-    iface = grain.default_route_interface(str(routes))
+    iface = grain._default_route_interface(str(routes))
     assert iface == "eth0"
-    assert grain.default_ipv4(IFACES, iface) == "198.18.0.21"
+    assert grain._default_ipv4(IFACES, iface) == "198.18.0.21"
 
 
 @pytest.mark.parametrize("ifaces, expected", [
@@ -38,5 +38,12 @@ def test_default_route_with_lowest_metric(tmp_path):
 def test_without_default_route(tmp_path, ifaces, expected):
     routes = tmp_path / "route"
     routes.write_text(ROUTES.splitlines()[0] + "\n" + ROUTES.splitlines()[3] + "\n")
-    assert grain.default_route_interface(str(routes)) is None
-    assert grain.default_ipv4(ifaces, None) == expected
+    assert grain._default_route_interface(str(routes)) is None
+    assert grain._default_ipv4(ifaces, None) == expected
+
+
+def test_the_module_offers_salt_one_grain_function():
+    """Salt calls every public function of a grains module: only the grain itself may be public."""
+    public = [n for n, f in vars(grain).items() if callable(f) and not n.startswith("_")
+              and getattr(f, "__module__", None) == grain.__name__]
+    assert public == ["maia_default_ipv4"]
