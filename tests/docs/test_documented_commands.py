@@ -29,7 +29,7 @@ from support.doc_commands import REPO, DocCommand, by_kind, documented_commands
 from support.site import make_site
 
 BIN = Path(sys.executable).parent
-KNOWN_KINDS = {"salt-call", "configure", "lab", "lab-cli", "standin", "pytest", "bench", "setup"}
+KNOWN_KINDS = {"salt-call", "configure", "lab", "lab-cli", "day2", "standin", "pytest", "bench", "setup"}
 # `salt-call --local state.apply maia[.k8s]` changes the host it runs on: it runs in a lab host
 ON_A_LAB_HOST = re.compile(r"^salt-call --local state\.apply maia(\.k8s)?$")
 
@@ -73,6 +73,27 @@ def test_standin_examples_accept_their_options():
         assert options, str(command)
         missing = sorted(o for o in options if o not in helptext)
         assert missing == [], f"{command}: not accepted: {missing}"
+
+
+def test_day2_examples_name_real_options_and_pillar_keys():
+    """`maia reset` / `maia remove-host` (and their orchestrations) take a site apart; the lab runs
+    the same operations in tests/e2e/test_day2_*.py. Here: every documented option is one the
+    command accepts, and every pillar key one the orchestration reads."""
+    commands = by_kind("day2")
+    assert commands
+    for command in commands:
+        argv = command.program_argv
+        if argv[0] == "maia":
+            helptext = subprocess.run([str(BIN / "maia"), argv[1], "--help"], capture_output=True, text=True,
+                                      timeout=120).stdout
+            for option in (a for a in argv[2:] if a.startswith("--")):
+                assert option in helptext, f"{command}: {option} is not an option of maia {argv[1]}"
+            continue
+        sls = next(a for a in argv if a.startswith("orch."))
+        text = (REPO / "orch" / (sls.split(".", 1)[1] + ".sls")).read_text()
+        pillar = json.loads(next(a for a in argv if a.startswith("pillar=")).split("=", 1)[1])
+        for key in pillar["maia"]:  # e.g. maia:reset, maia:remove_host
+            assert re.search(rf"maia:{key}\b|\b{key}\b", text), f"{command}: {sls} does not read maia:{key}"
 
 
 # ------------------------------------------------------------------ maia-configure, maia roster
