@@ -33,11 +33,22 @@ def step_args(step):
 
 def test_all_stages_in_order_with_minions(salt_run):
     compiled = steps(salt_run)
-    order = sorted((v.get("__run_num__", 0), k) for k, v in compiled.items() if isinstance(v, dict))
-    ids = [k for k in compiled]
-    for step in ("maia-orch-minions-synced", "maia-orch-stage-prepare",
-                 "maia-orch-stage-k8s", "maia-orch-kubeconfig-fetched-maia-node-0", "maia-orch-stage-core"):
-        assert step in ids, ids
+    # the order the `require`s impose (show_sls carries no run order): each stage needs the one before
+
+    def needs(step, seen=None):
+        seen = set() if seen is None else seen
+        for req in step_args(compiled[step]).get("require", []):
+            for target in req.values():
+                if target not in seen:
+                    seen.add(target)
+                    needs(target, seen)
+        return seen
+
+    for before, after in (("maia-orch-minions-synced", "maia-orch-stage-prepare"),
+                          ("maia-orch-stage-prepare", "maia-orch-stage-k8s"),
+                          ("maia-orch-stage-k8s", "maia-orch-kubeconfig-fetched-maia-node-0"),
+                          ("maia-orch-stage-k8s", "maia-orch-stage-core")):
+        assert before in needs(after), (after, sorted(needs(after)))
     sync = step_args(compiled["maia-orch-minions-synced"])
     # the inventory's hosts too, whatever the master's cached pillar says
     assert sync["tgt"] == "I@maia:host:address:* or G@maia_roles:* or L@maia-node-0,maia-node-1"
