@@ -17,7 +17,7 @@ master + minions, `bench-s<N>` salt-ssh only; brought down afterwards, also on e
 * the same Applications in isolation (bench/argocd_api_calls.py, 18 Applications).
 
 STAND-INS (see docs/standins.md): every lab is made with `--standins`: the Kubernetes
-API, MicroK8s and the ArgoCD controller are stand-ins, and stage 1 excludes the states
+API, MicroK8s and the ArgoCD controller are stand-ins, and the lab's pillar switches off the steps
 this machine cannot run (LV creation, NFS server start and mounts). The Debian
 packages, UFW, PV/VG, users and files of stage 1 are real.
 
