@@ -16,9 +16,12 @@
 {%- set ssh = orch.get("ssh", False) %}
 {%- set stages = maia.get("stages", ["prepare", "k8s", "core"]) %}
 {#- maia:orch:exclude: {stage: [{id: state id}, ...]}: states a site cannot run
-    (the lab excludes LV creation and NFS mounts, see docs/lab.md). #}
+    (a site's own choice; the lab switches steps off with maia:prepare flags instead). #}
 {%- set exclude = orch.get("exclude", {}) %}
-{%- set timeout = orch.get("timeout", 3600) %}
+{#- With minions Salt waits `timeout` seconds, then asks each minion (find_job) whether the job
+    still runs and keeps waiting while it does: a short default makes a minion that never got the
+    job (a lost publish) fail the step in minutes instead of an hour. Over salt-ssh it bounds the run. #}
+{%- set timeout = orch.get("timeout", 3600 if ssh else 300) %}
 {%- set unknown = stages | reject("in", ["prepare", "k8s", "core"]) | list %}
 {%- set flags = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {})}} %}
 {%- set hosts = maia.get("hosts", {}) %}

@@ -17,7 +17,10 @@
 {%- set ssh = orch.get("ssh", False) %}
 {%- set stages = reset.get("stages", ["core", "k8s", "prepare"]) %}
 {%- set unknown = stages | reject("in", ["prepare", "k8s", "core"]) | list %}
-{%- set timeout = orch.get("timeout", 3600) %}
+{#- With minions Salt waits `timeout` seconds, then asks each minion (find_job) whether the job
+    still runs and keeps waiting while it does: a short default makes a minion that never got the
+    job (a lost publish) fail the step in minutes instead of an hour. Over salt-ssh it bounds the run. #}
+{%- set timeout = orch.get("timeout", 3600 if ssh else 300) %}
 {%- set hosts = maia.get("hosts", {}) %}
 {%- set control_plane = [] %}
 {%- for name, host in hosts | dictsort if "control-plane" in host.get("roles", []) %}
