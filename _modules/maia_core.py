@@ -76,14 +76,17 @@ def _defaults():
 
 def _pillar(key, default=None):
     """Pillar value, unmasked (Salt 3008 masks pillar.get in modules): _utils/maia_pillar.py."""
+    pillar = globals().get("__pillar__")
+    if pillar is None:  # loaded outside Salt's loader (unit tests): nothing is masked there
+        return __salt__["pillar.get"](key, default)
     installed = sys.modules.get("maia_salt.loader")
     get = installed and installed.utils_function("maia_pillar.get")  # (Salt gives it no __utils__)
     utils = globals().get("__utils__")
     if not get and utils is not None and "maia_pillar.get" in utils:
         get = utils["maia_pillar.get"]
-    if not get:  # loaded outside Salt's loader (unit tests): nothing is masked there
+    if not get:
         return __salt__["pillar.get"](key, default)
-    return get(__pillar__, key, default)
+    return get(pillar, key, default)
 
 
 def _maia_pillar():
