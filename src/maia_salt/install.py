@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import returns, summary
+from .inventory import ssh_control_dir
 from .pillar_map import deep_merge
 from .progress import Progress
 
@@ -341,6 +342,8 @@ def run_orchestration(
         opts = None
         if progress:
             progress.note(f"cannot read {salt_config}/master ({exc}); no live progress")
+    if ssh:
+        ssh_control_dir()  # the roster's shared-connection sockets live there
     started = time.monotonic()
     while True:
         report, _ = _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress)

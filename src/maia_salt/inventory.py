@@ -8,6 +8,7 @@ INI inventory plus ``host_vars``.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,10 @@ GROUPS = ("control-plane", "nfs_server", "nfs_clients")
 DEFAULT_SIZE = "100%FREE"
 INVENTORY_FILE = "inventory.yaml"
 # salt-ssh runs several ssh/scp commands per host and call: let them share one
-# connection (kept 60 s after the last use) instead of a handshake each
-SSH_REUSE = ["ControlMaster=auto", "ControlPersist=60s", "ControlPath=~/.ssh/maia-salt-%C"]
+# connection (kept 60 s after the last use) instead of a handshake each. ssh does not
+# make the socket's folder: ssh_control_dir() does, wherever a roster is written or used.
+SSH_CONTROL_DIR = "~/.ssh"
+SSH_REUSE = ["ControlMaster=auto", "ControlPersist=60s", f"ControlPath={SSH_CONTROL_DIR}/maia-salt-%C"]
 
 # Whole-string patterns (used with fullmatch: a trailing newline never passes).
 _ABSOLUTE_SIZE = re.compile(r"\d+(\.\d+)?[bskmgtpeBSKMGTPE]")
@@ -64,6 +67,13 @@ SCHEMA = {
         }
     },
 }
+
+
+def ssh_control_dir() -> str:
+    """The folder of the roster's shared ssh connections (~/.ssh of this user), made 0700 if missing."""
+    path = os.path.expanduser(SSH_CONTROL_DIR)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
 
 
 class InventoryError(ValueError):
@@ -134,6 +144,7 @@ class Inventory:
         return {"hosts": {name: host.to_dict() for name, host in self.hosts.items()}}
 
     def to_roster(self, priv: str | None = None) -> dict:
+        ssh_control_dir()
         roster = {}
         for name, host in self.hosts.items():
             # Without an address salt-ssh connects by the host name, as Ansible does.

@@ -58,6 +58,15 @@ def test_roster_from_inventory(tmp_path):
                                                      "ControlPath=~/.ssh/maia-salt-%C"]}
 
 
+def test_roster_makes_the_shared_connection_folder(tmp_path, monkeypatch):
+    """ssh cannot make ControlPath's folder itself (it fails with "unix_listener: cannot bind")."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    inv = import_ansible_inventory(ANSIBLE / "inventory", ANSIBLE / "host_vars")
+    inv.to_roster()
+    folder = tmp_path / ".ssh"
+    assert folder.is_dir() and folder.stat().st_mode & 0o777 == 0o700
+
+
 @pytest.mark.parametrize("size", ["300g", "500m", "1.8t", "1T", "100%FREE", "50%FREE", "50%VG", "10%PVS"])
 def test_valid_sizes(size):
     assert valid_size(size)
