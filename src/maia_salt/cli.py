@@ -59,19 +59,22 @@ def install(salt_config, ssh, stages, pillar_json, test, wait):
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--pillar")
     stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
     click.echo(f"running orch.maia ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
-    report = run_with_progress(salt_config, stage_list, ssh=ssh, pillar=extra, test=test, wait=wait)
+    from .install import run_orchestration
+
+    report = run_with_progress(run_orchestration, salt_config, stage_list, ssh=ssh, pillar=extra, test=test, wait=wait)
     click.echo(report.render())
     sys.exit(0 if report.ok else 1)
 
 
-def run_with_progress(salt_config, stages, **kw):
-    """run_orchestration with the live view (terminal) or plain lines (pipe); Ctrl-C says what goes on."""
-    from .install import Interrupted, run_orchestration
+def run_with_progress(run, *args, **kw):
+    """``run`` (run_orchestration or a day-2 run_*) with the live view (terminal) or plain lines
+    (pipe); Ctrl-C says what goes on."""
+    from .install import Interrupted
     from .progress import for_stream
 
     progress = for_stream()
     try:
-        return run_orchestration(salt_config, stages, progress=progress, **kw)
+        return run(*args, progress=progress, **kw)
     except Interrupted as exc:
         progress.close()
         click.echo(str(exc), err=True)
@@ -108,7 +111,7 @@ def preflight(salt_config, ssh, pillar_json):
 
     extra = _json_option(pillar_json, "--pillar")
     click.echo(f"running orch.maia_preflight ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
-    report = run_preflight(salt_config, ssh=ssh, pillar=extra)
+    report = run_with_progress(run_preflight, salt_config, ssh=ssh, pillar=extra)
     click.echo(report.render())
     sys.exit(0 if report.ok else 1)
 
@@ -152,7 +155,8 @@ def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folde
             sys.exit(2)
     click.echo(f"running orch.maia_reset ({'salt-ssh' if ssh else 'minions'}{', test' if test else ''}) with {salt_config} ...",
                err=True)
-    report = run_reset(salt_config, stage_list, wipe_storage=wipe_storage, ssh=ssh, pillar=extra, test=test)
+    report = run_with_progress(run_reset, salt_config, stage_list, wipe_storage=wipe_storage, ssh=ssh, pillar=extra,
+                               test=test)
     click.echo(report.render())
     sys.exit(0 if report.ok else 1)
 
@@ -171,7 +175,7 @@ def remove_host(name, salt_config, ssh, pillar_json, test):
     extra = _json_option(pillar_json, "--pillar")
     click.echo(f"running orch.maia_remove_host for {name} ({'salt-ssh' if ssh else 'minions'}"
                f"{', test' if test else ''}) with {salt_config} ...", err=True)
-    report = run_remove_host(salt_config, name, ssh=ssh, pillar=extra, test=test)
+    report = run_with_progress(run_remove_host, salt_config, name, ssh=ssh, pillar=extra, test=test)
     click.echo(report.render())
     sys.exit(0 if report.ok else 1)
 

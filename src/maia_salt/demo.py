@@ -29,8 +29,9 @@ def demo(hosts, name, ssh, stages, down):
     stage_list = [s.strip() for s in stages.split(",")] if stages else None
     click.echo(f"running orch.maia on {hosts} hosts ({'salt-ssh' if ssh else 'master + minions'}) ...", err=True)
     from .cli import run_with_progress
+    from .install import run_orchestration
 
-    report = run_with_progress(lab.dir, stage_list, ssh=ssh, wait=True)
+    report = run_with_progress(run_orchestration, lab.dir, stage_list, ssh=ssh, wait=True)
     click.echo(report.render())
     click.echo(f"lab folder: {lab.dir}  (maia lab status --name {name}; maia lab down --name {name})")
     if down:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from . import returns, summary
 from .inventory import ssh_control_dir
+from .orchestrations import INSTALL, Orchestration
 from .pillar_map import deep_merge
 from .progress import Progress
 
@@ -43,6 +44,8 @@ class InstallReport:
     returncode: int
     raw_error: str = ""
     busy: dict[str, list[str]] = field(default_factory=dict)  # earlier jid -> hosts still running it
+    notes: list[str] = field(default_factory=list)  # e.g. a leaving host that did not answer
+    data: dict = field(default_factory=dict, repr=False)  # the orchestration's own return
 
     @property
     def ok(self) -> bool:
@@ -63,7 +66,7 @@ class InstallReport:
             text += f"\n  FAILED step {step}: {comment[:2000]}"
         if self.raw_error:
             text += f"\n  salt-run: {self.raw_error[-2000:]}"
-        return text
+        return text + "".join(f"\n  NOTE {note}" for note in self.notes)
 
 
 class Interrupted(Exception):
@@ -151,7 +154,7 @@ def _job_lookup(salt_config: str):
     return lookup_job
 
 
-def interrupted_message(salt_config: str, ssh: bool, watch: RunWatch) -> str:
+def interrupted_message(salt_config: str, ssh: bool, watch: RunWatch, command: str = "maia install") -> str:
     """What keeps running after Ctrl-C, and the commands to follow it or stop it."""
     if not watch.current:
         return "interrupted before any stage started on the hosts; nothing is left running there."
@@ -169,19 +172,19 @@ def interrupted_message(salt_config: str, ssh: bool, watch: RunWatch) -> str:
         "when the command that started it ends. The later stages do not start.\n"
         f"  follow it: {follow}\n"
         f"  stop it:   {stop}\n"
-        "  then run maia install again (--wait waits for a state run still going on a host)."
+        f"  then run {command} again" + (" (--wait waits for a state run still going on a host)." if command == "maia install" else ".")
     )
 
 
-def _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress) -> tuple[InstallReport, RunWatch]:
+def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, progress) -> tuple[InstallReport, RunWatch]:
     cmd = [
         salt_bin("salt-run"), "-c", salt_config, "--out", "json", "--log-level", "quiet",
-        "state.orch", "orch.maia", f"pillar={json.dumps(orch_pillar(stages, ssh, pillar))}",
+        "state.orch", orchestration.sls, f"pillar={json.dumps(pillar)}",
     ]
     if test:
         cmd.append("test=True")
     watch = RunWatch(progress)
-    source = _source(opts, ssh, progress)
+    source = _source(opts, ssh, progress, orchestration)
     apps = None
     started = time.monotonic()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, _ctrl_c() as ctrl_c:
@@ -193,7 +196,7 @@ def _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress) -
                     watch.feed(record)
                 if ctrl_c.is_set():
                     _stop(proc)
-                    raise Interrupted(interrupted_message(salt_config, ssh, watch))
+                    raise Interrupted(interrupted_message(salt_config, ssh, watch, orchestration.command))
                 if done:
                     break
                 if time.monotonic() - started > timeout:
@@ -228,19 +231,20 @@ def _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress) -
             seen = lookup_job(jid)  # the watch missed the job (e.g. no event bus): ask the job cache
         return seen
 
-    results, failed_steps = summary.from_orchestration(data, returns_of)
-    report = InstallReport(results, failed_steps, seconds, proc.returncode, busy=summary.busy_hosts(results))
+    results, failed_steps = summary.from_orchestration(data, returns_of, orchestration)
+    report = InstallReport(results, failed_steps, seconds, proc.returncode, busy=summary.busy_hosts(results),
+                           data=data.get("data", data) if isinstance(data.get("data"), dict) else data)
     return report, watch
 
 
-def _source(opts, ssh, progress):
+def _source(opts, ssh, progress, orchestration):
     """Where the returns come from as they arrive: the event bus (minions), the job cache (salt-ssh)."""
     if opts is None:
         return None
     try:
         if ssh:
-            return returns.JobCache(opts)
-        return returns.EventBus(opts)
+            return returns.JobCache(opts, orchestration.sls_stage)
+        return returns.EventBus(opts, orchestration.sls_stage)
     except Exception as exc:  # pylint: disable=broad-except
         if progress:
             progress.note(f"no live progress ({type(exc).__name__}: {exc}); the summary follows at the end")
@@ -319,7 +323,7 @@ def wait_for_jobs(opts: dict, busy: dict[str, list[str]], progress: Progress | N
                     break
                 time.sleep(interval)
     if progress:
-        progress.note(f"the earlier state run ended ({time.monotonic() - started:.0f}s); running orch.maia again")
+        progress.note(f"the earlier state run ended ({time.monotonic() - started:.0f}s); running it again")
 
 
 def run_orchestration(
@@ -331,8 +335,10 @@ def run_orchestration(
     timeout: float = 3600,
     progress: Progress | None = None,
     wait: bool | None = False,
+    orchestration: Orchestration = INSTALL,
 ) -> InstallReport:
-    """Run orch.maia once (again after waiting, see ``wait``) and return its report.
+    """Run ``orchestration`` (orch.maia unless told) once (again after waiting, see ``wait``)
+    and return its report.
 
     ``wait``: when hosts still run an earlier state run, True waits for it and runs
     again, False stops with a report that names them, None asks ``progress``."""
@@ -346,7 +352,8 @@ def run_orchestration(
         ssh_control_dir()  # the roster's shared-connection sockets live there
     started = time.monotonic()
     while True:
-        report, _ = _run_once(salt_config, opts, stages, ssh, pillar, test, timeout, progress)
+        report, _ = _run_once(salt_config, opts, orchestration, orch_pillar(stages, ssh, pillar), ssh, test, timeout,
+                              progress)
         report.seconds = time.monotonic() - started  # with the waits and earlier attempts
         if not report.busy:
             return report
@@ -356,8 +363,8 @@ def run_orchestration(
             "Wait for it to end, then run again?"))
         if not go_on or opts is None or ssh:
             if progress:
-                progress.note("run maia install --wait to wait for it, or see it with: "
-                              f"salt-run -c {salt_config} jobs.active")
+                how = "run maia install --wait to wait for it" if orchestration is INSTALL else "wait for it to end"
+                progress.note(f"{how}, or see it with: salt-run -c {salt_config} jobs.active")
             return report
         wait_for_jobs(opts, report.busy, progress)
 

@@ -13,12 +13,16 @@ import time
 from .summary import HostResult
 
 STAGE_TITLES = {
+    "preflight": "preflight checks of every host",
     "sync": "syncing modules and pillar",
     "prepare": "stage 1 prepare",
     "reboots": "waiting for NVIDIA reboots",
     "k8s": "stage 2 k8s",
     "kubeconfig": "fetching the kubeconfig",
     "core": "stage 3 core",
+    "leaving": "the leaving host's own files",
+    "others": "the other hosts' rules that name it",
+    "inventory": "dropping it from the inventory",
 }
 
 

@@ -1,4 +1,5 @@
-"""The stage jobs of a running ``orch.maia`` and their hosts' returns, as they arrive.
+"""The stage jobs of a running orchestration (``orch.maia`` and the day-2 ones) and
+their hosts' returns, as they arrive.
 
 Two sources, one shape (:class:`JobStarted`, :class:`HostReturned`, :class:`StepStarted`):
 
@@ -11,9 +12,9 @@ Two sources, one shape (:class:`JobStarted`, :class:`HostReturned`, :class:`Step
   (``local_cache``) as the host answers. This polls the cache for jobs that
   started after the watch began.
 
-Only ``state.sls`` jobs of the three stages (``maia.prepare``, ``maia.k8s``,
-``maia.core``) are reported; a job's arguments (which carry pillar) never leave
-this module.
+Only ``state.sls`` jobs of the orchestration's stages (its ``sls_stage``, e.g.
+``maia.prepare``, ``maia.k8s``, ``maia.core`` for ``orch.maia``) are reported; a
+job's arguments (which carry pillar) never leave this module.
 """
 from __future__ import annotations
 
@@ -21,8 +22,11 @@ import os
 import time
 from dataclasses import dataclass, field
 
-STAGE_OF_SLS = {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.core": "core"}
+from .orchestrations import INSTALL
+
 STEP_OF_RUNNER = {
+    "maia_preflight.run": "preflight",
+    "maia_hosts.drop_host": "inventory",
     "maia_orch.sync_minions": "sync",
     "maia_orch.wait_for_reboots": "reboots",
     "maia_k8s.fetch_kubeconfig": "kubeconfig",
@@ -49,14 +53,15 @@ class StepStarted:
     step: str
 
 
-def stage_of(fun: str, args) -> str | None:
-    """The stage a job runs: ``state.sls maia.prepare`` -> ``prepare``; None for anything else."""
+def stage_of(fun: str, args, sls_stage: dict | None = None) -> str | None:
+    """The stage a job runs: ``state.sls maia.prepare`` -> ``prepare`` (``sls_stage``, orch.maia's
+    by default); None for anything else."""
     if fun not in ("state.sls", "state.apply") or not args:
         return None
     first = args[0]
     if isinstance(first, dict):  # state.apply mods=...
         first = first.get("mods")
-    return STAGE_OF_SLS.get(str(first))
+    return (INSTALL.sls_stage if sls_stage is None else sls_stage).get(str(first))
 
 
 def unwrap(ret):
@@ -66,7 +71,7 @@ def unwrap(ret):
     return ret
 
 
-def from_event(tag: str, data: dict, stages: dict) -> list:
+def from_event(tag: str, data: dict, stages: dict, sls_stage: dict | None = None) -> list:
     """Records of one master event; ``stages`` ({jid: stage}) remembers the stage jobs seen start."""
     parts = tag.split("/")
     if tag.startswith("salt/run/") and len(parts) == 4 and parts[3] == "new":
@@ -76,14 +81,14 @@ def from_event(tag: str, data: dict, stages: dict) -> list:
         return []
     jid = parts[2]
     if parts[3] == "new":
-        stage = stage_of(str(data.get("fun", "")), data.get("arg"))
+        stage = stage_of(str(data.get("fun", "")), data.get("arg"), sls_stage)
         if stage is None:
             return []
         stages[jid] = stage
         return [JobStarted(jid, stage, sorted(data.get("minions") or []))]
     if parts[3] == "ret" and len(parts) == 5:
         # salt-ssh fires ret events too (with no "new" event before them) when a master runs
-        stage = stages.get(jid) or stage_of(str(data.get("fun", "")), data.get("fun_args"))
+        stage = stages.get(jid) or stage_of(str(data.get("fun", "")), data.get("fun_args"), sls_stage)
         if stage is None:
             return []
         return [HostReturned(jid, stage, parts[4], unwrap(data))]
@@ -93,9 +98,10 @@ def from_event(tag: str, data: dict, stages: dict) -> list:
 class EventBus:
     """The master's event bus (listening from before the run starts, so nothing is missed)."""
 
-    def __init__(self, opts: dict):
+    def __init__(self, opts: dict, sls_stage: dict | None = None):
         import salt.utils.event
 
+        self._sls_stage = sls_stage
         self._event = salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=True)
         self._stages: dict[str, str] = {}
 
@@ -106,7 +112,7 @@ class EventBus:
             left = deadline - time.monotonic()
             item = self._event.get_event(wait=max(left, 0.01), full=True, no_block=left <= 0)
             if item:
-                found += from_event(item.get("tag", ""), item.get("data") or {}, self._stages)
+                found += from_event(item.get("tag", ""), item.get("data") or {}, self._stages, self._sls_stage)
             if not item or left <= 0:
                 return found
 
@@ -117,9 +123,10 @@ class EventBus:
 class JobCache:
     """The master job cache (``local_cache``), polled for stage jobs newer than the watch."""
 
-    def __init__(self, opts: dict):
+    def __init__(self, opts: dict, sls_stage: dict | None = None):
         import salt.loader
 
+        self._sls_stage = sls_stage
         self._opts = opts
         self._jobs = os.path.join(opts["cachedir"], "jobs")
         self._returners = salt.loader.returners(opts, {})
@@ -172,7 +179,7 @@ class JobCache:
             load = self._load(path, jid)
             if load is None:
                 continue
-            stage = stage_of(str(load.get("fun", "")), load.get("arg"))
+            stage = stage_of(str(load.get("fun", "")), load.get("arg"), self._sls_stage)
             if stage is None:
                 continue
             hosts = sorted(load.get("Minions") or [])

@@ -6,8 +6,9 @@ or of ``salt-run state.orch``; nothing here talks to Salt.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
+
+from .orchestrations import INSTALL, Orchestration
 
 
 @dataclass
@@ -71,11 +72,6 @@ def from_state_run(stage: str, data: dict) -> list[HostResult]:
     return [host_result(stage, host, ret) for host, ret in sorted((data or {}).items())]
 
 
-_STAGE_OF_STEP = {
-    "maia-orch-stage-prepare": "prepare",
-    "maia-orch-stage-k8s": "k8s",
-    "maia-orch-stage-core": "core",
-}
 
 
 def _step_failure(step: dict) -> str:
@@ -90,8 +86,9 @@ def _step_failure(step: dict) -> str:
     return comment
 
 
-def from_orchestration(data: dict, lookup_job=None) -> tuple[list[HostResult], list[tuple[str, str]]]:
-    """Per-host results of every stage step of ``salt-run state.orch orch.maia --out json``,
+def from_orchestration(data: dict, lookup_job=None, orchestration: Orchestration = INSTALL
+                       ) -> tuple[list[HostResult], list[tuple[str, str]]]:
+    """Per-host results of every stage step of ``salt-run state.orch <orchestration> --out json``,
     and the orchestration's own failed steps (step id, comment).
 
     A step's output holds only the hosts that changed or failed (none at all on a
@@ -103,7 +100,7 @@ def from_orchestration(data: dict, lookup_job=None) -> tuple[list[HostResult], l
     failed_steps: list[tuple[str, str]] = []
     for steps in data.values():
         if isinstance(steps, list):  # the orchestration itself failed to render
-            failed_steps += [("orch.maia", str(m)) for m in steps]
+            failed_steps += [(orchestration.sls, str(m)) for m in steps]
             continue
         for key, step in sorted(steps.items(), key=lambda kv: kv[1].get("__run_num__", 0) if isinstance(kv[1], dict) else 0):
             if not isinstance(step, dict):
@@ -111,7 +108,7 @@ def from_orchestration(data: dict, lookup_job=None) -> tuple[list[HostResult], l
             step_id = _state_id(key)
             if step.get("result") is False:
                 failed_steps.append((step_id, _step_failure(step)))
-            stage = _STAGE_OF_STEP.get(step_id)
+            stage = orchestration.step_stage.get(step_id)
             if stage is None:
                 continue
             ret = dict(lookup_job(step.get("__jid__"), stage) or {}) if lookup_job is not None else {}

@@ -14,7 +14,7 @@ from test_preflight import load
 def test_wipe_storage_wrong_site_name_changes_nothing(tmp_path, monkeypatch):
     site = make_site(tmp_path / "config")
     started = []
-    monkeypatch.setattr("maia_salt.day2.salt_run_orch", lambda *a, **k: started.append(a))
+    monkeypatch.setattr("maia_salt.day2.run_orchestration", lambda *a, **k: started.append(a))
     result = CliRunner().invoke(cli.main, ["reset", "--wipe-storage", "--config-folder", str(site), "-c", str(tmp_path)],
                                 input="not-the-site\n")
     assert result.exit_code == 2, result.output

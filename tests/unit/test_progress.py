@@ -39,6 +39,27 @@ def test_master_events_become_records():
     assert returns.from_event("salt/auth", {"id": "x"}, stages) == []
 
 
+def test_day2_jobs_are_stages_of_their_own_orchestration():
+    """maia reset / remove-host show their steps' jobs live as maia install does; orch.maia's
+    stage SLS are not theirs, and theirs are not orch.maia's."""
+    from maia_salt.orchestrations import INSTALL, REMOVE_HOST, RESET
+
+    def new(sls, plan):
+        return returns.from_event("salt/job/3030/new", {"fun": "state.sls", "arg": [sls], "minions": ["n"]}, {},
+                                  plan.sls_stage)
+
+    assert new("maia.reset.prepare", RESET) == [returns.JobStarted("3030", "prepare", ["n"])]
+    assert new("maia.k8s.clean", RESET) == [returns.JobStarted("3030", "k8s", ["n"])]
+    assert new("maia.hosts.removed", REMOVE_HOST) == [returns.JobStarted("3030", "others", ["n"])]
+    assert new("maia.prepare", RESET) == [] and new("maia.reset.prepare", INSTALL) == []
+    assert returns.from_event("salt/run/3031/new", {"fun": "runner.maia_preflight.run"}, {}) == [
+        returns.StepStarted("preflight")]
+    data = {"master": {"salt_|-maia-reset-core_|-maia-reset-core_|-state": {
+        "result": True, "__run_num__": 0, "__jid__": "3032", "changes": {}}}}
+    results, failed = summary.from_orchestration(data, lambda jid, stage: {"n": {"a_|-b_|-c_|-d": OK}}, RESET)
+    assert [(r.stage, r.host, r.states) for r in results] == [("core", "n", 1)] and failed == []
+
+
 def test_plain_lines_as_returns_arrive():
     out = io.StringIO()
     watch = RunWatch(PlainProgress(out))

@@ -1,0 +1,41 @@
+"""The orchestrations of ``orch/`` that the ``maia`` commands run, and how their steps
+become the rows of a summary.
+
+Each state step of an orchestration applies one SLS on a set of hosts; its rows
+in the summary (and in the live progress) carry a stage name. ``step_stage``
+names the rows of a step's return, ``sls_stage`` recognises the step's job on
+the event bus or in the job cache while it runs (by the SLS it applies).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Orchestration:
+    sls: str
+    command: str  # the maia command that runs it (for "run ... again" hints)
+    step_stage: dict[str, str] = field(default_factory=dict)
+    sls_stage: dict[str, str] = field(default_factory=dict)
+
+
+INSTALL = Orchestration(
+    "orch.maia",
+    "maia install",
+    {"maia-orch-stage-prepare": "prepare", "maia-orch-stage-k8s": "k8s", "maia-orch-stage-core": "core"},
+    {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.core": "core"},
+)
+# runs the maia_preflight runner, no state step: its findings are the step's return
+PREFLIGHT = Orchestration("orch.maia_preflight", "maia preflight")
+RESET = Orchestration(
+    "orch.maia_reset",
+    "maia reset",
+    {"maia-reset-core": "core", "maia-reset-k8s": "k8s", "maia-reset-prepare": "prepare"},
+    {"maia.reset.core": "core", "maia.k8s.clean": "k8s", "maia.reset.prepare": "prepare"},
+)
+REMOVE_HOST = Orchestration(
+    "orch.maia_remove_host",
+    "maia remove-host",
+    {"maia-remove-host-leaving": "leaving", "maia-remove-host-others": "others"},
+    {"maia.hosts.leaving": "leaving", "maia.hosts.removed": "others"},
+)
