@@ -75,12 +75,14 @@ def sync_minions(tgt, tgt_type="glob", types=SYNC_TYPES, saltenv="base", timeout
     ``I@`` targeting reads).
 
     One job asks every minion for its module hashes (``maia_extmods.hashes``)
-    and compiles its pillar (``pillar.obfuscate``: the master caches the pillar,
-    the job returns only value types, never a secret). Only minions whose modules
-    differ from the master's get a second job: ``saltutil.sync_<kind>`` for
-    each kind and ``saltutil.refresh_pillar`` (which also reloads modules and
-    grains). Returns ``{"minions": n, "up_to_date": n, "synced": {minion:
-    [kind.module, ...]}}``; raises when a minion does not answer or a step fails.
+    and compiles its pillar (``maia_extmods.pillar_current``: the master caches
+    the pillar; the job returns only whether the minion's pillar in memory, which
+    it matches ``I@`` targets against, is still the current one). Only minions
+    whose modules differ from the master's, or whose pillar in memory is stale,
+    get a second job: ``saltutil.sync_<kind>`` for each kind and
+    ``saltutil.refresh_pillar`` (which also reloads modules and grains). Returns
+    ``{"minions": n, "up_to_date": n, "synced": {minion: [kind.module, ...]}}``;
+    raises when a minion does not answer or a step fails.
     """
     if isinstance(types, str):
         types = [t.strip() for t in types.split(",") if t.strip()]
@@ -95,16 +97,19 @@ def sync_minions(tgt, tgt_type="glob", types=SYNC_TYPES, saltenv="base", timeout
         if not expected:
             raise SaltRunnerError(f"no minion matches {tgt!r} ({tgt_type}): are the minion keys accepted "
                                   "and the minion ids the host names of inventory.yaml?")
-        checked = _job(client, expected, tgt, tgt_type, ["maia_extmods.hashes", "pillar.obfuscate"],
+        checked = _job(client, expected, tgt, tgt_type, ["maia_extmods.hashes", "maia_extmods.pillar_current"],
                        [[types, __opts__["hash_type"]], []], timeout)
         stale = []
         for minion, ret in checked.items():
             if not isinstance(ret, dict):
                 failed[minion] = _no_answer(ret)
-            elif not isinstance(ret.get("pillar.obfuscate"), dict):
-                failed[minion] = f"pillar: {str(ret.get('pillar.obfuscate')).strip()[-500:]}"
             elif ret.get("maia_extmods.hashes") != wanted:  # also: maia_extmods not there yet
                 stale.append(minion)
+            elif ret.get("maia_extmods.pillar_current") is not True:  # stale pillar in memory, or an error
+                if ret.get("maia_extmods.pillar_current") is not False:
+                    failed[minion] = f"pillar: {str(ret.get('maia_extmods.pillar_current')).strip()[-500:]}"
+                else:
+                    stale.append(minion)
         synced = {}
         if stale:
             funs = [f"saltutil.sync_{kind}" for kind in types] + ["saltutil.refresh_pillar"]

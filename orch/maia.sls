@@ -10,7 +10,7 @@
     they are the inventory's hosts. The stage flags given on the command line are
     passed on to every stage. A failed step stops the run (failhard) and salt-run
     exits non-zero. #}
-{%- from "orch/steps.jinja" import sync_step, preflight_step with context %}
+{%- from "orch/steps.jinja" import sync_step, preflight_step, stage_target with context %}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set ssh = orch.get("ssh", False) %}
@@ -30,22 +30,6 @@
 {%-   do control_plane.append(name) %}
 {%- endfor %}
 
-{%- macro target(role=None) %}
-{%- if ssh %}
-    {#- a YAML list: salt-ssh resolves a comma-joined string as one host name #}
-    - tgt: {{ (hosts.keys() | list if role is none else control_plane) | json }}
-    - tgt_type: list
-    - ssh: true
-{%- elif role is none %}
-    {#- the inventory's hosts by name too: a host just added to inventory.yaml has no
-        pillar of its own in its minion yet, and minions match I@ on their own copy #}
-    - tgt: "I@maia:host:address:* or G@maia_roles:*{% if hosts %} or L@{{ hosts.keys() | join(',') }}{% endif %}"
-    - tgt_type: compound
-{%- else %}
-    - tgt: "I@maia:roles:{{ role }} or G@maia_roles:{{ role }}"
-    - tgt_type: compound
-{%- endif %}
-{%- endmacro %}
 
 {%- if unknown %}
 
@@ -79,7 +63,7 @@ maia-orch-inventory-present:
 
 maia-orch-stage-prepare:
   salt.state:
-{{ target() }}
+{{ stage_target(hosts, ssh) }}
     - sls: maia.prepare
     - pillar: {{ flags | json }}
     - timeout: {{ timeout }}
@@ -99,14 +83,7 @@ maia-orch-stage-prepare:
 maia-orch-nvidia-reboots-waited:
   salt.runner:
     - name: maia_orch.wait_for_reboots
-{%- if ssh %}
-    - tgt: {{ hosts.keys() | list | json }}
-    - tgt_type: list
-    - ssh: true
-{%- else %}
-    - tgt: "I@maia:host:address:* or G@maia_roles:*"
-    - tgt_type: compound
-{%- endif %}
+{{ stage_target(hosts, ssh) }}
     - timeout: {{ flags.maia.prepare.get("nvidia_reboot_timeout", 600) }}
     {#- a reboot is only ever scheduled by a stage 1 run that changed something #}
     - onchanges:
@@ -117,7 +94,7 @@ maia-orch-nvidia-reboots-waited:
 
 maia-orch-stage-k8s:
   salt.state:
-{{ target("control-plane") }}
+{{ stage_target(hosts, ssh, "control-plane") }}
     - sls: maia.k8s
     - pillar: {{ flags | json }}
     - timeout: {{ timeout }}
@@ -148,7 +125,7 @@ maia-orch-kubeconfig-fetched-{{ host }}:
 
 maia-orch-stage-core:
   salt.state:
-{{ target("control-plane") }}
+{{ stage_target(hosts, ssh, "control-plane") }}
     - sls: maia.core
     - pillar: {{ flags | json }}
     - timeout: {{ timeout }}

@@ -10,7 +10,7 @@
     k8s (control-plane): ArgoCD, the CA objects, the OIDC lines, MicroK8s (maia.k8s.clean);
     prepare (every host): NFS, CIFS, UFW rules, and the LVM storage only with
     maia:reset:wipe_storage (maia.reset.prepare). A failed step stops the run. #}
-{%- from "orch/steps.jinja" import sync_step with context %}
+{%- from "orch/steps.jinja" import sync_step, stage_target with context %}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set reset = maia.get("reset", {}) %}
@@ -22,10 +22,6 @@
     job (a lost publish) fail the step in minutes instead of an hour. Over salt-ssh it bounds the run. #}
 {%- set timeout = orch.get("timeout", 3600 if ssh else 300) %}
 {%- set hosts = maia.get("hosts", {}) %}
-{%- set control_plane = [] %}
-{%- for name, host in hosts | dictsort if "control-plane" in host.get("roles", []) %}
-{%-   do control_plane.append(name) %}
-{%- endfor %}
 {%- set step_pillar = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {}),
                                "reset": {"wipe_storage": reset.get("wipe_storage", False)}}} %}
 {%- set plan = [("core", "maia.reset.core", True), ("k8s", "maia.k8s.clean", True), ("prepare", "maia.reset.prepare", False)] %}
@@ -50,17 +46,7 @@ maia-orch-inventory-present:
 
 maia-reset-{{ stage }}:
   salt.state:
-{%-     if ssh %}
-    - tgt: {{ (control_plane if cp_only else hosts.keys() | list) | json }}
-    - tgt_type: list
-    - ssh: true
-{%-     elif cp_only %}
-    - tgt: "I@maia:roles:control-plane or G@maia_roles:control-plane"
-    - tgt_type: compound
-{%-     else %}
-    - tgt: "I@maia:host:address:* or G@maia_roles:*"
-    - tgt_type: compound
-{%-     endif %}
+{{ stage_target(hosts, ssh, "control-plane" if cp_only else none) }}
     - sls: {{ sls }}
     - pillar: {{ step_pillar | json }}
     - timeout: {{ timeout }}

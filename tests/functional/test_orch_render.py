@@ -59,10 +59,10 @@ def test_all_stages_in_order_with_minions(salt_run):
     assert prepare["require"] == [{"salt": "maia-orch-minions-synced"}]
     assert prepare["failhard"] is True
     k8s = step_args(compiled["maia-orch-stage-k8s"])
-    assert k8s["tgt"] == "I@maia:roles:control-plane or G@maia_roles:control-plane"
+    assert k8s["tgt"] == "I@maia:roles:control-plane or G@maia_roles:control-plane or L@maia-node-0"
     assert k8s["require"] == [{"salt": "maia-orch-stage-prepare"}, {"salt": "maia-orch-nvidia-reboots-waited"}]
     reboot = step_args(compiled["maia-orch-nvidia-reboots-waited"])
-    assert reboot["timeout"] == 600 and reboot["tgt_type"] == "compound"
+    assert reboot["timeout"] == 600 and reboot["tgt"] == prepare["tgt"] and reboot["tgt_type"] == "compound"
     assert reboot["onchanges"] == [{"salt": "maia-orch-stage-prepare"}]
     core = step_args(compiled["maia-orch-stage-core"])
     assert core["require"] == [{"salt": "maia-orch-stage-k8s"}]

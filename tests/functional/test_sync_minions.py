@@ -2,8 +2,9 @@
 
 The runner must sync the extension modules only where the minion's copy
 differs from the master's, make a changed module take effect in the running
-minion, and refresh the master's copy of the minion's pillar (what I@
-targeting reads) without returning pillar values.
+minion, and refresh the master's copy of the minion's pillar and the
+minion's own copy when it is stale (what I@ targeting reads on either side)
+without returning pillar values.
 """
 import pytest
 
@@ -78,15 +79,27 @@ def test_syncs_only_what_differs_and_the_change_takes_effect(master, minion, roo
     assert probe(master, minion) == 2  # the running minion uses the new code
 
 
-def test_refreshes_the_masters_pillar_copy_without_returning_values(master, minion, roots):
+def minion_matches(master, minion, expr):
+    """Whether the minion itself matches pillar ``expr`` (on the pillar it holds in memory)."""
+    ret = master.salt_cli(timeout=60).run("match.pillar", expr, minion_tgt=minion.id)
+    assert ret.returncode == 0, ret
+    return ret.data
+
+
+def test_refreshes_both_copies_of_the_pillar_without_returning_values(master, minion, roots):
     assert sync(master, minion.id).returncode == 0
     assert cached_pillar(master, minion)["probe"] == 1
     (roots / "pillar" / "probe.sls").write_text("probe: 2\nprobe_secret: do-not-return-me\n")
+    assert minion_matches(master, minion, "probe:1")  # a stage targeted I@probe:2 would skip it
     ret = sync(master, minion.id)
     assert ret.returncode == 0, ret
-    assert ret.data["up_to_date"] == 1  # no module changed: no sync, no minion refresh
+    # no module changed, but the minion's pillar in memory was stale: refreshed, nothing synced
+    assert ret.data == {"minions": 1, "up_to_date": 0, "synced": {minion.id: []}}
     assert cached_pillar(master, minion)["probe"] == 2
+    assert minion_matches(master, minion, "probe:2")
     assert "do-not-return-me" not in ret.stdout + ret.stderr
+    again = sync(master, minion.id)
+    assert again.data == {"minions": 1, "up_to_date": 1, "synced": {}}, again
 
 
 def test_bad_input_fails_clearly(master, minion):
