@@ -7,8 +7,12 @@ Stand-ins (conftest.py): the Kubernetes API, MicroK8s (its snap removal is the
 stand-in's) and the ArgoCD controller; LV creation and the NFS service are not
 run in the lab, so the wipe removes the VG and PVs but finds no LV.
 """
+import io
+import re
+
 from maia_salt.day2 import run_reset
 from maia_salt.install import run_orchestration
+from maia_salt.progress import PlainProgress
 
 
 def stages(report):
@@ -36,8 +40,13 @@ def test_reset_in_reverse_order_predicts_then_removes_then_install_converges(sit
     before = host_state(site_lab)
     assert before["ufw"] == "Status: active" and before["exports"] == "1" and "MAIA_Storage" in before["vg"], before
 
-    predicted = run_reset(site_lab.dir, test=True)
+    live = io.StringIO()
+    predicted = run_reset(site_lab.dir, test=True, progress=PlainProgress(live))
     assert predicted.ok, predicted.render()
+    # live progress as maia install shows it: each step's job, then each host's return as it arrives
+    lines = live.getvalue()
+    for host in site_lab.hosts:
+        assert re.search(rf"^\[ *[0-9.]+s\] prepare +{host.name} +\d+ states", lines, re.M), lines
     assert predicted.changed > 0 and stages(predicted) == {"core", "k8s", "prepare"}
     assert host_state(site_lab) == before  # test=True changed nothing
     # last installed, first removed

@@ -1,7 +1,7 @@
 """The preflight checks that need no Salt daemon: real sockets, real resolver, real CONFIG_FOLDERs.
 
 Host-wide checks (devices, addresses, ports, clocks on real hosts) are in
-tests/e2e/test_day2_preflight.py on the lab, the runner with real daemons in tests/functional/test_day2_preflight_runner.py.
+tests/e2e/test_day1_preflight.py on the lab, the runner with real daemons in tests/functional/test_day2_preflight_runner.py.
 """
 import importlib.util
 import os

@@ -1,6 +1,10 @@
 """`maia preflight` (orch.maia_preflight) on the lab's real hosts: each failure it must catch, and
 that it changes nothing.
 
+This file runs first in the package (pytest takes the files in name order): the lab is not
+installed yet and its disks are blank, as on a site's first day, so the mounted-device case has a
+disk to format and mount.
+
 Real: the nspawn Debian hosts, their disks (loop devices), mounts, listening
 sockets, addresses, clocks; Salt (master + minions, salt-ssh). The Kubernetes
 stand-ins of the lab (conftest.py) play no part in these checks.
