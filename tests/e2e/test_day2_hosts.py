@@ -6,13 +6,13 @@ the lab cannot add to a running lab); the host that leaves is an NFS client, as 
 Real: the hosts, UFW, /etc/exports, the CIFS plugin files, Salt. Stand-ins (conftest.py): the
 Kubernetes API, MicroK8s and ArgoCD, which stages 2 and 3 talk to (they change nothing here).
 """
-import json
 
 import pytest
 import yaml
 
 from maia_salt.day2 import run_remove_host
 from maia_salt.install import run_orchestration
+from support.standin_cluster import applications_text
 
 LEAVING = "maia-node-2"
 CIFS_DIR = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs"
@@ -32,15 +32,6 @@ def inventory_hosts(lab):
 
 def changed_in(report, stage):
     return sum(r.changed for r in report.results if r.stage == stage)
-
-
-def applications_text(lab):
-    """Every ArgoCD Application of the lab's cluster (the API stand-in), as one JSON text."""
-    from kubernetes import config, dynamic
-
-    dyn = dynamic.DynamicClient(config.new_client_from_config(config_file=lab.state["standins_kubeconfig"]))
-    apps = dyn.resources.get(api_version="argoproj.io/v1alpha1", kind="Application").get(namespace="argocd")
-    return json.dumps([a["spec"] for a in apps.to_dict()["items"]])
 
 
 def changed_states(report, host):

@@ -10,7 +10,6 @@ own folder comes back afterwards and converges again.
 Real: the toolkit's script, the hosts, UFW, Salt with minions. Stand-ins (conftest.py): the
 Kubernetes API, MicroK8s and the ArgoCD controller.
 """
-import json
 import os
 import shutil
 import subprocess
@@ -20,23 +19,13 @@ from pathlib import Path
 import pytest
 
 from maia_salt.install import run_orchestration
-from support.reference_config import PRIVATE_SITE, Reference, ReferenceUnavailable
+from support.reference_config import PRIVATE_SITE, reference_or_skip
+from support.standin_cluster import applications_text
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    try:
-        return Reference(tmp_path_factory.mktemp("maia-toolkit"))
-    except ReferenceUnavailable as exc:
-        pytest.skip(f"the reference MAIA_Configure_Installation.sh cannot run here: {exc}")
-
-
-def applications_text(lab):
-    from kubernetes import config, dynamic
-
-    dyn = dynamic.DynamicClient(config.new_client_from_config(config_file=lab.state["standins_kubeconfig"]))
-    apps = dyn.resources.get(api_version="argoproj.io/v1alpha1", kind="Application").get(namespace="argocd")
-    return json.dumps([a["spec"] for a in apps.to_dict()["items"]])
+    return reference_or_skip(tmp_path_factory.mktemp("maia-toolkit"))
 
 
 def test_reference_folder_installs_then_reruns_with_no_change(site_lab, reference, tmp_path):

@@ -85,6 +85,16 @@ class Reference:
         return folder
 
 
+def reference_or_skip(base: Path) -> Reference:
+    """A :class:`Reference` in ``base``; the test is skipped when the toolkit or its tools cannot be had."""
+    import pytest
+
+    try:
+        return Reference(base)
+    except ReferenceUnavailable as exc:
+        pytest.skip(f"the reference MAIA_Configure_Installation.sh cannot run here: {exc}")
+
+
 PRIVATE_SITE = {
     "MAIA_PRIVATE_REGISTRY": "registry.example.test/maia",
     "REGISTRY_USERNAME": "robot$maia+ci",

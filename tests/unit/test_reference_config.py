@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.reference_config import PRIVATE_SITE, PUBLIC_SITE, Reference, ReferenceUnavailable, copy_folder
+from support.reference_config import PRIVATE_SITE, PUBLIC_SITE, copy_folder, reference_or_skip
 
 pytestmark = pytest.mark.slow
 
@@ -31,10 +31,7 @@ SALT_CALL = Path(sys.executable).with_name("salt-call")
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    try:
-        return Reference(tmp_path_factory.mktemp("maia-toolkit"))
-    except ReferenceUnavailable as exc:
-        pytest.skip(f"the reference MAIA_Configure_Installation.sh cannot run here: {exc}")
+    return reference_or_skip(tmp_path_factory.mktemp("maia-toolkit"))
 
 
 @pytest.fixture(scope="module")
