@@ -23,7 +23,7 @@ def _step_return(data: dict, step_id: str):
         if not isinstance(value, dict):
             continue
         for key, step in value.items():
-            if isinstance(step, dict) and (key.split("_|-")[1] if "_|-" in key else key) == step_id:
+            if isinstance(step, dict) and summary.state_id(key) == step_id:
                 return (step.get("changes") or {}).get("return")
     return None
 

@@ -233,7 +233,7 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
 
     results, failed_steps = summary.from_orchestration(data, returns_of, orchestration)
     report = InstallReport(results, failed_steps, seconds, proc.returncode, busy=summary.busy_hosts(results),
-                           data=data.get("data", data) if isinstance(data.get("data"), dict) else data)
+                           data=data["data"] if isinstance(data.get("data"), dict) else data)
     return report, watch
 
 

@@ -28,7 +28,8 @@ class HostResult:
         return self.error is None and self.failed == 0
 
 
-def _state_id(key: str) -> str:
+def state_id(key: str) -> str:
+    """The ID of a state return key (``module_|-id_|-name_|-function``)."""
     parts = key.split("_|-")
     return parts[1] if len(parts) >= 2 else key
 
@@ -64,7 +65,7 @@ def host_result(stage: str, host: str, ret) -> HostResult:
             result.changed += 1
         if state.get("result") is False:
             result.failed += 1
-            result.failures.append((_state_id(key), str(state.get("comment", "")).strip()))
+            result.failures.append((state_id(key), str(state.get("comment", "")).strip()))
     return result
 
 
@@ -105,7 +106,7 @@ def from_orchestration(data: dict, lookup_job=None, orchestration: Orchestration
         for key, step in sorted(steps.items(), key=lambda kv: kv[1].get("__run_num__", 0) if isinstance(kv[1], dict) else 0):
             if not isinstance(step, dict):
                 continue
-            step_id = _state_id(key)
+            step_id = state_id(key)
             if step.get("result") is False:
                 failed_steps.append((step_id, _step_failure(step)))
             stage = orchestration.step_stage.get(step_id)
