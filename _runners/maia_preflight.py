@@ -156,6 +156,11 @@ def _no_answer(host, ret, ssh):
     return _finding("answer", f"{host} did not answer{detail}", fix)
 
 
+def _truthy(value):
+    """A runner argument given as text on the command line (``host_pillars=false``) or as a bool."""
+    return str(value).strip().lower() not in ("false", "0", "no", "off")
+
+
 def summary_line(report):
     """Every error of a report on one line (what ``maia install`` shows for a failed step)."""
     parts = []
@@ -167,7 +172,7 @@ def summary_line(report):
 
 
 def run(hosts=None, ssh=False, flags=None, settings=None, config_folder=None,
-        max_clock_skew=None, strict=False, timeout=300):
+        max_clock_skew=None, strict=False, timeout=300, host_pillars=True):
     """
     Check every host of ``hosts`` (default: pillar ``maia:hosts`` of the master)
     and the site. Returns ``{"ok", "errors", "warnings", "hosts": {host:
@@ -182,6 +187,12 @@ def run(hosts=None, ssh=False, flags=None, settings=None, config_folder=None,
         Raise with every error on one line when there is any (``orch.maia``);
         otherwise a report with errors carries an ``Error`` key, which fails
         an orchestration step while keeping the findings.
+    host_pillars
+        Compile each host's pillar here and hand it to the host (default): a
+        minion's own copy may predate an inventory change, and a module run
+        over salt-ssh has none. With minions the orchestrations pass False:
+        their sync step has just made every minion's pillar current, so a
+        second compile per host (about 0.15 CPU-s each) would change nothing.
     """
     maia = None
     if hosts is None or config_folder is None:
@@ -197,7 +208,7 @@ def run(hosts=None, ssh=False, flags=None, settings=None, config_folder=None,
     report = {"hosts": {}, "window": None}
     if names:
         kwarg = {"flags": flags or {}, "settings": {k: v for k, v in conf.items() if k != "max_clock_skew"},
-                 "site": _host_pillars(names)}
+                 "site": _host_pillars(names) if _truthy(host_pillars) else {}}
         before = time.time()
         answers = _ask(names, ssh, kwarg, timeout)
         after = time.time()
@@ -214,7 +225,7 @@ def run(hosts=None, ssh=False, flags=None, settings=None, config_folder=None,
             report["hosts"][host]["checks"].append("clock")
             report["hosts"][host]["findings"] += found
     lvm = ((flags or {}).get("prepare") or {}).get("lvm", True)
-    site = config_folder_findings(config_folder, lvm_enabled=str(lvm).lower() not in ("false", "0", "no", "off"))
+    site = config_folder_findings(config_folder, lvm_enabled=_truthy(lvm))
     if not names:
         site.append(_finding("inventory", "no hosts in pillar maia:hosts",
                              "write inventory.yaml in CONFIG_FOLDER and configure the maia ext_pillar"))

@@ -271,6 +271,40 @@ def api_requests(lab: Lab) -> dict:
 
 
 # ------------------------------------------------------------------ one lab
+def orch_steps(data) -> dict:
+    """Step id -> seconds of every step of the orchestration's own return (Salt reports each
+    state's duration in ms); what the wall time has beyond their sum is salt-run's start, the
+    orchestration's render and the job lookups of `maia install`."""
+    steps = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "__id__" in node and isinstance(node.get("duration"), (int, float)):
+                steps[node["__id__"]] = round(node["duration"] / 1000, 2)
+                return
+            for value in node.values():
+                walk(value)
+
+    walk(data)
+    return steps
+
+
+def raw_apply(lab: Lab, mode: str, out: dict) -> None:
+    """The same stage-1 no-op as one plain `salt '*' state.apply` / `salt-ssh '*' state.apply`,
+    without the orchestration: what the state run alone costs, in wall time and CPU per host."""
+    pillar = json.dumps(UFW_ONLY)
+    with CpuUse(lab) as cpu:
+        started = time.monotonic()
+        if mode == "ssh":
+            done = lab.salt_ssh("*", "state.apply", "maia.prepare", f"pillar={pillar}", "--out", "json", check=False)
+        else:
+            done = lab.salt("*", "state.apply", "maia.prepare", f"pillar={pillar}", "--out", "json", check=False)
+        seconds = round(time.monotonic() - started, 1)
+    rec = {"run": "raw state.apply", "seconds": seconds, "ok": done.returncode == 0, "cpu_s": cpu.used}
+    out["runs"].append(rec)
+    log(f"  {lab.name} raw state.apply maia.prepare: {seconds} s, rc {done.returncode}, CPU s {cpu.used}")
+
+
 def orch(lab: Lab, mode: str, stages, label: str, out: dict, count_api: bool = False, pillar=None) -> dict:
     if count_api:
         _standin_api(lab, "DELETE")
@@ -280,6 +314,7 @@ def orch(lab: Lab, mode: str, stages, label: str, out: dict, count_api: bool = F
            "changed": report.changed, "states": sum(r.states for r in report.results), "ok": report.ok,
            "hosts_seconds": {f"{r.stage}/{r.host}": round(r.seconds, 1) for r in report.results},
            "peak_mib": {k: round(v, 1) for k, v in mem.peak.items()}, "cpu_s": cpu.used}
+    rec["steps"] = orch_steps(report.data)
     if count_api:
         rec["api"] = api_requests(lab)
     out["runs"].append(rec)
@@ -302,6 +337,7 @@ def scenario(n: int, mode: str, full: bool) -> dict:
         out["up_seconds"] = round(time.monotonic() - started, 1)
         orch(lab, mode, ["prepare"], "prepare first", out, pillar=UFW_ONLY)
         orch(lab, mode, ["prepare"], "prepare second", out, pillar=UFW_ONLY)
+        raw_apply(lab, mode, out)
         if full:
             orch(lab, mode, ["k8s", "core"], "k8s+core first", out)
             orch(lab, mode, ["k8s", "core"], "k8s+core no-op", out, count_api=True)
@@ -447,6 +483,33 @@ def targets(res: dict) -> list:
     return rows
 
 
+def where_time_goes(res: dict) -> list:
+    """Per no-op run of the full-size lab: each orchestration step's duration, what is left of the
+    wall time outside the steps, and the same stage 1 as one plain state.apply."""
+    lines = ["", f"## Where the time goes ({res['full_n']} hosts, no-op runs)", "",
+             "Each step's duration as Salt reports it in the orchestration's return; *outside the steps* is the "
+             "rest of the wall time: the `salt-run` process start, the orchestration's render (the master's "
+             "pillar for it) and the job lookups of `maia install`. *Plain state.apply* is the same stage-1 "
+             "no-op as one `salt '*' state.apply maia.prepare` (or `salt-ssh '*' ...`) without the "
+             "orchestration: what the state run itself costs.", "",
+             "| mode | run | wall time | steps (seconds) | outside the steps |", "|---|---|---|---|---|"]
+    for mode in MODES:
+        for run in ("prepare second", "k8s+core no-op", "all stages no-op"):
+            r = find(res, mode, res["full_n"], run)
+            if not r or not r.get("steps"):
+                continue
+            steps = ", ".join(f"{k.replace('maia-orch-', '')} {v}" for k, v in r["steps"].items())
+            rest = round(r["seconds"] - sum(r["steps"].values()), 1)
+            lines.append(f"| {mode} | {run} | {r['seconds']} s | {steps} | {rest} s |")
+    for mode in MODES:
+        raw = find(res, mode, res["full_n"], "raw state.apply")
+        if raw:
+            cpu = raw.get("cpu_s") or {}
+            lines.append(f"| {mode} | plain state.apply maia.prepare | {secs(raw)} | CPU per host {fmt(cpu.get('host_mean'))} "
+                         f"(mean), master {fmt(cpu.get('master'))}, controller {fmt(cpu.get('controller'))} | - |")
+    return lines
+
+
 def render(res: dict) -> str:
     m = res["machine"]
     yes = {True: "**met**", False: "**NOT met**", None: "not measured"}
@@ -526,6 +589,7 @@ def render(res: dict) -> str:
             lines.append(f"| {sc['mode']} | {r['run']} | {secs(r)} | {r['states'] or '-'} | {r['changed']} | "
                          f"{'yes' if r['ok'] else 'NO'} | {api_text} | {peak([r], 'master') if sc['mode'] == 'minions' else '-'} | "
                          f"{peak([r], 'controller')} | {peak([r], 'host_salt')} |")
+    lines += where_time_goes(res)
     busiest = [(sc["mode"], r["api"]["top_paths"]) for sc in res["scenarios"] for r in sc["runs"] if r.get("api", {}).get("top_paths")]
     if busiest:
         lines += ["", "Most requested paths on the no-op run of stages 2 and 3 (last segment as `*`):", ""]

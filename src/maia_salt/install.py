@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import returns, summary
+from . import returns, saltrun, summary
 from .inventory import ssh_control_dir
 from .orchestrations import INSTALL, Orchestration
 from .pillar_map import deep_merge
@@ -142,10 +142,8 @@ class RunWatch:
 
 def _job_lookup(salt_config: str):
     def lookup_job(jid: str) -> dict:
-        job = subprocess.run(
-            [salt_bin("salt-run"), "-c", salt_config, "--out", "json", "--log-level", "quiet", "jobs.lookup_jid", jid],
-            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-        )
+        job = saltrun.run(["-c", salt_config, "--out", "json", "--log-level", "quiet", "jobs.lookup_jid", jid],
+                          timeout=120)
         try:
             return json.loads(job.stdout)
         except json.JSONDecodeError:
@@ -178,7 +176,7 @@ def interrupted_message(salt_config: str, ssh: bool, watch: RunWatch, command: s
 
 def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, progress) -> tuple[InstallReport, RunWatch]:
     cmd = [
-        salt_bin("salt-run"), "-c", salt_config, "--out", "json", "--log-level", "quiet",
+        "-c", salt_config, "--out", "json", "--log-level", "quiet",
         "state.orch", orchestration.sls, f"pillar={json.dumps(pillar)}",
     ]
     if test:
@@ -188,7 +186,7 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
     apps = None
     started = time.monotonic()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, _ctrl_c() as ctrl_c:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, stdin=subprocess.DEVNULL)
+        proc = saltrun.SaltRunChild(cmd, out, err)  # salt-run, without a second start of Salt
         try:
             while True:
                 done = proc.poll() is not None
@@ -288,7 +286,7 @@ def _ctrl_c():
         signal.signal(signal.SIGINT, previous)
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: saltrun.SaltRunChild) -> None:
     """salt-run got the terminal's SIGINT too; make sure it ends (the hosts' jobs go on)."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
