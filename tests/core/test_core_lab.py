@@ -48,7 +48,7 @@ def _salt_ssh():
 class Target:
     def _claim(self, base):
         """A lab name no other pytest session holds (the lock lives as long as this object)."""
-        from maia_salt.lab.testing import claim_lab_name
+        from support.lab import claim_lab_name
 
         name, self._lock = claim_lab_name(base)
         return name
@@ -62,11 +62,9 @@ class Target:
             self.name = os.environ.get("MAIA_E2E_TARGET", "maia-node-0")
             return
         from maia_salt.lab.core import Lab
-        from maia_salt.lab.testing import lab_skip_reason
+        from support.lab import require_lab
 
-        reason = lab_skip_reason()
-        if reason:
-            pytest.skip(reason)
+        require_lab()
         self.lab = Lab(self._claim(os.environ.get("MAIA_LAB_TEST_CORE_NAME", "pytest-core"))).up(hosts=1, standins=True)
         self.config_dir = self.lab.dir
         self.roster = self.lab.roster

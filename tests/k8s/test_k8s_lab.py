@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from maia_salt.lab.core import Lab
-from maia_salt.lab.testing import lab_skip_reason
+from support.lab import claim_lab_name, require_lab
 from support.states import changed_ids, failed
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -38,8 +38,6 @@ PILLAR = json.dumps({"maia": {"prepare": {"ufw": False}}})
 class Target:
     def _claim(self, base):
         """A lab name no other pytest session holds (the lock lives as long as this object)."""
-        from maia_salt.lab.testing import claim_lab_name
-
         name, self._lock = claim_lab_name(base)
         return name
 
@@ -51,9 +49,7 @@ class Target:
             self.name = os.environ.get("MAIA_E2E_TARGET", "maia-node-0")
             self.lab = None
         else:
-            reason = lab_skip_reason()
-            if reason:
-                pytest.skip(reason)
+            require_lab()
             self.lab = Lab(self._claim(os.environ.get("MAIA_LAB_TEST_K8S_NAME", "pytest-k8s"))).up(hosts=1, standins=True)
             self.config_dir = self.lab.dir
             self.roster = self.lab.roster
