@@ -17,7 +17,10 @@ reason, where no lab can run (``maia_salt.lab.unmet``).
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -74,3 +77,52 @@ def lab():
 def lab_minions():
     """A running 2-host lab with a salt-master on its bridge and a salt-minion in every host."""
     yield from session_lab(os.environ.get("MAIA_LAB_TEST_MINIONS_NAME", "pytest-minions"), hosts=2, minions=True)
+
+
+class StandinTarget:
+    """The host a stage's salt-ssh tests apply states to.
+
+    With ``MAIA_E2E_ROSTER`` (and ``MAIA_E2E_SALT_CONFIG``, a config dir whose
+    master file sets the maia ext_pillar; ``MAIA_E2E_TARGET``, default
+    maia-node-0): that real site's host. Otherwise the control-plane host of a
+    one-host lab with the stand-ins (docs/standins.md), named
+    ``os.environ.get(name_env, default_name)`` and held by this object until
+    ``close()`` (see ``claim_lab_name``).
+    """
+
+    timeout = 900
+
+    def __init__(self, name_env: str, default_name: str):
+        self.e2e = bool(os.environ.get("MAIA_E2E_ROSTER"))
+        self.lab = None
+        if self.e2e:
+            self.config_dir = os.environ["MAIA_E2E_SALT_CONFIG"]
+            self.roster = os.environ["MAIA_E2E_ROSTER"]
+            self.name = os.environ.get("MAIA_E2E_TARGET", "maia-node-0")
+            return
+        require_lab()
+        name, self._lock = claim_lab_name(os.environ.get(name_env, default_name))
+        self.lab = Lab(name).up(hosts=1, standins=True)
+        self.config_dir = self.lab.dir
+        self.roster = self.lab.roster
+        self.name = self.lab.state["standins_control_plane"]
+
+    def salt_ssh_argv(self) -> list[str]:
+        return [os.path.join(os.path.dirname(sys.executable), "salt-ssh")]
+
+    def salt_ssh(self, *args, timeout=None):
+        """``salt-ssh --out=json TARGET ARGS`` -> (CompletedProcess, the host's return or None)."""
+        cmd = [*self.salt_ssh_argv(), "-c", self.config_dir, "--roster-file", self.roster, "--out=json", self.name, *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or self.timeout, cwd=self.config_dir)
+        try:
+            data = json.loads(proc.stdout)[self.name]
+        except (ValueError, KeyError):
+            data = None
+        return proc, data
+
+    def close(self) -> None:
+        """Take the lab down (unless ``MAIA_LAB_KEEP``) and give its name back."""
+        if self.lab is not None:
+            if not os.environ.get("MAIA_LAB_KEEP"):
+                self.lab.down()
+            self._lock.close()
