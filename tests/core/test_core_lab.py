@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from support.lab import StandinTarget
+from support.lab import StandinTarget, target_fixture
 from support.states import changed_ids, failed
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -61,11 +61,7 @@ class Target(StandinTarget):
         return self.salt_ssh(*args)
 
 
-@pytest.fixture(scope="module")
-def target():
-    t = Target()
-    yield t
-    t.close()
+target = target_fixture(Target)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.lab import StandinTarget
+from support.lab import StandinTarget, target_fixture
 from support.states import changed_ids, failed
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -57,11 +57,7 @@ class Target(StandinTarget):
         raise AssertionError("no maia ext_pillar in the master config")
 
 
-@pytest.fixture(scope="module")
-def target():
-    t = Target()
-    yield t
-    t.close()
+target = target_fixture(Target)
 
 
 @pytest.fixture(scope="module")

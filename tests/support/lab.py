@@ -126,3 +126,16 @@ class StandinTarget:
             if not os.environ.get("MAIA_LAB_KEEP"):
                 self.lab.down()
             self._lock.close()
+
+
+def target_fixture(cls):
+    """A module-scoped fixture giving one ``cls()`` (a StandinTarget), closed after the module."""
+
+    @pytest.fixture(scope="module")
+    def target():
+        """The host the module's salt-ssh runs go to (a one-host stand-in lab, or MAIA_E2E_TARGET)."""
+        t = cls()
+        yield t
+        t.close()
+
+    return target
