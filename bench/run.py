@@ -207,7 +207,7 @@ class CpuUse:
     def snap(self) -> dict:
         master = self.lab.state.get("master_pid")
         me = os.times()
-        return {"hosts": {h.name: _cgroup_cpu(self.lab._cgroup_dirs(h.name)) for h in self.lab.hosts},
+        return {"hosts": {h.name: _cgroup_cpu(self.lab.cgroup_dirs(h.name)) for h in self.lab.hosts},
                 "master": sum(_proc_cpu(p) for p in _tree(_procs(), [master])) if master else None,
                 "controller": me.children_user + me.children_system, "sampler": me.user + me.system,
                 "machine": _machine_busy()}

@@ -16,12 +16,12 @@ assumed applied.
 """
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from support.lab import StandinTarget, target_fixture
 from support.states import changed_ids, failed
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -45,55 +45,23 @@ def _salt_ssh():
     return [sys.executable, "-c", code]
 
 
-class Target:
-    def _claim(self, base):
-        """A lab name no other pytest session holds (the lock lives as long as this object)."""
-        from maia_salt.lab.testing import claim_lab_name
-
-        name, self._lock = claim_lab_name(base)
-        return name
+class Target(StandinTarget):
+    timeout = 1800
 
     def __init__(self):
-        self.e2e = bool(os.environ.get("MAIA_E2E_ROSTER"))
-        self.lab = None
-        if self.e2e:
-            self.config_dir = os.environ["MAIA_E2E_SALT_CONFIG"]
-            self.roster = os.environ["MAIA_E2E_ROSTER"]
-            self.name = os.environ.get("MAIA_E2E_TARGET", "maia-node-0")
-            return
-        from maia_salt.lab.core import Lab
-        from maia_salt.lab.testing import lab_skip_reason
+        super().__init__("MAIA_LAB_TEST_CORE_NAME", "pytest-core")
+        if self.lab is not None:
+            self.kubeconfig = self.lab.state["standins_kubeconfig"]
 
-        reason = lab_skip_reason()
-        if reason:
-            pytest.skip(reason)
-        self.lab = Lab(self._claim(os.environ.get("MAIA_LAB_TEST_CORE_NAME", "pytest-core"))).up(hosts=1, standins=True)
-        self.config_dir = self.lab.dir
-        self.roster = self.lab.roster
-        self.name = self.lab.state["standins_control_plane"]
-        self.kubeconfig = self.lab.state["standins_kubeconfig"]
-
-    def salt_ssh(self, *args, timeout=1800):
-        cmd = [*_salt_ssh(), "-c", self.config_dir, "--roster-file", self.roster, "--out=json",
-               self.name, *args]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.config_dir)
-        try:
-            data = json.loads(proc.stdout)[self.name]
-        except (ValueError, KeyError):
-            data = None
-        return proc, data
+    def salt_ssh_argv(self):
+        return _salt_ssh()
 
     def apply(self, sls, test=False):
         args = ["state.apply", sls, f"pillar={json.dumps(PILLAR)}"] + (["test=True"] if test else [])
         return self.salt_ssh(*args)
 
 
-@pytest.fixture(scope="module")
-def target():
-    t = Target()
-    yield t
-    if t.lab is not None and not os.environ.get("MAIA_LAB_KEEP"):
-        t.lab.down()
+target = target_fixture(Target)
 
 
 @pytest.fixture(scope="module")

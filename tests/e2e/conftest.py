@@ -10,9 +10,9 @@ import os
 
 import pytest
 
-from maia_salt.lab.testing import _session_lab
+from support.lab import session_lab
 
 
 @pytest.fixture(scope="package")
 def site_lab():
-    yield from _session_lab(os.environ.get("MAIA_LAB_E2E_NAME", "pytest-e2e"), hosts=3, minions=True, standins=True)
+    yield from session_lab(os.environ.get("MAIA_LAB_E2E_NAME", "pytest-e2e"), hosts=3, minions=True, standins=True)

@@ -25,8 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from maia_salt.lab.core import Lab
-from maia_salt.lab.testing import lab_skip_reason
+from support.lab import StandinTarget, target_fixture
 from support.states import changed_ids, failed
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -35,39 +34,9 @@ BIN = Path(sys.executable).parent
 PILLAR = json.dumps({"maia": {"prepare": {"ufw": False}}})
 
 
-class Target:
-    def _claim(self, base):
-        """A lab name no other pytest session holds (the lock lives as long as this object)."""
-        from maia_salt.lab.testing import claim_lab_name
-
-        name, self._lock = claim_lab_name(base)
-        return name
-
+class Target(StandinTarget):
     def __init__(self):
-        self.e2e = bool(os.environ.get("MAIA_E2E_ROSTER"))
-        if self.e2e:
-            self.config_dir = os.environ["MAIA_E2E_SALT_CONFIG"]
-            self.roster = os.environ["MAIA_E2E_ROSTER"]
-            self.name = os.environ.get("MAIA_E2E_TARGET", "maia-node-0")
-            self.lab = None
-        else:
-            reason = lab_skip_reason()
-            if reason:
-                pytest.skip(reason)
-            self.lab = Lab(self._claim(os.environ.get("MAIA_LAB_TEST_K8S_NAME", "pytest-k8s"))).up(hosts=1, standins=True)
-            self.config_dir = self.lab.dir
-            self.roster = self.lab.roster
-            self.name = self.lab.state["standins_control_plane"]
-
-    def salt_ssh(self, *args, timeout=900):
-        cmd = [str(BIN / "salt-ssh"), "-c", self.config_dir, "--roster-file", self.roster, "--out=json",
-               self.name, *args]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.config_dir)
-        try:
-            data = json.loads(proc.stdout)[self.name]
-        except (ValueError, KeyError):
-            data = None
-        return proc, data
+        super().__init__("MAIA_LAB_TEST_K8S_NAME", "pytest-k8s")
 
     def apply(self, test=False):
         args = ["state.apply", "maia.k8s", f"pillar={PILLAR}"]
@@ -88,12 +57,7 @@ class Target:
         raise AssertionError("no maia ext_pillar in the master config")
 
 
-@pytest.fixture(scope="module")
-def target():
-    t = Target()
-    yield t
-    if t.lab is not None and not os.environ.get("MAIA_LAB_KEEP"):
-        t.lab.down()
+target = target_fixture(Target)
 
 
 @pytest.fixture(scope="module")

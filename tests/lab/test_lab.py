@@ -249,7 +249,7 @@ def test_cli_rejects_bad_input_before_doing_anything():
 
 @pytest.mark.skipif(not os.environ.get("MAIA_LAB_TEST_TRIXIE"), reason="set MAIA_LAB_TEST_TRIXIE=1: builds a trixie base root (1-3 min)")
 def test_trixie_hosts(require_trixie):
-    from maia_salt.lab.testing import claim_lab_name
+    from support.lab import claim_lab_name
 
     name, lock = claim_lab_name("pytest-trixie")
     try:
@@ -263,7 +263,7 @@ def test_trixie_hosts(require_trixie):
 
 @pytest.fixture
 def require_trixie():
-    from maia_salt.lab.testing import require_lab
+    from support.lab import require_lab
 
     require_lab()
 
@@ -272,8 +272,8 @@ def test_documented_lab_cli_commands_run_as_written():
     """The `maia lab` example of docs/lab.md, verbatim and in order (it makes the lab `default`;
     skipped where a `default` lab already exists, which it would take down)."""
     from maia_salt.lab.core import LAB_ROOT
-    from maia_salt.lab.testing import require_lab
     from support.doc_commands import by_kind
+    from support.lab import require_lab
 
     require_lab()
     if os.path.exists(os.path.join(LAB_ROOT, "default")) or LAB_ROOT != "/var/lib/maia-lab":

@@ -61,7 +61,7 @@ def _assert_clean(lab: Lab, slice_: int) -> None:
 
 @pytest.fixture
 def down_name(require_lab_fixture):
-    from maia_salt.lab.testing import claim_lab_name
+    from support.lab import claim_lab_name
 
     name, lock = claim_lab_name("pytest-down")
     yield name
@@ -121,6 +121,6 @@ def test_down_after_a_crashed_up(down_name):
 
 @pytest.fixture
 def require_lab_fixture():
-    from maia_salt.lab.testing import require_lab
+    from support.lab import require_lab
 
     require_lab()

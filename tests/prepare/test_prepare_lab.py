@@ -30,7 +30,7 @@ import time
 import pytest
 
 from maia_salt.lab.core import Lab
-from maia_salt.lab.testing import lab_skip_reason
+from support.lab import require_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -82,9 +82,7 @@ def states_of(ret: dict, host: str) -> dict:
 
 @pytest.fixture(scope="module")
 def lab():
-    reason = lab_skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require_lab()
     name = os.environ.get("MAIA_LAB_PREPARE_NAME", "pytest-prepare")
     lab_ = Lab(name)
     if lab_.exists:

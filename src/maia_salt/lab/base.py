@@ -9,7 +9,7 @@ import subprocess
 import time
 
 from . import aptsources
-from .util import echo, run
+from .util import echo, run, write_file
 
 CACHE_DIR = os.environ.get("MAIA_LAB_CACHE", "/var/cache/maia-lab")
 SUITES = ("bookworm", "trixie")
@@ -144,11 +144,7 @@ def _build(suite: str, suite_dir: str) -> None:
 
 
 def _write(root: str, rel: str, text: str, mode: int = 0o644) -> None:
-    path = os.path.join(root, rel.lstrip("/"))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(path, mode)
+    write_file(os.path.join(root, rel.lstrip("/")), text, mode)
 
 
 def _customise(suite: str, root: str) -> None:

@@ -13,6 +13,13 @@ NAME_OPTION = click.option(
     "--name", default="default", show_default=True, envvar="MAIA_LAB_NAME",
     help="Lab name; several labs with different names can run at once.",
 )
+PASSTHROUGH = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+# `maia lab path WHAT` -> the Lab attribute it prints
+PATHS = {
+    "dir": "dir", "config-folder": "config_folder", "roster": "roster",
+    "inventory": "inventory", "key": "key", "master": "master_config",
+}
+ERRORS = (RuntimeError, ValueError, PermissionError, TimeoutError)
 
 
 def _fail(exc: Exception) -> None:
@@ -34,7 +41,7 @@ def up(nhosts, name, suite, minions, standins):
     """Bring a lab up (a no-op when it is already up)."""
     try:
         lab_ = core.Lab(name).up(hosts=nhosts, suite=suite, minions=minions, standins=standins)
-    except (RuntimeError, ValueError, PermissionError, TimeoutError) as exc:
+    except ERRORS as exc:
         _fail(exc)
     click.echo(lab_.dir)
 
@@ -47,7 +54,7 @@ def down(name, all_labs):
     try:
         for lab_ in core.all_labs() if all_labs else [core.Lab(name)]:
             lab_.down()
-    except (RuntimeError, ValueError, PermissionError, TimeoutError) as exc:
+    except ERRORS as exc:
         _fail(exc)
 
 
@@ -72,7 +79,7 @@ def status(name, as_json):
             click.echo(f"  {h['name']:<14} {h['address']:<15} {state:<8} ssh={'yes' if h['ssh'] else 'no':<3} disks {' '.join(h['devices'])}")
 
 
-@lab.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@lab.command(context_settings=PASSTHROUGH)
 @click.argument("host")
 @click.argument("cmd", nargs=-1, type=click.UNPROCESSED)
 @NAME_OPTION
@@ -86,38 +93,33 @@ def ssh(host, cmd, name):
     os.execvp(args[0], args)
 
 
-@lab.command(name="salt", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@NAME_OPTION
-def salt_cmd(args, name):
-    """Run `salt ARGS` against the lab's master (lab up with --minions)."""
-    lab_ = core.Lab(name)
-    os.chdir(lab_.dir)
-    exe = os.path.join(core._package_paths()["bin"], "salt")
-    os.execv(exe, [exe, "-c", lab_.dir, *args])
+def _salt_tool(tool: str, argv, help_: str):
+    """A `maia lab TOOL ARGS` command: ``argv(lab, *ARGS)`` run from the lab folder, in place of this process."""
+
+    @lab.command(name=tool, context_settings=PASSTHROUGH, help=help_)
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    @NAME_OPTION
+    def command(args, name):
+        lab_ = core.Lab(name)
+        os.chdir(lab_.dir)
+        exe = argv(lab_, *args)
+        os.execv(exe[0], exe)
+
+    return command
 
 
-@lab.command(name="salt-ssh", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@NAME_OPTION
-def salt_ssh_cmd(args, name):
-    """Run `salt-ssh ARGS` from the lab folder (its Saltfile supplies config, roster and key)."""
-    lab_ = core.Lab(name)
-    os.chdir(lab_.dir)
-    exe = os.path.join(core._package_paths()["bin"], "salt-ssh")
-    os.execv(exe, [exe, *args])
+salt_cmd = _salt_tool("salt", core.Lab.salt_command, "Run `salt ARGS` against the lab's master (lab up with --minions).")
+salt_ssh_cmd = _salt_tool(
+    "salt-ssh", core.Lab.salt_ssh_command, "Run `salt-ssh ARGS` from the lab folder (its Saltfile supplies config, roster and key)."
+)
 
 
 @lab.command()
 @NAME_OPTION
-@click.argument("what", type=click.Choice(["dir", "config-folder", "roster", "inventory", "key", "master"]), default="dir")
+@click.argument("what", type=click.Choice(list(PATHS)), default="dir")
 def path(name, what):
     """Print a path of the lab (folder, CONFIG_FOLDER, roster, ...), for scripts."""
-    lab_ = core.Lab(name)
-    click.echo({
-        "dir": lab_.dir, "config-folder": lab_.config_folder, "roster": lab_.roster,
-        "inventory": lab_.inventory, "key": lab_.key, "master": lab_.master_config,
-    }[what])
+    click.echo(getattr(core.Lab(name), PATHS[what]))
 
 
 if __name__ == "__main__":

@@ -1,46 +1,44 @@
-"""Hook for stand-ins (`maia lab up --standins`): services this machine cannot run for real.
+"""`maia lab up --standins`: start and stop the stand-ins (``maia_salt.standins``, docs/standins.md).
 
-The Kubernetes API stand-in is written in ``maia_salt.standins`` by another
-contributor. Fill ``start_standins``/``stop_standins`` there and call them from
-here; the lab gives you everything you need on the ``lab`` argument:
-
-- ``lab.bridge_address``: an address every lab host reaches (bind servers there;
-  use your own port, the lab uses 3128 for its apt proxy and 4505/4506 for Salt);
-- ``lab.dir``: the lab folder (put pid files and logs under ``lab.path("standins")``
-  so that ``down`` removes them; ``down`` also kills any process whose command
-  line names the lab folder);
-- ``lab.config_folder``: the CONFIG_FOLDER (write e.g. ``<cluster>-kubeconfig.yaml`` there);
-- ``lab.hosts``: list of hosts (``.name``, ``.address``); ``lab.ssh(host, cmd)``;
-- ``lab.state`` / ``lab.save()``: record what you started (e.g. ``lab.state["standins_pids"]``).
-
-When: ``up`` calls ``start_standins(lab)`` once the bridge, the proxy, the loop
-disks, every host's root (``lab.path("hosts", name, "merged")``, writable) and
-the lab files (inventory, roster, master config, Saltfile) exist, but BEFORE
-the hosts boot and before the salt-master starts: files put into a host's root
-are there at boot, and master config added here (e.g. ``pillar_roots``) is
-read when the master starts. The CONFIG_FOLDER is written while the hosts
-boot, so do not rely on it here. On a lab that is already up, ``up
---standins`` calls it on the running lab and restarts the salt-master if the
-master config changed. ``down`` calls ``stop_standins(lab)`` before it stops
-anything else.
+``up`` starts them once the lab files and every host's root exist but before
+the hosts boot and before the salt-master starts: files they put into a host's
+root are there at boot, and master config they add (``pillar_roots``) is read
+when the master starts. On a lab that is already up, the salt-master is
+restarted when they changed its config. ``down`` stops them first.
 """
 from __future__ import annotations
 
-from .util import echo
+from typing import TYPE_CHECKING
+
+from maia_salt import standins
+
+from . import minions
+from .util import echo, pid_alive
+
+if TYPE_CHECKING:
+    from .core import Lab
 
 
-def start_standins(lab) -> None:
+def start(lab: Lab) -> None:
+    with open(lab.master_config, "rb") as fh:
+        before = fh.read()
+    lab.state["standins"] = True  # recorded first: `down` then stops them
+    lab.save()
+    standins.lab_start(lab)
+    lab.load()  # the stand-ins record their pids in state.json
+    lab.state["standins"] = True
+    lab.save()
+    with open(lab.master_config, "rb") as fh:
+        changed = fh.read() != before
+    if changed and lab.state.get("minions") and pid_alive(lab.state.get("master_pid")):
+        # a running master reads its config only at start (e.g. pillar_roots added by the stand-ins)
+        echo("master config changed by the stand-ins: restarting the salt-master")
+        minions.restart_master(lab)
+
+
+def stop(lab: Lab) -> None:
+    """Stop the stand-ins; a failure is reported and `down` goes on cleaning."""
     try:
-        from maia_salt.standins import lab_start  # type: ignore[attr-defined]
-    except ImportError:
-        echo("--standins: no stand-ins are available yet (maia_salt.standins.lab_start is missing); nothing started")
-        return
-    lab_start(lab)
-
-
-def stop_standins(lab) -> None:
-    try:
-        from maia_salt.standins import lab_stop  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    lab_stop(lab)
+        standins.lab_stop(lab)
+    except Exception as exc:  # keep cleaning
+        echo(f"stopping the stand-ins failed: {exc}")

@@ -1,0 +1,94 @@
+"""The files a lab writes for the product (inventory, roster, master config, pillar), without bringing a lab up.
+
+A ``Lab`` whose state.json names three hosts with their loop devices, as `up`
+records them, in a temporary lab root: no host, network or root is needed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+from maia_salt.inventory import load_inventory
+from maia_salt.lab import HOST_LIMITS, Lab
+from maia_salt.lab import configfolder, saltconfig
+
+
+def _recorded_lab(tmp_path) -> Lab:
+    lab = Lab("files", root=str(tmp_path))
+    lab.state = {"name": "files", "slice": 2, "suite": "bookworm", "minions": False, "hosts": []}
+    for k in range(3):
+        lab.state["hosts"].append({
+            "name": f"maia-node-{k}", "index": k, "address": f"198.18.0.{75 + k}", "netns": f"maialab-files-{k}",
+            "veth": f"mlab2n{k}", "machine": f"maialab-files-{k}", "devices": [f"/dev/loop{2 * k}", f"/dev/loop{2 * k + 1}"],
+        })
+    lab.save()
+    return Lab("files", root=str(tmp_path))
+
+
+def test_inventory_and_roster_are_the_products_own(tmp_path):
+    lab = _recorded_lab(tmp_path)
+    configfolder.write_inventory_and_roster(lab)
+    site = load_inventory(lab.inventory)  # the product's reader and schema accept it
+    site.validate()
+    assert {n: (h.address, h.groups, h.vars["device_list"]) for n, h in site.hosts.items()} == {
+        "maia-node-0": ("198.18.0.75", ["control-plane", "nfs_server"], ["/dev/loop0", "/dev/loop1"]),
+        "maia-node-1": ("198.18.0.76", ["nfs_clients"], ["/dev/loop2", "/dev/loop3"]),
+        "maia-node-2": ("198.18.0.77", ["nfs_clients"], ["/dev/loop4", "/dev/loop5"]),
+    }
+    # the NFS server's VG holds two volumes: the local one must not take it all
+    assert site.hosts["maia-node-0"].vars["local_storage_size"] == "50%FREE"
+    assert oct(os.stat(lab.config_folder).st_mode & 0o777) == "0o700"
+    with open(lab.roster) as fh:
+        roster = yaml.safe_load(fh)
+    assert roster == site.to_roster(priv=lab.key)
+    assert {n: (r["host"], r["priv"]) for n, r in roster.items()} == {
+        f"maia-node-{k}": (f"198.18.0.{75 + k}", lab.key) for k in range(3)
+    }
+    assert oct(os.stat(lab.roster).st_mode & 0o777) == "0o600"
+
+
+def test_master_config_saltfile_and_lab_pillar(tmp_path):
+    lab = _recorded_lab(tmp_path)
+    saltconfig.write(lab)
+    with open(lab.master_config) as fh:
+        master = yaml.safe_load(fh)
+    assert master["interface"] == lab.bridge_address == "198.18.0.65"
+    assert master["ext_pillar"] == [{"maia": {"config_folder": lab.config_folder}}]
+    assert master["pillar_roots"] == {"base": [lab.path("pillar")]}
+    assert (master["roster_file"], master["ssh_priv"], master["known_hosts_file"]) == (lab.roster, lab.key, lab.known_hosts)
+    assert not master["open_mode"] and not master["auto_accept"]
+    with open(lab.saltfile) as fh:
+        saltfile = yaml.safe_load(fh)
+    assert {tool: conf["config_dir"] for tool, conf in saltfile.items()} == dict.fromkeys(
+        ("salt", "salt-ssh", "salt-key", "salt-run", "salt-cp"), lab.dir)
+    with open(lab.path("pillar", "lab.sls")) as fh:
+        assert yaml.safe_load(fh) == {"maia": {"prepare": HOST_LIMITS}}
+    # a second pillar file (the stand-ins') joins the top file beside the lab's own
+    saltconfig.write_lab_pillar(lab.path("pillar"), "standins", {"maia": {"k8s": {}}})
+    with open(lab.path("pillar", "top.sls")) as fh:
+        assert yaml.safe_load(fh) == {"base": {"*": ["lab", "standins"]}}
+
+
+def test_cli_path_prints_the_labs_paths(tmp_path):
+    lab = _recorded_lab(tmp_path)
+    env = {**os.environ, "MAIA_LAB_ROOT": str(tmp_path)}
+    got = {}
+    for what in ("dir", "config-folder", "roster", "inventory", "key", "master"):
+        proc = subprocess.run([sys.executable, "-m", "maia_salt.lab.cli", "path", "--name", "files", what],
+                              capture_output=True, text=True, env=env, check=True)
+        got[what] = proc.stdout.strip()
+    assert got == {"dir": lab.dir, "config-folder": lab.config_folder, "roster": lab.roster,
+                   "inventory": lab.inventory, "key": lab.key, "master": lab.master_config}
+
+
+def test_the_lab_imports_without_pytest():
+    """Product code does not import pytest: the lab and its CLI load with pytest made unimportable."""
+    code = ("import sys; sys.modules['pytest'] = None; import maia_salt.lab, maia_salt.lab.cli; "
+            "import json; print(json.dumps(sorted(m for m in sys.modules if m.startswith('_pytest'))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []

@@ -1,0 +1,141 @@
+"""pytest fixtures for the multi-host lab (`maia lab`): real systemd-nspawn Debian hosts.
+
+In a test directory's conftest.py::
+
+    from support.lab import lab, lab_minions  # noqa: F401
+
+- ``lab``: 3 hosts (salt-ssh mode), lab name ``pytest`` (``MAIA_LAB_TEST_NAME``).
+- ``lab_minions``: 2 hosts with a salt-master on the bridge and a salt-minion in
+  each host, lab name ``pytest-minions`` (``MAIA_LAB_TEST_MINIONS_NAME``).
+
+Two pytest sessions running at once get different labs (``pytest``, ``pytest-1``,
+...; see ``claim_lab_name``). Both come up once per session and go down at its
+end (``MAIA_LAB_KEEP=1`` leaves them up for a look; the next session then reuses
+them: `up` is a no-op on a running lab). Tests using them are skipped, with the
+reason, where no lab can run (``maia_salt.lab.unmet``).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from maia_salt.lab import LAB_ROOT, Lab, unmet
+
+
+def require_lab() -> None:
+    reason = unmet()
+    if reason:
+        pytest.skip(reason)
+
+
+def claim_lab_name(base: str):
+    """A lab name no other pytest session on this machine is using: ``base``, else ``base-1``, ...
+
+    Returns (name, lock file): the flock on the file is held until the file is closed
+    (or the process dies), so two sessions never share or take down each other's lab.
+    """
+    os.makedirs(LAB_ROOT, exist_ok=True)
+    for i in range(4):
+        name = base if i == 0 else f"{base}-{i}"
+        fh = open(os.path.join(LAB_ROOT, f".{name}.pytest.lock"), "w")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            continue
+        return name, fh
+    pytest.skip(f"four other pytest sessions use labs named {base}*; try again later")
+
+
+def session_lab(base: str, **kw):
+    """Generator for a fixture: a lab named after ``base``, up with ``kw``, down at the end."""
+    require_lab()
+    name, lock = claim_lab_name(base)
+    try:
+        lab_ = Lab(name).up(**kw)
+        try:
+            yield lab_
+        finally:
+            if not os.environ.get("MAIA_LAB_KEEP"):
+                Lab(name).down()
+    finally:
+        lock.close()
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """A running 3-host lab (salt-ssh mode), shared by the whole session."""
+    yield from session_lab(os.environ.get("MAIA_LAB_TEST_NAME", "pytest"), hosts=3)
+
+
+@pytest.fixture(scope="session")
+def lab_minions():
+    """A running 2-host lab with a salt-master on its bridge and a salt-minion in every host."""
+    yield from session_lab(os.environ.get("MAIA_LAB_TEST_MINIONS_NAME", "pytest-minions"), hosts=2, minions=True)
+
+
+class StandinTarget:
+    """The host a stage's salt-ssh tests apply states to.
+
+    With ``MAIA_E2E_ROSTER`` (and ``MAIA_E2E_SALT_CONFIG``, a config dir whose
+    master file sets the maia ext_pillar; ``MAIA_E2E_TARGET``, default
+    maia-node-0): that real site's host. Otherwise the control-plane host of a
+    one-host lab with the stand-ins (docs/standins.md), named
+    ``os.environ.get(name_env, default_name)`` and held by this object until
+    ``close()`` (see ``claim_lab_name``).
+    """
+
+    timeout = 900
+
+    def __init__(self, name_env: str, default_name: str):
+        self.e2e = bool(os.environ.get("MAIA_E2E_ROSTER"))
+        self.lab = None
+        if self.e2e:
+            self.config_dir = os.environ["MAIA_E2E_SALT_CONFIG"]
+            self.roster = os.environ["MAIA_E2E_ROSTER"]
+            self.name = os.environ.get("MAIA_E2E_TARGET", "maia-node-0")
+            return
+        require_lab()
+        name, self._lock = claim_lab_name(os.environ.get(name_env, default_name))
+        self.lab = Lab(name).up(hosts=1, standins=True)
+        self.config_dir = self.lab.dir
+        self.roster = self.lab.roster
+        self.name = self.lab.state["standins_control_plane"]
+
+    def salt_ssh_argv(self) -> list[str]:
+        return [os.path.join(os.path.dirname(sys.executable), "salt-ssh")]
+
+    def salt_ssh(self, *args, timeout=None):
+        """``salt-ssh --out=json TARGET ARGS`` -> (CompletedProcess, the host's return or None)."""
+        cmd = [*self.salt_ssh_argv(), "-c", self.config_dir, "--roster-file", self.roster, "--out=json", self.name, *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or self.timeout, cwd=self.config_dir)
+        try:
+            data = json.loads(proc.stdout)[self.name]
+        except (ValueError, KeyError):
+            data = None
+        return proc, data
+
+    def close(self) -> None:
+        """Take the lab down (unless ``MAIA_LAB_KEEP``) and give its name back."""
+        if self.lab is not None:
+            if not os.environ.get("MAIA_LAB_KEEP"):
+                self.lab.down()
+            self._lock.close()
+
+
+def target_fixture(cls):
+    """A module-scoped fixture giving one ``cls()`` (a StandinTarget), closed after the module."""
+
+    @pytest.fixture(scope="module")
+    def target():
+        """The host the module's salt-ssh runs go to (a one-host stand-in lab, or MAIA_E2E_TARGET)."""
+        t = cls()
+        yield t
+        t.close()
+
+    return target
