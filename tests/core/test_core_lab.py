@@ -4,7 +4,7 @@ STAND-INS (docs/standins.md; `maia lab up --standins`): the Kubernetes API
 is the API stand-in on the lab bridge (stage 2, ``maia.k8s``, applied here
 first, installs ArgoCD's CRDs into it and the kubeconfig on the host, with the
 MicroK8s stand-in in place of snapd/MicroK8s); the ArgoCD application
-controller is ``maia_salt.standins.argocd_controller``, run by this test
+controller is ``maia_lab.standins.argocd_controller``, run by this test
 against the same API. Everything else is real: salt-ssh with the thin on the
 host's system python3 (python3-kubernetes and python3-bcrypt from apt through
 the lab proxy), the maia ext_pillar from the lab's CONFIG_FOLDER.
@@ -48,7 +48,7 @@ def _salt_ssh():
 class Target:
     def _claim(self, base):
         """A lab name no other pytest session holds (the lock lives as long as this object)."""
-        from maia_salt.lab.testing import claim_lab_name
+        from maia_lab.lab.testing import claim_lab_name
 
         name, self._lock = claim_lab_name(base)
         return name
@@ -61,8 +61,8 @@ class Target:
             self.roster = os.environ["MAIA_E2E_ROSTER"]
             self.name = os.environ.get("MAIA_E2E_TARGET", "maia-node-0")
             return
-        from maia_salt.lab.core import Lab
-        from maia_salt.lab.testing import lab_skip_reason
+        from maia_lab.lab.core import Lab
+        from maia_lab.lab.testing import lab_skip_reason
 
         reason = lab_skip_reason()
         if reason:
@@ -103,7 +103,7 @@ def controller(target):
         return
     proc, data = target.apply("maia.k8s")
     assert isinstance(data, dict) and not failed(data), proc.stdout[-4000:] + proc.stderr[-4000:]
-    from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
+    from maia_lab.standins.argocd_controller import ArgoCDControllerStandin
 
     with ArgoCDControllerStandin(target.kubeconfig, namespace="argocd", interval=0.3,
                                  sync_seconds=0.3, progress_seconds=0.3) as ctl:

@@ -4,13 +4,13 @@ Real: the hosts (systemd-nspawn Debian, apt, UFW, LVM PV/VG on loop disks),
 Salt (master, minions, salt-ssh). Stand-ins (docs/standins.md):
 the Kubernetes API, MicroK8s and the ArgoCD controller. The lab's pillar switches
 off LV creation and the NFS service start/mount, which this machine cannot run
-(maia_salt.lab.core.HOST_LIMITS).
+(maia_lab.lab.core.HOST_LIMITS).
 """
 import os
 
 import pytest
 
-from maia_salt.lab.testing import _session_lab
+from maia_lab.lab.testing import _session_lab
 
 
 @pytest.fixture(scope="package")

@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from maia_salt.lab.core import Lab
-from maia_salt.lab.testing import lab_skip_reason
+from maia_lab.lab.core import Lab
+from maia_lab.lab.testing import lab_skip_reason
 from support.states import changed_ids, failed
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -38,7 +38,7 @@ PILLAR = json.dumps({"maia": {"prepare": {"ufw": False}}})
 class Target:
     def _claim(self, base):
         """A lab name no other pytest session holds (the lock lives as long as this object)."""
-        from maia_salt.lab.testing import claim_lab_name
+        from maia_lab.lab.testing import claim_lab_name
 
         name, self._lock = claim_lab_name(base)
         return name

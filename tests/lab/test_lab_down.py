@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from maia_salt.lab.core import Lab
-from maia_salt.lab.util import pid_alive, ssh_banner
+from maia_lab.lab.core import Lab
+from maia_lab.lab.util import pid_alive, ssh_banner
 
 pytestmark = pytest.mark.lab
 
@@ -61,7 +61,7 @@ def _assert_clean(lab: Lab, slice_: int) -> None:
 
 @pytest.fixture
 def down_name(require_lab_fixture):
-    from maia_salt.lab.testing import claim_lab_name
+    from maia_lab.lab.testing import claim_lab_name
 
     name, lock = claim_lab_name("pytest-down")
     yield name
@@ -90,7 +90,7 @@ def test_down_after_a_crashed_up(down_name):
     name = down_name
     Lab(name).down()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "maia_salt.lab.cli", "up", "--name", name, "--hosts", "2", "--minions"],
+        [sys.executable, "-m", "maia_lab.lab.cli", "up", "--name", name, "--hosts", "2", "--minions"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     state_file = os.path.join(Lab(name).dir, "state.json")
@@ -121,6 +121,6 @@ def test_down_after_a_crashed_up(down_name):
 
 @pytest.fixture
 def require_lab_fixture():
-    from maia_salt.lab.testing import require_lab
+    from maia_lab.lab.testing import require_lab
 
     require_lab()

@@ -2,7 +2,7 @@
 
 Use them from any test directory: in your conftest.py write::
 
-    from maia_salt.lab.testing import lab, lab_minions, lab_skip_reason  # noqa: F401
+    from maia_lab.lab.testing import lab, lab_minions, lab_skip_reason  # noqa: F401
 
 - ``lab``: 3 hosts (salt-ssh mode), lab name ``pytest`` (``MAIA_LAB_TEST_NAME``).
   ``lab.dir`` is the lab folder (Saltfile, master, roster), ``lab.config_folder``
@@ -26,7 +26,7 @@ import shutil
 
 import pytest
 
-from maia_salt.lab.core import LAB_ROOT, Lab, missing_hint, missing_tools
+from maia_lab.lab.core import LAB_ROOT, Lab, missing_hint, missing_tools
 
 
 def lab_skip_reason() -> str | None:

@@ -1,6 +1,6 @@
 """Hook for stand-ins (`maia lab up --standins`): services this machine cannot run for real.
 
-The Kubernetes API stand-in is written in ``maia_salt.standins`` by another
+The Kubernetes API stand-in is written in ``maia_lab.standins`` by another
 contributor. Fill ``start_standins``/``stop_standins`` there and call them from
 here; the lab gives you everything you need on the ``lab`` argument:
 
@@ -31,16 +31,16 @@ from .util import echo
 
 def start_standins(lab) -> None:
     try:
-        from maia_salt.standins import lab_start  # type: ignore[attr-defined]
+        from maia_lab.standins import lab_start  # type: ignore[attr-defined]
     except ImportError:
-        echo("--standins: no stand-ins are available yet (maia_salt.standins.lab_start is missing); nothing started")
+        echo("--standins: no stand-ins are available yet (maia_lab.standins.lab_start is missing); nothing started")
         return
     lab_start(lab)
 
 
 def stop_standins(lab) -> None:
     try:
-        from maia_salt.standins import lab_stop  # type: ignore[attr-defined]
+        from maia_lab.standins import lab_stop  # type: ignore[attr-defined]
     except ImportError:
         return
     lab_stop(lab)
