@@ -1,5 +1,6 @@
 # maia-salt developer entry points.
-#   make setup   Debian packages the tests and the lab need, and .venv with maia-salt (editable) + test deps
+#   make setup   Debian packages the tests and the lab need, and .venv with maia-salt and maia-salt-lab
+#                (lab/: the lab and the stand-ins; editable) + test deps
 #   make test    the whole test suite (unit, functional with real Salt daemons, lab hosts when root)
 #   make demo    configure a demo site, boot a 3-host lab and install MAIA on it, then print a summary
 #   make bench   benchmarks; results go to docs/performance.md
@@ -30,9 +31,9 @@ system-deps:
 		fi; \
 	fi
 
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: setup.py lab/setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[test]' -e ./lab
 	touch $@
 
 test: setup

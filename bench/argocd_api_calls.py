@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Kubernetes API requests and sync time of the ArgoCD part of stages 2 and 3, in isolation.
 
-STAND-INS (see docs/standins.md): ``maia_salt.standins.kube_api`` for the
-kube-apiserver and ``maia_salt.standins.argocd_controller`` for the ArgoCD
+STAND-INS (see docs/standins.md): ``maia_lab.standins.kube_api`` for the
+kube-apiserver and ``maia_lab.standins.argocd_controller`` for the ArgoCD
 application controller, with the lab's controller timings (a sync takes 1 s,
 health Progressing 2 s more, polled every 0.5 s); requests are counted from the
 API stand-in's request log, leaving out the controller stand-in's own (its user
@@ -56,7 +56,7 @@ CONTROLLER_UA = "maia-salt-standin/argocd-controller"
 APP_PATH = re.compile(r"^/apis/argoproj\.io/v1alpha1/namespaces/[^/]+/applications/([^/]+)$")
 BUDGET_PER_APP = 2
 SYNC_TARGET_SECONDS = 20.0
-# the lab's ArgoCD controller stand-in (maia_salt.standins.argocd_controller defaults)
+# the lab's ArgoCD controller stand-in (maia_lab.standins.argocd_controller defaults)
 LAB_CONTROLLER = {"interval": 0.5, "sync_seconds": 1.0, "progress_seconds": 2.0}
 
 
@@ -122,10 +122,10 @@ def _salt_apply(conf_dir):
 
 
 def run(n_apps=18):
-    from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
-    from maia_salt.standins.kube_api import KubeApiStandin
+    from maia_lab.standins.argocd_controller import ArgoCDControllerStandin
+    from maia_lab.standins.kube_api import KubeApiStandin
 
-    from maia_salt.standins import argocd_manifest
+    from maia_lab.standins import argocd_manifest
 
     with tempfile.TemporaryDirectory(prefix="maia-bench-argocd-") as tmp, KubeApiStandin() as api:
         root = Path(tmp)
@@ -176,7 +176,7 @@ def summarize(n_apps, first_time, first, second_time, second, requests):
     writes = sum(v for k, v in by_method.items() if k != "GET")
     result = {
         "benchmark": "argocd_api_calls",
-        "stand_ins": ["maia_salt.standins.kube_api", "maia_salt.standins.argocd_controller"],
+        "stand_ins": ["maia_lab.standins.kube_api", "maia_lab.standins.argocd_controller"],
         "controller": LAB_CONTROLLER,
         "applications": n_apps,
         "waves": len(set(catalogue_waves(n_apps))),

@@ -20,7 +20,7 @@ import sys
 import time
 
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAB = [sys.executable, "-m", "maia_salt.lab.cli"]
+LAB = [sys.executable, "-m", "maia_lab.lab.cli"]
 
 
 def timed(cmd, env=None, check=True):
@@ -45,7 +45,7 @@ def mem_kib(pid: int, field: str) -> int:
 
 def host_memory(lab_name: str) -> dict:
     """PSS and RSS summed over every process of each host (its network namespace holds all of them), MiB."""
-    from maia_salt.lab import Lab
+    from maia_lab.lab import Lab
 
     out = {}
     for h in Lab(lab_name).hosts:

@@ -50,7 +50,7 @@ sys.path.insert(0, str(BENCH))
 import argocd_api_calls  # noqa: E402  (APP_PATH, CONTROLLER_UA, run)
 from lab_bench import mem_available_mib  # noqa: E402
 from maia_salt.install import run_orchestration  # noqa: E402
-from maia_salt.lab.core import Lab, all_labs  # noqa: E402
+from maia_lab.lab.core import Lab, all_labs  # noqa: E402
 
 RESULTS = BENCH / "results"
 DOC = REPO / "docs" / "performance.md"

@@ -181,14 +181,12 @@ def remove_host(name, salt_config, ssh, pillar_json, test):
 
 
 def _add_optional_commands():
-    try:
-        from .lab.cli import lab
-    except ImportError:
-        return
-    main.add_command(lab)
-    from .demo import demo
+    """Commands of other distributions (entry point group ``maia.commands``): ``maia lab`` and
+    ``maia demo`` come with maia-salt-lab (lab/), which development machines install and sites do not."""
+    from importlib.metadata import entry_points
 
-    main.add_command(demo)
+    for entry in entry_points(group="maia.commands"):
+        main.add_command(entry.load(), entry.name)
 
 
 _add_optional_commands()

@@ -1,9 +1,9 @@
 """``state.apply maia.core`` through real Salt (``salt-call --local``).
 
 STAND-INS (see docs/standins.md: this machine runs no kube-apiserver and no
-ArgoCD): the Kubernetes API stand-in (``maia_salt.standins.kube_api``) with
+ArgoCD): the Kubernetes API stand-in (``maia_lab.standins.kube_api``) with
 ArgoCD's CRDs from the v3.5.1 install manifest, and the ArgoCD
-application-controller stand-in (``maia_salt.standins.argocd_controller``),
+application-controller stand-in (``maia_lab.standins.argocd_controller``),
 which moves Applications through OutOfSync/Syncing/Synced and
 Progressing/Healthy/Degraded as ArgoCD would. Deployments that ArgoCD would
 create (Traefik) or the cluster ships (CoreDNS) are created directly.
@@ -94,8 +94,8 @@ def _deployment(name, namespace):
 @contextlib.contextmanager
 def standin_cluster():
     """A fresh API stand-in with ArgoCD's CRDs, and the controller stand-in on it."""
-    from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
-    from maia_salt.standins.kube_api import KubeApiStandin
+    from maia_lab.standins.argocd_controller import ArgoCDControllerStandin
+    from maia_lab.standins.kube_api import KubeApiStandin
 
     with KubeApiStandin() as api:
         cluster = Cluster(api.kubeconfig, standin=api)

@@ -4,7 +4,7 @@ STAND-INS (docs/standins.md; `maia lab up --standins`): the Kubernetes API
 is the API stand-in on the lab bridge (stage 2, ``maia.k8s``, applied here
 first, installs ArgoCD's CRDs into it and the kubeconfig on the host, with the
 MicroK8s stand-in in place of snapd/MicroK8s); the ArgoCD application
-controller is ``maia_salt.standins.argocd_controller``, run by this test
+controller is ``maia_lab.standins.argocd_controller``, run by this test
 against the same API. Everything else is real: salt-ssh with the thin on the
 host's system python3 (python3-kubernetes and python3-bcrypt from apt through
 the lab proxy), the maia ext_pillar from the lab's CONFIG_FOLDER.
@@ -71,7 +71,7 @@ def controller(target):
         return
     proc, data = target.apply("maia.k8s")
     assert isinstance(data, dict) and not failed(data), proc.stdout[-4000:] + proc.stderr[-4000:]
-    from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
+    from maia_lab.standins.argocd_controller import ArgoCDControllerStandin
 
     with ArgoCDControllerStandin(target.kubeconfig, namespace="argocd", interval=0.3,
                                  sync_seconds=0.3, progress_seconds=0.3) as ctl:

@@ -6,8 +6,8 @@ with the ``maia`` ext_pillar on a site made by ``maia-configure``), the
 the paths of the pytest and bench examples. The ``salt-run``/``salt-ssh``/``salt``
 and ``maia install`` examples run on the lab (tests/e2e/test_documented_commands.py).
 
-STAND-INS (docs/standins.md): the Kubernetes API (``maia_salt.standins.kube_api``)
-and the ArgoCD application controller (``maia_salt.standins.argocd_controller``)
+STAND-INS (docs/standins.md): the Kubernetes API (``maia_lab.standins.kube_api``)
+and the ArgoCD application controller (``maia_lab.standins.argocd_controller``)
 answer the ``salt-call`` examples that talk to a cluster; ArgoCD's CRDs come from
 the generated install manifest (``support.argocd_manifest``).
 """
@@ -142,8 +142,8 @@ def salt_call_site(tmp_path_factory):
     the Kubernetes API stand-in with ArgoCD's CRDs and the controller stand-in."""
     from kubernetes import config, dynamic
 
-    from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
-    from maia_salt.standins.kube_api import KubeApiStandin
+    from maia_lab.standins.argocd_controller import ArgoCDControllerStandin
+    from maia_lab.standins.kube_api import KubeApiStandin
 
     root = tmp_path_factory.mktemp("doc-salt-call")
     site = make_site(root / "config")

@@ -4,7 +4,7 @@ Real: the hosts (systemd-nspawn Debian, apt, UFW, LVM PV/VG on loop disks),
 Salt (master, minions, salt-ssh). Stand-ins (docs/standins.md):
 the Kubernetes API, MicroK8s and the ArgoCD controller. The lab's pillar switches
 off LV creation and the NFS service start/mount, which this machine cannot run
-(maia_salt.lab.core.HOST_LIMITS).
+(maia_lab.lab.core.HOST_LIMITS).
 """
 import os
 

@@ -1,5 +1,5 @@
-"""The ArgoCD application-controller stand-in (``maia_salt.standins.argocd_controller``)
-against the Kubernetes API stand-in (``maia_salt.standins.kube_api``).
+"""The ArgoCD application-controller stand-in (``maia_lab.standins.argocd_controller``)
+against the Kubernetes API stand-in (``maia_lab.standins.kube_api``).
 
 Both are stand-ins (see docs/standins.md: no kube-apiserver, no ArgoCD on this
 machine); these tests pin down the ArgoCD behaviour the stand-in must show so
@@ -24,7 +24,7 @@ NS = "argocd"
 def api():
     from kubernetes import config, dynamic
 
-    from maia_salt.standins.kube_api import KubeApiStandin
+    from maia_lab.standins.kube_api import KubeApiStandin
 
     crds = argocd_manifest.crds("applications.argoproj.io")
     with KubeApiStandin() as standin:
@@ -63,7 +63,7 @@ def _sync(api, name, sync_id="id-1"):
 
 @pytest.fixture
 def controller(api):
-    from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
+    from maia_lab.standins.argocd_controller import ArgoCDControllerStandin
 
     return ArgoCDControllerStandin(api.kubeconfig, NS, sync_seconds=0, progress_seconds=0)
 
@@ -167,7 +167,7 @@ def test_resources_finalizer_is_cleared_on_delete(api, controller):
 
 def test_cli_once_makes_one_pass(api):
     _app(api, "app-cli")
-    proc = subprocess.run([sys.executable, "-m", "maia_salt.standins.argocd_controller",
+    proc = subprocess.run([sys.executable, "-m", "maia_lab.standins.argocd_controller",
                            "--kubeconfig", api.kubeconfig, "--once"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert _get(api, "app-cli")["status"]["sync"]["status"] == "OutOfSync"
@@ -180,8 +180,8 @@ def test_waits_quietly_until_the_crds_exist():
     """Started by the lab before stage 2 has installed ArgoCD's CRDs."""
     from kubernetes import config, dynamic
 
-    from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
-    from maia_salt.standins.kube_api import KubeApiStandin
+    from maia_lab.standins.argocd_controller import ArgoCDControllerStandin
+    from maia_lab.standins.kube_api import KubeApiStandin
 
     with KubeApiStandin() as bare:
         controller = ArgoCDControllerStandin(bare.kubeconfig, NS)

@@ -4,9 +4,9 @@ entry point) against a Kubernetes API.
 
 STAND-INS (see docs/standins.md: no kube-apiserver and no ArgoCD can run on
 this machine):
-- ``maia_salt.standins.kube_api`` stands in for the kube-apiserver (with the
+- ``maia_lab.standins.kube_api`` stands in for the kube-apiserver (with the
   Application and AppProject CRDs of the pinned ArgoCD v3.5.1 install file);
-- ``maia_salt.standins.argocd_controller`` stands in for the ArgoCD
+- ``maia_lab.standins.argocd_controller`` stands in for the ArgoCD
   application controller (sync operations, health, status), and makes apps
   degrade or hang on demand.
 
@@ -120,8 +120,8 @@ def cluster():
     if E2E_KUBECONFIG:
         yield Cluster(E2E_KUBECONFIG)
         return
-    from maia_salt.standins.argocd_controller import ArgoCDControllerStandin
-    from maia_salt.standins.kube_api import KubeApiStandin
+    from maia_lab.standins.argocd_controller import ArgoCDControllerStandin
+    from maia_lab.standins.kube_api import KubeApiStandin
 
     crds = argocd_manifest.crds("applications.argoproj.io", "appprojects.argoproj.io")
     with KubeApiStandin() as api:

@@ -5,7 +5,7 @@ minion config whose pillar sets ``maia:kubeconfig``), and some tests run the
 real ``salt-call --local`` command.
 
 STAND-IN: without a kube-apiserver on this machine (see docs/standins.md) the
-Kubernetes API is the stand-in ``maia_salt.standins.kube_api``. With
+Kubernetes API is the stand-in ``maia_lab.standins.kube_api``. With
 ``MAIA_E2E_KUBECONFIG=/path/to/kubeconfig`` the same tests run against that
 real cluster instead (tests that count the stand-in's requests or change its
 timing are skipped there). The ArgoCD install manifest is maia-salt's generated
@@ -40,7 +40,7 @@ def kube(tmp_path_factory):
     if E2E_KUBECONFIG:
         yield E2E_KUBECONFIG, None
         return
-    from maia_salt.standins.kube_api import KubeApiStandin
+    from maia_lab.standins.kube_api import KubeApiStandin
 
     with KubeApiStandin(tls_dir=tmp_path_factory.mktemp("kube-api")) as api:
         yield api.kubeconfig, api
@@ -290,7 +290,7 @@ def test_crd_wait_with_slow_establishment(tmp_path):
     """STAND-IN with crd_establish_delay: custom resources are applied only after the CRD is Established."""
     import salt.loader
 
-    from maia_salt.standins.kube_api import KubeApiStandin
+    from maia_lab.standins.kube_api import KubeApiStandin
 
     with KubeApiStandin(crd_establish_delay=1.0) as api:
         mods = salt.loader.minion_mods(_minion_opts(tmp_path, {"maia": {"kubeconfig": api.kubeconfig}}))

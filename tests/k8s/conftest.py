@@ -1,7 +1,7 @@
 """Fixtures for the maia.k8s tests: API stand-in (or a real cluster), release server, sites.
 
-STAND-INS: ``maia_salt.standins.kube_api`` for the kube-apiserver and
-``maia_salt.standins.microk8s`` for snapd/MicroK8s (neither runs on this
+STAND-INS: ``maia_lab.standins.kube_api`` for the kube-apiserver and
+``maia_lab.standins.microk8s`` for snapd/MicroK8s (neither runs on this
 machine, see docs/standins.md). ``MAIA_E2E_KUBECONFIG=path`` points the API side
 at a real cluster instead.
 """
@@ -43,7 +43,7 @@ def kube_api():
     if real:
         yield RealCluster(real)
         return
-    from maia_salt.standins.kube_api import KubeApiStandin
+    from maia_lab.standins.kube_api import KubeApiStandin
 
     with KubeApiStandin() as api:
         yield api
@@ -82,7 +82,7 @@ def fresh_api():
     """A Kubernetes API stand-in for one test (failure cases must not share state)."""
     if os.environ.get("MAIA_E2E_KUBECONFIG"):
         pytest.skip("failure cases run against the API stand-in only (they break the cluster state)")
-    from maia_salt.standins.kube_api import KubeApiStandin
+    from maia_lab.standins.kube_api import KubeApiStandin
 
     with KubeApiStandin() as api:
         yield api

@@ -1,10 +1,10 @@
 """Run maia.k8s with real ``salt-call --local`` on this machine.
 
 STAND-INS (see docs/standins.md: no snapd/MicroK8s, no kube-apiserver here):
-- the MicroK8s stand-in (``maia_salt.standins.microk8s``): ``snap`` and
+- the MicroK8s stand-in (``maia_lab.standins.microk8s``): ``snap`` and
   ``microk8s`` executables in a temporary root, its snap tree under
   ``<root>/var/snap`` (pillar ``maia:k8s:paths:snap_root``);
-- the Kubernetes API stand-in (``maia_salt.standins.kube_api``), whose
+- the Kubernetes API stand-in (``maia_lab.standins.kube_api``), whose
   kubeconfig is what ``microk8s config`` prints.
 With ``MAIA_E2E_KUBECONFIG`` set, the API side is that real cluster instead
 (the MicroK8s stand-in still emulates the host, printing that kubeconfig).
@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from maia_salt.pillar_map import deep_merge
-from maia_salt.standins import microk8s as microk8s_standin
+from maia_lab.standins import microk8s as microk8s_standin
 from support.argocd_manifest import FILE_NAME as ARGOCD_FILE
 from support.argocd_manifest import manifest as argocd_manifest
 from support.states import changed_ids, failed  # noqa: F401  (the k8s tests import them from here)

@@ -106,7 +106,7 @@ def test_oidc_replaces_older_values_and_restarts_once(fresh_api, new_site):
 
 
 def test_external_ca_used_for_oidc_and_secret(fresh_api, new_site, tmp_path):
-    from maia_salt.standins.microk8s import make_ca
+    from maia_lab.standins.microk8s import make_ca
 
     cert, key = make_ca("maia-external-ca")
     (tmp_path / "ext.crt").write_text(cert)

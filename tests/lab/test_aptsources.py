@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from maia_salt.lab import aptsources
+from maia_lab.lab import aptsources
 
 
 def _apt_dir(tmp_path, files):

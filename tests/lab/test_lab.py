@@ -19,12 +19,12 @@ import urllib.request
 import pytest
 import yaml
 
-from maia_salt.lab import aptsources
-from maia_salt.lab.core import Lab
+from maia_lab.lab import aptsources
+from maia_lab.lab.core import Lab
 
 pytestmark = pytest.mark.lab
 
-LAB_CLI = [sys.executable, "-m", "maia_salt.lab.cli"]
+LAB_CLI = [sys.executable, "-m", "maia_lab.lab.cli"]
 
 
 def test_hosts_boot_systemd_with_their_names(lab):
@@ -235,7 +235,7 @@ def test_loop_disks_take_lvm_physical_volumes_but_no_logical_volumes_here(lab):
 
 def test_cli_rejects_bad_input_before_doing_anything():
     """Bad names and host counts stop with a message; no lab folder is made."""
-    from maia_salt.lab.core import LAB_ROOT
+    from maia_lab.lab.core import LAB_ROOT
 
     for args, needle in (
         (["up", "--name", "Bad_Name"], "bad lab name"),
@@ -271,7 +271,7 @@ def require_trixie():
 def test_documented_lab_cli_commands_run_as_written():
     """The `maia lab` example of docs/lab.md, verbatim and in order (it makes the lab `default`;
     skipped where a `default` lab already exists, which it would take down)."""
-    from maia_salt.lab.core import LAB_ROOT
+    from maia_lab.lab.core import LAB_ROOT
     from support.doc_commands import by_kind
     from support.lab import require_lab
 

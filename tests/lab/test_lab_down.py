@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from maia_salt.lab.core import Lab
-from maia_salt.lab.util import pid_alive, ssh_banner
+from maia_lab.lab.core import Lab
+from maia_lab.lab.util import pid_alive, ssh_banner
 
 pytestmark = pytest.mark.lab
 
@@ -90,7 +90,7 @@ def test_down_after_a_crashed_up(down_name):
     name = down_name
     Lab(name).down()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "maia_salt.lab.cli", "up", "--name", name, "--hosts", "2", "--minions"],
+        [sys.executable, "-m", "maia_lab.lab.cli", "up", "--name", name, "--hosts", "2", "--minions"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     state_file = os.path.join(Lab(name).dir, "state.json")

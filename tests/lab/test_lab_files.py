@@ -13,8 +13,8 @@ import sys
 import yaml
 
 from maia_salt.inventory import load_inventory
-from maia_salt.lab import HOST_LIMITS, Lab
-from maia_salt.lab import configfolder, saltconfig
+from maia_lab.lab import HOST_LIMITS, Lab
+from maia_lab.lab import configfolder, saltconfig
 
 
 def _recorded_lab(tmp_path) -> Lab:
@@ -78,7 +78,7 @@ def test_cli_path_prints_the_labs_paths(tmp_path):
     env = {**os.environ, "MAIA_LAB_ROOT": str(tmp_path)}
     got = {}
     for what in ("dir", "config-folder", "roster", "inventory", "key", "master"):
-        proc = subprocess.run([sys.executable, "-m", "maia_salt.lab.cli", "path", "--name", "files", what],
+        proc = subprocess.run([sys.executable, "-m", "maia_lab.lab.cli", "path", "--name", "files", what],
                               capture_output=True, text=True, env=env, check=True)
         got[what] = proc.stdout.strip()
     assert got == {"dir": lab.dir, "config-folder": lab.config_folder, "roster": lab.roster,
@@ -87,7 +87,7 @@ def test_cli_path_prints_the_labs_paths(tmp_path):
 
 def test_the_lab_imports_without_pytest():
     """Product code does not import pytest: the lab and its CLI load with pytest made unimportable."""
-    code = ("import sys; sys.modules['pytest'] = None; import maia_salt.lab, maia_salt.lab.cli; "
+    code = ("import sys; sys.modules['pytest'] = None; import maia_lab.lab, maia_lab.lab.cli; "
             "import json; print(json.dumps(sorted(m for m in sys.modules if m.startswith('_pytest'))))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -6,7 +6,7 @@ comes from the returns salt-ssh wrote into the master job cache as each host
 answered. Uses the session's salt-ssh lab (``lab``, see conftest.py). Real: the
 three lab hosts, salt-ssh, stage 1. Switched off by the lab's own pillar, as this
 machine cannot run them: LV creation and the NFS service start and mount
-(``maia_salt.lab.core.HOST_LIMITS``).
+(``maia_lab.lab.core.HOST_LIMITS``).
 """
 
 import pytest

@@ -8,7 +8,7 @@ maia-node-2 (nfs_clients), two loop disks each.
 What this machine cannot do, and how the tests stand in for it:
 - No device-mapper: `lvcreate` fails, so the lab's pillar switches the
   logical volumes, their ext4 filesystems and mounts off
-  (`maia:prepare:lvm_volumes: false`, maia_salt.lab.core.HOST_LIMITS); they are
+  (`maia:prepare:lvm_volumes: false`, maia_lab.lab.core.HOST_LIMITS); they are
   checked through their test=True predictions with the switch on (LIMITED
   below). PV and VG creation runs for real on the loop disks.
 - No kernel NFS server and no nfs/cifs filesystems: the NFS service start
@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from maia_salt.lab.core import Lab
+from maia_lab.lab.core import Lab
 from support.lab import require_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

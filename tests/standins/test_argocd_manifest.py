@@ -16,13 +16,13 @@ import yaml
 from kubernetes import config, dynamic
 from kubernetes.dynamic.exceptions import DynamicApiError
 
-from maia_salt.standins import argocd_manifest
-from maia_salt.standins.kube_api import KubeApiStandin
+from maia_lab.standins import argocd_manifest
+from maia_lab.standins.kube_api import KubeApiStandin
 
 
 def test_same_bytes_on_every_run(tmp_path):
     first = argocd_manifest.write(tmp_path / "a.yaml")
-    proc = subprocess.run([sys.executable, "-m", "maia_salt.standins.argocd_manifest", "-o",
+    proc = subprocess.run([sys.executable, "-m", "maia_lab.standins.argocd_manifest", "-o",
                            str(tmp_path / "b.yaml")], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == first
     assert (tmp_path / "a.yaml").read_bytes() == (tmp_path / "b.yaml").read_bytes()

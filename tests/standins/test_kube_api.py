@@ -1,4 +1,4 @@
-"""Unit tests of the Kubernetes API stand-in (maia_salt.standins.kube_api).
+"""Unit tests of the Kubernetes API stand-in (maia_lab.standins.kube_api).
 
 STAND-IN: this machine cannot run a kube-apiserver (see docs/standins.md), so
 the tests of maia-salt's Kubernetes code run against this stand-in. These
@@ -20,7 +20,7 @@ from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic.exceptions import ConflictError, NotFoundError, ResourceNotFoundError
 
-from maia_salt.standins.kube_api import KubeApiStandin, json_patch, merge_patch, parse_label_selector
+from maia_lab.standins.kube_api import KubeApiStandin, json_patch, merge_patch, parse_label_selector
 
 CRD_V1 = "apiextensions.k8s.io/v1"
 
@@ -463,7 +463,7 @@ def test_request_log_counts_each_request(api, api_client, ns):
 def test_cli_serves_and_writes_kubeconfig(tmp_path):
     out = tmp_path / "out" / "kubeconfig"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "maia_salt.standins.kube_api", "--host", "127.0.0.1", "--port", "0",
+        [sys.executable, "-m", "maia_lab.standins.kube_api", "--host", "127.0.0.1", "--port", "0",
          "--tls-dir", str(tmp_path / "tls"), "--kubeconfig", str(out), "--token", "cli-token"],
         stdout=subprocess.PIPE, text=True)
     try:

@@ -1,6 +1,6 @@
 """saltext-kubernetes (the `kubernetes` execution module, typed client APIs) against the API stand-in.
 
-STAND-IN: maia_salt.standins.kube_api replaces a kube-apiserver this machine
+STAND-IN: maia_lab.standins.kube_api replaces a kube-apiserver this machine
 cannot run; this shows Salt's own Kubernetes module works against it, loaded by
 the real Salt loader.
 """
@@ -8,7 +8,7 @@ import base64
 
 import pytest
 
-from maia_salt.standins.kube_api import KubeApiStandin
+from maia_lab.standins.kube_api import KubeApiStandin
 
 pytest.importorskip("saltext.kubernetes", reason="saltext-kubernetes is not installed")
 

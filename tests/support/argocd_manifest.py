@@ -1,7 +1,7 @@
 """The ArgoCD install manifest the tests apply and serve as the 'release URL'.
 
 By default the STAND-IN manifest maia-salt generates
-(``maia_salt.standins.argocd_manifest``: ArgoCD's CRDs and the ``argocd``
+(``maia_lab.standins.argocd_manifest``: ArgoCD's CRDs and the ``argocd``
 namespace objects stages 2 and 3 rely on). ``MAIA_ARGOCD_MANIFEST=/path/to/install.yaml``
 runs the same tests on a real ArgoCD release file, the one a user downloads.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from maia_salt.standins import argocd_manifest
+from maia_lab.standins import argocd_manifest
 
 FILE_NAME = argocd_manifest.FILE_NAME
 REAL = os.environ.get("MAIA_ARGOCD_MANIFEST")

@@ -17,7 +17,7 @@ out. Each command has a kind, which says where the tests run it:
   tests/e2e/test_day2_*.py run the same operations (the functions these commands
   call) on the lab;
 - ``lab-cli``: ``maia lab ...``: in tests/lab/test_lab.py, in document order;
-- ``standin``: ``python -m maia_salt.standins.*`` servers: every documented
+- ``standin``: ``python -m maia_lab.standins.*`` servers: every documented
   option is one the program accepts;
 - ``pytest``: the test paths exist; ``bench``: the script exists;
 - ``setup``: ``make``, ``git clone``, ``. .venv/bin/activate``, ``cd``: what CI itself
@@ -77,7 +77,7 @@ class DocCommand:
             return "lab-cli"
         if prog in ("maia-configure", "MAIA_Configure_Installation.sh") or argv[:2] == ["maia", "roster"]:
             return "configure"
-        if prog.endswith("python") and len(argv) > 2 and argv[1] == "-m" and argv[2].startswith("maia_salt.standins"):
+        if prog.endswith("python") and len(argv) > 2 and argv[1] == "-m" and argv[2].startswith("maia_lab.standins"):
             return "standin"
         if prog.endswith("python") and len(argv) > 1 and argv[1].startswith("bench/"):
             return "bench"

@@ -12,7 +12,7 @@ Two pytest sessions running at once get different labs (``pytest``, ``pytest-1``
 ...; see ``claim_lab_name``). Both come up once per session and go down at its
 end (``MAIA_LAB_KEEP=1`` leaves them up for a look; the next session then reuses
 them: `up` is a no-op on a running lab). Tests using them are skipped, with the
-reason, where no lab can run (``maia_salt.lab.unmet``).
+reason, where no lab can run (``maia_lab.lab.unmet``).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import sys
 
 import pytest
 
-from maia_salt.lab import LAB_ROOT, Lab, unmet
+from maia_lab.lab import LAB_ROOT, Lab, unmet
 
 
 def require_lab() -> None:

@@ -4,21 +4,21 @@ stand-in in the control-plane host, and a release server for the ArgoCD manifest
 STAND-INS (docs/standins.md): lab hosts can run neither snapd/MicroK8s nor a
 kube-apiserver, and reach no site but the apt mirrors. So ``lab_start``:
 
-1. starts ``python -m maia_salt.standins.kube_api`` on ``<bridge>:16443``
+1. starts ``python -m maia_lab.standins.kube_api`` on ``<bridge>:16443``
    (TLS dir and kubeconfig under ``<lab>/standins/kube-api``);
-2. installs the MicroK8s stand-in (``maia_salt.standins.microk8s``) into the
+2. installs the MicroK8s stand-in (``maia_lab.standins.microk8s``) into the
    first control-plane host's root: ``/usr/local/bin/snap``,
    ``/snap/bin/microk8s``, state in ``/var/lib/maia-standins/microk8s``; its
    `microk8s config` prints the API stand-in's kubeconfig and its cluster CA
    is the API stand-in's CA;
 3. serves an ArgoCD install manifest over HTTP on ``<bridge>:18080``, the
    lab's "release URL": the stand-in manifest maia-salt generates
-   (``maia_salt.standins.argocd_manifest``), or the real release file given as
+   (``maia_lab.standins.argocd_manifest``), or the real release file given as
    ``MAIA_ARGOCD_MANIFEST=/path/to/install.yaml``; the pillar carries its URL
    and sha256;
 4. writes the pillar the formulas need to use them (``<lab>/pillar/standins.sls``,
    in the master's ``pillar_roots`` beside the lab's own ``lab.sls``, which
-   switches off what lab hosts cannot run: ``maia_salt.lab.core.HOST_LIMITS``)
+   switches off what lab hosts cannot run: ``maia_lab.lab.core.HOST_LIMITS``)
    and records it in ``lab.state["standins_pillar"]`` (pass it as ``pillar=``
    otherwise).
 
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from maia_salt.standins import argocd_manifest
+from maia_lab.standins import argocd_manifest
 
 
 API_PORT = 16443
@@ -91,19 +91,19 @@ def _release_dir(lab):
 
 def _write_pillar(lab, pillar):
     """The stand-ins' pillar beside the lab's own (<lab>/pillar, in the master's pillar_roots)."""
-    from maia_salt.lab.core import write_lab_pillar
+    from maia_lab.lab.core import write_lab_pillar
 
     write_lab_pillar(lab.path("pillar"), "standins", pillar)
 
 
 def lab_start(lab) -> None:
-    from maia_salt.standins import microk8s as microk8s_standin
+    from maia_lab.standins import microk8s as microk8s_standin
 
     os.makedirs(lab.path("standins"), exist_ok=True)
     bridge = lab.bridge_address
     tls_dir = lab.path("standins", "kube-api")
     kubeconfig = os.path.join(tls_dir, "kubeconfig")
-    _spawn(lab, "kube-api", [sys.executable, "-m", "maia_salt.standins.kube_api", "--host", bridge,
+    _spawn(lab, "kube-api", [sys.executable, "-m", "maia_lab.standins.kube_api", "--host", bridge,
                              "--port", str(API_PORT), "--tls-dir", tls_dir, "--kubeconfig", kubeconfig])
     _wait_port(bridge, API_PORT)
     for _ in range(50):
@@ -132,7 +132,7 @@ def lab_start(lab) -> None:
     })
     # The ArgoCD application-controller stand-in moves Applications through their
     # sync and health states; it waits quietly until stage 2 installs the CRDs.
-    _spawn(lab, "argocd-controller", [sys.executable, "-m", "maia_salt.standins.argocd_controller",
+    _spawn(lab, "argocd-controller", [sys.executable, "-m", "maia_lab.standins.argocd_controller",
                                       "--kubeconfig", kubeconfig])
     pillar = {"maia": {"k8s": k8s}}
     lab.state["standins_pillar"] = pillar

@@ -1,4 +1,4 @@
-"""`maia lab up --standins`: start and stop the stand-ins (``maia_salt.standins``, docs/standins.md).
+"""`maia lab up --standins`: start and stop the stand-ins (``maia_lab.standins``, docs/standins.md).
 
 ``up`` starts them once the lab files and every host's root exist but before
 the hosts boot and before the salt-master starts: files they put into a host's

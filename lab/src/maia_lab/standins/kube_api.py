@@ -37,7 +37,7 @@ Python::
 
 CLI (the lab runs it on the bridge address)::
 
-    python -m maia_salt.standins.kube_api --host 198.18.0.1 --port 16443 \
+    python -m maia_lab.standins.kube_api --host 198.18.0.1 --port 16443 \
         --tls-dir /var/lib/maia-standins/kube-api [--token T] [--kubeconfig OUT]
 """
 from __future__ import annotations
@@ -1427,7 +1427,7 @@ def ensure_tls(tls_dir, sans):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m maia_salt.standins.kube_api",
+    parser = argparse.ArgumentParser(prog="python -m maia_lab.standins.kube_api",
                                      description="Kubernetes API stand-in (see docs/standins.md)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=16443, help="port (default 16443; 0 picks a free one)")

@@ -12,7 +12,7 @@ Tests name the stand-in they use and run against real systems when
 
 
 def lab_start(lab):
-    """`maia lab up --standins`: see ``maia_salt.standins.lab``."""
+    """`maia lab up --standins`: see ``maia_lab.standins.lab``."""
     from .lab import lab_start as start
 
     start(lab)

@@ -28,8 +28,8 @@ def demo(hosts, name, ssh, stages, down):
     click.echo(f"lab {name} up in {time.monotonic() - started:.1f}s: {lab.dir}", err=True)
     stage_list = [s.strip() for s in stages.split(",")] if stages else None
     click.echo(f"running orch.maia on {hosts} hosts ({'salt-ssh' if ssh else 'master + minions'}) ...", err=True)
-    from .cli import run_with_progress
-    from .install import run_orchestration
+    from maia_salt.cli import run_with_progress
+    from maia_salt.install import run_orchestration
 
     report = run_with_progress(run_orchestration, lab.dir, stage_list, ssh=ssh, wait=True)
     click.echo(report.render())

@@ -3,7 +3,7 @@
 Stands in for ``argocd-application-controller``, which this machine cannot
 run (there is no kube-apiserver, no container runtime, no helm charts to
 render). It polls the Applications in one namespace of a Kubernetes API --
-normally the Kubernetes API stand-in (``maia_salt.standins.kube_api``) -- and
+normally the Kubernetes API stand-in (``maia_lab.standins.kube_api``) -- and
 moves them through the states the real controller would, writing the same
 fields of ``status``:
 
@@ -32,7 +32,7 @@ from Salt's).
 
 CLI (the lab starts it on the control-plane host)::
 
-    python -m maia_salt.standins.argocd_controller --kubeconfig K \
+    python -m maia_lab.standins.argocd_controller --kubeconfig K \
         [--namespace argocd] [--interval 0.5] [--degraded NAME[=MSG]] [--stuck NAME] ...
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ import signal
 import threading
 import time
 
-log = logging.getLogger("maia_salt.standins.argocd_controller")
+log = logging.getLogger("maia_lab.standins.argocd_controller")
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
 USER_AGENT = "maia-salt-standin/argocd-controller"
@@ -360,7 +360,7 @@ def _named(values, outcome):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m maia_salt.standins.argocd_controller",
+        prog="python -m maia_lab.standins.argocd_controller",
         description="ArgoCD application-controller stand-in: moves Applications through "
                     "OutOfSync/Syncing/Synced and Progressing/Healthy/Degraded.")
     parser.add_argument("--kubeconfig", required=True)
