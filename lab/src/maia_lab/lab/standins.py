@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from maia_salt import standins
+from maia_lab import standins
 
 from . import minions
 from .util import echo, pid_alive
