@@ -21,8 +21,12 @@ DynamicClient and saltext-kubernetes use:
 - bearer-token auth (401 without; ``/version`` and health checks are public as
   in a real cluster).
 
-Not emulated: watch, pagination (``limit`` returns everything), schema
-validation of custom resources, owner-reference garbage collection, admission,
+- custom resources pruned and validated against their CRD's
+  ``openAPIV3Schema`` (structural schemas, ``fieldValidation``
+  Strict/Warn/Ignore, 422 ``Invalid`` with causes), see ``schema.py``.
+
+Not emulated: watch, pagination (``limit`` returns everything), defaulting
+and CEL rules of CRD schemas, owner-reference garbage collection, admission,
 associative-list merging in SSA and strategic merge (lists are atomic).
 
 Every request is recorded in ``server.request_log`` (method, path, query,
@@ -38,7 +42,7 @@ Python::
 The package, one concern a module: ``kinds`` (built-in kinds, resource types,
 Status errors), ``store`` (objects, resourceVersion, field managers, CRD
 types), ``patch`` (merge, strategic merge, JSON patch, server-side apply),
-``selectors``, ``admission`` (checks of every
+``selectors``, ``schema`` (CRD schemas), ``admission`` (checks of every
 write), ``discovery``, ``api`` (routing and verbs), ``tls`` and ``server``
 (HTTP server, ``KubeApiStandin``, CLI).
 

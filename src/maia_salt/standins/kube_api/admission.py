@@ -2,7 +2,8 @@
 
 Names (RFC 1123, or RBAC's path segments), labels and annotations (strings, at
 most 256 KiB of annotations), Secrets (``stringData`` folded into base64
-``data``) and CustomResourceDefinitions.
+``data``) and CustomResourceDefinitions. Custom resources are also checked
+against their CRD's schema: see ``schema.py``.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import base64
 import binascii
 
 from .kinds import ANNOTATIONS_LIMIT, CRD_GROUP, DNS_LABEL, DNS_SUBDOMAIN, ApiError
+from .schema import structural_problems
 
 
 def check_object(rtype, version, ns, obj, name=None):
@@ -78,7 +80,7 @@ def normalise_secret(obj, rtype):
 
 
 def validate_crd(obj, name):
-    """A CRD's own rules: names, scope, one storage version."""
+    """A CRD's own rules: names, scope, one storage version, structural schemas."""
     spec = obj.get("spec") or {}
     names = spec.get("names") or {}
     problems = []
@@ -92,6 +94,10 @@ def validate_crd(obj, name):
         problems.append(f'metadata.name: Invalid value: "{name}": must be spec.names.plural+"."+spec.group')
     if not problems and sum(1 for v in spec["versions"] if v.get("storage")) != 1:
         problems.append("spec.versions: Invalid value: must have exactly one version marked as storage version")
+    for index, version in enumerate(spec.get("versions") or [] if not problems else []):
+        schema = (version.get("schema") or {}).get("openAPIV3Schema")
+        if schema is not None:  # a CRD without a schema is taken as it is (see docs/standins.md)
+            problems += structural_problems(schema, f"spec.versions[{index}].schema.openAPIV3Schema")
     if problems:
         raise ApiError(422, f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is invalid: '
                             + "; ".join(problems),

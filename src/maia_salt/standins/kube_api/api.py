@@ -17,6 +17,8 @@ from .discovery import discovery_document
 from .kinds import CRD_GROUP, SERVER_METADATA, ApiError, same_content, utc_now
 from .patch import (applied_paths, apply_entry, json_patch, merge_patch, server_side_apply,
                     strategic_merge_patch)
+from .schema import (CustomResourceSchema, field_validation, invalid_error, strict_apply_error,
+                     strict_decoding_error, version_schema)
 from .selectors import parse_field_selector, parse_label_selector
 from .store import crd_status, spec_changed
 
@@ -27,7 +29,9 @@ class Api:
     def __init__(self, store, address="127.0.0.1:0"):
         self.store = store
         self.address = address
+        self.directive = "Warn"  # fieldValidation of the request being handled
         self.warnings = []  # Warning texts of the request being handled
+        self._schemas = {}  # (crd uid, resourceVersion, version) -> CustomResourceSchema
 
     def discovery(self, parts):
         """The discovery document at ``parts``, or None when it is not one."""
@@ -77,6 +81,7 @@ class Api:
                 if name is None:
                     return 200, self.list(rtype, version, ns, query)
                 return 200, self.out(self.existing(rtype, ns, name), rtype, version)
+            self.directive = field_validation(query)
             if method == "POST":
                 if name is not None:
                     raise ApiError(405, "POST is not supported on a named resource")
@@ -135,6 +140,39 @@ class Api:
         return {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version(version),
                 "metadata": {"resourceVersion": str(self.store.rv)}, "items": items}
 
+    def schema_of(self, rtype, version):
+        """The CustomResourceSchema of a custom resource's served version (None: built-in or no schema)."""
+        if rtype.builtin:
+            return None
+        crd = self.store.objects.get((CRD_GROUP, "customresourcedefinitions", None, f"{rtype.plural}.{rtype.group}"))
+        if crd is None:
+            return None
+        key = (crd["metadata"]["uid"], crd["metadata"]["resourceVersion"], version)
+        if key not in self._schemas:
+            openapi = version_schema(crd, version)
+            if len(self._schemas) > 32:  # CRDs changed often (tests): forget old versions
+                self._schemas.clear()
+            self._schemas[key] = CustomResourceSchema(openapi) if openapi else None
+        return self._schemas[key]
+
+    def conform(self, rtype, version, ns, name, obj, apply=False):
+        """A custom resource pruned and validated against its CRD's schema, under the request's
+        ``fieldValidation``; an apply configuration is only pruned (the merged object is validated)."""
+        schema = self.schema_of(rtype, version)
+        if schema is None:
+            return obj
+
+        def unknown_error(paths):
+            if apply:
+                return strict_apply_error(rtype.kind, rtype.api_version(version), ns, name, paths)
+            return strict_decoding_error(rtype.kind, version, paths)
+
+        def invalid(causes):
+            return invalid_error(rtype.kind, rtype.group, name, causes)
+
+        return schema.check(obj, self.directive, self.warnings, invalid=None if apply else invalid,
+                            unknown_error=unknown_error)
+
     def _check_namespace(self, rtype, ns):
         if not rtype.namespaced:
             return
@@ -169,6 +207,7 @@ class Api:
         obj = dict(obj, metadata={k: v for k, v in obj["metadata"].items() if k not in SERVER_METADATA})
         obj["apiVersion"], obj["kind"] = rtype.api_version(version), rtype.kind
         self._defaults(rtype, obj)
+        obj = self.conform(rtype, version, ns, name, obj)
         if dry:
             obj["metadata"].update(name=name, uid=str(uuid.uuid4()), creationTimestamp=utc_now(), generation=1)
             if ns:
@@ -215,6 +254,8 @@ class Api:
             normalise_secret(new, rtype)
         if rtype.kind == "CustomResourceDefinition" and sub != "status":
             validate_crd(new, name)
+        new = self.conform(rtype, version, ns, name, new)
+        meta = new["metadata"]
         if spec_changed(old, new, rtype):
             meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         uid = old["metadata"]["uid"]
@@ -282,6 +323,7 @@ class Api:
         if rtype.status_sub:
             config = ({k: v for k, v in config.items() if k in ("apiVersion", "kind", "metadata", "status")}
                       if sub == "status" else {k: v for k, v in config.items() if k != "status"})
+        config = self.conform(rtype, version, ns, name, config, apply=True)
         if old is None:
             if sub == "status":
                 self.existing(rtype, ns, name)  # raises 404
