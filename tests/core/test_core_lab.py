@@ -31,20 +31,6 @@ PILLAR = {"maia": {"prepare": {"ufw": False},
                    "core": {"sync": {"interval": 1, "timeout": 120, "retry_interval": 2}}}}
 
 
-def _salt_ssh():
-    """salt-ssh, with maia-salt's ``_wrapper`` dir registered for the master-side
-    wrapper ``maia_core`` (salt-ssh renders SLS on the master; see
-    ``_wrapper/maia_core.py``). Until ``maia_salt.loader`` lists the ``wrapper``
-    kind itself, it is added here in the salt-ssh process."""
-    from maia_salt.loader import get_salt_extension_dirs
-
-    if "wrapper" in get_salt_extension_dirs():
-        return [str(BIN / "salt-ssh")]
-    code = ("import sys, maia_salt.loader as l; l._KINDS.setdefault('wrapper', '_wrapper'); "
-            "from salt.scripts import salt_ssh; sys.argv[0] = 'salt-ssh'; salt_ssh()")
-    return [sys.executable, "-c", code]
-
-
 class Target:
     def _claim(self, base):
         """A lab name no other pytest session holds (the lock lives as long as this object)."""
@@ -74,7 +60,7 @@ class Target:
         self.kubeconfig = self.lab.state["standins_kubeconfig"]
 
     def salt_ssh(self, *args, timeout=1800):
-        cmd = [*_salt_ssh(), "-c", self.config_dir, "--roster-file", self.roster, "--out=json",
+        cmd = [str(BIN / "salt-ssh"), "-c", self.config_dir, "--roster-file", self.roster, "--out=json",
                self.name, *args]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.config_dir)
         try:
