@@ -1,20 +1,17 @@
 """maia-salt: install the MAIA platform with Salt.
 
-The Salt extension directories at the top of the repository (``_modules``,
-``_states``, ``_pillar``, ``_runners``, ``_grains``, ``_wrapper``, ``_utils``) are shipped inside the
-``maia_salt`` package and announced to Salt through the ``salt.loader``
-entry point (see ``maia_salt.loader``).
+The master-side Salt code at the top of the repository (``_pillar``, ``_runners``,
+``_wrapper``) is shipped inside the ``maia_salt`` package and announced to Salt
+through the ``salt.loader`` entry point (see ``maia_salt.loader``). The code that
+runs on the hosts (``_modules``, ``_states``, ``_grains``) is not in the package:
+it ships through the master's ``file_roots`` (``formulas/``).
 """
 from setuptools import find_packages, setup
 
 SALT_EXTENSION_DIRS = {
-    "maia_salt.salt_ext.modules": "_modules",
-    "maia_salt.salt_ext.states": "_states",
     "maia_salt.salt_ext.pillar": "_pillar",
     "maia_salt.salt_ext.runners": "_runners",
-    "maia_salt.salt_ext.grains": "_grains",
     "maia_salt.salt_ext.wrapper": "_wrapper",
-    "maia_salt.salt_ext.utils": "_utils",
 }
 
 setup(

@@ -74,23 +74,9 @@ def _defaults():
     return _library().read_defaults(text)
 
 
-def _pillar(key, default=None):
-    """Pillar value, unmasked (Salt 3008 masks pillar.get in modules): _utils/maia_pillar.py."""
-    pillar = globals().get("__pillar__")
-    if pillar is None:  # loaded outside Salt's loader (unit tests): nothing is masked there
-        return __salt__["pillar.get"](key, default)
-    installed = sys.modules.get("maia_salt.loader")
-    get = installed and installed.utils_function("maia_pillar.get")  # (Salt gives it no __utils__)
-    utils = globals().get("__utils__")
-    if not get and utils is not None and "maia_pillar.get" in utils:
-        get = utils["maia_pillar.get"]
-    if not get:
-        return __salt__["pillar.get"](key, default)
-    return get(pillar, key, default)
-
-
 def _maia_pillar():
-    return _pillar("maia", {}) or {}
+    """This minion's ``maia`` pillar, unmasked (Salt 3008 masks pillar values in modules)."""
+    return __salt__["pillar.get"]("maia", {}, unmask=True) or {}
 
 
 def mapdata(defaults=None, pillar=None):
@@ -165,7 +151,7 @@ def namespaces(defaults=None, pillar=None):
 
 
 def _kubeconfig(kubeconfig):
-    return kubeconfig or _pillar("maia:kubeconfig", "/etc/maia/kubeconfig")
+    return kubeconfig or __salt__["pillar.get"]("maia:kubeconfig", "/etc/maia/kubeconfig", unmask=True)
 
 
 def restart_pending(kind, name, namespace, trigger, kubeconfig=None):

@@ -13,7 +13,6 @@ CLI examples::
 """
 import logging
 import os
-import sys
 import time
 
 import salt.utils.files
@@ -32,15 +31,8 @@ def __virtual__():
     return __virtualname__
 
 
-def _pillar(key, default=None):
-    """Pillar value, unmasked (Salt 3008 masks pillar.get in modules): _utils/maia_pillar.py."""
-    installed = sys.modules.get("maia_salt.loader")  # imported by Salt for the entry point, if installed
-    get = installed and installed.utils_function("maia_pillar.get")  # (Salt gives it no __utils__)
-    return (get or __utils__["maia_pillar.get"])(__pillar__, key, default)
-
-
 def _cmd(microk8s_cmd=None):
-    return microk8s_cmd or _pillar("maia:k8s:microk8s_cmd") or DEFAULT_MICROK8S_CMD
+    return microk8s_cmd or __salt__["pillar.get"]("maia:k8s:microk8s_cmd", unmask=True) or DEFAULT_MICROK8S_CMD
 
 
 def _run(args, microk8s_cmd=None, check=True, timeout=None, quiet=False):
@@ -69,7 +61,7 @@ def paths(snap_root=None):
 
         salt-call maia_microk8s.paths
     """
-    root = snap_root or _pillar("maia:k8s:paths:snap_root") or DEFAULT_SNAP_ROOT
+    root = snap_root or __salt__["pillar.get"]("maia:k8s:paths:snap_root", unmask=True) or DEFAULT_SNAP_ROOT
     snap_dir = os.path.join(root, "microk8s")
     return {
         "snap_dir": snap_dir,
@@ -318,13 +310,13 @@ def export_paths():
     Where ``maia.k8s.microk8s.export`` writes the kubeconfig and CA on this
     host: ``<maia:config_folder>/<cluster_name>-kubeconfig.yaml`` and ``ca.crt``.
     """
-    folder = _pillar("maia:config_folder", "/opt/maia/config")
+    folder = __salt__["pillar.get"]("maia:config_folder", "/opt/maia/config", unmask=True)
     cluster = (
-        _pillar("maia:cluster:cluster_name")
-        or _pillar("maia:env:cluster_name")
+        __salt__["pillar.get"]("maia:cluster:cluster_name", unmask=True)
+        or __salt__["pillar.get"]("maia:env:cluster_name", unmask=True)
         or "maia-cluster"
     )
-    ca_name = _pillar("maia:k8s:export:ca_file", "ca.crt")
+    ca_name = __salt__["pillar.get"]("maia:k8s:export:ca_file", "ca.crt", unmask=True)
     return {
         "kubeconfig": os.path.join(folder, f"{cluster}-kubeconfig.yaml"),
         "ca_crt": os.path.join(folder, ca_name),

@@ -10,7 +10,6 @@ or pillar ``maia:k8s:snap_cmd`` (default ``/usr/bin/snap``), so a test can use
 the MicroK8s stand-in.
 """
 import logging
-import sys
 
 from salt.exceptions import CommandExecutionError
 
@@ -25,19 +24,12 @@ def __virtual__():
     return __virtualname__
 
 
-def _pillar(key, default=None):
-    """Pillar value, unmasked (Salt 3008 masks pillar.get in modules): _utils/maia_pillar.py."""
-    installed = sys.modules.get("maia_salt.loader")  # imported by Salt for the entry point, if installed
-    get = installed and installed.utils_function("maia_pillar.get")  # (Salt gives it no __utils__)
-    return (get or __utils__["maia_pillar.get"])(__pillar__, key, default)
-
-
 def _snap_cmd(snap_cmd=None):
     if snap_cmd:
         return snap_cmd
     return (
         __salt__["config.get"]("maia_snap.cmd")
-        or _pillar("maia:k8s:snap_cmd")
+        or __salt__["pillar.get"]("maia:k8s:snap_cmd", unmask=True)
         or DEFAULT_SNAP_CMD
     )
 

@@ -29,7 +29,6 @@ import base64
 import datetime
 import logging
 import os
-import sys
 import time
 
 from salt.exceptions import CommandExecutionError
@@ -62,13 +61,6 @@ def _no_client(ret, predicted):
         "(maia:k8s:client_packages installs python3-kubernetes; onedir minions: salt-pip install kubernetes)"
     )
     return ret
-
-
-def _pillar(key, default=None):
-    """Pillar value, unmasked (Salt 3008 masks pillar.get in modules): _utils/maia_pillar.py."""
-    installed = sys.modules.get("maia_salt.loader")  # imported by Salt for the entry point, if installed
-    get = installed and installed.utils_function("maia_pillar.get")  # (Salt gives it no __utils__)
-    return (get or __utils__["maia_pillar.get"])(__pillar__, key, default)
 
 
 def _ret(name):
@@ -375,8 +367,8 @@ def argocd_admin_password(
     state's arguments, changes, comments or logs.
     """
     ret = _ret(f"Secret {namespace}/{name}")
-    password = _pillar(password_pillar, "")
-    wanted_hash = _pillar(bcrypt_pillar, "")
+    password = __salt__["pillar.get"](password_pillar, "", unmask=True)
+    wanted_hash = __salt__["pillar.get"](bcrypt_pillar, "", unmask=True)
     if not password:
         ret["result"] = False
         ret["comment"] = f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)"

@@ -9,8 +9,10 @@ with maia-salt on the master) with the master's pillar and the defaults from
 the master's ``file_roots``. Only the pure spec builders are wrapped;
 ``restart_pending``/``rollout_restart`` still run on the target.
 
-Salt finds it through the maia-salt ``salt.loader`` entry point (kind
-``wrapper``) or after ``salt-run saltutil.sync_wrapper``.
+Salt finds it one way: through the maia-salt ``salt.loader`` entry point (kind
+``wrapper``) of the package installed on the master. salt-ssh 3008 loads
+wrappers with the target's ``extension_modules``, so a ``saltutil.sync_wrapper``
+copy on the master is never read (docs/development.md, shipping).
 """
 import os
 
@@ -44,10 +46,7 @@ def _defaults():
 
 
 def _pillar_data():
-    pillar = globals().get("__pillar__")
-    if pillar is None or not hasattr(pillar, "get"):
-        pillar = __opts__.get("pillar") or {}
-    return pillar.get("maia") or {}
+    return __pillar__.get("maia") or {}
 
 
 def mapdata(defaults=None, pillar=None):

@@ -8,8 +8,9 @@ health Progressing 2 s more, polled every 0.5 s); requests are counted from the
 API stand-in's request log, leaving out the controller stand-in's own (its user
 agent).
 
-What it does, with real ``salt-call --local`` (maia-salt's modules loaded
-through the salt.loader entry point), in one state run as stages 2 and 3 do:
+What it does, with real ``salt-call --local`` (maia-salt's modules synced from
+``formulas/`` by ``saltutil.sync_all`` first, untimed, as on a host), in one state
+run as stages 2 and 3 do:
 
 1. the ``argocd`` Namespace and the pinned ArgoCD install manifest
    (``maia_k8s.object_present``, ``maia_k8s.manifest_applied``: 59 objects),
@@ -141,7 +142,10 @@ def run(n_apps=18):
         (root / "states" / "bench.sls").write_text(json.dumps(_states(n_apps, manifest, manifest_sha256)))
         (root / "conf" / "minion").write_text(yaml.safe_dump({
             "id": "maia-bench", "file_client": "local", "root_dir": str(root / "root"),
-            "file_roots": {"base": [str(root / "states")]}, "maia": {"kubeconfig": api.kubeconfig}}))
+            "file_roots": {"base": [str(root / "states"), str(REPO / "formulas")]},
+            "maia": {"kubeconfig": api.kubeconfig}}))
+        subprocess.run([SALT_CALL, "--local", "-c", str(root / "conf"), "--out=quiet", "saltutil.sync_all"],
+                       check=True, timeout=600)
         with ArgoCDControllerStandin(api.kubeconfig, **LAB_CONTROLLER):
             first_time, first = _salt_apply(root / "conf")
             failed = {r["__id__"]: r["comment"] for r in first.values() if r["result"] is not True}

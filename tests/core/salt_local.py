@@ -1,6 +1,6 @@
 """Run real ``salt-call --local`` against the repository's formulas with a
-temporary minion config and pillar (file_roots = formulas/, extension modules
-through the maia-salt ``salt.loader`` entry point)."""
+temporary minion config and pillar (file_roots = formulas/, the modules, states
+and grains as ``saltutil.sync_all`` syncs them from there: support/extmods.py)."""
 import json
 import os
 import subprocess
@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from core.helpers import REPO
+from support.extmods import synced_extension_modules
 
 SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
 
@@ -26,6 +27,7 @@ def write_config(root: Path, pillar: dict, extra_opts: dict | None = None) -> Pa
         "id": "maia-node-0",
         "file_client": "local",
         "file_roots": {"base": [str(REPO / "formulas")]},
+        "extension_modules": synced_extension_modules(root),
         "pillar_roots": {"base": [str(pillar_dir)]},
         "root_dir": str(root),
         "cachedir": str(root / "cache"),

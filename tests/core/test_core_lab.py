@@ -15,7 +15,6 @@ salt-ssh runs go to a real control-plane host with ArgoCD; stage 2 is then
 assumed applied.
 """
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -31,20 +30,6 @@ PILLAR = {"maia": {"prepare": {"ufw": False},
                    "core": {"sync": {"interval": 1, "timeout": 120, "retry_interval": 2}}}}
 
 
-def _salt_ssh():
-    """salt-ssh, with maia-salt's ``_wrapper`` dir registered for the master-side
-    wrapper ``maia_core`` (salt-ssh renders SLS on the master; see
-    ``_wrapper/maia_core.py``). Until ``maia_salt.loader`` lists the ``wrapper``
-    kind itself, it is added here in the salt-ssh process."""
-    from maia_salt.loader import get_salt_extension_dirs
-
-    if "wrapper" in get_salt_extension_dirs():
-        return [str(BIN / "salt-ssh")]
-    code = ("import sys, maia_salt.loader as l; l._KINDS.setdefault('wrapper', '_wrapper'); "
-            "from salt.scripts import salt_ssh; sys.argv[0] = 'salt-ssh'; salt_ssh()")
-    return [sys.executable, "-c", code]
-
-
 class Target(StandinTarget):
     timeout = 1800
 
@@ -52,9 +37,6 @@ class Target(StandinTarget):
         super().__init__("MAIA_LAB_TEST_CORE_NAME", "pytest-core")
         if self.lab is not None:
             self.kubeconfig = self.lab.state["standins_kubeconfig"]
-
-    def salt_ssh_argv(self):
-        return _salt_ssh()
 
     def apply(self, sls, test=False):
         args = ["state.apply", sls, f"pillar={json.dumps(PILLAR)}"] + (["test=True"] if test else [])

@@ -585,7 +585,7 @@ def kube_module(fake):
             "maia_kube.get": fake.get,
             "maia_kube.apply": fake.apply,
             "maia_kube.patch": fake.patch,
-            "pillar.get": lambda key, default=None: "/etc/maia/kubeconfig" if key == "maia:kubeconfig" else default,
+            "pillar.get": lambda key, default=None, unmask=False: "/etc/maia/kubeconfig" if key == "maia:kubeconfig" else default,
         }
     )
 

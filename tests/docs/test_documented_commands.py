@@ -26,6 +26,7 @@ import yaml
 
 from support import argocd_manifest
 from support.doc_commands import REPO, DocCommand, by_kind, documented_commands
+from support.extmods import sync_all
 from support.site import make_site
 
 BIN = Path(sys.executable).parent
@@ -173,6 +174,7 @@ def salt_call_site(tmp_path_factory):
             "pillar_roots": {"base": [str(root / "pillar")]},
             "ext_pillar": [{"maia": {"config_folder": str(site)}}], "ext_pillar_first": True,
             "log_file": str(root / "minion.log"), "log_level_logfile": "info"}))
+        sync_all(conf)  # maia's modules and states come from file_roots, as on any host
         with ArgoCDControllerStandin(api.kubeconfig, namespace="argocd", interval=0.2, sync_seconds=0.2,
                                      progress_seconds=0.2):
             yield conf, dyn

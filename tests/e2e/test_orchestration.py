@@ -135,7 +135,8 @@ def test_documented_lab_commands_run_as_written(site_lab):
 def test_documented_salt_call_local_runs_on_a_host(site_lab):
     """`salt-call --local state.apply maia[.k8s]` (README, docs/k8s.md) in the control-plane host,
     masterless: the minion config names the formulas, the ext_pillar on a copy of the site's
-    CONFIG_FOLDER and the lab's pillar; the second run changes nothing."""
+    CONFIG_FOLDER and the lab's pillar; the documented `saltutil.sync_all` brings the modules
+    from those formulas first; the second run changes nothing."""
     import re
     import shutil
     import sys
@@ -144,6 +145,7 @@ def test_documented_salt_call_local_runs_on_a_host(site_lab):
 
     commands = [c for c in by_kind("salt-call") if re.match(r"^salt-call --local state\.apply maia(\.k8s)?$", c.text)]
     assert len(commands) == 2
+    (sync,) = {c.text for c in by_kind("salt-call") if c.text == "salt-call --local saltutil.sync_all"}
     host = "maia-node-0"
     root = site_lab.path("hosts", host, "merged")
     shutil.copytree(site_lab.config_folder, os.path.join(root, "etc/maia/config"), dirs_exist_ok=True)
@@ -157,6 +159,8 @@ def test_documented_salt_call_local_runs_on_a_host(site_lab):
                         "ext_pillar": [{"maia": {"config_folder": "/etc/maia/config"}}]}, fh)
     path = f"{os.path.dirname(sys.executable)}:/usr/sbin:/usr/bin:/sbin:/bin"
     try:
+        proc = site_lab.ssh(host, f"PATH={path} {sync} --out=json --retcode-passthrough", check=False, timeout=600)
+        assert proc.returncode == 0, f"{sync}: {proc.stdout[-3000:]}{proc.stderr[-2000:]}"
         for command in commands:
             for run in ("first", "second"):
                 proc = site_lab.ssh(host, f"PATH={path} {command.text} --out=json --retcode-passthrough",

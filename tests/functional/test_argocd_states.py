@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from support import argocd_manifest
+from support.extmods import synced_extension_modules
 
 REPO = Path(__file__).resolve().parents[2]
 SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
@@ -157,6 +158,7 @@ class SaltCall:
             "file_client": "local",
             "root_dir": str(root / "root"),
             "file_roots": {"base": [str(self.states)]},
+            "extension_modules": synced_extension_modules(root / "root"),
             "log_file": str(self.log),
             "log_level_logfile": "debug",
             "maia": {"kubeconfig": kubeconfig},

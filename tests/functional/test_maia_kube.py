@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from support import argocd_manifest
+from support.extmods import synced_extension_modules
 
 REPO = Path(__file__).resolve().parents[2]
 ARGOCD_MANIFEST, ARGOCD_SHA256 = argocd_manifest.manifest()
@@ -57,7 +58,7 @@ def _minion_opts(root, pillar):
         "cachedir": str(root / "cache"),
         "pki_dir": str(root / "pki"),
         "sock_dir": str(root / "sock"),
-        "extension_modules": str(root / "extmods"),
+        "extension_modules": synced_extension_modules(root),
         "pillar": pillar,
     })
     return opts
@@ -323,7 +324,7 @@ def _salt_call(root, kubeconfig, *args):
         "id": "maia-node-0", "file_client": "local", "root_dir": str(root),
         "pillar_roots": {"base": [str(root / "pillar")]}, "cachedir": str(root / "cache"),
         "pki_dir": str(root / "pki"), "sock_dir": str(root / "sock"), "log_file": str(root / "minion.log"),
-        "log_level_logfile": "debug"}))
+        "log_level_logfile": "debug", "extension_modules": synced_extension_modules(root)}))
     salt_call = str(Path(sys.executable).with_name("salt-call"))
     proc = subprocess.run([salt_call, "--local", "-c", str(conf), "--out=json", "--retcode-passthrough", *args],
                           capture_output=True, text=True, timeout=600)
@@ -422,7 +423,8 @@ import importlib.util
 importlib.util.find_spec = (lambda orig: (lambda name, *a: None if name.split(".")[0] == "kubernetes" else orig(name, *a)))(importlib.util.find_spec)
 import salt.config, salt.loader
 opts = salt.config.minion_config(None)
-opts.update(file_client="local", cachedir={str(tmp_path)!r}, pki_dir={str(tmp_path)!r})
+opts.update(file_client="local", cachedir={str(tmp_path)!r}, pki_dir={str(tmp_path)!r},
+            extension_modules={synced_extension_modules(tmp_path)!r})
 mods = salt.loader.minion_mods(opts)
 print("LOADED" if "maia_kube.get" in mods else mods.missing_fun_string("maia_kube.get"))
 """

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from support.extmods import synced_extension_modules
 from support.site import REPO, make_site
 
 SALT_CALL = Path(sys.executable).with_name("salt-call")
@@ -23,6 +24,7 @@ def show_sls(tmp_path, site, minion_id, pillar=None):
         "file_client": "local",
         "root_dir": str(tmp_path / f"root-{minion_id}"),
         "file_roots": {"base": [str(REPO / "formulas")]},
+        "extension_modules": synced_extension_modules(tmp_path / f"root-{minion_id}"),
         "ext_pillar": [{"maia": {"config_folder": str(site)}}],
     }))
     cmd = [str(SALT_CALL), "--local", "-c", str(conf), "--out", "json", "--log-level", "quiet", "state.show_sls", "maia"]

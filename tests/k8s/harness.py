@@ -26,6 +26,7 @@ from maia_salt.pillar_map import deep_merge
 from maia_lab.standins import microk8s as microk8s_standin
 from support.argocd_manifest import FILE_NAME as ARGOCD_FILE
 from support.argocd_manifest import manifest as argocd_manifest
+from support.extmods import synced_extension_modules
 from support.states import changed_ids, failed  # noqa: F401  (the k8s tests import them from here)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,6 +155,7 @@ def make_site(root: Path, api_kubeconfig_text: str, manifest_url: str, pillar: d
                 "file_client": "local",
                 "root_dir": str(root / "salt"),
                 "file_roots": {"base": [str(REPO / "formulas")]},
+                "extension_modules": synced_extension_modules(root / "salt"),
                 "pillar_roots": {"base": [str(root / "pillar")]},
                 "log_file": str(root / "salt" / "minion.log"),
                 "log_level_logfile": "debug",

@@ -39,6 +39,9 @@ def salt_master(salt_factories, site):
 def salt_minion(salt_master):
     factory = salt_master.salt_minion_daemon("maia-node-0", overrides={"log_level_logfile": "info"})
     with factory.started():
+        # maia_microk8s reaches the minion from the master's file_roots, as the orchestration syncs it
+        ret = salt_master.salt_cli(timeout=180).run("saltutil.sync_all", minion_tgt=factory.id)
+        assert ret.returncode == 0 and "modules.maia_microk8s" in ret.data["modules"], ret.stdout + ret.stderr
         yield factory
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from prepare.conftest import REPO
+from support.extmods import synced_extension_modules
 
 SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
 MICROK8S_CIFS = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs"
@@ -65,6 +66,7 @@ def render_sls(tmp_path, sls, minion_id, grains, pillar, *extra):
         "id": minion_id,
         "file_client": "local",
         "file_roots": {"base": [str(REPO / "formulas")]},
+        "extension_modules": synced_extension_modules(tmp_path),
         "pillar_roots": {"base": [str(pillar_dir)]},
         "root_dir": str(tmp_path),
         "cachedir": str(tmp_path / "cache"),

@@ -1,96 +1,83 @@
-"""_utils/maia_pillar.py: the unmasked pillar lookups of maia_microk8s, maia_snap and maia_k8s.
+"""maia's modules and states read their pillar unmasked, as a minion loads them.
 
-The loading tests run Salt's real loader (no daemons) in a subprocess, once as a
-minion that synced maia-salt's modules from file_roots (no maia-salt installed:
-``__utils__`` has maia_pillar) and once with maia-salt installed (modules from its
-salt.loader entry point, from which Salt 3008 loads no utils).
+Salt 3008 masks pillar values inside modules (``pillar.get`` returns ``**********``
+unless asked with ``unmask=True``). The five readers (maia_microk8s, maia_snap,
+maia_core, maia_preflight and the maia_k8s states) ask Salt's own ``pillar.get``
+with ``unmask=True``. This runs Salt's real loader (no daemons) in a subprocess
+over the modules as a real ``saltutil.sync_all`` from ``formulas/`` leaves them in a
+host's ``extension_modules`` (support/extmods.py), with a masked pillar.
 """
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
+import bcrypt
 import pytest
-import salt.utils.secret
 
-ROOT = Path(__file__).resolve().parents[2]
-
-PILLAR = {"maia": {"k8s": {"microk8s_cmd": "/opt/mk8s", "snap_cmd": "/opt/snap"},
-                   "env": {"ARGOCD_PASSWORD": "s3cret-pw", "cluster_name": "c1"}}}
+from support.extmods import synced_extension_modules
 
 
-@pytest.fixture(scope="module")
-def maia_pillar():
-    spec = importlib.util.spec_from_file_location("_unit_maia_pillar", ROOT / "_utils" / "maia_pillar.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_get_returns_plain_values_from_a_masked_pillar(maia_pillar):
-    masked = salt.utils.secret.hide(PILLAR)
-    env = maia_pillar.get(masked, "maia:env")
-    assert type(env) is dict and env == PILLAR["maia"]["env"]
-    assert maia_pillar.get(masked, "maia:env:ARGOCD_PASSWORD") == "s3cret-pw"
-
-
-def test_get_returns_the_default_for_a_missing_key(maia_pillar):
-    assert maia_pillar.get(PILLAR, "maia:k8s:nope", "dflt") == "dflt"
-    assert maia_pillar.get(PILLAR, "maia:nothing:here") is None
-
+PASSWORD = "s3cret-pw"
+PILLAR = {"maia": {"k8s": {"microk8s_cmd": "/opt/mk8s", "snap_cmd": "/opt/snap",
+                           "paths": {"snap_root": "/opt/snaps"}},
+                   "config_folder": "/srv/cfg", "kubeconfig": "/srv/kubeconfig",
+                   "preflight": {"min_cpus": 7},
+                   "env": {"ARGOCD_PASSWORD": PASSWORD, "cluster_name": "c1",
+                           "argocd_bcrypt_password": bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode(),
+                           "wrong_bcrypt": bcrypt.hashpw(b"another", bcrypt.gensalt(4)).decode()}}}
 
 SCRIPT = r"""
-import json, shutil, sys, tempfile
-mode, root, pillar = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+import json, sys, tempfile
+extmods, pillar = sys.argv[1], json.loads(sys.argv[2])
 d = tempfile.mkdtemp()
-if mode == "synced":
-    sys.modules["maia_salt"] = None  # not installed: its salt.loader entry point cannot load
-    for kind, src in (("modules", "_modules"), ("states", "_states"), ("utils", "_utils")):
-        shutil.copytree(f"{root}/{src}", f"{d}/extmods/{kind}", ignore=shutil.ignore_patterns("__pycache__"))
 import salt.config, salt.loader, salt.utils.secret
 opts = salt.config.minion_config(None)
-opts.update({"root_dir": d, "cachedir": d + "/cache", "extension_modules": d + "/extmods",
-             "utils_dirs": [d + "/extmods/utils"], "file_client": "local",
-             "pillar": salt.utils.secret.hide(pillar)})
+opts.update({"root_dir": d, "cachedir": d + "/cache", "extension_modules": extmods,
+             "file_client": "local", "test": True, "pillar": salt.utils.secret.hide(pillar)})
 utils = salt.loader.utils(opts)
 mods = salt.loader.minion_mods(opts, utils=utils)
 states = salt.loader.states(opts, mods, utils, {})
-def helper(loader, function):  # the module's _pillar, run in the loader's context
-    return lambda *args: loader.run(loader[function].__globals__["_pillar"], *args)
+def private(loader, function, name):  # a module's private helper, run in the loader's context
+    return lambda *args: loader.run(loader[function].__globals__[name], *args)
+admin = states["maia_k8s.argocd_admin_password"]
 out = {
-    "utils_has_maia_pillar": "maia_pillar.get" in utils,
     "module_file": mods["maia_snap.info"].__globals__["__file__"],
-    "maia_microk8s": helper(mods, "maia_microk8s.status")("maia:k8s:microk8s_cmd"),
-    "maia_snap": helper(mods, "maia_snap.info")("maia:k8s:snap_cmd"),
-    "maia_k8s": helper(states, "maia_k8s.object_present")("maia:env:ARGOCD_PASSWORD"),
-    "maia_k8s_env": helper(states, "maia_k8s.object_present")("maia:env"),
-    "default": helper(mods, "maia_snap.info")("maia:nope", "dflt"),
+    "masked": mods["pillar.get"]("maia:env:ARGOCD_PASSWORD"),
+    "microk8s_cmd": private(mods, "maia_microk8s.status", "_cmd")(),
+    "snap_dir": mods["maia_microk8s.paths"]()["snap_dir"],
+    "export_paths": mods["maia_microk8s.export_paths"](),
+    "snap_cmd": private(mods, "maia_snap.info", "_snap_cmd")(),
+    "core_kubeconfig": private(mods, "maia_core.mapdata", "_kubeconfig")(None),
+    "core_pillar": private(mods, "maia_core.mapdata", "_maia_pillar")(),
+    "preflight_own": private(mods, "maia_preflight.check", "_pillar")("maia:preflight:min_cpus"),
+    "preflight_sent": private(mods, "maia_preflight.check", "_pillar")("maia:roles", [], {"maia": {"roles": ["a"]}}),
+    "admin_right_hash": admin(kubeconfig=d + "/no-such-kubeconfig")["comment"],
+    "admin_wrong_hash": admin(bcrypt_pillar="maia:env:wrong_bcrypt", kubeconfig=d + "/none")["comment"],
 }
-out["maia_k8s_env_plain"] = type(out["maia_k8s_env"]) is dict
+out["core_pillar_plain"] = type(out["core_pillar"]) is dict and type(out["core_pillar"]["env"]) is dict
 print("RESULT " + json.dumps(out))
 """
 
 
-def _load_in(mode, tmp_path):
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, mode, str(ROOT), json.dumps(PILLAR)],
+@pytest.mark.slow
+def test_modules_and_states_read_the_pillar_unmasked(tmp_path):
+    extmods = synced_extension_modules(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, extmods, json.dumps(PILLAR)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
-    return json.loads(lines[-1][len("RESULT "):])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("mode", ["synced", "installed"])
-def test_modules_read_unmasked_pillar_however_salt_loaded_them(mode, tmp_path):
-    out = _load_in(mode, tmp_path)
-    if mode == "synced":  # saltutil.sync_all / salt-ssh: modules and utils in extension_modules
-        assert out["utils_has_maia_pillar"] is True
-        assert "/extmods/modules/" in out["module_file"]
-    else:  # the entry point: modules from the checkout (or package), no utils in __utils__
-        assert out["module_file"].startswith(str(ROOT / "_modules"))
-    assert out["maia_microk8s"] == "/opt/mk8s"
-    assert out["maia_snap"] == "/opt/snap"
-    assert out["maia_k8s"] == "s3cret-pw"
-    assert out["maia_k8s_env"] == PILLAR["maia"]["env"] and out["maia_k8s_env_plain"] is True
-    assert out["default"] == "dflt"
+    out = json.loads(lines[-1][len("RESULT "):])
+    assert out["module_file"].startswith(extmods + "/modules/")  # not the checkout: no second way
+    assert out["masked"] != PASSWORD  # what a module would see without unmask=True
+    assert out["microk8s_cmd"] == "/opt/mk8s"
+    assert out["snap_dir"] == "/opt/snaps/microk8s"
+    assert out["export_paths"] == {"kubeconfig": "/srv/cfg/c1-kubeconfig.yaml", "ca_crt": "/srv/cfg/ca.crt"}
+    assert out["snap_cmd"] == "/opt/snap"
+    assert out["core_kubeconfig"] == "/srv/kubeconfig"
+    assert out["core_pillar"] == PILLAR["maia"] and out["core_pillar_plain"] is True
+    assert out["preflight_own"] == 7
+    assert out["preflight_sent"] == ["a"]
+    # the state compared the unmasked password with the unmasked hash: it got past both checks
+    assert "not the bcrypt" not in out["admin_right_hash"] and "not a bcrypt" not in out["admin_right_hash"]
+    assert "empty" not in out["admin_right_hash"]
+    assert "is not the bcrypt of maia:env:ARGOCD_PASSWORD" in out["admin_wrong_hash"]
