@@ -70,16 +70,15 @@ APP_SPEC_KEYS = (
 TERMINAL_PHASES = ("Succeeded", "Failed", "Error")
 FAILED_PHASES = ("Failed", "Error")
 
-# How long an Application read by app_present may stand in for app_synced's read.
-CONTEXT_REUSE_SECONDS = 60
-
-
-class ArgoCDError(Exception):
-    """A failure with a message that is safe to show (already masked)."""
-
 
 def __virtual__():
     return __virtualname__
+
+
+def _error(kind, message):
+    """The error to raise: a CommandExecutionError of ``kind`` (``_modules/maia_errors.py``)
+    whose message is safe to show (masked or scrubbed)."""
+    return __salt__["maia_errors.error"](kind, message)
 
 
 # --------------------------------------------------------------------------
@@ -209,37 +208,37 @@ def masked_changes(old, new, prefix=(), secret_keys=None):
 
 def _validate_app_spec(name, spec):
     if not isinstance(spec, dict):
-        raise ArgoCDError(f"Application {name}: spec must be a mapping, got {type(spec).__name__}")
+        raise _error("invalid", f"Application {name}: spec must be a mapping, got {type(spec).__name__}")
     unknown = sorted(set(spec) - set(APP_SPEC_KEYS))
     if unknown:
-        raise ArgoCDError(
+        raise _error("invalid",
             f"Application {name}: unknown spec key(s) {', '.join(unknown)}; "
             f"allowed: {', '.join(APP_SPEC_KEYS)}"
         )
     sources = spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
     if not sources:
-        raise ArgoCDError(f"Application {name}: spec.source (or spec.sources) is required")
+        raise _error("invalid", f"Application {name}: spec.source (or spec.sources) is required")
     for i, source in enumerate(sources):
         where = "spec.source" if spec.get("source") else f"spec.sources[{i}]"
         if not isinstance(source, dict):
-            raise ArgoCDError(f"Application {name}: {where} must be a mapping")
+            raise _error("invalid", f"Application {name}: {where} must be a mapping")
         if not source.get("repoURL"):
-            raise ArgoCDError(f"Application {name}: {where}.repoURL is required")
+            raise _error("invalid", f"Application {name}: {where}.repoURL is required")
         if source.get("chart") and source.get("path"):
-            raise ArgoCDError(f"Application {name}: {where} has both chart and path; use one")
+            raise _error("invalid", f"Application {name}: {where} has both chart and path; use one")
         if source.get("chart") and not source.get("targetRevision"):
-            raise ArgoCDError(
+            raise _error("invalid",
                 f"Application {name}: {where}.targetRevision (the chart version) is required "
                 "for a chart source"
             )
         helm = source.get("helm") or {}
         if not isinstance(helm, dict):
-            raise ArgoCDError(f"Application {name}: {where}.helm must be a mapping")
+            raise _error("invalid", f"Application {name}: {where}.helm must be a mapping")
         if "valuesObject" in helm and not isinstance(helm["valuesObject"], (dict, type(None))):
-            raise ArgoCDError(f"Application {name}: {where}.helm.valuesObject must be a mapping")
+            raise _error("invalid", f"Application {name}: {where}.helm.valuesObject must be a mapping")
     dest = spec.get("destination")
     if not isinstance(dest, dict) or not (dest.get("server") or dest.get("name")):
-        raise ArgoCDError(
+        raise _error("invalid",
             f"Application {name}: spec.destination needs server (e.g. "
             "https://kubernetes.default.svc) or name, and usually namespace"
         )
@@ -260,7 +259,7 @@ def build_app(name, spec, namespace="argocd", sync_wave=None, labels=None, annot
         try:
             annotations[SYNC_WAVE_ANNOTATION] = str(int(str(sync_wave)))
         except ValueError:
-            raise ArgoCDError(f"Application {name}: sync_wave must be an integer, got {sync_wave!r}")
+            raise _error("invalid", f"Application {name}: sync_wave must be an integer, got {sync_wave!r}")
     if annotations:
         metadata["annotations"] = {str(k): str(v) for k, v in annotations.items()}
     if labels:
@@ -272,13 +271,13 @@ def build_project(name, spec, namespace="argocd"):
     """The AppProject manifest for ``name`` (roles and groups, destinations,
     sourceRepos, clusterResourceWhitelist ...), normalised."""
     if not isinstance(spec, dict):
-        raise ArgoCDError(f"AppProject {name}: spec must be a mapping")
+        raise _error("invalid", f"AppProject {name}: spec must be a mapping")
     for i, dest in enumerate(spec.get("destinations") or []):
         if not isinstance(dest, dict) or not (dest.get("server") or dest.get("name")):
-            raise ArgoCDError(f"AppProject {name}: spec.destinations[{i}] needs server or name")
+            raise _error("invalid", f"AppProject {name}: spec.destinations[{i}] needs server or name")
     for i, role in enumerate(spec.get("roles") or []):
         if not isinstance(role, dict) or not role.get("name"):
-            raise ArgoCDError(f"AppProject {name}: spec.roles[{i}] needs a name")
+            raise _error("invalid", f"AppProject {name}: spec.roles[{i}] needs a name")
     return {
         "apiVersion": API_VERSION,
         "kind": "AppProject",
@@ -293,11 +292,11 @@ def build_repository(name, url, username=None, password=None, namespace="argocd"
     ``argocd.argoproj.io/secret-type: repository``), with ``stringData``-style
     plain values in ``data`` (encoded on the way out)."""
     if not url:
-        raise ArgoCDError(f"repository {name}: url is required")
+        raise _error("invalid", f"repository {name}: url is required")
     if repo_type not in ("helm", "git", "oci"):
-        raise ArgoCDError(f"repository {name}: repo_type must be helm, git or oci, got {repo_type!r}")
+        raise _error("invalid", f"repository {name}: repo_type must be helm, git or oci, got {repo_type!r}")
     if bool(username) != bool(password):
-        raise ArgoCDError(f"repository {name}: give both username and password, or neither")
+        raise _error("invalid", f"repository {name}: give both username and password, or neither")
     data = {"name": name, "type": repo_type, "url": url}
     if username:
         data["username"] = str(username)
@@ -331,7 +330,8 @@ def decode_secret_data(data):
 
 # --------------------------------------------------------------------------
 # Kubernetes API access: through maia_kube (one request per call once its
-# discovery cache is warm); its errors become ArgoCDError with secrets scrubbed.
+# discovery cache is warm); its errors keep their kind (maia_errors) and lose every
+# secret value of the request.
 
 
 def _kubeconfig(kubeconfig=None):
@@ -345,7 +345,7 @@ def _call(fn, *args, secrets=(), **kwargs):
     try:
         return __salt__[f"maia_kube.{fn}"](*args, **kwargs)
     except Exception as exc:  # pylint: disable=broad-except
-        raise ArgoCDError(_scrub(str(exc), secrets)) from None
+        raise __salt__["maia_errors.with_message"](exc, _scrub(str(exc), secrets)) from None
 
 
 def get(kind, name, namespace="argocd", kubeconfig=None):
@@ -442,31 +442,6 @@ def app_diff(name, spec, namespace="argocd", sync_wave=None, secret_keys=None, k
         return {"exists": False, "changes": {"new": mask(desired, secret_keys)}}
     _, changes = compare("Application", live, desired, secret_keys)
     return {"exists": True, "changes": changes}
-
-
-def remember(name, namespace, kubeconfig, obj):
-    """Keep an Application just read, so that app_synced in the same run can
-    decide "nothing to do" without a second GET."""
-    __context__[("argocd.app", _kubeconfig(kubeconfig), namespace, name)] = (time.monotonic(), obj)
-
-
-def recall(name, namespace, kubeconfig):
-    """The Application ``remember``ed in this run (and forget it), or ``None``."""
-    entry = __context__.pop(("argocd.app", _kubeconfig(kubeconfig), namespace, name), None)
-    if entry and time.monotonic() - entry[0] < CONTEXT_REUSE_SECONDS:
-        return entry[1]
-    return None
-
-
-def remember_pending(name, namespace, kubeconfig):
-    """Under test=True: app_present predicted a spec change, so app_synced
-    should predict a sync (the live status cannot know yet)."""
-    __context__[("argocd.pending", _kubeconfig(kubeconfig), namespace, name)] = time.monotonic()
-
-
-def recall_pending(name, namespace, kubeconfig):
-    noted = __context__.pop(("argocd.pending", _kubeconfig(kubeconfig), namespace, name), None)
-    return noted is not None and time.monotonic() - noted < CONTEXT_REUSE_SECONDS
 
 
 # --------------------------------------------------------------------------
@@ -580,7 +555,7 @@ def status(name, namespace="argocd", kubeconfig=None):
     """
     app = get("Application", name, namespace, kubeconfig)
     if app is None:
-        raise ArgoCDError(f"Application {namespace}/{name} not found")
+        raise _error("not_found", f"Application {namespace}/{name} not found")
     return summarize(app)
 
 
@@ -611,7 +586,7 @@ def sync(name, namespace="argocd", prune=False, kubeconfig=None):
     """
     app = get("Application", name, namespace, kubeconfig)
     if app is None:
-        raise ArgoCDError(f"Application {namespace}/{name} not found")
+        raise _error("not_found", f"Application {namespace}/{name} not found")
     return start_sync(app, prune=prune, kubeconfig=kubeconfig)
 
 
@@ -717,30 +692,21 @@ def _poll_delay(waited, interval):
     return min(interval, max(MIN_POLL, waited / 4.0))
 
 
-def note_present(name, namespace, kubeconfig):
-    """app_present made the Application as wanted in this run: a sync wave may
-    take it along (an app whose app_present failed is left to its own state)."""
-    __context__[("argocd.present", _kubeconfig(kubeconfig), namespace, name)] = True
-
-
-def _present_noted(name, namespace, kubeconfig):
-    return bool(__context__.get(("argocd.present", _kubeconfig(kubeconfig), namespace, name)))
-
-
 def recall_outcome(name, namespace, kubeconfig):
     """The outcome ``sync_wave`` recorded for this Application in this run (and
     forget it), or ``None``."""
     return __context__.pop(("argocd.outcome", _kubeconfig(kubeconfig), namespace, name), None)
 
 
-def wave_members(name, wave, namespace, kubeconfig):
-    """The Applications to sync together with ``name``: ``name`` and the others
-    of ``wave`` that app_present made as wanted in this run and that no earlier
-    wave run has already dealt with."""
+def wave_members(name, present, namespace, kubeconfig):
+    """The Applications to sync together with ``name``: ``name`` and those of
+    ``present`` (the others of its wave whose app_present succeeded in this
+    run: the state reads that from Salt) that no earlier wave run has already
+    dealt with."""
     members = [name]
-    for other in wave or []:
+    for other in present or []:
         key = ("argocd.outcome", _kubeconfig(kubeconfig), namespace, other)
-        if other not in members and key not in __context__ and _present_noted(other, namespace, kubeconfig):
+        if other not in members and key not in __context__:
             members.append(other)
     return members
 
@@ -776,10 +742,8 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
     started = time.monotonic()
     deadline = started + timeout
     outcomes = {}
-    live = {name: recall(name, namespace, kubeconfig) for name in names}
-    if force or any(app is None or not is_converged(summarize(app)) for app in live.values()):
-        listed = _by_name(list_("Application", namespace, kubeconfig))
-        live = {name: listed.get(name) for name in names}
+    listed = _by_name(list_("Application", namespace, kubeconfig))
+    live = {name: listed.get(name) for name in names}
 
     follows = {}
     for name in names:

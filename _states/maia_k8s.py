@@ -82,19 +82,9 @@ def _ident(manifest, namespace=None):
 
 
 def _cluster_pending(exc):
-    """True when an error only means the cluster/namespace/CRD does not exist yet."""
-    text = str(exc)
-    return any(
-        marker in text
-        for marker in (
-            "does not exist",  # kubeconfig not written yet
-            "cannot reach the Kubernetes API",
-            "HTTP 404",  # namespace not there yet (dry run)
-            "serves no kind",  # CRD not installed yet
-            "Connection refused",
-            "Max retries exceeded",
-        )
-    )
+    """True when an error only means the cluster/namespace/CRD does not exist yet
+    (its kind, see ``_modules/maia_errors.py``)."""
+    return __salt__["maia_errors.cluster_pending"](exc)
 
 
 def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, what=None):
@@ -289,7 +279,7 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
             name, sha256=sha256, namespace=namespace, dry_run=test, timeout=timeout, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        if test and _cluster_pending(exc) and "sha256" not in str(exc):
+        if test and _cluster_pending(exc):  # a bad sha256 is "invalid": it fails
             ret["result"] = None
             ret["changes"] = {"manifest": f"{name} would be applied"}
             ret["comment"] = f"{name} would be applied (cluster not ready to check yet: {exc})"
@@ -480,7 +470,7 @@ def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=12
     try:
         live = __salt__["maia_kube.get"](api_version, kind, name, namespace, kubeconfig=kubeconfig)
     except CommandExecutionError as exc:
-        if "kubeconfig" in str(exc) and "does not exist" in str(exc):
+        if __salt__["maia_errors.kind"](exc) == "no_kubeconfig":
             ret["comment"] = f"{what}: no kubeconfig, so no cluster to delete it from ({exc})"
             return ret
         ret["result"] = False

@@ -43,7 +43,7 @@ def test_default_site_states(tmp_path):
     sync = states["maia-core-app-traefik-synced"]
     assert (sync["timeout"], sync["interval"], sync["retries"], sync["retry_interval"], sync["force"]) == (600, 5, 3, 10, False)
     assert sync["prune"] is False  # the reference never prunes
-    assert sync["require"] == [{"argocd": "maia-core-app-traefik-present"}]
+    assert sync["watch"] == [{"argocd": "maia-core-app-traefik-present"}]
     assert not any(s.endswith("-rollout-restarted") for s in states)
     assert not any(a["fun"] == "argocd.repository_present" for a in states.values())
 

@@ -204,7 +204,7 @@ def app_states(apps: dict, sync=True, timeout=60, retries=0, retry_interval=0.2,
         if sync:
             states[f"{name}-synced"] = {"argocd.app_synced": [
                 {"name": name}, {"timeout": timeout}, {"interval": 0.2}, {"retries": retries},
-                {"retry_interval": retry_interval}, {"require": [{"argocd": f"{name}-present"}]}]
+                {"retry_interval": retry_interval}, {"watch": [{"argocd": f"{name}-present"}]}]
                 + ([{"wave": list(apps)}] if together else [])}
     if together:  # as formulas/maia/core: every app_present first, then the syncs
         states = dict(sorted(states.items(), key=lambda item: item[0].endswith("-synced")))

@@ -16,7 +16,7 @@ users: [{name: u, user: {token: t}}]
 """
 
 ALWAYS = {
-    "maia-k8s-client-packages-not-managed",
+    "maia-k8s-client-packages-skipped",
     "maia-k8s-microk8s-ready",
     "maia-k8s-microk8s-kubeconfig-written",
 }
@@ -43,7 +43,7 @@ ARGOCD = {
     "maia-k8s-argocd-service-account-present",
     "maia-k8s-argocd-service-account-admin-bound",
 }
-OFF = {"oidc": "maia-k8s-oidc-disabled", "ca": "maia-k8s-ca-disabled", "argocd": "maia-k8s-argocd-disabled"}
+OFF = {"oidc": "maia-k8s-oidc-skipped", "ca": "maia-k8s-ca-skipped", "argocd": "maia-k8s-argocd-skipped"}
 
 CASES = {
     "defaults": ({}, ALWAYS | INSTALL | EXPORT | OIDC | CA | ARGOCD),

@@ -196,7 +196,7 @@ def test_every_flag_off(tmp_path):
     flags = {f: False for f in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs")}
     s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **GPU}, dict(SERVER, prepare=flags))
     assert sorted(s) == sorted(
-        ["maia-prepare-inputs-checked"] + [f"maia-prepare-{f}-disabled" for f in flags]
+        ["maia-prepare-inputs-checked"] + [f"maia-prepare-{f}-skipped" for f in flags]
     )
 
 
@@ -209,12 +209,12 @@ def test_host_limit_switches(tmp_path):
     server = render(tmp_path / "server", "maia-node-0", {**OS["debian12"], **NO_GPU}, dict(SERVER, prepare=limits))
     assert not ids(server, "maia-prepare-lvm-lv-") and "maia-prepare-nfs-server-service-running" not in server
     for kept in ("maia-prepare-lvm-vg-MAIA_Storage-present", "maia-prepare-nfs-exports-entry-present",
-                 "maia-prepare-nfs-server-service-enabled", "maia-prepare-lvm-volumes-disabled",
-                 "maia-prepare-nfs-server-start-disabled"):
+                 "maia-prepare-nfs-server-service-enabled", "maia-prepare-lvm-volumes-skipped",
+                 "maia-prepare-nfs-server-start-skipped"):
         assert kept in server, kept
     client = render(tmp_path / "client", "maia-node-1", {**OS["debian12"], **NO_GPU}, dict(CLIENT, prepare=limits))
     assert "maia-prepare-nfs-share-mounted" not in client
-    assert {"maia-prepare-nfs-fstab-entry-present", "maia-prepare-nfs-mount-disabled"} <= set(client)
+    assert {"maia-prepare-nfs-fstab-entry-present", "maia-prepare-nfs-mount-skipped"} <= set(client)
     on = render(tmp_path / "on", "maia-node-1", {**OS["debian12"], **NO_GPU}, CLIENT)
     assert "maia-prepare-nfs-share-mounted" in on and "maia-prepare-lvm-lv-maia_0_local-present" in on
 
@@ -222,7 +222,7 @@ def test_host_limit_switches(tmp_path):
 def test_flag_off_on_the_command_line(tmp_path):
     s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **NO_GPU}, SERVER,
                'pillar={"maia": {"prepare": {"ufw": false, "nfs": "false"}}}')
-    assert "maia-prepare-ufw-disabled" in s and "maia-prepare-nfs-disabled" in s
+    assert "maia-prepare-ufw-skipped" in s and "maia-prepare-nfs-skipped" in s
     assert not ids(s, "maia-prepare-ufw-rule") and not ids(s, "maia-prepare-nfs-export")
     assert "maia-prepare-ufw-extra-rules-valid" not in s
     assert "maia-prepare-lvm-vg-MAIA_Storage-present" in s
@@ -246,7 +246,7 @@ def test_nfs_client_without_server_fails_first(tmp_path):
 def test_host_in_no_nfs_group(tmp_path):
     pillar = dict(CLIENT, roles=["control-plane"])
     s = render(tmp_path, "maia-node-1", {**OS["ubuntu22"], **NO_GPU}, pillar)
-    assert "maia-prepare-nfs-not-an-nfs-host" in s and not ids(s, "maia-prepare-nfs-fstab")
+    assert "maia-prepare-nfs-no-role-skipped" in s and not ids(s, "maia-prepare-nfs-fstab")
 
 
 def test_extra_export_clients(tmp_path):
