@@ -85,7 +85,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
 
     if live is None:
         shown = _masked_manifest(desired, secret_keys)
-        ret["changes"] = {"old": None, "new": shown}
+        ret["changes"] = {what: {"old": None, "new": shown}}
         if __opts__["test"]:
             ret["result"] = None
             ret["comment"] = f"{what} would be created"
@@ -203,7 +203,9 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
             ret["comment"] = f"{what} is already being deleted"
             return ret
         how = "with its resources (cascade)" if cascade else "leaving its resources in place"
-        ret["changes"] = {"old": what, "new": None, "cascade": bool(cascade)}
+        ret["changes"] = {what: {"old": "present", "new": None}}
+        if cascade:  # ArgoCD deletes the app's resources too
+            ret["changes"]["resources"] = {"old": "present", "new": None}
         if __opts__["test"]:
             ret["result"] = None
             ret["comment"] = f"{what} would be deleted, {how}"

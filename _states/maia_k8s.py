@@ -81,6 +81,21 @@ def _ident(manifest, namespace=None):
     return f"{manifest['kind']} {ns}/{meta['name']}" if ns else f"{manifest['kind']} {meta['name']}"
 
 
+# Changes are {what: {"old": ..., "new": ...}} as Salt's own states write them;
+# values are never shown, only these words.
+PRESENT = "present"
+DIFFERS = "<differs>"
+APPLIED = "<applied>"
+
+
+def _created(what):
+    return {what: {"old": None, "new": PRESENT}}
+
+
+def _updated(fields):
+    return {field: {"old": DIFFERS, "new": APPLIED} for field in fields}
+
+
 def _cluster_pending(exc):
     """True when an error only means the cluster/namespace/CRD does not exist yet
     (its kind, see ``_modules/maia_errors.py``)."""
@@ -90,7 +105,7 @@ def _cluster_pending(exc):
 def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, what=None):
     """Shared body of the object states: SSA with dry run under test, field-name diffs."""
     what = what or _ident(manifest, namespace)
-    if _no_client(ret, {"created": what}):
+    if _no_client(ret, _created(what)):
         return ret
     kwargs = {"namespace": namespace, "kubeconfig": kubeconfig}
     if field_manager:
@@ -101,7 +116,7 @@ def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, 
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):
             ret["result"] = None
-            ret["changes"] = {"created": what}
+            ret["changes"] = _created(what)
             ret["comment"] = f"{what} would be created (cluster not ready to check yet: {exc})"
             return ret
         ret["result"] = False
@@ -110,7 +125,7 @@ def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, 
     if not res["changed"]:
         ret["comment"] = f"{what} is in the desired state"
         return ret
-    ret["changes"] = {"created": what} if res["created"] else {"changed": what, "fields": res["diff"]}
+    ret["changes"] = _created(what) if res["created"] else _updated(res["diff"])
     if test:
         ret["result"] = None
         ret["comment"] = f"{what} would be {'created' if res['created'] else 'updated'}"
@@ -152,7 +167,7 @@ def secret_from_files(
     if missing:
         if __opts__["test"] and missing_ok_in_test:
             ret["result"] = None
-            ret["changes"] = {"created": f"Secret {namespace}/{name}"}
+            ret["changes"] = _created(f"Secret {namespace}/{name}")
             ret["comment"] = f"Secret {namespace}/{name} would be created from {', '.join(missing)} once they exist"
             return ret
         ret["result"] = False
@@ -182,7 +197,7 @@ def configmap_from_files(name, namespace, files, missing_ok_in_test=False, kubec
     if missing:
         if __opts__["test"] and missing_ok_in_test:
             ret["result"] = None
-            ret["changes"] = {"created": f"ConfigMap {namespace}/{name}"}
+            ret["changes"] = _created(f"ConfigMap {namespace}/{name}")
             ret["comment"] = f"ConfigMap {namespace}/{name} would be created once {', '.join(missing)} exist"
             return ret
         ret["result"] = False
@@ -204,7 +219,7 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     """
     ret = _ret(name)
     labels = {k: str(v) for k, v in (labels or {}).items()}
-    if _no_client(ret, {"labels": sorted(labels)}):
+    if _no_client(ret, _labels_change(labels, {})):
         return ret
     test = bool(__opts__["test"])
     deadline = time.monotonic() + float(timeout)
@@ -225,7 +240,7 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     if node is None:
         if test:
             ret["result"] = None
-            ret["changes"] = {"labels": sorted(labels)}
+            ret["changes"] = _labels_change(labels, {})
             ret["comment"] = f"Node {name} would be labeled once it registers"
             return ret
         ret["result"] = False
@@ -239,7 +254,7 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     if not todo:
         ret["comment"] = f"Node {name} has labels {', '.join(sorted(labels))}"
         return ret
-    ret["changes"] = {"labels": sorted(todo)}
+    ret["changes"] = _labels_change(todo, current)
     if test:
         ret["result"] = None
         ret["comment"] = f"Node {name} would be labeled"
@@ -255,6 +270,10 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     return ret
 
 
+def _labels_change(labels, current):
+    return {f"labels.{k}": {"old": current.get(k), "new": v} for k, v in sorted(labels.items())}
+
+
 def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None):
     """
     Server-side apply every object of the manifest file ``name`` after checking
@@ -263,12 +282,12 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
     """
     ret = _ret(name)
     test = bool(__opts__["test"])
-    if _no_client(ret, {"manifest": f"{name} would be applied"}):
+    if _no_client(ret, _created(name)):
         return ret
     if not os.path.isfile(name):
         if test:
             ret["result"] = None
-            ret["changes"] = {"manifest": f"{name} would be applied"}
+            ret["changes"] = _created(name)
             ret["comment"] = f"{name} is not downloaded yet; it would be checked and applied"
             return ret
         ret["result"] = False
@@ -281,23 +300,22 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):  # a bad sha256 is "invalid": it fails
             ret["result"] = None
-            ret["changes"] = {"manifest": f"{name} would be applied"}
+            ret["changes"] = _created(name)
             ret["comment"] = f"{name} would be applied (cluster not ready to check yet: {exc})"
             return ret
         ret["result"] = False
         ret["comment"] = str(exc)
         return ret
-    changes = {k: summary[k] for k in ("created", "changed") if summary.get(k)}
+    created, changed = summary.get("created") or [], summary.get("changed") or []
     what = f"{summary['objects']} objects of {os.path.basename(name)} (sha256 {summary['sha256'][:12]})"
-    if not changes:
+    if not created and not changed:
         ret["comment"] = f"All {what} are in the desired state"
         return ret
-    ret["changes"] = changes
+    ret["changes"] = {**{ident: {"old": None, "new": PRESENT} for ident in created}, **_updated(changed)}
+    verb = "would be created" if test else "created"
+    ret["comment"] = f"{what}: {len(created)} {verb}, {len(changed)} updated"
     if test:
         ret["result"] = None
-        ret["comment"] = f"{what}: {len(changes.get('created', []))} would be created, {len(changes.get('changed', []))} updated"
-    else:
-        ret["comment"] = f"{what}: {len(changes.get('created', []))} created, {len(changes.get('changed', []))} updated"
     return ret
 
 
@@ -384,7 +402,7 @@ def argocd_admin_password(
             )
             return ret
     test = bool(__opts__["test"])
-    if _no_client(ret, {"admin.password": "set", "admin.passwordMtime": "now"}):
+    if _no_client(ret, _password_change(None, None, "now")):
         return ret
     try:
         live = __salt__["maia_kube.get"]("v1", "Secret", name, namespace, kubeconfig=kubeconfig)
@@ -404,7 +422,8 @@ def argocd_admin_password(
         return ret
     change = "changed" if current_hash else "set"
     mtime = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ret["changes"] = {"admin.password": change, "admin.passwordMtime": mtime}
+    old_mtime = base64.b64decode(data["admin.passwordMtime"]).decode() if data.get("admin.passwordMtime") else None
+    ret["changes"] = _password_change(current_hash, old_mtime, mtime)
     if test:
         ret["result"] = None
         ret["comment"] = f"ArgoCD admin password would be {change}"
@@ -434,6 +453,14 @@ def argocd_admin_password(
         return ret
     ret["comment"] = f"ArgoCD admin password {change}"
     return ret
+
+
+def _password_change(current_hash, old_mtime, mtime):
+    """The password's change, masked: that it changed, never the hash."""
+    return {
+        "admin.password": {"old": "<masked>" if current_hash else None, "new": "<masked>"},
+        "admin.passwordMtime": {"old": old_mtime, "new": mtime},
+    }
 
 
 def files_present(name, files, missing_ok_in_test=False):
@@ -479,7 +506,7 @@ def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=12
     if live is None:
         ret["comment"] = f"{what} does not exist"
         return ret
-    ret["changes"] = {"deleted": what}
+    ret["changes"] = {what: {"old": PRESENT, "new": None}}
     if __opts__["test"]:
         ret["result"] = None
         ret["comment"] = f"{what} would be deleted"

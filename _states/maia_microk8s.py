@@ -51,7 +51,7 @@ def addons_enabled(name, addons, microk8s_cmd=None):
         return ret
     if __opts__["test"]:
         ret["result"] = None
-        ret["changes"] = {"enabled": todo}
+        ret["changes"] = _addons_enabled(todo)
         ret["comment"] = f"Addons would be enabled: {', '.join(todo)}"
         return ret
     try:
@@ -63,13 +63,17 @@ def addons_enabled(name, addons, microk8s_cmd=None):
         return ret
     after = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)
     still = [a for a in todo if not after["addons"].get(a)]
-    ret["changes"] = {"enabled": [a for a in todo if a not in still]}
+    ret["changes"] = _addons_enabled([a for a in todo if a not in still])
     if still:
         ret["result"] = False
         ret["comment"] = f"Addons still not enabled: {', '.join(still)}"
     else:
         ret["comment"] = f"Enabled addons: {', '.join(todo)}"
     return ret
+
+
+def _addons_enabled(addons):
+    return {addon: {"old": "disabled", "new": "enabled"} for addon in addons}
 
 
 def args_present(name, flags):
@@ -170,12 +174,12 @@ def mod_watch(name, sfun=None, **kwargs):
     retry_args = {k: kwargs[k] for k in ("retries", "interval", "timeout", "microk8s_cmd") if k in kwargs}
     if __opts__["test"]:
         ret["result"] = None
-        ret["changes"] = {"restarted": True}
+        ret["changes"] = {"microk8s": {"old": "running", "new": "restarted"}}
         ret["comment"] = "MicroK8s would be restarted, then waited for"
         return ret
     try:
         __salt__["maia_microk8s.restart"](microk8s_cmd=retry_args.get("microk8s_cmd"))
-        ret["changes"] = {"restarted": True}
+        ret["changes"] = {"microk8s": {"old": "running", "new": "restarted"}}
         __salt__["maia_microk8s.wait_ready"](**retry_args)
     except CommandExecutionError as exc:
         ret["result"] = False
@@ -201,6 +205,14 @@ def _write_private(path, text, mode, user=None, group=None):
     os.replace(tmp, path)
 
 
+# a written file's content (credentials) never appears in changes
+NOT_SHOWN = "<content not shown>"
+
+
+def _content_change(exists):
+    return {"old": NOT_SHOWN if exists else None, "new": NOT_SHOWN}
+
+
 def _file_state(name, text, mode, what, user=None, group=None):
     """Write ``text`` to ``name`` with ``mode``; changes never carry the content."""
     ret = _ret(name)
@@ -213,7 +225,7 @@ def _file_state(name, text, mode, what, user=None, group=None):
     cur_mode = __salt__["file.get_mode"](name) if exists else None
     changes = {}
     if cur_text != text:
-        changes[what] = "updated" if exists else "created"
+        changes[what] = _content_change(exists)
     if cur_mode is not None and str(cur_mode).zfill(4) != mode:
         changes["mode"] = {"old": cur_mode, "new": mode}
     if not changes:
@@ -240,7 +252,7 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
         ret = _ret(name)
         if __opts__["test"]:
             ret["result"] = None
-            ret["changes"] = {"kubeconfig": "created"}
+            ret["changes"] = {"kubeconfig": _content_change(False)}
             ret["comment"] = f"kubeconfig {name} would be written once MicroK8s is installed"
         else:
             ret["result"] = False
@@ -252,7 +264,7 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
         ret = _ret(name)
         if __opts__["test"]:
             ret["result"] = None
-            ret["changes"] = {"kubeconfig": "updated" if os.path.exists(name) else "created"}
+            ret["changes"] = {"kubeconfig": _content_change(os.path.exists(name))}
             ret["comment"] = f"kubeconfig {name} would be written once MicroK8s runs"
             return ret
         ret["result"] = False
@@ -271,7 +283,7 @@ def file_exported(name, source, mode="0600", user=None, group=None):
         ret = _ret(name)
         if __opts__["test"]:
             ret["result"] = None
-            ret["changes"] = {"file": "created"}
+            ret["changes"] = {"file": _content_change(os.path.exists(name))}
             ret["comment"] = f"{source} does not exist yet; would be copied to {name}"
         else:
             ret["result"] = False

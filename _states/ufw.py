@@ -58,8 +58,9 @@ def rule_present(name, port=None, proto="any", source="any", action="allow"):
     if __salt__["ufw.has_rule"](rule):
         ret["comment"] = f"Rule '{text}' is already present"
         return ret
+    change = {"rule": {"old": None, "new": text}}
     if __opts__["test"]:
-        ret.update(result=None, changes={"added": text}, comment=f"Rule '{text}' would be added")
+        ret.update(result=None, changes=change, comment=f"Rule '{text}' would be added")
         return ret
     try:
         __salt__["ufw.add_rule"](rule)
@@ -69,7 +70,7 @@ def rule_present(name, port=None, proto="any", source="any", action="allow"):
     if not __salt__["ufw.has_rule"](rule):
         ret.update(result=False, comment=f"Rule '{text}' was added but UFW does not list it")
         return ret
-    ret.update(changes={"added": text}, comment=f"Rule '{text}' added")
+    ret.update(changes=change, comment=f"Rule '{text}' added")
     return ret
 
 
@@ -85,8 +86,9 @@ def rule_absent(name, port=None, proto="any", source="any", action="allow"):
     if not __salt__["ufw.has_rule"](rule):
         ret["comment"] = f"Rule '{text}' is already absent"
         return ret
+    change = {"rule": {"old": text, "new": None}}
     if __opts__["test"]:
-        ret.update(result=None, changes={"deleted": text}, comment=f"Rule '{text}' would be deleted")
+        ret.update(result=None, changes=change, comment=f"Rule '{text}' would be deleted")
         return ret
     try:
         __salt__["ufw.delete_rule"](rule)
@@ -96,7 +98,7 @@ def rule_absent(name, port=None, proto="any", source="any", action="allow"):
     if __salt__["ufw.has_rule"](rule):
         ret.update(result=False, comment=f"Rule '{text}' is still listed after deletion")
         return ret
-    ret.update(changes={"deleted": text}, comment=f"Rule '{text}' deleted")
+    ret.update(changes=change, comment=f"Rule '{text}' deleted")
     return ret
 
 

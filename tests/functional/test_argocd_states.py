@@ -236,7 +236,7 @@ def test_apps_created_as_specified_and_synced(cluster, salt):
         live = cluster.get("Application", name)
         assert live["spec"] == expected_spec(spec)
         assert live["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == str(i)
-        assert rets[f"{name}-present"]["changes"]["old"] is None
+        assert rets[f"{name}-present"]["changes"][f"Application {NS}/{name}"]["old"] is None
         assert rets[f"{name}-synced"]["changes"]["sync"]["new"] == "Synced/Healthy"
     listed = {a["name"]: a for a in salt.run("argocd.apps")}
     for name, spec in APPS.items():
@@ -449,7 +449,7 @@ def test_repository_secret_never_shows_the_password(cluster, salt):
             {"username": "robot$maia"}, {"password": password}]}}
 
     first = salt.apply(state(REGISTRY_PASSWORD))["maia-test-registry-present"]
-    assert first["result"] is True and first["changes"]["new"]["data"]["password"] == "<masked>"
+    assert first["result"] is True and first["changes"][f"repository secret {NS}/maia-test-registry"]["new"]["data"]["password"] == "<masked>"
     secret = cluster.get("Secret", "maia-test-registry", api_version="v1")
     assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
     import base64
@@ -473,7 +473,7 @@ def test_app_absent_with_cascade(cluster, salt):
     predicted = salt.apply(absent, test=True)["maia-test-doomed-absent"]
     assert predicted["result"] is None and cluster.get("Application", "maia-test-doomed") is not None
     ret = salt.apply(absent)["maia-test-doomed-absent"]
-    assert ret["result"] is True and ret["changes"]["cascade"] is True
+    assert ret["result"] is True and ret["changes"]["resources"] == {"old": "present", "new": None}
     deadline = time.monotonic() + 30
     while cluster.get("Application", "maia-test-doomed") is not None:
         assert time.monotonic() < deadline, "the resources finalizer was never cleared"

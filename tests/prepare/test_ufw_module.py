@@ -158,7 +158,7 @@ def test_rule_present_predicts_then_adds_then_is_idempotent(ufw_mod):
     assert predicted["result"] is None and fw.calls == []
     applied = _states(ufw_mod, fw, False).rule_present("r", port=2049, proto="tcp", source="198.18.0.44")
     assert applied["result"] is True
-    assert applied["changes"] == predicted["changes"] == {"added": "allow 2049/tcp from 198.18.0.44"}
+    assert applied["changes"] == predicted["changes"] == {"rule": {"old": None, "new": "allow 2049/tcp from 198.18.0.44"}}
     again = _states(ufw_mod, fw, False).rule_present("r", port=2049, proto="tcp", source="198.18.0.44")
     assert again["result"] is True and again["changes"] == {}
     assert len(fw.calls) == 1
@@ -174,7 +174,7 @@ def test_rule_absent(ufw_mod):
     fw = FakeFirewall(ufw_mod, rules=[{"from": "198.18.0.44"}])
     st = _states(ufw_mod, fw, False)
     ret = st.rule_absent("r", source="198.18.0.44")
-    assert ret["changes"] == {"deleted": "allow any port from 198.18.0.44"} and fw.rules == []
+    assert ret["changes"] == {"rule": {"old": "allow any port from 198.18.0.44", "new": None}} and fw.rules == []
     assert st.rule_absent("r", source="198.18.0.44")["changes"] == {}
 
 
