@@ -387,18 +387,7 @@ def create(manifest, namespace=None, dry_run=False, kubeconfig=None, context=Non
     Create an object (POST); fails with HTTP 409 AlreadyExists when it exists.
     ``namespace`` is used when the manifest has none. Returns the created object.
     """
-    manifest, dyn, res, ns = _prepare(manifest, namespace, kubeconfig, context, "create")
-    meta = manifest["metadata"]
-    obj = _request(
-        dyn,
-        "post",
-        res.path(namespace=ns),
-        f"create {_ident(manifest['kind'], meta.get('name') or meta.get('generateName'), ns)}",
-        body=manifest,
-        content_type="application/json",
-        dry_run=_dry(dry_run),
-    )
-    return _to_dict(obj, manifest["apiVersion"], manifest["kind"])
+    return _write("create", manifest, namespace, dry_run, kubeconfig, context)
 
 
 def replace(manifest, namespace=None, dry_run=False, kubeconfig=None, context=None):
@@ -406,13 +395,22 @@ def replace(manifest, namespace=None, dry_run=False, kubeconfig=None, context=No
     Replace an object (PUT). With ``metadata.resourceVersion`` set, a stale
     version fails with HTTP 409 Conflict. Returns the stored object.
     """
-    manifest, dyn, res, ns = _prepare(manifest, namespace, kubeconfig, context, "replace")
+    return _write("replace", manifest, namespace, dry_run, kubeconfig, context)
+
+
+def _write(verb, manifest, namespace, dry_run, kubeconfig, context):
+    """create (POST to the collection) or replace (PUT to the object) of one manifest."""
+    manifest, dyn, res, ns = _prepare(manifest, namespace, kubeconfig, context, verb)
     meta = manifest["metadata"]
+    if verb == "create":
+        method, path, name = "post", res.path(namespace=ns), meta.get("name") or meta.get("generateName")
+    else:
+        method, path, name = "put", res.path(name=meta["name"], namespace=ns), meta["name"]
     obj = _request(
         dyn,
-        "put",
-        res.path(name=meta["name"], namespace=ns),
-        f"replace {_ident(manifest['kind'], meta['name'], ns)}",
+        method,
+        path,
+        f"{verb} {_ident(manifest['kind'], name, ns)}",
         body=manifest,
         content_type="application/json",
         dry_run=_dry(dry_run),

@@ -162,29 +162,20 @@ def secret_from_files(
     naming it. With ``missing_ok_in_test``, test mode predicts the Secret when
     the files will only exist later in the same run (MicroK8s not installed yet).
     """
-    ret = _ret(name)
-    data, missing = _read_files(files)
-    if missing:
-        if __opts__["test"] and missing_ok_in_test:
-            ret["result"] = None
-            ret["changes"] = _created(f"Secret {namespace}/{name}")
-            ret["comment"] = f"Secret {namespace}/{name} would be created from {', '.join(missing)} once they exist"
-            return ret
-        ret["result"] = False
-        ret["comment"] = (
-            f"Secret {namespace}/{name}: missing file(s) {', '.join(missing)}. "
-            "Install MicroK8s first (maia:k8s:install_microk8s) or point "
-            "maia:cluster:externalCA (cert, key) / maia:k8s:ca:cert_file, key_file at the CA."
-        )
-        return ret
-    manifest = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, **({"labels": labels} if labels else {})},
-        "type": secret_type,
-        "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
-    }
-    return _ensure(ret, manifest, namespace, kubeconfig)
+    def manifest(data):
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace, **({"labels": labels} if labels else {})},
+            "type": secret_type,
+            "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+        }
+
+    hint = (
+        " Install MicroK8s first (maia:k8s:install_microk8s) or point "
+        "maia:cluster:externalCA (cert, key) / maia:k8s:ca:cert_file, key_file at the CA."
+    )
+    return _from_files(name, f"Secret {namespace}/{name}", files, manifest, missing_ok_in_test, kubeconfig, hint)
 
 
 def configmap_from_files(name, namespace, files, missing_ok_in_test=False, kubeconfig=None):
@@ -192,24 +183,33 @@ def configmap_from_files(name, namespace, files, missing_ok_in_test=False, kubec
     Ensure ConfigMap ``name`` in ``namespace`` holds the text of ``files``
     (``{data key: path on the minion}``).
     """
+    def manifest(data):
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace},
+            "data": {k: v.decode("utf-8") for k, v in data.items()},
+        }
+
+    return _from_files(name, f"ConfigMap {namespace}/{name}", files, manifest, missing_ok_in_test, kubeconfig)
+
+
+def _from_files(name, what, files, manifest, missing_ok_in_test, kubeconfig, hint=""):
+    """Shared body of secret_from_files and configmap_from_files: read ``files``
+    (a missing one: predicted under test when allowed, else a clear failure),
+    then ensure ``manifest(data)``."""
     ret = _ret(name)
     data, missing = _read_files(files)
     if missing:
         if __opts__["test"] and missing_ok_in_test:
             ret["result"] = None
-            ret["changes"] = _created(f"ConfigMap {namespace}/{name}")
-            ret["comment"] = f"ConfigMap {namespace}/{name} would be created once {', '.join(missing)} exist"
+            ret["changes"] = _created(what)
+            ret["comment"] = f"{what} would be created once {', '.join(missing)} exist"
             return ret
         ret["result"] = False
-        ret["comment"] = f"ConfigMap {namespace}/{name}: missing file(s) {', '.join(missing)}"
+        ret["comment"] = f"{what}: missing file(s) {', '.join(missing)}" + (f".{hint}" if hint else "")
         return ret
-    manifest = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace},
-        "data": {k: v.decode("utf-8") for k, v in data.items()},
-    }
-    return _ensure(ret, manifest, namespace, kubeconfig)
+    return _ensure(ret, manifest(data), None, kubeconfig)
 
 
 def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):

@@ -48,34 +48,16 @@ def rule_present(name, port=None, proto="any", source="any", action="allow"):
     action
         ``allow`` (default), ``deny``, ``reject`` or ``limit``.
     """
-    ret = _ret(name)
-    try:
-        rule = _rule_from_kwargs(port, proto, source, action)
-    except SaltInvocationError as exc:
-        ret.update(result=False, comment=str(exc))
-        return ret
-    text = __salt__["ufw.describe"](rule)
-    if __salt__["ufw.has_rule"](rule):
-        ret["comment"] = f"Rule '{text}' is already present"
-        return ret
-    change = {"rule": {"old": None, "new": text}}
-    if __opts__["test"]:
-        ret.update(result=None, changes=change, comment=f"Rule '{text}' would be added")
-        return ret
-    try:
-        __salt__["ufw.add_rule"](rule)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
-        return ret
-    if not __salt__["ufw.has_rule"](rule):
-        ret.update(result=False, comment=f"Rule '{text}' was added but UFW does not list it")
-        return ret
-    ret.update(changes=change, comment=f"Rule '{text}' added")
-    return ret
+    return _rule_state(name, True, port, proto, source, action)
 
 
 def rule_absent(name, port=None, proto="any", source="any", action="allow"):
     """Ensure UFW does not hold the given incoming rule."""
+    return _rule_state(name, False, port, proto, source, action)
+
+
+def _rule_state(name, wanted: bool, port, proto, source, action):
+    """rule_present (``wanted``) and rule_absent: read, predict, act, read again."""
     ret = _ret(name)
     try:
         rule = _rule_from_kwargs(port, proto, source, action)
@@ -83,22 +65,24 @@ def rule_absent(name, port=None, proto="any", source="any", action="allow"):
         ret.update(result=False, comment=str(exc))
         return ret
     text = __salt__["ufw.describe"](rule)
-    if not __salt__["ufw.has_rule"](rule):
-        ret["comment"] = f"Rule '{text}' is already absent"
+    verb, where = ("added", "present") if wanted else ("deleted", "absent")
+    if bool(__salt__["ufw.has_rule"](rule)) == wanted:
+        ret["comment"] = f"Rule '{text}' is already {where}"
         return ret
-    change = {"rule": {"old": text, "new": None}}
+    change = {"rule": {"old": None, "new": text} if wanted else {"old": text, "new": None}}
     if __opts__["test"]:
-        ret.update(result=None, changes=change, comment=f"Rule '{text}' would be deleted")
+        ret.update(result=None, changes=change, comment=f"Rule '{text}' would be {verb}")
         return ret
     try:
-        __salt__["ufw.delete_rule"](rule)
+        __salt__["ufw.add_rule" if wanted else "ufw.delete_rule"](rule)
     except CommandExecutionError as exc:
         ret.update(result=False, comment=str(exc))
         return ret
-    if __salt__["ufw.has_rule"](rule):
-        ret.update(result=False, comment=f"Rule '{text}' is still listed after deletion")
+    if bool(__salt__["ufw.has_rule"](rule)) != wanted:
+        failure = "was added but UFW does not list it" if wanted else "is still listed after deletion"
+        ret.update(result=False, comment=f"Rule '{text}' {failure}")
         return ret
-    ret.update(changes=change, comment=f"Rule '{text}' deleted")
+    ret.update(changes=change, comment=f"Rule '{text}' {verb}")
     return ret
 
 
