@@ -1,6 +1,14 @@
 """
 maia_kube: the Kubernetes client layer every maia-salt module uses.
 
+Why one module of this size: every function here shares the cached client,
+the discovery cache and the translation of client errors into kinds
+(``_modules/maia_errors.py``), and ``ensure``/``apply_manifests`` hand the
+live objects they read to the comparison without a second request. Salt
+loads each extension module on its own, so a split would send those private
+calls through ``__salt__`` (and make them public). The file keeps one concern
+per section instead: client, read, write, comparison, CRDs and manifests.
+
 Other maia-salt modules and states talk to Kubernetes only through these
 functions (``__salt__["maia_kube.apply"](...)``), never by parsing kubectl
 output. They use the official ``kubernetes`` Python client's DynamicClient, so

@@ -243,7 +243,7 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
         The names of the Applications of the same sync wave. The first of their
         ``app_synced`` states syncs all of them (those whose ``app_present``
         succeeded earlier in this run, as Salt's ``__running__`` says)
-        together and waits for them with one list per poll (``argocd.sync_wave``); each app's own state then reports that
+        together and waits for them with one list per poll (``maia_argocd_sync.sync_wave``); each app's own state then reports that
         app's outcome: result, attempts, and the failure or Degraded reason.
     """
     ret = _ret(name)
@@ -251,13 +251,13 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
     try:
         if __opts__["test"]:
             return _predict_sync(ret, what, name, namespace, force, kubeconfig)
-        outcome = __salt__["argocd.recall_outcome"](name, namespace, kubeconfig)
+        outcome = __salt__["maia_argocd_sync.recall_outcome"](name, namespace, kubeconfig)
         if outcome is None:
             present = _present_in_this_run(wave or [])
-            members = __salt__["argocd.wave_members"](name, present, namespace, kubeconfig)
+            members = __salt__["maia_argocd_sync.wave_members"](name, present, namespace, kubeconfig)
             if len(members) > 1:
                 log.info("argocd: syncing the wave of %s together: %s", what, ", ".join(members))
-            outcome = __salt__["argocd.sync_wave"](
+            outcome = __salt__["maia_argocd_sync.sync_wave"](
                 members, namespace=namespace, timeout=timeout, interval=interval, force=force,
                 retries=retries, retry_interval=retry_interval, prune=prune, kubeconfig=kubeconfig,
             )[name]  # the others of the wave find theirs with recall_outcome
@@ -330,22 +330,22 @@ def _predict_sync(ret, what, name, namespace, force, kubeconfig, pending=False):
         ret["result"] = None
         ret["comment"] = f"{what} does not exist yet; it would be synced once created"
         return ret
-    before = __salt__["argocd.summarize"](app)
-    if __salt__["argocd.is_converged"](before) and not force and not pending:
+    before = __salt__["maia_argocd_sync.summarize"](app)
+    if __salt__["maia_argocd_sync.is_converged"](before) and not force and not pending:
         ret["comment"] = f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
         return ret
     ret["result"] = None
-    if pending or __salt__["argocd.needs_sync"](before, force):
+    if pending or __salt__["maia_argocd_sync.needs_sync"](before, force):
         ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}", "new": "Synced/Healthy"}}
-        why = "after the spec change predicted above" if pending else __salt__["argocd.describe"](before)
+        why = "after the spec change predicted above" if pending else __salt__["maia_argocd_sync.describe"](before)
         ret["comment"] = f"{what} would be synced ({why})"
     else:
-        ret["comment"] = f"{what} would be waited for ({__salt__['argocd.describe'](before)})"
+        ret["comment"] = f"{what} would be waited for ({__salt__['maia_argocd_sync.describe'](before)})"
     return ret
 
 
 def _report_sync(ret, name, what, outcome):
-    """The state's return for one app from its ``argocd.sync_wave`` outcome
+    """The state's return for one app from its ``maia_argocd_sync.sync_wave`` outcome
     (whose report is already scrubbed of the app's secret values)."""
     before, after = outcome.get("before"), outcome.get("after")
     others = [n for n in outcome.get("wave") or [] if n != name]

@@ -1,5 +1,11 @@
 """States for the Kubernetes objects of stage 2 (maia.k8s), over ``maia_kube``.
 
+Why one module of this size: every state here is one object (or file set)
+put through the same ``_ensure`` (server-side apply, dry run under test, the
+prediction when the cluster does not exist yet, changes without values);
+splitting them would copy that body or move it where Salt's loader lets
+state modules not share it.
+
 Why not saltext-kubernetes: on salt-ssh targets the thin carries no saltext
 package (its loader entry point is not found there) and Debian bookworm's
 ``python3-kubernetes`` (22.6) is older than saltext-kubernetes 3.0 requires

@@ -238,7 +238,7 @@ def test_apps_created_as_specified_and_synced(cluster, salt):
         assert live["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == str(i)
         assert rets[f"{name}-present"]["changes"][f"Application {NS}/{name}"]["old"] is None
         assert rets[f"{name}-synced"]["changes"]["sync"]["new"] == "Synced/Healthy"
-    listed = {a["name"]: a for a in salt.run("argocd.apps")}
+    listed = {a["name"]: a for a in salt.run("maia_argocd_sync.apps")}
     for name, spec in APPS.items():
         assert listed[name]["sync"] == "Synced" and listed[name]["health"] == "Healthy"
         assert listed[name]["revision"] == spec["source"]["targetRevision"]
@@ -261,12 +261,12 @@ def test_rerun_changes_nothing_within_two_requests_per_app(cluster, salt):
 
 
 def test_execution_functions_for_people(cluster, salt):
-    started = salt.run("argocd.sync", "maia-test-metrics-server")
+    started = salt.run("maia_argocd_sync.sync", "maia-test-metrics-server")
     assert started["name"] == "maia-test-metrics-server" and len(started["sync_id"]) == 32
-    waited = salt.run("argocd.wait", "maia-test-metrics-server", "timeout=60", "interval=0.2",
+    waited = salt.run("maia_argocd_sync.wait", "maia-test-metrics-server", "timeout=60", "interval=0.2",
                       f"sync_id={started['sync_id']}")
     assert waited["result"] is True and waited["reason"] == "converged", waited["report"]
-    status = salt.run("argocd.status", "maia-test-metrics-server")
+    status = salt.run("maia_argocd_sync.status", "maia-test-metrics-server")
     assert status["phase"] == "Succeeded" and status["sync"] == "Synced" and status["unhealthy"] == []
     spec = copy.deepcopy(APPS["maia-test-loki"])
     spec["source"]["helm"]["valuesObject"]["grafana"]["adminPassword"] = GRAFANA_PASSWORD_NEW
