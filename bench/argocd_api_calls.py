@@ -106,7 +106,7 @@ def _states(n_apps, manifest, manifest_sha256):
     for i, name in enumerate(names):
         states[f"{name}-synced"] = {"argocd.app_synced": [
             {"name": name}, {"timeout": 600}, {"interval": 5}, {"retries": 3}, {"retry_interval": 10},
-            {"wave": members[waves[i]]}, {"require": [{"argocd": f"{name}-present"}]}]}
+            {"wave": members[waves[i]]}, {"watch": [{"argocd": f"{name}-present"}]}]}
     return states
 
 
