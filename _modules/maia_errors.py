@@ -53,7 +53,10 @@ def error(kind, message):
     """A ``CommandExecutionError`` of ``kind`` (one of ``KINDS``) with ``message``, to raise."""
     if kind not in KINDS:
         raise ValueError(f"maia_errors: unknown kind {kind!r} (known: {', '.join(KINDS)})")
-    return CommandExecutionError(message, info={INFO_KEY: kind})
+    exc = CommandExecutionError(message)
+    # set after construction: given to the constructor, Salt appends the info to the message
+    exc.info = {INFO_KEY: kind}
+    return exc
 
 
 def kind(exc):
