@@ -34,7 +34,7 @@ Kinds:
 
 For other modules and states, not for people: ``salt-call`` has no use for them.
 """
-from salt.exceptions import CommandExecutionError
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 __virtualname__ = "maia_errors"
 
@@ -76,3 +76,15 @@ def with_message(exc, message):
     """The same kind of error as ``exc`` (``api`` when it has none), with another message
     (e.g. scrubbed of secret values)."""
     return error(kind(exc) or "api", message)
+
+
+def attempt(ret, fun, *args, **kwargs):
+    """For states: ``(True, fun(*args, **kwargs))``, or, when it fails with an
+    expected error (``CommandExecutionError``, ``SaltInvocationError``,
+    ``OSError``), ``(False, None)`` with the state return ``ret`` marked failed
+    and the error's message as its comment."""
+    try:
+        return True, __salt__[fun](*args, **kwargs)
+    except (CommandExecutionError, SaltInvocationError, OSError) as exc:
+        ret.update(result=False, comment=str(exc))
+        return False, None

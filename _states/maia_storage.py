@@ -41,6 +41,11 @@ def host_vars_valid(name, devices, volumes, vg="MAIA_Storage", host=None):
     return ret
 
 
+def _run(ret, fun, *args):
+    """``(ok, value)`` of ``fun(*args)``: a failure marks ``ret`` failed (``maia_errors.attempt``)."""
+    return __salt__["maia_errors.attempt"](ret, fun, *args)
+
+
 def vg_present(name, devices):
     """Ensure volume group ``name`` exists and holds every device in ``devices``."""
     ret = _ret(name)
@@ -63,10 +68,7 @@ def vg_present(name, devices):
         if problems:
             ret.update(result=False, comment="; ".join(problems))
             return ret
-    try:
-        __salt__["maia_storage.create_vg"](name, missing)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "maia_storage.create_vg", name, missing)[0]:
         return ret
     after = __salt__["maia_storage.vg_info"](name)
     if not after or any(os.path.realpath(d) not in after["devices"] for d in devices):
@@ -91,10 +93,7 @@ def lv_present(name, vg, size):
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"Logical volume {vg}/{name} would be created ({spec['value']})")
         return ret
-    try:
-        __salt__["maia_storage.create_lv"](vg, name, size)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "maia_storage.create_lv", vg, name, size)[0]:
         return ret
     if not __salt__["maia_storage.lv_info"](vg, name):
         ret.update(result=False, comment=f"Logical volume {vg}/{name} is not listed after lvcreate")
@@ -126,10 +125,7 @@ def formatted(name, fstype="ext4"):
     if __opts__["test"]:
         ret.update(result=None, changes={"fstype": {"old": None, "new": fstype}}, comment=f"{name} would be formatted {fstype}")
         return ret
-    try:
-        __salt__["maia_storage.make_fs"](name, fstype)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "maia_storage.make_fs", name, fstype)[0]:
         return ret
     if __salt__["maia_storage.blkid"](name).get("TYPE") != fstype:
         ret.update(result=False, comment=f"{name} does not show {fstype} after mkfs")
@@ -217,10 +213,7 @@ def exported(name, clients, options, config="/etc/exports"):
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"{config} entry for {name} would be written")
         return ret
-    try:
-        __salt__["maia_storage.set_exports_entry"](name, line, config)
-    except OSError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "maia_storage.set_exports_entry", name, line, config)[0]:
         return ret
     if __salt__["maia_storage.exports_entry"](name, config) != line:
         ret.update(result=False, comment=f"{config} does not hold the new entry for {name}")

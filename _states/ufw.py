@@ -31,6 +31,11 @@ def _ret(name):
     return {"name": name, "changes": {}, "result": True, "comment": ""}
 
 
+def _run(ret, fun, *args):
+    """``(ok, value)`` of ``fun(*args)``: a failure marks ``ret`` failed (``maia_errors.attempt``)."""
+    return __salt__["maia_errors.attempt"](ret, fun, *args)
+
+
 def _rule_from_kwargs(port, proto, source, action):
     return __salt__["ufw.normalize_rule"]({"port": port, "proto": proto, "from": source, "action": action})
 
@@ -73,10 +78,7 @@ def _rule_state(name, wanted: bool, port, proto, source, action):
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"Rule '{text}' would be {verb}")
         return ret
-    try:
-        __salt__["ufw.add_rule" if wanted else "ufw.delete_rule"](rule)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "ufw.add_rule" if wanted else "ufw.delete_rule", rule)[0]:
         return ret
     if bool(__salt__["ufw.has_rule"](rule)) != wanted:
         failure = "was added but UFW does not list it" if wanted else "is still listed after deletion"
@@ -89,10 +91,8 @@ def _rule_state(name, wanted: bool, port, proto, source, action):
 def _set_active(name, wanted: bool):
     ret = _ret(name)
     word = "enabled" if wanted else "disabled"
-    try:
-        current = __salt__["ufw.status"]()
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    ok, current = _run(ret, "ufw.status")
+    if not ok:
         return ret
     if current["active"] == wanted:
         ret["comment"] = f"UFW is already {word}"
@@ -101,11 +101,10 @@ def _set_active(name, wanted: bool):
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"UFW would be {word}")
         return ret
-    try:
-        __salt__["ufw.enable" if wanted else "ufw.disable"]()
-        after = __salt__["ufw.status"]()
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "ufw.enable" if wanted else "ufw.disable")[0]:
+        return ret
+    ok, after = _run(ret, "ufw.status")
+    if not ok:
         return ret
     if after["active"] != wanted:
         ret.update(result=False, comment=f"UFW reports active={after['active']} after being {word}")
@@ -121,10 +120,8 @@ def default_policy(name, policy="deny", direction="incoming"):
     explicitly rather than left to the package default.
     """
     ret = _ret(name)
-    try:
-        current = __salt__["ufw.default_policy"](direction)
-    except SaltInvocationError as exc:
-        ret.update(result=False, comment=str(exc))
+    ok, current = _run(ret, "ufw.default_policy", direction)
+    if not ok:
         return ret
     if current == policy:
         ret["comment"] = f"UFW default {direction} policy is already {policy}"
@@ -138,11 +135,10 @@ def default_policy(name, policy="deny", direction="incoming"):
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"UFW default {direction} policy would be set to {policy}")
         return ret
-    try:
-        __salt__["ufw.set_default_policy"](policy, direction)
-        after = __salt__["ufw.default_policy"](direction)
-    except (CommandExecutionError, SaltInvocationError) as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "ufw.set_default_policy", policy, direction)[0]:
+        return ret
+    ok, after = _run(ret, "ufw.default_policy", direction)
+    if not ok:
         return ret
     if after != policy:
         ret.update(result=False, comment=f"UFW default {direction} policy is {after} after setting {policy}")

@@ -20,6 +20,11 @@ def load_salt_module(relpath: str, name: str, salt: dict | None = None, opts: di
     module.__salt__ = salt if salt is not None else {}
     module.__opts__ = opts if opts is not None else {"test": False}
     module.__grains__ = {}
+    if relpath.startswith("_states/"):
+        # the states reach the shared error contract through __salt__, as in Salt
+        errors = load_salt_module("_modules/maia_errors.py", f"{name}_errors", salt=module.__salt__)
+        for fn in ("error", "kind", "cluster_pending", "with_message", "attempt"):
+            module.__salt__.setdefault(f"maia_errors.{fn}", getattr(errors, fn))
     return module
 
 
