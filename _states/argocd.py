@@ -243,8 +243,9 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
         The names of the Applications of the same sync wave. The first of their
         ``app_synced`` states syncs all of them (those whose ``app_present``
         succeeded earlier in this run, as Salt's ``__running__`` says)
-        together and waits for them with one list per poll (``maia_argocd_sync.sync_wave``); each app's own state then reports that
-        app's outcome: result, attempts, and the failure or Degraded reason.
+        together and waits for them with one list per poll
+        (``maia_argocd_sync.sync_wave``); each app's own state then reports
+        that app's outcome: result, attempts, and the failure or Degraded reason.
     """
     ret = _ret(name)
     what = f"Application {namespace}/{name}"

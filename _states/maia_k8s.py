@@ -58,10 +58,7 @@ def _no_client(ret, predicted):
     if "maia_kube.ensure" in __salt__:
         return None
     if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = predicted
-        ret["comment"] = "would be checked and applied once the Python Kubernetes client is installed"
-        return ret
+        return _predicted(ret, predicted, "would be checked and applied once the Python Kubernetes client is installed")
     ret["result"] = False
     ret["comment"] = (
         "the maia_kube module is not loaded: the Python 'kubernetes' client is missing on this host "
@@ -79,6 +76,12 @@ def _pillar(key, default=None):
 
 def _ret(name):
     return {"name": name, "changes": {}, "result": True, "comment": ""}
+
+
+def _predicted(ret, changes, comment):
+    """The return of a state under ``test=True``: result None, the predicted changes."""
+    ret.update(result=None, changes=changes, comment=comment)
+    return ret
 
 
 def _ident(manifest, namespace=None):
@@ -121,10 +124,7 @@ def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, 
         res = __salt__["maia_kube.ensure"](manifest, dry_run=test, **kwargs)
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):
-            ret["result"] = None
-            ret["changes"] = _created(what)
-            ret["comment"] = f"{what} would be created (cluster not ready to check yet: {exc})"
-            return ret
+            return _predicted(ret, _created(what), f"{what} would be created (cluster not ready to check yet: {exc})")
         ret["result"] = False
         ret["comment"] = f"{what}: {exc}"
         return ret
@@ -208,10 +208,7 @@ def _from_files(name, what, files, manifest, missing_ok_in_test, kubeconfig, hin
     data, missing = _read_files(files)
     if missing:
         if __opts__["test"] and missing_ok_in_test:
-            ret["result"] = None
-            ret["changes"] = _created(what)
-            ret["comment"] = f"{what} would be created once {', '.join(missing)} exist"
-            return ret
+            return _predicted(ret, _created(what), f"{what} would be created once {', '.join(missing)} exist")
         ret["result"] = False
         ret["comment"] = f"{what}: missing file(s) {', '.join(missing)}" + (f".{hint}" if hint else "")
         return ret
@@ -245,10 +242,7 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
         time.sleep(float(interval))
     if node is None:
         if test:
-            ret["result"] = None
-            ret["changes"] = _labels_change(labels, {})
-            ret["comment"] = f"Node {name} would be labeled once it registers"
-            return ret
+            return _predicted(ret, _labels_change(labels, {}), f"Node {name} would be labeled once it registers")
         ret["result"] = False
         ret["comment"] = (
             f"Node {name} did not register within {timeout}s; set maia:k8s:node_name "
@@ -292,10 +286,7 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
         return ret
     if not os.path.isfile(name):
         if test:
-            ret["result"] = None
-            ret["changes"] = _created(name)
-            ret["comment"] = f"{name} is not downloaded yet; it would be checked and applied"
-            return ret
+            return _predicted(ret, _created(name), f"{name} is not downloaded yet; it would be checked and applied")
         ret["result"] = False
         ret["comment"] = f"manifest {name} does not exist"
         return ret
@@ -305,10 +296,7 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
         )
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):  # a bad sha256 is "invalid": it fails
-            ret["result"] = None
-            ret["changes"] = _created(name)
-            ret["comment"] = f"{name} would be applied (cluster not ready to check yet: {exc})"
-            return ret
+            return _predicted(ret, _created(name), f"{name} would be applied (cluster not ready to check yet: {exc})")
         ret["result"] = False
         ret["comment"] = str(exc)
         return ret

@@ -31,8 +31,18 @@ def __virtual__():
     return (False, "maia_microk8s execution module not loaded")
 
 
+def _restarted():
+    return {"microk8s": {"old": "running", "new": "restarted"}}
+
+
 def _ret(name):
     return {"name": name, "changes": {}, "result": True, "comment": ""}
+
+
+def _predicted(ret, changes, comment):
+    """The return of a state under ``test=True``: result None, the predicted changes."""
+    ret.update(result=None, changes=changes, comment=comment)
+    return ret
 
 
 def addons_enabled(name, addons, microk8s_cmd=None):
@@ -50,10 +60,7 @@ def addons_enabled(name, addons, microk8s_cmd=None):
         ret["comment"] = f"Addons already enabled: {', '.join(addons)}"
         return ret
     if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = _addons_enabled(todo)
-        ret["comment"] = f"Addons would be enabled: {', '.join(todo)}"
-        return ret
+        return _predicted(ret, _addons_enabled(todo), f"Addons would be enabled: {', '.join(todo)}")
     try:
         for addon in todo:
             __salt__["maia_microk8s.enable"](addon, microk8s_cmd=microk8s_cmd)
@@ -84,10 +91,8 @@ def args_present(name, flags):
     ret = _ret(name)
     if not os.path.exists(name):
         if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = {f: {"old": None, "new": str(v)} for f, v in flags.items()}
-            ret["comment"] = f"{name} does not exist yet (MicroK8s not installed); flags would be set"
-            return ret
+            changes = {f: {"old": None, "new": str(v)} for f, v in flags.items()}
+            return _predicted(ret, changes, f"{name} does not exist yet (MicroK8s not installed); flags would be set")
         ret["result"] = False
         ret["comment"] = f"{name} does not exist: is MicroK8s installed?"
         return ret
@@ -96,10 +101,7 @@ def args_present(name, flags):
         ret["comment"] = f"All {len(flags)} flags already set in {name}"
         return ret
     if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = diff
-        ret["comment"] = f"{len(diff)} flag(s) would be set in {name}"
-        return ret
+        return _predicted(ret, diff, f"{len(diff)} flag(s) would be set in {name}")
     ret["changes"] = __salt__["maia_microk8s.args_set"](name, flags)
     left = __salt__["maia_microk8s.args_diff"](name, flags)
     if left:
@@ -173,13 +175,10 @@ def mod_watch(name, sfun=None, **kwargs):
         return ret
     retry_args = {k: kwargs[k] for k in ("retries", "interval", "timeout", "microk8s_cmd") if k in kwargs}
     if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = {"microk8s": {"old": "running", "new": "restarted"}}
-        ret["comment"] = "MicroK8s would be restarted, then waited for"
-        return ret
+        return _predicted(ret, _restarted(), "MicroK8s would be restarted, then waited for")
     try:
         __salt__["maia_microk8s.restart"](microk8s_cmd=retry_args.get("microk8s_cmd"))
-        ret["changes"] = {"microk8s": {"old": "running", "new": "restarted"}}
+        ret["changes"] = _restarted()
         __salt__["maia_microk8s.wait_ready"](**retry_args)
     except CommandExecutionError as exc:
         ret["result"] = False
@@ -232,10 +231,7 @@ def _file_state(name, text, mode, what, user=None, group=None):
         ret["comment"] = f"{what} {name} is up to date"
         return ret
     if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = changes
-        ret["comment"] = f"{what} {name} would be written"
-        return ret
+        return _predicted(ret, changes, f"{what} {name} would be written")
     _write_private(name, text, mode, user, group)
     ret["changes"] = changes
     ret["comment"] = f"{what} {name} written (sha256 {_sha(text)[:12]})"
@@ -263,10 +259,8 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
     except CommandExecutionError as exc:
         ret = _ret(name)
         if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = {"kubeconfig": _content_change(os.path.exists(name))}
-            ret["comment"] = f"kubeconfig {name} would be written once MicroK8s runs"
-            return ret
+            change = {"kubeconfig": _content_change(os.path.exists(name))}
+            return _predicted(ret, change, f"kubeconfig {name} would be written once MicroK8s runs")
         ret["result"] = False
         ret["comment"] = str(exc)
         return ret
