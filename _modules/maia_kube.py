@@ -41,6 +41,7 @@ import os
 import re
 import time
 
+import salt.utils.args
 import yaml
 from salt.exceptions import CommandExecutionError
 
@@ -474,16 +475,8 @@ def patch(
     return _to_dict(obj, api_version, kind)
 
 
-def apply(
-    manifest,
-    namespace=None,
-    field_manager=DEFAULT_FIELD_MANAGER,
-    force=True,
-    dry_run=False,
-    subresource=None,
-    kubeconfig=None,
-    context=None,
-):
+def apply(manifest, namespace=None, field_manager=DEFAULT_FIELD_MANAGER, force=True, dry_run=False,
+          subresource=None, kubeconfig=None, context=None):
     """
     Server-side apply (``application/apply-patch+yaml``) of one object; creates
     it when absent. Returns the resulting object (with ``dry_run=True`` the
@@ -642,15 +635,8 @@ def apply_is_noop(manifest, live, field_manager=DEFAULT_FIELD_MANAGER):
 _UNKNOWN = object()
 
 
-def ensure(
-    manifest,
-    namespace=None,
-    field_manager=DEFAULT_FIELD_MANAGER,
-    force=True,
-    dry_run=False,
-    kubeconfig=None,
-    context=None,
-):
+def ensure(manifest, namespace=None, field_manager=DEFAULT_FIELD_MANAGER, force=True, dry_run=False,
+           kubeconfig=None, context=None):
     """
     Server-side apply one object and say what changed: the building block for
     idempotent states (``test=True`` passes ``dry_run=True``).
@@ -680,15 +666,8 @@ def _ensure(manifest, namespace, field_manager, force, dry_run, kubeconfig, cont
         )
     if apply_is_noop(manifest, before, field_manager):
         return {"id": ident, "created": False, "changed": False, "diff": [], "object": before}
-    after = apply(
-        manifest,
-        namespace=ns,
-        field_manager=field_manager,
-        force=force,
-        dry_run=dry_run,
-        kubeconfig=kubeconfig,
-        context=context,
-    )
+    after = apply(manifest, namespace=ns, field_manager=field_manager, force=force, dry_run=dry_run,
+                  kubeconfig=kubeconfig, context=context)
     keep_status = "status" in manifest
     diff = (
         _diff_paths(_comparable(before, keep_status), _comparable(after, keep_status))
@@ -922,20 +901,12 @@ def _read_many(objs, namespace, kubeconfig, context):
     return known
 
 
-def apply_manifest_file(
-    path,
-    sha256=None,
-    namespace=None,
-    field_manager=DEFAULT_FIELD_MANAGER,
-    force=True,
-    dry_run=False,
-    timeout=120,
-    kubeconfig=None,
-    context=None,
-):
+def apply_manifest_file(path, sha256=None, **kwargs):
     """
     Check a manifest file's sha256 (when given) before anything else, then
-    server-side apply every object in it (see ``apply_manifests``).
+    server-side apply every object in it with ``apply_manifests`` (its keyword
+    arguments: ``namespace``, ``field_manager``, ``force``, ``dry_run``,
+    ``timeout``, ``kubeconfig``, ``context``).
 
     path
         local path on the minion, or a ``salt://``/``https://`` source fetched with cp.cache_file
@@ -959,15 +930,6 @@ def apply_manifest_file(
             "invalid",
             f"sha256 mismatch for {path}: expected {sha256}, got {digest}; nothing applied"
         )
-    summary = apply_manifests(
-        data.decode("utf-8"),
-        namespace=namespace,
-        field_manager=field_manager,
-        force=force,
-        dry_run=dry_run,
-        timeout=timeout,
-        kubeconfig=kubeconfig,
-        context=context,
-    )
+    summary = apply_manifests(data.decode("utf-8"), **salt.utils.args.clean_kwargs(**kwargs))
     summary["sha256"] = digest
     return summary

@@ -94,11 +94,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
         if kind == "Secret":
             manifest["data"] = __salt__["argocd.encode_secret_data"](desired["data"])
         created = __salt__["argocd.create"](manifest, kubeconfig, secret_keys)
-        leftover, _ = __salt__["argocd.compare"](kind, created, desired, secret_keys)
-        if leftover:
-            ret["result"] = False
-            ret["comment"] = (f"{what} created, but the API server stored different values for: "
-                              f"{', '.join(_paths(leftover))}")
+        if _stored_differs(ret, created, desired, secret_keys, f"{what} created, but the API server stored"):
             return ret
         ret["comment"] = f"{what} created"
         log.info("argocd: %s created", what)
@@ -115,15 +111,20 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
         ret["comment"] = f"{what} would be patched: {', '.join(sorted(changes))}"
         return ret
     patched = __salt__["argocd.patch"](kind, name, namespace, body, kubeconfig, secret_keys)
-    leftover, _ = __salt__["argocd.compare"](kind, patched, desired, secret_keys)
-    if leftover:
-        ret["result"] = False
-        ret["comment"] = (f"{what} patched, but the API server kept different values for: "
-                          f"{', '.join(_paths(leftover))}")
+    if _stored_differs(ret, patched, desired, secret_keys, f"{what} patched, but the API server kept"):
         return ret
     ret["comment"] = f"{what} patched: {', '.join(sorted(changes))}"
     log.info("argocd: %s patched: %s", what, ", ".join(sorted(changes)))
     return ret
+
+
+def _stored_differs(ret, stored, desired, secret_keys, what):
+    """Check the server's answer against ``desired``; when it differs, fail ``ret`` naming the fields."""
+    leftover, _ = __salt__["argocd.compare"](desired["kind"], stored, desired, secret_keys)
+    if leftover:
+        ret["result"] = False
+        ret["comment"] = f"{what} different values for: {', '.join(_paths(leftover))}"
+    return bool(leftover)
 
 
 def _paths(patch, prefix=""):

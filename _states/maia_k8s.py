@@ -75,13 +75,15 @@ def _pillar(key, default=None):
 
 
 def _ret(name):
-    return {"name": name, "changes": {}, "result": True, "comment": ""}
+    return __salt__["maia_state_ret.new"](name)
 
 
 def _predicted(ret, changes, comment):
-    """The return of a state under ``test=True``: result None, the predicted changes."""
-    ret.update(result=None, changes=changes, comment=comment)
-    return ret
+    return __salt__["maia_state_ret.predicted"](ret, changes, comment)
+
+
+def _failed(ret, comment):
+    return __salt__["maia_state_ret.failed"](ret, comment)
 
 
 def _ident(manifest, namespace=None):
@@ -125,9 +127,7 @@ def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, 
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):
             return _predicted(ret, _created(what), f"{what} would be created (cluster not ready to check yet: {exc})")
-        ret["result"] = False
-        ret["comment"] = f"{what}: {exc}"
-        return ret
+        return _failed(ret, f"{what}: {exc}")
     if not res["changed"]:
         ret["comment"] = f"{what} is in the desired state"
         return ret
@@ -209,9 +209,7 @@ def _from_files(name, what, files, manifest, missing_ok_in_test, kubeconfig, hin
     if missing:
         if __opts__["test"] and missing_ok_in_test:
             return _predicted(ret, _created(what), f"{what} would be created once {', '.join(missing)} exist")
-        ret["result"] = False
-        ret["comment"] = f"{what}: missing file(s) {', '.join(missing)}" + (f".{hint}" if hint else "")
-        return ret
+        return _failed(ret, f"{what}: missing file(s) {', '.join(missing)}" + (f".{hint}" if hint else ""))
     return _ensure(ret, manifest(data), None, kubeconfig)
 
 
@@ -234,9 +232,7 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
             if test and _cluster_pending(exc):
                 node = None
             else:
-                ret["result"] = False
-                ret["comment"] = f"Node {name}: {exc}"
-                return ret
+                return _failed(ret, f"Node {name}: {exc}")
         if node is not None or test or time.monotonic() > deadline:
             break
         time.sleep(float(interval))
@@ -262,10 +258,7 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     try:
         __salt__["maia_kube.patch"]("v1", "Node", name, {"metadata": {"labels": todo}}, kubeconfig=kubeconfig)
     except CommandExecutionError as exc:
-        ret["changes"] = {}
-        ret["result"] = False
-        ret["comment"] = f"Node {name}: {exc}"
-        return ret
+        return _failed(ret, f"Node {name}: {exc}")
     ret["comment"] = f"Node {name} labeled"
     return ret
 
@@ -287,9 +280,7 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
     if not os.path.isfile(name):
         if test:
             return _predicted(ret, _created(name), f"{name} is not downloaded yet; it would be checked and applied")
-        ret["result"] = False
-        ret["comment"] = f"manifest {name} does not exist"
-        return ret
+        return _failed(ret, f"manifest {name} does not exist")
     try:
         summary = __salt__["maia_kube.apply_manifest_file"](
             name, sha256=sha256, namespace=namespace, dry_run=test, timeout=timeout, kubeconfig=kubeconfig
@@ -297,9 +288,7 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):  # a bad sha256 is "invalid": it fails
             return _predicted(ret, _created(name), f"{name} would be applied (cluster not ready to check yet: {exc})")
-        ret["result"] = False
-        ret["comment"] = str(exc)
-        return ret
+        return _failed(ret, str(exc))
     created, changed = summary.get("created") or [], summary.get("changed") or []
     what = f"{summary['objects']} objects of {os.path.basename(name)} (sha256 {summary['sha256'][:12]})"
     if not created and not changed:
@@ -380,14 +369,10 @@ def argocd_admin_password(
     password = _pillar(password_pillar, "")
     wanted_hash = _pillar(bcrypt_pillar, "")
     if not password:
-        ret["result"] = False
-        ret["comment"] = f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)"
-        return ret
+        return _failed(ret, f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)")
     if wanted_hash:
         if not wanted_hash.startswith("$2"):
-            ret["result"] = False
-            ret["comment"] = f"pillar {bcrypt_pillar} is not a bcrypt hash"
-            return ret
+            return _failed(ret, f"pillar {bcrypt_pillar} is not a bcrypt hash")
         if _bcrypt_matches(password, wanted_hash) is False:
             ret["result"] = False
             ret["comment"] = (
@@ -404,9 +389,7 @@ def argocd_admin_password(
         if test and _cluster_pending(exc):
             live = None
         else:
-            ret["result"] = False
-            ret["comment"] = str(exc)
-            return ret
+            return _failed(ret, str(exc))
     data = (live or {}).get("data") or {}
     current_hash = base64.b64decode(data["admin.password"]).decode() if data.get("admin.password") else ""
     if current_hash and data.get("admin.passwordMtime") and (
@@ -441,10 +424,7 @@ def argocd_admin_password(
             manifest, namespace=namespace, field_manager=ADMIN_PASSWORD_FIELD_MANAGER, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        ret["changes"] = {}
-        ret["result"] = False
-        ret["comment"] = f"ArgoCD admin password: {exc}"
-        return ret
+        return _failed(ret, f"ArgoCD admin password: {exc}")
     ret["comment"] = f"ArgoCD admin password {change}"
     return ret
 
@@ -494,9 +474,7 @@ def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=12
         if __salt__["maia_errors.kind"](exc) == "no_kubeconfig":
             ret["comment"] = f"{what}: no kubeconfig, so no cluster to delete it from ({exc})"
             return ret
-        ret["result"] = False
-        ret["comment"] = f"{what}: {exc}"
-        return ret
+        return _failed(ret, f"{what}: {exc}")
     if live is None:
         ret["comment"] = f"{what} does not exist"
         return ret
@@ -510,9 +488,6 @@ def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=12
             api_version, kind, name, namespace, wait=wait, timeout=timeout, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        ret["changes"] = {}
-        ret["result"] = False
-        ret["comment"] = f"{what}: {exc}"
-        return ret
+        return _failed(ret, f"{what}: {exc}")
     ret["comment"] = f"{what} deleted"
     return ret

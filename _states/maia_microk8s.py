@@ -36,13 +36,15 @@ def _restarted():
 
 
 def _ret(name):
-    return {"name": name, "changes": {}, "result": True, "comment": ""}
+    return __salt__["maia_state_ret.new"](name)
 
 
 def _predicted(ret, changes, comment):
-    """The return of a state under ``test=True``: result None, the predicted changes."""
-    ret.update(result=None, changes=changes, comment=comment)
-    return ret
+    return __salt__["maia_state_ret.predicted"](ret, changes, comment)
+
+
+def _failed(ret, comment):
+    return __salt__["maia_state_ret.failed"](ret, comment)
 
 
 def addons_enabled(name, addons, microk8s_cmd=None):
@@ -52,9 +54,7 @@ def addons_enabled(name, addons, microk8s_cmd=None):
     ret = _ret(name)
     st = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)
     if not st["running"] and not __opts__["test"]:
-        ret["result"] = False
-        ret["comment"] = "MicroK8s is not running: cannot enable addons"
-        return ret
+        return _failed(ret, "MicroK8s is not running: cannot enable addons")
     todo = [a for a in addons if not st["addons"].get(a)]
     if not todo:
         ret["comment"] = f"Addons already enabled: {', '.join(addons)}"
@@ -65,9 +65,7 @@ def addons_enabled(name, addons, microk8s_cmd=None):
         for addon in todo:
             __salt__["maia_microk8s.enable"](addon, microk8s_cmd=microk8s_cmd)
     except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = str(exc)
-        return ret
+        return _failed(ret, str(exc))
     after = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)
     still = [a for a in todo if not after["addons"].get(a)]
     ret["changes"] = _addons_enabled([a for a in todo if a not in still])
@@ -93,9 +91,7 @@ def args_present(name, flags):
         if __opts__["test"]:
             changes = {f: {"old": None, "new": str(v)} for f, v in flags.items()}
             return _predicted(ret, changes, f"{name} does not exist yet (MicroK8s not installed); flags would be set")
-        ret["result"] = False
-        ret["comment"] = f"{name} does not exist: is MicroK8s installed?"
-        return ret
+        return _failed(ret, f"{name} does not exist: is MicroK8s installed?")
     diff = __salt__["maia_microk8s.args_diff"](name, flags)
     if not diff:
         ret["comment"] = f"All {len(flags)} flags already set in {name}"
@@ -156,9 +152,7 @@ def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=N
             retries=retries, interval=interval, timeout=timeout, microk8s_cmd=microk8s_cmd
         )
     except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = str(exc)
-        return ret
+        return _failed(ret, str(exc))
     ret["comment"] = "MicroK8s is ready"
     return ret
 
@@ -170,9 +164,7 @@ def mod_watch(name, sfun=None, **kwargs):
     """
     ret = _ret(name)
     if sfun != "running":
-        ret["result"] = False
-        ret["comment"] = f"watch is not supported for maia_microk8s.{sfun}"
-        return ret
+        return _failed(ret, f"watch is not supported for maia_microk8s.{sfun}")
     retry_args = {k: kwargs[k] for k in ("retries", "interval", "timeout", "microk8s_cmd") if k in kwargs}
     if __opts__["test"]:
         return _predicted(ret, _restarted(), "MicroK8s would be restarted, then waited for")
@@ -181,8 +173,8 @@ def mod_watch(name, sfun=None, **kwargs):
         ret["changes"] = _restarted()
         __salt__["maia_microk8s.wait_ready"](**retry_args)
     except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = f"MicroK8s restarted but not ready: {exc}" if ret["changes"] else str(exc)
+        # the restart happened: keep it in the changes
+        ret.update(result=False, comment=f"MicroK8s restarted but not ready: {exc}" if ret["changes"] else str(exc))
         return ret
     ret["comment"] = "MicroK8s restarted and ready"
     return ret
@@ -261,9 +253,7 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
         if __opts__["test"]:
             change = {"kubeconfig": _content_change(os.path.exists(name))}
             return _predicted(ret, change, f"kubeconfig {name} would be written once MicroK8s runs")
-        ret["result"] = False
-        ret["comment"] = str(exc)
-        return ret
+        return _failed(ret, str(exc))
     return _file_state(name, text, mode, "kubeconfig", user, group)
 
 

@@ -25,6 +25,9 @@ def load_salt_module(relpath: str, name: str, salt: dict | None = None, opts: di
         errors = load_salt_module("_modules/maia_errors.py", f"{name}_errors", salt=module.__salt__)
         for fn in ("error", "kind", "cluster_pending", "with_message", "attempt"):
             module.__salt__.setdefault(f"maia_errors.{fn}", getattr(errors, fn))
+        returns = load_salt_module("_modules/maia_state_ret.py", f"{name}_ret")
+        for fn in ("new", "predicted", "failed"):
+            module.__salt__.setdefault(f"maia_state_ret.{fn}", getattr(returns, fn))
     return module
 
 
