@@ -1,10 +1,10 @@
 """Status and sync of ArgoCD Applications, over the Kubernetes API.
 
-The other half of the ArgoCD modules (``_modules/argocd.py`` builds, reads,
+The other half of the ArgoCD modules (``_modules/maia_argocd.py`` builds, reads,
 compares and writes the objects): a sync is requested by writing the
 Application's ``operation`` field, and progress is read back from its
 ``status`` as the ArgoCD application controller writes it. Every read and
-write goes through ``argocd.get``/``patch``/``list`` (and so through
+write goes through ``maia_argocd.get``/``patch``/``list`` (and so through
 ``maia_kube``); errors keep their kind (``_modules/maia_errors.py``).
 
 Functions for people (``salt-call maia_argocd_sync.<fn>``):
@@ -41,23 +41,23 @@ def _error(kind, message):
 
 
 def _get(kind, name, namespace, kubeconfig):
-    return __salt__["argocd.get"](kind, name, namespace, kubeconfig)
+    return __salt__["maia_argocd.get"](kind, name, namespace, kubeconfig)
 
 
 def _patch(kind, name, namespace, body, kubeconfig=None):
-    return __salt__["argocd.patch"](kind, name, namespace, body, kubeconfig)
+    return __salt__["maia_argocd.patch"](kind, name, namespace, body, kubeconfig)
 
 
 def _list(kind, namespace, kubeconfig):
-    return __salt__["argocd.list"](kind, namespace, kubeconfig)
+    return __salt__["maia_argocd.list"](kind, namespace, kubeconfig)
 
 
 def _normalize(obj):
-    return __salt__["argocd.normalize"](obj)
+    return __salt__["maia_argocd.normalize"](obj)
 
 
 def _diff(old, new):
-    return __salt__["argocd.diff"](old, new)
+    return __salt__["maia_argocd.diff"](old, new)
 
 
 def _collect(obj, secret_keys=None):

@@ -33,7 +33,7 @@ def load_salt_module(relpath: str, name: str, salt: dict | None = None, opts: di
 
 @pytest.fixture
 def ufw_mod():
-    return load_salt_module("_modules/ufw.py", "maia_test_ufw_mod")
+    return load_salt_module("_modules/maia_ufw.py", "maia_test_ufw_mod")
 
 
 @pytest.fixture

@@ -338,7 +338,7 @@ def test_ufw_clean_then_reapply(lab, runs):
     cleaned, _ = run_json(lab, CLIENT2, "state.apply", "maia.prepare.ufw.clean", check_rc=True)
     changed = {k for k, s in states_of(cleaned, CLIENT2).items() if s["changes"]}
     assert changed == {"maia-prepare-ufw-disabled", "maia-prepare-ufw-rule-from-maia-node-0-deleted", "maia-prepare-ufw-rule-from-maia-node-1-deleted"}
-    rules, _ = run_json(lab, CLIENT2, "ufw.rules")
+    rules, _ = run_json(lab, CLIENT2, "maia_ufw.rules")
     assert rules[CLIENT2] == [{"action": "allow", "proto": "tcp", "port": "22", "from": "any"}]
     assert "Status: inactive" in lab.ssh(CLIENT2, "LC_ALL=C ufw status").stdout
     again, _ = run_json(lab, CLIENT2, "state.apply", "maia.prepare.ufw.clean", check_rc=True)

@@ -135,9 +135,9 @@ def test_ubuntu_nfs_server_with_gpu_and_cifs(tmp_path):
     assert has(s["maia-prepare-ufw-rule-nfs-from-maia-node-2-allowed"], {"port": 2049, "proto": "tcp", "source": "198.18.0.13"})
     assert has(s["maia-prepare-ufw-rule-extra-1-allowed"], {"port": "8080", "proto": "tcp", "source": "198.18.0.0/24"})
     # default incoming deny set explicitly, after every allow rule; enabled after that
-    assert has(s["maia-prepare-ufw-default-incoming-denied"], {"fun": "ufw.default_policy", "policy": "deny", "direction": "incoming"})
-    assert sorted(r["ufw"] for r in s["maia-prepare-ufw-default-incoming-denied"]["require"]) == rules
-    assert s["maia-prepare-ufw-enabled"]["require"] == [{"ufw": "maia-prepare-ufw-default-incoming-denied"}]
+    assert has(s["maia-prepare-ufw-default-incoming-denied"], {"fun": "maia_ufw.default_policy", "policy": "deny", "direction": "incoming"})
+    assert sorted(r["maia_ufw"] for r in s["maia-prepare-ufw-default-incoming-denied"]["require"]) == rules
+    assert s["maia-prepare-ufw-enabled"]["require"] == [{"maia_ufw": "maia-prepare-ufw-default-incoming-denied"}]
     # nfs server
     assert has(s["maia-prepare-nfs-export-dir-present"], {"name": "/nfs", "user": "nobody", "group": "nogroup", "mode": "0777"})
     assert {"sls": "maia.prepare.lvm"} in s["maia-prepare-nfs-export-dir-present"]["require"]
@@ -258,7 +258,7 @@ def test_extra_export_clients(tmp_path):
 
 def test_clean_renders_the_mirror_of_each_part(tmp_path):
     s = render_sls(tmp_path, "maia.prepare.clean", "maia-node-0", {**OS["ubuntu22"], **GPU}, SERVER)
-    assert s["maia-prepare-ufw-disabled"]["fun"] == "ufw.disabled"
+    assert s["maia-prepare-ufw-disabled"]["fun"] == "maia_ufw.disabled"
     assert ids(s, "maia-prepare-ufw-rule-") == [
         "maia-prepare-ufw-rule-from-maia-node-1-deleted", "maia-prepare-ufw-rule-from-maia-node-2-deleted",
         "maia-prepare-ufw-rule-nfs-from-maia-node-1-deleted", "maia-prepare-ufw-rule-nfs-from-maia-node-2-deleted",

@@ -1,4 +1,4 @@
-"""Unit tests of the normalised comparison in _modules/argocd.py: normalise,
+"""Unit tests of the normalised comparison in _modules/maia_argocd.py: normalise,
 diff, merge patch, masked changes, manifests, status summaries.
 
 No API server: the module is imported from its file with its Salt dunders
@@ -22,7 +22,7 @@ def _load(name):
 @pytest.fixture(scope="module")
 def argocd():
     secrets = _load("maia_secrets")
-    module = _load("argocd")
+    module = _load("maia_argocd")
     errors = _load("maia_errors")
     module.__salt__ = {f"maia_secrets.{fn}": getattr(secrets, fn) for fn in ("mask", "collect", "scrub")}
     module.__salt__.update({f"maia_errors.{fn}": getattr(errors, fn) for fn in ("error", "kind", "with_message")})
@@ -35,7 +35,7 @@ def argocd():
 def argocd_sync(argocd):
     """_modules/maia_argocd_sync.py, reaching the argocd module through its __salt__ as in Salt."""
     module = _load("maia_argocd_sync")
-    module.__salt__ = dict(argocd.__salt__, **{f"argocd.{fn}": getattr(argocd, fn) for fn in ("normalize", "diff")})
+    module.__salt__ = dict(argocd.__salt__, **{f"maia_argocd.{fn}": getattr(argocd, fn) for fn in ("normalize", "diff")})
     module.__context__ = {}
     module.__opts__ = {"test": False}
     return module

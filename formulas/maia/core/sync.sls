@@ -18,7 +18,7 @@ include:
 {%- for app in mapdata.apps | sort(attribute="sync_wave") %}
 
 maia-core-app-{{ app.component }}-synced:
-  argocd.app_synced:
+  maia_argocd.app_synced:
     - name: {{ app.name }}
     - namespace: {{ mapdata.argocd_namespace }}
     - kubeconfig: {{ mapdata.kubeconfig }}
@@ -30,6 +30,6 @@ maia-core-app-{{ app.component }}-synced:
     - retry_interval: {{ mapdata.sync.retry_interval }}
     - wave: {{ waves[app.sync_wave | string] | json }}
     - watch:
-      - argocd: maia-core-app-{{ app.component }}-present
+      - maia_argocd: maia-core-app-{{ app.component }}-present
 {%- endfor %}
 {%- endif %}

@@ -1,26 +1,26 @@
 """States for UFW: firewall enabled or disabled, rules present or absent.
 
-Each state reads the current firewall through the ``ufw`` execution module,
+Each state reads the current firewall through the ``maia_ufw`` execution module,
 returns early when it already matches, predicts the exact change under
 ``test=True``, and re-reads after acting.
 
 .. code-block:: yaml
 
     maia-prepare-ufw-rule-ssh-allowed:
-      ufw.rule_present:
+      maia_ufw.rule_present:
         - port: 22
         - proto: tcp
 
     maia-prepare-ufw-rule-from-maia-node-1-allowed:
-      ufw.rule_present:
+      maia_ufw.rule_present:
         - source: 198.18.0.12
 
     maia-prepare-ufw-enabled:
-      ufw.enabled: []
+      maia_ufw.enabled: []
 """
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-__virtualname__ = "ufw"
+__virtualname__ = "maia_ufw"
 
 
 def __virtual__():
@@ -37,7 +37,7 @@ def _run(ret, fun, *args):
 
 
 def _rule_from_kwargs(port, proto, source, action):
-    return __salt__["ufw.normalize_rule"]({"port": port, "proto": proto, "from": source, "action": action})
+    return __salt__["maia_ufw.normalize_rule"]({"port": port, "proto": proto, "from": source, "action": action})
 
 
 def rule_present(name, port=None, proto="any", source="any", action="allow"):
@@ -69,18 +69,18 @@ def _rule_state(name, wanted: bool, port, proto, source, action):
     except SaltInvocationError as exc:
         ret.update(result=False, comment=str(exc))
         return ret
-    text = __salt__["ufw.describe"](rule)
+    text = __salt__["maia_ufw.describe"](rule)
     verb, where = ("added", "present") if wanted else ("deleted", "absent")
-    if bool(__salt__["ufw.has_rule"](rule)) == wanted:
+    if bool(__salt__["maia_ufw.has_rule"](rule)) == wanted:
         ret["comment"] = f"Rule '{text}' is already {where}"
         return ret
     change = {"rule": {"old": None, "new": text} if wanted else {"old": text, "new": None}}
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"Rule '{text}' would be {verb}")
         return ret
-    if not _run(ret, "ufw.add_rule" if wanted else "ufw.delete_rule", rule)[0]:
+    if not _run(ret, "maia_ufw.add_rule" if wanted else "maia_ufw.delete_rule", rule)[0]:
         return ret
-    if bool(__salt__["ufw.has_rule"](rule)) != wanted:
+    if bool(__salt__["maia_ufw.has_rule"](rule)) != wanted:
         failure = "was added but UFW does not list it" if wanted else "is still listed after deletion"
         ret.update(result=False, comment=f"Rule '{text}' {failure}")
         return ret
@@ -91,7 +91,7 @@ def _rule_state(name, wanted: bool, port, proto, source, action):
 def _set_active(name, wanted: bool):
     ret = _ret(name)
     word = "enabled" if wanted else "disabled"
-    ok, current = _run(ret, "ufw.status")
+    ok, current = _run(ret, "maia_ufw.status")
     if not ok:
         return ret
     if current["active"] == wanted:
@@ -101,9 +101,9 @@ def _set_active(name, wanted: bool):
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"UFW would be {word}")
         return ret
-    if not _run(ret, "ufw.enable" if wanted else "ufw.disable")[0]:
+    if not _run(ret, "maia_ufw.enable" if wanted else "maia_ufw.disable")[0]:
         return ret
-    ok, after = _run(ret, "ufw.status")
+    ok, after = _run(ret, "maia_ufw.status")
     if not ok:
         return ret
     if after["active"] != wanted:
@@ -120,7 +120,7 @@ def default_policy(name, policy="deny", direction="incoming"):
     explicitly rather than left to the package default.
     """
     ret = _ret(name)
-    ok, current = _run(ret, "ufw.default_policy", direction)
+    ok, current = _run(ret, "maia_ufw.default_policy", direction)
     if not ok:
         return ret
     if current == policy:
@@ -135,9 +135,9 @@ def default_policy(name, policy="deny", direction="incoming"):
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"UFW default {direction} policy would be set to {policy}")
         return ret
-    if not _run(ret, "ufw.set_default_policy", policy, direction)[0]:
+    if not _run(ret, "maia_ufw.set_default_policy", policy, direction)[0]:
         return ret
-    ok, after = _run(ret, "ufw.default_policy", direction)
+    ok, after = _run(ret, "maia_ufw.default_policy", direction)
     if not ok:
         return ret
     if after != policy:
@@ -174,7 +174,7 @@ def rules_valid(name, rules):
             errors.append(f"rule {index}: {rule!r} is not a mapping of port, proto, from")
             continue
         try:
-            __salt__["ufw.normalize_rule"](rule)
+            __salt__["maia_ufw.normalize_rule"](rule)
         except SaltInvocationError as exc:
             errors.append(f"rule {index} {rule!r}: {exc}")
     if errors:

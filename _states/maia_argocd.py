@@ -1,14 +1,14 @@
-"""States for ArgoCD objects, over the Kubernetes API (see ``_modules/argocd.py``).
+"""States for ArgoCD objects, over the Kubernetes API (see ``_modules/maia_argocd.py``).
 
 .. code-block:: yaml
 
     maia-core-project-present:
-      argocd.project_present:
+      maia_argocd.project_present:
         - name: maia-core
         - spec: {sourceRepos: [...], destinations: [...], roles: [...]}
 
     maia-core-tempo-app-present:
-      argocd.app_present:
+      maia_argocd.app_present:
         - name: maia-core-tempo
         - sync_wave: 1
         - spec:
@@ -18,7 +18,7 @@
             destination: {server: https://kubernetes.default.svc, namespace: observability}
 
     maia-core-tempo-app-synced:
-      argocd.app_synced:
+      maia_argocd.app_synced:
         - name: maia-core-tempo
         - watch: [{argocd: maia-core-tempo-app-present}]
 
@@ -38,12 +38,12 @@ import time
 
 log = logging.getLogger(__name__)
 
-__virtualname__ = "argocd"
+__virtualname__ = "maia_argocd"
 
 
 def __virtual__():
-    if "argocd.get" not in __salt__:
-        return (False, "the argocd execution module is not available")
+    if "maia_argocd.get" not in __salt__:
+        return (False, "the maia_argocd execution module is not available")
     return __virtualname__
 
 
@@ -77,7 +77,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
     if kind == "Secret":
         secrets += [v for k, v in desired["data"].items() if k == "password" and v]
 
-    live = __salt__["argocd.get"](kind, name, namespace, kubeconfig)
+    live = __salt__["maia_argocd.get"](kind, name, namespace, kubeconfig)
     if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
         ret["result"] = False
         ret["comment"] = f"{what} is being deleted; re-run once it is gone"
@@ -92,15 +92,15 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
             return ret
         manifest = dict(desired)
         if kind == "Secret":
-            manifest["data"] = __salt__["argocd.encode_secret_data"](desired["data"])
-        created = __salt__["argocd.create"](manifest, kubeconfig, secret_keys)
+            manifest["data"] = __salt__["maia_argocd.encode_secret_data"](desired["data"])
+        created = __salt__["maia_argocd.create"](manifest, kubeconfig, secret_keys)
         if _stored_differs(ret, created, desired, secret_keys, f"{what} created, but the API server stored"):
             return ret
         ret["comment"] = f"{what} created"
         log.info("argocd: %s created", what)
         return ret
 
-    body, changes = __salt__["argocd.compare"](kind, live, desired, secret_keys)
+    body, changes = __salt__["maia_argocd.compare"](kind, live, desired, secret_keys)
     if not body:
         ret["comment"] = f"{what} is up to date"
         return ret
@@ -110,7 +110,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
         ret["result"] = None
         ret["comment"] = f"{what} would be patched: {', '.join(sorted(changes))}"
         return ret
-    patched = __salt__["argocd.patch"](kind, name, namespace, body, kubeconfig, secret_keys)
+    patched = __salt__["maia_argocd.patch"](kind, name, namespace, body, kubeconfig, secret_keys)
     if _stored_differs(ret, patched, desired, secret_keys, f"{what} patched, but the API server kept"):
         return ret
     ret["comment"] = f"{what} patched: {', '.join(sorted(changes))}"
@@ -120,7 +120,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
 
 def _stored_differs(ret, stored, desired, secret_keys, what):
     """Check the server's answer against ``desired``; when it differs, fail ``ret`` naming the fields."""
-    leftover, _ = __salt__["argocd.compare"](desired["kind"], stored, desired, secret_keys)
+    leftover, _ = __salt__["maia_argocd.compare"](desired["kind"], stored, desired, secret_keys)
     if leftover:
         ret["result"] = False
         ret["comment"] = f"{what} different values for: {', '.join(_paths(leftover))}"
@@ -153,7 +153,7 @@ def project_present(name, spec, namespace="argocd", kubeconfig=None):
     destinations, sourceRepos, clusterResourceWhitelist ...)."""
     ret = _ret(name)
     try:
-        desired = __salt__["argocd.build_project"](name, spec, namespace)
+        desired = __salt__["maia_argocd.build_project"](name, spec, namespace)
         return _object_present(ret, desired, None, kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except
         return _fail(ret, exc, __salt__["maia_secrets.collect"](spec))
@@ -182,7 +182,7 @@ def app_present(name, spec, namespace="argocd", secret_keys=None, kubeconfig=Non
     ret = _ret(name)
     secrets = __salt__["maia_secrets.collect"](spec, secret_keys)
     try:
-        desired = __salt__["argocd.build_app"](name, spec, namespace, sync_wave=sync_wave, labels=labels)
+        desired = __salt__["maia_argocd.build_app"](name, spec, namespace, sync_wave=sync_wave, labels=labels)
         return _object_present(ret, desired, secret_keys, kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except
         return _fail(ret, exc, secrets)
@@ -195,7 +195,7 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
     ret = _ret(name)
     what = f"Application {namespace}/{name}"
     try:
-        live = __salt__["argocd.get"]("Application", name, namespace, kubeconfig)
+        live = __salt__["maia_argocd.get"]("Application", name, namespace, kubeconfig)
         if live is None:
             ret["comment"] = f"{what} is already absent"
             return ret
@@ -215,9 +215,9 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
         finalizer = "resources-finalizer.argocd.argoproj.io"
         wanted = [f for f in finalizers if f != finalizer] + ([finalizer] if cascade else [])
         if wanted != finalizers:
-            __salt__["argocd.patch"]("Application", name, namespace,
+            __salt__["maia_argocd.patch"]("Application", name, namespace,
                                      {"metadata": {"finalizers": wanted or None}}, kubeconfig)
-        __salt__["argocd.delete"]("Application", name, namespace, kubeconfig)
+        __salt__["maia_argocd.delete"]("Application", name, namespace, kubeconfig)
         ret["comment"] = f"{what} deleted, {how}"
         return ret
     except Exception as exc:  # pylint: disable=broad-except
@@ -327,7 +327,7 @@ def _present_in_this_run(names):
 def _predict_sync(ret, what, name, namespace, force, kubeconfig, pending=False):
     """app_synced under test=True: what a run would do, from one read.
     ``pending``: a watched app_present predicted a spec change."""
-    app = __salt__["argocd.get"]("Application", name, namespace, kubeconfig)
+    app = __salt__["maia_argocd.get"]("Application", name, namespace, kubeconfig)
     if app is None:
         ret["result"] = None
         ret["comment"] = f"{what} does not exist yet; it would be synced once created"
@@ -387,7 +387,7 @@ def repository_present(name, url, username=None, password=None, namespace="argoc
     ret = _ret(name)
     secrets = [str(password)] if password else []
     try:
-        desired = __salt__["argocd.build_repository"](name, url, username, password, namespace,
+        desired = __salt__["maia_argocd.build_repository"](name, url, username, password, namespace,
                                                       repo_type, enable_oci, project)
         return _object_present(ret, desired, None, kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except

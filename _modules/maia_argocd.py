@@ -6,10 +6,10 @@ port-forward): Applications and AppProjects are custom resources
 them; ``_modules/maia_argocd_sync.py`` requests syncs and follows them
 (one concern each).
 
-Functions for people: ``salt-call argocd.app_diff NAME spec`` -- what
-``argocd.app_present`` would change (masked); ``argocd.get``, ``argocd.list``.
+Functions for people: ``salt-call maia_argocd.app_diff NAME spec`` -- what
+``maia_argocd.app_present`` would change (masked); ``maia_argocd.get``, ``maia_argocd.list``.
 
-Functions the ``argocd`` state module builds on: ``build_app``,
+Functions the ``maia_argocd`` state module builds on: ``build_app``,
 ``build_project``, ``build_repository``, ``normalize``, ``diff``,
 ``merge_patch``, ``compare``, ``get``, ``create``, ``patch``, ``delete``.
 
@@ -27,7 +27,7 @@ import logging
 
 log = logging.getLogger(__name__)
 
-__virtualname__ = "argocd"
+__virtualname__ = "maia_argocd"
 __func_alias__ = {"list_": "list"}
 
 GROUP = "argoproj.io"
@@ -96,7 +96,7 @@ def normalize(obj):
 
     CLI example::
 
-        salt-call argocd.normalize '{"a": null, "b": {}, "c": [1]}'
+        salt-call maia_argocd.normalize '{"a": null, "b": {}, "c": [1]}'
     """
     if isinstance(obj, dict):
         out = {}
@@ -335,7 +335,7 @@ def get(kind, name, namespace="argocd", kubeconfig=None):
 
     CLI example::
 
-        salt-call argocd.get Application maia-core-traefik
+        salt-call maia_argocd.get Application maia-core-traefik
     """
     return _call("get", KINDS[kind][0], kind, name, namespace=namespace, kubeconfig=kubeconfig)
 
@@ -411,11 +411,11 @@ def compare(kind, live, desired, secret_keys=None):
 
 
 def app_diff(name, spec, namespace="argocd", sync_wave=None, secret_keys=None, kubeconfig=None):
-    """What ``argocd.app_present`` would change for this Application (masked).
+    """What ``maia_argocd.app_present`` would change for this Application (masked).
 
     CLI example::
 
-        salt-call argocd.app_diff maia-core-tempo '{"source": {...}, "destination": {...}}'
+        salt-call maia_argocd.app_diff maia-core-tempo '{"source": {...}, "destination": {...}}'
     """
     desired = build_app(name, spec, namespace, sync_wave=sync_wave)
     live = get("Application", name, namespace, kubeconfig)
