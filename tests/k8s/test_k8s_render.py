@@ -120,7 +120,7 @@ def test_api_and_web_ports_limited_to_admin_networks(tmp_path):
                                        "web_allowed_sources": ["192.0.2.0/24"]}}})
     rc, data, proc = site.salt_call("state.show_sls", "maia.k8s.microk8s")
     assert rc == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    rules = {k: v["ufw"] for k, v in data.items() if k.startswith("maia-k8s-microk8s-ufw-")}
+    rules = {k: v["maia_ufw"] for k, v in data.items() if k.startswith("maia-k8s-microk8s-ufw-")}
 
     def args(sid):
         return {k: v for item in rules[sid] if isinstance(item, dict) for k, v in item.items() if k not in ("require", "order")}
