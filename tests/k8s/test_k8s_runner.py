@@ -97,7 +97,7 @@ def test_kubeconfig_never_reaches_job_cache_or_logs(salt_master, salt_minion, si
 
 @pytest.fixture
 def runner(tmp_path):
-    spec = importlib.util.spec_from_file_location("maia_k8s_runner_under_test", REPO / "_runners" / "maia_k8s.py")
+    spec = importlib.util.spec_from_file_location("maia_kubeconfig_runner_under_test", REPO / "_runners" / "maia_kubeconfig.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.__opts__ = {}
