@@ -1,6 +1,14 @@
 """
 maia_kube: the Kubernetes client layer every maia-salt module uses.
 
+Why one module of this size: every function here shares the cached client,
+the discovery cache and the translation of client errors into kinds
+(``_modules/maia_errors.py``), and ``ensure``/``apply_manifests`` hand the
+live objects they read to the comparison without a second request. Salt
+loads each extension module on its own, so a split would send those private
+calls through ``__salt__`` (and make them public). The file keeps one concern
+per section instead: client, read, write, comparison, CRDs and manifests.
+
 Other maia-salt modules and states talk to Kubernetes only through these
 functions (``__salt__["maia_kube.apply"](...)``), never by parsing kubectl
 output. They use the official ``kubernetes`` Python client's DynamicClient, so
@@ -14,7 +22,8 @@ minion config). ``context=`` selects a kubeconfig context.
 Works with the ``kubernetes`` client 22.x (Debian bookworm's
 ``python3-kubernetes``) and 37.x, on Python 3.10+. Results are plain dicts;
 errors raise ``CommandExecutionError`` with the HTTP status and the API's
-message, never with an object's data. Secret data is never logged.
+message, never with an object's data, and a kind the states read
+(``_modules/maia_errors.py``). Secret data is never logged.
 
 CLI examples::
 
@@ -32,6 +41,7 @@ import os
 import re
 import time
 
+import salt.utils.args
 import yaml
 from salt.exceptions import CommandExecutionError
 
@@ -79,8 +89,8 @@ def _kubeconfig_path(kubeconfig=None):
     if not path:
         path = DEFAULT_KUBECONFIG
     if not os.path.isfile(path):
-        raise CommandExecutionError(
-            f"kubeconfig {path} does not exist: set pillar maia:kubeconfig or pass kubeconfig=PATH"
+        raise _error(
+            "no_kubeconfig", f"kubeconfig {path} does not exist: set pillar maia:kubeconfig or pass kubeconfig=PATH"
         )
     return path
 
@@ -117,16 +127,36 @@ def _client(kubeconfig=None, context=None):
             config_file=path, context=context, persist_config=False
         )
     except Exception as exc:  # pylint: disable=broad-except
-        raise CommandExecutionError(f"cannot load kubeconfig {path}: {exc}") from None
+        raise _error("invalid", f"cannot load kubeconfig {path}: {exc}") from None
     try:
         dyn = dynamic.DynamicClient(api_client, cache_file=_discovery_cache_file(path, context))
     except Exception as exc:  # pylint: disable=broad-except
-        raise CommandExecutionError(
-            f"cannot reach the Kubernetes API at {api_client.configuration.host} "
-            f"(kubeconfig {path}): {_describe(exc)}"
+        raise _api_error(
+            f"cannot reach the Kubernetes API at {api_client.configuration.host} (kubeconfig {path})", exc
         ) from None
     __context__[key] = dyn
     return dyn
+
+
+def _error(kind, message):
+    """The error to raise: a CommandExecutionError of ``kind`` (see ``_modules/maia_errors.py``)."""
+    return __salt__["maia_errors.error"](kind, message)
+
+
+def _api_error(what, exc):
+    """The error for a failed call of the client: its kind from the HTTP status
+    (none: the server did not answer), its message ``what: <status and message>``."""
+    status = _status(exc)
+    kind = "unreachable" if status is None else "not_found" if status == 404 else "api"
+    return _error(kind, f"{what}: {_describe(exc)}")
+
+
+def _no_kind(api_version, kind, when=""):
+    return _error(
+        "no_kind",
+        f"the Kubernetes API serves no kind {kind} in {api_version}{when} "
+        "(is its CustomResourceDefinition installed and established?)",
+    )
 
 
 def _describe(exc):
@@ -184,20 +214,15 @@ def _resource(dyn, api_version, kind):
     try:
         return dyn.resources.get(api_version=api_version, kind=kind)
     except ResourceNotFoundError:
-        raise CommandExecutionError(
-            f"the Kubernetes API serves no kind {kind} in {api_version} "
-            "(is its CustomResourceDefinition installed and established?)"
-        ) from None
+        raise _no_kind(api_version, kind) from None
     except Exception as exc:  # pylint: disable=broad-except
-        raise CommandExecutionError(
-            f"discovery of {api_version} {kind} failed: {_describe(exc)}"
-        ) from None
+        raise _api_error(f"discovery of {api_version} {kind} failed", exc) from None
 
 
 def _ns_for(resource, namespace, what):
     if resource.namespaced:
         if not namespace:
-            raise CommandExecutionError(f"{what}: {resource.kind} is namespaced, pass namespace=")
+            raise _error("invalid", f"{what}: {resource.kind} is namespaced, pass namespace=")
         return namespace
     return None
 
@@ -212,7 +237,7 @@ def _to_dict(obj, api_version=None, kind=None):
     if hasattr(obj, "to_dict"):
         obj = obj.to_dict()
     elif isinstance(obj, (str, bytes)):
-        raise CommandExecutionError("the Kubernetes API returned a non-JSON answer")
+        raise _error("api", "the Kubernetes API returned a non-JSON answer")
     obj = dict(obj)
     if api_version and "apiVersion" not in obj:
         obj["apiVersion"] = api_version
@@ -225,14 +250,14 @@ def _load_manifest(manifest):
     if isinstance(manifest, (str, bytes)):
         manifest = yaml.safe_load(manifest)
     if not isinstance(manifest, dict):
-        raise CommandExecutionError("manifest must be a mapping (or YAML text of one)")
+        raise _error("invalid", "manifest must be a mapping (or YAML text of one)")
     for key in ("apiVersion", "kind"):
         if not manifest.get(key):
-            raise CommandExecutionError(f"manifest has no {key}")
+            raise _error("invalid", f"manifest has no {key}")
     if not (manifest.get("metadata") or {}).get("name") and not (
         manifest.get("metadata") or {}
     ).get("generateName"):
-        raise CommandExecutionError(f"{manifest['kind']} manifest has no metadata.name")
+        raise _error("invalid", f"{manifest['kind']} manifest has no metadata.name")
     return manifest
 
 
@@ -253,7 +278,7 @@ def _request(dyn, method, path, what, body=None, **params):
     try:
         return dyn.request(method, path, body=body, **params)
     except Exception as exc:  # pylint: disable=broad-except
-        raise CommandExecutionError(f"{what} failed: {_describe(exc)}") from None
+        raise _api_error(f"{what} failed", exc) from None
 
 
 # --------------------------------------------------------------------------- read
@@ -308,14 +333,9 @@ def get(api_version, kind, name, namespace=None, kubeconfig=None, context=None):
             if _endpoint_missing(exc):
                 # the kind is gone (CRD deleted, API restarted): the discovery cache is stale
                 _invalidate_discovery(dyn)
-                raise CommandExecutionError(
-                    f"the Kubernetes API serves no kind {kind} in {api_version} any more "
-                    "(is its CustomResourceDefinition installed and established?)"
-                ) from None
+                raise _no_kind(api_version, kind, " any more") from None
             return None
-        raise CommandExecutionError(
-            f"get {_ident(kind, name, namespace)} failed: {_describe(exc)}"
-        ) from None
+        raise _api_error(f"get {_ident(kind, name, namespace)} failed", exc) from None
     return _to_dict(obj, api_version, kind)
 
 
@@ -376,18 +396,7 @@ def create(manifest, namespace=None, dry_run=False, kubeconfig=None, context=Non
     Create an object (POST); fails with HTTP 409 AlreadyExists when it exists.
     ``namespace`` is used when the manifest has none. Returns the created object.
     """
-    manifest, dyn, res, ns = _prepare(manifest, namespace, kubeconfig, context, "create")
-    meta = manifest["metadata"]
-    obj = _request(
-        dyn,
-        "post",
-        res.path(namespace=ns),
-        f"create {_ident(manifest['kind'], meta.get('name') or meta.get('generateName'), ns)}",
-        body=manifest,
-        content_type="application/json",
-        dry_run=_dry(dry_run),
-    )
-    return _to_dict(obj, manifest["apiVersion"], manifest["kind"])
+    return _write("create", manifest, namespace, dry_run, kubeconfig, context)
 
 
 def replace(manifest, namespace=None, dry_run=False, kubeconfig=None, context=None):
@@ -395,13 +404,22 @@ def replace(manifest, namespace=None, dry_run=False, kubeconfig=None, context=No
     Replace an object (PUT). With ``metadata.resourceVersion`` set, a stale
     version fails with HTTP 409 Conflict. Returns the stored object.
     """
-    manifest, dyn, res, ns = _prepare(manifest, namespace, kubeconfig, context, "replace")
+    return _write("replace", manifest, namespace, dry_run, kubeconfig, context)
+
+
+def _write(verb, manifest, namespace, dry_run, kubeconfig, context):
+    """create (POST to the collection) or replace (PUT to the object) of one manifest."""
+    manifest, dyn, res, ns = _prepare(manifest, namespace, kubeconfig, context, verb)
     meta = manifest["metadata"]
+    if verb == "create":
+        method, path, name = "post", res.path(namespace=ns), meta.get("name") or meta.get("generateName")
+    else:
+        method, path, name = "put", res.path(name=meta["name"], namespace=ns), meta["name"]
     obj = _request(
         dyn,
-        "put",
-        res.path(name=meta["name"], namespace=ns),
-        f"replace {_ident(manifest['kind'], meta['name'], ns)}",
+        method,
+        path,
+        f"{verb} {_ident(manifest['kind'], name, ns)}",
         body=manifest,
         content_type="application/json",
         dry_run=_dry(dry_run),
@@ -435,8 +453,8 @@ def patch(
     CLI example: ``salt-call maia_kube.patch apps/v1 Deployment traefik '{"spec": {"replicas": 2}}' namespace=traefik``
     """
     if patch_type not in PATCH_TYPES:
-        raise CommandExecutionError(
-            f"patch_type must be one of {', '.join(PATCH_TYPES)}, not {patch_type!r}"
+        raise _error(
+            "invalid", f"patch_type must be one of {', '.join(PATCH_TYPES)}, not {patch_type!r}"
         )
     if isinstance(patch, (str, bytes)):
         patch = yaml.safe_load(patch)
@@ -457,16 +475,8 @@ def patch(
     return _to_dict(obj, api_version, kind)
 
 
-def apply(
-    manifest,
-    namespace=None,
-    field_manager=DEFAULT_FIELD_MANAGER,
-    force=True,
-    dry_run=False,
-    subresource=None,
-    kubeconfig=None,
-    context=None,
-):
+def apply(manifest, namespace=None, field_manager=DEFAULT_FIELD_MANAGER, force=True, dry_run=False,
+          subresource=None, kubeconfig=None, context=None):
     """
     Server-side apply (``application/apply-patch+yaml``) of one object; creates
     it when absent. Returns the resulting object (with ``dry_run=True`` the
@@ -625,15 +635,8 @@ def apply_is_noop(manifest, live, field_manager=DEFAULT_FIELD_MANAGER):
 _UNKNOWN = object()
 
 
-def ensure(
-    manifest,
-    namespace=None,
-    field_manager=DEFAULT_FIELD_MANAGER,
-    force=True,
-    dry_run=False,
-    kubeconfig=None,
-    context=None,
-):
+def ensure(manifest, namespace=None, field_manager=DEFAULT_FIELD_MANAGER, force=True, dry_run=False,
+           kubeconfig=None, context=None):
     """
     Server-side apply one object and say what changed: the building block for
     idempotent states (``test=True`` passes ``dry_run=True``).
@@ -663,15 +666,8 @@ def _ensure(manifest, namespace, field_manager, force, dry_run, kubeconfig, cont
         )
     if apply_is_noop(manifest, before, field_manager):
         return {"id": ident, "created": False, "changed": False, "diff": [], "object": before}
-    after = apply(
-        manifest,
-        namespace=ns,
-        field_manager=field_manager,
-        force=force,
-        dry_run=dry_run,
-        kubeconfig=kubeconfig,
-        context=context,
-    )
+    after = apply(manifest, namespace=ns, field_manager=field_manager, force=force, dry_run=dry_run,
+                  kubeconfig=kubeconfig, context=context)
     keep_status = "status" in manifest
     diff = (
         _diff_paths(_comparable(before, keep_status), _comparable(after, keep_status))
@@ -724,14 +720,13 @@ def delete(
     except Exception as exc:  # pylint: disable=broad-except
         if _status(exc) == 404:
             return False
-        raise CommandExecutionError(
-            f"delete {_ident(kind, name, namespace)} failed: {_describe(exc)}"
-        ) from None
+        raise _api_error(f"delete {_ident(kind, name, namespace)} failed", exc) from None
     if wait and not dry_run:
         deadline = time.monotonic() + float(timeout)
         while get(api_version, kind, name, namespace, kubeconfig=kubeconfig, context=context):
             if time.monotonic() > deadline:
-                raise CommandExecutionError(
+                raise _error(
+                    "api",
                     f"{_ident(kind, name, namespace)} still exists {timeout}s after deletion "
                     "(pending finalizers?)"
                 )
@@ -768,9 +763,7 @@ def wait_crd_established(name, timeout=60, interval=1, kubeconfig=None, context=
             return True
         if time.monotonic() > deadline:
             state = "does not exist" if crd is None else "is not Established"
-            raise CommandExecutionError(
-                f"CustomResourceDefinition {name} {state} after {timeout}s"
-            )
+            raise _error("no_kind" if crd is None else "api", f"CustomResourceDefinition {name} {state} after {timeout}s")
         time.sleep(float(interval))
 
 
@@ -778,10 +771,10 @@ def _read_source(path):
     if "://" in str(path):
         cached = __salt__["cp.cache_file"](path)
         if not cached:
-            raise CommandExecutionError(f"cannot fetch {path}")
+            raise _error("invalid", f"cannot fetch {path}")
         path = cached
     if not os.path.isfile(path):
-        raise CommandExecutionError(f"manifest file {path} does not exist")
+        raise _error("invalid", f"manifest file {path} does not exist")
     with open(path, "rb") as handle:
         return handle.read()
 
@@ -794,7 +787,7 @@ def load_manifests(text):
         if not doc:
             continue
         if not isinstance(doc, dict):
-            raise CommandExecutionError("a manifest document is not a mapping")
+            raise _error("invalid", "a manifest document is not a mapping")
         if doc.get("kind") == "List" or (
             str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list)
         ):
@@ -844,8 +837,7 @@ def apply_manifests(
                              before=known.get(key, _UNKNOWN))
         except CommandExecutionError as exc:
             # in a dry run, kinds of CRDs and namespaces of the same manifest do not exist yet
-            pending = "serves no kind" in str(exc) or ('namespaces "' in str(exc) and "not found" in str(exc))
-            if dry_run and pending:
+            if dry_run and __salt__["maia_errors.kind"](exc) in ("no_kind", "not_found"):
                 ns = (obj.get("metadata") or {}).get("namespace") or namespace
                 summary["created"].append(_ident(obj["kind"], obj["metadata"]["name"], ns))
                 return
@@ -909,20 +901,12 @@ def _read_many(objs, namespace, kubeconfig, context):
     return known
 
 
-def apply_manifest_file(
-    path,
-    sha256=None,
-    namespace=None,
-    field_manager=DEFAULT_FIELD_MANAGER,
-    force=True,
-    dry_run=False,
-    timeout=120,
-    kubeconfig=None,
-    context=None,
-):
+def apply_manifest_file(path, sha256=None, **kwargs):
     """
     Check a manifest file's sha256 (when given) before anything else, then
-    server-side apply every object in it (see ``apply_manifests``).
+    server-side apply every object in it with ``apply_manifests`` (its keyword
+    arguments: ``namespace``, ``field_manager``, ``force``, ``dry_run``,
+    ``timeout``, ``kubeconfig``, ``context``).
 
     path
         local path on the minion, or a ``salt://``/``https://`` source fetched with cp.cache_file
@@ -934,25 +918,18 @@ def apply_manifest_file(
     CLI example: ``salt-call maia_kube.apply_manifest_file /tmp/install.yaml sha256=795a... namespace=argocd``
     """
     if sha256 is not None and sha256 != "" and not re.match(r"^[0-9a-fA-F]{64}$", str(sha256).strip()):
-        raise CommandExecutionError(
+        raise _error(
+            "invalid",
             f"sha256 for {path} must be 64 hex digits, got {str(sha256)[:80]!r} "
             "(quote it in YAML and on the command line); nothing applied"
         )
     data = _read_source(path)
     digest = hashlib.sha256(data).hexdigest()
     if sha256 and digest != str(sha256).lower().strip():
-        raise CommandExecutionError(
+        raise _error(
+            "invalid",
             f"sha256 mismatch for {path}: expected {sha256}, got {digest}; nothing applied"
         )
-    summary = apply_manifests(
-        data.decode("utf-8"),
-        namespace=namespace,
-        field_manager=field_manager,
-        force=force,
-        dry_run=dry_run,
-        timeout=timeout,
-        kubeconfig=kubeconfig,
-        context=context,
-    )
+    summary = apply_manifests(data.decode("utf-8"), **salt.utils.args.clean_kwargs(**kwargs))
     summary["sha256"] = digest
     return summary

@@ -365,7 +365,7 @@ def export_bundle(recipient, kubeconfig_path=None, ca_path=None):
     """
     The exported kubeconfig and CA certificate of this control plane, sealed
     to ``recipient`` (a base64 X25519 public key made by the
-    ``maia_k8s.fetch_kubeconfig`` runner, which alone can open it). Returns
+    ``maia_kubeconfig.fetch_kubeconfig`` runner, which alone can open it). Returns
     ``{"epk", "nonce", "sealed"}``: no credential is in the return, so none
     reaches the job cache or a log.
     """

@@ -1,5 +1,11 @@
 """States for the Kubernetes objects of stage 2 (maia.k8s), over ``maia_kube``.
 
+Why one module of this size: every state here is one object (or file set)
+put through the same ``_ensure`` (server-side apply, dry run under test, the
+prediction when the cluster does not exist yet, changes without values);
+splitting them would copy that body or move it where Salt's loader lets
+state modules not share it.
+
 Why not saltext-kubernetes: on salt-ssh targets the thin carries no saltext
 package (its loader entry point is not found there) and Debian bookworm's
 ``python3-kubernetes`` (22.6) is older than saltext-kubernetes 3.0 requires
@@ -51,10 +57,7 @@ def _no_client(ret, predicted):
     if "maia_kube.ensure" in __salt__:
         return None
     if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = predicted
-        ret["comment"] = "would be checked and applied once the Python Kubernetes client is installed"
-        return ret
+        return _predicted(ret, predicted, "would be checked and applied once the Python Kubernetes client is installed")
     ret["result"] = False
     ret["comment"] = (
         "the maia_kube module is not loaded: the Python 'kubernetes' client is missing on this host "
@@ -64,7 +67,15 @@ def _no_client(ret, predicted):
 
 
 def _ret(name):
-    return {"name": name, "changes": {}, "result": True, "comment": ""}
+    return __salt__["maia_state_ret.new"](name)
+
+
+def _predicted(ret, changes, comment):
+    return __salt__["maia_state_ret.predicted"](ret, changes, comment)
+
+
+def _failed(ret, comment):
+    return __salt__["maia_state_ret.failed"](ret, comment)
 
 
 def _ident(manifest, namespace=None):
@@ -73,26 +84,31 @@ def _ident(manifest, namespace=None):
     return f"{manifest['kind']} {ns}/{meta['name']}" if ns else f"{manifest['kind']} {meta['name']}"
 
 
+# Changes are {what: {"old": ..., "new": ...}} as Salt's own states write them;
+# values are never shown, only these words.
+PRESENT = "present"
+DIFFERS = "<differs>"
+APPLIED = "<applied>"
+
+
+def _created(what):
+    return {what: {"old": None, "new": PRESENT}}
+
+
+def _updated(fields):
+    return {field: {"old": DIFFERS, "new": APPLIED} for field in fields}
+
+
 def _cluster_pending(exc):
-    """True when an error only means the cluster/namespace/CRD does not exist yet."""
-    text = str(exc)
-    return any(
-        marker in text
-        for marker in (
-            "does not exist",  # kubeconfig not written yet
-            "cannot reach the Kubernetes API",
-            "HTTP 404",  # namespace not there yet (dry run)
-            "serves no kind",  # CRD not installed yet
-            "Connection refused",
-            "Max retries exceeded",
-        )
-    )
+    """True when an error only means the cluster/namespace/CRD does not exist yet
+    (its kind, see ``_modules/maia_errors.py``)."""
+    return __salt__["maia_errors.cluster_pending"](exc)
 
 
 def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, what=None):
     """Shared body of the object states: SSA with dry run under test, field-name diffs."""
     what = what or _ident(manifest, namespace)
-    if _no_client(ret, {"created": what}):
+    if _no_client(ret, _created(what)):
         return ret
     kwargs = {"namespace": namespace, "kubeconfig": kubeconfig}
     if field_manager:
@@ -102,17 +118,12 @@ def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, 
         res = __salt__["maia_kube.ensure"](manifest, dry_run=test, **kwargs)
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):
-            ret["result"] = None
-            ret["changes"] = {"created": what}
-            ret["comment"] = f"{what} would be created (cluster not ready to check yet: {exc})"
-            return ret
-        ret["result"] = False
-        ret["comment"] = f"{what}: {exc}"
-        return ret
+            return _predicted(ret, _created(what), f"{what} would be created (cluster not ready to check yet: {exc})")
+        return _failed(ret, f"{what}: {exc}")
     if not res["changed"]:
         ret["comment"] = f"{what} is in the desired state"
         return ret
-    ret["changes"] = {"created": what} if res["created"] else {"changed": what, "fields": res["diff"]}
+    ret["changes"] = _created(what) if res["created"] else _updated(res["diff"])
     if test:
         ret["result"] = None
         ret["comment"] = f"{what} would be {'created' if res['created'] else 'updated'}"
@@ -149,29 +160,20 @@ def secret_from_files(
     naming it. With ``missing_ok_in_test``, test mode predicts the Secret when
     the files will only exist later in the same run (MicroK8s not installed yet).
     """
-    ret = _ret(name)
-    data, missing = _read_files(files)
-    if missing:
-        if __opts__["test"] and missing_ok_in_test:
-            ret["result"] = None
-            ret["changes"] = {"created": f"Secret {namespace}/{name}"}
-            ret["comment"] = f"Secret {namespace}/{name} would be created from {', '.join(missing)} once they exist"
-            return ret
-        ret["result"] = False
-        ret["comment"] = (
-            f"Secret {namespace}/{name}: missing file(s) {', '.join(missing)}. "
-            "Install MicroK8s first (maia:k8s:install_microk8s) or point "
-            "maia:cluster:externalCA (cert, key) / maia:k8s:ca:cert_file, key_file at the CA."
-        )
-        return ret
-    manifest = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, **({"labels": labels} if labels else {})},
-        "type": secret_type,
-        "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
-    }
-    return _ensure(ret, manifest, namespace, kubeconfig)
+    def manifest(data):
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace, **({"labels": labels} if labels else {})},
+            "type": secret_type,
+            "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+        }
+
+    hint = (
+        " Install MicroK8s first (maia:k8s:install_microk8s) or point "
+        "maia:cluster:externalCA (cert, key) / maia:k8s:ca:cert_file, key_file at the CA."
+    )
+    return _from_files(name, f"Secret {namespace}/{name}", files, manifest, missing_ok_in_test, kubeconfig, hint)
 
 
 def configmap_from_files(name, namespace, files, missing_ok_in_test=False, kubeconfig=None):
@@ -179,24 +181,28 @@ def configmap_from_files(name, namespace, files, missing_ok_in_test=False, kubec
     Ensure ConfigMap ``name`` in ``namespace`` holds the text of ``files``
     (``{data key: path on the minion}``).
     """
+    def manifest(data):
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace},
+            "data": {k: v.decode("utf-8") for k, v in data.items()},
+        }
+
+    return _from_files(name, f"ConfigMap {namespace}/{name}", files, manifest, missing_ok_in_test, kubeconfig)
+
+
+def _from_files(name, what, files, manifest, missing_ok_in_test, kubeconfig, hint=""):
+    """Shared body of secret_from_files and configmap_from_files: read ``files``
+    (a missing one: predicted under test when allowed, else a clear failure),
+    then ensure ``manifest(data)``."""
     ret = _ret(name)
     data, missing = _read_files(files)
     if missing:
         if __opts__["test"] and missing_ok_in_test:
-            ret["result"] = None
-            ret["changes"] = {"created": f"ConfigMap {namespace}/{name}"}
-            ret["comment"] = f"ConfigMap {namespace}/{name} would be created once {', '.join(missing)} exist"
-            return ret
-        ret["result"] = False
-        ret["comment"] = f"ConfigMap {namespace}/{name}: missing file(s) {', '.join(missing)}"
-        return ret
-    manifest = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace},
-        "data": {k: v.decode("utf-8") for k, v in data.items()},
-    }
-    return _ensure(ret, manifest, namespace, kubeconfig)
+            return _predicted(ret, _created(what), f"{what} would be created once {', '.join(missing)} exist")
+        return _failed(ret, f"{what}: missing file(s) {', '.join(missing)}" + (f".{hint}" if hint else ""))
+    return _ensure(ret, manifest(data), None, kubeconfig)
 
 
 def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
@@ -206,7 +212,7 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     """
     ret = _ret(name)
     labels = {k: str(v) for k, v in (labels or {}).items()}
-    if _no_client(ret, {"labels": sorted(labels)}):
+    if _no_client(ret, _labels_change(labels, {})):
         return ret
     test = bool(__opts__["test"])
     deadline = time.monotonic() + float(timeout)
@@ -218,18 +224,13 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
             if test and _cluster_pending(exc):
                 node = None
             else:
-                ret["result"] = False
-                ret["comment"] = f"Node {name}: {exc}"
-                return ret
+                return _failed(ret, f"Node {name}: {exc}")
         if node is not None or test or time.monotonic() > deadline:
             break
         time.sleep(float(interval))
     if node is None:
         if test:
-            ret["result"] = None
-            ret["changes"] = {"labels": sorted(labels)}
-            ret["comment"] = f"Node {name} would be labeled once it registers"
-            return ret
+            return _predicted(ret, _labels_change(labels, {}), f"Node {name} would be labeled once it registers")
         ret["result"] = False
         ret["comment"] = (
             f"Node {name} did not register within {timeout}s; set maia:k8s:node_name "
@@ -241,7 +242,7 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     if not todo:
         ret["comment"] = f"Node {name} has labels {', '.join(sorted(labels))}"
         return ret
-    ret["changes"] = {"labels": sorted(todo)}
+    ret["changes"] = _labels_change(todo, current)
     if test:
         ret["result"] = None
         ret["comment"] = f"Node {name} would be labeled"
@@ -249,12 +250,13 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     try:
         __salt__["maia_kube.patch"]("v1", "Node", name, {"metadata": {"labels": todo}}, kubeconfig=kubeconfig)
     except CommandExecutionError as exc:
-        ret["changes"] = {}
-        ret["result"] = False
-        ret["comment"] = f"Node {name}: {exc}"
-        return ret
+        return _failed(ret, f"Node {name}: {exc}")
     ret["comment"] = f"Node {name} labeled"
     return ret
+
+
+def _labels_change(labels, current):
+    return {f"labels.{k}": {"old": current.get(k), "new": v} for k, v in sorted(labels.items())}
 
 
 def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None):
@@ -265,41 +267,30 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
     """
     ret = _ret(name)
     test = bool(__opts__["test"])
-    if _no_client(ret, {"manifest": f"{name} would be applied"}):
+    if _no_client(ret, _created(name)):
         return ret
     if not os.path.isfile(name):
         if test:
-            ret["result"] = None
-            ret["changes"] = {"manifest": f"{name} would be applied"}
-            ret["comment"] = f"{name} is not downloaded yet; it would be checked and applied"
-            return ret
-        ret["result"] = False
-        ret["comment"] = f"manifest {name} does not exist"
-        return ret
+            return _predicted(ret, _created(name), f"{name} is not downloaded yet; it would be checked and applied")
+        return _failed(ret, f"manifest {name} does not exist")
     try:
         summary = __salt__["maia_kube.apply_manifest_file"](
             name, sha256=sha256, namespace=namespace, dry_run=test, timeout=timeout, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        if test and _cluster_pending(exc) and "sha256" not in str(exc):
-            ret["result"] = None
-            ret["changes"] = {"manifest": f"{name} would be applied"}
-            ret["comment"] = f"{name} would be applied (cluster not ready to check yet: {exc})"
-            return ret
-        ret["result"] = False
-        ret["comment"] = str(exc)
-        return ret
-    changes = {k: summary[k] for k in ("created", "changed") if summary.get(k)}
+        if test and _cluster_pending(exc):  # a bad sha256 is "invalid": it fails
+            return _predicted(ret, _created(name), f"{name} would be applied (cluster not ready to check yet: {exc})")
+        return _failed(ret, str(exc))
+    created, changed = summary.get("created") or [], summary.get("changed") or []
     what = f"{summary['objects']} objects of {os.path.basename(name)} (sha256 {summary['sha256'][:12]})"
-    if not changes:
+    if not created and not changed:
         ret["comment"] = f"All {what} are in the desired state"
         return ret
-    ret["changes"] = changes
+    ret["changes"] = {**{ident: {"old": None, "new": PRESENT} for ident in created}, **_updated(changed)}
+    verb = "would be created" if test else "created"
+    ret["comment"] = f"{what}: {len(created)} {verb}, {len(changed)} updated"
     if test:
         ret["result"] = None
-        ret["comment"] = f"{what}: {len(changes.get('created', []))} would be created, {len(changes.get('changed', []))} updated"
-    else:
-        ret["comment"] = f"{what}: {len(changes.get('created', []))} created, {len(changes.get('changed', []))} updated"
     return ret
 
 
@@ -370,14 +361,10 @@ def argocd_admin_password(
     password = __salt__["pillar.get"](password_pillar, "", unmask=True)
     wanted_hash = __salt__["pillar.get"](bcrypt_pillar, "", unmask=True)
     if not password:
-        ret["result"] = False
-        ret["comment"] = f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)"
-        return ret
+        return _failed(ret, f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)")
     if wanted_hash:
         if not wanted_hash.startswith("$2"):
-            ret["result"] = False
-            ret["comment"] = f"pillar {bcrypt_pillar} is not a bcrypt hash"
-            return ret
+            return _failed(ret, f"pillar {bcrypt_pillar} is not a bcrypt hash")
         if _bcrypt_matches(password, wanted_hash) is False:
             ret["result"] = False
             ret["comment"] = (
@@ -386,7 +373,7 @@ def argocd_admin_password(
             )
             return ret
     test = bool(__opts__["test"])
-    if _no_client(ret, {"admin.password": "set", "admin.passwordMtime": "now"}):
+    if _no_client(ret, _password_change(None, None, "now")):
         return ret
     try:
         live = __salt__["maia_kube.get"]("v1", "Secret", name, namespace, kubeconfig=kubeconfig)
@@ -394,9 +381,7 @@ def argocd_admin_password(
         if test and _cluster_pending(exc):
             live = None
         else:
-            ret["result"] = False
-            ret["comment"] = str(exc)
-            return ret
+            return _failed(ret, str(exc))
     data = (live or {}).get("data") or {}
     current_hash = base64.b64decode(data["admin.password"]).decode() if data.get("admin.password") else ""
     if current_hash and data.get("admin.passwordMtime") and (
@@ -406,7 +391,8 @@ def argocd_admin_password(
         return ret
     change = "changed" if current_hash else "set"
     mtime = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ret["changes"] = {"admin.password": change, "admin.passwordMtime": mtime}
+    old_mtime = base64.b64decode(data["admin.passwordMtime"]).decode() if data.get("admin.passwordMtime") else None
+    ret["changes"] = _password_change(current_hash, old_mtime, mtime)
     if test:
         ret["result"] = None
         ret["comment"] = f"ArgoCD admin password would be {change}"
@@ -430,12 +416,17 @@ def argocd_admin_password(
             manifest, namespace=namespace, field_manager=ADMIN_PASSWORD_FIELD_MANAGER, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        ret["changes"] = {}
-        ret["result"] = False
-        ret["comment"] = f"ArgoCD admin password: {exc}"
-        return ret
+        return _failed(ret, f"ArgoCD admin password: {exc}")
     ret["comment"] = f"ArgoCD admin password {change}"
     return ret
+
+
+def _password_change(current_hash, old_mtime, mtime):
+    """The password's change, masked: that it changed, never the hash."""
+    return {
+        "admin.password": {"old": "<masked>" if current_hash else None, "new": "<masked>"},
+        "admin.passwordMtime": {"old": old_mtime, "new": mtime},
+    }
 
 
 def files_present(name, files, missing_ok_in_test=False):
@@ -472,16 +463,14 @@ def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=12
     try:
         live = __salt__["maia_kube.get"](api_version, kind, name, namespace, kubeconfig=kubeconfig)
     except CommandExecutionError as exc:
-        if "kubeconfig" in str(exc) and "does not exist" in str(exc):
+        if __salt__["maia_errors.kind"](exc) == "no_kubeconfig":
             ret["comment"] = f"{what}: no kubeconfig, so no cluster to delete it from ({exc})"
             return ret
-        ret["result"] = False
-        ret["comment"] = f"{what}: {exc}"
-        return ret
+        return _failed(ret, f"{what}: {exc}")
     if live is None:
         ret["comment"] = f"{what} does not exist"
         return ret
-    ret["changes"] = {"deleted": what}
+    ret["changes"] = {what: {"old": PRESENT, "new": None}}
     if __opts__["test"]:
         ret["result"] = None
         ret["comment"] = f"{what} would be deleted"
@@ -491,9 +480,6 @@ def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=12
             api_version, kind, name, namespace, wait=wait, timeout=timeout, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        ret["changes"] = {}
-        ret["result"] = False
-        ret["comment"] = f"{what}: {exc}"
-        return ret
+        return _failed(ret, f"{what}: {exc}")
     ret["comment"] = f"{what} deleted"
     return ret

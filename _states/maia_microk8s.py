@@ -31,8 +31,20 @@ def __virtual__():
     return (False, "maia_microk8s execution module not loaded")
 
 
+def _restarted():
+    return {"microk8s": {"old": "running", "new": "restarted"}}
+
+
 def _ret(name):
-    return {"name": name, "changes": {}, "result": True, "comment": ""}
+    return __salt__["maia_state_ret.new"](name)
+
+
+def _predicted(ret, changes, comment):
+    return __salt__["maia_state_ret.predicted"](ret, changes, comment)
+
+
+def _failed(ret, comment):
+    return __salt__["maia_state_ret.failed"](ret, comment)
 
 
 def addons_enabled(name, addons, microk8s_cmd=None):
@@ -42,34 +54,31 @@ def addons_enabled(name, addons, microk8s_cmd=None):
     ret = _ret(name)
     st = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)
     if not st["running"] and not __opts__["test"]:
-        ret["result"] = False
-        ret["comment"] = "MicroK8s is not running: cannot enable addons"
-        return ret
+        return _failed(ret, "MicroK8s is not running: cannot enable addons")
     todo = [a for a in addons if not st["addons"].get(a)]
     if not todo:
         ret["comment"] = f"Addons already enabled: {', '.join(addons)}"
         return ret
     if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = {"enabled": todo}
-        ret["comment"] = f"Addons would be enabled: {', '.join(todo)}"
-        return ret
+        return _predicted(ret, _addons_enabled(todo), f"Addons would be enabled: {', '.join(todo)}")
     try:
         for addon in todo:
             __salt__["maia_microk8s.enable"](addon, microk8s_cmd=microk8s_cmd)
     except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = str(exc)
-        return ret
+        return _failed(ret, str(exc))
     after = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)
     still = [a for a in todo if not after["addons"].get(a)]
-    ret["changes"] = {"enabled": [a for a in todo if a not in still]}
+    ret["changes"] = _addons_enabled([a for a in todo if a not in still])
     if still:
         ret["result"] = False
         ret["comment"] = f"Addons still not enabled: {', '.join(still)}"
     else:
         ret["comment"] = f"Enabled addons: {', '.join(todo)}"
     return ret
+
+
+def _addons_enabled(addons):
+    return {addon: {"old": "disabled", "new": "enabled"} for addon in addons}
 
 
 def args_present(name, flags):
@@ -80,22 +89,15 @@ def args_present(name, flags):
     ret = _ret(name)
     if not os.path.exists(name):
         if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = {f: {"old": None, "new": str(v)} for f, v in flags.items()}
-            ret["comment"] = f"{name} does not exist yet (MicroK8s not installed); flags would be set"
-            return ret
-        ret["result"] = False
-        ret["comment"] = f"{name} does not exist: is MicroK8s installed?"
-        return ret
+            changes = {f: {"old": None, "new": str(v)} for f, v in flags.items()}
+            return _predicted(ret, changes, f"{name} does not exist yet (MicroK8s not installed); flags would be set")
+        return _failed(ret, f"{name} does not exist: is MicroK8s installed?")
     diff = __salt__["maia_microk8s.args_diff"](name, flags)
     if not diff:
         ret["comment"] = f"All {len(flags)} flags already set in {name}"
         return ret
     if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = diff
-        ret["comment"] = f"{len(diff)} flag(s) would be set in {name}"
-        return ret
+        return _predicted(ret, diff, f"{len(diff)} flag(s) would be set in {name}")
     ret["changes"] = __salt__["maia_microk8s.args_set"](name, flags)
     left = __salt__["maia_microk8s.args_diff"](name, flags)
     if left:
@@ -150,9 +152,7 @@ def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=N
             retries=retries, interval=interval, timeout=timeout, microk8s_cmd=microk8s_cmd
         )
     except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = str(exc)
-        return ret
+        return _failed(ret, str(exc))
     ret["comment"] = "MicroK8s is ready"
     return ret
 
@@ -164,22 +164,17 @@ def mod_watch(name, sfun=None, **kwargs):
     """
     ret = _ret(name)
     if sfun != "running":
-        ret["result"] = False
-        ret["comment"] = f"watch is not supported for maia_microk8s.{sfun}"
-        return ret
+        return _failed(ret, f"watch is not supported for maia_microk8s.{sfun}")
     retry_args = {k: kwargs[k] for k in ("retries", "interval", "timeout", "microk8s_cmd") if k in kwargs}
     if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = {"restarted": True}
-        ret["comment"] = "MicroK8s would be restarted, then waited for"
-        return ret
+        return _predicted(ret, _restarted(), "MicroK8s would be restarted, then waited for")
     try:
         __salt__["maia_microk8s.restart"](microk8s_cmd=retry_args.get("microk8s_cmd"))
-        ret["changes"] = {"restarted": True}
+        ret["changes"] = _restarted()
         __salt__["maia_microk8s.wait_ready"](**retry_args)
     except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = f"MicroK8s restarted but not ready: {exc}" if ret["changes"] else str(exc)
+        # the restart happened: keep it in the changes
+        ret.update(result=False, comment=f"MicroK8s restarted but not ready: {exc}" if ret["changes"] else str(exc))
         return ret
     ret["comment"] = "MicroK8s restarted and ready"
     return ret
@@ -201,6 +196,14 @@ def _write_private(path, text, mode, user=None, group=None):
     os.replace(tmp, path)
 
 
+# a written file's content (credentials) never appears in changes
+NOT_SHOWN = "<content not shown>"
+
+
+def _content_change(exists):
+    return {"old": NOT_SHOWN if exists else None, "new": NOT_SHOWN}
+
+
 def _file_state(name, text, mode, what, user=None, group=None):
     """Write ``text`` to ``name`` with ``mode``; changes never carry the content."""
     ret = _ret(name)
@@ -213,17 +216,14 @@ def _file_state(name, text, mode, what, user=None, group=None):
     cur_mode = __salt__["file.get_mode"](name) if exists else None
     changes = {}
     if cur_text != text:
-        changes[what] = "updated" if exists else "created"
+        changes[what] = _content_change(exists)
     if cur_mode is not None and str(cur_mode).zfill(4) != mode:
         changes["mode"] = {"old": cur_mode, "new": mode}
     if not changes:
         ret["comment"] = f"{what} {name} is up to date"
         return ret
     if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = changes
-        ret["comment"] = f"{what} {name} would be written"
-        return ret
+        return _predicted(ret, changes, f"{what} {name} would be written")
     _write_private(name, text, mode, user, group)
     ret["changes"] = changes
     ret["comment"] = f"{what} {name} written (sha256 {_sha(text)[:12]})"
@@ -240,7 +240,7 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
         ret = _ret(name)
         if __opts__["test"]:
             ret["result"] = None
-            ret["changes"] = {"kubeconfig": "created"}
+            ret["changes"] = {"kubeconfig": _content_change(False)}
             ret["comment"] = f"kubeconfig {name} would be written once MicroK8s is installed"
         else:
             ret["result"] = False
@@ -251,13 +251,9 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
     except CommandExecutionError as exc:
         ret = _ret(name)
         if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = {"kubeconfig": "updated" if os.path.exists(name) else "created"}
-            ret["comment"] = f"kubeconfig {name} would be written once MicroK8s runs"
-            return ret
-        ret["result"] = False
-        ret["comment"] = str(exc)
-        return ret
+            change = {"kubeconfig": _content_change(os.path.exists(name))}
+            return _predicted(ret, change, f"kubeconfig {name} would be written once MicroK8s runs")
+        return _failed(ret, str(exc))
     return _file_state(name, text, mode, "kubeconfig", user, group)
 
 
@@ -271,7 +267,7 @@ def file_exported(name, source, mode="0600", user=None, group=None):
         ret = _ret(name)
         if __opts__["test"]:
             ret["result"] = None
-            ret["changes"] = {"file": "created"}
+            ret["changes"] = {"file": _content_change(os.path.exists(name))}
             ret["comment"] = f"{source} does not exist yet; would be copied to {name}"
         else:
             ret["result"] = False

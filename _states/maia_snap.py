@@ -70,7 +70,7 @@ def installed(name, channel=None, classic=False, hold=True, snap_cmd=None):
 
     if __opts__["test"]:
         ret["result"] = None
-        ret["changes"] = {"old": old, "new": wanted}
+        ret["changes"] = {name: {"old": old, "new": wanted}}
         ret["comment"] = f"Snap {name} would be changed: {', '.join(todo)}"
         return ret
 
@@ -93,7 +93,7 @@ def installed(name, channel=None, classic=False, hold=True, snap_cmd=None):
 
     after = __salt__["maia_snap.info"](name, snap_cmd=snap_cmd)
     new = None if after is None else {"channel": after["channel"], "held": after["held"]}
-    ret["changes"] = {"old": old, "new": new}
+    ret["changes"] = {name: {"old": old, "new": new}}
     if after is None or (channel and not _channel_matches(after["channel"], channel)) or (
         bool(hold) != after["held"]
     ):
@@ -115,10 +115,10 @@ def removed(name, purge=False, snap_cmd=None):
         return ret
     if __opts__["test"]:
         ret["result"] = None
-        ret["changes"] = {"old": current["channel"], "new": None}
+        ret["changes"] = {name: {"old": current["channel"], "new": None}}
         ret["comment"] = f"Snap {name} would be removed"
         return ret
     __salt__["maia_snap.remove"](name, purge=purge, snap_cmd=snap_cmd)
-    ret["changes"] = {"old": current["channel"], "new": None}
+    ret["changes"] = {name: {"old": current["channel"], "new": None}}
     ret["comment"] = f"Snap {name} removed"
     return ret

@@ -41,6 +41,11 @@ def host_vars_valid(name, devices, volumes, vg="MAIA_Storage", host=None):
     return ret
 
 
+def _run(ret, fun, *args):
+    """``(ok, value)`` of ``fun(*args)``: a failure marks ``ret`` failed (``maia_errors.attempt``)."""
+    return __salt__["maia_errors.attempt"](ret, fun, *args)
+
+
 def vg_present(name, devices):
     """Ensure volume group ``name`` exists and holds every device in ``devices``."""
     ret = _ret(name)
@@ -50,7 +55,10 @@ def vg_present(name, devices):
     if info and not missing:
         ret["comment"] = f"Volume group {name} holds {', '.join(devices)}"
         return ret
-    change = {"devices_added": missing} if info else {"created": name, "devices": list(devices)}
+    old = sorted(have)
+    change = {"devices": {"old": old, "new": old + missing}}
+    if not info:
+        change["vg"] = {"old": None, "new": name}
     if __opts__["test"]:
         verb = "extended with" if info else "created from"
         ret.update(result=None, changes=change, comment=f"Volume group {name} would be {verb} {', '.join(missing)}")
@@ -60,10 +68,7 @@ def vg_present(name, devices):
         if problems:
             ret.update(result=False, comment="; ".join(problems))
             return ret
-    try:
-        __salt__["maia_storage.create_vg"](name, missing)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "maia_storage.create_vg", name, missing)[0]:
         return ret
     after = __salt__["maia_storage.vg_info"](name)
     if not after or any(os.path.realpath(d) not in after["devices"] for d in devices):
@@ -84,14 +89,11 @@ def lv_present(name, vg, size):
     if __salt__["maia_storage.lv_info"](vg, name):
         ret["comment"] = f"Logical volume {vg}/{name} exists (size is not changed)"
         return ret
-    change = {"created": f"/dev/{vg}/{name}", "size": spec["value"]}
+    change = {"lv": {"old": None, "new": f"/dev/{vg}/{name}"}, "size": {"old": None, "new": spec["value"]}}
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"Logical volume {vg}/{name} would be created ({spec['value']})")
         return ret
-    try:
-        __salt__["maia_storage.create_lv"](vg, name, size)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "maia_storage.create_lv", vg, name, size)[0]:
         return ret
     if not __salt__["maia_storage.lv_info"](vg, name):
         ret.update(result=False, comment=f"Logical volume {vg}/{name} is not listed after lvcreate")
@@ -107,7 +109,7 @@ def formatted(name, fstype="ext4"):
         if __opts__["test"]:
             ret.update(
                 result=None,
-                changes={"formatted": fstype},
+                changes={"fstype": {"old": None, "new": fstype}},
                 comment=f"{name} does not exist yet; once created it would be formatted {fstype}",
             )
         else:
@@ -121,17 +123,14 @@ def formatted(name, fstype="ext4"):
         ret.update(result=False, comment=f"{name} holds {current}, not {fstype}; refusing to reformat it")
         return ret
     if __opts__["test"]:
-        ret.update(result=None, changes={"formatted": fstype}, comment=f"{name} would be formatted {fstype}")
+        ret.update(result=None, changes={"fstype": {"old": None, "new": fstype}}, comment=f"{name} would be formatted {fstype}")
         return ret
-    try:
-        __salt__["maia_storage.make_fs"](name, fstype)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "maia_storage.make_fs", name, fstype)[0]:
         return ret
     if __salt__["maia_storage.blkid"](name).get("TYPE") != fstype:
         ret.update(result=False, comment=f"{name} does not show {fstype} after mkfs")
         return ret
-    ret.update(changes={"formatted": fstype}, comment=f"{name} formatted {fstype}")
+    ret.update(changes={"fstype": {"old": None, "new": fstype}}, comment=f"{name} formatted {fstype}")
     return ret
 
 
@@ -154,9 +153,9 @@ def mounted(name, device, fstype="ext4", opts="defaults", config="/etc/fstab"):
     if current != line:
         changes["fstab"] = {"old": current, "new": line}
     if not os.path.isdir(name):
-        changes["mountpoint_created"] = name
+        changes["mountpoint"] = {"old": None, "new": name}
     if not __salt__["maia_storage.is_mounted"](name):
-        changes["mounted"] = device
+        changes["mounted"] = {"old": None, "new": device}
     if not changes:
         ret["comment"] = f"{device} is mounted at {name} and in {config} by UUID"
         return ret
@@ -164,7 +163,7 @@ def mounted(name, device, fstype="ext4", opts="defaults", config="/etc/fstab"):
         ret.update(result=None, changes=changes, comment=f"{device} would be set up at {name}")
         return ret
     try:
-        if "mountpoint_created" in changes:
+        if "mountpoint" in changes:
             os.makedirs(name, mode=0o755, exist_ok=True)
         if "fstab" in changes:
             __salt__["maia_storage.set_fstab_entry"](name, line, config)
@@ -210,14 +209,11 @@ def exported(name, clients, options, config="/etc/exports"):
     if current == line:
         ret["comment"] = f"{config} exports {name} as wanted"
         return ret
-    change = {"old": current, "new": line}
+    change = {"export": {"old": current, "new": line}}
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"{config} entry for {name} would be written")
         return ret
-    try:
-        __salt__["maia_storage.set_exports_entry"](name, line, config)
-    except OSError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "maia_storage.set_exports_entry", name, line, config)[0]:
         return ret
     if __salt__["maia_storage.exports_entry"](name, config) != line:
         ret.update(result=False, comment=f"{config} does not hold the new entry for {name}")

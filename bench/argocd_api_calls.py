@@ -16,7 +16,7 @@ run as stages 2 and 3 do:
    (``maia_k8s.object_present``, ``maia_k8s.manifest_applied``: 59 objects),
    one Namespace per Application, an AppProject, and N Applications in the sync
    waves of the core catalogue (``formulas/maia/core/parameters/defaults.yaml``),
-   each ``argocd.app_present`` then ``argocd.app_synced`` with its wave, as
+   each ``maia_argocd.app_present`` then ``maia_argocd.app_synced`` with its wave, as
    ``formulas/maia/core`` does (poll interval 5 s, the default): first run,
    everything created, synced, waited Healthy;
 2. the same state again (the no-op run): its changes, wall time, and the
@@ -80,7 +80,7 @@ def _states(n_apps, manifest, manifest_sha256):
         "bench-argocd-installed": {"maia_k8s.manifest_applied": [
             {"name": str(manifest)}, {"sha256": manifest_sha256}, {"namespace": "argocd"},
             {"require": [{"maia_k8s": "bench-argocd-namespace"}]}]},
-        "bench-project-present": {"argocd.project_present": [
+        "bench-project-present": {"maia_argocd.project_present": [
             {"name": "maia-bench"},
             {"spec": {"sourceRepos": ["*"],
                       "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "*"}]}},
@@ -101,13 +101,13 @@ def _states(n_apps, manifest, manifest_sha256):
             "destination": {"server": "https://kubernetes.default.svc", "namespace": f"bench-{i}"},
             "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
         }
-        states[f"{name}-present"] = {"argocd.app_present": [
+        states[f"{name}-present"] = {"maia_argocd.app_present": [
             {"name": name}, {"spec": spec}, {"sync_wave": waves[i]},
-            {"require": [{"argocd": "bench-project-present"}]}]}
+            {"require": [{"maia_argocd": "bench-project-present"}]}]}
     for i, name in enumerate(names):
-        states[f"{name}-synced"] = {"argocd.app_synced": [
+        states[f"{name}-synced"] = {"maia_argocd.app_synced": [
             {"name": name}, {"timeout": 600}, {"interval": 5}, {"retries": 3}, {"retry_interval": 10},
-            {"wave": members[waves[i]]}, {"require": [{"argocd": f"{name}-present"}]}]}
+            {"wave": members[waves[i]]}, {"watch": [{"maia_argocd": f"{name}-present"}]}]}
     return states
 
 

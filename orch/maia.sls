@@ -113,7 +113,7 @@ maia-orch-stage-k8s:
 
 maia-orch-kubeconfig-fetched-{{ host }}:
   salt.runner:
-    - name: maia_k8s.fetch_kubeconfig
+    - name: maia_kubeconfig.fetch_kubeconfig
     - tgt: {{ host }}
     - ssh: {{ ssh }}
     - require:

@@ -2,7 +2,7 @@
 
 While stage 3 waits for the Applications to be Synced and Healthy, ``maia
 install`` shows each one's status. It reads them with the kubeconfig that stage
-2 copied into CONFIG_FOLDER (``maia_k8s.fetch_kubeconfig``:
+2 copied into CONFIG_FOLDER (``maia_kubeconfig.fetch_kubeconfig``:
 ``<CLUSTER_NAME>-kubeconfig.yaml``), in a background thread, every few seconds.
 Where that file is missing or the cluster cannot be reached from here, the
 view simply has no Applications; the state run is not affected.

@@ -29,7 +29,7 @@ STEP_OF_RUNNER = {
     "maia_hosts.drop_host": "inventory",
     "maia_orch.sync_minions": "sync",
     "maia_orch.wait_for_reboots": "reboots",
-    "maia_k8s.fetch_kubeconfig": "kubeconfig",
+    "maia_kubeconfig.fetch_kubeconfig": "kubeconfig",
 }
 
 

@@ -26,13 +26,13 @@ def test_default_site_states(tmp_path):
     assert ns["kubeconfig"] == "/etc/maia/kubeconfig"
 
     project = states["maia-core-argocd-project-present"]
-    assert project["fun"] == "argocd.project_present"
+    assert project["fun"] == "maia_argocd.project_present"
     assert project["name"] == "maia-core" and project["namespace"] == "argocd"
     assert project["spec"]["roles"][0]["groups"] == ["MAIA:admin"]
     assert project["require"] == [{"sls": "maia.core.namespaces"}]
 
-    present = {s: a for s, a in states.items() if a["fun"] == "argocd.app_present"}
-    synced = {s: a for s, a in states.items() if a["fun"] == "argocd.app_synced"}
+    present = {s: a for s, a in states.items() if a["fun"] == "maia_argocd.app_present"}
+    synced = {s: a for s, a in states.items() if a["fun"] == "maia_argocd.app_synced"}
     assert len(present) == 15 and len(synced) == 15
     traefik = states["maia-core-app-traefik-present"]
     assert traefik["name"] == "maia-core-traefik"
@@ -43,9 +43,9 @@ def test_default_site_states(tmp_path):
     sync = states["maia-core-app-traefik-synced"]
     assert (sync["timeout"], sync["interval"], sync["retries"], sync["retry_interval"], sync["force"]) == (600, 5, 3, 10, False)
     assert sync["prune"] is False  # the reference never prunes
-    assert sync["require"] == [{"argocd": "maia-core-app-traefik-present"}]
+    assert sync["watch"] == [{"maia_argocd": "maia-core-app-traefik-present"}]
     assert not any(s.endswith("-rollout-restarted") for s in states)
-    assert not any(a["fun"] == "argocd.repository_present" for a in states.values())
+    assert not any(a["fun"] == "maia_argocd.repository_present" for a in states.values())
 
 
 def test_rke2_site_gets_ingress_nginx(tmp_path):
@@ -64,7 +64,7 @@ def test_private_registry_adds_repository_secret_state(tmp_path):
     )
     states = show(tmp_path, pillar)
     repo = states["maia-core-argocd-repository-maia-private-registry-maia-core-present"]
-    assert repo["fun"] == "argocd.repository_present"
+    assert repo["fun"] == "maia_argocd.repository_present"
     assert (repo["url"], repo["username"], repo["repo_type"], repo["enable_oci"], repo["project"]) == (
         "registry.maia.example.com/maia", "robot", "helm", True, "maia-core")
     assert states["maia-core-app-toolkit-present"]["spec"]["source"]["repoURL"] == "registry.maia.example.com/maia"
@@ -73,7 +73,7 @@ def test_private_registry_adds_repository_secret_state(tmp_path):
 
 def test_auto_sync_off_has_no_sync_states(tmp_path):
     states = show(tmp_path, site_pillar(core={"auto_sync": False}, cluster={"selfsigned": True}))
-    assert not any(a["fun"] == "argocd.app_synced" for a in states.values())
+    assert not any(a["fun"] == "maia_argocd.app_synced" for a in states.values())
     assert states["maia-core-traefik-rollout-restarted"]["require"] == [{"sls": "maia.core.apps"}]
 
 
@@ -81,7 +81,7 @@ def test_switched_off_app_is_removed_without_cascade(tmp_path):
     states = show(tmp_path, site_pillar(core={"apps": {"kubeflow": {"enabled": False}}}))
     assert "maia-core-app-kubeflow-present" not in states
     absent = states["maia-core-app-kubeflow-absent"]
-    assert absent["fun"] == "argocd.app_absent"
+    assert absent["fun"] == "maia_argocd.app_absent"
     assert absent["name"] == "maia-core-kubeflow" and absent["cascade"] is False
 
 
@@ -135,7 +135,7 @@ def test_clean_removes_every_application_with_cascade(tmp_path):
     states = show(tmp_path, site_pillar(core={"apps": {"kubeflow": {"enabled": False}}}), sls="maia.core.clean")
     assert len(states) == 16  # 14 enabled on microk8s + the switched-off kubeflow and DRA driver
     assert states["maia-core-app-kubeflow-clean"]["name"] == "maia-core-kubeflow"
-    assert all(a["fun"] == "argocd.app_absent" and a["cascade"] is True for a in states.values())
+    assert all(a["fun"] == "maia_argocd.app_absent" and a["cascade"] is True for a in states.values())
     assert states["maia-core-app-traefik-clean"]["name"] == "maia-core-traefik"
 
 

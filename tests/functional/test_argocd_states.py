@@ -1,4 +1,4 @@
-"""The argocd states through real Salt (``salt-call --local`` with a temporary
+"""The maia_argocd states through real Salt (``salt-call --local`` with a temporary
 config and state tree, loading maia-salt's modules through its salt.loader
 entry point) against a Kubernetes API.
 
@@ -202,11 +202,11 @@ def app_states(apps: dict, sync=True, timeout=60, retries=0, retry_interval=0.2,
         present = [{"name": name}, {"spec": spec}, {"sync_wave": wave if wave is not None else i}]
         if name in SECRET_KEYS:
             present.append({"secret_keys": SECRET_KEYS[name]})
-        states[f"{name}-present"] = {"argocd.app_present": present}
+        states[f"{name}-present"] = {"maia_argocd.app_present": present}
         if sync:
-            states[f"{name}-synced"] = {"argocd.app_synced": [
+            states[f"{name}-synced"] = {"maia_argocd.app_synced": [
                 {"name": name}, {"timeout": timeout}, {"interval": 0.2}, {"retries": retries},
-                {"retry_interval": retry_interval}, {"require": [{"argocd": f"{name}-present"}]}]
+                {"retry_interval": retry_interval}, {"watch": [{"maia_argocd": f"{name}-present"}]}]
                 + ([{"wave": list(apps)}] if together else [])}
     if together:  # as formulas/maia/core: every app_present first, then the syncs
         states = dict(sorted(states.items(), key=lambda item: item[0].endswith("-synced")))
@@ -214,7 +214,7 @@ def app_states(apps: dict, sync=True, timeout=60, retries=0, retry_interval=0.2,
 
 
 def project_state(spec=PROJECT):
-    return {"maia-test-project-present": {"argocd.project_present": [{"name": "maia-test"}, {"spec": spec}]}}
+    return {"maia-test-project-present": {"maia_argocd.project_present": [{"name": "maia-test"}, {"spec": spec}]}}
 
 
 def expected_spec(spec):
@@ -238,9 +238,9 @@ def test_apps_created_as_specified_and_synced(cluster, salt):
         live = cluster.get("Application", name)
         assert live["spec"] == expected_spec(spec)
         assert live["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == str(i)
-        assert rets[f"{name}-present"]["changes"]["old"] is None
+        assert rets[f"{name}-present"]["changes"][f"Application {NS}/{name}"]["old"] is None
         assert rets[f"{name}-synced"]["changes"]["sync"]["new"] == "Synced/Healthy"
-    listed = {a["name"]: a for a in salt.run("argocd.apps")}
+    listed = {a["name"]: a for a in salt.run("maia_argocd_sync.apps")}
     for name, spec in APPS.items():
         assert listed[name]["sync"] == "Synced" and listed[name]["health"] == "Healthy"
         assert listed[name]["revision"] == spec["source"]["targetRevision"]
@@ -263,17 +263,17 @@ def test_rerun_changes_nothing_within_two_requests_per_app(cluster, salt):
 
 
 def test_execution_functions_for_people(cluster, salt):
-    started = salt.run("argocd.sync", "maia-test-metrics-server")
+    started = salt.run("maia_argocd_sync.sync", "maia-test-metrics-server")
     assert started["name"] == "maia-test-metrics-server" and len(started["sync_id"]) == 32
-    waited = salt.run("argocd.wait", "maia-test-metrics-server", "timeout=60", "interval=0.2",
+    waited = salt.run("maia_argocd_sync.wait", "maia-test-metrics-server", "timeout=60", "interval=0.2",
                       f"sync_id={started['sync_id']}")
     assert waited["result"] is True and waited["reason"] == "converged", waited["report"]
-    status = salt.run("argocd.status", "maia-test-metrics-server")
+    status = salt.run("maia_argocd_sync.status", "maia-test-metrics-server")
     assert status["phase"] == "Succeeded" and status["sync"] == "Synced" and status["unhealthy"] == []
     spec = copy.deepcopy(APPS["maia-test-loki"])
     spec["source"]["helm"]["valuesObject"]["grafana"]["adminPassword"] = GRAFANA_PASSWORD_NEW
     spec["source"]["targetRevision"] = "2.9.10"
-    diff = salt.run("argocd.app_diff", "maia-test-loki", json.dumps(spec), "sync_wave=1")
+    diff = salt.run("maia_argocd.app_diff", "maia-test-loki", json.dumps(spec), "sync_wave=1")
     assert diff == {"exists": True, "changes": {
         "spec.source.targetRevision": {"old": "2.9.9", "new": "2.9.10"},
         "spec.source.helm.valuesObject.grafana.adminPassword": {"old": "<masked>", "new": "<masked>"}}}
@@ -446,12 +446,12 @@ def test_bad_spec_fails_before_any_write(cluster, salt):
 
 def test_repository_secret_never_shows_the_password(cluster, salt):
     def state(password):
-        return {"maia-test-registry-present": {"argocd.repository_present": [
+        return {"maia-test-registry-present": {"maia_argocd.repository_present": [
             {"name": "maia-test-registry"}, {"url": "registry.example.org/maia"},
             {"username": "robot$maia"}, {"password": password}]}}
 
     first = salt.apply(state(REGISTRY_PASSWORD))["maia-test-registry-present"]
-    assert first["result"] is True and first["changes"]["new"]["data"]["password"] == "<masked>"
+    assert first["result"] is True and first["changes"][f"repository secret {NS}/maia-test-registry"]["new"]["data"]["password"] == "<masked>"
     secret = cluster.get("Secret", "maia-test-registry", api_version="v1")
     assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
     import base64
@@ -471,11 +471,11 @@ def test_repository_secret_never_shows_the_password(cluster, salt):
 def test_app_absent_with_cascade(cluster, salt):
     spec = chart_app("doomed", "https://grafana.github.io/helm-charts", "1.0.0", "observability")
     salt.apply(app_states({"maia-test-doomed": spec}, sync=False))
-    absent = {"maia-test-doomed-absent": {"argocd.app_absent": [{"name": "maia-test-doomed"}, {"cascade": True}]}}
+    absent = {"maia-test-doomed-absent": {"maia_argocd.app_absent": [{"name": "maia-test-doomed"}, {"cascade": True}]}}
     predicted = salt.apply(absent, test=True)["maia-test-doomed-absent"]
     assert predicted["result"] is None and cluster.get("Application", "maia-test-doomed") is not None
     ret = salt.apply(absent)["maia-test-doomed-absent"]
-    assert ret["result"] is True and ret["changes"]["cascade"] is True
+    assert ret["result"] is True and ret["changes"]["resources"] == {"old": "present", "new": None}
     deadline = time.monotonic() + 30
     while cluster.get("Application", "maia-test-doomed") is not None:
         assert time.monotonic() < deadline, "the resources finalizer was never cleared"

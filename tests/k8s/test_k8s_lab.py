@@ -103,7 +103,7 @@ def test_snap_and_oidc_on_the_host(runs, target):
 def test_kubeconfig_and_ca_fetched_to_config_folder(runs, target):
     folder = target.config_folder()
     proc = subprocess.run(
-        [str(BIN / "salt-run"), "-c", target.config_dir, "--out=json", "maia_k8s.fetch_kubeconfig",
+        [str(BIN / "salt-run"), "-c", target.config_dir, "--out=json", "maia_kubeconfig.fetch_kubeconfig",
          target.name, "ssh=True", f"roster_file={target.roster}"],
         capture_output=True, text=True, timeout=300, cwd=target.config_dir,
     )

@@ -16,7 +16,7 @@ users: [{name: u, user: {token: t}}]
 """
 
 ALWAYS = {
-    "maia-k8s-client-packages-not-managed",
+    "maia-k8s-client-packages-skipped",
     "maia-k8s-microk8s-ready",
     "maia-k8s-microk8s-kubeconfig-written",
 }
@@ -43,7 +43,7 @@ ARGOCD = {
     "maia-k8s-argocd-service-account-present",
     "maia-k8s-argocd-service-account-admin-bound",
 }
-OFF = {"oidc": "maia-k8s-oidc-disabled", "ca": "maia-k8s-ca-disabled", "argocd": "maia-k8s-argocd-disabled"}
+OFF = {"oidc": "maia-k8s-oidc-skipped", "ca": "maia-k8s-ca-skipped", "argocd": "maia-k8s-argocd-skipped"}
 
 CASES = {
     "defaults": ({}, ALWAYS | INSTALL | EXPORT | OIDC | CA | ARGOCD),
@@ -120,7 +120,7 @@ def test_api_and_web_ports_limited_to_admin_networks(tmp_path):
                                        "web_allowed_sources": ["192.0.2.0/24"]}}})
     rc, data, proc = site.salt_call("state.show_sls", "maia.k8s.microk8s")
     assert rc == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    rules = {k: v["ufw"] for k, v in data.items() if k.startswith("maia-k8s-microk8s-ufw-")}
+    rules = {k: v["maia_ufw"] for k, v in data.items() if k.startswith("maia-k8s-microk8s-ufw-")}
 
     def args(sid):
         return {k: v for item in rules[sid] if isinstance(item, dict) for k, v in item.items() if k not in ("require", "order")}

@@ -52,7 +52,7 @@ def test_fetch_kubeconfig_over_the_master(salt_master, salt_minion, site, tmp_pa
     (exported / "ca.crt").write_text(CA)
     cli = salt_master.salt_run_cli(timeout=120)
 
-    ret = cli.run("maia_k8s.fetch_kubeconfig", "maia-node-0", f"remote_folder={exported}")
+    ret = cli.run("maia_kubeconfig.fetch_kubeconfig", "maia-node-0", f"remote_folder={exported}")
     assert ret.returncode == 0, ret.stderr
     kubeconfig, ca = site / "func-kubeconfig.yaml", site / "ca.crt"
     assert set(ret.data) == {str(kubeconfig), str(ca)}
@@ -63,14 +63,14 @@ def test_fetch_kubeconfig_over_the_master(salt_master, salt_minion, site, tmp_pa
     assert ret.data[str(kubeconfig)] == {"sha256": hashlib.sha256(KUBECONFIG.encode()).hexdigest(), "changed": True}
     assert "runner-test-token" not in ret.stdout
 
-    again = cli.run("maia_k8s.fetch_kubeconfig", "maia-node-0", f"remote_folder={exported}")
+    again = cli.run("maia_kubeconfig.fetch_kubeconfig", "maia-node-0", f"remote_folder={exported}")
     assert again.returncode == 0
     assert {v["changed"] for v in again.data.values()} == {False}
 
 
 def test_fetch_kubeconfig_says_what_is_missing(salt_master, salt_minion, tmp_path):
     cli = salt_master.salt_run_cli(timeout=120)
-    ret = cli.run("maia_k8s.fetch_kubeconfig", "maia-node-0", f"remote_folder={tmp_path}")
+    ret = cli.run("maia_kubeconfig.fetch_kubeconfig", "maia-node-0", f"remote_folder={tmp_path}")
     assert ret.returncode != 0 or "Not exported yet" in str(ret.data)
     assert "Not exported yet" in ret.stdout + ret.stderr
 
@@ -84,7 +84,7 @@ def test_kubeconfig_never_reaches_job_cache_or_logs(salt_master, salt_minion, si
     token = "job-cache-probe-" + os.urandom(8).hex()
     (exported / "func-kubeconfig.yaml").write_text(KUBECONFIG.replace("runner-test-token", token))
     (exported / "ca.crt").write_text(CA.replace("runner-test", "ca-probe-" + token))
-    ret = salt_master.salt_run_cli(timeout=120).run("maia_k8s.fetch_kubeconfig", "maia-node-0", f"remote_folder={exported}")
+    ret = salt_master.salt_run_cli(timeout=120).run("maia_kubeconfig.fetch_kubeconfig", "maia-node-0", f"remote_folder={exported}")
     assert ret.returncode == 0, ret.stderr
     assert token in (site / "func-kubeconfig.yaml").read_text()
     places = salt_places(salt_master, salt_minion)
@@ -100,7 +100,7 @@ def test_kubeconfig_never_reaches_job_cache_or_logs(salt_master, salt_minion, si
 
 @pytest.fixture
 def runner(tmp_path):
-    spec = importlib.util.spec_from_file_location("maia_k8s_runner_under_test", REPO / "_runners" / "maia_k8s.py")
+    spec = importlib.util.spec_from_file_location("maia_kubeconfig_runner_under_test", REPO / "_runners" / "maia_kubeconfig.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.__opts__ = {}

@@ -20,12 +20,20 @@ def load_salt_module(relpath: str, name: str, salt: dict | None = None, opts: di
     module.__salt__ = salt if salt is not None else {}
     module.__opts__ = opts if opts is not None else {"test": False}
     module.__grains__ = {}
+    if relpath.startswith("_states/"):
+        # the states reach the shared error contract through __salt__, as in Salt
+        errors = load_salt_module("_modules/maia_errors.py", f"{name}_errors", salt=module.__salt__)
+        for fn in ("error", "kind", "cluster_pending", "with_message", "attempt"):
+            module.__salt__.setdefault(f"maia_errors.{fn}", getattr(errors, fn))
+        returns = load_salt_module("_modules/maia_state_ret.py", f"{name}_ret")
+        for fn in ("new", "predicted", "failed"):
+            module.__salt__.setdefault(f"maia_state_ret.{fn}", getattr(returns, fn))
     return module
 
 
 @pytest.fixture
 def ufw_mod():
-    return load_salt_module("_modules/ufw.py", "maia_test_ufw_mod")
+    return load_salt_module("_modules/maia_ufw.py", "maia_test_ufw_mod")
 
 
 @pytest.fixture

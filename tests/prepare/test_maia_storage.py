@@ -197,8 +197,10 @@ def test_vg_and_lv_predict_then_create_then_idempotent(storage_mod, blockdev):
     vg = _states(storage_mod, fake, False).vg_present("MAIA_Storage", ["/dev/sdb", "/dev/sdc"])
     lv = _states(storage_mod, fake, False).lv_present("maia_0_local", "MAIA_Storage", "50%FREE")
     assert vg["result"] is True and lv["result"] is True
-    assert vg["changes"] == pred_vg["changes"] == {"created": "MAIA_Storage", "devices": ["/dev/sdb", "/dev/sdc"]}
-    assert lv["changes"] == pred_lv["changes"] == {"created": "/dev/MAIA_Storage/maia_0_local", "size": "50%FREE"}
+    assert vg["changes"] == pred_vg["changes"] == {"vg": {"old": None, "new": "MAIA_Storage"},
+                                                    "devices": {"old": [], "new": ["/dev/sdb", "/dev/sdc"]}}
+    assert lv["changes"] == pred_lv["changes"] == {"lv": {"old": None, "new": "/dev/MAIA_Storage/maia_0_local"},
+                                                    "size": {"old": None, "new": "50%FREE"}}
     assert fake.calls == [("create_vg", "MAIA_Storage", ["/dev/sdb", "/dev/sdc"]), ("create_lv", "MAIA_Storage", "maia_0_local", "50%FREE")]
     assert _states(storage_mod, fake, False).vg_present("MAIA_Storage", ["/dev/sdb", "/dev/sdc"])["changes"] == {}
     assert _states(storage_mod, fake, False).lv_present("maia_0_local", "MAIA_Storage", "50%FREE")["changes"] == {}
@@ -220,7 +222,7 @@ def test_formatted_predicts_for_a_device_that_will_exist(storage_mod):
     fake = FakeLVM(storage_mod)
     st = _states(storage_mod, fake, True)
     ret = st.formatted("/dev/MAIA_Storage/not-yet", "ext4")
-    assert ret["result"] is None and ret["changes"] == {"formatted": "ext4"}
+    assert ret["result"] is None and ret["changes"] == {"fstype": {"old": None, "new": "ext4"}}
     real = _states(storage_mod, fake, False).formatted("/dev/MAIA_Storage/not-yet", "ext4")
     assert real["result"] is False and "does not exist" in real["comment"]
 
@@ -251,7 +253,7 @@ def test_exported_state(storage_mod, tmp_path):
     pred = st_test.exported("/nfs", ["198.18.0.12"], "rw,sync", config=exports)
     assert pred["result"] is None and not os.path.exists(exports)
     ret = st.exported("/nfs", ["198.18.0.12"], "rw,sync", config=exports)
-    assert ret["changes"] == pred["changes"] == {"old": None, "new": "/nfs 198.18.0.12(rw,sync)"}
+    assert ret["changes"] == pred["changes"] == {"export": {"old": None, "new": "/nfs 198.18.0.12(rw,sync)"}}
     assert st.exported("/nfs", ["198.18.0.12"], "rw,sync", config=exports)["changes"] == {}
     assert st.exported("/nfs", [], "rw,sync", config=exports)["result"] is False
 

@@ -231,17 +231,19 @@ def test_lvm_pv_and_vg_real(lab, runs):
 def test_lv_chain_predicted(runs):
     """LVs can't be created here (no device-mapper): their dry-run predictions."""
     server = states_of(runs["lv_dry"], SERVER)
-    assert server["maia-prepare-lvm-lv-maia_0_local-present"]["changes"] == {"created": "/dev/MAIA_Storage/maia_0_local", "size": "50%FREE"}
-    assert server["maia-prepare-lvm-lv-maia_0-present"]["changes"] == {"created": "/dev/MAIA_Storage/maia_0", "size": "100%FREE"}
-    assert server["maia-prepare-lvm-lv-maia_0-formatted"]["changes"] == {"formatted": "ext4"}
+    assert server["maia-prepare-lvm-lv-maia_0_local-present"]["changes"] == {
+        "lv": {"old": None, "new": "/dev/MAIA_Storage/maia_0_local"}, "size": {"old": None, "new": "50%FREE"}}
+    assert server["maia-prepare-lvm-lv-maia_0-present"]["changes"] == {
+        "lv": {"old": None, "new": "/dev/MAIA_Storage/maia_0"}, "size": {"old": None, "new": "100%FREE"}}
+    assert server["maia-prepare-lvm-lv-maia_0-formatted"]["changes"] == {"fstype": {"old": None, "new": "ext4"}}
     mounted = server["maia-prepare-lvm-lv-maia_0-mounted"]
     assert mounted["result"] is None
     assert mounted["changes"]["fstab"]["new"] == "UUID=<uuid of /dev/MAIA_Storage/maia_0> /nfs ext4 defaults 0 2"
-    assert mounted["changes"]["mounted"] == "/dev/MAIA_Storage/maia_0"
+    assert mounted["changes"]["mounted"] == {"old": None, "new": "/dev/MAIA_Storage/maia_0"}
     client = states_of(runs["lv_dry"], CLIENT1)
-    assert client["maia-prepare-lvm-lv-maia_0_local-present"]["changes"]["size"] == "100%FREE"
+    assert client["maia-prepare-lvm-lv-maia_0_local-present"]["changes"]["size"]["new"] == "100%FREE"
     assert "maia-prepare-lvm-lv-maia_0-present" not in client
-    assert client["maia-prepare-lvm-lv-maia_0_local-mounted"]["changes"]["mountpoint_created"] == "/opt/local-path-provisioner"
+    assert client["maia-prepare-lvm-lv-maia_0_local-mounted"]["changes"]["mountpoint"]["new"] == "/opt/local-path-provisioner"
     # everything else already converged
     others = {k for k, s in client.items() if s["result"] is None and k not in LIMITED}
     assert not others, others
@@ -334,7 +336,7 @@ def test_ufw_clean_then_reapply(lab, runs):
     cleaned, _ = run_json(lab, CLIENT2, "state.apply", "maia.prepare.ufw.clean", check_rc=True)
     changed = {k for k, s in states_of(cleaned, CLIENT2).items() if s["changes"]}
     assert changed == {"maia-prepare-ufw-disabled", "maia-prepare-ufw-rule-from-maia-node-0-deleted", "maia-prepare-ufw-rule-from-maia-node-1-deleted"}
-    rules, _ = run_json(lab, CLIENT2, "ufw.rules")
+    rules, _ = run_json(lab, CLIENT2, "maia_ufw.rules")
     assert rules[CLIENT2] == [{"action": "allow", "proto": "tcp", "port": "22", "from": "any"}]
     assert "Status: inactive" in lab.ssh(CLIENT2, "LC_ALL=C ufw status").stdout
     again, _ = run_json(lab, CLIENT2, "state.apply", "maia.prepare.ufw.clean", check_rc=True)

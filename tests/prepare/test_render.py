@@ -137,9 +137,9 @@ def test_ubuntu_nfs_server_with_gpu_and_cifs(tmp_path):
     assert has(s["maia-prepare-ufw-rule-nfs-from-maia-node-2-allowed"], {"port": 2049, "proto": "tcp", "source": "198.18.0.13"})
     assert has(s["maia-prepare-ufw-rule-extra-1-allowed"], {"port": "8080", "proto": "tcp", "source": "198.18.0.0/24"})
     # default incoming deny set explicitly, after every allow rule; enabled after that
-    assert has(s["maia-prepare-ufw-default-incoming-denied"], {"fun": "ufw.default_policy", "policy": "deny", "direction": "incoming"})
-    assert sorted(r["ufw"] for r in s["maia-prepare-ufw-default-incoming-denied"]["require"]) == rules
-    assert s["maia-prepare-ufw-enabled"]["require"] == [{"ufw": "maia-prepare-ufw-default-incoming-denied"}]
+    assert has(s["maia-prepare-ufw-default-incoming-denied"], {"fun": "maia_ufw.default_policy", "policy": "deny", "direction": "incoming"})
+    assert sorted(r["maia_ufw"] for r in s["maia-prepare-ufw-default-incoming-denied"]["require"]) == rules
+    assert s["maia-prepare-ufw-enabled"]["require"] == [{"maia_ufw": "maia-prepare-ufw-default-incoming-denied"}]
     # nfs server
     assert has(s["maia-prepare-nfs-export-dir-present"], {"name": "/nfs", "user": "nobody", "group": "nogroup", "mode": "0777"})
     assert {"sls": "maia.prepare.lvm"} in s["maia-prepare-nfs-export-dir-present"]["require"]
@@ -198,7 +198,7 @@ def test_every_flag_off(tmp_path):
     flags = {f: False for f in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs")}
     s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **GPU}, dict(SERVER, prepare=flags))
     assert sorted(s) == sorted(
-        ["maia-prepare-inputs-checked"] + [f"maia-prepare-{f}-disabled" for f in flags]
+        ["maia-prepare-inputs-checked"] + [f"maia-prepare-{f}-skipped" for f in flags]
     )
 
 
@@ -211,12 +211,12 @@ def test_host_limit_switches(tmp_path):
     server = render(tmp_path / "server", "maia-node-0", {**OS["debian12"], **NO_GPU}, dict(SERVER, prepare=limits))
     assert not ids(server, "maia-prepare-lvm-lv-") and "maia-prepare-nfs-server-service-running" not in server
     for kept in ("maia-prepare-lvm-vg-MAIA_Storage-present", "maia-prepare-nfs-exports-entry-present",
-                 "maia-prepare-nfs-server-service-enabled", "maia-prepare-lvm-volumes-disabled",
-                 "maia-prepare-nfs-server-start-disabled"):
+                 "maia-prepare-nfs-server-service-enabled", "maia-prepare-lvm-volumes-skipped",
+                 "maia-prepare-nfs-server-start-skipped"):
         assert kept in server, kept
     client = render(tmp_path / "client", "maia-node-1", {**OS["debian12"], **NO_GPU}, dict(CLIENT, prepare=limits))
     assert "maia-prepare-nfs-share-mounted" not in client
-    assert {"maia-prepare-nfs-fstab-entry-present", "maia-prepare-nfs-mount-disabled"} <= set(client)
+    assert {"maia-prepare-nfs-fstab-entry-present", "maia-prepare-nfs-mount-skipped"} <= set(client)
     on = render(tmp_path / "on", "maia-node-1", {**OS["debian12"], **NO_GPU}, CLIENT)
     assert "maia-prepare-nfs-share-mounted" in on and "maia-prepare-lvm-lv-maia_0_local-present" in on
 
@@ -224,7 +224,7 @@ def test_host_limit_switches(tmp_path):
 def test_flag_off_on_the_command_line(tmp_path):
     s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **NO_GPU}, SERVER,
                'pillar={"maia": {"prepare": {"ufw": false, "nfs": "false"}}}')
-    assert "maia-prepare-ufw-disabled" in s and "maia-prepare-nfs-disabled" in s
+    assert "maia-prepare-ufw-skipped" in s and "maia-prepare-nfs-skipped" in s
     assert not ids(s, "maia-prepare-ufw-rule") and not ids(s, "maia-prepare-nfs-export")
     assert "maia-prepare-ufw-extra-rules-valid" not in s
     assert "maia-prepare-lvm-vg-MAIA_Storage-present" in s
@@ -248,7 +248,7 @@ def test_nfs_client_without_server_fails_first(tmp_path):
 def test_host_in_no_nfs_group(tmp_path):
     pillar = dict(CLIENT, roles=["control-plane"])
     s = render(tmp_path, "maia-node-1", {**OS["ubuntu22"], **NO_GPU}, pillar)
-    assert "maia-prepare-nfs-not-an-nfs-host" in s and not ids(s, "maia-prepare-nfs-fstab")
+    assert "maia-prepare-nfs-no-role-skipped" in s and not ids(s, "maia-prepare-nfs-fstab")
 
 
 def test_extra_export_clients(tmp_path):
@@ -260,7 +260,7 @@ def test_extra_export_clients(tmp_path):
 
 def test_clean_renders_the_mirror_of_each_part(tmp_path):
     s = render_sls(tmp_path, "maia.prepare.clean", "maia-node-0", {**OS["ubuntu22"], **GPU}, SERVER)
-    assert s["maia-prepare-ufw-disabled"]["fun"] == "ufw.disabled"
+    assert s["maia-prepare-ufw-disabled"]["fun"] == "maia_ufw.disabled"
     assert ids(s, "maia-prepare-ufw-rule-") == [
         "maia-prepare-ufw-rule-from-maia-node-1-deleted", "maia-prepare-ufw-rule-from-maia-node-2-deleted",
         "maia-prepare-ufw-rule-nfs-from-maia-node-1-deleted", "maia-prepare-ufw-rule-nfs-from-maia-node-2-deleted",

@@ -1,4 +1,4 @@
-"""Unit tests of _modules/ufw.py and _states/ufw.py (rule data, parsing of UFW's
+"""Unit tests of _modules/maia_ufw.py and _states/maia_ufw.py (rule data, parsing of UFW's
 own rules files and status, state logic with the execution module's calls
 replaced by an in-memory firewall: no ufw runs on this machine)."""
 import pytest
@@ -125,14 +125,14 @@ class FakeFirewall:
     def salt(self):
         m = self.mod
         return {
-            "ufw.normalize_rule": m.normalize_rule,
-            "ufw.describe": m.describe,
-            "ufw.has_rule": lambda r: m.normalize_rule(r) in self.rules,
-            "ufw.add_rule": self._add,
-            "ufw.delete_rule": self._delete,
-            "ufw.status": lambda: {"installed": True, "active": self.active, "defaults": {}, "logging": None},
-            "ufw.enable": lambda: self._set(True),
-            "ufw.disable": lambda: self._set(False),
+            "maia_ufw.normalize_rule": m.normalize_rule,
+            "maia_ufw.describe": m.describe,
+            "maia_ufw.has_rule": lambda r: m.normalize_rule(r) in self.rules,
+            "maia_ufw.add_rule": self._add,
+            "maia_ufw.delete_rule": self._delete,
+            "maia_ufw.status": lambda: {"installed": True, "active": self.active, "defaults": {}, "logging": None},
+            "maia_ufw.enable": lambda: self._set(True),
+            "maia_ufw.disable": lambda: self._set(False),
         }
 
     def _add(self, rule):
@@ -149,7 +149,7 @@ class FakeFirewall:
 
 
 def _states(ufw_mod, fw, test):
-    return load_salt_module("_states/ufw.py", "maia_test_ufw_state", salt=fw.salt(), opts={"test": test})
+    return load_salt_module("_states/maia_ufw.py", "maia_test_ufw_state", salt=fw.salt(), opts={"test": test})
 
 
 def test_rule_present_predicts_then_adds_then_is_idempotent(ufw_mod):
@@ -158,7 +158,7 @@ def test_rule_present_predicts_then_adds_then_is_idempotent(ufw_mod):
     assert predicted["result"] is None and fw.calls == []
     applied = _states(ufw_mod, fw, False).rule_present("r", port=2049, proto="tcp", source="198.18.0.44")
     assert applied["result"] is True
-    assert applied["changes"] == predicted["changes"] == {"added": "allow 2049/tcp from 198.18.0.44"}
+    assert applied["changes"] == predicted["changes"] == {"rule": {"old": None, "new": "allow 2049/tcp from 198.18.0.44"}}
     again = _states(ufw_mod, fw, False).rule_present("r", port=2049, proto="tcp", source="198.18.0.44")
     assert again["result"] is True and again["changes"] == {}
     assert len(fw.calls) == 1
@@ -174,7 +174,7 @@ def test_rule_absent(ufw_mod):
     fw = FakeFirewall(ufw_mod, rules=[{"from": "198.18.0.44"}])
     st = _states(ufw_mod, fw, False)
     ret = st.rule_absent("r", source="198.18.0.44")
-    assert ret["changes"] == {"deleted": "allow any port from 198.18.0.44"} and fw.rules == []
+    assert ret["changes"] == {"rule": {"old": "allow any port from 198.18.0.44", "new": None}} and fw.rules == []
     assert st.rule_absent("r", source="198.18.0.44")["changes"] == {}
 
 
@@ -233,8 +233,8 @@ def test_default_policy_state_predicts_sets_once(ufw_mod, tmp_path):
 
     def funcs(test):
         st = _states(ufw_mod, fw, test)
-        st.__salt__["ufw.default_policy"] = lambda direction: ufw_mod.default_policy(direction, defaults_file=str(path))
-        st.__salt__["ufw.set_default_policy"] = set_policy
+        st.__salt__["maia_ufw.default_policy"] = lambda direction: ufw_mod.default_policy(direction, defaults_file=str(path))
+        st.__salt__["maia_ufw.set_default_policy"] = set_policy
         return st
 
     predicted = funcs(True).default_policy("d", policy="deny", direction="incoming")
@@ -251,6 +251,6 @@ def test_default_policy_before_ufw_is_installed_predicts_nothing(ufw_mod, tmp_pa
     is only known once it is installed, so no change is predicted (and none is made)."""
     fw = FakeFirewall(ufw_mod)
     st = _states(ufw_mod, fw, True)
-    st.__salt__["ufw.default_policy"] = lambda direction: ufw_mod.default_policy(direction, defaults_file=str(tmp_path / "none"))
+    st.__salt__["maia_ufw.default_policy"] = lambda direction: ufw_mod.default_policy(direction, defaults_file=str(tmp_path / "none"))
     ret = st.default_policy("d", policy="deny", direction="incoming")
     assert ret["result"] is True and ret["changes"] == {} and "not installed yet" in ret["comment"]

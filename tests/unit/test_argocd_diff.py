@@ -1,4 +1,4 @@
-"""Unit tests of the normalised comparison in _modules/argocd.py: normalise,
+"""Unit tests of the normalised comparison in _modules/maia_argocd.py: normalise,
 diff, merge patch, masked changes, manifests, status summaries.
 
 No API server: the module is imported from its file with its Salt dunders
@@ -22,8 +22,20 @@ def _load(name):
 @pytest.fixture(scope="module")
 def argocd():
     secrets = _load("maia_secrets")
-    module = _load("argocd")
+    module = _load("maia_argocd")
+    errors = _load("maia_errors")
     module.__salt__ = {f"maia_secrets.{fn}": getattr(secrets, fn) for fn in ("mask", "collect", "scrub")}
+    module.__salt__.update({f"maia_errors.{fn}": getattr(errors, fn) for fn in ("error", "kind", "with_message")})
+    module.__context__ = {}
+    module.__opts__ = {"test": False}
+    return module
+
+
+@pytest.fixture(scope="module")
+def argocd_sync(argocd):
+    """_modules/maia_argocd_sync.py, reaching the argocd module through its __salt__ as in Salt."""
+    module = _load("maia_argocd_sync")
+    module.__salt__ = dict(argocd.__salt__, **{f"maia_argocd.{fn}": getattr(argocd, fn) for fn in ("normalize", "diff")})
     module.__context__ = {}
     module.__opts__ = {"test": False}
     return module
@@ -132,9 +144,12 @@ def test_secret_keys_argument_masks_more_keys(argocd):
     ],
 )
 def test_bad_app_spec_is_refused_with_the_key_named(argocd, spec, message):
-    with pytest.raises(Exception) as err:
+    from salt.exceptions import CommandExecutionError
+
+    with pytest.raises(CommandExecutionError) as err:
         argocd.build_app("maia-core-x", spec)
     assert message in str(err.value) and "maia-core-x" in str(err.value)
+    assert err.value.info == {"maia_error": "invalid"}  # the kind states read (_modules/maia_errors.py)
 
 
 def test_bad_sync_wave_is_refused(argocd):
@@ -156,7 +171,7 @@ def test_repository_secret_compares_decoded_data_and_masks_credentials(argocd):
     assert argocd.compare("Secret", live, desired) == ({}, {})
 
 
-def test_summary_and_report_of_a_degraded_app(argocd):
+def test_summary_and_report_of_a_degraded_app(argocd, argocd_sync):
     app = {"metadata": {"name": "maia-core-loki"}, "spec": _spec(), "status": {
         "sync": {"status": "Synced", "revision": "2.9.9"},
         "health": {"status": "Degraded"},
@@ -167,33 +182,33 @@ def test_summary_and_report_of_a_degraded_app(argocd):
             {"kind": "Service", "namespace": "observability", "name": "loki", "status": "Synced",
              "health": {"status": "Healthy"}},
         ]}}
-    summary = argocd.summarize(app)
-    assert summary["health"] == "Degraded" and not argocd.is_converged(summary)
+    summary = argocd_sync.summarize(app)
+    assert summary["health"] == "Degraded" and not argocd_sync.is_converged(summary)
     assert summary["unhealthy"] == [{"resource": "Deployment/observability/loki", "sync": "Synced",
                                      "health": "Degraded",
                                      "message": "Deployment exceeded its progress deadline"}]
-    report = argocd.describe(summary)
+    report = argocd_sync.describe(summary)
     assert "health Degraded" in report and "exceeded its progress deadline" in report
     assert "Service" not in report
 
 
-def test_stale_comparison_is_not_converged(argocd):
+def test_stale_comparison_is_not_converged(argocd, argocd_sync):
     app = {"metadata": {"name": "a"}, "spec": _spec("1.1.0"), "status": {
         "sync": {"status": "Synced", "revision": "1.0.0",
                  "comparedTo": {"source": _spec("1.0.0")["source"], "destination": _spec()["destination"]}},
         "health": {"status": "Healthy"}}}
-    summary = argocd.summarize(app)
-    assert not summary["current"] and not argocd.is_converged(summary)
+    summary = argocd_sync.summarize(app)
+    assert not summary["current"] and not argocd_sync.is_converged(summary)
     app["status"]["sync"]["comparedTo"]["source"] = _spec("1.1.0")["source"]
-    assert argocd.is_converged(argocd.summarize(app))
+    assert argocd_sync.is_converged(argocd_sync.summarize(app))
 
 
-def test_sync_operation_carries_its_id(argocd):
+def test_sync_operation_carries_its_id(argocd, argocd_sync):
     app = {"metadata": {"name": "a", "namespace": "argocd"}, "spec": _spec()}
-    operation = argocd._sync_operation(app, "id-1")
+    operation = argocd_sync._sync_operation(app, "id-1")
     assert operation["info"] == [{"name": "maia-salt-sync-id", "value": "id-1"}]
     assert operation["sync"]["syncOptions"] == ["CreateNamespace=true"]
     done = dict(app, status={"operationState": {"phase": "Succeeded", "operation": operation}})
-    assert argocd._operation_done(done, "id-1")
-    assert not argocd._operation_done(done, "id-2")
-    assert not argocd._operation_done(dict(done, operation=operation), "id-1")
+    assert argocd_sync._operation_done(done, "id-1")
+    assert not argocd_sync._operation_done(done, "id-2")
+    assert not argocd_sync._operation_done(dict(done, operation=operation), "id-1")

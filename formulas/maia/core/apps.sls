@@ -9,7 +9,7 @@ include:
 {%- for app in mapdata.apps %}
 
 maia-core-app-{{ app.component }}-present:
-  argocd.app_present:
+  maia_argocd.app_present:
     - name: {{ app.name }}
     - namespace: {{ mapdata.argocd_namespace }}
     - kubeconfig: {{ mapdata.kubeconfig }}
@@ -23,7 +23,7 @@ maia-core-app-{{ app.component }}-present:
 {%- for app in mapdata.absent_apps %}
 
 maia-core-app-{{ app.component }}-absent:
-  argocd.app_absent:
+  maia_argocd.app_absent:
     - name: {{ app.name }}
     - namespace: {{ mapdata.argocd_namespace }}
     - kubeconfig: {{ mapdata.kubeconfig }}

@@ -7,7 +7,7 @@
 {%- for app in mapdata.apps + mapdata.absent_apps %}
 
 maia-core-app-{{ app.component }}-clean:
-  argocd.app_absent:
+  maia_argocd.app_absent:
     - name: {{ app.name }}
     - namespace: {{ mapdata.argocd_namespace }}
     - kubeconfig: {{ mapdata.kubeconfig }}

@@ -8,7 +8,7 @@ include:
 {%- for repo in mapdata.repositories %}
 
 maia-core-argocd-repository-{{ repo.name }}-present:
-  argocd.repository_present:
+  maia_argocd.repository_present:
     - name: {{ repo.name }}
     - url: {{ repo.url | json }}
     - username: {{ repo.username | json }}
@@ -21,7 +21,7 @@ maia-core-argocd-repository-{{ repo.name }}-present:
 {%- endfor %}
 
 maia-core-argocd-project-present:
-  argocd.project_present:
+  maia_argocd.project_present:
     - name: {{ mapdata.project.name }}
     - namespace: {{ mapdata.project.namespace }}
     - kubeconfig: {{ mapdata.kubeconfig }}

@@ -3,7 +3,8 @@
     (retries 3 x 10 s). The apps of one wave are synced together and waited for
     with one list per poll (the first app_synced state of the wave does it);
     each app's own state reports its outcome. A sync prunes nothing unless
-    maia:core:sync:prune is true. #}
+    maia:core:sync:prune is true. Each app_synced watches its app_present: under
+    test=True a predicted spec change predicts the sync it calls for. #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
 
 include:
@@ -17,7 +18,7 @@ include:
 {%- for app in mapdata.apps | sort(attribute="sync_wave") %}
 
 maia-core-app-{{ app.component }}-synced:
-  argocd.app_synced:
+  maia_argocd.app_synced:
     - name: {{ app.name }}
     - namespace: {{ mapdata.argocd_namespace }}
     - kubeconfig: {{ mapdata.kubeconfig }}
@@ -28,7 +29,7 @@ maia-core-app-{{ app.component }}-synced:
     - retries: {{ mapdata.sync.retries }}
     - retry_interval: {{ mapdata.sync.retry_interval }}
     - wave: {{ waves[app.sync_wave | string] | json }}
-    - require:
-      - argocd: maia-core-app-{{ app.component }}-present
+    - watch:
+      - maia_argocd: maia-core-app-{{ app.component }}-present
 {%- endfor %}
 {%- endif %}

@@ -11,12 +11,12 @@ maia-hosts-removed-{{ gone.name }}-known:
 {%- if mapdata.ufw %}
 
 maia-hosts-removed-{{ gone.name }}-ufw-rule-deleted:
-  ufw.rule_absent:
+  maia_ufw.rule_absent:
     - source: {{ gone.address }}
 {%-   if maia.is_nfs_server %}
 
 maia-hosts-removed-{{ gone.name }}-ufw-nfs-rule-deleted:
-  ufw.rule_absent:
+  maia_ufw.rule_absent:
     - port: {{ mapdata.firewall.nfs_port }}
     - proto: tcp
     - source: {{ gone.address }}

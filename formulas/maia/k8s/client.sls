@@ -8,7 +8,7 @@ maia-k8s-client-packages-installed:
     - reload_modules: true
 {%- else %}
 
-maia-k8s-client-packages-not-managed:
-  test.nop:
-    - name: Kubernetes client packages not managed (maia:k8s:client_packages is empty)
+maia-k8s-client-packages-skipped:
+  test.succeed_without_changes:
+    - name: "maia:k8s:client_packages is empty: Kubernetes client packages skipped"
 {%- endif %}

@@ -11,7 +11,7 @@ include:
 
 {%- for part in parts if not mapdata[part] %}
 
-maia-prepare-{{ part }}-disabled:
+maia-prepare-{{ part }}-skipped:
   test.succeed_without_changes:
     - name: "maia:prepare:{{ part }} is false: {{ part }} skipped"
 {%- endfor %}

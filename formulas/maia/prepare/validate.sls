@@ -22,7 +22,7 @@ maia-prepare-lvm-host-vars-valid:
 {%- if mapdata.ufw %}
 
 maia-prepare-ufw-extra-rules-valid:
-  ufw.rules_valid:
+  maia_ufw.rules_valid:
     - rules: {{ mapdata.ufw_extra_rules | json }}
     - order: 1
     - failhard: true

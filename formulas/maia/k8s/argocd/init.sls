@@ -94,7 +94,7 @@ maia-k8s-argocd-crds-established:
       - sls: maia.k8s.client
 {%- else %}
 
-maia-k8s-argocd-disabled:
-  test.nop:
-    - name: ArgoCD not managed (maia:k8s:install_argocd and connect_to_argocd are false)
+maia-k8s-argocd-skipped:
+  test.succeed_without_changes:
+    - name: "maia:k8s:install_argocd and connect_to_argocd are false: ArgoCD skipped"
 {%- endif %}

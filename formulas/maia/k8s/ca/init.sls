@@ -50,7 +50,7 @@ maia-k8s-ca-configmap-{{ ca.configmap_name }}-present:
       - maia_k8s: maia-k8s-ca-namespace-{{ ca.configmap_namespace }}-present
 {%- else %}
 
-maia-k8s-ca-disabled:
-  test.nop:
-    - name: cluster CA secret not managed (maia:k8s:enable_ca is false)
+maia-k8s-ca-skipped:
+  test.succeed_without_changes:
+    - name: "maia:k8s:enable_ca is false: cluster CA secret skipped"
 {%- endif %}

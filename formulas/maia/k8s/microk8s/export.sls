@@ -1,5 +1,5 @@
 {#- kubeconfig (server from maia:k8s:api_server_url) and cluster CA into
-    maia:config_folder on this host, 0600. The runner maia_k8s.fetch_kubeconfig
+    maia:config_folder on this host, 0600. The runner maia_kubeconfig.fetch_kubeconfig
     brings them to the master / salt-ssh side. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 

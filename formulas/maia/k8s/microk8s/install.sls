@@ -54,23 +54,23 @@ maia-k8s-microk8s-user-{{ user }}-in-group-microk8s:
 {%-     if not sources %}
 
 maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-allowed:
-  ufw.rule_present:
+  maia_ufw.rule_present:
     - port: {{ number }}
     - proto: {{ proto }}
 {%-     else %}
 
 maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-from-any-absent:
-  ufw.rule_absent:
+  maia_ufw.rule_absent:
     - port: {{ number }}
     - proto: {{ proto }}
     - require:
 {%-       for source in sources %}
-      - ufw: maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-from-{{ source | replace("/", "_") | replace(":", "_") }}-allowed
+      - maia_ufw: maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-from-{{ source | replace("/", "_") | replace(":", "_") }}-allowed
 {%-       endfor %}
 {%-       for source in sources %}
 
 maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-from-{{ source | replace("/", "_") | replace(":", "_") }}-allowed:
-  ufw.rule_present:
+  maia_ufw.rule_present:
     - port: {{ number }}
     - proto: {{ proto }}
     - source: {{ source | string | json }}

@@ -31,7 +31,7 @@ maia-k8s-oidc-microk8s-restarted-when-changed:
       - maia_microk8s: maia-k8s-oidc-apiserver-args-set
 {%- else %}
 
-maia-k8s-oidc-disabled:
-  test.nop:
-    - name: OIDC flags not managed (maia:k8s:enable_oidc_microk8s is false)
+maia-k8s-oidc-skipped:
+  test.succeed_without_changes:
+    - name: "maia:k8s:enable_oidc_microk8s is false: OIDC flags skipped"
 {%- endif %}

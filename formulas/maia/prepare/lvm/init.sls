@@ -49,7 +49,7 @@ maia-prepare-lvm-lv-{{ vol.lv }}-mounted:
 {%- endfor %}
 {%- if not mapdata.lvm_volumes %}
 
-maia-prepare-lvm-volumes-disabled:
-  test.nop:
-    - name: logical volumes not managed (maia:prepare:lvm_volumes is false)
+maia-prepare-lvm-volumes-skipped:
+  test.succeed_without_changes:
+    - name: "maia:prepare:lvm_volumes is false: logical volumes skipped"
 {%- endif %}

@@ -41,7 +41,7 @@ maia-prepare-nfs-share-mounted:
       - mount: maia-prepare-nfs-fstab-entry-present
 {%- else %}
 
-maia-prepare-nfs-mount-disabled:
-  test.nop:
-    - name: NFS share not mounted (maia:prepare:nfs_share_mount is false)
+maia-prepare-nfs-mount-skipped:
+  test.succeed_without_changes:
+    - name: "maia:prepare:nfs_share_mount is false: NFS share mount skipped"
 {%- endif %}

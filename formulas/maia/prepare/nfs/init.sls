@@ -10,7 +10,7 @@ include:
 {%- endif %}
 {%- if not maia.is_nfs_server and not maia.is_nfs_client %}
 
-maia-prepare-nfs-not-an-nfs-host:
+maia-prepare-nfs-no-role-skipped:
   test.succeed_without_changes:
     - name: "{{ maia.id }} is neither in nfs_server nor in nfs_clients: NFS skipped"
 {%- endif %}

@@ -71,7 +71,7 @@ maia-prepare-nfs-server-service-running:
       - maia_storage: maia-prepare-nfs-exports-entry-present
 {%- else %}
 
-maia-prepare-nfs-server-start-disabled:
-  test.nop:
-    - name: NFS server not started (maia:prepare:nfs_server_start is false)
+maia-prepare-nfs-server-start-skipped:
+  test.succeed_without_changes:
+    - name: "maia:prepare:nfs_server_start is false: NFS server start skipped"
 {%- endif %}

@@ -15,7 +15,7 @@ maia-prepare-ufw-package-installed:
       - test: maia-prepare-inputs-checked
 
 maia-prepare-ufw-rule-ssh-allowed:
-  ufw.rule_present:
+  maia_ufw.rule_present:
     {#- the inventory's SSH port of this host when the pillar has it #}
     - port: {{ maia.host.get("ssh_port") or mapdata.firewall.ssh_port }}
     - proto: tcp
@@ -29,7 +29,7 @@ maia-prepare-ufw-rule-ssh-allowed:
 {%- if salt_master_ip and salt_master_ip not in ["127.0.0.1", "::1"] %}
 
 maia-prepare-ufw-rule-salt-master-allowed:
-  ufw.rule_present:
+  maia_ufw.rule_present:
     - source: {{ salt_master_ip | json }}
     - require:
       - pkg: maia-prepare-ufw-package-installed
@@ -39,7 +39,7 @@ maia-prepare-ufw-rule-salt-master-allowed:
 {%-   set id = "maia-prepare-ufw-rule-from-" ~ peer.name ~ "-allowed" %}
 
 {{ id }}:
-  ufw.rule_present:
+  maia_ufw.rule_present:
     - source: {{ peer.address | json }}
     - require:
       - pkg: maia-prepare-ufw-package-installed
@@ -50,7 +50,7 @@ maia-prepare-ufw-rule-salt-master-allowed:
 {%-     set id = "maia-prepare-ufw-rule-nfs-from-" ~ client.name ~ "-allowed" %}
 
 {{ id }}:
-  ufw.rule_present:
+  maia_ufw.rule_present:
     - port: {{ mapdata.firewall.nfs_port }}
     - proto: tcp
     - source: {{ client.address | json }}
@@ -63,7 +63,7 @@ maia-prepare-ufw-rule-salt-master-allowed:
 {%-   set id = "maia-prepare-ufw-rule-extra-" ~ loop.index ~ "-allowed" %}
 
 {{ id }}:
-  ufw.rule_present:
+  maia_ufw.rule_present:
     - port: {{ rule.get("port", "any") | string | json }}
     - proto: {{ rule.get("proto", "any") }}
     - source: {{ rule.get("from", "any") | string | json }}
@@ -75,15 +75,15 @@ maia-prepare-ufw-rule-salt-master-allowed:
 
 {#- after every allow rule: on an active firewall, denying first could cut the session #}
 maia-prepare-ufw-default-incoming-denied:
-  ufw.default_policy:
+  maia_ufw.default_policy:
     - policy: {{ mapdata.firewall.default_incoming }}
     - direction: incoming
     - require:
 {%- for id in rule_ids %}
-      - ufw: {{ id }}
+      - maia_ufw: {{ id }}
 {%- endfor %}
 
 maia-prepare-ufw-enabled:
-  ufw.enabled:
+  maia_ufw.enabled:
     - require:
-      - ufw: maia-prepare-ufw-default-incoming-denied
+      - maia_ufw: maia-prepare-ufw-default-incoming-denied

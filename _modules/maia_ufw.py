@@ -10,9 +10,9 @@ parsing of human-oriented ``ufw status`` tables.
 
 CLI examples::
 
-    salt-call ufw.status
-    salt-call ufw.rules
-    salt-call ufw.add_rule '{"port": 2049, "proto": "tcp", "from": "198.18.0.12"}'
+    salt-call maia_ufw.status
+    salt-call maia_ufw.rules
+    salt-call maia_ufw.add_rule '{"port": 2049, "proto": "tcp", "from": "198.18.0.12"}'
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 log = logging.getLogger(__name__)
 
-__virtualname__ = "ufw"
+__virtualname__ = "maia_ufw"
 
 # Where UFW keeps user rules; /lib/ufw was used by releases before 0.34.
 RULES_DIRS = ("/etc/ufw", "/lib/ufw")
@@ -80,7 +80,7 @@ def normalize_rule(rule=None, **kwargs) -> dict:
 
     CLI example::
 
-        salt-call ufw.normalize_rule '{"port": "22", "proto": "TCP"}'
+        salt-call maia_ufw.normalize_rule '{"port": "22", "proto": "TCP"}'
     """
     data = dict(rule or {})
     data.update({k: v for k, v in kwargs.items() if not k.startswith("__")})
@@ -184,7 +184,7 @@ def rules(rules_dir=None) -> list[dict]:
 
     CLI example::
 
-        salt-call ufw.rules
+        salt-call maia_ufw.rules
     """
     result = []
     for path in _rules_files(rules_dir):
@@ -240,7 +240,7 @@ def status() -> dict:
 
     CLI example::
 
-        salt-call ufw.status
+        salt-call maia_ufw.status
     """
     if not installed():
         return {"installed": False, "active": False, "defaults": {}, "logging": None}
@@ -262,7 +262,7 @@ def default_policy(direction="incoming", defaults_file=None) -> str | None:
 
     CLI example::
 
-        salt-call ufw.default_policy incoming
+        salt-call maia_ufw.default_policy incoming
     """
     if direction not in POLICY_KEYS:
         raise SaltInvocationError(f"ufw: direction {direction!r} is not one of {', '.join(POLICY_KEYS)}")

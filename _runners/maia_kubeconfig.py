@@ -8,9 +8,9 @@ CONFIG_FOLDER on this side. It returns paths and sha256 digests only.
 
 CLI examples::
 
-    salt-run maia_k8s.fetch_kubeconfig maia-node-0
-    salt-run maia_k8s.fetch_kubeconfig maia-node-0 ssh=True roster_file=/opt/maia/config/roster
-    salt-run maia_k8s.fetch_kubeconfig maia-node-0 config_folder=/opt/maia/config
+    salt-run maia_kubeconfig.fetch_kubeconfig maia-node-0
+    salt-run maia_kubeconfig.fetch_kubeconfig maia-node-0 ssh=True roster_file=/opt/maia/config/roster
+    salt-run maia_kubeconfig.fetch_kubeconfig maia-node-0 config_folder=/opt/maia/config
 
 What a host says cannot write on the master:
 
@@ -44,7 +44,7 @@ from salt.exceptions import SaltRunnerError
 
 log = logging.getLogger(__name__)
 
-__virtualname__ = "maia_k8s"
+__virtualname__ = "maia_kubeconfig"
 
 PAIR_DIR = ".maia-kube"
 CURRENT = "current"

@@ -1,26 +1,26 @@
 """States for UFW: firewall enabled or disabled, rules present or absent.
 
-Each state reads the current firewall through the ``ufw`` execution module,
+Each state reads the current firewall through the ``maia_ufw`` execution module,
 returns early when it already matches, predicts the exact change under
 ``test=True``, and re-reads after acting.
 
 .. code-block:: yaml
 
     maia-prepare-ufw-rule-ssh-allowed:
-      ufw.rule_present:
+      maia_ufw.rule_present:
         - port: 22
         - proto: tcp
 
     maia-prepare-ufw-rule-from-maia-node-1-allowed:
-      ufw.rule_present:
+      maia_ufw.rule_present:
         - source: 198.18.0.12
 
     maia-prepare-ufw-enabled:
-      ufw.enabled: []
+      maia_ufw.enabled: []
 """
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-__virtualname__ = "ufw"
+__virtualname__ = "maia_ufw"
 
 
 def __virtual__():
@@ -31,8 +31,13 @@ def _ret(name):
     return {"name": name, "changes": {}, "result": True, "comment": ""}
 
 
+def _run(ret, fun, *args):
+    """``(ok, value)`` of ``fun(*args)``: a failure marks ``ret`` failed (``maia_errors.attempt``)."""
+    return __salt__["maia_errors.attempt"](ret, fun, *args)
+
+
 def _rule_from_kwargs(port, proto, source, action):
-    return __salt__["ufw.normalize_rule"]({"port": port, "proto": proto, "from": source, "action": action})
+    return __salt__["maia_ufw.normalize_rule"]({"port": port, "proto": proto, "from": source, "action": action})
 
 
 def rule_present(name, port=None, proto="any", source="any", action="allow"):
@@ -48,65 +53,46 @@ def rule_present(name, port=None, proto="any", source="any", action="allow"):
     action
         ``allow`` (default), ``deny``, ``reject`` or ``limit``.
     """
-    ret = _ret(name)
-    try:
-        rule = _rule_from_kwargs(port, proto, source, action)
-    except SaltInvocationError as exc:
-        ret.update(result=False, comment=str(exc))
-        return ret
-    text = __salt__["ufw.describe"](rule)
-    if __salt__["ufw.has_rule"](rule):
-        ret["comment"] = f"Rule '{text}' is already present"
-        return ret
-    if __opts__["test"]:
-        ret.update(result=None, changes={"added": text}, comment=f"Rule '{text}' would be added")
-        return ret
-    try:
-        __salt__["ufw.add_rule"](rule)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
-        return ret
-    if not __salt__["ufw.has_rule"](rule):
-        ret.update(result=False, comment=f"Rule '{text}' was added but UFW does not list it")
-        return ret
-    ret.update(changes={"added": text}, comment=f"Rule '{text}' added")
-    return ret
+    return _rule_state(name, True, port, proto, source, action)
 
 
 def rule_absent(name, port=None, proto="any", source="any", action="allow"):
     """Ensure UFW does not hold the given incoming rule."""
+    return _rule_state(name, False, port, proto, source, action)
+
+
+def _rule_state(name, wanted: bool, port, proto, source, action):
+    """rule_present (``wanted``) and rule_absent: read, predict, act, read again."""
     ret = _ret(name)
     try:
         rule = _rule_from_kwargs(port, proto, source, action)
     except SaltInvocationError as exc:
         ret.update(result=False, comment=str(exc))
         return ret
-    text = __salt__["ufw.describe"](rule)
-    if not __salt__["ufw.has_rule"](rule):
-        ret["comment"] = f"Rule '{text}' is already absent"
+    text = __salt__["maia_ufw.describe"](rule)
+    verb, where = ("added", "present") if wanted else ("deleted", "absent")
+    if bool(__salt__["maia_ufw.has_rule"](rule)) == wanted:
+        ret["comment"] = f"Rule '{text}' is already {where}"
         return ret
+    change = {"rule": {"old": None, "new": text} if wanted else {"old": text, "new": None}}
     if __opts__["test"]:
-        ret.update(result=None, changes={"deleted": text}, comment=f"Rule '{text}' would be deleted")
+        ret.update(result=None, changes=change, comment=f"Rule '{text}' would be {verb}")
         return ret
-    try:
-        __salt__["ufw.delete_rule"](rule)
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "maia_ufw.add_rule" if wanted else "maia_ufw.delete_rule", rule)[0]:
         return ret
-    if __salt__["ufw.has_rule"](rule):
-        ret.update(result=False, comment=f"Rule '{text}' is still listed after deletion")
+    if bool(__salt__["maia_ufw.has_rule"](rule)) != wanted:
+        failure = "was added but UFW does not list it" if wanted else "is still listed after deletion"
+        ret.update(result=False, comment=f"Rule '{text}' {failure}")
         return ret
-    ret.update(changes={"deleted": text}, comment=f"Rule '{text}' deleted")
+    ret.update(changes=change, comment=f"Rule '{text}' {verb}")
     return ret
 
 
 def _set_active(name, wanted: bool):
     ret = _ret(name)
     word = "enabled" if wanted else "disabled"
-    try:
-        current = __salt__["ufw.status"]()
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    ok, current = _run(ret, "maia_ufw.status")
+    if not ok:
         return ret
     if current["active"] == wanted:
         ret["comment"] = f"UFW is already {word}"
@@ -115,11 +101,10 @@ def _set_active(name, wanted: bool):
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"UFW would be {word}")
         return ret
-    try:
-        __salt__["ufw.enable" if wanted else "ufw.disable"]()
-        after = __salt__["ufw.status"]()
-    except CommandExecutionError as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "maia_ufw.enable" if wanted else "maia_ufw.disable")[0]:
+        return ret
+    ok, after = _run(ret, "maia_ufw.status")
+    if not ok:
         return ret
     if after["active"] != wanted:
         ret.update(result=False, comment=f"UFW reports active={after['active']} after being {word}")
@@ -135,10 +120,8 @@ def default_policy(name, policy="deny", direction="incoming"):
     explicitly rather than left to the package default.
     """
     ret = _ret(name)
-    try:
-        current = __salt__["ufw.default_policy"](direction)
-    except SaltInvocationError as exc:
-        ret.update(result=False, comment=str(exc))
+    ok, current = _run(ret, "maia_ufw.default_policy", direction)
+    if not ok:
         return ret
     if current == policy:
         ret["comment"] = f"UFW default {direction} policy is already {policy}"
@@ -152,11 +135,10 @@ def default_policy(name, policy="deny", direction="incoming"):
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"UFW default {direction} policy would be set to {policy}")
         return ret
-    try:
-        __salt__["ufw.set_default_policy"](policy, direction)
-        after = __salt__["ufw.default_policy"](direction)
-    except (CommandExecutionError, SaltInvocationError) as exc:
-        ret.update(result=False, comment=str(exc))
+    if not _run(ret, "maia_ufw.set_default_policy", policy, direction)[0]:
+        return ret
+    ok, after = _run(ret, "maia_ufw.default_policy", direction)
+    if not ok:
         return ret
     if after != policy:
         ret.update(result=False, comment=f"UFW default {direction} policy is {after} after setting {policy}")
@@ -192,7 +174,7 @@ def rules_valid(name, rules):
             errors.append(f"rule {index}: {rule!r} is not a mapping of port, proto, from")
             continue
         try:
-            __salt__["ufw.normalize_rule"](rule)
+            __salt__["maia_ufw.normalize_rule"](rule)
         except SaltInvocationError as exc:
             errors.append(f"rule {index} {rule!r}: {exc}")
     if errors:

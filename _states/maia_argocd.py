@@ -1,14 +1,14 @@
-"""States for ArgoCD objects, over the Kubernetes API (see ``_modules/argocd.py``).
+"""States for ArgoCD objects, over the Kubernetes API (see ``_modules/maia_argocd.py``).
 
 .. code-block:: yaml
 
     maia-core-project-present:
-      argocd.project_present:
+      maia_argocd.project_present:
         - name: maia-core
         - spec: {sourceRepos: [...], destinations: [...], roles: [...]}
 
     maia-core-tempo-app-present:
-      argocd.app_present:
+      maia_argocd.app_present:
         - name: maia-core-tempo
         - sync_wave: 1
         - spec:
@@ -18,9 +18,15 @@
             destination: {server: https://kubernetes.default.svc, namespace: observability}
 
     maia-core-tempo-app-synced:
-      argocd.app_synced:
+      maia_argocd.app_synced:
         - name: maia-core-tempo
-        - require: [{argocd: maia-core-tempo-app-present}]
+        - watch: [{argocd: maia-core-tempo-app-present}]
+
+``app_synced`` watches ``app_present``: Salt runs it only when the
+Application is in place, and when ``app_present`` changed (or, under
+``test=True``, would change) the spec, ``mod_watch`` predicts the sync that
+change calls for. Nothing passes between the two states but Salt's own
+requisite data (``__low__``, ``__running__``).
 
 Every state: reads first (one GET), reports no changes when the object
 already matches, predicts its changes under ``test=True``, and masks secret
@@ -32,12 +38,12 @@ import time
 
 log = logging.getLogger(__name__)
 
-__virtualname__ = "argocd"
+__virtualname__ = "maia_argocd"
 
 
 def __virtual__():
-    if "argocd.get" not in __salt__:
-        return (False, "the argocd execution module is not available")
+    if "maia_argocd.get" not in __salt__:
+        return (False, "the maia_argocd execution module is not available")
     return __virtualname__
 
 
@@ -48,10 +54,10 @@ def _ret(name):
 def _fail(ret, exc, secrets=()):
     """A failed state from an exception; every secret value scrubbed from the message.
 
-    The execution module raises ArgoCDError with messages meant for people
-    (compared by name: the loader gives each module its own class object)."""
+    The execution modules raise errors of a known kind (``_modules/maia_errors.py``)
+    with messages meant for people; anything else is a bug, shown with its type."""
     message = str(exc)
-    if type(exc).__name__ != "ArgoCDError":
+    if __salt__["maia_errors.kind"](exc) is None:
         message = f"{type(exc).__name__}: {message}"
     ret["result"] = False
     ret["comment"] = __salt__["maia_secrets.scrub"](message, secrets)
@@ -59,7 +65,7 @@ def _fail(ret, exc, secrets=()):
     return ret
 
 
-def _object_present(ret, desired, secret_keys, kubeconfig, remember=False):
+def _object_present(ret, desired, secret_keys, kubeconfig):
     """Create ``desired`` when missing, merge-patch what differs, verify with
     the server's answer. Shared by project_present, app_present and
     repository_present."""
@@ -71,7 +77,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig, remember=False):
     if kind == "Secret":
         secrets += [v for k, v in desired["data"].items() if k == "password" and v]
 
-    live = __salt__["argocd.get"](kind, name, namespace, kubeconfig)
+    live = __salt__["maia_argocd.get"](kind, name, namespace, kubeconfig)
     if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
         ret["result"] = False
         ret["comment"] = f"{what} is being deleted; re-run once it is gone"
@@ -79,54 +85,46 @@ def _object_present(ret, desired, secret_keys, kubeconfig, remember=False):
 
     if live is None:
         shown = _masked_manifest(desired, secret_keys)
-        ret["changes"] = {"old": None, "new": shown}
+        ret["changes"] = {what: {"old": None, "new": shown}}
         if __opts__["test"]:
             ret["result"] = None
             ret["comment"] = f"{what} would be created"
             return ret
         manifest = dict(desired)
         if kind == "Secret":
-            manifest["data"] = __salt__["argocd.encode_secret_data"](desired["data"])
-        created = __salt__["argocd.create"](manifest, kubeconfig, secret_keys)
-        leftover, _ = __salt__["argocd.compare"](kind, created, desired, secret_keys)
-        if leftover:
-            ret["result"] = False
-            ret["comment"] = (f"{what} created, but the API server stored different values for: "
-                              f"{', '.join(_paths(leftover))}")
+            manifest["data"] = __salt__["maia_argocd.encode_secret_data"](desired["data"])
+        created = __salt__["maia_argocd.create"](manifest, kubeconfig, secret_keys)
+        if _stored_differs(ret, created, desired, secret_keys, f"{what} created, but the API server stored"):
             return ret
         ret["comment"] = f"{what} created"
-        if remember:
-            __salt__["argocd.note_present"](name, namespace, kubeconfig)
         log.info("argocd: %s created", what)
         return ret
 
-    body, changes = __salt__["argocd.compare"](kind, live, desired, secret_keys)
+    body, changes = __salt__["maia_argocd.compare"](kind, live, desired, secret_keys)
     if not body:
-        if remember:
-            __salt__["argocd.remember"](name, namespace, kubeconfig, live)
-            __salt__["argocd.note_present"](name, namespace, kubeconfig)
         ret["comment"] = f"{what} is up to date"
         return ret
 
     ret["changes"] = changes
     if __opts__["test"]:
-        if remember and any(path.startswith("spec.") for path in changes):
-            __salt__["argocd.remember_pending"](name, namespace, kubeconfig)
         ret["result"] = None
         ret["comment"] = f"{what} would be patched: {', '.join(sorted(changes))}"
         return ret
-    patched = __salt__["argocd.patch"](kind, name, namespace, body, kubeconfig, secret_keys)
-    leftover, _ = __salt__["argocd.compare"](kind, patched, desired, secret_keys)
-    if leftover:
-        ret["result"] = False
-        ret["comment"] = (f"{what} patched, but the API server kept different values for: "
-                          f"{', '.join(_paths(leftover))}")
+    patched = __salt__["maia_argocd.patch"](kind, name, namespace, body, kubeconfig, secret_keys)
+    if _stored_differs(ret, patched, desired, secret_keys, f"{what} patched, but the API server kept"):
         return ret
     ret["comment"] = f"{what} patched: {', '.join(sorted(changes))}"
-    if remember:
-        __salt__["argocd.note_present"](name, namespace, kubeconfig)
     log.info("argocd: %s patched: %s", what, ", ".join(sorted(changes)))
     return ret
+
+
+def _stored_differs(ret, stored, desired, secret_keys, what):
+    """Check the server's answer against ``desired``; when it differs, fail ``ret`` naming the fields."""
+    leftover, _ = __salt__["maia_argocd.compare"](desired["kind"], stored, desired, secret_keys)
+    if leftover:
+        ret["result"] = False
+        ret["comment"] = f"{what} different values for: {', '.join(_paths(leftover))}"
+    return bool(leftover)
 
 
 def _paths(patch, prefix=""):
@@ -155,7 +153,7 @@ def project_present(name, spec, namespace="argocd", kubeconfig=None):
     destinations, sourceRepos, clusterResourceWhitelist ...)."""
     ret = _ret(name)
     try:
-        desired = __salt__["argocd.build_project"](name, spec, namespace)
+        desired = __salt__["maia_argocd.build_project"](name, spec, namespace)
         return _object_present(ret, desired, None, kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except
         return _fail(ret, exc, __salt__["maia_secrets.collect"](spec))
@@ -184,8 +182,8 @@ def app_present(name, spec, namespace="argocd", secret_keys=None, kubeconfig=Non
     ret = _ret(name)
     secrets = __salt__["maia_secrets.collect"](spec, secret_keys)
     try:
-        desired = __salt__["argocd.build_app"](name, spec, namespace, sync_wave=sync_wave, labels=labels)
-        return _object_present(ret, desired, secret_keys, kubeconfig, remember=True)
+        desired = __salt__["maia_argocd.build_app"](name, spec, namespace, sync_wave=sync_wave, labels=labels)
+        return _object_present(ret, desired, secret_keys, kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except
         return _fail(ret, exc, secrets)
 
@@ -197,7 +195,7 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
     ret = _ret(name)
     what = f"Application {namespace}/{name}"
     try:
-        live = __salt__["argocd.get"]("Application", name, namespace, kubeconfig)
+        live = __salt__["maia_argocd.get"]("Application", name, namespace, kubeconfig)
         if live is None:
             ret["comment"] = f"{what} is already absent"
             return ret
@@ -206,7 +204,9 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
             ret["comment"] = f"{what} is already being deleted"
             return ret
         how = "with its resources (cascade)" if cascade else "leaving its resources in place"
-        ret["changes"] = {"old": what, "new": None, "cascade": bool(cascade)}
+        ret["changes"] = {what: {"old": "present", "new": None}}
+        if cascade:  # ArgoCD deletes the app's resources too
+            ret["changes"]["resources"] = {"old": "present", "new": None}
         if __opts__["test"]:
             ret["result"] = None
             ret["comment"] = f"{what} would be deleted, {how}"
@@ -215,9 +215,9 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
         finalizer = "resources-finalizer.argocd.argoproj.io"
         wanted = [f for f in finalizers if f != finalizer] + ([finalizer] if cascade else [])
         if wanted != finalizers:
-            __salt__["argocd.patch"]("Application", name, namespace,
+            __salt__["maia_argocd.patch"]("Application", name, namespace,
                                      {"metadata": {"finalizers": wanted or None}}, kubeconfig)
-        __salt__["argocd.delete"]("Application", name, namespace, kubeconfig)
+        __salt__["maia_argocd.delete"]("Application", name, namespace, kubeconfig)
         ret["comment"] = f"{what} deleted, {how}"
         return ret
     except Exception as exc:  # pylint: disable=broad-except
@@ -235,7 +235,7 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
     seconds apart. A failed or Degraded sync is retried ``retries`` times,
     ``retry_interval`` seconds apart. On failure the comment gives the phase,
     message and unhealthy resources. Already Synced and Healthy: no changes, no
-    request beyond one read (none when ``app_present`` read it just before).
+    request beyond one read (one list of the namespace's Applications per wave).
 
     prune
         Let the sync delete resources that are no longer in the app's source
@@ -243,56 +243,111 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
     wave
         The names of the Applications of the same sync wave. The first of their
         ``app_synced`` states syncs all of them (those whose ``app_present``
-        succeeded in this run) together and waits for them with one list per
-        poll (``argocd.sync_wave``); each app's own state then reports that
-        app's outcome: result, attempts, and the failure or Degraded reason.
+        succeeded earlier in this run, as Salt's ``__running__`` says)
+        together and waits for them with one list per poll
+        (``maia_argocd_sync.sync_wave``); each app's own state then reports
+        that app's outcome: result, attempts, and the failure or Degraded reason.
     """
     ret = _ret(name)
     what = f"Application {namespace}/{name}"
     try:
         if __opts__["test"]:
             return _predict_sync(ret, what, name, namespace, force, kubeconfig)
-        outcome = __salt__["argocd.recall_outcome"](name, namespace, kubeconfig)
+        outcome = __salt__["maia_argocd_sync.recall_outcome"](name, namespace, kubeconfig)
         if outcome is None:
-            members = __salt__["argocd.wave_members"](name, wave, namespace, kubeconfig)
+            present = _present_in_this_run(wave or [])
+            members = __salt__["maia_argocd_sync.wave_members"](name, present, namespace, kubeconfig)
             if len(members) > 1:
                 log.info("argocd: syncing the wave of %s together: %s", what, ", ".join(members))
-            outcome = __salt__["argocd.sync_wave"](
+            outcome = __salt__["maia_argocd_sync.sync_wave"](
                 members, namespace=namespace, timeout=timeout, interval=interval, force=force,
                 retries=retries, retry_interval=retry_interval, prune=prune, kubeconfig=kubeconfig,
             )[name]  # the others of the wave find theirs with recall_outcome
-        return _report_sync(ret, name, what, outcome)
+        ret = _report_sync(ret, name, what, outcome)
+    except Exception as exc:  # pylint: disable=broad-except
+        ret = _fail(ret, exc)
+    # a real run has dealt with the app as app_present left it: mod_watch has nothing to add
+    ret["skip_watch"] = True
+    return ret
+
+
+def mod_watch(name, sfun=None, namespace="argocd", force=False, kubeconfig=None, **kwargs):
+    """Called by Salt when a watched ``app_present`` reported changes and
+    ``app_synced`` itself reported none (not for direct use).
+
+    Under ``test=True``: when the watched state predicted a change of the spec,
+    predict the sync it calls for (the live status cannot know of the change
+    yet). A real run of ``app_synced`` reads the app as ``app_present`` left it
+    and says ``skip_watch``, so Salt calls this only under ``test=True``;
+    called otherwise, it is ``app_synced`` for this app alone.
+    """
+    ret = _ret(name)
+    if sfun != "app_synced":
+        ret["result"] = False
+        ret["comment"] = f"watch is not supported for {__virtualname__}.{sfun}"
+        return ret
+    what = f"Application {namespace}/{name}"
+    try:
+        if __opts__["test"]:
+            return _predict_sync(ret, what, name, namespace, force, kubeconfig, pending=_spec_changed())
+        options = {k: kwargs[k] for k in ("timeout", "interval", "retries", "retry_interval", "prune")
+                   if k in kwargs}
+        return app_synced(name, namespace=namespace, force=force, kubeconfig=kubeconfig, **options)
     except Exception as exc:  # pylint: disable=broad-except
         return _fail(ret, exc)
 
 
-def _predict_sync(ret, what, name, namespace, force, kubeconfig):
-    """app_synced under test=True: what a run would do, from one read (none when
-    app_present read the app just before)."""
-    app = __salt__["argocd.recall"](name, namespace, kubeconfig)
-    if app is None or not __salt__["argocd.is_converged"](__salt__["argocd.summarize"](app)):
-        app = __salt__["argocd.get"]("Application", name, namespace, kubeconfig)
+def _tag(low):
+    """Salt's key of a state's return in ``__running__``."""
+    return f"{low['state']}_|-{low['__id__']}_|-{low['name']}_|-{low['fun']}"
+
+
+def _spec_changed():
+    """Did a watched ``app_present`` of this run change (or predict a change of) the spec?"""
+    for req in ((__low__.get("__reqs__") or {}).get("watch") or []):
+        if req.get("state") == __virtualname__ and req.get("fun") == "app_present":
+            changes = (__running__.get(_tag(req)) or {}).get("changes") or {}
+            if any(str(path).startswith("spec.") for path in changes):
+                return True
+    return False
+
+
+def _present_in_this_run(names):
+    """The names of ``names`` whose ``app_present`` succeeded earlier in this
+    run (the Applications a sync wave may take along)."""
+    done = set()
+    for tag, result in (globals().get("__running__") or {}).items():
+        parts = tag.split("_|-")
+        if (len(parts) == 4 and parts[0] == __virtualname__ and parts[3] == "app_present"
+                and result.get("result") is True):
+            done.add(parts[2])
+    return [n for n in names if n in done]
+
+
+def _predict_sync(ret, what, name, namespace, force, kubeconfig, pending=False):
+    """app_synced under test=True: what a run would do, from one read.
+    ``pending``: a watched app_present predicted a spec change."""
+    app = __salt__["maia_argocd.get"]("Application", name, namespace, kubeconfig)
     if app is None:
         ret["result"] = None
         ret["comment"] = f"{what} does not exist yet; it would be synced once created"
         return ret
-    before = __salt__["argocd.summarize"](app)
-    pending = __salt__["argocd.recall_pending"](name, namespace, kubeconfig)
-    if __salt__["argocd.is_converged"](before) and not force and not pending:
+    before = __salt__["maia_argocd_sync.summarize"](app)
+    if __salt__["maia_argocd_sync.is_converged"](before) and not force and not pending:
         ret["comment"] = f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
         return ret
     ret["result"] = None
-    if pending or __salt__["argocd.needs_sync"](before, force):
+    if pending or __salt__["maia_argocd_sync.needs_sync"](before, force):
         ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}", "new": "Synced/Healthy"}}
-        why = "after the spec change predicted above" if pending else __salt__["argocd.describe"](before)
+        why = "after the spec change predicted above" if pending else __salt__["maia_argocd_sync.describe"](before)
         ret["comment"] = f"{what} would be synced ({why})"
     else:
-        ret["comment"] = f"{what} would be waited for ({__salt__['argocd.describe'](before)})"
+        ret["comment"] = f"{what} would be waited for ({__salt__['maia_argocd_sync.describe'](before)})"
     return ret
 
 
 def _report_sync(ret, name, what, outcome):
-    """The state's return for one app from its ``argocd.sync_wave`` outcome
+    """The state's return for one app from its ``maia_argocd_sync.sync_wave`` outcome
     (whose report is already scrubbed of the app's secret values)."""
     before, after = outcome.get("before"), outcome.get("after")
     others = [n for n in outcome.get("wave") or [] if n != name]
@@ -332,7 +387,7 @@ def repository_present(name, url, username=None, password=None, namespace="argoc
     ret = _ret(name)
     secrets = [str(password)] if password else []
     try:
-        desired = __salt__["argocd.build_repository"](name, url, username, password, namespace,
+        desired = __salt__["maia_argocd.build_repository"](name, url, username, password, namespace,
                                                       repo_type, enable_oci, project)
         return _object_present(ret, desired, None, kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except
