@@ -34,7 +34,6 @@ values (helm values whose key looks secret, ``secret_keys``, repository
 credentials) in changes, comment and log.
 """
 import logging
-import time
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ returns early when it already matches, predicts the exact change under
     maia-prepare-ufw-enabled:
       maia_ufw.enabled: []
 """
-from salt.exceptions import CommandExecutionError, SaltInvocationError
+from salt.exceptions import SaltInvocationError
 
 __virtualname__ = "maia_ufw"
 
