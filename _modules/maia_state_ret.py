@@ -30,3 +30,13 @@ def failed(ret, comment):
     """``ret`` as a failure: no changes, the reason as the comment."""
     ret.update(result=False, changes={}, comment=comment)
     return ret
+
+
+def checked(ret, left, done_comment, left_comment):
+    """``ret`` after a change was made and checked again: failed with ``left_comment`` when
+    something is ``left`` undone, else successful with ``done_comment`` (changes as they are)."""
+    if left:
+        ret.update(result=False, comment=left_comment)
+    else:
+        ret["comment"] = done_comment
+    return ret

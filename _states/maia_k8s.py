@@ -57,7 +57,7 @@ def _no_client(ret, predicted):
     if "maia_kube.ensure" in __salt__:
         return None
     if __opts__["test"]:
-        return _predicted(ret, predicted, "would be checked and applied once the Python Kubernetes client is installed")
+        return __salt__["maia_state_ret.predicted"](ret, predicted, "would be checked and applied once the Python Kubernetes client is installed")
     ret["result"] = False
     ret["comment"] = (
         "the maia_kube module is not loaded: the Python 'kubernetes' client is missing on this host "
@@ -66,16 +66,7 @@ def _no_client(ret, predicted):
     return ret
 
 
-def _ret(name):
-    return __salt__["maia_state_ret.new"](name)
 
-
-def _predicted(ret, changes, comment):
-    return __salt__["maia_state_ret.predicted"](ret, changes, comment)
-
-
-def _failed(ret, comment):
-    return __salt__["maia_state_ret.failed"](ret, comment)
 
 
 def _ident(manifest, namespace=None):
@@ -118,8 +109,8 @@ def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, 
         res = __salt__["maia_kube.ensure"](manifest, dry_run=test, **kwargs)
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):
-            return _predicted(ret, _created(what), f"{what} would be created (cluster not ready to check yet: {exc})")
-        return _failed(ret, f"{what}: {exc}")
+            return __salt__["maia_state_ret.predicted"](ret, _created(what), f"{what} would be created (cluster not ready to check yet: {exc})")
+        return __salt__["maia_state_ret.failed"](ret, f"{what}: {exc}")
     if not res["changed"]:
         ret["comment"] = f"{what} is in the desired state"
         return ret
@@ -137,7 +128,7 @@ def object_present(name, manifest, namespace=None, kubeconfig=None):
     Ensure one object (server-side apply of ``manifest``). Changes name the
     object and the fields that changed, never values.
     """
-    return _ensure(_ret(name), manifest, namespace, kubeconfig)
+    return _ensure(__salt__["maia_state_ret.new"](name), manifest, namespace, kubeconfig)
 
 
 def _read_files(files):
@@ -196,12 +187,12 @@ def _from_files(name, what, files, manifest, missing_ok_in_test, kubeconfig, hin
     """Shared body of secret_from_files and configmap_from_files: read ``files``
     (a missing one: predicted under test when allowed, else a clear failure),
     then ensure ``manifest(data)``."""
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     data, missing = _read_files(files)
     if missing:
         if __opts__["test"] and missing_ok_in_test:
-            return _predicted(ret, _created(what), f"{what} would be created once {', '.join(missing)} exist")
-        return _failed(ret, f"{what}: missing file(s) {', '.join(missing)}" + (f".{hint}" if hint else ""))
+            return __salt__["maia_state_ret.predicted"](ret, _created(what), f"{what} would be created once {', '.join(missing)} exist")
+        return __salt__["maia_state_ret.failed"](ret, f"{what}: missing file(s) {', '.join(missing)}" + (f".{hint}" if hint else ""))
     return _ensure(ret, manifest(data), None, kubeconfig)
 
 
@@ -210,7 +201,7 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     Ensure Node ``name`` carries ``labels`` (waits up to ``timeout`` s for the
     node to register).
     """
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     labels = {k: str(v) for k, v in (labels or {}).items()}
     if _no_client(ret, _labels_change(labels, {})):
         return ret
@@ -224,13 +215,13 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
             if test and _cluster_pending(exc):
                 node = None
             else:
-                return _failed(ret, f"Node {name}: {exc}")
+                return __salt__["maia_state_ret.failed"](ret, f"Node {name}: {exc}")
         if node is not None or test or time.monotonic() > deadline:
             break
         time.sleep(float(interval))
     if node is None:
         if test:
-            return _predicted(ret, _labels_change(labels, {}), f"Node {name} would be labeled once it registers")
+            return __salt__["maia_state_ret.predicted"](ret, _labels_change(labels, {}), f"Node {name} would be labeled once it registers")
         ret["result"] = False
         ret["comment"] = (
             f"Node {name} did not register within {timeout}s; set maia:k8s:node_name "
@@ -250,7 +241,7 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     try:
         __salt__["maia_kube.patch"]("v1", "Node", name, {"metadata": {"labels": todo}}, kubeconfig=kubeconfig)
     except CommandExecutionError as exc:
-        return _failed(ret, f"Node {name}: {exc}")
+        return __salt__["maia_state_ret.failed"](ret, f"Node {name}: {exc}")
     ret["comment"] = f"Node {name} labeled"
     return ret
 
@@ -265,22 +256,22 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
     its sha256 (mismatch: nothing applied); CRDs first, waited for
     ``Established``, then the rest. Changes list created/changed objects.
     """
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     test = bool(__opts__["test"])
     if _no_client(ret, _created(name)):
         return ret
     if not os.path.isfile(name):
         if test:
-            return _predicted(ret, _created(name), f"{name} is not downloaded yet; it would be checked and applied")
-        return _failed(ret, f"manifest {name} does not exist")
+            return __salt__["maia_state_ret.predicted"](ret, _created(name), f"{name} is not downloaded yet; it would be checked and applied")
+        return __salt__["maia_state_ret.failed"](ret, f"manifest {name} does not exist")
     try:
         summary = __salt__["maia_kube.apply_manifest_file"](
             name, sha256=sha256, namespace=namespace, dry_run=test, timeout=timeout, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):  # a bad sha256 is "invalid": it fails
-            return _predicted(ret, _created(name), f"{name} would be applied (cluster not ready to check yet: {exc})")
-        return _failed(ret, str(exc))
+            return __salt__["maia_state_ret.predicted"](ret, _created(name), f"{name} would be applied (cluster not ready to check yet: {exc})")
+        return __salt__["maia_state_ret.failed"](ret, str(exc))
     created, changed = summary.get("created") or [], summary.get("changed") or []
     what = f"{summary['objects']} objects of {os.path.basename(name)} (sha256 {summary['sha256'][:12]})"
     if not created and not changed:
@@ -299,7 +290,7 @@ def crds_established(name, crds, timeout=60, kubeconfig=None):
     Check that each CustomResourceDefinition of ``crds`` is Established (for
     connect-only mode: an ArgoCD installed by someone else).
     """
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     if _no_client(ret, {}):
         return ret
     try:
@@ -357,14 +348,14 @@ def argocd_admin_password(
     password. Values are read from pillar here, so they never appear in the
     state's arguments, changes, comments or logs.
     """
-    ret = _ret(f"Secret {namespace}/{name}")
+    ret = __salt__["maia_state_ret.new"](f"Secret {namespace}/{name}")
     password = __salt__["pillar.get"](password_pillar, "", unmask=True)
     wanted_hash = __salt__["pillar.get"](bcrypt_pillar, "", unmask=True)
     if not password:
-        return _failed(ret, f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)")
+        return __salt__["maia_state_ret.failed"](ret, f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)")
     if wanted_hash:
         if not wanted_hash.startswith("$2"):
-            return _failed(ret, f"pillar {bcrypt_pillar} is not a bcrypt hash")
+            return __salt__["maia_state_ret.failed"](ret, f"pillar {bcrypt_pillar} is not a bcrypt hash")
         if _bcrypt_matches(password, wanted_hash) is False:
             ret["result"] = False
             ret["comment"] = (
@@ -381,7 +372,7 @@ def argocd_admin_password(
         if test and _cluster_pending(exc):
             live = None
         else:
-            return _failed(ret, str(exc))
+            return __salt__["maia_state_ret.failed"](ret, str(exc))
     data = (live or {}).get("data") or {}
     current_hash = base64.b64decode(data["admin.password"]).decode() if data.get("admin.password") else ""
     if current_hash and data.get("admin.passwordMtime") and (
@@ -416,7 +407,7 @@ def argocd_admin_password(
             manifest, namespace=namespace, field_manager=ADMIN_PASSWORD_FIELD_MANAGER, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        return _failed(ret, f"ArgoCD admin password: {exc}")
+        return __salt__["maia_state_ret.failed"](ret, f"ArgoCD admin password: {exc}")
     ret["comment"] = f"ArgoCD admin password {change}"
     return ret
 
@@ -435,7 +426,7 @@ def files_present(name, files, missing_ok_in_test=False):
     (``files``: ``{what: path}``). ``missing_ok_in_test``: in test mode the
     files may appear later in the same run (MicroK8s not installed yet).
     """
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     missing = [f"{what} ({path})" for what, path in files.items() if not os.path.isfile(path)]
     if not missing:
         ret["comment"] = f"Present: {', '.join(files)}"
@@ -457,7 +448,7 @@ def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=12
     Ensure object ``kind``/``name`` does not exist (for the ``clean.sls`` files).
     """
     what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     if _no_client(ret, {}):
         return ret
     try:
@@ -466,7 +457,7 @@ def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=12
         if __salt__["maia_errors.kind"](exc) == "no_kubeconfig":
             ret["comment"] = f"{what}: no kubeconfig, so no cluster to delete it from ({exc})"
             return ret
-        return _failed(ret, f"{what}: {exc}")
+        return __salt__["maia_state_ret.failed"](ret, f"{what}: {exc}")
     if live is None:
         ret["comment"] = f"{what} does not exist"
         return ret
@@ -480,6 +471,6 @@ def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=12
             api_version, kind, name, namespace, wait=wait, timeout=timeout, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        return _failed(ret, f"{what}: {exc}")
+        return __salt__["maia_state_ret.failed"](ret, f"{what}: {exc}")
     ret["comment"] = f"{what} deleted"
     return ret

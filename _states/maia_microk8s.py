@@ -35,46 +35,33 @@ def _restarted():
     return {"microk8s": {"old": "running", "new": "restarted"}}
 
 
-def _ret(name):
-    return __salt__["maia_state_ret.new"](name)
 
-
-def _predicted(ret, changes, comment):
-    return __salt__["maia_state_ret.predicted"](ret, changes, comment)
-
-
-def _failed(ret, comment):
-    return __salt__["maia_state_ret.failed"](ret, comment)
 
 
 def addons_enabled(name, addons, microk8s_cmd=None):
     """
     Enable each addon of ``addons`` that is not enabled yet.
     """
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     st = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)
     if not st["running"] and not __opts__["test"]:
-        return _failed(ret, "MicroK8s is not running: cannot enable addons")
+        return __salt__["maia_state_ret.failed"](ret, "MicroK8s is not running: cannot enable addons")
     todo = [a for a in addons if not st["addons"].get(a)]
     if not todo:
         ret["comment"] = f"Addons already enabled: {', '.join(addons)}"
         return ret
     if __opts__["test"]:
-        return _predicted(ret, _addons_enabled(todo), f"Addons would be enabled: {', '.join(todo)}")
+        return __salt__["maia_state_ret.predicted"](ret, _addons_enabled(todo), f"Addons would be enabled: {', '.join(todo)}")
     try:
         for addon in todo:
             __salt__["maia_microk8s.enable"](addon, microk8s_cmd=microk8s_cmd)
     except CommandExecutionError as exc:
-        return _failed(ret, str(exc))
+        return __salt__["maia_state_ret.failed"](ret, str(exc))
     after = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)
     still = [a for a in todo if not after["addons"].get(a)]
     ret["changes"] = _addons_enabled([a for a in todo if a not in still])
-    if still:
-        ret["result"] = False
-        ret["comment"] = f"Addons still not enabled: {', '.join(still)}"
-    else:
-        ret["comment"] = f"Enabled addons: {', '.join(todo)}"
-    return ret
+    return __salt__["maia_state_ret.checked"](ret, still, f"Enabled addons: {', '.join(todo)}",
+                                              f"Addons still not enabled: {', '.join(still)}")
 
 
 def _addons_enabled(addons):
@@ -86,33 +73,29 @@ def args_present(name, flags):
     Ensure the args file ``name`` has one ``--flag=value`` line per entry of
     ``flags``, replacing older values of the same flags (no duplicates).
     """
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     if not os.path.exists(name):
         if __opts__["test"]:
             changes = {f: {"old": None, "new": str(v)} for f, v in flags.items()}
-            return _predicted(ret, changes, f"{name} does not exist yet (MicroK8s not installed); flags would be set")
-        return _failed(ret, f"{name} does not exist: is MicroK8s installed?")
+            return __salt__["maia_state_ret.predicted"](ret, changes, f"{name} does not exist yet (MicroK8s not installed); flags would be set")
+        return __salt__["maia_state_ret.failed"](ret, f"{name} does not exist: is MicroK8s installed?")
     diff = __salt__["maia_microk8s.args_diff"](name, flags)
     if not diff:
         ret["comment"] = f"All {len(flags)} flags already set in {name}"
         return ret
     if __opts__["test"]:
-        return _predicted(ret, diff, f"{len(diff)} flag(s) would be set in {name}")
+        return __salt__["maia_state_ret.predicted"](ret, diff, f"{len(diff)} flag(s) would be set in {name}")
     ret["changes"] = __salt__["maia_microk8s.args_set"](name, flags)
     left = __salt__["maia_microk8s.args_diff"](name, flags)
-    if left:
-        ret["result"] = False
-        ret["comment"] = f"Flags still differ after writing {name}: {sorted(left)}"
-    else:
-        ret["comment"] = f"Set {len(diff)} flag(s) in {name}"
-    return ret
+    return __salt__["maia_state_ret.checked"](ret, left, f"Set {len(diff)} flag(s) in {name}",
+                                              f"Flags still differ after writing {name}: {sorted(left)}")
 
 
 def args_absent(name, flags):
     """
     Ensure the args file ``name`` has no line for any flag of ``flags`` (a list).
     """
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     if not os.path.exists(name):
         ret["comment"] = f"{name} does not exist"
         return ret
@@ -138,7 +121,7 @@ def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=N
     ``interval`` s). Under ``watch``, restarts MicroK8s when a watched state
     changed, then waits again.
     """
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     if __opts__["test"]:
         installed = __salt__["maia_microk8s.installed"](microk8s_cmd=microk8s_cmd)
         ret["comment"] = (
@@ -152,7 +135,7 @@ def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=N
             retries=retries, interval=interval, timeout=timeout, microk8s_cmd=microk8s_cmd
         )
     except CommandExecutionError as exc:
-        return _failed(ret, str(exc))
+        return __salt__["maia_state_ret.failed"](ret, str(exc))
     ret["comment"] = "MicroK8s is ready"
     return ret
 
@@ -162,12 +145,12 @@ def mod_watch(name, sfun=None, **kwargs):
     Restart MicroK8s (stop, start) because a watched state changed, then wait
     until it is ready.
     """
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     if sfun != "running":
-        return _failed(ret, f"watch is not supported for maia_microk8s.{sfun}")
+        return __salt__["maia_state_ret.failed"](ret, f"watch is not supported for maia_microk8s.{sfun}")
     retry_args = {k: kwargs[k] for k in ("retries", "interval", "timeout", "microk8s_cmd") if k in kwargs}
     if __opts__["test"]:
-        return _predicted(ret, _restarted(), "MicroK8s would be restarted, then waited for")
+        return __salt__["maia_state_ret.predicted"](ret, _restarted(), "MicroK8s would be restarted, then waited for")
     try:
         __salt__["maia_microk8s.restart"](microk8s_cmd=retry_args.get("microk8s_cmd"))
         ret["changes"] = _restarted()
@@ -206,7 +189,7 @@ def _content_change(exists):
 
 def _file_state(name, text, mode, what, user=None, group=None):
     """Write ``text`` to ``name`` with ``mode``; changes never carry the content."""
-    ret = _ret(name)
+    ret = __salt__["maia_state_ret.new"](name)
     mode = str(mode).zfill(4)
     exists = os.path.exists(name)
     cur_text = None
@@ -223,7 +206,7 @@ def _file_state(name, text, mode, what, user=None, group=None):
         ret["comment"] = f"{what} {name} is up to date"
         return ret
     if __opts__["test"]:
-        return _predicted(ret, changes, f"{what} {name} would be written")
+        return __salt__["maia_state_ret.predicted"](ret, changes, f"{what} {name} would be written")
     _write_private(name, text, mode, user, group)
     ret["changes"] = changes
     ret["comment"] = f"{what} {name} written (sha256 {_sha(text)[:12]})"
@@ -237,7 +220,7 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
     appears in changes or comments.
     """
     if not __salt__["maia_microk8s.installed"](microk8s_cmd=microk8s_cmd):
-        ret = _ret(name)
+        ret = __salt__["maia_state_ret.new"](name)
         if __opts__["test"]:
             ret["result"] = None
             ret["changes"] = {"kubeconfig": _content_change(False)}
@@ -249,11 +232,11 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
     try:
         text = __salt__["maia_microk8s.config"](server=server, microk8s_cmd=microk8s_cmd)
     except CommandExecutionError as exc:
-        ret = _ret(name)
+        ret = __salt__["maia_state_ret.new"](name)
         if __opts__["test"]:
             change = {"kubeconfig": _content_change(os.path.exists(name))}
-            return _predicted(ret, change, f"kubeconfig {name} would be written once MicroK8s runs")
-        return _failed(ret, str(exc))
+            return __salt__["maia_state_ret.predicted"](ret, change, f"kubeconfig {name} would be written once MicroK8s runs")
+        return __salt__["maia_state_ret.failed"](ret, str(exc))
     return _file_state(name, text, mode, "kubeconfig", user, group)
 
 
@@ -264,7 +247,7 @@ def file_exported(name, source, mode="0600", user=None, group=None):
     predicts a copy.
     """
     if not os.path.exists(source):
-        ret = _ret(name)
+        ret = __salt__["maia_state_ret.new"](name)
         if __opts__["test"]:
             ret["result"] = None
             ret["changes"] = {"file": _content_change(os.path.exists(name))}

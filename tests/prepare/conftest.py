@@ -26,7 +26,7 @@ def load_salt_module(relpath: str, name: str, salt: dict | None = None, opts: di
         for fn in ("error", "kind", "cluster_pending", "with_message", "attempt"):
             module.__salt__.setdefault(f"maia_errors.{fn}", getattr(errors, fn))
         returns = load_salt_module("_modules/maia_state_ret.py", f"{name}_ret")
-        for fn in ("new", "predicted", "failed"):
+        for fn in ("new", "predicted", "failed", "checked"):
             module.__salt__.setdefault(f"maia_state_ret.{fn}", getattr(returns, fn))
     return module
 
