@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_preflight"
 
-# the releases that have a parameters/osfinger file in formulas/maia/prepare
+# the releases stage 1 is rendered for in tests/prepare/test_render.py (OS)
 SUPPORTED_OS = ("Debian-12", "Debian-13", "Ubuntu-20.04", "Ubuntu-22.04", "Ubuntu-24.04")
 
 # ports the stages open, by role, and the processes that may hold them already

@@ -11,8 +11,10 @@ control-plane hosts get the cluster settings (``maia:cluster``), env.json
 (``maia:env``) and the registry credentials; the other hosts get the
 non-secret keys only. Every inventory host gets the CIFS key (it mounts CIFS
 volumes) unless ``maia:cifs:hosts`` in ordinary pillar names fewer hosts. Every
-minion gets its groups (``maia:roles``), host vars (``maia:host``), every host's
-address and groups (``maia:hosts``) and the stage flags with their defaults.
+minion gets its groups (``maia:roles``), host vars (``maia:host``) and every host's
+address and groups (``maia:hosts``). No default is added: the formulas' map
+loader (``formulas/maia/map.jinja``) merges the pillar over
+``parameters/defaults.yaml`` on the host, so a default changed there takes effect.
 A host whose inventory address is not an IP gets ``ip`` from its grain
 ``maia_default_ipv4`` (the master's cache of the grains each minion reports).
 Ordinary pillar wins over what this returns. Errors in the folder fail the
@@ -42,7 +44,14 @@ def ext_pillar(minion_id, pillar, config_folder=None, **kwargs):  # pylint: disa
     if not config_folder:
         raise ValueError("ext_pillar maia: set config_folder (the folder written by maia-configure)")
     overrides = (pillar or {}).get("maia") or {}
-    return site_pillar(config_folder, minion_id, overrides, grains_of=_grains_reader(minion_id))
+    return site_pillar(config_folder, minion_id, overrides, grains_of=_grains_reader(minion_id),
+                       parameter_roots=_file_roots())
+
+
+def _file_roots():
+    """The file roots the formulas are served from (their parameter files are read there)."""
+    roots = (__opts__.get("file_roots") or {}).get(__opts__.get("saltenv") or "base") or []  # pylint: disable=undefined-variable
+    return [root for root in roots if isinstance(root, str)]
 
 
 def _grains_reader(minion_id):

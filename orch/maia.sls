@@ -11,10 +11,15 @@
     passed on to every stage. A failed step stops the run (failhard) and salt-run
     exits non-zero. #}
 {%- from "orch/steps.jinja" import sync_step, preflight_step, stage_target with context %}
+{%- from "maia/map.jinja" import mapstack with context %}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set ssh = orch.get("ssh", False) %}
-{%- set stages = maia.get("stages", ["prepare", "k8s", "core"]) %}
+{#- every stage, in order (maia/parameters/defaults.yaml); maia:stages picks a subset #}
+{%- import_yaml "maia/parameters/defaults.yaml" as defaults %}
+{%- set stages = maia.get("stages", defaults.stages) %}
+{#- stage 1's settings (its defaults <- this run's pillar) decide the reboot wait #}
+{%- set prepare = mapstack("prepare") | load_json %}
 {#- maia:orch:exclude: {stage: [{id: state id}, ...]}: states a site cannot run
     (a site's own choice; the lab switches steps off with maia:prepare flags instead). #}
 {%- set exclude = orch.get("exclude", {}) %}
@@ -22,7 +27,9 @@
     still runs and keeps waiting while it does: a short default makes a minion that never got the
     job (a lost publish) fail the step in minutes instead of an hour. Over salt-ssh it bounds the run. #}
 {%- set timeout = orch.get("timeout", 3600 if ssh else 300) %}
-{%- set unknown = stages | reject("in", ["prepare", "k8s", "core"]) | list %}
+{%- set unknown = stages | reject("in", defaults.stages) | list %}
+{#- the stage flags given to this run (not their defaults: each host merges its own
+    pillar over parameters/defaults.yaml) #}
 {%- set flags = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {})}} %}
 {%- set hosts = maia.get("hosts", {}) %}
 {%- set control_plane = [] %}
@@ -56,7 +63,7 @@ maia-orch-inventory-present:
 
 {%- if orch.get("preflight", True) and hosts %}
 {#- read-only checks of every host and the site; any error stops here, before a change #}
-{{ preflight_step(maia, hosts, ssh, flags, true) }}
+{{ preflight_step(maia, hosts, ssh, true) }}
 {%- endif %}
 
 {%- if "prepare" in stages %}
@@ -77,14 +84,14 @@ maia-orch-stage-prepare:
 {%- endif %}
 {%- endif %}
 
-{%- set wait_reboots = "prepare" in stages and flags.maia.prepare.get("nvidia_drivers", True) and flags.maia.prepare.get("nvidia_reboot", True) %}
+{%- set wait_reboots = "prepare" in stages and prepare.nvidia_drivers | to_bool and prepare.nvidia_reboot | to_bool %}
 {%- if wait_reboots %}
 
 maia-orch-nvidia-reboots-waited:
   salt.runner:
     - name: maia_orch.wait_for_reboots
 {{ stage_target(hosts, ssh) }}
-    - timeout: {{ flags.maia.prepare.get("nvidia_reboot_timeout", 600) }}
+    - timeout: {{ prepare.nvidia_reboot_timeout }}
     {#- a reboot is only ever scheduled by a stage 1 run that changed something #}
     - onchanges:
       - salt: maia-orch-stage-prepare

@@ -13,7 +13,6 @@
 {%- set orch = maia.get("orch", {}) %}
 {%- set ssh = orch.get("ssh", False) %}
 {%- set hosts = maia.get("hosts", {}) %}
-{%- set flags = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {})}} %}
 {%- if not hosts %}
 
 maia-orch-inventory-present:
@@ -24,5 +23,5 @@ maia-orch-inventory-present:
 {%-   if not ssh %}
 {{ sync_step(hosts, orch) }}
 {%-   endif %}
-{{ preflight_step(maia, hosts, ssh, flags, false) }}
+{{ preflight_step(maia, hosts, ssh, false) }}
 {%- endif %}

@@ -15,8 +15,10 @@
 {%- set orch = maia.get("orch", {}) %}
 {%- set reset = maia.get("reset", {}) %}
 {%- set ssh = orch.get("ssh", False) %}
-{%- set stages = reset.get("stages", ["core", "k8s", "prepare"]) %}
-{%- set unknown = stages | reject("in", ["prepare", "k8s", "core"]) | list %}
+{#- every stage, last installed first (maia/parameters/defaults.yaml lists them in install order) #}
+{%- import_yaml "maia/parameters/defaults.yaml" as defaults %}
+{%- set stages = reset.get("stages", defaults.stages | reverse | list) %}
+{%- set unknown = stages | reject("in", defaults.stages) | list %}
 {#- With minions Salt waits `timeout` seconds, then asks each minion (find_job) whether the job
     still runs and keeps waiting while it does: a short default makes a minion that never got the
     job (a lost publish) fail the step in minutes instead of an hour. Over salt-ssh it bounds the run. #}

@@ -1,39 +1,27 @@
 """Map a CONFIG_FOLDER (env.json, <CLUSTER_NAME>.yaml, inventory.yaml) onto pillar.
 
 The result is the ``maia:`` pillar tree documented in ``pillar.example``;
-the ``maia`` ext_pillar (``_pillar/maia.py``) returns it for each minion.
+the ``maia`` ext_pillar (``_pillar/maia.py``) returns it for each minion. It
+holds the site's facts only: no default. Defaults live once, in the formulas'
+``parameters/defaults.yaml`` files, and the map loader (``formulas/maia/map.jinja``)
+merges pillar over them on the host, so a default changed there takes effect
+on every site and a site's pillar still wins over it.
 """
 from __future__ import annotations
 
-import copy
 import json
 import re
 from pathlib import Path
 
 import yaml
 
+from . import parameters
 from .addresses import describe_address_problem, ip_address, is_address, is_export_target, network
 from .files import load_yaml_unique
+from .core.context import as_bool
 from .merge import deep_merge
 from .inventory import INVENTORY_FILE, Inventory, InventoryError, load_inventory
 from .registry_credentials import CredentialsError, read_key_file
-
-STAGES = ["prepare", "k8s", "core"]
-
-FLAG_DEFAULTS = {
-    "prepare": {"nvidia_drivers": True, "lvm": True, "ufw": True, "nfs": True, "cifs": True},
-    "k8s": {
-        "install_microk8s": True,
-        "enable_oidc_microk8s": True,
-        "enable_ca": True,
-        "install_argocd": True,
-        "connect_to_microk8s": False,
-        "connect_to_argocd": False,
-    },
-    "core": {"auto_sync": True},
-}
-
-DEFAULT_KUBECONFIG = "/etc/maia/kubeconfig"
 
 _CLUSTER_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
@@ -144,12 +132,16 @@ def _no_grains(_name):
     return {}
 
 
-def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, grains_of=None) -> dict:
+def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, grains_of=None,
+                parameter_roots=()) -> dict:
     """The ``maia`` pillar for one minion; ``overrides`` is the ordinary pillar's ``maia`` tree.
 
     ``grains_of(name)`` returns the last grains a host reported (the master's
     minion data cache); it gives hosts whose inventory address is a DNS name,
-    or empty, their default IPv4 for firewall and NFS rules.
+    or empty, their default IPv4 for firewall and NFS rules. The LVM flag that
+    decides whether every host needs a ``device_list`` is the pillar's, else
+    ``maia/prepare/parameters/defaults.yaml``'s, read from ``parameter_roots``
+    (the master's file roots; default: this checkout's ``formulas/``).
 
     What a minion receives depends on its groups (docs/security.md): a
     control-plane host gets env.json, the cluster YAML and the registry
@@ -161,7 +153,6 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
     grains_of = grains_of or _no_grains
     env, cluster, credentials, inventory = load_site(folder)
     _check_cluster_name(folder, cluster.get("cluster_name") or env.get("cluster_name"))
-    flags = deep_merge(FLAG_DEFAULTS, {k: overrides.get(k, {}) for k in FLAG_DEFAULTS})
     problems = [f"pillar {problem}" for problem in _network_problems(overrides)]
     if inventory is not None:
         problems += [f"{inventory.source}: {problem}" for problem in _address_problems(inventory)]
@@ -173,11 +164,8 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
 
     maia = {
         "config_folder": str(folder),
-        "stages": list(STAGES),
-        "kubeconfig": DEFAULT_KUBECONFIG,
         "cluster": cluster if control_plane else {k: cluster[k] for k in NODE_CLUSTER_KEYS if k in cluster},
         "env": env if control_plane else {k: env[k] for k in NODE_ENV_KEYS if k in env},
-        **copy.deepcopy(FLAG_DEFAULTS),
         "roles": [],
         "host": {},
         "hosts": {},
@@ -191,14 +179,17 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
         }
         launch_config = folder / "microk8s-config.yaml"
         if launch_config.is_file():
-            maia["k8s"]["launch_config"] = _read_yaml(launch_config)
+            maia["k8s"] = {"launch_config": _read_yaml(launch_config)}
     cifs_key = folder / "cifs_key"
     cifs_hosts = (overrides.get("cifs") or {}).get("hosts")
     mounts_cifs = inventory is None or (me is not None and (cifs_hosts is None or minion_id in cifs_hosts))
     if cifs_key.is_file() and mounts_cifs:
         maia["cifs"] = {"private_key": cifs_key.read_text(encoding="ascii")}
     if inventory is not None:
-        inventory.validate(lvm_enabled=bool(flags["prepare"].get("lvm", True)))
+        lvm = (overrides.get("prepare") or {}).get("lvm")
+        if lvm is None:
+            lvm = parameters.defaults("prepare", parameter_roots)["lvm"]
+        inventory.validate(lvm_enabled=as_bool(lvm))
         for host_name, host in inventory.hosts.items():
             entry = {"address": host.address, "roles": list(host.groups)}
             ip = _host_ip(host, grains_of(host_name))
@@ -223,4 +214,4 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
     return {"maia": deep_merge(maia, overrides)}
 
 
-__all__ = ["site_pillar", "deep_merge", "ConfigFolderError", "InventoryError", "FLAG_DEFAULTS", "STAGES"]
+__all__ = ["site_pillar", "deep_merge", "ConfigFolderError", "InventoryError"]

@@ -74,8 +74,8 @@ def test_stage_subset_and_flags_passed_on(salt_run):
     no_reboot = steps(salt_run, {"maia": {"stages": ["prepare"], "prepare": {"nvidia_reboot": False}}})
     assert "maia-orch-nvidia-reboots-waited" not in no_reboot
     prepare = step_args(compiled["maia-orch-stage-prepare"])
-    assert prepare["pillar"]["maia"]["prepare"]["ufw"] is False
-    assert prepare["pillar"]["maia"]["prepare"]["lvm"] is True
+    # the run's own flags only: each host merges its pillar over parameters/defaults.yaml
+    assert prepare["pillar"]["maia"]["prepare"] == {"ufw": False}
 
 
 def test_ssh_mode_targets_inventory_hosts(salt_run):
@@ -91,3 +91,12 @@ def test_unknown_stage_fails_first(salt_run):
     compiled = steps(salt_run, {"maia": {"stages": ["prepare", "kubernetes"]}})
     assert list(compiled) == ["maia-orch-stages-valid"]
     assert "kubernetes" in step_args(compiled["maia-orch-stages-valid"])["name"]
+
+
+def test_preflight_checks_by_the_stage_parameters_and_the_run_pillar(salt_run):
+    """The preflight step's flags come from the same stack as the stages' (maia/map.jinja):
+    parameters/defaults.yaml, then this run's pillar."""
+    preflight = step_args(steps(salt_run, {"maia": {"prepare": {"lvm": False}}})["maia-orch-preflight"])
+    assert preflight["flags"]["prepare"]["lvm"] is False
+    assert preflight["flags"]["prepare"]["nfs"] is True                # prepare/parameters/defaults.yaml
+    assert preflight["flags"]["k8s"]["install_microk8s"] is True       # k8s/parameters/defaults.yaml

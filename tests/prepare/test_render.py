@@ -4,7 +4,6 @@ formulas/, the modules through the maia-salt loader entry point) over a table
 of cases (grains, pillar), the way MetalK8s tests its formulas. Rendering
 runs no state: nothing on this machine changes."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from prepare.conftest import REPO
+from prepare.conftest import FORMULA, REPO
 from support.extmods import synced_extension_modules
+from support.site import SITE_INVENTORY, make_site
 
 SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
 MICROK8S_CIFS = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs"
@@ -54,8 +54,9 @@ def render(tmp_path, minion_id, grains, pillar, *extra):
     return render_sls(tmp_path, "maia.prepare", minion_id, grains, pillar, *extra)
 
 
-def render_sls(tmp_path, sls, minion_id, grains, pillar, *extra):
-    """show_sls SLS as {state id: {"fun": "mod.fun", **args}}."""
+def render_sls(tmp_path, sls, minion_id, grains, pillar, *extra, roots=(), config=None):
+    """show_sls SLS as {state id: {"fun": "mod.fun", **args}}; ``roots``: file roots served
+    before formulas/ (Salt serves the first match), ``config``: more minion settings."""
     pillar_dir = tmp_path / "pillar"
     pillar_dir.mkdir(exist_ok=True)
     (pillar_dir / "top.sls").write_text("base:\n  '*': [maia]\n")
@@ -65,7 +66,7 @@ def render_sls(tmp_path, sls, minion_id, grains, pillar, *extra):
     (conf / "minion").write_text(yaml.safe_dump({
         "id": minion_id,
         "file_client": "local",
-        "file_roots": {"base": [str(REPO / "formulas")]},
+        "file_roots": {"base": [*map(str, roots), str(REPO / "formulas")]},
         "extension_modules": synced_extension_modules(tmp_path),
         "pillar_roots": {"base": [str(pillar_dir)]},
         "root_dir": str(tmp_path),
@@ -73,6 +74,7 @@ def render_sls(tmp_path, sls, minion_id, grains, pillar, *extra):
         "pki_dir": str(tmp_path / "pki"),
         "log_file": str(tmp_path / "minion.log"),
         "grains": grains,
+        **(config or {}),
     }))
     proc = subprocess.run(
         [SALT_CALL, "--local", "-c", str(conf), "--out", "json", "--retcode-passthrough", "state.show_sls", sls, *extra],
@@ -235,6 +237,50 @@ def test_pillar_without_prepare_flags_uses_formula_defaults(tmp_path):
     s = render(tmp_path, "maia-node-1", {**OS["ubuntu24"], **NO_GPU}, pillar)
     for part in ("lvm-vg-MAIA_Storage-present", "ufw-enabled", "nfs-fstab-entry-present", "cifs-no-key-skipped"):
         assert f"maia-prepare-{part}" in s
+
+
+def _ext_pillar_site(tmp_path, inventory=SITE_INVENTORY):
+    """A site whose pillar is the maia ext_pillar (CONFIG_FOLDER from maia-configure), as
+    sites run it, with a file root holding a changed prepare/parameters/defaults.yaml
+    (`lvm: false`) listed before formulas/."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    make_site(folder, inventory)
+    changed = tmp_path / "roots"
+    (changed / "maia" / "prepare" / "parameters").mkdir(parents=True)
+    text = (FORMULA / "parameters" / "defaults.yaml").read_text()
+    assert "\nlvm: true\n" in text
+    (changed / "maia" / "prepare" / "parameters" / "defaults.yaml").write_text(text.replace("\nlvm: true\n", "\nlvm: false\n"))
+    return {"roots": [changed], "config": {"ext_pillar": [{"maia": {"config_folder": str(folder)}}]}}
+
+
+def test_a_default_changed_in_defaults_yaml_takes_effect_on_an_ext_pillar_site(tmp_path):
+    """Issue 16: the ext_pillar copied the flag defaults into every pillar, so `lvm: false` in
+    parameters/defaults.yaml changed nothing on an ext_pillar site. Now the ext_pillar emits site
+    facts only: the changed default switches LVM off, and the ext_pillar's own check reads the
+    same file (this host's inventory entry has no device_list, which only LVM needs)."""
+    inventory = {"hosts": {**SITE_INVENTORY["hosts"], "maia-node-1": {"address": "198.18.0.12", "groups": ["nfs_clients"]}}}
+    s = render_sls(tmp_path, "maia.prepare", "maia-node-1", {**OS["debian12"], **NO_GPU}, {},
+                   **_ext_pillar_site(tmp_path, inventory))
+    assert "maia-prepare-lvm-disabled" in s and not ids(s, "maia-prepare-lvm-vg")
+    assert "maia-prepare-ufw-enabled" in s  # the other defaults are unchanged
+
+
+def test_the_pillar_still_wins_over_a_changed_default(tmp_path):
+    s = render_sls(tmp_path, "maia.prepare", "maia-node-1", {**OS["debian12"], **NO_GPU}, {"prepare": {"lvm": True}},
+                   **_ext_pillar_site(tmp_path))
+    assert "maia-prepare-lvm-disabled" not in s and "maia-prepare-lvm-vg-MAIA_Storage-present" in s
+    assert s["maia-prepare-lvm-vg-MAIA_Storage-present"]["devices"] == ["/dev/vdb"]  # from the ext_pillar
+
+
+def test_lookup_overrides_a_platform_value_before_the_pillar(tmp_path):
+    """maia:prepare:lookup (a site's platform values) goes over the per-OS files; maia:prepare
+    keys go over lookup."""
+    lookup = dict(CLIENT, prepare={"lookup": {"pkgs": {"nvidia": ["nvidia-driver-550"], "ufw": ["ufw-lookup"]}},
+                                   "pkgs": {"ufw": ["ufw"]}})
+    s = render(tmp_path, "maia-node-1", {**OS["debian12"], **GPU}, lookup)
+    assert s["maia-prepare-nvidia-driver-installed"]["pkgs"] == ["nvidia-driver-550"]
+    assert s["maia-prepare-ufw-package-installed"]["pkgs"] == ["ufw"]
 
 
 def test_nfs_client_without_server_fails_first(tmp_path):

@@ -4,6 +4,7 @@ import json
 import pytest
 import yaml
 
+from maia_salt import parameters
 from maia_salt.pillar_map import ConfigFolderError, site_pillar
 from maia_salt.inventory import InventoryError
 
@@ -33,10 +34,9 @@ def test_mapping_for_a_host(folder):
     assert maia["nfs_server"] == {"name": "node-0", "address": "198.18.0.11", "ip": "198.18.0.11"}
     assert maia["cluster"]["domain"] == "maia.test"
     assert maia["env"]["ARGOCD_PASSWORD"] == "pw"
-    assert maia["prepare"] == {"nvidia_drivers": True, "lvm": True, "ufw": True, "nfs": True, "cifs": True}
-    assert maia["k8s"]["connect_to_argocd"] is False
-    assert maia["core"] == {"auto_sync": True}
-    assert maia["stages"] == ["prepare", "k8s", "core"]
+    # site facts only: the defaults stay in the formulas' parameters/defaults.yaml
+    for default in ("prepare", "k8s", "core", "stages", "kubeconfig"):
+        assert default not in maia, default
 
 
 def test_client_host_has_no_nfs_size(folder):
@@ -50,7 +50,7 @@ def test_unknown_minion_gets_site_data_only(folder):
 
 def test_ordinary_pillar_wins(folder):
     maia = site_pillar(folder, "node-0", {"prepare": {"ufw": False}, "cluster": {"domain": "x.test"}})["maia"]
-    assert maia["prepare"]["ufw"] is False and maia["prepare"]["lvm"] is True
+    assert maia["prepare"] == {"ufw": False}  # no default added
     assert maia["cluster"]["domain"] == "x.test"
 
 
@@ -61,6 +61,36 @@ def test_lvm_off_in_pillar_allows_missing_device_list(folder):
     with pytest.raises(InventoryError, match="host node-1: device_list is missing"):
         site_pillar(folder, "node-0")
     assert site_pillar(folder, "node-0", {"prepare": {"lvm": False}})["maia"]["prepare"]["lvm"] is False
+
+
+def _changed_defaults(tmp_path, text_from, text_to):
+    """A file root whose maia/prepare/parameters/defaults.yaml is the real one, changed."""
+    root = tmp_path / "roots"
+    changed = root / "maia" / "prepare" / "parameters" / "defaults.yaml"
+    changed.parent.mkdir(parents=True)
+    text = parameters.CHECKOUT_ROOT.joinpath(parameters.relpath("prepare")).read_text()
+    assert text_from in text
+    changed.write_text(text.replace(text_from, text_to))
+    return root
+
+
+def test_lvm_default_is_read_from_the_formulas_defaults(folder, tmp_path):
+    """The device_list check follows `lvm` in prepare/parameters/defaults.yaml of the file roots
+    given (the master's), and the pillar still wins over it."""
+    inv = yaml.safe_load((folder / "inventory.yaml").read_text())
+    del inv["hosts"]["node-1"]["vars"]
+    (folder / "inventory.yaml").write_text(yaml.safe_dump(inv))
+    lvm_off = _changed_defaults(tmp_path, "\nlvm: true\n", "\nlvm: false\n")
+    maia = site_pillar(folder, "node-1", parameter_roots=[lvm_off])["maia"]
+    assert maia["roles"] == ["nfs_clients"] and "prepare" not in maia
+    with pytest.raises(InventoryError, match="host node-1: device_list is missing"):
+        site_pillar(folder, "node-1", {"prepare": {"lvm": True}}, parameter_roots=[lvm_off])
+
+
+def test_defaults_missing_from_every_root_name_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(parameters, "CHECKOUT_ROOT", tmp_path / "no-checkout")
+    with pytest.raises(parameters.ParametersError, match="maia/prepare/parameters/defaults.yaml is in none of"):
+        parameters.defaults("prepare", [tmp_path / "nowhere"])
 
 
 def test_missing_env_json(tmp_path):
@@ -107,7 +137,7 @@ def test_nfs_client_gets_no_platform_secret(folder):
     maia = site_pillar(folder, "node-1")["maia"]
     assert maia["env"] == {"cluster_name": "c1"}
     assert maia["cluster"] == {"cluster_name": "c1", "domain": "maia.test", "k8s_distribution": "microk8s"}
-    assert "registry" not in maia and "launch_config" not in maia["k8s"]
+    assert "registry" not in maia and "k8s" not in maia
     text = json.dumps(maia)
     for secret in ("pw", "kc-secret", "minio-pw", "tdp", "hu", "hp"):
         assert f'"{secret}"' not in text

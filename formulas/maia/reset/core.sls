@@ -3,8 +3,6 @@
     namespaces stay: deleting one deletes whatever else lives in it. Without the
     kubeconfig stage 2 writes (a site reset before, or never installed) there is no
     cluster to remove anything from, and nothing happens. #}
-{#- map.jinja reads its parameters relative to tpldir #}
-{%- set tpldir = "maia/core" %}
 {%- from "maia/core/map.jinja" import mapdata with context %}
 {%- if not salt["file.file_exists"](mapdata.kubeconfig) %}
 

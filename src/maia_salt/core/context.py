@@ -167,7 +167,9 @@ def build_context(defaults: dict, pillar: dict) -> Context:
         registry=dict(pillar.get("registry") or {}),
         nfs_server=dict(pillar.get("nfs_server") or {}),
         hosts=dict(pillar.get("hosts") or {}),
-        kubeconfig=str(pillar.get("kubeconfig") or "/etc/maia/kubeconfig"),
+        # maia:kubeconfig, else the site default core/map.jinja adds (maia/parameters/defaults.yaml);
+        # empty: the Kubernetes modules use their own default
+        kubeconfig=str(pillar.get("kubeconfig") or core.get("kubeconfig") or ""),
         project_id=project_id,
         destination_server=destination,
         errors=errors,
