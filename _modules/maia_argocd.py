@@ -17,6 +17,11 @@ Secret values (keys that look secret, see ``maia_secrets``) never leave this
 module unmasked: changes, comments, errors and log lines are masked or scrubbed.
 Errors are ``CommandExecutionError`` with a kind (``_modules/maia_errors.py``).
 
+Why one module of this size (about 420 lines): the builders, the masking diff and the
+reads and writes share the same normalisation of an Application's spec; a Salt execution
+module cannot import another one, so splitting them would route every shared helper
+through ``__salt__``. The sync half already lives apart (``maia_argocd_sync``).
+
 All API access goes through ``maia_kube``; the connection comes from
 ``kubeconfig`` (argument), else ``maia:kubeconfig`` (pillar or minion config),
 else ``/etc/maia/kubeconfig``.

@@ -16,6 +16,10 @@ Functions for people (``salt-call maia_argocd_sync.<fn>``):
 - ``status NAME`` -- phase, message and unhealthy resources of one app.
 
 Reports are scrubbed of the apps' secret values (``maia_secrets``).
+
+Why one module of this size (about 440 lines): the single-app wait and the wave sync share
+one follower of an Application's operation state (retries, Degraded seen twice, timeouts);
+splitting them would need that follower reachable through ``__salt__``.
 """
 import logging
 import time

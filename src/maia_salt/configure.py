@@ -7,6 +7,10 @@ that script made. Values come from a given env.json, then the environment, then
 the existing CONFIG_FOLDER, then prompts. Everything is validated before anything
 is written, and the files are written all together or not at all (see
 :func:`maia_salt.files.commit_folder`).
+
+Why one module of this size (about 650 lines): it follows the toolkit's script value by value
+(each with its prompt, default and check) so that the two can be compared side by side; the
+file writing lives in ``maia_salt.files`` and the inventory in ``maia_salt.inventory``.
 """
 from __future__ import annotations
 

@@ -23,6 +23,10 @@ stages 2 and 3 rely on:
 Every object carries the label ``maia-salt.io/stand-in: argocd-manifest``.
 The output is deterministic (same bytes, same sha256, on every run).
 
+Why one module of this size (about 580 lines): most of it is the data of the stand-in
+manifest (the CRD schemas and the namespace's objects), written once here; the logic is
+the generator and its command line.
+
 ``MAIA_ARGOCD_MANIFEST=/path/to/install.yaml`` makes the tests and the lab use
 a real release file instead (see docs/standins.md).
 
