@@ -1,13 +1,12 @@
 """Helpers of the MAIA core layer tests: a site pillar and the maia_core module
 loaded as a plain Python module with the Salt dunders it needs."""
 import importlib.util
-from pathlib import Path
 
 import yaml
 
 from maia_salt.merge import deep_merge
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DEFAULTS_FILE = REPO / "formulas" / "maia" / "core" / "parameters" / "defaults.yaml"
 
 SECRETS = {

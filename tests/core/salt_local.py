@@ -4,15 +4,14 @@ and grains as ``saltutil.sync_all`` syncs them from there: support/extmods.py)."
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
 from core.helpers import REPO
 from support.extmods import synced_extension_modules
+from support.paths import SALT_CALL
 
-SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
 
 
 def write_config(root: Path, pillar: dict, extra_opts: dict | None = None) -> Path:

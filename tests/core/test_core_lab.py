@@ -15,8 +15,6 @@ salt-ssh runs go to a real control-plane host with ArgoCD; stage 2 is then
 assumed applied.
 """
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -25,7 +23,6 @@ from support.states import changed_ids, failed
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-BIN = Path(sys.executable).parent
 PILLAR = {"maia": {"prepare": {"ufw": False},
                    "core": {"sync": {"interval": 1, "timeout": 120, "retry_interval": 2}}}}
 

@@ -648,7 +648,7 @@ def test_minion_without_the_package_loads_the_library_from_the_file_server(tmp_p
     import subprocess
     import sys
 
-    from core.helpers import REPO
+    from support.paths import REPO
 
     cached = tmp_path / "cache" / "files" / "base" / "_maia_lib"
     shutil.copytree(REPO / "formulas" / "_maia_lib", cached, symlinks=False,

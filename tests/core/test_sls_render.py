@@ -161,7 +161,7 @@ def test_stage2_connect_only_leaves_the_cluster_alone(tmp_path):
 
 def test_orchestration_stops_before_stage1_for_an_unsupported_distribution(tmp_path):
     """orch.maia renders to one failing step, ahead of every stage."""
-    from core.helpers import REPO
+    from support.paths import REPO
 
     conf = write_config(tmp_path, site_pillar(cluster={"k8s_distribution": "rke2"}),
                         extra_opts={"file_roots": {"base": [str(REPO / "formulas"), str(REPO)]}})

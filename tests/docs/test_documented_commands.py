@@ -28,8 +28,8 @@ from support import argocd_manifest
 from support.doc_commands import REPO, DocCommand, by_kind, documented_commands
 from support.extmods import sync_all
 from support.site import make_site
+from support.paths import BIN
 
-BIN = Path(sys.executable).parent
 KNOWN_KINDS = {"salt-call", "configure", "lab", "lab-cli", "day2", "standin", "pytest", "bench", "setup"}
 # `salt-call --local state.apply maia[.k8s]` changes the host it runs on: it runs in a lab host
 ON_A_LAB_HOST = re.compile(r"^salt-call --local state\.apply maia(\.k8s)?$")

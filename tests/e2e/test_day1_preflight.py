@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from maia_salt.day2 import run_preflight
-from support.site import REPO
+from support.paths import REPO
 
 # what a read-only run may still write on a host: Salt's own cache and logs, salt-ssh's thin
 # dir, the journal, systemd's timestamps

@@ -1,7 +1,8 @@
 """Fixtures for functional tests: a configured site and real Salt daemons (pytest-salt-factories)."""
 import pytest
 
-from support.site import REPO, make_site
+from support.paths import REPO
+from support.site import make_site
 
 @pytest.fixture(scope="package")
 def site(tmp_path_factory):

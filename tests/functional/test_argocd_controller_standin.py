@@ -10,13 +10,11 @@ cluster (there the real controller does this), so no MAIA_E2E_KUBECONFIG path.
 """
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from support import argocd_manifest
 
-REPO = Path(__file__).resolve().parents[2]
 NS = "argocd"
 
 

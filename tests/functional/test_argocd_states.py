@@ -21,7 +21,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,9 +29,8 @@ import yaml
 
 from support import argocd_manifest
 from support.extmods import synced_extension_modules
+from support.paths import SALT_CALL
 
-REPO = Path(__file__).resolve().parents[2]
-SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
 E2E_KUBECONFIG = os.environ.get("MAIA_E2E_KUBECONFIG")
 NS = "argocd"
 CONTROLLER_UA = "maia-salt-standin/argocd-controller"

@@ -27,7 +27,6 @@ import yaml
 from support import argocd_manifest
 from support.extmods import synced_extension_modules
 
-REPO = Path(__file__).resolve().parents[2]
 ARGOCD_MANIFEST, ARGOCD_SHA256 = argocd_manifest.manifest()
 ARGOCD_OBJECTS = len(argocd_manifest.documents())
 E2E_KUBECONFIG = os.environ.get("MAIA_E2E_KUBECONFIG")

@@ -14,7 +14,8 @@ import yaml
 
 from maia_salt.configure import configure
 from support.secrets import site_secrets
-from support.site import REPO, SITE_ENV, SITE_INVENTORY
+from support.paths import REPO
+from support.site import SITE_ENV, SITE_INVENTORY
 
 # Everything a host outside the control plane may hold, key by key.
 NODE_KEYS = {"config_folder", "stages", "kubeconfig", "cluster", "env", "prepare", "k8s", "core",

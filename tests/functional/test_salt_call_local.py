@@ -1,14 +1,12 @@
 """`salt-call --local` finds the maia ext_pillar through the installed package's salt.loader entry point."""
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import yaml
 
 from support.site import make_site
+from support.paths import SALT_CALL
 
-SALT_CALL = Path(sys.executable).with_name("salt-call")
 
 
 def test_salt_call_local_maps_the_site(tmp_path):

@@ -5,15 +5,14 @@ an NFS client only stage 1, and maia:stages limits both.
 """
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import yaml
 
 from support.extmods import synced_extension_modules
-from support.site import REPO, make_site
+from support.paths import REPO
+from support.site import make_site
+from support.paths import SALT_CALL
 
-SALT_CALL = Path(sys.executable).with_name("salt-call")
 
 
 def show_sls(tmp_path, site, minion_id, pillar=None):

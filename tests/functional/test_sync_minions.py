@@ -8,7 +8,7 @@ without returning pillar values.
 """
 import pytest
 
-from support.site import REPO
+from support.paths import REPO
 
 PROBE = "def version():\n    return {}\n"
 

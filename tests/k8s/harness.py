@@ -15,7 +15,6 @@ import functools
 import http.server
 import json
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +27,8 @@ from support.argocd_manifest import FILE_NAME as ARGOCD_FILE
 from support.argocd_manifest import manifest as argocd_manifest
 from support.extmods import synced_extension_modules
 from support.states import changed_ids, failed  # noqa: F401  (the k8s tests import them from here)
+from support.paths import REPO, SALT_CALL
 
-REPO = Path(__file__).resolve().parents[2]
-SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
 
 ARGOCD_PASSWORD = "Argo-test-password-7f3k"
 

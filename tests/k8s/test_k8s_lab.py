@@ -19,7 +19,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,10 +26,10 @@ import yaml
 
 from support.lab import StandinTarget, target_fixture
 from support.states import changed_ids, failed
+from support.paths import BIN
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-BIN = Path(sys.executable).parent
 PILLAR = json.dumps({"maia": {"prepare": {"ufw": False}}})
 
 

@@ -13,7 +13,8 @@ import stat
 import pytest
 
 from support.secrets import find_secrets, salt_places
-from support.site import REPO, make_site
+from support.paths import REPO
+from support.site import make_site
 
 KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {token: runner-test-token}}]\n"
 CA = "-----BEGIN CERTIFICATE-----\nrunner-test\n-----END CERTIFICATE-----\n"

@@ -5,17 +5,16 @@ of cases (grains, pillar), the way MetalK8s tests its formulas. Rendering
 runs no state: nothing on this machine changes."""
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-from prepare.conftest import FORMULA, REPO
+from prepare.conftest import FORMULA
+from support.paths import REPO
 from support.extmods import synced_extension_modules
 from support.site import SITE_INVENTORY, make_site
+from support.paths import SALT_CALL
 
-SALT_CALL = str(Path(sys.executable).with_name("salt-call"))
 MICROK8S_CIFS = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs"
 KUBELET_CIFS = "/var/lib/kubelet/volumeplugins/fstab~cifs"
 

@@ -14,7 +14,6 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 import yaml
@@ -24,8 +23,8 @@ from maia_lab.standins.kube_api import KubeApiStandin
 from support import argocd_manifest
 
 from core.helpers import DEFAULTS_FILE, site_pillar
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 GROUP = "schema.maia.io"
 BASE = f"/apis/{GROUP}/v1/namespaces/default/gauges"
 SCHEMA = {

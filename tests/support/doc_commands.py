@@ -30,8 +30,8 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 FENCE = re.compile(r"^```(\w*)\s*\n(.*?)^```", re.M | re.S)
 SHELL_LANGS = {"", "bash", "sh", "shell", "console"}
 PROGRAMS = {"salt-call", "salt-run", "salt-ssh", "salt", "maia", "maia-configure",

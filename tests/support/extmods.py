@@ -10,14 +10,12 @@ import atexit
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import yaml
+from support.paths import REPO, SALT_CALL
 
-REPO = Path(__file__).resolve().parents[2]
-SALT_CALL = Path(sys.executable).with_name("salt-call")
 
 _synced_dir = {}
 

@@ -7,7 +7,6 @@ import yaml
 
 from maia_salt.configure import configure
 
-REPO = Path(__file__).resolve().parents[2]
 
 SITE_ENV = {
     "CLUSTER_DOMAIN": "maia.func.test",

@@ -2,19 +2,14 @@
 
 No Salt loader, no API: the module is imported from its file and called directly.
 """
-import importlib.util
-from pathlib import Path
 
 import pytest
+from support.modules import load_salt_module
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"_unit_{name}", ROOT / "_modules" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_salt_module(f"_modules/{name}.py", f"_unit_{name}")
 
 
 @pytest.fixture(scope="module")

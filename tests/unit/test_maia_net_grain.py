@@ -1,14 +1,11 @@
 """The grain maia_default_ipv4 (_grains/maia_net.py) on route tables and
 interface data as Linux and Salt give them (no network is touched)."""
-import importlib.util
 
 import pytest
 
-from support.site import REPO
+from support.modules import load_salt_module
 
-spec = importlib.util.spec_from_file_location("maia_net_grain", REPO / "_grains" / "maia_net.py")
-grain = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(grain)
+grain = load_salt_module("_grains/maia_net.py", "maia_net_grain")
 
 ROUTES = """\
 Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT

@@ -3,21 +3,18 @@
 Host-wide checks (devices, addresses, ports, clocks on real hosts) are in
 tests/e2e/test_day1_preflight.py on the lab, the runner with real daemons in tests/functional/test_day2_preflight_runner.py.
 """
-import importlib.util
 import os
 import socket
 
 import pytest
 
 from maia_salt.day2 import PreflightReport, preflight_rows
-from support.site import REPO, make_site
+from support.modules import load_salt_module
+from support.site import make_site
 
 
 def load(kind, name):
-    spec = importlib.util.spec_from_file_location(f"maia_test_{name}", REPO / kind / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_salt_module(f"{kind}/{name}.py", f"maia_test_{name}")
 
 
 @pytest.fixture(scope="module")

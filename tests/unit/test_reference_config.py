@@ -12,12 +12,12 @@ import os
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from support.reference_config import PRIVATE_SITE, PUBLIC_SITE, copy_folder, reference_or_skip
+from support.paths import SALT_CALL
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,6 @@ SECRETS = (
     "rancher_password", "keycloak_admin_password", "minio_admin_password", "minio_root_password",
     "mysql_dashboard_password",
 )
-SALT_CALL = Path(sys.executable).with_name("salt-call")
 
 
 @pytest.fixture(scope="module")
