@@ -261,14 +261,14 @@ def test_a_default_changed_in_defaults_yaml_takes_effect_on_an_ext_pillar_site(t
     inventory = {"hosts": {**SITE_INVENTORY["hosts"], "maia-node-1": {"address": "198.18.0.12", "groups": ["nfs_clients"]}}}
     s = render_sls(tmp_path, "maia.prepare", "maia-node-1", {**OS["debian12"], **NO_GPU}, {},
                    **_ext_pillar_site(tmp_path, inventory))
-    assert "maia-prepare-lvm-disabled" in s and not ids(s, "maia-prepare-lvm-vg")
+    assert "maia-prepare-lvm-skipped" in s and not ids(s, "maia-prepare-lvm-vg")
     assert "maia-prepare-ufw-enabled" in s  # the other defaults are unchanged
 
 
 def test_the_pillar_still_wins_over_a_changed_default(tmp_path):
     s = render_sls(tmp_path, "maia.prepare", "maia-node-1", {**OS["debian12"], **NO_GPU}, {"prepare": {"lvm": True}},
                    **_ext_pillar_site(tmp_path))
-    assert "maia-prepare-lvm-disabled" not in s and "maia-prepare-lvm-vg-MAIA_Storage-present" in s
+    assert "maia-prepare-lvm-skipped" not in s and "maia-prepare-lvm-vg-MAIA_Storage-present" in s
     assert s["maia-prepare-lvm-vg-MAIA_Storage-present"]["devices"] == ["/dev/vdb"]  # from the ext_pillar
 
 
