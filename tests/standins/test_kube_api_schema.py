@@ -8,7 +8,6 @@ a 422 ``Invalid`` Status naming the field path, ``x-kubernetes-preserve-unknown-
 and ``additionalProperties`` kept, non-structural schemas refused. The last test
 sends the objects maia-salt's stage 3 writes to ArgoCD's CRDs under ``Strict``.
 """
-import importlib.util
 import json
 import ssl
 import urllib.error
@@ -23,7 +22,7 @@ from maia_lab.standins.kube_api import KubeApiStandin
 from support import argocd_manifest
 
 from core.helpers import DEFAULTS_FILE, site_pillar
-from support.paths import REPO
+from support.modules import load_salt_module
 
 GROUP = "schema.maia.io"
 BASE = f"/apis/{GROUP}/v1/namespaces/default/gauges"
@@ -230,13 +229,11 @@ def test_a_crd_with_a_non_structural_schema_is_refused(http):
 # ------------------------------------------------------------------ maia-salt's own objects
 
 
-def _argocd_module():
-    """The product's ArgoCD execution module (loaded from its file: it builds the objects stage 3 writes)."""
-    path = next(p for p in sorted((REPO / "_modules").glob("*argocd*.py")) if "def build_app" in p.read_text())
-    spec = importlib.util.spec_from_file_location("_standins_argocd_module", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _argocd_modules():
+    """The product's ArgoCD execution modules, loaded from their files: ``maia_argocd`` builds the
+    objects stage 3 writes, ``maia_argocd_sync`` the sync operation it patches in."""
+    return (load_salt_module("_modules/maia_argocd.py", "_standins_maia_argocd"),
+            load_salt_module("_modules/maia_argocd_sync.py", "_standins_maia_argocd_sync"))
 
 
 def _every_component_on():
@@ -248,7 +245,7 @@ def _every_component_on():
 def test_stage_3_objects_pass_argocd_crds_under_strict_validation():
     """The AppProject and Applications stage 3 writes, and the sync operation it patches in, are accepted
     by the CRDs of the ArgoCD manifest with ``fieldValidation=Strict`` and stored with no field pruned."""
-    argocd = _argocd_module()
+    argocd, argocd_sync = _argocd_modules()
     data = _every_component_on()
     assert len(data["apps"]) > 5
     with KubeApiStandin() as api:
@@ -266,7 +263,7 @@ def test_stage_3_objects_pass_argocd_crds_under_strict_validation():
             assert (status, warnings) == (201, []), body
             assert body["spec"] == obj["spec"]
         app = objects[-1][1]
-        operation = argocd._sync_operation(app, "0123", prune=True)
+        operation = argocd_sync._sync_operation(app, "0123", prune=True)
         status, warnings, body = http("PATCH", f"{base}/applications/{app['metadata']['name']}",
                                       {"operation": operation}, fieldValidation="Strict",
                                       content_type="application/merge-patch+json")
