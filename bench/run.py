@@ -581,7 +581,7 @@ def render(res: dict) -> str:
               "| mode | run | wall time | states | changed | ok | API requests per Application (max / mean) | peak master | peak controller | peak Salt in a host |",
               "|---|---|---|---|---|---|---|---|---|---|"]
     for sc in [s for s in res["scenarios"] if s["hosts"] == res["full_n"]]:
-        for r in sc["runs"]:
+        for r in [r for r in sc["runs"] if "states" in r]:  # (the plain state.apply has its own table)
             api = r.get("api")
             api_text = (f"{api['per_app_max']} / {api['per_app_mean']} ({api['applications']} apps; all requests "
                         f"{api['requests_total']}: " + ", ".join(f"{k} {v}" for k, v in sorted(api["by_method"].items()))
