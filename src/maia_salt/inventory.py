@@ -228,10 +228,14 @@ def valid_size(size: str) -> bool:
     return bool(match) and 0 < int(match.group(1)) <= 100
 
 
+# built once: jsonschema.validate() checks the schema itself again on every call, which was
+# most of an inventory load (and the pillar loads the inventory for every host's compile)
+_VALIDATOR = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)
+
+
 def inventory_from_dict(data, source: str = INVENTORY_FILE) -> Inventory:
-    try:
-        jsonschema.validate(data, SCHEMA)
-    except jsonschema.ValidationError as exc:
+    exc = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(data))  # the error validate() would raise
+    if exc is not None:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
         raise InventoryError(f"{source}: at {where}: {exc.message}") from None
     hosts = {}

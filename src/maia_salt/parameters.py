@@ -10,6 +10,8 @@ given (the master's ``file_roots``), else from this checkout's ``formulas/``.
 """
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 
 import yaml
@@ -34,8 +36,18 @@ def defaults(stage: str | None = None, roots=()) -> dict:
     for root in searched:
         path = root / rel
         if path.is_file():
-            return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            stat = path.stat()
+            # a copy: callers may change what they get; the cache key changes with the file
+            return copy.deepcopy(_parsed(str(path), stat.st_mtime_ns, stat.st_size))
     raise ParametersError(
         f"{rel} is in none of {', '.join(map(str, searched))}: serve maia-salt's formulas/ from file_roots"
     )
 
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(path: str, _mtime_ns: int, _size: int) -> dict:
+    """One parse per version of a file per process (the master's workers compile a pillar per host)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=loader) or {}

@@ -118,6 +118,22 @@ def test_schema_errors_name_the_place():
         _inv({"a": {"address": "a", "groups": ["masters"]}})
 
 
+def test_schema_is_valid_and_errors_match_jsonschema_validate():
+    """The validator is built once (no schema check per load): the schema itself is valid, and a bad
+    inventory gets the error jsonschema.validate() would give."""
+    import jsonschema
+
+    from maia_salt import inventory
+
+    jsonschema.validators.validator_for(inventory.SCHEMA).check_schema(inventory.SCHEMA)
+    bad = {"hosts": {"a": {"address": 5, "groups": ["nope"]}}}
+    with pytest.raises(jsonschema.ValidationError) as expected:
+        jsonschema.validate(bad, inventory.SCHEMA)
+    with pytest.raises(InventoryError) as got:
+        inventory_from_dict(bad)
+    assert expected.value.message in str(got.value)
+
+
 def test_host_listed_twice_is_refused(tmp_path):
     path = tmp_path / "inventory.yaml"
     path.write_text("hosts:\n  a: {address: x}\n  a: {address: y}\n")

@@ -228,3 +228,17 @@ def test_cluster_name_is_rechecked(folder):
     (folder / "../../etc/x.yaml".replace("../../etc/", "")).write_text("{}")
     with pytest.raises(ConfigFolderError, match="cluster_name='../../etc/x' is not a DNS label"):
         site_pillar(folder, "node-0")
+
+
+def test_parameter_defaults_follow_the_file_and_hand_out_copies(tmp_path):
+    """parameters.defaults parses a file once per version: an edited file is read again, and a caller
+    that changes what it got does not change what the next caller gets."""
+    path = tmp_path / parameters.relpath("prepare")
+    path.parent.mkdir(parents=True)
+    path.write_text("lvm: true\nnested: {a: 1}\n")
+    first = parameters.defaults("prepare", [tmp_path])
+    assert first == {"lvm": True, "nested": {"a": 1}}
+    first["nested"]["a"] = 99
+    assert parameters.defaults("prepare", [tmp_path])["nested"] == {"a": 1}
+    path.write_text("lvm: false\nnested: {a: 2, b: 3}\n")
+    assert parameters.defaults("prepare", [tmp_path]) == {"lvm": False, "nested": {"a": 2, "b": 3}}
