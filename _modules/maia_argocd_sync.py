@@ -356,7 +356,7 @@ def needs_sync(before, force=False):
 
 
 def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, retries=3,
-              retry_interval=10, prune=False, kubeconfig=None):
+              retry_interval=10, prune=False, later=None, kubeconfig=None):
     """Bring every Application of ``names`` to Synced and Healthy together:
     a sync is requested for each that needs one (OutOfSync, a stale comparison,
     Degraded or Missing, or ``force``), then all are waited for with one list of
@@ -368,6 +368,11 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
     attempts, synced, before, after, wave}`` (``reason``: ``unchanged``,
     ``converged``, ``failed``, ``degraded``, ``timeout``, ``missing``), and
     keeps each outcome for ``recall_outcome`` (the app's own state reports it).
+
+    ``later``: Applications of later waves. When every app of this wave is
+    already Synced and Healthy (nothing to sync or wait for), those of
+    ``later`` that the same list shows Synced and Healthy are kept as
+    ``unchanged`` too, so their own waves need no list of their own.
 
     CLI example::
 
@@ -400,6 +405,9 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
         if needs_sync(before, force):
             follow.sync_id = start_sync(app, prune=prune, kubeconfig=kubeconfig)["sync_id"]
             follow.synced = True
+
+    if later and not follows and not force:
+        _settle_later(later, listed, namespace, kubeconfig)
 
     wave_start = time.monotonic()
     while follows:
@@ -442,6 +450,22 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
         outcome["wave"] = names
         __context__[("argocd.outcome", _kubeconfig(kubeconfig), namespace, name)] = outcome
     return {name: outcomes[name] for name in names}
+
+
+def _settle_later(later, listed, namespace, kubeconfig):
+    """Keep an ``unchanged`` outcome for each app of ``later`` that ``listed`` shows
+    Synced and Healthy (and no earlier wave has dealt with); the others are read
+    again when their wave comes."""
+    for name in later:
+        key = ("argocd.outcome", _kubeconfig(kubeconfig), namespace, name)
+        app = listed.get(name)
+        if app is None or key in __context__:
+            continue
+        summary = summarize(app)
+        if is_converged(summary):
+            __context__[key] = {"result": True, "reason": "unchanged", "attempts": 0, "synced": False,
+                                "before": summary, "after": summary, "report": describe(summary),
+                                "wave": [name]}
 
 
 def _by_name(apps):

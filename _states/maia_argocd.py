@@ -224,7 +224,7 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
 
 
 def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, retries=3,
-               retry_interval=10, prune=False, wave=None, kubeconfig=None):
+               retry_interval=10, prune=False, wave=None, later=None, kubeconfig=None):
     """The Application is Synced and Healthy.
 
     A sync is requested (through the Application's ``operation`` field) when it
@@ -246,6 +246,13 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
         together and waits for them with one list per poll
         (``maia_argocd_sync.sync_wave``); each app's own state then reports
         that app's outcome: result, attempts, and the failure or Degraded reason.
+    later
+        The names of the Applications of later sync waves. When this wave
+        needs nothing and the wave's one list shows some of them (whose
+        ``app_present`` succeeded in this run) Synced and Healthy too, their
+        own states report them from that list: a converged catalogue costs
+        one list, not one per wave. Nothing was synced in this run before
+        that list, so it is what their own wave would have read.
     """
     ret = _ret(name)
     what = f"Application {namespace}/{name}"
@@ -260,8 +267,9 @@ def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, r
                 log.info("argocd: syncing the wave of %s together: %s", what, ", ".join(members))
             outcome = __salt__["maia_argocd_sync.sync_wave"](
                 members, namespace=namespace, timeout=timeout, interval=interval, force=force,
-                retries=retries, retry_interval=retry_interval, prune=prune, kubeconfig=kubeconfig,
-            )[name]  # the others of the wave find theirs with recall_outcome
+                retries=retries, retry_interval=retry_interval, prune=prune,
+                later=_present_in_this_run(later or []), kubeconfig=kubeconfig,
+            )[name]  # the others of the wave (and settled later ones) find theirs with recall_outcome
         ret = _report_sync(ret, name, what, outcome)
     except Exception as exc:  # pylint: disable=broad-except
         ret = _fail(ret, exc)

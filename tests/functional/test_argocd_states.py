@@ -192,9 +192,11 @@ def salt(cluster, tmp_path_factory):
     return SaltCall(tmp_path_factory.mktemp("salt"), cluster.kubeconfig)
 
 
-def app_states(apps: dict, sync=True, timeout=60, retries=0, retry_interval=0.2, wave=None, together=False):
+def app_states(apps: dict, sync=True, timeout=60, retries=0, retry_interval=0.2, wave=None, together=False,
+               later=False):
     """present (+ synced) states for ``apps`` {name: spec}, in order; ``together``:
-    the synced states name all of ``apps`` as one sync wave."""
+    the synced states name all of ``apps`` as one sync wave; ``later``: each app is its
+    own wave and its synced state names the apps after it as ``later`` (as formulas/maia/core)."""
     states = {}
     for i, (name, spec) in enumerate(apps.items()):
         present = [{"name": name}, {"spec": spec}, {"sync_wave": wave if wave is not None else i}]
@@ -205,8 +207,9 @@ def app_states(apps: dict, sync=True, timeout=60, retries=0, retry_interval=0.2,
             states[f"{name}-synced"] = {"maia_argocd.app_synced": [
                 {"name": name}, {"timeout": timeout}, {"interval": 0.2}, {"retries": retries},
                 {"retry_interval": retry_interval}, {"watch": [{"maia_argocd": f"{name}-present"}]}]
-                + ([{"wave": list(apps)}] if together else [])}
-    if together:  # as formulas/maia/core: every app_present first, then the syncs
+                + ([{"wave": list(apps)}] if together else [])
+                + ([{"later": list(apps)[i + 1:]}] if later else [])}
+    if together or later:  # as formulas/maia/core: every app_present first, then the syncs
         states = dict(sorted(states.items(), key=lambda item: item[0].endswith("-synced")))
     return states
 
@@ -376,6 +379,36 @@ def test_a_wave_is_synced_together_and_each_app_reports_its_own_outcome(cluster,
     assert len(syncs) == 4 and syncs[:3] == list(range(syncs[0], syncs[0] + 3))  # together, then c's retry
     assert all(r["path"].endswith("/applications") for r in requests[syncs[0]:] if r["method"] == "GET")
     cluster.controller.outcomes.pop("maia-test-wave-c")
+
+
+@needs_standin
+def test_a_converged_catalogue_is_read_with_one_list(cluster, salt):
+    """Three sync waves, each app Synced and Healthy: the first wave's one list settles
+    the later waves (`later`), so the synced states make one request in all; each
+    app's state still reports itself. Then one later app goes OutOfSync: the first
+    wave no longer settles it, its own wave lists and syncs it."""
+    apps = {f"maia-test-later-{x}": chart_app(f"later-{x}", "https://grafana.github.io/helm-charts", "0.5.0",
+                                              "maia-test-later") for x in "abc"}
+    first = salt.apply(app_states(apps, later=True))
+    assert all(r["result"] is True for r in first.values()), {k: r["comment"] for k, r in first.items()}
+    cluster.api.reset_requests()
+    rets = salt.apply(app_states(apps, later=True))
+    assert {k: r["changes"] for k, r in rets.items() if r["changes"]} == {}
+    for name in apps:
+        assert "is Synced and Healthy at revision 0.5.0" in rets[f"{name}-synced"]["comment"], rets
+    requests = [r for r in cluster.salt_requests() if APP_PATH.match(r["path"])]
+    lists = [r for r in requests if r["path"].endswith("/applications")]
+    assert len(lists) == 1, requests
+    assert len(requests) == len(apps) + 1  # app_present's GET of each app, and the one list
+
+    apps["maia-test-later-c"]["source"]["targetRevision"] = "0.5.1"  # c's spec changes: c must be synced
+    cluster.api.reset_requests()
+    rets = salt.apply(app_states(apps, later=True))
+    assert all(r["result"] is True for r in rets.values()), {k: r["comment"] for k, r in rets.items()}
+    assert rets["maia-test-later-c-synced"]["changes"]["revision"] == {"old": "0.5.0", "new": "0.5.1"}, rets
+    assert not rets["maia-test-later-b-synced"]["changes"]
+    lists = [r for r in cluster.salt_requests() if r["path"].endswith("/applications") and r["method"] == "GET"]
+    assert len(lists) >= 2  # the first wave's, then c's own wave (and its polls)
 
 
 @needs_standin

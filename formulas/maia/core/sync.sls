@@ -2,7 +2,8 @@
     (lowest sync wave first) and wait until they are Synced and Healthy
     (retries 3 x 10 s). The apps of one wave are synced together and waited for
     with one list per poll (the first app_synced state of the wave does it);
-    each app's own state reports its outcome. A sync prunes nothing unless
+    each app's own state reports its outcome. On a converged site the first wave's
+    list settles the later waves too (`later`). A sync prunes nothing unless
     maia:core:sync:prune is true. Each app_synced watches its app_present: under
     test=True a predicted spec change predicts the sync it calls for. #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
@@ -29,6 +30,7 @@ maia-core-app-{{ app.component }}-synced:
     - retries: {{ mapdata.sync.retries }}
     - retry_interval: {{ mapdata.sync.retry_interval }}
     - wave: {{ waves[app.sync_wave | string] | json }}
+    - later: {{ mapdata.apps | selectattr("sync_wave", "gt", app.sync_wave) | map(attribute="name") | list | json }}
     - watch:
       - maia_argocd: maia-core-app-{{ app.component }}-present
 {%- endfor %}
