@@ -275,6 +275,8 @@ def _own_copy(manifest):
 def _request(dyn, method, path, what, body=None, **params):
     """dyn.request with error translation; returns a dict (or None for 404 on GET)."""
     params.setdefault("serializer", _raw)
+    if method.lower() != "get":
+        _forget_reads()
     try:
         return dyn.request(method, path, body=body, **params)
     except Exception as exc:  # pylint: disable=broad-except
@@ -282,6 +284,23 @@ def _request(dyn, method, path, what, body=None, **params):
 
 
 # --------------------------------------------------------------------------- read
+
+# Objects read with get(remember=True) in this Salt run, for the next _ensure of the same object:
+# two states that manage fields of one object (the ArgoCD admin password, and the install manifest
+# that holds the same Secret) then read it once. Each entry is used once; any write drops them all.
+# A state run's __context__ is its own copy (state.apply), so nothing here outlives the run.
+_REMEMBERED = "maia_kube.remembered"
+
+
+def _forget_reads():
+    __context__.pop(_REMEMBERED, None)
+
+
+def _recall(api_version, kind, name, namespace, kubeconfig, context):
+    """The object get(remember=True) read in this run (used once), or _UNKNOWN."""
+    key = (_kubeconfig_path(kubeconfig), context, api_version, kind, namespace, name)
+    return (__context__.get(_REMEMBERED) or {}).pop(key, _UNKNOWN)
+
 
 
 def ping(kubeconfig=None, context=None):
@@ -310,7 +329,7 @@ def version(kubeconfig=None, context=None):
     return dict(_request(dyn, "get", "/version", "GET /version", serializer=_raw))
 
 
-def get(api_version, kind, name, namespace=None, kubeconfig=None, context=None):
+def get(api_version, kind, name, namespace=None, kubeconfig=None, context=None, remember=False):
     """
     The object as a dict, or None when it does not exist.
 
@@ -320,12 +339,25 @@ def get(api_version, kind, name, namespace=None, kubeconfig=None, context=None):
         e.g. ``Secret``, ``Application``
     namespace
         required for namespaced kinds, ignored for cluster-scoped ones
+    remember
+        keep what was read for the next ``ensure`` of the same object in this
+        Salt run (used once; any write through this module forgets it), so a
+        second state that manages other fields of the object does not read it
+        again
 
     CLI example: ``salt-call maia_kube.get v1 Namespace argocd``
     """
     dyn = _client(kubeconfig, context)
     res = _resource(dyn, api_version, kind)
     namespace = _ns_for(res, namespace, f"get {kind} {name}")
+    obj = _get(dyn, res, api_version, kind, name, namespace)
+    if remember:
+        key = (_kubeconfig_path(kubeconfig), context, api_version, kind, namespace, name)
+        __context__.setdefault(_REMEMBERED, {})[key] = obj
+    return obj
+
+
+def _get(dyn, res, api_version, kind, name, namespace):
     try:
         obj = dyn.request("get", res.path(name=name, namespace=namespace), serializer=_raw)
     except Exception as exc:  # pylint: disable=broad-except
@@ -661,6 +693,8 @@ def _ensure(manifest, namespace, field_manager, force, dry_run, kubeconfig, cont
     ns = _ns_for(res, meta.get("namespace") or namespace, f"apply {manifest['kind']} {meta.get('name')}")
     ident = _ident(manifest["kind"], meta["name"], ns)
     if before is _UNKNOWN:
+        before = _recall(manifest["apiVersion"], manifest["kind"], meta["name"], ns, kubeconfig, context)
+    if before is _UNKNOWN:
         before = get(
             manifest["apiVersion"], manifest["kind"], meta["name"], ns, kubeconfig=kubeconfig, context=context
         )
@@ -708,6 +742,7 @@ def delete(
     body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation_policy}
     if dry_run:
         body["dryRun"] = ["All"]
+    _forget_reads()
     try:
         dyn.request(
             "delete",

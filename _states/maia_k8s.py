@@ -367,7 +367,8 @@ def argocd_admin_password(
     if _no_client(ret, _password_change(None, None, "now")):
         return ret
     try:
-        live = __salt__["maia_kube.get"]("v1", "Secret", name, namespace, kubeconfig=kubeconfig)
+        # remember=True: the ArgoCD install manifest holds the same Secret; its apply reuses this read
+        live = __salt__["maia_kube.get"]("v1", "Secret", name, namespace, kubeconfig=kubeconfig, remember=True)
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):
             live = None

@@ -157,6 +157,32 @@ def test_ensure_writes_only_what_differs(salt_mods, kube, ns):
     assert not ensure(bare)["changed"] and list(api.request_counts()) == [f"GET /api/v1/namespaces/{ns}"]
 
 
+@standin_only
+def test_a_remembered_read_serves_the_next_ensure_once(salt_mods, kube, ns):
+    """get(remember=True), then ensure of the same object: one GET in all (two states that manage
+    fields of one object: the ArgoCD admin password and the install manifest's Secret). The read is
+    used once, and a write in between forgets it, so ensure then sees the change and puts it right."""
+    api = kube[1]
+    ensure, get = salt_mods["maia_kube.ensure"], salt_mods["maia_kube.get"]
+    path = f"GET /api/v1/namespaces/{ns}/configmaps/shared"
+    manifest = _cm("shared", ns, {"a": "1"})
+    ensure(manifest)
+    api.reset_requests()
+    assert get("v1", "ConfigMap", "shared", ns, remember=True)["data"] == {"a": "1"}
+    assert not ensure(manifest)["changed"]
+    assert api.request_counts() == {path: 1}
+    api.reset_requests()
+    assert not ensure(manifest)["changed"]  # used once: this ensure reads again
+    assert api.request_counts() == {path: 1}
+    get("v1", "ConfigMap", "shared", ns, remember=True)
+    salt_mods["maia_kube.patch"]("v1", "ConfigMap", "shared", {"data": {"a": "2"}}, namespace=ns,
+                                 field_manager="someone-else")
+    api.reset_requests()
+    again = ensure(manifest)
+    assert again["changed"] and again["diff"] == ["data.a"] and again["object"]["data"] == {"a": "1"}
+    assert api.request_counts()[path] == 1
+
+
 def test_ensure_diff_names_secret_keys_never_values(salt_mods, ns):
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": ns},
               "stringData": {"password": "first-value"}}
