@@ -272,8 +272,34 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
         if test and _cluster_pending(exc):  # a bad sha256 is "invalid": it fails
             return __salt__["maia_state_ret.predicted"](ret, _created(name), f"{name} would be applied (cluster not ready to check yet: {exc})")
         return __salt__["maia_state_ret.failed"](ret, str(exc))
+    return _applied(ret, summary, f"{summary['objects']} objects of {os.path.basename(name)} "
+                                  f"(sha256 {summary['sha256'][:12]})", test)
+
+
+def objects_present(name, manifests, namespace=None, timeout=120, kubeconfig=None):
+    """
+    Server-side apply every object of ``manifests`` (a list), read with one list
+    per kind instead of one GET per object (stage 3's namespaces); CRDs and
+    Namespaces first. Changes list created/changed objects, as ``manifest_applied``'s.
+    """
+    ret = __salt__["maia_state_ret.new"](name)
+    test = bool(__opts__["test"])
+    if _no_client(ret, _created(name)):
+        return ret
+    try:
+        summary = __salt__["maia_kube.apply_manifests"](
+            manifests, namespace=namespace, dry_run=test, timeout=timeout, kubeconfig=kubeconfig
+        )
+    except CommandExecutionError as exc:
+        if test and _cluster_pending(exc):
+            return __salt__["maia_state_ret.predicted"](ret, _created(name), f"{len(manifests)} objects would be applied (cluster not ready to check yet: {exc})")
+        return __salt__["maia_state_ret.failed"](ret, str(exc))
+    return _applied(ret, summary, f"{summary['objects']} objects", test)
+
+
+def _applied(ret, summary, what, test):
+    """The state's return from a ``maia_kube.apply_manifests`` summary."""
     created, changed = summary.get("created") or [], summary.get("changed") or []
-    what = f"{summary['objects']} objects of {os.path.basename(name)} (sha256 {summary['sha256'][:12]})"
     if not created and not changed:
         ret["comment"] = f"All {what} are in the desired state"
         return ret

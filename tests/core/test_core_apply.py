@@ -174,7 +174,9 @@ def test_first_run_with_test_true_predicts_and_changes_nothing(site, cluster):
     predicted = {v["__id__"] for v in data.values() if v["result"] is None}
     assert "maia-core-argocd-project-present" in predicted
     assert "maia-core-app-traefik-present" in predicted
-    assert "maia-core-namespace-observability-present" in predicted
+    assert "maia-core-namespaces-present" in predicted
+    namespaces = next(v for v in data.values() if v["__id__"] == "maia-core-namespaces-present")
+    assert namespaces["changes"]["Namespace observability"] == {"old": None, "new": "present"}, namespaces
     assert cluster.get(*APP, "maia-core-traefik", "argocd") is None
     assert cluster.get("v1", "Namespace", "observability") is None
 

@@ -18,11 +18,12 @@ def show(tmp_path, pillar, sls="maia.core"):
 
 def test_default_site_states(tmp_path):
     states = show(tmp_path, site_pillar())
-    namespaces = sorted(s[len("maia-core-namespace-"):-len("-present")] for s in states if s.startswith("maia-core-namespace-"))
+    ns = states["maia-core-namespaces-present"]
+    assert ns["fun"] == "maia_k8s.objects_present"
+    namespaces = sorted(m["metadata"]["name"] for m in ns["manifests"])
     assert len(namespaces) == 14 and "observability" in namespaces and "kubeflow" in namespaces
-    ns = states["maia-core-namespace-traefik-present"]
-    assert ns["fun"] == "maia_k8s.object_present"
-    assert ns["manifest"]["kind"] == "Namespace" and ns["manifest"]["metadata"]["name"] == "traefik"
+    assert {m["kind"] for m in ns["manifests"]} == {"Namespace"}
+    assert all(m["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "maia-salt"} for m in ns["manifests"])
     assert ns["kubeconfig"] == "/etc/maia/kubeconfig"
 
     project = states["maia-core-argocd-project-present"]

@@ -1,14 +1,13 @@
-{#- Namespaces of the core layer (server-side apply through maia_kube; no
-    change when they exist). #}
+{#- Namespaces of the core layer: one state, server-side apply through maia_kube
+    with one list of Namespaces to compare against (no change when they exist). #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
 
-{%- for namespace in mapdata.namespaces %}
-
-maia-core-namespace-{{ namespace }}-present:
-  maia_k8s.object_present:
+maia-core-namespaces-present:
+  maia_k8s.objects_present:
     - kubeconfig: {{ mapdata.kubeconfig }}
-    - manifest:
-        apiVersion: v1
+    - manifests:
+{%- for namespace in mapdata.namespaces %}
+      - apiVersion: v1
         kind: Namespace
         metadata:
           name: {{ namespace }}
