@@ -14,7 +14,7 @@ run as stages 2 and 3 do:
 
 1. the ``argocd`` Namespace and the pinned ArgoCD install manifest
    (``maia_k8s.object_present``, ``maia_k8s.manifest_applied``: 59 objects),
-   one Namespace per Application, an AppProject, and N Applications in the sync
+   one Namespace per Application (one ``maia_k8s.objects_present``), an AppProject, and N Applications in the sync
    waves of the core catalogue (``formulas/maia/core/parameters/defaults.yaml``),
    each ``maia_argocd.app_present`` then ``maia_argocd.app_synced`` with its wave, as
    ``formulas/maia/core`` does (poll interval 5 s, the default): first run,
@@ -86,10 +86,11 @@ def _states(n_apps, manifest, manifest_sha256):
                       "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "*"}]}},
             {"require": [{"maia_k8s": "bench-argocd-installed"}]}]},
     }
-    for i, name in enumerate(names):
-        states[f"{name}-namespace"] = {"maia_k8s.object_present": [{"manifest": {
-            "apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": f"bench-{i}", "labels": {"app.kubernetes.io/managed-by": "maia-salt"}}}}]}
+    # as formulas/maia/core/namespaces.sls: every app's namespace in one state (one list of Namespaces)
+    states["bench-namespaces"] = {"maia_k8s.objects_present": [{"manifests": [
+        {"apiVersion": "v1", "kind": "Namespace",
+         "metadata": {"name": f"bench-{i}", "labels": {"app.kubernetes.io/managed-by": "maia-salt"}}}
+        for i in range(n_apps)]}]}
     for i, name in enumerate(names):
         spec = {
             "project": "maia-bench",
@@ -107,7 +108,10 @@ def _states(n_apps, manifest, manifest_sha256):
     for i, name in enumerate(names):
         states[f"{name}-synced"] = {"maia_argocd.app_synced": [
             {"name": name}, {"timeout": 600}, {"interval": 5}, {"retries": 3}, {"retry_interval": 10},
-            {"wave": members[waves[i]]}, {"watch": [{"maia_argocd": f"{name}-present"}]}]}
+            {"wave": members[waves[i]]},
+            # as formulas/maia/core/sync.sls: the apps of later waves, which a converged wave settles
+            {"later": [other for other, w in zip(names, waves) if w > waves[i]]},
+            {"watch": [{"maia_argocd": f"{name}-present"}]}]}
     return states
 
 
