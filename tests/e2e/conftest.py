@@ -7,12 +7,35 @@ off LV creation and the NFS service start/mount, which this machine cannot run
 (maia_lab.lab.core.HOST_LIMITS).
 """
 import os
+import stat
 
 import pytest
 
-from support.lab import session_lab
+from support.install_output import maia_install
+from support.lab import quick_argocd_controller, session_lab
+
+CIFS_DRIVER = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs/cifs"
 
 
 @pytest.fixture(scope="package")
 def site_lab():
-    yield from session_lab(os.environ.get("MAIA_LAB_E2E_NAME", "pytest-e2e"), hosts=3, minions=True, standins=True)
+    for lab_ in session_lab(os.environ.get("MAIA_LAB_E2E_NAME", "pytest-e2e"), hosts=3, minions=True, standins=True):
+        quick_argocd_controller(lab_)  # stage 3's sync waves in about 1.5 s each instead of 3.5 s
+        yield lab_
+
+
+@pytest.fixture(scope="package")
+def minion_install(site_lab):
+    """One `maia install` with minions as a user runs it (in a pipe), then the same again: the
+    first run's summary is checked by test_orchestration.py, its output searched for secrets by
+    test_no_secret_in_output.py, instead of an install each. Before it, something for stage 1 to
+    put back on one host (the lab may be installed already: the CIFS driver's mode; on a fresh
+    lab: everything)."""
+    site_lab.ssh("maia-node-1", f"chmod 0700 '{CIFS_DRIVER}'", check=False)
+    run = maia_install(site_lab)
+    # the modes of the fetched files as the first run left them
+    cluster = site_lab.state["cluster_name"]
+    modes = {name: stat.S_IMODE(os.stat(os.path.join(site_lab.config_folder, name)).st_mode)
+             for name in (f"{cluster}-kubeconfig.yaml", "ca.crt")
+             if os.path.exists(os.path.join(site_lab.config_folder, name))}
+    return {"run": run, "modes_after_run": modes, "rerun": maia_install(site_lab)}

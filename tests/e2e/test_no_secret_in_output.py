@@ -11,7 +11,6 @@ returns of the orchestration.
 """
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,14 +18,12 @@ import pytest
 from maia_salt.install import orch_pillar, salt_bin
 from support.secrets import JOB_DIRS, find_secrets, site_secrets
 
-MAIA = str(Path(sys.executable).with_name("maia"))
-
 
 @pytest.fixture(scope="module")
-def installed(site_lab):
-    """`maia install` (minions), then the raw state returns of a re-run."""
-    install = subprocess.run([MAIA, "install", "-c", site_lab.dir], capture_output=True, text=True,
-                             timeout=3600, stdin=subprocess.DEVNULL)
+def installed(site_lab, minion_install):
+    """`maia install` (minions; conftest.py, shared with test_orchestration.py), then the raw state
+    returns of a re-run."""
+    install = minion_install["run"]
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     import json
 

@@ -7,7 +7,6 @@ stage jobs' returns in the master job cache (`salt-run jobs.lookup_jid`).
 """
 import json
 import os
-import stat
 
 import yaml
 
@@ -23,12 +22,9 @@ def rows(report, stage=None):
     return [r for r in report.results if stage is None or r.stage == stage]
 
 
-def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab):
-    # the lab may be installed already (other tests of this package share it): give stage 1
-    # something to put back on one host, the CIFS driver's mode (on a fresh lab: everything)
-    site_lab.ssh("maia-node-1", "chmod 0700 '/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs/cifs'",
-                 check=False)
-    run = maia_install(site_lab)
+def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_install):
+    # conftest.py: stage 1 was given something to put back on maia-node-1 first
+    run, rerun = minion_install["run"], minion_install["rerun"]
     assert run.returncode == 0, run.text
     first = check_truthful(site_lab, run, STAGE_HOSTS)
     assert sum(r.changed for r in first.values()) > 0, run.text
@@ -37,13 +33,10 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab):
                          "fetching the kubeconfig", "stage 3 core on"]), run.stderr
     assert run.progress_lines("core     application "), run.stderr
 
-    folder = site_lab.config_folder
     cluster = site_lab.state["cluster_name"]
     for name in (f"{cluster}-kubeconfig.yaml", "ca.crt"):
-        path = os.path.join(folder, name)
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, name
+        assert minion_install["modes_after_run"].get(name) == 0o600, (name, minion_install["modes_after_run"])
 
-    rerun = maia_install(site_lab)
     assert rerun.returncode == 0, rerun.text
     second = check_truthful(site_lab, rerun, STAGE_HOSTS)
     assert sum(r.changed for r in second.values()) == 0, rerun.text

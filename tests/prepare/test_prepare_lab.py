@@ -330,7 +330,7 @@ def test_no_secret_in_output(lab, runs):
 
 
 def test_ufw_clean_then_reapply(lab, runs):
-    """Runs last: ufw.clean disables the firewall and deletes MAIA's rules (SSH
+    """Runs after the tests of the runs above: ufw.clean disables the firewall and deletes MAIA's rules (SSH
     stays), a second clean changes nothing, maia.prepare.ufw brings it back."""
     addr = {h.name: h.address for h in lab.hosts}
     cleaned, _ = run_json(lab, CLIENT2, "state.apply", "maia.prepare.ufw.clean", check_rc=True)
@@ -345,3 +345,29 @@ def test_ufw_clean_then_reapply(lab, runs):
     changed = {k for k, s in states_of(back, CLIENT2).items() if s["changes"]}
     assert changed == {"maia-prepare-ufw-enabled", "maia-prepare-ufw-rule-from-maia-node-0-allowed", "maia-prepare-ufw-rule-from-maia-node-1-allowed"}
     assert f"Anywhere                   ALLOW       {addr[SERVER]}" in lab.ssh(CLIENT2, "LC_ALL=C ufw status").stdout
+
+
+def test_salt_ssh_without_a_master_first_and_noop_summaries_are_truthful(lab, runs):
+    """`maia install --ssh --stages prepare` on this salt-ssh lab, where no salt-master runs (was
+    tests/lab/test_lab_install_ssh.py on the session's fresh salt-ssh lab, whose whole first stage 1
+    it repeated; here stage 1 has already run, and the first run puts back one file).
+
+    Without a master there is no event bus, and the stage step's ``__jid__`` is the hosts' own
+    salt-call jid, under which the job cache holds nothing: the summary comes from the returns
+    salt-ssh wrote into the master job cache as each host answered."""
+    from support.install_output import check_truthful, maia_install
+
+    hosts = {SERVER, CLIENT1, CLIENT2}
+    assert not lab.state.get("minions")
+    # on a prepared lab, something for stage 1 to put back on one host (on a fresh lab: everything)
+    lab.ssh(CLIENT2, f"chmod 0700 '{CIFS_DIR}/cifs'", check=False)
+    run = maia_install(lab, "--ssh", "--stages", "prepare")
+    assert run.returncode == 0, run.text
+    first = check_truthful(lab, run, {"prepare": hosts})
+    assert first[("prepare", CLIENT2)].changed > 0, run.text
+
+    rerun = maia_install(lab, "--ssh", "--stages", "prepare")
+    assert rerun.returncode == 0, rerun.text
+    noop = check_truthful(lab, rerun, {"prepare": hosts})
+    assert sum(r.changed for r in noop.values()) == 0, rerun.text
+    assert {k: r.states for k, r in noop.items()} == {k: r.states for k, r in first.items()}, rerun.text

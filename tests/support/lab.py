@@ -19,8 +19,10 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -65,6 +67,36 @@ def session_lab(base: str, **kw):
                 Lab(name).down()
     finally:
         lock.close()
+
+
+# The ArgoCD controller stand-in's sync and health timings in the end-to-end lab (those of
+# tests/core's own controller): with the lab's defaults (1-s syncs, 2 s Progressing, 0.5-s polls;
+# docs/argocd.md) every sync wave of stage 3 costs about 3.5 s, some 21 s per full install of the
+# catalogue's 6 waves. Every transition (OutOfSync, Running, Synced + Progressing, Healthy) still
+# happens and is waited for; the poll interval stays the lab's (a shorter one costs CPU all along).
+QUICK_CONTROLLER = ("--sync-seconds", "0.3", "--progress-seconds", "0.3")
+
+
+def quick_argocd_controller(lab_) -> None:
+    """Restart the lab's ArgoCD controller stand-in with ``QUICK_CONTROLLER`` timings (the new one
+    is recorded in the lab's state like the old, so `maia lab down` stops it)."""
+    from maia_lab.standins.lab import _spawn
+
+    pid = (lab_.state.get("standins_pids") or {}).get("argocd-controller")
+    if pid:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+    _spawn(lab_, "argocd-controller", [sys.executable, "-m", "maia_lab.standins.argocd_controller",
+                                       "--kubeconfig", lab_.state["standins_kubeconfig"], *QUICK_CONTROLLER])
 
 
 @pytest.fixture(scope="session")
