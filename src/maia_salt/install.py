@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import returns, saltrun, summary
+from . import eventbus, returns, saltrun, summary
 from .inventory import ssh_control_dir
 from .orchestrations import INSTALL, Orchestration
 from .pillar_map import deep_merge
@@ -348,6 +348,13 @@ def run_orchestration(
             progress.note(f"cannot read {salt_config}/master ({exc}); no live progress")
     if ssh:
         ssh_control_dir()  # the roster's shared-connection sockets live there
+    # agentless, usually no salt-master runs: without a bus each runner event waits 1 s (eventbus.py)
+    with eventbus.master_bus(opts) if ssh else contextlib.nullcontext():
+        return _run_until_not_busy(salt_config, opts, orchestration, stages, ssh, pillar, test, timeout, progress,
+                                   wait)
+
+
+def _run_until_not_busy(salt_config, opts, orchestration, stages, ssh, pillar, test, timeout, progress, wait):
     started = time.monotonic()
     while True:
         report, _ = _run_once(salt_config, opts, orchestration, orch_pillar(stages, ssh, pillar), ssh, test, timeout,
