@@ -352,9 +352,10 @@ def test_salt_ssh_without_a_master_first_and_noop_summaries_are_truthful(lab, ru
     tests/lab/test_lab_install_ssh.py on the session's fresh salt-ssh lab, whose whole first stage 1
     it repeated; here stage 1 has already run, and the first run puts back one file).
 
-    Without a master there is no event bus, and the stage step's ``__jid__`` is the hosts' own
-    salt-call jid, under which the job cache holds nothing: the summary comes from the returns
-    salt-ssh wrote into the master job cache as each host answered."""
+    Without a master, `maia install` runs Salt's event publisher only for the run (eventbus.py), and
+    the stage step's ``__jid__`` is the hosts' own salt-call jid, under which the job cache holds
+    nothing: the summary comes from the returns salt-ssh wrote into the master job cache as each
+    host answered. After the run nothing answers on the master's event sockets any more."""
     from support.install_output import check_truthful, maia_install
 
     hosts = {SERVER, CLIENT1, CLIENT2}
@@ -371,3 +372,7 @@ def test_salt_ssh_without_a_master_first_and_noop_summaries_are_truthful(lab, ru
     noop = check_truthful(lab, rerun, {"prepare": hosts})
     assert sum(r.changed for r in noop.values()) == 0, rerun.text
     assert {k: r.states for k, r in noop.items()} == {k: r.states for k, r in first.items()}, rerun.text
+    from maia_salt import eventbus
+    from maia_salt.install import master_opts
+
+    assert not eventbus.answers(master_opts(lab.dir))
