@@ -396,8 +396,7 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
             continue
         before = summarize(app)
         if is_converged(before) and not force:
-            outcomes[name] = {"result": True, "reason": "unchanged", "attempts": 0, "synced": False,
-                              "before": before, "after": before, "report": describe(before)}
+            outcomes[name] = _unchanged(before)
             continue
         follow = follows[name] = _Follow(name, namespace)
         follow.before, follow.attempt, follow.synced, follow.retry_at = before, 1, False, None
@@ -452,6 +451,12 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
     return {name: outcomes[name] for name in names}
 
 
+def _unchanged(summary):
+    """The outcome of an app that was Synced and Healthy already: nothing synced, nothing waited for."""
+    return {"result": True, "reason": "unchanged", "attempts": 0, "synced": False,
+            "before": summary, "after": summary, "report": describe(summary)}
+
+
 def _settle_later(later, listed, namespace, kubeconfig):
     """Keep an ``unchanged`` outcome for each app of ``later`` that ``listed`` shows
     Synced and Healthy (and no earlier wave has dealt with); the others are read
@@ -463,9 +468,7 @@ def _settle_later(later, listed, namespace, kubeconfig):
             continue
         summary = summarize(app)
         if is_converged(summary):
-            __context__[key] = {"result": True, "reason": "unchanged", "attempts": 0, "synced": False,
-                                "before": summary, "after": summary, "report": describe(summary),
-                                "wave": [name]}
+            __context__[key] = {**_unchanged(summary), "wave": [name]}
 
 
 def _by_name(apps):

@@ -296,9 +296,13 @@ def _forget_reads():
     __context__.pop(_REMEMBERED, None)
 
 
+def _memo_key(api_version, kind, name, namespace, kubeconfig, context):
+    return (_kubeconfig_path(kubeconfig), context, api_version, kind, namespace, name)
+
+
 def _recall(api_version, kind, name, namespace, kubeconfig, context):
     """The object get(remember=True) read in this run (used once), or _UNKNOWN."""
-    key = (_kubeconfig_path(kubeconfig), context, api_version, kind, namespace, name)
+    key = _memo_key(api_version, kind, name, namespace, kubeconfig, context)
     return (__context__.get(_REMEMBERED) or {}).pop(key, _UNKNOWN)
 
 
@@ -352,8 +356,7 @@ def get(api_version, kind, name, namespace=None, kubeconfig=None, context=None, 
     namespace = _ns_for(res, namespace, f"get {kind} {name}")
     obj = _get(dyn, res, api_version, kind, name, namespace)
     if remember:
-        key = (_kubeconfig_path(kubeconfig), context, api_version, kind, namespace, name)
-        __context__.setdefault(_REMEMBERED, {})[key] = obj
+        __context__.setdefault(_REMEMBERED, {})[_memo_key(api_version, kind, name, namespace, kubeconfig, context)] = obj
     return obj
 
 
