@@ -263,6 +263,13 @@ def _validate(ctx: Context) -> None:
             "reference) can route the core layer through a proxy: remove proxy_ip from "
             "<CLUSTER_NAME>.yaml (or leave it empty)"
         )
+    errors += source_problems(ctx, "core")
+
+
+def source_problems(ctx, stage: str) -> list[str]:
+    """Registry credentials and every active app's source, as ``maia:<stage>:apps`` names them
+    (shared by the core and admin layers; ``ctx`` has ``private_registry``, ``registry``, ``apps``)."""
+    errors = []
     if ctx.private_registry:
         missing = [k for k in ("username", "password") if not ctx.registry.get(k)]
         if missing:
@@ -275,15 +282,16 @@ def _validate(ctx: Context) -> None:
             continue
         conf = app.conf
         if conf.get("source") not in (None, "git", "helm"):
-            errors.append(f"maia:core:apps:{component}:source is {conf['source']!r}; use git or helm")
+            errors.append(f"maia:{stage}:apps:{component}:source is {conf['source']!r}; use git or helm")
         for key, value in (("repo", app.repo), ("version", app.version), ("namespace", app.namespace)):
             if not value:
                 where = f"{conf['source']}:" if conf.get("source") and key != "namespace" else ""
-                errors.append(f"maia:core:apps:{component}:{where}{key} is empty")
+                errors.append(f"maia:{stage}:apps:{component}:{where}{key} is empty")
         if not app.chart and not app.path:
-            errors.append(f"maia:core:apps:{component}: set `chart` (Helm repo) or `path` (git)")
+            errors.append(f"maia:{stage}:apps:{component}: set `chart` (Helm repo) or `path` (git)")
         if not isinstance(conf.get("values", {}) or {}, dict):
-            errors.append(f"maia:core:apps:{component}:values must be a mapping")
+            errors.append(f"maia:{stage}:apps:{component}:values must be a mapping")
+    return errors
 
 
 def _nfs_given(ctx: Context) -> bool:
