@@ -33,9 +33,9 @@ def project(ctx: AdminContext, apps: list[dict]) -> dict:
     conf = ctx.admin["project"]
     name = ctx.project_id
     destinations: list[str] = []
-    for namespace in [name] + [a["spec"]["destination"]["namespace"] for a in apps] + list(
-        conf.get("extra_destination_namespaces") or []
-    ):
+    for namespace in [name] + list(conf.get("destination_namespaces") or []) + [
+        a["spec"]["destination"]["namespace"] for a in apps
+    ]:
         if namespace not in destinations:
             destinations.append(namespace)
     repos = list(conf.get("source_repos") or [])
