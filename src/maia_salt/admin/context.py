@@ -129,6 +129,12 @@ def _root_ca(cluster: dict, selfsigned: bool, read: Callable[[str], str]) -> str
         return None
 
 
+def harbor_admin_password(keycloak_client_secret: str, domain: str) -> str:
+    """Harbor's admin password when env.json has none: derived from the site's client
+    secret, so maia-configure (which writes it) and a folder without it agree."""
+    return derived_secret(keycloak_client_secret, f"harbor-admin/{domain}", 24)
+
+
 def _site_secrets(env: dict, domain: str, errors: list[str]) -> dict:
     """The secrets of env.json the values use; the two the toolkit may draw at random are derived."""
     secrets = {}
@@ -146,9 +152,7 @@ def _site_secrets(env: dict, domain: str, errors: list[str]) -> dict:
         env.get("mysql_dashboard_password") or derived_secret(base, f"mysql-dashboard/{domain}", 24)
     )
     # never the Harbor chart's default; a folder made by the toolkit has none
-    secrets["harbor_admin_password"] = str(
-        env.get("harbor_admin_password") or derived_secret(base, f"harbor-admin/{domain}", 24)
-    )
+    secrets["harbor_admin_password"] = str(env.get("harbor_admin_password") or harbor_admin_password(base, domain))
     secrets["rancher_token"] = str(env.get("rancher_token") or "")
     return secrets
 
@@ -228,8 +232,6 @@ def _validate(ctx: AdminContext) -> None:
             errors.append(f"maia:cluster:{key} must be a non-empty string (or left out of <CLUSTER_NAME>.yaml)")
     if not ctx.storage_class:
         errors.append("maia:cluster:storage_class is missing and the distribution names none: set it")
-    if ctx.active("rancher") and not cluster.get("ingress_resolver_email"):
-        errors.append("maia:cluster:ingress_resolver_email is missing: Rancher's Let's Encrypt settings need it")
     if as_bool(cluster.get("staging_certificates", False)) and not ctx.selfsigned and ctx.external_ca is None:
         errors.append(
             "maia:cluster:staging_certificates needs externalCA (the staging CA the dashboard trusts): "
