@@ -12,12 +12,14 @@ distribution's. The objects are rendered as the maia-admin-project chart
 values file as ``valuesObject``, the AppProject from the chart's values.yaml
 that the installer composes.
 """
-import json
 import os
 import sys
-import traceback
+from pathlib import Path
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: support.reference_runner
+from support.reference_runner import serve  # noqa: E402
 
 PROJECT = "maia-admin"
 LOCAL = "https://kubernetes.default.svc"
@@ -94,14 +96,7 @@ def run_case(case):
 
 
 def main():
-    cases = json.load(sys.stdin)
-    out = []
-    for case in cases:
-        try:
-            out.append(run_case(case))
-        except Exception:  # noqa: BLE001
-            out.append({"fatal": traceback.format_exc()})
-    json.dump(out, sys.stdout)
+    serve(run_case)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from maia_salt.core.context import LOCAL_CLUSTER, App, ConfigError, _resolve_app, as_bool, source_problems
+from maia_salt.core.context import (
+    LOCAL_CLUSTER, App, ConfigError, Site, _resolve_app, as_bool, site_settings, source_problems,
+)
 from maia_salt.core.values import derived_secret
 from maia_salt.merge import deep_merge
 
@@ -49,39 +51,16 @@ def read_text(path: str) -> str:
 
 
 @dataclass
-class AdminContext:
+class AdminContext(Site):
     """Everything the admin value and spec builders read."""
 
     admin: dict
-    cluster: dict
-    env: dict
-    distribution: str
-    dist: dict
-    domain: str
-    selfsigned: bool
-    ingress_class: str
     storage_class: str
-    resolver: str
-    admin_group: str
-    argocd_namespace: str
-    private_registry: str
-    registry: dict
-    kubeconfig: str
-    project_id: str
-    destination_server: str
     secrets: dict = field(default_factory=dict)
     root_ca: str | None = None
     external_ca: dict | None = None
     apps: dict[str, App] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-
-    @property
-    def traefik(self) -> bool:
-        return self.ingress_class == "maia-core-traefik"
-
-    def active(self, component: str) -> bool:
-        app = self.apps.get(component)
-        return bool(app and app.active)
 
 
 def _pem_certificate(text: str) -> bool:
@@ -168,37 +147,13 @@ def build_context(defaults: dict, pillar: dict, core_defaults: dict,
     admin = deep_merge(defaults, pillar.get("admin") or {})
     distributions = deep_merge(core_defaults.get("distributions") or {},
                                (pillar.get("core") or {}).get("distributions") or {})
-    cluster = dict(pillar.get("cluster") or {})
-    env = dict(pillar.get("env") or {})
     errors: list[str] = []
-
-    distribution = str(cluster.get("k8s_distribution") or env.get("K8S_DISTRIBUTION") or "microk8s")
-    dist = distributions.get(distribution)
-    if dist is None:
-        errors.append(
-            f"maia:cluster:k8s_distribution is {distribution!r}; use one of "
-            f"{', '.join(sorted(distributions))} (k8s_distribution in <CLUSTER_NAME>.yaml)"
-        )
-        dist = {}
-    domain = str(cluster.get("domain") or "")
-    if not domain:
-        errors.append("maia:cluster:domain is missing: set `domain` in <CLUSTER_NAME>.yaml")
-    selfsigned = as_bool(cluster.get("selfsigned", False))
+    site = site_settings(pillar, distributions, errors)
+    cluster, env, domain = site["cluster"], site["env"], site["domain"]
     ctx = AdminContext(
         admin=admin,
-        cluster=cluster,
-        env=env,
-        distribution=distribution,
-        dist=dist,
-        domain=domain,
-        selfsigned=selfsigned,
-        ingress_class=str(cluster.get("ingress_class") or dist.get("ingress_class", "")),
-        storage_class=str(cluster.get("storage_class") or dist.get("storage_class", "")),
-        resolver=str(cluster.get("traefik_resolver") or "maiaresolver"),
-        admin_group=str(env.get("admin_group_ID") or "MAIA:admin"),
-        argocd_namespace=str(env.get("argocd_namespace") or "argocd"),
-        private_registry=re.sub(r"^oci://", "", str(env.get("MAIA_PRIVATE_REGISTRY") or "").strip()).rstrip("/"),
-        registry=dict(pillar.get("registry") or {}),
+        **site,
+        storage_class=str(cluster.get("storage_class") or site["dist"].get("storage_class", "")),
         kubeconfig=str(pillar.get("kubeconfig") or admin.get("kubeconfig") or ""),
         project_id=str((admin.get("project") or {}).get("name") or "maia-admin"),
         destination_server=LOCAL_CLUSTER,
@@ -206,7 +161,7 @@ def build_context(defaults: dict, pillar: dict, core_defaults: dict,
     )
     ctx.secrets = _site_secrets(env, domain, errors)
     ctx.external_ca = _external_ca(cluster, errors, read)
-    ctx.root_ca = _root_ca(cluster, selfsigned, read)
+    ctx.root_ca = _root_ca(cluster, ctx.selfsigned, read)
     ctx.apps = {c: _resolve_app(ctx, c, conf) for c, conf in (admin.get("apps") or {}).items()}
     _validate(ctx)
     if errors:

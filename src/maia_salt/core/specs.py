@@ -63,27 +63,33 @@ def namespaces(ctx: Context, apps: list[dict], conf: dict | None = None) -> list
     return names
 
 
-def project(ctx: Context, apps: list[dict]) -> dict:
-    conf = ctx.core["project"]
+def project(ctx: Context, apps: list[dict], conf: dict | None = None) -> dict:
+    """The AppProject (``conf``: the stage's ``project`` parameters, stage 3's by default).
+
+    Destinations: the project's own namespace, ``destination_namespaces``, every
+    app's, then ``extra_destination_namespaces``; ``admin_policies`` are formatted
+    with ``{project}`` and ``{group}``.
+    """
+    conf = ctx.core["project"] if conf is None else conf
     name = ctx.project_id
     destinations: list[str] = []
-    for namespace in [name] + [a["spec"]["destination"]["namespace"] for a in apps] + list(
-        conf.get("extra_destination_namespaces") or []
-    ):
+    for namespace in [name] + list(conf.get("destination_namespaces") or []) + [
+        a["spec"]["destination"]["namespace"] for a in apps
+    ] + list(conf.get("extra_destination_namespaces") or []):
         if namespace not in destinations:
             destinations.append(namespace)
     repos = list(conf.get("source_repos") or [])
-    if ctx.private_registry:
-        repos.append(ctx.private_registry)
-    for app in apps:
-        if app["spec"]["source"]["repoURL"] not in repos:
-            repos.append(app["spec"]["source"]["repoURL"])
+    for repo in ([ctx.private_registry] if ctx.private_registry else []) + [
+        a["spec"]["source"]["repoURL"] for a in apps
+    ]:
+        if repo not in repos:
+            repos.append(repo)
     spec = {
         "roles": [
             {
                 "name": "admin",
                 "description": "Admin privileges",
-                "policies": [p.format(project=name) for p in conf.get("admin_policies") or []],
+                "policies": [p.format(project=name, group=ctx.admin_group) for p in conf.get("admin_policies") or []],
                 "groups": [ctx.admin_group],
             }
         ],
@@ -163,22 +169,25 @@ def sync_settings(conf: dict) -> dict:
     }
 
 
-def mapdata(defaults: dict, pillar: dict) -> dict:
-    """Everything ``formulas/maia/core`` applies, from the defaults and the ``maia`` pillar tree."""
-    ctx = build_context(defaults, pillar)
-    apps = applications(ctx)
-    core = ctx.core
+def layer_mapdata(ctx, conf: dict, apps: list[dict]) -> dict:
+    """What the states of an ArgoCD layer apply (stage 3, the admin layer): ``conf`` is the
+    stage's merged parameters, ``apps`` its Applications."""
     return {
         "kubeconfig": ctx.kubeconfig,
         "argocd_namespace": ctx.argocd_namespace,
         "distribution": ctx.distribution,
-        "auto_sync": as_bool(core.get("auto_sync", True)),
-        "clean_cascade": as_bool(core.get("clean_cascade", True)),
-        "sync": sync_settings(core),
-        "namespaces": namespaces(ctx, apps),
-        "project": project(ctx, apps),
-        "repositories": repositories(ctx),
+        "auto_sync": as_bool(conf.get("auto_sync", True)),
+        "clean_cascade": as_bool(conf.get("clean_cascade", True)),
+        "sync": sync_settings(conf),
+        "namespaces": namespaces(ctx, apps, conf),
+        "project": project(ctx, apps, conf["project"]),
+        "repositories": repositories(ctx, conf),
         "apps": apps,
-        "absent_apps": absent_apps(ctx, core),
-        "restarts": restarts(ctx),
+        "absent_apps": absent_apps(ctx, conf),
     }
+
+
+def mapdata(defaults: dict, pillar: dict) -> dict:
+    """Everything ``formulas/maia/core`` applies, from the defaults and the ``maia`` pillar tree."""
+    ctx = build_context(defaults, pillar)
+    return {**layer_mapdata(ctx, ctx.core, applications(ctx)), "restarts": restarts(ctx)}
