@@ -267,3 +267,22 @@ def test_folder_of_the_toolkits_configure_script_works_as_it_is(reference, defau
     assert values_of(data, "harbor")["harborAdminPassword"] == harbor_admin_password(
         env["keycloak_client_secret"], site["CLUSTER_DOMAIN"])
     assert mapdata(defaults, pillar, core_defaults) == data
+
+
+def test_every_secret_is_masked_in_what_the_states_show(defaults, core_defaults, tmp_path):
+    """maia_secrets.mask with each app's secret_keys (what the ArgoCD states show in changes
+    and comments) leaves no secret of env.json, nor a derived one, in any Application."""
+    from support.modules import load_salt_module
+
+    masking = load_salt_module("_modules/maia_secrets.py", "maia_secrets_admin_test")
+    pillar = admin_pillar(env={"rancher_token": "token-Secret-0012"}, cluster={"selfsigned": True})
+    data = mapdata(defaults, pillar, core_defaults)
+    secrets = set(ADMIN_SECRETS.values()) | {"kc-Secret-0001", "token-Secret-0012"}
+    secrets |= {values_of(data, "harbor")["harborAdminPassword"],
+                values_of(data, "maia-dashboard")["mysql"]["mysqlPassword"]}
+    for app in data["apps"]:
+        shown = json.dumps(masking.mask(app["spec"], extra_keys=app["secret_keys"]))
+        assert not [s for s in secrets if s in shown], app["name"]
+    dashboard = next(a for a in data["apps"] if a["component"] == "maia-dashboard")
+    unmasked = json.dumps(masking.mask(dashboard["spec"]))  # without secret_keys DB_PASS would show
+    assert values_of(data, "maia-dashboard")["mysql"]["mysqlPassword"] in unmasked
