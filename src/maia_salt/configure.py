@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import realm as realm_source
+from .admin.context import harbor_admin_password
 from .files import CommitReport, FolderError, PlannedFile, check_folder, commit_folder, dump_yaml, load_yaml_unique
 from .registry_credentials import FILE_NAME as CREDENTIALS_FILE
 from .registry_credentials import CredentialsError, read_key_file, toolkit_form
@@ -171,7 +172,7 @@ ENV_STRING_KEYS = (
     "MAIA_PRIVATE_REGISTRY", "cluster_name", "CLUSTER_NAME", "CLUSTER_DOMAIN", "INGRESS_RESOLVER_EMAIL",
     "K8S_DISTRIBUTION", "JSON_KEY_PATH", "DEPLOY_KUBECONFIG", "MAIA_DASHBOARD_DOMAIN", "argocd_namespace",
     "admin_group_ID", "argocd_bcrypt_password", "rancher_token", "admin_email", "PUBLIC_REGISTRY",
-    "CONFIG_FOLDER", *ENV_SECRETS, *MAIA_PROJECT_CHARTS,
+    "CONFIG_FOLDER", "harbor_admin_password", *ENV_SECRETS, *MAIA_PROJECT_CHARTS,
 )
 CLUSTER_STRING_KEYS = (
     "domain", "ingress_resolver_email", "cluster_name", "k8s_distribution", "traefik_resolver",
@@ -447,6 +448,9 @@ def build_env(values: dict, existing: dict) -> dict:
         env[key] = values.get(CHART_VERSION_VARIABLES.get(key, ""), default)
     for key in ENV_SECRETS:
         env[key] = _secret(existing, key)
+    # not written by the toolkit; derived as maia.admin derives it for a folder without it
+    env["harbor_admin_password"] = existing.get("harbor_admin_password") or harbor_admin_password(
+        env["keycloak_client_secret"], domain)
     env["argocd_bcrypt_password"] = argocd_bcrypt(env["ARGOCD_PASSWORD"], existing.get("argocd_bcrypt_password"))
     # As given: a Rancher token cannot be generated, an empty one stays empty.
     env["rancher_token"] = values.get("RANCHER_TOKEN", existing.get("rancher_token", ""))

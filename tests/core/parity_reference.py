@@ -1,7 +1,7 @@
 """Run the reference's core value builders (maia-toolkit, MAIA/maia_core.py) on
 sites and print the Applications they lead to, as JSON.
 
-Runs in the throwaway virtualenv of tests/core/test_parity.py, not in the
+Runs in the throwaway virtualenv of tests/support/parity.py, not in the
 suite's environment. Reads a JSON list of cases on stdin; each case has the
 site's cluster YAML, env.json, the inventory's node addresses and a scratch
 folder. The node list the builders read from the Kubernetes API comes from the
@@ -10,13 +10,15 @@ cluster); everything else is the toolkit's own code. The Applications are
 rendered as the MAIA core project chart (maia-core-project 1.2.3) renders them:
 ``<project id>-<suffix>``, the whole values file as ``valuesObject``.
 """
-import json
 import os
 import sys
-import traceback
+from pathlib import Path
 import types
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: support.reference_runner
+from support.reference_runner import serve  # noqa: E402
 
 NODES = []
 
@@ -126,14 +128,7 @@ def run_case(case):
 
 def main():
     _install_kubernetes_standin()
-    cases = json.load(sys.stdin)
-    out = []
-    for case in cases:
-        try:
-            out.append(run_case(case))
-        except Exception:  # noqa: BLE001
-            out.append({"fatal": traceback.format_exc()})
-    json.dump(out, sys.stdout)
+    serve(run_case)
 
 
 if __name__ == "__main__":

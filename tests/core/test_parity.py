@@ -1,8 +1,9 @@
 """Parity of stage 3 with the reference: maia-toolkit 2.5.0's own core value builders.
 
-The test installs ``maia-toolkit==2.5.0`` (``--no-deps``, plus the light
-libraries ``MAIA/maia_core.py`` imports: omegaconf, loguru, requests) into a
-throwaway virtualenv, once, cached in pytest's cache directory. For each site
+The test installs ``maia-toolkit==2.5.0`` (``--no-deps``, plus the libraries
+its value builders import, ``tests/support/parity.py``) into a throwaway
+virtualenv, once, cached in pytest's cache directory (shared with the admin
+layer's parity test). For each site
 (made by ``maia-configure``, hosts from an inventory) it runs the reference's
 ``create_*_values`` (``tests/core/parity_reference.py``), renders their
 Applications as the MAIA core project chart does, and compares them with
@@ -20,21 +21,17 @@ is present on both sides.
 """
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
-import venv
 from pathlib import Path
 
 import pytest
 import yaml
 
 from core.helpers import DEFAULTS_FILE, REPO, load_maia_core
+from support.parity import (  # noqa: F401  (reference_python is a fixture)
+    cluster_keys_read, compare_paths, configure_site, flatten, reference_python, run_reference,
+    site_pillar_of, toolkit_source,
+)
 
-TOOLKIT = "maia-toolkit==2.5.0"
-LIGHT_LIBS = ["omegaconf", "loguru", "requests", "PyYAML"]
 RUNNER = Path(__file__).with_name("parity_reference.py")
 DOCS = REPO / "docs" / "core.md"
 
@@ -81,107 +78,12 @@ DELIBERATE = {
 }
 
 
-def _flatten(value, prefix=""):
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return out or {prefix: {}}
-    if isinstance(value, list):
-        out = {}
-        for index, item in enumerate(value):
-            out.update(_flatten(item, f"{prefix}[{index}]"))
-        return out or {prefix: []}
-    return {prefix: value}
-
-
-def _allowed(component, path):
-    for ident, (components, paths, _reason) in DELIBERATE.items():
-        if re.fullmatch(components, component) and re.fullmatch(paths, path):
-            return ident
-    return None
-
-
 def compare(reference: dict, ours: dict, component: str, allowed_ids: set) -> list[str]:
     """Every path missing, extra or different, except deliberate (``allowed_ids``) and random ones."""
-    ref, mine = _flatten(reference), _flatten(ours)
-    problems = []
-    for path in sorted(set(ref) | set(mine)):
-        ident = _allowed(component, path)
-        if ident in allowed_ids:
-            continue
-        if path not in mine:
-            problems.append(f"{component}: {path} missing (reference: {ref[path]!r})")
-        elif path not in ref:
-            problems.append(f"{component}: {path} extra (ours: {mine[path]!r})")
-        elif (component, path) in RANDOM:
-            continue
-        elif ref[path] != mine[path]:
-            problems.append(f"{component}: {path} differs: reference {ref[path]!r}, ours {mine[path]!r}")
-    return problems
+    return compare_paths(reference, ours, component, DELIBERATE, allowed_ids, RANDOM)
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="session")
-def reference_python(request, tmp_path_factory):
-    """Python of a virtualenv with maia-toolkit 2.5.0 (made once; kept in pytest's cache
-    directory, or in the session's tmp when the cache is off)."""
-    cache = getattr(request.config, "cache", None)
-    root = Path(cache.mkdir("maia-toolkit-2.5.0")) if cache else tmp_path_factory.mktemp("maia-toolkit")
-    python = root / "venv" / "bin" / "python"
-    done = root / "complete"
-    if not done.exists():
-        venv.EnvBuilder(with_pip=True, clear=True).create(root / "venv")
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        for args in (["--no-deps", TOOLKIT], LIGHT_LIBS):
-            result = subprocess.run(pip + args, capture_output=True, text=True, check=False)
-            if result.returncode:
-                pytest.fail(f"cannot install the reference ({' '.join(args)}; PyPI needed):\n{result.stderr[-2000:]}")
-        done.write_text(TOOLKIT + "\n")
-    return str(python)
-
-
-def _configure(folder: Path, distribution: str, registry: str = "") -> None:
-    env = dict(
-        os.environ,
-        CLUSTER_DOMAIN="maia.example.com",
-        CLUSTER_NAME="maia-cluster",
-        CONFIG_FOLDER=str(folder),
-        INGRESS_RESOLVER_EMAIL="admin@example.com",
-        K8S_DISTRIBUTION=distribution,
-        MAIA_PRIVATE_REGISTRY=registry,
-    )
-    if registry:
-        env.update(HARBOR_USERNAME="robot", HARBOR_PASSWORD="reg-Secret-0004")
-    cli = Path(sys.executable).with_name("maia-configure")
-    subprocess.run([str(cli), "--non-interactive", "--cifs-key", "no"], env=env, check=True,
-                   capture_output=True, text=True)
-    inventory = {
-        "hosts": {
-            "maia-node-0": {"address": "198.18.0.11", "groups": ["control-plane", "nfs_server"],
-                            "vars": {"device_list": ["/dev/loop3"], "local_storage_size": "50%FREE"}},
-            "maia-node-1": {"address": "198.18.0.12", "groups": ["nfs_clients"],
-                            "vars": {"device_list": ["/dev/loop4"]}},
-            "maia-node-2": {"address": "198.18.0.13", "groups": ["nfs_clients"],
-                            "vars": {"device_list": ["/dev/loop5"]}},
-        }
-    }
-    (folder / "inventory.yaml").write_text(yaml.safe_dump(inventory))
-    # stage 2 exports the cluster CA here (rootCA); a placeholder PEM stands in for it
-    (folder / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\nMAIA-PARITY-TEST\n-----END CERTIFICATE-----\n")
-
-
-def _site(folder: Path, cluster_extra: dict) -> dict:
-    from maia_salt.pillar_map import site_pillar
-
-    env = json.loads((folder / "env.json").read_text())
-    cluster_file = folder / f"{env['cluster_name']}.yaml"
-    cluster = yaml.safe_load(cluster_file.read_text())
-    cluster.update(cluster_extra)
-    cluster_file.write_text(yaml.safe_dump(cluster))
-    return site_pillar(folder, "maia-node-0")["maia"]
 
 
 # sites: (id, distribution, cluster YAML additions, private registry)
@@ -210,8 +112,8 @@ def parity_runs(reference_python, tmp_path_factory):
     cases, ours = [], {}
     for site_id, distribution, extra, registry in SITES:
         folder = tmp_path_factory.mktemp(f"parity-{site_id}")
-        _configure(folder, distribution, registry)
-        pillar = _site(folder, extra)
+        configure_site(folder, distribution, registry)
+        pillar = site_pillar_of(folder, extra)
         ours[site_id] = module.mapdata(defaults, pillar)
         env = {k: v for k, v in pillar["env"].items() if isinstance(v, str)}
         env.pop("MAIA_PRIVATE_REGISTRY", None)
@@ -220,10 +122,7 @@ def parity_runs(reference_python, tmp_path_factory):
         nodes = [h["address"] for _n, h in sorted(pillar["hosts"].items())]
         cases.append({"cluster": pillar["cluster"], "env": env, "nodes": nodes,
                       "folder": str(tmp_path_factory.mktemp(f"ref-{site_id}"))})
-    result = subprocess.run([reference_python, str(RUNNER)], input=json.dumps(cases),
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    reference = json.loads(result.stdout)
+    reference = run_reference(reference_python, RUNNER, cases)
     return {site[0]: (ours[site[0]], ref) for site, ref in zip(SITES, reference)}
 
 
@@ -272,8 +171,8 @@ def test_random_secret_paths_are_present_and_stable(parity_runs):
     ours, ref = parity_runs["microk8s"]
     mine = {app["component"]: app for app in ours["apps"]}
     for component, path in RANDOM:
-        assert path in _flatten({"spec": mine[component]["spec"]})
-        assert path in _flatten(ref["apps"][component])
+        assert path in flatten({"spec": mine[component]["spec"]})
+        assert path in flatten(ref["apps"][component])
 
 
 def test_compare_catches_a_difference():
@@ -295,12 +194,9 @@ def test_every_cluster_key_the_reference_reads_is_handled(reference_python):
     maia.core honours (context.CLUSTER_KEYS, documented in docs/core.md)."""
     from maia_salt.core.context import CLUSTER_KEYS
 
-    site = subprocess.run([reference_python, "-c", "import MAIA, os; print(os.path.dirname(MAIA.__file__))"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    scripts = Path(site).parent / "MAIA_scripts" / "MAIA_install_core_toolkit.py"
-    text = (Path(site) / "maia_core.py").read_text() + scripts.read_text()
-    read = set(re.findall(r"cluster_config_dict\[[\"']([A-Za-z0-9_]+)[\"']\]", text))
-    read |= set(re.findall(r"[\"']([A-Za-z0-9_]+)[\"'] in cluster_config_dict", text))
+    site = toolkit_source(reference_python)
+    scripts = site.parent / "MAIA_scripts" / "MAIA_install_core_toolkit.py"
+    read = cluster_keys_read((site / "maia_core.py").read_text() + scripts.read_text())
     assert {"k8s_distribution", "cluster_name", "traefik_resolver"} <= read  # the patterns still match
     assert read, "no cluster keys found: the pattern no longer matches the toolkit"
     assert read <= set(CLUSTER_KEYS), sorted(read - set(CLUSTER_KEYS))

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from maia_salt import realm as realm_source
+from maia_salt.admin.context import harbor_admin_password
 
 BASE_ENV = {
     "CLUSTER_DOMAIN": "maia.example.com",
@@ -27,7 +28,7 @@ ENV_JSON_KEYS = [
     "core_project_repo", "core_project_version", "ARGOCD_PASSWORD", "argocd_bcrypt_password", "rancher_password",
     "keycloak_admin_password", "rancher_token", "admin_project_chart", "admin_project_repo",
     "admin_project_version", "minio_admin_password", "minio_root_password", "mysql_dashboard_password",
-    "mongodb_dashboard_password", "admin_email",
+    "mongodb_dashboard_password", "admin_email", "harbor_admin_password",
 ]
 CLUSTER_KEYS = [
     "domain", "ingress_resolver_email", "cluster_name", "k8s_distribution", "traefik_resolver",
@@ -106,6 +107,9 @@ def test_writes_every_file_with_keys_and_modes(configured):
     assert env["JSON_KEY_PATH"] == str(configured / "maia-registry-credentials.json")
     assert env["admin_email"] == "admin@maia.io"
     assert env["rancher_token"] == ""  # never generated: a random value is no Rancher token
+    # not the Harbor chart's default; the value maia.admin derives for a folder without it
+    assert env["harbor_admin_password"] not in ("", "Harbor12345")
+    assert env["harbor_admin_password"] == harbor_admin_password(env["keycloak_client_secret"], "maia.example.com")
 
     # the toolkit's realm, pinned and checksummed
     realm = (configured / "MAIA_realm.json").read_bytes()

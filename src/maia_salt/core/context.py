@@ -68,10 +68,9 @@ class App:
 
 
 @dataclass
-class Context:
-    """Everything the value and spec builders read."""
+class Site:
+    """What every layer reads the same way (:func:`site_settings`) and where it deploys."""
 
-    core: dict
     cluster: dict
     env: dict
     distribution: str
@@ -84,13 +83,9 @@ class Context:
     argocd_namespace: str
     private_registry: str
     registry: dict
-    nfs_server: dict
-    hosts: dict
     kubeconfig: str
     project_id: str
     destination_server: str
-    apps: dict[str, App] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
 
     @property
     def traefik(self) -> bool:
@@ -100,6 +95,17 @@ class Context:
     def active(self, component: str) -> bool:
         app = self.apps.get(component)
         return bool(app and app.active)
+
+
+@dataclass
+class Context(Site):
+    """Everything the value and spec builders read."""
+
+    core: dict
+    nfs_server: dict
+    hosts: dict
+    apps: dict[str, App] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
 
     def node_addresses(self) -> list[str]:
         """The nodes' addresses, as the API lists nodes (by name): every inventory host."""
@@ -125,25 +131,45 @@ def _destination(cluster: dict) -> tuple[str, str]:
     return f"maia-core-{cluster.get('cluster_name') or '<cluster_name>'}", address
 
 
-def build_context(defaults: dict, pillar: dict) -> Context:
-    """Merge, resolve and validate; raises :class:`ConfigError` listing every problem."""
-    core = deep_merge(defaults, pillar.get("core") or {})
+def site_settings(pillar: dict, distributions: dict, errors: list[str]) -> dict:
+    """What every layer reads the same way from the cluster YAML, env.json and the
+    registry credentials (the distribution's entry of ``distributions`` as ``dist``);
+    appends the problems to ``errors``."""
     cluster = dict(pillar.get("cluster") or {})
     env = dict(pillar.get("env") or {})
-    errors: list[str] = []
-
     distribution = str(cluster.get("k8s_distribution") or env.get("K8S_DISTRIBUTION") or "microk8s")
-    dist = (core.get("distributions") or {}).get(distribution)
+    dist = distributions.get(distribution)
     if dist is None:
         errors.append(
             f"maia:cluster:k8s_distribution is {distribution!r}; use one of "
-            f"{', '.join(sorted(core.get('distributions') or {}))} (k8s_distribution "
-            "in <CLUSTER_NAME>.yaml)"
+            f"{', '.join(sorted(distributions))} (k8s_distribution in <CLUSTER_NAME>.yaml)"
         )
         dist = {}
     domain = str(cluster.get("domain") or "")
     if not domain:
         errors.append("maia:cluster:domain is missing: set `domain` in <CLUSTER_NAME>.yaml")
+    return {
+        "cluster": cluster,
+        "env": env,
+        "distribution": distribution,
+        "dist": dist,
+        "domain": domain,
+        "selfsigned": as_bool(cluster.get("selfsigned", False)),
+        "ingress_class": str(cluster.get("ingress_class") or dist.get("ingress_class", "")),
+        "resolver": str(cluster.get("traefik_resolver") or "maiaresolver"),
+        "admin_group": str(env.get("admin_group_ID") or "MAIA:admin"),
+        "argocd_namespace": str(env.get("argocd_namespace") or "argocd"),
+        "private_registry": re.sub(r"^oci://", "", str(env.get("MAIA_PRIVATE_REGISTRY") or "").strip()).rstrip("/"),
+        "registry": dict(pillar.get("registry") or {}),
+    }
+
+
+def build_context(defaults: dict, pillar: dict) -> Context:
+    """Merge, resolve and validate; raises :class:`ConfigError` listing every problem."""
+    core = deep_merge(defaults, pillar.get("core") or {})
+    errors: list[str] = []
+    site = site_settings(pillar, core.get("distributions") or {}, errors)
+    cluster = site["cluster"]
     project_id, destination = _destination(cluster)
     project_id = str((core.get("project") or {}).get("name") or project_id)
     if project_id.endswith("<cluster_name>"):
@@ -153,18 +179,7 @@ def build_context(defaults: dict, pillar: dict) -> Context:
         )
     ctx = Context(
         core=core,
-        cluster=cluster,
-        env=env,
-        distribution=distribution,
-        dist=dist,
-        domain=domain,
-        selfsigned=as_bool(cluster.get("selfsigned", False)),
-        ingress_class=str(cluster.get("ingress_class") or dist.get("ingress_class", "")),
-        resolver=str(cluster.get("traefik_resolver") or "maiaresolver"),
-        admin_group=str(env.get("admin_group_ID") or "MAIA:admin"),
-        argocd_namespace=str(env.get("argocd_namespace") or "argocd"),
-        private_registry=re.sub(r"^oci://", "", str(env.get("MAIA_PRIVATE_REGISTRY") or "").strip()).rstrip("/"),
-        registry=dict(pillar.get("registry") or {}),
+        **site,
         nfs_server=dict(pillar.get("nfs_server") or {}),
         hosts=dict(pillar.get("hosts") or {}),
         # maia:kubeconfig, else the site default core/map.jinja adds (maia/parameters/defaults.yaml);
@@ -263,6 +278,13 @@ def _validate(ctx: Context) -> None:
             "reference) can route the core layer through a proxy: remove proxy_ip from "
             "<CLUSTER_NAME>.yaml (or leave it empty)"
         )
+    errors += source_problems(ctx, "core")
+
+
+def source_problems(ctx, stage: str) -> list[str]:
+    """Registry credentials and every active app's source, as ``maia:<stage>:apps`` names them
+    (shared by the core and admin layers; ``ctx`` has ``private_registry``, ``registry``, ``apps``)."""
+    errors = []
     if ctx.private_registry:
         missing = [k for k in ("username", "password") if not ctx.registry.get(k)]
         if missing:
@@ -275,15 +297,16 @@ def _validate(ctx: Context) -> None:
             continue
         conf = app.conf
         if conf.get("source") not in (None, "git", "helm"):
-            errors.append(f"maia:core:apps:{component}:source is {conf['source']!r}; use git or helm")
+            errors.append(f"maia:{stage}:apps:{component}:source is {conf['source']!r}; use git or helm")
         for key, value in (("repo", app.repo), ("version", app.version), ("namespace", app.namespace)):
             if not value:
                 where = f"{conf['source']}:" if conf.get("source") and key != "namespace" else ""
-                errors.append(f"maia:core:apps:{component}:{where}{key} is empty")
+                errors.append(f"maia:{stage}:apps:{component}:{where}{key} is empty")
         if not app.chart and not app.path:
-            errors.append(f"maia:core:apps:{component}: set `chart` (Helm repo) or `path` (git)")
+            errors.append(f"maia:{stage}:apps:{component}: set `chart` (Helm repo) or `path` (git)")
         if not isinstance(conf.get("values", {}) or {}, dict):
-            errors.append(f"maia:core:apps:{component}:values must be a mapping")
+            errors.append(f"maia:{stage}:apps:{component}:values must be a mapping")
+    return errors
 
 
 def _nfs_given(ctx: Context) -> bool:

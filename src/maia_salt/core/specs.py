@@ -21,14 +21,16 @@ def _seconds(value) -> int | float:
     return int(number) if number.is_integer() else number
 
 
-def application(ctx: Context, component: str) -> dict:
+def application(ctx: Context, component: str, values=helm_values) -> dict:
+    """The Application of ``component``; ``values(ctx, app)`` builds its Helm values
+    (stage 3's by default; the admin layer passes its own)."""
     app = ctx.apps[component]
     source: dict = {"repoURL": app.repo, "targetRevision": app.version}
     if app.chart:
         source["chart"] = app.chart
     else:
         source["path"] = app.path
-    source["helm"] = {"releaseName": app.release_name, "valuesObject": helm_values(ctx, app)}
+    source["helm"] = {"releaseName": app.release_name, "valuesObject": values(ctx, app)}
     spec = {
         "project": ctx.project_id,
         "source": source,
@@ -46,13 +48,14 @@ def application(ctx: Context, component: str) -> dict:
     }
 
 
-def applications(ctx: Context) -> list[dict]:
-    apps = [application(ctx, c) for c, app in ctx.apps.items() if app.active]
+def applications(ctx: Context, values=helm_values) -> list[dict]:
+    apps = [application(ctx, c, values) for c, app in ctx.apps.items() if app.active]
     return sorted(apps, key=lambda a: (a["sync_wave"], a["name"]))
 
 
-def namespaces(ctx: Context, apps: list[dict]) -> list[str]:
-    names = list(ctx.core.get("namespaces") or [])
+def namespaces(ctx: Context, apps: list[dict], conf: dict | None = None) -> list[str]:
+    """The stage's namespaces (``conf``: its parameters, stage 3's by default), then every app's."""
+    names = list((ctx.core if conf is None else conf).get("namespaces") or [])
     for app in apps:
         namespace = app["spec"]["destination"]["namespace"]
         if namespace not in names:
@@ -60,27 +63,33 @@ def namespaces(ctx: Context, apps: list[dict]) -> list[str]:
     return names
 
 
-def project(ctx: Context, apps: list[dict]) -> dict:
-    conf = ctx.core["project"]
+def project(ctx: Context, apps: list[dict], conf: dict | None = None) -> dict:
+    """The AppProject (``conf``: the stage's ``project`` parameters, stage 3's by default).
+
+    Destinations: the project's own namespace, ``destination_namespaces``, every
+    app's, then ``extra_destination_namespaces``; ``admin_policies`` are formatted
+    with ``{project}`` and ``{group}``.
+    """
+    conf = ctx.core["project"] if conf is None else conf
     name = ctx.project_id
     destinations: list[str] = []
-    for namespace in [name] + [a["spec"]["destination"]["namespace"] for a in apps] + list(
-        conf.get("extra_destination_namespaces") or []
-    ):
+    for namespace in [name] + list(conf.get("destination_namespaces") or []) + [
+        a["spec"]["destination"]["namespace"] for a in apps
+    ] + list(conf.get("extra_destination_namespaces") or []):
         if namespace not in destinations:
             destinations.append(namespace)
     repos = list(conf.get("source_repos") or [])
-    if ctx.private_registry:
-        repos.append(ctx.private_registry)
-    for app in apps:
-        if app["spec"]["source"]["repoURL"] not in repos:
-            repos.append(app["spec"]["source"]["repoURL"])
+    for repo in ([ctx.private_registry] if ctx.private_registry else []) + [
+        a["spec"]["source"]["repoURL"] for a in apps
+    ]:
+        if repo not in repos:
+            repos.append(repo)
     spec = {
         "roles": [
             {
                 "name": "admin",
                 "description": "Admin privileges",
-                "policies": [p.format(project=name) for p in conf.get("admin_policies") or []],
+                "policies": [p.format(project=name, group=ctx.admin_group) for p in conf.get("admin_policies") or []],
                 "groups": [ctx.admin_group],
             }
         ],
@@ -93,13 +102,15 @@ def project(ctx: Context, apps: list[dict]) -> dict:
     return {"name": name, "namespace": ctx.argocd_namespace, "spec": spec}
 
 
-def repositories(ctx: Context) -> list[dict]:
-    """The ArgoCD repository secret of the private registry, as the toolkit names it."""
+def repositories(ctx: Context, conf: dict | None = None) -> list[dict]:
+    """The ArgoCD repository secret of the private registry, as the toolkit names it
+    (``conf``: the stage's parameters, stage 3's by default)."""
     if not ctx.private_registry:
         return []
+    conf = ctx.core if conf is None else conf
     return [
         {
-            "name": f"{ctx.core['private_registry']['repository_name']}-{ctx.project_id}",
+            "name": f"{conf['private_registry']['repository_name']}-{ctx.project_id}",
             "url": ctx.private_registry,
             "username": str(ctx.registry.get("username") or ""),
             "password": str(ctx.registry.get("password") or ""),
@@ -134,37 +145,49 @@ def restarts(ctx: Context) -> list[dict]:
     return out
 
 
-def mapdata(defaults: dict, pillar: dict) -> dict:
-    """Everything ``formulas/maia/core`` applies, from the defaults and the ``maia`` pillar tree."""
-    ctx = build_context(defaults, pillar)
-    apps = applications(ctx)
-    core = ctx.core
-    absent = []
-    if as_bool(core.get("remove_disabled", True)):
-        absent = [
-            {"component": component, "name": app.name}
-            for component, app in sorted(ctx.apps.items())
-            if not as_bool(app.conf.get("enabled", True))
-        ]
-    sync = dict(core.get("sync") or {})
+def absent_apps(ctx, conf: dict) -> list[dict]:
+    """Applications of components switched off, to remove (with ``remove_disabled``)."""
+    if not as_bool(conf.get("remove_disabled", True)):
+        return []
+    return [
+        {"component": component, "name": app.name}
+        for component, app in sorted(ctx.apps.items())
+        if not as_bool(app.conf.get("enabled", True))
+    ]
+
+
+def sync_settings(conf: dict) -> dict:
+    """The ``sync`` parameters of a stage, typed."""
+    sync = dict(conf.get("sync") or {})
+    return {
+        "timeout": _seconds(sync.get("timeout", 600)),
+        "interval": _seconds(sync.get("interval", 5)),
+        "retries": int(sync.get("retries", 3)),
+        "retry_interval": _seconds(sync.get("retry_interval", 10)),
+        "force": as_bool(sync.get("force", False)),
+        "prune": as_bool(sync.get("prune", False)),
+    }
+
+
+def layer_mapdata(ctx, conf: dict, apps: list[dict]) -> dict:
+    """What the states of an ArgoCD layer apply (stage 3, the admin layer): ``conf`` is the
+    stage's merged parameters, ``apps`` its Applications."""
     return {
         "kubeconfig": ctx.kubeconfig,
         "argocd_namespace": ctx.argocd_namespace,
         "distribution": ctx.distribution,
-        "auto_sync": as_bool(core.get("auto_sync", True)),
-        "clean_cascade": as_bool(core.get("clean_cascade", True)),
-        "sync": {
-            "timeout": _seconds(sync.get("timeout", 600)),
-            "interval": _seconds(sync.get("interval", 5)),
-            "retries": int(sync.get("retries", 3)),
-            "retry_interval": _seconds(sync.get("retry_interval", 10)),
-            "force": as_bool(sync.get("force", False)),
-            "prune": as_bool(sync.get("prune", False)),
-        },
-        "namespaces": namespaces(ctx, apps),
-        "project": project(ctx, apps),
-        "repositories": repositories(ctx),
+        "auto_sync": as_bool(conf.get("auto_sync", True)),
+        "clean_cascade": as_bool(conf.get("clean_cascade", True)),
+        "sync": sync_settings(conf),
+        "namespaces": namespaces(ctx, apps, conf),
+        "project": project(ctx, apps, conf["project"]),
+        "repositories": repositories(ctx, conf),
         "apps": apps,
-        "absent_apps": absent,
-        "restarts": restarts(ctx),
+        "absent_apps": absent_apps(ctx, conf),
     }
+
+
+def mapdata(defaults: dict, pillar: dict) -> dict:
+    """Everything ``formulas/maia/core`` applies, from the defaults and the ``maia`` pillar tree."""
+    ctx = build_context(defaults, pillar)
+    return {**layer_mapdata(ctx, ctx.core, applications(ctx)), "restarts": restarts(ctx)}

@@ -447,8 +447,9 @@ BUILDERS: dict[str, Callable[[Context, App], dict]] = {
 }
 
 
-def helm_values(ctx: Context, app: App) -> dict:
-    """The values of ``app``: the derived ones, with ``values`` from pillar deep-merged over."""
-    builder = BUILDERS.get(app.component)
+def helm_values(ctx: Context, app: App, builders: dict | None = None) -> dict:
+    """The values of ``app``: the derived ones (``builders``, stage 3's by default), with
+    ``values`` from pillar deep-merged over."""
+    builder = (BUILDERS if builders is None else builders).get(app.component)
     derived = builder(ctx, app) if builder else {}
     return deep_merge(derived, app.conf.get("values") or {})

@@ -1,0 +1,44 @@
+"""Namespaces, the external CA Secret, AppProject, Applications and repository
+secret of the admin layer: everything stage 4 applies (:func:`mapdata`). The
+AppProject, Applications and repository secret are built by stage 3's builders
+(``maia_salt.core.specs``) from the admin parameters.
+
+Names follow the maia-admin-project chart 1.1.0 that maia-toolkit 2.5.0
+installs (release ``maia-admin``), so a cluster installed by the Ansible
+collection is adopted: AppProject ``maia-admin``, Applications and Helm
+releases ``maia-admin-<component>``.
+"""
+from __future__ import annotations
+
+from maia_salt.core.specs import applications, layer_mapdata
+
+from .context import AdminContext, build_context, is_enabled
+from .values import helm_values
+
+
+def secrets(ctx: AdminContext) -> list[dict]:
+    """With ``externalCA`` in the cluster YAML: its certificate as Secret ``<name>`` in
+    maia-dashboard (key ``public.crt``), which the admin toolkit's MinIO tenant trusts."""
+    if not ctx.external_ca:
+        return []
+    return [{
+        "name": ctx.external_ca["name"],
+        "namespace": "maia-dashboard",
+        "type": "Opaque",
+        "string_data": {"public.crt": ctx.external_ca["cert"]},
+    }]
+
+
+def disabled() -> dict:
+    """What stage 4 applies with ``maia:admin:enabled: false``: nothing."""
+    return {"enabled": False, "namespaces": [], "secrets": [], "project": None, "repositories": [],
+            "apps": [], "absent_apps": []}
+
+
+def mapdata(defaults: dict, pillar: dict, core_defaults: dict, **kwargs) -> dict:
+    """Everything stage 4 applies, from its defaults, the ``maia`` pillar tree and
+    stage 3's defaults (the distribution table); ``kwargs`` go to :func:`build_context`."""
+    if not is_enabled(defaults, pillar):
+        return disabled()
+    ctx = build_context(defaults, pillar, core_defaults, **kwargs)
+    return {"enabled": True, **layer_mapdata(ctx, ctx.admin, applications(ctx, helm_values)), "secrets": secrets(ctx)}
