@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from . import checks
 from .files import PlannedFile, dump_yaml, write_files_atomically
 from .inventory import INVENTORY_FILE, InventoryError, load_inventory
 
@@ -17,16 +18,18 @@ def main():
 
 
 @main.command()
-@click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),
-              default=lambda: os.environ.get("CONFIG_FOLDER"), required=True,
+@click.option("--config-folder", default=checks.environ_default("CONFIG_FOLDER"), callback=checks.existing_config_folder,
               help="CONFIG_FOLDER holding inventory.yaml (default: $CONFIG_FOLDER).")
-@click.option("--priv", type=click.Path(dir_okay=False), default=None, help="SSH private key for every host.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--priv", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="SSH private key for every host.")
+@click.option("-o", "--output", default=None, callback=checks.output_file,
               help="Write the roster here (default: standard output).")
 def roster(config_folder, priv, output):
     """Write a salt-ssh roster from CONFIG_FOLDER/inventory.yaml."""
     try:
         inventory = load_inventory(config_folder / INVENTORY_FILE)
+        # the pillar render's own checks (whether LVM is on is the pillar's, so device lists are not asked here)
+        inventory.validate(lvm_enabled=False)
     except InventoryError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -34,16 +37,24 @@ def roster(config_folder, priv, output):
     if output is None:
         click.echo(text, nl=False)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
     write_files_atomically(output.parent, [PlannedFile(output.name, text.encode(), 0o600)])
     click.echo(f"wrote {output} ({len(inventory.hosts)} hosts)", err=True)
 
 
+# ---------------------------------------------------------------- options shared by the runs
+_SALT_CONFIG = click.option(
+    "-c", "--salt-config", default=lambda: os.environ.get("SALT_CONFIG_DIR", "/etc/salt"),
+    callback=checks.salt_config_folder,
+    show_default="$SALT_CONFIG_DIR or /etc/salt", help="Salt configuration folder of the master side.")
+_SSH = click.option("--ssh", is_flag=True, help="Agentless: reach the hosts over salt-ssh (roster_file of the config).")
+_PILLAR = click.option("--pillar", "pillar_json", default=None,
+                       help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"lvm": false}}}\'.')
+
+
 @main.command()
-@click.option("-c", "--salt-config", default=lambda: os.environ.get("SALT_CONFIG_DIR", "/etc/salt"),
-              show_default="$SALT_CONFIG_DIR or /etc/salt", help="Salt configuration folder of the master side.")
+@_SALT_CONFIG
 @click.option("--ssh", is_flag=True, help="Agentless: run every stage over salt-ssh (roster_file of the config).")
-@click.option("--stages", default=None, help="Comma-separated subset of prepare,k8s,core.")
+@click.option("--stages", default=None, callback=checks.install_stages, help="Comma-separated subset of prepare,k8s,core.")
 @click.option("--pillar", "pillar_json", default=None, help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"ufw": false}}}\'.')
 @click.option("--test", is_flag=True, help="Dry run: predict the changes (test=True).")
 @click.option("--wait/--no-wait", default=None,
@@ -51,13 +62,8 @@ def roster(config_folder, priv, output):
                    "else stop).")
 def install(salt_config, ssh, stages, pillar_json, test, wait):
     """Run orch.maia (salt-run state.orch): live progress, then a summary per stage and host."""
-    import json
-
-    try:
-        extra = json.loads(pillar_json) if pillar_json else None
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--pillar")
-    stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
+    extra = _json_option(pillar_json, "--pillar")
+    stage_list = stages
     click.echo(f"running orch.maia ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
     from .install import run_orchestration
 
@@ -84,14 +90,6 @@ def run_with_progress(run, *args, **kw):
 
 
 # ---------------------------------------------------------------- day-2 commands
-_SALT_CONFIG = click.option(
-    "-c", "--salt-config", default=lambda: os.environ.get("SALT_CONFIG_DIR", "/etc/salt"),
-    show_default="$SALT_CONFIG_DIR or /etc/salt", help="Salt configuration folder of the master side.")
-_SSH = click.option("--ssh", is_flag=True, help="Agentless: reach the hosts over salt-ssh (roster_file of the config).")
-_PILLAR = click.option("--pillar", "pillar_json", default=None,
-                       help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"lvm": false}}}\'.')
-
-
 def _json_option(text, hint):
     import json
 
@@ -132,21 +130,19 @@ def _site_name(config_folder) -> str:
 @_SALT_CONFIG
 @_SSH
 @_PILLAR
-@click.option("--stages", default=None, help="Comma-separated subset of core,k8s,prepare (default: all three, in that order).")
+@click.option("--stages", default=None, callback=checks.reset_stages,
+              help="Comma-separated subset of core,k8s,prepare (default: all three, in that order).")
 @click.option("--wipe-storage", is_flag=True, help="Also remove the MAIA LVM volumes, volume group and PVs (DATA LOST).")
 @click.option("--yes", is_flag=True, help="Do not ask for the site's name before --wipe-storage.")
-@click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),
-              default=lambda: os.environ.get("CONFIG_FOLDER") or None, help="CONFIG_FOLDER (for the site's name).")
+@click.option("--config-folder", default=checks.environ_default("CONFIG_FOLDER"), callback=checks.optional_config_folder,
+              help="CONFIG_FOLDER (for the site's name).")
 @click.option("--test", is_flag=True, help="Dry run: show what would be removed (test=True).")
 def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folder, test):
     """Undo maia install, last stage first (orch.maia_reset); print a summary per stage and host."""
-    from .day2 import RESET_STAGES, run_reset
+    from .day2 import run_reset
 
     extra = _json_option(pillar_json, "--pillar")
-    stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
-    unknown = sorted(set(stage_list or []) - set(RESET_STAGES))
-    if unknown:
-        raise click.BadParameter(f"unknown stage(s) {', '.join(unknown)}; use {','.join(RESET_STAGES)}", param_hint="--stages")
+    stage_list = stages
     if wipe_storage and not yes and not test:
         name = _site_name(config_folder)
         typed = click.prompt(f"--wipe-storage destroys the data on every host's MAIA volumes. Type the site name ({name}) to go on")
