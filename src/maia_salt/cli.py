@@ -49,6 +49,23 @@ _SALT_CONFIG = click.option(
 _SSH = click.option("--ssh", is_flag=True, help="Agentless: reach the hosts over salt-ssh (roster_file of the config).")
 _PILLAR = click.option("--pillar", "pillar_json", default=None,
                        help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"lvm": false}}}\'.')
+_JSON = click.option("--json", "as_json", is_flag=True,
+                     help="Write one JSON result document to standard output (docs/json-output.md); "
+                          "progress stays on standard error.")
+
+
+def _finish(command: str, report, as_json: bool, test: bool = False) -> None:
+    """Print the report (text, with the plan under --test; or the JSON document) and exit 0 or 1."""
+    from . import jsonout, plan
+
+    if as_json:
+        doc = jsonout.of_preflight(report) if command == "preflight" else jsonout.of_run(command, report, test)
+        click.echo(jsonout.dumps(doc))
+        sys.exit(doc["exit_code"])
+    click.echo(report.render())
+    if test:
+        click.echo(plan.render(report.results))
+    sys.exit(0 if report.ok else 1)
 
 
 @main.command()
@@ -60,21 +77,45 @@ _PILLAR = click.option("--pillar", "pillar_json", default=None,
 @click.option("--wait/--no-wait", default=None,
               help="When hosts still run an earlier state run: wait for it, then run (default: ask on a terminal, "
                    "else stop).")
-def install(salt_config, ssh, stages, pillar_json, test, wait):
-    """Run orch.maia (salt-run state.orch): live progress, then a summary per stage and host."""
+@_JSON
+def install(salt_config, ssh, stages, pillar_json, test, wait, as_json):
+    """Run orch.maia (salt-run state.orch): live progress, then a summary per stage and host
+    (with --test: the plan, each state that would change)."""
     extra = _json_option(pillar_json, "--pillar")
     stage_list = stages
+    _site_checked(salt_config, extra)
     click.echo(f"running orch.maia ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
     from .install import run_orchestration
 
-    report = run_with_progress(run_orchestration, salt_config, stage_list, ssh=ssh, pillar=extra, test=test, wait=wait)
-    click.echo(report.render())
-    sys.exit(0 if report.ok else 1)
+    report = run_with_progress(run_orchestration, salt_config, stage_list, ssh=ssh, pillar=extra, test=test, wait=wait,
+                               json_command="install" if as_json else None)
+    _finish("install", report, as_json, test)
 
 
-def run_with_progress(run, *args, **kw):
+def _site_checked(salt_config: str, extra: dict | None) -> None:
+    """maia validate's offline checks of the master's CONFIG_FOLDER (those that do not depend on the
+    site's ordinary pillar), before Salt runs anything: an error stops here with exit 2."""
+    from .install import master_opts
+    from .validate import config_folder_of, validate_site
+
+    try:
+        folder = config_folder_of(master_opts(salt_config))
+    except Exception as exc:  # pylint: disable=broad-except  (Salt's own parse error of the file)
+        raise click.BadParameter(f"{salt_config}/master cannot be read: {exc}", param_hint="--salt-config")
+    if folder is None:
+        return  # no maia ext_pillar here: the pillar comes from elsewhere (the run says what is missing)
+    report = validate_site(folder, ((extra or {}).get("maia") or {}), render=False)
+    if not report.ok:
+        for finding in report.errors:
+            click.echo(f"error: {finding.message}", err=True)
+        click.echo(f"fix CONFIG_FOLDER first (check it with: maia validate --config-folder {folder}); "
+                   "nothing was run", err=True)
+        sys.exit(2)
+
+
+def run_with_progress(run, *args, json_command: str | None = None, **kw):
     """``run`` (run_orchestration or a day-2 run_*) with the live view (terminal) or plain lines
-    (pipe); Ctrl-C says what goes on."""
+    (pipe); Ctrl-C says what goes on (exit 130; with --json also as a document)."""
     from .install import Interrupted
     from .progress import for_stream
 
@@ -84,6 +125,10 @@ def run_with_progress(run, *args, **kw):
     except Interrupted as exc:
         progress.close()
         click.echo(str(exc), err=True)
+        if json_command:
+            from . import jsonout
+
+            click.echo(jsonout.dumps(jsonout.interrupted(json_command, str(exc), bool(kw.get("test")))))
         sys.exit(130)
     finally:
         progress.close()
@@ -103,15 +148,16 @@ def _json_option(text, hint):
 @_SALT_CONFIG
 @_SSH
 @_PILLAR
-def preflight(salt_config, ssh, pillar_json):
+@_JSON
+def preflight(salt_config, ssh, pillar_json, as_json):
     """Check every host and the site before an install; change nothing (orch.maia_preflight)."""
     from .day2 import run_preflight
 
     extra = _json_option(pillar_json, "--pillar")
     click.echo(f"running orch.maia_preflight ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
-    report = run_with_progress(run_preflight, salt_config, ssh=ssh, pillar=extra)
-    click.echo(report.render())
-    sys.exit(0 if report.ok else 1)
+    report = run_with_progress(run_preflight, salt_config, ssh=ssh, pillar=extra,
+                               json_command="preflight" if as_json else None)
+    _finish("preflight", report, as_json)
 
 
 def _site_name(config_folder) -> str:
@@ -137,7 +183,8 @@ def _site_name(config_folder) -> str:
 @click.option("--config-folder", default=checks.environ_default("CONFIG_FOLDER"), callback=checks.optional_config_folder,
               help="CONFIG_FOLDER (for the site's name).")
 @click.option("--test", is_flag=True, help="Dry run: show what would be removed (test=True).")
-def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folder, test):
+@_JSON
+def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folder, test, as_json):
     """Undo maia install, last stage first (orch.maia_reset); print a summary per stage and host."""
     from .day2 import run_reset
 
@@ -152,9 +199,8 @@ def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folde
     click.echo(f"running orch.maia_reset ({'salt-ssh' if ssh else 'minions'}{', test' if test else ''}) with {salt_config} ...",
                err=True)
     report = run_with_progress(run_reset, salt_config, stage_list, wipe_storage=wipe_storage, ssh=ssh, pillar=extra,
-                               test=test)
-    click.echo(report.render())
-    sys.exit(0 if report.ok else 1)
+                               test=test, json_command="reset" if as_json else None)
+    _finish("reset", report, as_json, test)
 
 
 @main.command("remove-host")
@@ -163,7 +209,8 @@ def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folde
 @_SSH
 @_PILLAR
 @click.option("--test", is_flag=True, help="Dry run: show what would change (test=True); the inventory is kept.")
-def remove_host(name, salt_config, ssh, pillar_json, test):
+@_JSON
+def remove_host(name, salt_config, ssh, pillar_json, test, as_json):
     """Take host NAME out of the site (orch.maia_remove_host): its UFW/NFS entries on the others,
     its NFS mount and CIFS files on itself if it answers, then its inventory entry."""
     from .day2 import run_remove_host
@@ -171,7 +218,28 @@ def remove_host(name, salt_config, ssh, pillar_json, test):
     extra = _json_option(pillar_json, "--pillar")
     click.echo(f"running orch.maia_remove_host for {name} ({'salt-ssh' if ssh else 'minions'}"
                f"{', test' if test else ''}) with {salt_config} ...", err=True)
-    report = run_with_progress(run_remove_host, salt_config, name, ssh=ssh, pillar=extra, test=test)
+    report = run_with_progress(run_remove_host, salt_config, name, ssh=ssh, pillar=extra, test=test,
+                               json_command="remove-host" if as_json else None)
+    _finish("remove-host", report, as_json, test)
+
+
+@main.command()
+@click.option("--config-folder", default=checks.environ_default("CONFIG_FOLDER"), callback=checks.existing_config_folder,
+              help="The site's CONFIG_FOLDER (default: $CONFIG_FOLDER).")
+@_PILLAR
+@_JSON
+def validate(config_folder, pillar_json, as_json):
+    """Check a site offline, with no host and no Salt daemon: CONFIG_FOLDER, the inventory, every
+    host's pillar and stage 3's specs, with the messages a run would give. Exit 0 valid, 1 not."""
+    from . import jsonout
+    from .validate import validate_site
+
+    extra = _json_option(pillar_json, "--pillar") or {}
+    report = validate_site(config_folder, extra.get("maia") or {})
+    if as_json:
+        doc = jsonout.of_validation(report)
+        click.echo(jsonout.dumps(doc))
+        sys.exit(doc["exit_code"])
     click.echo(report.render())
     sys.exit(0 if report.ok else 1)
 
