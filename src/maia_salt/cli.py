@@ -14,7 +14,14 @@ from .inventory import INVENTORY_FILE, InventoryError, load_inventory
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main():
-    """maia-salt: install the MAIA platform with Salt."""
+    """maia-salt: install the MAIA platform with Salt.
+
+    Exit codes: 0 done, 1 a host, stage or check failed, 2 bad input (nothing was run),
+    130 interrupted. Salt's own warnings go to $MAIA_LOG_FILE (default
+    ~/.local/state/maia-salt/maia.log), not to the terminal."""
+    from . import runlog
+
+    runlog.setup()
 
 
 @main.command()

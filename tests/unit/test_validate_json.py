@@ -132,3 +132,31 @@ def test_json_document_of_a_run_validates_and_masks():
     _check(jsonout.interrupted("install", "interrupted: the hosts keep running"))
     with pytest.raises(jsonschema.ValidationError):
         _check({**doc, "exit_code": 3})
+
+
+def test_salt_warnings_go_to_the_log_file_not_the_terminal(tmp_path):
+    """Salt's TransportWarning (with its stack) and Salt's log records, raised in a real `maia`
+    process after its setup, end in $MAIA_LOG_FILE; the terminal shows the command's own output."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "logs" / "maia.log"
+    code = (
+        "import sys, logging, warnings\n"
+        "from maia_salt import cli\n"
+        "@cli.main.command('noisy')\n"
+        "def noisy():\n"
+        "    import salt.transport.base as base\n"
+        "    warnings.warn('Unclosed transport! <fake>', base.TransportWarning)\n"
+        "    logging.getLogger('salt.transport.zeromq').error('a Salt error record')\n"
+        "    print('own output')\n"
+        "cli.main(['noisy'])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MAIA_LOG_FILE": str(log)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "own output\n"
+    assert "Unclosed" not in proc.stderr and "Salt error" not in proc.stderr and "Traceback" not in proc.stderr
+    text = log.read_text()
+    assert "Unclosed transport!" in text and "a Salt error record" in text
