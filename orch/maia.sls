@@ -31,7 +31,12 @@
 {#- the stage flags given to this run (not their defaults: each host merges its own
     pillar over parameters/defaults.yaml) #}
 {%- set flags = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {})}} %}
-{%- set hosts = maia.get("hosts", {}) %}
+{#- maia:orch:skip: hosts left out of this run (maia install --skip-unreachable: their minions did not answer) #}
+{%- set skip = orch.get("skip", []) %}
+{%- set hosts = {} %}
+{%- for name, host in maia.get("hosts", {}).items() if name not in skip %}
+{%-   do hosts.update({name: host}) %}
+{%- endfor %}
 {%- set control_plane = [] %}
 {%- for name, host in hosts | dictsort if "control-plane" in host.get("roles", []) %}
 {%-   do control_plane.append(name) %}

@@ -84,24 +84,61 @@ def _finish(command: str, report, as_json: bool, test: bool = False) -> None:
 @click.option("--wait/--no-wait", default=None,
               help="When hosts still run an earlier state run: wait for it, then run (default: ask on a terminal, "
                    "else stop).")
+@click.option("--skip-unreachable", is_flag=True,
+              help="Minions that do not answer are left out of this run and reported as not done (exit 1).")
 @_JSON
-def install(salt_config, ssh, stages, pillar_json, test, wait, as_json):
+def install(salt_config, ssh, stages, pillar_json, test, wait, skip_unreachable, as_json):
     """Run orch.maia (salt-run state.orch): live progress, then a summary per stage and host
     (with --test: the plan, each state that would change)."""
     extra = _json_option(pillar_json, "--pillar")
     stage_list = stages
-    _site_checked(salt_config, extra)
+    hosts = _site_checked(salt_config, extra)
+    absent = [] if ssh else _absent(salt_config, hosts, skip_unreachable, as_json, test)
+    if absent:
+        from .merge import deep_merge
+
+        extra = deep_merge(extra or {}, {"maia": {"orch": {"skip": absent}}})
     click.echo(f"running orch.maia ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
     from .install import run_orchestration
 
     report = run_with_progress(run_orchestration, salt_config, stage_list, ssh=ssh, pillar=extra, test=test, wait=wait,
                                json_command="install" if as_json else None)
+    if absent:
+        from .summary import HostResult
+
+        report.results += [HostResult("-", host, error="did not answer: left out of this run (--skip-unreachable)")
+                           for host in absent]
     _finish("install", report, as_json, test)
 
 
-def _site_checked(salt_config: str, extra: dict | None) -> None:
+def _absent(salt_config: str, hosts: list[str], skip: bool, as_json: bool, test: bool) -> list[str]:
+    """The inventory's minions that do not answer, asked before any stage; without --skip-unreachable
+    any of them stops the run here (exit 1), naming them and the fix."""
+    from . import reach
+    from .install import master_opts
+
+    click.echo(f"asking the {len(hosts)} host(s) of the inventory whether their minions answer ...", err=True)
+    absent = reach.absent_minions(master_opts(salt_config), hosts)
+    if not absent:
+        return []
+    click.echo(f"{'warning' if skip else 'error'}: {reach.message(absent)}", err=True)
+    if skip:
+        return absent
+    if as_json:
+        from . import jsonout
+        from .summary import HostResult
+
+        rows = [HostResult("-", host, error="did not answer") for host in absent]
+        click.echo(jsonout.dumps(jsonout.document("install", ok=False, exit_code=1, test=test, results=rows,
+                                                  notes=[reach.message(absent)])))
+    click.echo("nothing was run", err=True)
+    sys.exit(1)
+
+
+def _site_checked(salt_config: str, extra: dict | None) -> list[str]:
     """maia validate's offline checks of the master's CONFIG_FOLDER (those that do not depend on the
-    site's ordinary pillar), before Salt runs anything: an error stops here with exit 2."""
+    site's ordinary pillar), before Salt runs anything: an error stops here with exit 2. Returns the
+    inventory's host names (none when the master has no maia ext_pillar)."""
     from .install import master_opts
     from .validate import config_folder_of, validate_site
 
@@ -110,7 +147,7 @@ def _site_checked(salt_config: str, extra: dict | None) -> None:
     except Exception as exc:  # pylint: disable=broad-except  (Salt's own parse error of the file)
         raise click.BadParameter(f"{salt_config}/master cannot be read: {exc}", param_hint="--salt-config")
     if folder is None:
-        return  # no maia ext_pillar here: the pillar comes from elsewhere (the run says what is missing)
+        return []  # no maia ext_pillar here: the pillar comes from elsewhere (the run says what is missing)
     report = validate_site(folder, ((extra or {}).get("maia") or {}), render=False)
     if not report.ok:
         for finding in report.errors:
@@ -118,6 +155,7 @@ def _site_checked(salt_config: str, extra: dict | None) -> None:
         click.echo(f"fix CONFIG_FOLDER first (check it with: maia validate --config-folder {folder}); "
                    "nothing was run", err=True)
         sys.exit(2)
+    return report.hosts
 
 
 def run_with_progress(run, *args, json_command: str | None = None, **kw):
