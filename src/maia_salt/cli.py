@@ -289,6 +289,35 @@ def validate(config_folder, pillar_json, as_json):
     sys.exit(0 if report.ok else 1)
 
 
+@main.command()
+@_SALT_CONFIG
+@_SSH
+@_JSON
+def status(salt_config, ssh, as_json):
+    """The last run of each stage on each host (the master's job cache: when, result, changes), and
+    whether each host's minion answers now (not asked with --ssh). Changes nothing."""
+    import salt.runner
+
+    from . import jsonout, reach
+    from .install import master_opts
+    from .status import StatusError, last_runs, render
+
+    opts = master_opts(salt_config)
+    hosts = _site_checked(salt_config, None)
+    client = salt.runner.RunnerClient(opts)
+    try:
+        rows = last_runs(lambda fun, **kw: client.cmd(fun, kwarg=kw, print_event=False), hosts or None)
+    except StatusError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    names = sorted(set(hosts) | {r.host for r in rows})
+    absent = [] if ssh else reach.absent_minions(opts, names)
+    answers = {name: (None if ssh else name not in absent) for name in names}
+    doc = jsonout.of_status(rows, answers)
+    click.echo(jsonout.dumps(doc) if as_json else render(rows, answers))
+    sys.exit(doc["exit_code"])
+
+
 def _add_optional_commands():
     """Commands of other distributions (entry point group ``maia.commands``): ``maia lab`` and
     ``maia demo`` come with maia-salt-lab (lab/), which development machines install and sites do not."""

@@ -80,6 +80,24 @@ def of_validation(report) -> dict:
                     findings=[f.to_dict() for f in report.findings])
 
 
+def of_status(rows, answers: dict) -> dict:
+    """``maia status``: the last run per host and stage (``when``, ``jid``), and ``answers`` per host
+    (a row of stage ``-`` for a host with no stage run yet)."""
+    out = []
+    seen = set()
+    for r in rows:
+        row = host_row(r)
+        row.update(when=getattr(r, "when", None), jid=getattr(r, "jid", None), answers=answers.get(r.host))
+        out.append(row)
+        seen.add(r.host)
+    for host in sorted(set(answers) - seen):
+        row = host_row(HostResult("-", host))
+        row.update(when=None, jid=None, answers=answers[host])
+        out.append(row)
+    ok = all(a is not False for a in answers.values()) and all(r.ok for r in rows)
+    return document("status", ok=ok, exit_code=EXIT_OK if ok else EXIT_FAILED, results=out)
+
+
 def interrupted(command: str, message: str, test: bool = False) -> dict:
     return document(command, ok=False, exit_code=EXIT_INTERRUPTED, test=test, notes=[message])
 
