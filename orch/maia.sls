@@ -31,6 +31,11 @@
 {#- the stage flags given to this run (not their defaults: each host merges its own
     pillar over parameters/defaults.yaml) #}
 {%- set flags = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {})}} %}
+{#- maia:orch:run: the maia install run that started this orchestration, passed on to its stage jobs
+    so that its live progress tells them from another orchestration's #}
+{%- if orch.get("run") %}
+{%-   do flags.maia.update({"orch": {"run": orch.run}}) %}
+{%- endif %}
 {#- maia:orch:skip: hosts left out of this run (maia install --skip-unreachable: their minions did not answer) #}
 {%- set skip = orch.get("skip", []) %}
 {%- set hosts = {} %}

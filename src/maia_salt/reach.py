@@ -6,7 +6,8 @@ timeout, names the absent ones within seconds, with the fix.
 """
 from __future__ import annotations
 
-PING_TIMEOUT = 8  # seconds Salt waits for the answers (then one find_job round, a few seconds more)
+PING_TIMEOUT = 5  # seconds Salt waits for the answers
+FIND_JOB_TIMEOUT = 2  # then one find_job round to the silent ones, this long (Salt's default: 10 s)
 
 FIX = ("start its salt-minion (systemctl start salt-minion) and check that its key is accepted on the "
        "master (salt-key -L; the minion id must be the inventory's host name), or leave it out of this run "
@@ -21,7 +22,8 @@ def absent_minions(opts: dict, hosts: list[str], timeout: float = PING_TIMEOUT) 
 
     client = salt.client.LocalClient(mopts=opts)
     try:
-        ret = client.cmd(list(hosts), "test.ping", tgt_type="list", timeout=timeout) or {}
+        ret = client.cmd(list(hosts), "test.ping", tgt_type="list", timeout=timeout,
+                         gather_job_timeout=FIND_JOB_TIMEOUT) or {}
     finally:
         client.destroy()
     return sorted(h for h in hosts if ret.get(h) is not True)
