@@ -33,7 +33,9 @@ def _stage_of(job: dict) -> str | None:
 def stage_jobs(runner) -> list[tuple[str, str, str]]:
     """(jid, stage, start time) of the newest stage jobs, newest first; ``runner(fun, **kw)`` is a
     Salt runner call (``salt.runner.RunnerClient.cmd``)."""
-    jobs = runner("jobs.list_jobs", search_function=["state.sls", "state.apply"]) or {}
+    # no search_function: Salt's filter fails on a job of several functions (the module sync's),
+    # whose Function is a list; _stage_of picks the stage jobs
+    jobs = runner("jobs.list_jobs") or {}
     if not isinstance(jobs, dict):  # the runner's own error text
         raise StatusError(f"the master's job cache cannot be read: {str(jobs).strip().splitlines()[0][:300]}")
     found = [(jid, stage, str(job.get("StartTime", ""))) for jid, job in jobs.items()
@@ -46,6 +48,8 @@ def last_runs(runner, hosts: list[str] | None = None) -> list[HostResult]:
     rows: dict[tuple[str, str], HostResult] = {}
     for jid, stage, when in stage_jobs(runner):
         returns = runner("jobs.lookup_jid", jid=jid) or {}
+        if isinstance(returns, dict) and "outputter" in returns and isinstance(returns.get("data"), dict):
+            returns = returns["data"]  # a state job's returns come with the outputter's name
         if not isinstance(returns, dict):
             continue
         for host, ret in returns.items():

@@ -42,7 +42,8 @@ def test_a_stopped_minion_is_named_within_15_seconds(site_lab):
         proc = start_install(site_lab, "--stages", "prepare")
         line, seen = wait_for_line(proc, r"not answering: maia-node-2", timeout=120)
         named_after = time.monotonic() - started
-        out, err = proc.communicate(timeout=120)
+        proc.wait(timeout=120)  # little output: the pipes cannot fill; read the rest through the same buffers
+        out, err = proc.stdout.read(), proc.stderr.read()
         text = "".join(seen) + err
         assert named_after < 15, (named_after, text)
         assert "systemctl start salt-minion" in line and "--skip-unreachable" in line
@@ -95,6 +96,7 @@ def test_status_reads_the_last_runs_and_asks_the_hosts(site_lab):
     doc = json.loads(proc.stdout)
     jsonschema.Draft202012Validator(jsonout.schema()).validate(doc)
     rows = {(r["stage"], r["host"]): r for r in doc["hosts"]}
+    assert {h for s, h in rows if s == "prepare"} == {"maia-node-0", "maia-node-1", "maia-node-2"}, doc
     for host in ("maia-node-0", "maia-node-1", "maia-node-2"):
         assert rows[("prepare", host)]["jid"] == jid and rows[("prepare", host)]["answers"] is True, doc
         assert rows[("prepare", host)]["states"] > 0 and rows[("prepare", host)]["when"]
