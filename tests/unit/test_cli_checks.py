@@ -121,11 +121,16 @@ def test_import_without_a_config_folder_is_a_clear_error(tmp_path):
     assert "no CONFIG_FOLDER" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_unknown_group_is_a_named_error_and_keeps_the_inventory(tmp_path):
+def _imported_site(tmp_path):
+    """A CONFIG_FOLDER holding the Ansible collection's example, imported; (folder, inventory.yaml's text)."""
     folder = tmp_path / "config"
     folder.mkdir()
     assert _import([str(ANSIBLE / "inventory"), "--config-folder", str(folder)]).exit_code == 0
-    before = (folder / "inventory.yaml").read_text()
+    return folder, (folder / "inventory.yaml").read_text()
+
+
+def test_unknown_group_is_a_named_error_and_keeps_the_inventory(tmp_path):
+    folder, before = _imported_site(tmp_path)
     ini = tmp_path / "inventory.ini"
     ini.write_text((ANSIBLE / "inventory").read_text().replace("[nfs_clients]", "[nfs_client]"))
     result = _import([str(ini), "--config-folder", str(folder), "--host-vars", str(ANSIBLE / "host_vars")])
@@ -135,10 +140,7 @@ def test_unknown_group_is_a_named_error_and_keeps_the_inventory(tmp_path):
 
 
 def test_reimport_shows_the_diff_and_needs_force_to_drop(tmp_path):
-    folder = tmp_path / "config"
-    folder.mkdir()
-    assert _import([str(ANSIBLE / "inventory"), "--config-folder", str(folder)]).exit_code == 0
-    before = (folder / "inventory.yaml").read_text()
+    folder, before = _imported_site(tmp_path)
     ini = tmp_path / "inventory.ini"
     ini.write_text((ANSIBLE / "inventory").read_text().replace("maia-node-2 ansible_user=root ansible_become=true\n", "")
                    + "maia-node-3 ansible_user=root\n")
