@@ -23,7 +23,7 @@ setup(
     python_requires=">=3.10",
     package_dir={"": "src", **SALT_EXTENSION_DIRS},
     packages=[*find_packages(where="src"), *SALT_EXTENSION_DIRS],
-    package_data={"maia_lab.lab": ["data/*"]},
+    package_data={"maia_lab.lab": ["data/*"], "maia_salt": ["schemas/*.json"]},
     install_requires=[
         "salt==3008.4",
         "saltext-kubernetes==3.0.0",

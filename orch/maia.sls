@@ -31,7 +31,17 @@
 {#- the stage flags given to this run (not their defaults: each host merges its own
     pillar over parameters/defaults.yaml) #}
 {%- set flags = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {})}} %}
-{%- set hosts = maia.get("hosts", {}) %}
+{#- maia:orch:run: the maia install run that started this orchestration, passed on to its stage jobs
+    so that its live progress tells them from another orchestration's #}
+{%- if orch.get("run") %}
+{%-   do flags.maia.update({"orch": {"run": orch.run}}) %}
+{%- endif %}
+{#- maia:orch:skip: hosts left out of this run (maia install --skip-unreachable: their minions did not answer) #}
+{%- set skip = orch.get("skip", []) %}
+{%- set hosts = {} %}
+{%- for name, host in maia.get("hosts", {}).items() if name not in skip %}
+{%-   do hosts.update({name: host}) %}
+{%- endfor %}
 {%- set control_plane = [] %}
 {%- for name, host in hosts | dictsort if "control-plane" in host.get("roles", []) %}
 {%-   do control_plane.append(name) %}
@@ -41,20 +51,32 @@
 {%- if unknown %}
 
 maia-orch-stages-valid:
-  test.fail_without_changes:
-    - name: "maia:stages has {{ unknown | join(', ') }}: use prepare, k8s and/or core"
+  test.configurable_test_state:  # a refusal: its reason stays the comment under test=True
+    - name: &reason1 "maia:stages has {{ unknown | join(', ') }}: use prepare, k8s and/or core"
+    - comment: *reason1
+    - result: false
+    - changes: false
+    - allow_test_mode_failure: true
     - failhard: true
 {%- elif "k8s" in stages and ((maia.get("cluster") or {}).get("k8s_distribution") or (maia.get("env") or {}).get("K8S_DISTRIBUTION") or "microk8s") != "microk8s" and not (maia.get("k8s") or {}).get("connect_only") %}
 
 maia-orch-distribution-supported:
-  test.fail_without_changes:
-    - name: "K8S_DISTRIBUTION is {{ (maia.get('cluster') or {}).get('k8s_distribution') or (maia.get('env') or {}).get('K8S_DISTRIBUTION') }}, but stage 2 installs MicroK8s only; nothing was changed. Use K8S_DISTRIBUTION=microk8s, or install that cluster yourself and set maia:k8s:connect_only: true (its kubeconfig at maia:kubeconfig)"
+  test.configurable_test_state:  # a refusal: its reason stays the comment under test=True
+    - name: &reason2 "K8S_DISTRIBUTION is {{ (maia.get('cluster') or {}).get('k8s_distribution') or (maia.get('env') or {}).get('K8S_DISTRIBUTION') }}, but stage 2 installs MicroK8s only; nothing was changed. Use K8S_DISTRIBUTION=microk8s, or install that cluster yourself and set maia:k8s:connect_only: true (its kubeconfig at maia:kubeconfig)"
+    - comment: *reason2
+    - result: false
+    - changes: false
+    - allow_test_mode_failure: true
     - failhard: true
 {%- elif ssh and not hosts %}
 
 maia-orch-inventory-present:
-  test.fail_without_changes:
-    - name: "no hosts in pillar maia:hosts: write inventory.yaml in CONFIG_FOLDER (maia-configure import-inventory) and configure the maia ext_pillar"
+  test.configurable_test_state:  # a refusal: its reason stays the comment under test=True
+    - name: &reason3 "no hosts in pillar maia:hosts: write inventory.yaml in CONFIG_FOLDER (maia-configure import-inventory) and configure the maia ext_pillar"
+    - comment: *reason3
+    - result: false
+    - changes: false
+    - allow_test_mode_failure: true
     - failhard: true
 {%- else %}
 {%- if not ssh %}

@@ -38,8 +38,11 @@
 {%- if refusal %}
 
 maia-remove-host-refused:
-  test.fail_without_changes:
+  test.configurable_test_state:  # a refusal: its reason stays the comment under test=True
     - comment: {{ ("cannot remove the host: " ~ refusal) | json }}
+    - result: false
+    - changes: false
+    - allow_test_mode_failure: true
     - failhard: true
 {%- else %}
 {%-   if not ssh %}

@@ -27,6 +27,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from . import cluster_guard
 from . import realm as realm_source
 from .admin.context import harbor_admin_password
 from .files import CommitReport, FolderError, PlannedFile, check_folder, commit_folder, dump_yaml, load_yaml_unique
@@ -150,6 +151,7 @@ class Result:
     changed: list[str]
     modes: list[tuple[str, int, int]] = field(default_factory=list)
     atomic: bool = True
+    other_clusters: list[str] = field(default_factory=list)  # other cluster YAMLs found in the folder
 
 
 # ---------------------------------------------------------------- reading ---
@@ -633,6 +635,9 @@ def configure(
         raise ConfigError([str(exc)])
     if env_json is None and not existing.env and folder.is_dir():
         existing = read_existing(folder, values["CLUSTER_NAME"])
+    problems = cluster_guard.name_problems(folder, existing.env.get("cluster_name"), values["CLUSTER_NAME"])
+    if problems:
+        raise ConfigError(problems)
     if cifs_key is None:
         if existing.cifs_private_pem:
             cifs_key = True
@@ -653,4 +658,5 @@ def configure(
         report: CommitReport = commit_folder(folder, planned, FOLDER_MODE)
     except FolderError as exc:
         raise ConfigError([str(exc)])
-    return Result(folder, [p.name for p in planned], report.changed, report.modes, report.atomic)
+    return Result(folder, [p.name for p in planned], report.changed, report.modes, report.atomic,
+                  other_clusters=cluster_guard.other_clusters(folder, values["CLUSTER_NAME"]))

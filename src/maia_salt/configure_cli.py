@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
+from . import checks
 from .configure import ConfigError, configure
 from .files import FolderError
-from .inventory import InventoryError, import_ansible_inventory, write_inventory
+from .inventory import INVENTORY_FILE, InventoryError, import_ansible_inventory, load_inventory, write_inventory
+from .inventory_diff import diff
 
 EXIT_BAD_INPUT = 2
 
@@ -77,27 +79,50 @@ def configure_command(env_json, non_interactive, cifs_key, realm_template):
     if not result.atomic:
         click.echo("warning: the files were replaced one by one (the folder could not be swapped as a whole: "
                    "its parent is not writable, or it is a mount point)", err=True)
+    if result.other_clusters:
+        click.echo(f"warning: {result.config_folder} also holds {', '.join(result.other_clusters)}, the YAML of "
+                   "another cluster: one CONFIG_FOLDER serves one cluster; move it to its own folder", err=True)
+    _next_steps(result.config_folder)
+
+
+def _next_steps(folder: Path) -> None:
+    """What the admin does after the folder is written (docs/getting-started.md)."""
+    has_inventory = (folder / "inventory.yaml").is_file()
+    click.echo("next steps:")
+    if not has_inventory:
+        click.echo(f"  1. list the hosts: write {folder}/inventory.yaml (docs/configuration.md), or\n"
+                   f"     maia-configure import-inventory inventory.ini --config-folder {folder}")
+    else:
+        click.echo(f"  1. hosts: {folder}/inventory.yaml is there (check it: maia validate --config-folder {folder})")
+    click.echo(f"  2. Salt: a master with the maia ext_pillar (config_folder: {folder}) and minions whose ids are "
+               "the inventory's host names, or a salt-ssh roster: maia roster --config-folder "
+               f"{folder} -o roster (docs/getting-started.md)")
+    click.echo("  3. check, then install: maia preflight, then maia install (add --ssh for salt-ssh)")
 
 
 @click.command("import-inventory", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("inventory", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--host-vars", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Folder of host_vars/<host>.yml files (default: host_vars beside INVENTORY).")
-@click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),
-              default=lambda: os.environ.get("CONFIG_FOLDER"), required=True,
-              help="Where inventory.yaml is written (default: $CONFIG_FOLDER).")
+@click.option("--config-folder", default=checks.environ_default("CONFIG_FOLDER"), callback=checks.existing_config_folder,
+              help="The site's CONFIG_FOLDER (written by maia-configure), where inventory.yaml goes "
+                   "(default: $CONFIG_FOLDER).")
 @click.option("--without-lvm", is_flag=True,
               help="The site turns LVM off (maia:prepare:lvm: false): device_list is not required.")
-def import_inventory_command(inventory, host_vars, config_folder, without_lvm):
+@click.option("--force", is_flag=True, help="Replace an inventory.yaml even when hosts or roles are dropped.")
+def import_inventory_command(inventory, host_vars, config_folder, without_lvm, force):
     """Convert an Ansible INI inventory (+ host_vars) into CONFIG_FOLDER/inventory.yaml.
 
     The inventory passes the checks of the pillar render first; on a problem
-    nothing is written and the exit code is 2.
+    nothing is written and the exit code is 2. Over an existing inventory.yaml it
+    shows what changes and needs --force to drop hosts or roles.
     """
     if host_vars is None and (inventory.parent / "host_vars").is_dir():
         host_vars = inventory.parent / "host_vars"
     try:
         inv = import_ansible_inventory(inventory, host_vars, lvm_enabled=not without_lvm)
+        if not _replace_allowed(inv, config_folder / INVENTORY_FILE, force):
+            sys.exit(EXIT_BAD_INPUT)
         path = write_inventory(inv, config_folder)
     except (InventoryError, FolderError) as exc:
         click.echo(f"error: {exc}", err=True)
@@ -108,6 +133,30 @@ def import_inventory_command(inventory, host_vars, config_folder, without_lvm):
         click.echo("Nothing was written.", err=True)
         sys.exit(EXIT_BAD_INPUT)
     click.echo(f"wrote {path} ({len(inv.hosts)} hosts)")
+
+
+def _replace_allowed(new, path: Path, force: bool) -> bool:
+    """Show what the import changes in an existing inventory.yaml; False (nothing written) when it
+    drops hosts or roles without ``force``."""
+    if not path.exists():
+        return True
+    try:
+        old = load_inventory(path)
+    except InventoryError as exc:
+        click.echo(f"note: the existing {path} is not valid ({exc}); it is replaced", err=True)
+        return True
+    change = diff(old, new)
+    if change.empty:
+        click.echo(f"{path}: no host or group changes", err=True)
+        return True
+    click.echo(f"changes to {path}:", err=True)
+    for line in change.lines():
+        click.echo(f"  {line}", err=True)
+    if change.drops and not force:
+        click.echo("error: this import drops hosts or roles from the site: check the INI file's group names and "
+                   "hosts, or re-run with --force to drop them. Nothing was written.", err=True)
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None):

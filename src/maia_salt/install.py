@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +81,9 @@ def salt_bin(name: str) -> str:
 
 
 def orch_pillar(stages: list[str] | None, ssh: bool, extra: dict | None) -> dict:
-    maia: dict = {"orch": {"ssh": ssh}}
+    # run: this command run's mark on its stage jobs (orch.maia passes it on), so that the live
+    # progress shows this run's jobs only (returns.run_of)
+    maia: dict = {"orch": {"ssh": ssh, "run": uuid.uuid4().hex[:16]}}
     if stages:
         maia["stages"] = list(stages)
     return deep_merge({"maia": maia}, extra or {})
@@ -182,7 +185,9 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
     if test:
         cmd.append("test=True")
     watch = RunWatch(progress)
-    source = _source(opts, ssh, progress, orchestration)
+    # orch.maia marks its stage jobs with the run; the day-2 orchestrations do not (yet)
+    run = ((pillar.get("maia") or {}).get("orch") or {}).get("run") if orchestration is INSTALL else None
+    source = _source(opts, ssh, progress, orchestration, run)
     apps = None
     started = time.monotonic()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, _ctrl_c() as ctrl_c:
@@ -235,14 +240,15 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
     return report, watch
 
 
-def _source(opts, ssh, progress, orchestration):
-    """Where the returns come from as they arrive: the event bus (minions), the job cache (salt-ssh)."""
+def _source(opts, ssh, progress, orchestration, run=None):
+    """Where the returns come from as they arrive: the event bus (minions), the job cache (salt-ssh);
+    with ``run``, that run's stage jobs only."""
     if opts is None:
         return None
     try:
         if ssh:
-            return returns.JobCache(opts, orchestration.sls_stage)
-        return returns.EventBus(opts, orchestration.sls_stage)
+            return returns.JobCache(opts, orchestration.sls_stage, run)
+        return returns.EventBus(opts, orchestration.sls_stage, run)
     except Exception as exc:  # pylint: disable=broad-except
         if progress:
             progress.note(f"no live progress ({type(exc).__name__}: {exc}); the summary follows at the end")

@@ -7,6 +7,7 @@ INI inventory plus ``host_vars``.
 """
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -19,6 +20,8 @@ import yaml
 from .files import PlannedFile, commit_folder, dump_yaml, load_yaml_unique
 
 GROUPS = ("control-plane", "nfs_server", "nfs_clients")
+# Ansible's own groups: a host may be listed there, it gets no MAIA role from it
+ANSIBLE_GROUPS = ("all", "ungrouped")
 DEFAULT_SIZE = "100%FREE"
 INVENTORY_FILE = "inventory.yaml"
 # salt-ssh runs several ssh/scp commands per host and call: let them share one
@@ -302,6 +305,12 @@ def _parse_ini(ini_path: Path) -> dict[str, Host]:
             raise InventoryError(f"{ini_path}:{lineno}: host line outside a [group] section")
         if ":" in group:
             continue  # [group:vars] / [group:children] sections hold no host lines
+        if group not in GROUPS and group not in ANSIBLE_GROUPS:
+            close = difflib.get_close_matches(group, GROUPS, n=1)
+            raise InventoryError(
+                f"{ini_path}:{lineno}: host {line.split()[0]} is in group [{group}], which is not a MAIA group"
+                f"{f' (did you mean [{close[0]}]?)' if close else ''}: use {', '.join(GROUPS)}"
+            )
         name, *pairs = line.split()
         where = f"{ini_path}:{lineno}: host {name}"
         settings = {}

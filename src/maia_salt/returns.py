@@ -64,6 +64,17 @@ def stage_of(fun: str, args, sls_stage: dict | None = None) -> str | None:
     return (INSTALL.sls_stage if sls_stage is None else sls_stage).get(str(first))
 
 
+def run_of(args) -> str | None:
+    """The maia command run that started a stage job: pillar ``maia:orch:run`` in its arguments
+    (orch.maia passes it on to every stage), None when the job carries none."""
+    for arg in args or []:
+        pillar = arg.get("pillar") if isinstance(arg, dict) else None
+        if isinstance(pillar, dict):
+            run = ((pillar.get("maia") or {}).get("orch") or {}).get("run")
+            return str(run) if run else None
+    return None
+
+
 def unwrap(ret):
     """A host's own return out of the wrappers around it (event payload, job cache, salt-ssh)."""
     while isinstance(ret, dict) and "return" in ret and not any("_|-" in str(k) for k in ret):
@@ -71,8 +82,9 @@ def unwrap(ret):
     return ret
 
 
-def from_event(tag: str, data: dict, stages: dict, sls_stage: dict | None = None) -> list:
-    """Records of one master event; ``stages`` ({jid: stage}) remembers the stage jobs seen start."""
+def from_event(tag: str, data: dict, stages: dict, sls_stage: dict | None = None, run: str | None = None) -> list:
+    """Records of one master event; ``stages`` ({jid: stage}) remembers the stage jobs seen start.
+    With ``run``, only the jobs of that run (:func:`run_of`): another orchestration's are not shown."""
     parts = tag.split("/")
     if tag.startswith("salt/run/") and len(parts) == 4 and parts[3] == "new":
         step = STEP_OF_RUNNER.get(str(data.get("fun", "")).removeprefix("runner."))
@@ -82,13 +94,15 @@ def from_event(tag: str, data: dict, stages: dict, sls_stage: dict | None = None
     jid = parts[2]
     if parts[3] == "new":
         stage = stage_of(str(data.get("fun", "")), data.get("arg"), sls_stage)
-        if stage is None:
+        if stage is None or (run and run_of(data.get("arg")) != run):
             return []
         stages[jid] = stage
         return [JobStarted(jid, stage, sorted(data.get("minions") or []))]
     if parts[3] == "ret" and len(parts) == 5:
         # salt-ssh fires ret events too (with no "new" event before them) when a master runs
-        stage = stages.get(jid) or stage_of(str(data.get("fun", "")), data.get("fun_args"), sls_stage)
+        stage = stages.get(jid)
+        if stage is None and not (run and run_of(data.get("fun_args")) != run):
+            stage = stage_of(str(data.get("fun", "")), data.get("fun_args"), sls_stage)
         if stage is None:
             return []
         return [HostReturned(jid, stage, parts[4], unwrap(data))]
@@ -98,10 +112,11 @@ def from_event(tag: str, data: dict, stages: dict, sls_stage: dict | None = None
 class EventBus:
     """The master's event bus (listening from before the run starts, so nothing is missed)."""
 
-    def __init__(self, opts: dict, sls_stage: dict | None = None):
+    def __init__(self, opts: dict, sls_stage: dict | None = None, run: str | None = None):
         import salt.utils.event
 
         self._sls_stage = sls_stage
+        self._run = run
         self._event = salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=True)
         self._stages: dict[str, str] = {}
 
@@ -112,7 +127,8 @@ class EventBus:
             left = deadline - time.monotonic()
             item = self._event.get_event(wait=max(left, 0.01), full=True, no_block=left <= 0)
             if item:
-                found += from_event(item.get("tag", ""), item.get("data") or {}, self._stages, self._sls_stage)
+                found += from_event(item.get("tag", ""), item.get("data") or {}, self._stages, self._sls_stage,
+                                    self._run)
             if not item or left <= 0:
                 return found
 
@@ -123,10 +139,11 @@ class EventBus:
 class JobCache:
     """The master job cache (``local_cache``), polled for stage jobs newer than the watch."""
 
-    def __init__(self, opts: dict, sls_stage: dict | None = None):
+    def __init__(self, opts: dict, sls_stage: dict | None = None, run: str | None = None):
         import salt.loader
 
         self._sls_stage = sls_stage
+        self._run = run
         self._opts = opts
         self._jobs = os.path.join(opts["cachedir"], "jobs")
         self._returners = salt.loader.returners(opts, {})
@@ -180,7 +197,7 @@ class JobCache:
             if load is None:
                 continue
             stage = stage_of(str(load.get("fun", "")), load.get("arg"), self._sls_stage)
-            if stage is None:
+            if stage is None or (self._run and run_of(load.get("arg")) != self._run):
                 continue
             hosts = sorted(load.get("Minions") or [])
             self._open_jobs[jid] = (stage, set(hosts))

@@ -22,6 +22,8 @@ class HostResult:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (state id, comment)
     error: str | None = None  # the host did not run states at all
     busy: str | None = None  # the jid of an earlier state run still running there (nothing ran)
+    # (state id, changes, comment) of each state that changed, or under test=True would change
+    changes: list[tuple[str, dict, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -63,6 +65,7 @@ def host_result(stage: str, host: str, ret) -> HostResult:
         result.seconds += float(state.get("duration") or 0) / 1000.0
         if state.get("changes"):
             result.changed += 1
+            result.changes.append((state_id(key), state["changes"], str(state.get("comment", "")).strip()))
         if state.get("result") is False:
             result.failed += 1
             result.failures.append((state_id(key), str(state.get("comment", "")).strip()))

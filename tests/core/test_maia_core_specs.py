@@ -239,6 +239,17 @@ def test_nfs_provisioner_points_at_the_nfs_server(maia_core, defaults):
     assert values(other_class, "nfs-provisioner")["storageClass"] == {"name": "shared"}
 
 
+def test_nfs_provisioner_without_an_inventory_address_uses_the_grain_address(maia_core, defaults):
+    """An inventory without addresses (the Ansible collection's example): the ext_pillar gives the NFS
+    server's default IPv4 from its grains as maia:nfs_server:ip, and stage 3 renders with it."""
+    pillar = site_pillar(nfs_server={"name": "nfs-host", "address": None, "ip": "198.18.0.42"})
+    assert values(maia_core.mapdata(defaults, pillar), "nfs-provisioner")["nfs"] == {"server": "198.18.0.42",
+                                                                                      "path": "/nfs"}
+    unknown = site_pillar(nfs_server={"name": "nfs-host", "address": None})
+    with pytest.raises(maia_core.MaiaCoreConfigError, match="address is missing for nfs-host.*grains"):
+        maia_core.mapdata(defaults, unknown)
+
+
 def test_toolkit_values(maia_core, defaults):
     data = maia_core.mapdata(defaults, site_pillar())
     toolkit = values(data, "toolkit")

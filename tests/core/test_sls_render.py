@@ -170,8 +170,14 @@ def test_orchestration_stops_before_stage1_for_an_unsupported_distribution(tmp_p
     assert rc == 0, out + err
     assert list(data) == ["maia-orch-distribution-supported"]
     step = state_args(data["maia-orch-distribution-supported"])
-    assert step["fun"] == "test.fail_without_changes" and step["failhard"] is True
+    assert step["fun"] == "test.configurable_test_state" and step["failhard"] is True
     assert "K8S_DISTRIBUTION is rke2" in step["name"]
+    # under test=True (maia install --test) the refusal fails with its own reason, not Salt's
+    # "If we weren't testing, this would be a failure!"
+    rc, data, out, err = salt_call(conf, "state.sls", "orch.maia", "test=True")
+    ret = next(iter(data.values()))
+    assert ret["result"] is False and "K8S_DISTRIBUTION is rke2" in ret["comment"], out + err
+    assert "If we weren't testing" not in out + err
 
 
 def test_proxy_ip_is_refused_by_name(tmp_path):

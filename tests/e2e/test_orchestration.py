@@ -7,6 +7,7 @@ stage jobs' returns in the master job cache (`salt-run jobs.lookup_jid`).
 """
 import json
 import os
+import re
 
 import yaml
 
@@ -38,6 +39,9 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_
         assert minion_install["modes_after_run"].get(name) == 0o600, (name, minion_install["modes_after_run"])
 
     assert rerun.returncode == 0, rerun.text
+    # Salt's own warnings and stack dumps go to the log file, never to what the user sees
+    for text in (run.text, rerun.text):
+        assert not re.search(r"TransportWarning|[Uu]nclosed|Traceback", text), text
     second = check_truthful(site_lab, rerun, STAGE_HOSTS)
     assert sum(r.changed for r in second.values()) == 0, rerun.text
     assert {k: r.states for k, r in second.items()} == {k: r.states for k, r in first.items()}, rerun.text

@@ -100,3 +100,23 @@ def test_preflight_checks_by_the_stage_parameters_and_the_run_pillar(salt_run):
     assert preflight["flags"]["prepare"]["lvm"] is False
     assert preflight["flags"]["prepare"]["nfs"] is True                # prepare/parameters/defaults.yaml
     assert preflight["flags"]["k8s"]["install_microk8s"] is True       # k8s/parameters/defaults.yaml
+
+
+def test_skipped_hosts_are_left_out_of_every_step(salt_run):
+    """maia install --skip-unreachable passes maia:orch:skip: no step targets those hosts."""
+    compiled = steps(salt_run, {"maia": {"orch": {"skip": ["maia-node-1"]}}})
+    sync = step_args(compiled["maia-orch-minions-synced"])
+    assert sync["tgt"] == "( I@maia:host:address:* or G@maia_roles:* or L@maia-node-0 ) and not L@maia-node-1"
+    assert step_args(compiled["maia-orch-stage-prepare"])["tgt"] == sync["tgt"]
+    assert step_args(compiled["maia-orch-stage-k8s"])["tgt"] == (
+        "( I@maia:roles:control-plane or G@maia_roles:control-plane or L@maia-node-0 ) and not L@maia-node-1")
+    assert step_args(compiled["maia-orch-preflight"])["hosts"] == ["maia-node-0"]
+
+
+def test_the_run_mark_reaches_every_stage(salt_run):
+    """maia install's run mark (maia:orch:run) goes to each stage job's pillar: its live progress
+    tells its own jobs from another orchestration's by it."""
+    compiled = steps(salt_run, {"maia": {"orch": {"run": "0123abcd"}}})
+    for step in ("maia-orch-stage-prepare", "maia-orch-stage-k8s", "maia-orch-stage-core"):
+        assert step_args(compiled[step])["pillar"]["maia"]["orch"] == {"run": "0123abcd"}
+    assert "orch" not in step_args(steps(salt_run)["maia-orch-stage-prepare"])["pillar"]["maia"]

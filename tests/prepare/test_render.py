@@ -286,7 +286,8 @@ def test_nfs_client_without_server_fails_first(tmp_path):
     pillar = dict(CLIENT, nfs_server={})
     s = render(tmp_path, "maia-node-1", {**OS["ubuntu22"], **NO_GPU}, pillar)
     check = s["maia-prepare-nfs-server-known"]
-    assert check["fun"] == "test.fail_without_changes" and check["failhard"] is True and check["order"] == 1
+    assert check["fun"] == "test.configurable_test_state" and check["failhard"] is True and check["order"] == 1
+    assert check["comment"] == check["name"] and check["allow_test_mode_failure"] is True
     assert "maia-node-1" in check["name"] and "nfs_server" in check["name"]
 
 
@@ -351,7 +352,8 @@ def test_host_without_known_ip_stops_before_any_change(tmp_path):
     hosts = dict(HOSTS, **{"maia-node-2": {"address": "maia-node-2", "roles": ["nfs_clients"]}})
     s = render(tmp_path, "maia-node-0", {**OS["debian12"], **NO_GPU}, dict(SERVER, hosts=hosts))
     check = s["maia-prepare-host-addresses-known"]
-    assert check["fun"] == "test.fail_without_changes" and check["failhard"] is True and check["order"] == 1
+    assert check["fun"] == "test.configurable_test_state" and check["failhard"] is True and check["order"] == 1
+    assert check["comment"] == check["name"] and check["allow_test_mode_failure"] is True
     assert "maia-node-2" in check["name"]
     assert not ids(s, "maia-prepare-ufw-rule-from-maia-node-2")
 

@@ -13,6 +13,7 @@ from test_preflight import load
 
 def test_wipe_storage_wrong_site_name_changes_nothing(tmp_path, monkeypatch):
     site = make_site(tmp_path / "config")
+    (tmp_path / "master").write_text("{}\n")  # -c names a Salt configuration folder
     started = []
     monkeypatch.setattr("maia_salt.day2.run_orchestration", lambda *a, **k: started.append(a))
     result = CliRunner().invoke(cli.main, ["reset", "--wipe-storage", "--config-folder", str(site), "-c", str(tmp_path)],
@@ -25,6 +26,7 @@ def test_wipe_storage_wrong_site_name_changes_nothing(tmp_path, monkeypatch):
 
 
 def test_unknown_reset_stage_is_refused(tmp_path):
+    (tmp_path / "master").write_text("{}\n")
     result = CliRunner().invoke(cli.main, ["reset", "--stages", "core,apps", "-c", str(tmp_path)])
     assert result.exit_code == 2 and "unknown stage(s) apps" in result.output
 

@@ -185,6 +185,7 @@ def test_import_refuses_and_writes_nothing(tmp_path, ini, host_vars, fragment):
     for name in "ab":
         (tmp_path / "host_vars" / f"{name}.yml").write_text(host_vars.get(name, GOOD_VARS))
     folder = tmp_path / "config"
+    folder.mkdir()  # the site's CONFIG_FOLDER (import-inventory never creates one)
     result = subprocess.run(
         [sys.executable, "-m", "maia_salt.configure_cli", "import-inventory", str(tmp_path / "hosts"),
          "--config-folder", str(folder)],
@@ -193,7 +194,7 @@ def test_import_refuses_and_writes_nothing(tmp_path, ini, host_vars, fragment):
     assert result.returncode == 2, result.stderr
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr
-    assert not folder.exists()
+    assert list(folder.iterdir()) == []
 
 
 def test_same_address_twice_is_fine(tmp_path):

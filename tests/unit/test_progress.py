@@ -39,6 +39,25 @@ def test_master_events_become_records():
     assert returns.from_event("salt/auth", {"id": "x"}, stages) == []
 
 
+def test_only_this_runs_jobs_are_reported():
+    """Two orchestrations at once: each maia install sees the stage jobs that carry its own run mark
+    (pillar maia:orch:run, which orch.maia passes on to its stages), not the other's."""
+    def new(jid, run):
+        pillar = {"maia": {"orch": {"run": run}}} if run else {"maia": {}}
+        return returns.from_event(f"salt/job/{jid}/new", {
+            "fun": "state.sls", "arg": ["maia.prepare", {"pillar": pillar, "__kwarg__": True}],
+            "minions": ["maia-node-0"], "jid": jid}, stages, None, "mine")
+
+    stages = {}
+    assert new("4040", "mine") == [returns.JobStarted("4040", "prepare", ["maia-node-0"])]
+    assert new("4041", "other") == [] and new("4042", None) == []
+    ret = {"id": "maia-node-0", "fun": "state.sls", "return": {"a_|-b_|-c_|-d": OK}}
+    assert returns.from_event("salt/job/4041/ret/maia-node-0", {
+        **ret, "fun_args": ["maia.prepare", {"pillar": {"maia": {"orch": {"run": "other"}}}}]}, stages, None, "mine") == []
+    assert returns.from_event("salt/job/4040/ret/maia-node-0", ret, stages, None, "mine") == [
+        returns.HostReturned("4040", "prepare", "maia-node-0", {"a_|-b_|-c_|-d": OK})]
+
+
 def test_day2_jobs_are_stages_of_their_own_orchestration():
     """maia reset / remove-host show their steps' jobs live as maia install does; orch.maia's
     stage SLS are not theirs, and theirs are not orch.maia's."""

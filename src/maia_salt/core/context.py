@@ -266,7 +266,13 @@ def _validate(ctx: Context) -> None:
         errors.append("maia:cluster:ingress_resolver_email is missing: set it in <CLUSTER_NAME>.yaml")
     elif email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         errors.append(f"maia:cluster:ingress_resolver_email {email!r} is not an email address")
-    if ctx.active("nfs-provisioner") and not _nfs_given(ctx):
+    if ctx.active("nfs-provisioner") and not _nfs_given(ctx) and ctx.nfs_server.get("name"):
+        errors.append(
+            f"maia:nfs_server:address is missing for {ctx.nfs_server['name']}: inventory.yaml gives none and "
+            "the master knows no default IPv4 of the host from its grains yet: give it an address in "
+            "inventory.yaml, or let the host answer once (maia install --stages prepare) so its grains are known"
+        )
+    elif ctx.active("nfs-provisioner") and not _nfs_given(ctx):
         errors.append(
             "maia:nfs_server:address is missing (no host in the nfs_server group of "
             "inventory.yaml, and no nfs_server/nfs_path in <CLUSTER_NAME>.yaml): add one, or "
@@ -309,10 +315,16 @@ def source_problems(ctx, stage: str) -> list[str]:
     return errors
 
 
+def nfs_server_address(ctx: Context) -> str:
+    """The NFS server's address: the inventory's, else its default IPv4 from its grains
+    (``maia:nfs_server:ip``, set by the ext_pillar), as for an inventory without addresses."""
+    return str(ctx.nfs_server.get("address") or ctx.nfs_server.get("ip") or "")
+
+
 def _nfs_given(ctx: Context) -> bool:
     override = ((ctx.apps.get("nfs-provisioner") or App("", {}, False)).conf.get("values") or {}).get("nfs") or {}
     return bool(
         (ctx.cluster.get("nfs_server") and ctx.cluster.get("nfs_path"))
-        or ctx.nfs_server.get("address")
+        or nfs_server_address(ctx)
         or override.get("server")
     )

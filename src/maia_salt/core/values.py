@@ -23,7 +23,7 @@ from typing import Callable
 
 from maia_salt.merge import deep_merge
 
-from .context import App, Context
+from .context import App, Context, nfs_server_address
 
 LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
@@ -273,7 +273,7 @@ def nfs_provisioner(ctx: Context, app: App) -> dict:
     if cluster.get("nfs_server") and cluster.get("nfs_path"):
         nfs = {"server": str(cluster["nfs_server"]), "path": str(cluster["nfs_path"])}
     else:
-        nfs = {"server": str(ctx.nfs_server.get("address") or ""), "path": str(ctx.core["nfs_path"])}
+        nfs = {"server": nfs_server_address(ctx), "path": str(ctx.core["nfs_path"])}
     values = {**chart_coordinates(app), "nfs": nfs}
     shared = str(cluster.get("shared_storage_class") or "nfs-client")
     if shared != "nfs-client":  # the chart's own default class name is nfs-client

@@ -1,0 +1,128 @@
+"""`maia install` on the lab: an absent minion named before any stage, the plan of --test, the
+--json document, and output free of Salt's warnings and stack dumps.
+
+Real: the hosts (systemd-nspawn Debian, UFW), Salt (master, minions). Stand-ins
+(docs/standins.md) for the Kubernetes API, MicroK8s and ArgoCD; these tests run stage 1 only,
+which needs none of them.
+"""
+import json
+import re
+import subprocess
+import time
+
+import jsonschema
+
+from maia_salt import jsonout
+from support.install_output import maia_bin, maia_install, start_install, wait_for_line
+
+NOISE = re.compile(r"TransportWarning|[Uu]nclosed|Traceback")
+
+
+def _quiet(run):
+    assert not NOISE.search(run.stdout + run.stderr), run.text
+
+
+def _minion_answers(lab, host, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        proc = lab.salt(host, "test.ping", "--out=json", "--static", "-t", "5", check=False)
+        try:
+            if json.loads(proc.stdout or "{}").get(host) is True:
+                return
+        except ValueError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"the minion of {host} does not answer again")
+
+
+def test_a_stopped_minion_is_named_within_15_seconds(site_lab):
+    site_lab.ssh("maia-node-2", "systemctl stop salt-minion")
+    try:
+        started = time.monotonic()
+        proc = start_install(site_lab, "--stages", "prepare")
+        line, seen = wait_for_line(proc, r"not answering: maia-node-2", timeout=120)
+        named_after = time.monotonic() - started
+        proc.wait(timeout=120)  # little output: the pipes cannot fill; read the rest through the same buffers
+        out, err = proc.stdout.read(), proc.stderr.read()
+        text = "".join(seen) + err
+        assert named_after < 15, (named_after, text)
+        assert "systemctl start salt-minion" in line and "--skip-unreachable" in line
+        assert proc.returncode == 1 and "nothing was run" in text
+        assert "stage 1" not in text and not NOISE.search(text + out), text + out
+    finally:
+        site_lab.ssh("maia-node-2", "systemctl start salt-minion")
+        _minion_answers(site_lab, "maia-node-2")
+
+
+def test_test_run_names_the_host_and_state_of_a_deleted_ufw_rule(site_lab):
+    """After stage 1, one UFW rule is deleted on maia-node-1: --test names that host and that
+    state with its predicted change, and the --json document (validated against the shipped
+    schema) holds the same."""
+    first = maia_install(site_lab, "--stages", "prepare")
+    assert first.returncode == 0, first.text
+    _quiet(first)
+    peer = site_lab.host("maia-node-0").address
+    site_lab.ssh("maia-node-1", f"ufw delete allow from {peer}")
+    try:
+        plan = maia_install(site_lab, "--stages", "prepare", "--test")
+        assert plan.returncode == 0, plan.text
+        _quiet(plan)
+        state = "maia-prepare-ufw-rule-from-maia-node-0-allowed"
+        assert f"WOULD CHANGE prepare on maia-node-1: {state}" in plan.stdout, plan.text
+        assert "prepare on maia-node-0:" not in plan.stdout and "prepare on maia-node-2:" not in plan.stdout
+
+        doc_run = maia_install(site_lab, "--stages", "prepare", "--test", "--json")
+        assert doc_run.returncode == 0, doc_run.text
+        _quiet(doc_run)
+        doc = json.loads(doc_run.stdout)
+        jsonschema.Draft202012Validator(jsonout.schema()).validate(doc)
+        changed = {(row["host"], change["state"]) for row in doc["hosts"] for change in row["changes"]}
+        assert changed == {("maia-node-1", state)}, doc
+        assert doc["test"] is True and doc["exit_code"] == 0
+    finally:
+        site_lab.ssh("maia-node-1", f"ufw allow from {peer}", check=False)
+
+
+def test_status_reads_the_last_runs_and_asks_the_hosts(site_lab):
+    """`maia status --json` after a stage 1 run: a row per host for prepare with the job the master's
+    job cache holds, every host answering; with one minion stopped, that host is named (exit 1)."""
+    run = maia_install(site_lab, "--stages", "prepare")
+    assert run.returncode == 0, run.text
+    jid = run.stage_jobs()["prepare"][0]
+    proc = subprocess.run([maia_bin(), "status", "-c", site_lab.dir, "--json"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not NOISE.search(proc.stdout + proc.stderr), proc.stderr
+    doc = json.loads(proc.stdout)
+    jsonschema.Draft202012Validator(jsonout.schema()).validate(doc)
+    rows = {(r["stage"], r["host"]): r for r in doc["hosts"]}
+    assert {h for s, h in rows if s == "prepare"} == {"maia-node-0", "maia-node-1", "maia-node-2"}, doc
+    for host in ("maia-node-0", "maia-node-1", "maia-node-2"):
+        assert rows[("prepare", host)]["jid"] == jid and rows[("prepare", host)]["answers"] is True, doc
+        assert rows[("prepare", host)]["states"] > 0 and rows[("prepare", host)]["when"]
+    site_lab.ssh("maia-node-2", "systemctl stop salt-minion")
+    try:
+        down = subprocess.run([maia_bin(), "status", "-c", site_lab.dir], capture_output=True, text=True,
+                              timeout=300)
+        assert down.returncode == 1 and "host maia-node-2: DOES NOT ANSWER" in down.stdout, down.stdout
+        assert "host maia-node-0: answers" in down.stdout
+    finally:
+        site_lab.ssh("maia-node-2", "systemctl start salt-minion")
+        _minion_answers(site_lab, "maia-node-2")
+
+
+def test_skip_unreachable_converges_the_others(site_lab):
+    site_lab.ssh("maia-node-2", "systemctl stop salt-minion")
+    try:
+        run = maia_install(site_lab, "--stages", "prepare", "--skip-unreachable", "--json")
+        _quiet(run)
+        assert run.returncode == 1, run.text
+        doc = json.loads(run.stdout)
+        jsonschema.Draft202012Validator(jsonout.schema()).validate(doc)
+        by_host = {(r["stage"], r["host"]): r for r in doc["hosts"]}
+        assert by_host[("-", "maia-node-2")]["error"].startswith("did not answer")
+        assert by_host[("prepare", "maia-node-0")]["ok"] and by_host[("prepare", "maia-node-1")]["ok"]
+        assert ("prepare", "maia-node-2") not in by_host
+    finally:
+        site_lab.ssh("maia-node-2", "systemctl start salt-minion")
+        _minion_answers(site_lab, "maia-node-2")

@@ -1,0 +1,40 @@
+"""`maia status` reads the jobs runner's answers (the shapes of Salt 3008's jobs.list_jobs and
+jobs.lookup_jid); the command itself runs on the lab in tests/e2e/test_run_checks.py."""
+import jsonschema
+import pytest
+
+from maia_salt import jsonout, status
+
+OK = {"a_|-b_|-c_|-d": {"result": True, "changes": {}, "comment": "", "duration": 1.0}}
+JOBS = {
+    "20261206080000000001": {"Function": "state.sls", "StartTime": "2026, Dec 06 08:00:00.000001",
+                             "Arguments": ["maia.prepare", {"pillar": {"maia": {}}, "__kwarg__": True}]},
+    "20261206070000000001": {"Function": "state.sls", "StartTime": "2026, Dec 06 07:00:00.000001",
+                             "Arguments": ["maia.prepare", {"pillar": {"maia": {}}, "__kwarg__": True}]},
+    # the module sync's job of several functions, and a dry run: not a stage run
+    "20261206080000000002": {"Function": ["saltutil.sync_modules", "test.ping"], "Arguments": [[], []]},
+    "20261206090000000003": {"Function": "state.sls", "Arguments": ["maia.prepare", {"test": True, "__kwarg__": True}]},
+}
+
+
+def runner(fun, **kw):
+    if fun == "jobs.list_jobs":
+        return JOBS
+    hosts = ["maia-node-0", "maia-node-1"] if kw["jid"] == "20261206080000000001" else ["maia-node-2"]
+    return {"outputter": "highstate", "data": {h: OK for h in hosts}}  # lookup_jid of a state job
+
+
+def test_last_run_per_host_and_stage():
+    rows = status.last_runs(runner)
+    assert [(r.stage, r.host, r.jid) for r in rows] == [
+        ("prepare", "maia-node-0", "20261206080000000001"), ("prepare", "maia-node-1", "20261206080000000001"),
+        ("prepare", "maia-node-2", "20261206070000000001")]
+    doc = jsonout.of_status(rows, {"maia-node-0": True, "maia-node-1": True, "maia-node-2": False})
+    jsonschema.Draft202012Validator(jsonout.schema()).validate(doc)
+    assert doc["exit_code"] == 1 and doc["hosts"][2]["answers"] is False
+    assert "host maia-node-2: DOES NOT ANSWER" in status.render(rows, {"maia-node-2": False})
+
+
+def test_an_unreadable_job_cache_is_named():
+    with pytest.raises(status.StatusError, match="job cache cannot be read"):
+        status.last_runs(lambda fun, **kw: "Exception occurred in runner jobs.list_jobs: ...")
