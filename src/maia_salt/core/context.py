@@ -1,7 +1,8 @@
-"""Settings of the MAIA core layer: defaults + pillar, validated.
+"""Settings of the MAIA core layer: its parameters and the site's facts, validated.
 
-:func:`build_context` merges ``maia:core`` over ``parameters/defaults.yaml``,
-reads the cluster YAML (``maia:cluster``), ``env.json`` (``maia:env``), the
+:func:`build_context` takes the stage's parameters as the map stack merged them
+(``maia/core/map.jinja``: ``parameters/defaults.yaml`` <- ``maia:core:lookup`` <-
+``maia:core``; nothing here merges ``maia:core`` again), reads the cluster YAML (``maia:cluster``), ``env.json`` (``maia:env``), the
 registry credentials and the inventory (``maia:hosts``, ``maia:nfs_server``),
 and raises :class:`ConfigError` naming every bad or missing key before
 anything is built.
@@ -13,12 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 
 from ..flags import as_bool
-from ..merge import deep_merge
 
-#: where the defaults live, relative to a Salt file root
+#: where the stage's defaults live, relative to a Salt file root
 DEFAULTS_RELPATH = "maia/core/parameters/defaults.yaml"
 LOCAL_CLUSTER = "https://kubernetes.default.svc"
 TRAEFIK_CLASS = "maia-core-traefik"
@@ -35,14 +34,6 @@ CLUSTER_KEYS = (
 
 class ConfigError(ValueError):
     """Bad or missing input; the message names every key and the fix."""
-
-
-def read_defaults(text: str) -> dict:
-    """The parsed ``parameters/defaults.yaml`` (the one way to read it)."""
-    data = yaml.safe_load(text or "")
-    if not isinstance(data, dict) or "apps" not in data:
-        raise ConfigError(f"{DEFAULTS_RELPATH}: not the MAIA core defaults (no `apps`)")
-    return data
 
 
 @dataclass
@@ -120,9 +111,14 @@ def _destination(cluster: dict) -> tuple[str, str]:
     return f"maia-core-{cluster.get('cluster_name') or '<cluster_name>'}", address
 
 
-def build_context(defaults: dict, pillar: dict) -> Context:
-    """Merge, resolve and validate; raises :class:`ConfigError` listing every problem."""
-    core = deep_merge(defaults, pillar.get("core") or {})
+def build_context(parameters: dict, pillar: dict) -> Context:
+    """Resolve and validate; raises :class:`ConfigError` listing every problem.
+
+    ``parameters``: the stage's merged parameters; ``pillar``: the ``maia`` tree (its facts:
+    cluster, env, registry, hosts, nfs_server, kubeconfig)."""
+    if not isinstance(parameters, dict) or "apps" not in parameters:
+        raise ConfigError(f"{DEFAULTS_RELPATH}: the parameters hold no `apps`: is formulas/ in file_roots?")
+    core = dict(parameters)
     cluster = dict(pillar.get("cluster") or {})
     env = dict(pillar.get("env") or {})
     errors: list[str] = []

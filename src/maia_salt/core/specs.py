@@ -134,9 +134,10 @@ def restarts(ctx: Context) -> list[dict]:
     return out
 
 
-def mapdata(defaults: dict, pillar: dict) -> dict:
-    """Everything ``formulas/maia/core`` applies, from the defaults and the ``maia`` pillar tree."""
-    ctx = build_context(defaults, pillar)
+def mapdata(parameters: dict, pillar: dict) -> dict:
+    """Everything ``formulas/maia/core`` applies, from the stage's merged parameters and the
+    ``maia`` pillar tree's facts."""
+    ctx = build_context(parameters, pillar)
     apps = applications(ctx)
     core = ctx.core
     absent = []

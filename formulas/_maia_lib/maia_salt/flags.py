@@ -1,1 +1,0 @@
-../../../src/maia_salt/flags.py
