@@ -1,11 +1,13 @@
 """MAIA core layer (stage 3): Salt adapter over the ``maia_salt.core`` library.
 
 The settings, Helm values and specs are built by the plain library
-``src/maia_salt/core`` (context, values, specs); this module hands it the
-defaults (``salt://maia/core/parameters/defaults.yaml``) and this minion's
-``maia`` pillar, and performs the one cluster action of the stage, the
-rollout restarts. On a minion without the maia-salt package the library comes
-from the file server (``salt://_maia_lib``).
+``src/maia_salt/core`` (context, values, specs), which reaches this host the way
+all host code does, through ``file_roots``: ``_utils/maia_layers`` (synced with
+``saltutil.sync_utils`` or ``sync_all``) holds it as ``maia_layers.core``. Its
+functions (``mapdata``, ``applications``, ``application``, ``project``,
+``namespaces``) are defined once, in ``maia_layers.stage_api``, for this module and
+the salt-ssh wrapper; this module adds where its pillar comes from and the one
+cluster action of the stage, the rollout restarts.
 
 CLI::
 
@@ -21,24 +23,29 @@ Application objects, as with the Ansible collection); states mask them.
 from __future__ import annotations
 
 import datetime
-import importlib
 import logging
-import os
-import sys
 
 from salt.exceptions import CommandExecutionError
+
+try:
+    # on sys.path while Salt's loader loads this module: the host's synced utils folder
+    from maia_layers import core as _core_library
+    from maia_layers import stage_api as _stage_api
+except ImportError as _exc:  # not synced yet: say how, instead of failing to load
+    _core_library = _stage_api = None
+    _MISSING = str(_exc)
 
 log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_core"
 
-DEFAULTS_URL = "salt://maia/core/parameters/defaults.yaml"
-LIBRARY_URL = "salt://_maia_lib"
 TRIGGER_ANNOTATION = "maia-salt/restart-trigger"
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 
 
 def __virtual__():
+    # loads without the library too: a salt-ssh target runs only the restarts below (the
+    # specs are built on the master there), and salt-ssh ships no utils package
     return __virtualname__
 
 
@@ -46,102 +53,21 @@ class MaiaCoreConfigError(CommandExecutionError):
     """Bad or missing input; the message names every key and the fix."""
 
 
-def _library():
-    """``maia_salt.core``: installed, else fetched from the file server."""
-    try:
-        return importlib.import_module("maia_salt.core")
-    except ImportError:
-        pass
-    saltenv = __opts__.get("saltenv") or "base"
-    cached = __salt__["cp.cache_dir"](LIBRARY_URL, saltenv=saltenv) if "cp.cache_dir" in __salt__ else []
-    roots = {path.split(os.sep + "_maia_lib" + os.sep)[0] + os.sep + "_maia_lib" for path in cached or []}
-    for root in roots:
-        if root not in sys.path:
-            sys.path.insert(0, root)
-    try:
-        return importlib.import_module("maia_salt.core")
-    except ImportError as exc:
-        raise CommandExecutionError(
-            f"maia_core needs the maia_salt.core library: install maia-salt on this minion, or "
-            f"serve formulas/ (with _maia_lib) from the master's file_roots ({exc})"
-        ) from None
-
-
-def _defaults():
-    text = __salt__["cp.get_file_str"](DEFAULTS_URL, saltenv=__opts__.get("saltenv") or "base")
-    if not text:
-        raise MaiaCoreConfigError(f"cannot read {DEFAULTS_URL}: is formulas/ in file_roots?")
-    return _library().read_defaults(text)
-
-
 def _maia_pillar():
     """This minion's ``maia`` pillar, unmasked (Salt 3008 masks pillar values in modules)."""
     return __salt__["pillar.get"]("maia", {}, unmask=True) or {}
 
 
-def mapdata(defaults=None, pillar=None):
-    """Everything ``formulas/maia/core`` applies, from defaults + pillar.
+if _stage_api is not None:
+    _stage_api.define(globals(), _core_library, "core", _maia_pillar, MaiaCoreConfigError)
+else:
 
-    ``defaults`` is the parsed ``parameters/defaults.yaml`` (map.jinja passes
-    it); without it the file is fetched from ``salt://``. ``pillar`` (the
-    ``maia`` tree) defaults to this minion's pillar. Raises with every bad key
-    named when the input is incomplete.
-
-    CLI example::
-
-        salt-call maia_core.mapdata
-    """
-    lib = _library()
-    try:
-        return lib.mapdata(
-            defaults if defaults is not None else _defaults(),
-            pillar if pillar is not None else _maia_pillar(),
+    def mapdata(parameters=None, pillar=None):  # pylint: disable=unused-argument
+        """Unavailable: this host has not synced the library (see the error)."""
+        raise CommandExecutionError(
+            "maia_core needs the maia_layers library from file_roots (_utils/maia_layers): "
+            f"run saltutil.sync_utils or saltutil.sync_all ({_MISSING})"
         )
-    except lib.ConfigError as exc:
-        raise MaiaCoreConfigError(str(exc)) from None
-
-
-def applications(defaults=None, pillar=None):
-    """Every enabled Application: name, spec, secret_keys, sync_wave (by wave).
-
-    CLI example::
-
-        salt-call maia_core.applications
-    """
-    return mapdata(defaults, pillar)["apps"]
-
-
-def application(component, defaults=None, pillar=None):
-    """One Application (``component`` as in the catalogue, e.g. ``traefik``, or its name).
-
-    CLI example::
-
-        salt-call maia_core.application prometheus
-    """
-    for app in applications(defaults, pillar):
-        if component in (app["component"], app["name"]):
-            return app
-    raise CommandExecutionError(f"no enabled MAIA core component {component!r}")
-
-
-def project(defaults=None, pillar=None):
-    """The AppProject: name, namespace, spec.
-
-    CLI example::
-
-        salt-call maia_core.project
-    """
-    return mapdata(defaults, pillar)["project"]
-
-
-def namespaces(defaults=None, pillar=None):
-    """The namespaces of the core layer.
-
-    CLI example::
-
-        salt-call maia_core.namespaces
-    """
-    return mapdata(defaults, pillar)["namespaces"]
 
 
 # --------------------------------------------------------------------------

@@ -4,20 +4,21 @@ salt-ssh renders SLS files on the master, and a ``salt["maia_core.mapdata"]``
 call in a template would otherwise run on the target through a fresh
 ``salt-call``, which has no pillar (salt-ssh ships pillar with state runs
 only), and passing the pillar as an argument would put secrets on an ssh
-command line. This wrapper runs the same library (``maia_salt.core``, installed
-with maia-salt on the master) with the master's pillar and the defaults from
-the master's ``file_roots``. Only the pure spec builders are wrapped;
-``restart_pending``/``rollout_restart`` still run on the target.
+command line. This wrapper gives the master side the functions the host module
+has, from the same definition (``maia_salt.stage_api``, over the library
+``maia_salt.core`` of the maia-salt package installed on the master), with the
+master's pillar. ``restart_pending``/``rollout_restart`` are not wrapped: they
+run on the target.
 
 Salt finds it one way: through the maia-salt ``salt.loader`` entry point (kind
 ``wrapper``) of the package installed on the master. salt-ssh 3008 loads
 wrappers with the target's ``extension_modules``, so a ``saltutil.sync_wrapper``
 copy on the master is never read (docs/development.md, shipping).
 """
-import os
-
-import salt.utils.files
 from salt.exceptions import CommandExecutionError
+
+from maia_salt import core as _core_library
+from maia_salt import stage_api as _stage_api
 
 __virtualname__ = "maia_core"
 
@@ -26,59 +27,9 @@ def __virtual__():
     return __virtualname__
 
 
-def _library():
-    try:
-        import maia_salt.core  # pylint: disable=import-outside-toplevel
-    except ImportError as exc:
-        raise CommandExecutionError(f"maia_core wrapper: the maia-salt package is not installed on the master ({exc})") from None
-    return maia_salt.core
-
-
-def _defaults():
-    lib = _library()
-    for roots in (__opts__.get("file_roots") or {}).values():
-        for root in roots:
-            path = os.path.join(root, *lib.context.DEFAULTS_RELPATH.split("/"))
-            if os.path.isfile(path):
-                with salt.utils.files.fopen(path, encoding="utf-8") as handle:
-                    return lib.read_defaults(handle.read())
-    raise CommandExecutionError(f"{lib.context.DEFAULTS_RELPATH} is not in the master's file_roots")
-
-
-def _pillar_data():
+def _maia_pillar():
+    """The target's ``maia`` pillar as the master compiled it (salt-ssh keeps it unmasked)."""
     return __pillar__.get("maia") or {}
 
 
-def mapdata(defaults=None, pillar=None):
-    """See ``maia_core.mapdata`` (runs on the master under salt-ssh)."""
-    lib = _library()
-    try:
-        return lib.mapdata(
-            defaults if defaults is not None else _defaults(),
-            pillar if pillar is not None else _pillar_data(),
-        )
-    except lib.ConfigError as exc:
-        raise CommandExecutionError(str(exc)) from None
-
-
-def applications(defaults=None, pillar=None):
-    """See ``maia_core.applications``."""
-    return mapdata(defaults, pillar)["apps"]
-
-
-def application(component, defaults=None, pillar=None):
-    """See ``maia_core.application``."""
-    for app in applications(defaults, pillar):
-        if component in (app["component"], app["name"]):
-            return app
-    raise CommandExecutionError(f"no enabled MAIA core component {component!r}")
-
-
-def project(defaults=None, pillar=None):
-    """See ``maia_core.project``."""
-    return mapdata(defaults, pillar)["project"]
-
-
-def namespaces(defaults=None, pillar=None):
-    """See ``maia_core.namespaces``."""
-    return mapdata(defaults, pillar)["namespaces"]
+_stage_api.define(globals(), _core_library, "core", _maia_pillar, CommandExecutionError)

@@ -1,6 +1,7 @@
 """Helpers of the MAIA core layer tests: a site pillar and the maia_core module
 loaded as a plain Python module with the Salt dunders it needs."""
 import importlib.util
+import sys
 
 import yaml
 
@@ -56,11 +57,24 @@ def site_pillar(**overrides):
 
 
 def load_maia_core(salt_funcs=None):
-    spec = importlib.util.spec_from_file_location("maia_core_under_test", REPO / "_modules" / "maia_core.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """_modules/maia_core.py as a plain module, its library imported from ``_utils`` (what
+    Salt's loader puts on sys.path from a host's synced utils).
+
+    ``mapdata(defaults, pillar)`` takes the tests' site pillar with its ``core`` overrides:
+    it merges them over ``defaults`` first, as ``maia/core/map.jinja``'s map stack does in a
+    real run (the module itself merges nothing), then calls the module's ``mapdata``."""
+    utils = str(REPO / "_utils")
+    sys.path.insert(0, utils)
+    try:
+        spec = importlib.util.spec_from_file_location("maia_core_under_test", REPO / "_modules" / "maia_core.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(utils)
     module.__salt__ = dict(salt_funcs or {})
     module.__opts__ = {"test": False, "saltenv": "base"}
+    stage_mapdata = module.mapdata
+    module.mapdata = lambda defaults, pillar: stage_mapdata(merge(defaults, pillar.get("core") or {}), pillar)
     return module
 
 

@@ -635,9 +635,12 @@ def test_restart_predicted_under_test_when_the_cluster_cannot_answer():
 
 
 def test_salt_ssh_wrapper_builds_the_same_specs_on_the_master(defaults):
-    """_wrapper/maia_core.py (salt-ssh renders SLS on the master) loads the same
-    code with the master's pillar and defaults from file_roots."""
+    """_wrapper/maia_core.py (salt-ssh renders SLS on the master) has the module's functions,
+    from the same definition (maia_salt.stage_api), and builds the same specs with the
+    master's pillar."""
     import importlib.util
+
+    from pathlib import Path
 
     from core.helpers import REPO, load_maia_core
 
@@ -645,48 +648,82 @@ def test_salt_ssh_wrapper_builds_the_same_specs_on_the_master(defaults):
     wrapper = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(wrapper)
     pillar = site_pillar(cluster={"k8s_distribution": "k3s"})
-    wrapper.__opts__ = {"file_roots": {"base": [str(REPO / "formulas")]}, "test": False}
+    wrapper.__opts__ = {"test": False}
     wrapper.__pillar__ = {"maia": pillar}
     wrapper.__salt__ = {}
-    assert wrapper.mapdata() == load_maia_core().mapdata(defaults, pillar)
-    assert [a["component"] for a in wrapper.applications()][0] == "cert-manager"
+    module = load_maia_core()
+    defined_in = REPO / "src" / "maia_salt" / "stage_api.py"
+    for name in API:
+        assert vars(wrapper)[name].__module__ == "maia_core_wrapper"  # Salt's loader packs only own functions
+        # one definition for both adapters, not a copy (the module's is reached through _utils)
+        for function in (vars(wrapper)[name], vars(module)[name] if name != "mapdata" else module.applications):
+            assert Path(function.__code__.co_filename).resolve() == defined_in, (name, function.__code__.co_filename)
+    assert wrapper.mapdata(defaults) == load_maia_core().mapdata(defaults, pillar)
+    assert [a["component"] for a in wrapper.applications(defaults)][0] == "cert-manager"
 
 
-def test_minion_without_the_package_loads_the_library_from_the_file_server(tmp_path, defaults):
-    """A minion with Salt but without maia-salt: the adapter fetches maia_salt.core
-    through cp.cache_dir('salt://_maia_lib') and builds the same specs."""
-    import shutil
-    import subprocess
-    import sys
+API = {"mapdata", "applications", "application", "project", "namespaces"}
 
-    from support.paths import REPO
 
-    cached = tmp_path / "cache" / "files" / "base" / "_maia_lib"
-    shutil.copytree(REPO / "formulas" / "_maia_lib", cached, symlinks=False,
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    script = f"""
-import importlib.util, json, sys
+LOADER_SCRIPT = r"""
+import json, sys, tempfile
+extmods, data = sys.argv[1], json.load(sys.stdin)
+# a host without the maia-salt package: hide it (the editable install's finder and src/)
 sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__ + repr(f)]
 sys.path[:] = [p for p in sys.path if not p.endswith("/src")]
-for name in [m for m in sys.modules if m.startswith("maia_salt")]:
-    del sys.modules[name]
 try:
-    import maia_salt.core
+    import maia_salt
     raise SystemExit("maia_salt is still importable: the test cannot hide it")
 except ImportError:
     pass
-spec = importlib.util.spec_from_file_location("maia_core_minion", {str(REPO / "_modules" / "maia_core.py")!r})
-mod = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(mod)
-files = [str(p) for p in __import__("pathlib").Path({str(cached)!r}).rglob("*.py")]
-mod.__salt__ = {{"cp.cache_dir": lambda url, saltenv="base": files}}
-mod.__opts__ = {{"saltenv": "base"}}
-data = json.load(sys.stdin)
-print(json.dumps(mod.mapdata(data["defaults"], data["pillar"])))
+import salt.config, salt.loader
+d = tempfile.mkdtemp()
+opts = salt.config.minion_config(None)
+opts.update({"root_dir": d, "cachedir": d + "/cache", "extension_modules": extmods,
+             "file_client": "local", "pillar": {"maia": data["pillar"]}})
+utils = salt.loader.utils(opts)
+mods = salt.loader.minion_mods(opts, utils=utils)
+out = {"data": mods["maia_core.mapdata"](data["parameters"]),
+       "library": mods["maia_core.restart_pending"].__globals__["_core_library"].__name__,
+       "imported": sorted(m for m in sys.modules if m.startswith(("maia_salt", "maia_layers")))}
+print("RESULT " + json.dumps(out))
 """
-    proc = subprocess.run([sys.executable, "-c", script], input=json.dumps({"defaults": defaults, "pillar": site_pillar()}),
-                          capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    from core.helpers import load_maia_core
 
-    assert json.loads(proc.stdout) == json.loads(json.dumps(load_maia_core().mapdata(defaults, site_pillar())))
+
+@pytest.mark.slow
+def test_a_host_without_the_package_uses_the_library_synced_from_file_roots(tmp_path, defaults):
+    """A host with Salt but without maia-salt (a site's minion): Salt's real loader, over the
+    extension modules a real saltutil.sync_all left (support/extmods.py), loads maia_core with
+    the library it synced from _utils/maia_layers, and builds the same specs."""
+    import subprocess
+    import sys
+
+    from core.helpers import load_maia_core
+    from support.extmods import synced_extension_modules
+
+    extmods = synced_extension_modules(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", LOADER_SCRIPT, extmods],
+                          input=json.dumps({"parameters": defaults, "pillar": site_pillar()}),
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    out = json.loads(lines[-1][len("RESULT "):])
+    assert out["library"] == "maia_layers.core"
+    assert not [m for m in out["imported"] if m.startswith("maia_salt")]  # no second way
+    assert out["data"] == json.loads(json.dumps(load_maia_core().mapdata(defaults, site_pillar())))
+
+
+def test_the_served_libraries_import_each_other_relatively_only():
+    """_utils/maia_layers serves src/maia_salt's stage libraries under another name: an absolute
+    ``maia_salt`` import in one of them would reach for the installed package on a host."""
+    import os
+    import re
+    from pathlib import Path
+
+    from core.helpers import REPO
+
+    served = sorted(Path(folder) / name for folder, _dirs, names in os.walk(REPO / "_utils" / "maia_layers", followlinks=True)
+                    for name in names if name.endswith(".py"))
+    assert any(path.parent.name == "core" for path in served)
+    offenders = [str(path) for path in served if re.search(r"^\s*(from|import)\s+maia_salt\b", path.read_text(), re.M)]
+    assert offenders == []

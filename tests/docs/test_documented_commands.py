@@ -42,11 +42,61 @@ def test_every_documented_command_has_a_runner():
     assert unknown == [], "documented commands no test runs: " + "; ".join(unknown)
 
 
+def _run(argv, **kwargs):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=REPO, **kwargs)
+
+
+def test_setup_examples_do_what_they_say(tmp_path):
+    """The setup examples (make, git clone, activate, export, cd), each checked for real here;
+    .ci/run itself runs `make setup`, `make test` and `make demo` from a bare copy."""
+    commands = {c.text for c in by_kind("setup")}
+    checked = set()
+    for text in sorted(commands):
+        if text == "make setup":
+            # the Debian packages are there (the target installs only what is missing) and the venv
+            # is up to date with setup.py and lab/setup.py (make -q: nothing left to do)
+            assert _run(["make", "system-deps"]).returncode == 0
+            assert _run(["make", "-q", ".venv/.installed"]).returncode == 0, "make setup would reinstall .venv"
+            for package in ("maia_salt", "maia_lab"):
+                assert _run([sys.executable, "-c", f"import {package}"]).returncode == 0, package
+        elif text == "make test":
+            # the target runs (setup first, then pytest) and collects the stand-ins' tests too
+            proc = _run(["make", "test", "PYTEST_ARGS=--collect-only -q -p no:cacheprovider"])
+            assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+            assert "lab/tests/standins/" in proc.stdout and "tests/unit/" in proc.stdout
+        elif text == "make demo":
+            dry = _run(["make", "-n", "demo"])
+            assert dry.returncode == 0 and ".venv/bin/maia demo" in dry.stdout
+            assert _run([str(BIN / "maia"), "demo", "--help"]).returncode == 0
+        elif text == ". .venv/bin/activate":
+            proc = _run(["bash", "-c", ". .venv/bin/activate && command -v maia maia-configure salt-call"])
+            assert proc.returncode == 0 and all(line.startswith(str(REPO / ".venv" / "bin"))
+                                                for line in proc.stdout.split()), proc.stdout
+        elif text.startswith("git clone <this repository> maia-salt"):
+            if _run(["git", "rev-parse", "--is-inside-work-tree"]).returncode != 0:
+                pytest.skip("not a git checkout: nothing to clone")  # .ci/run's copy is a git checkout too
+            clone = tmp_path / "maia-salt"
+            assert _run(["git", "clone", "--quiet", str(REPO), str(clone)]).returncode == 0
+            assert re.search(r"^setup:", (clone / "Makefile").read_text(), re.M)
+        elif text.startswith("export "):
+            # every variable exported is one maia-configure reads
+            names = re.findall(r"\b([A-Z_]+)=", text)
+            source = (REPO / "src" / "maia_salt" / "configure.py").read_text()
+            assert names and [n for n in names if f'"{n}"' not in source] == []
+        elif text == 'cd "$(maia lab path)"':
+            proc = _run([str(BIN / "maia"), "lab", "path"])
+            assert proc.returncode == 0 and proc.stdout.strip().startswith("/"), proc.stdout + proc.stderr
+        else:
+            continue
+        checked.add(text)
+    assert checked == commands, f"setup examples no check covers: {sorted(commands - checked)}"
+
+
 def test_pytest_examples_name_existing_tests():
     commands = by_kind("pytest")
     assert commands
     for command in commands:
-        paths = [a for a in command.program_argv if a.startswith("tests/")]
+        paths = [a for a in command.program_argv if a.startswith(("tests/", "lab/tests/"))]
         assert paths, str(command)
         for path in paths:
             assert (REPO / path.split("::")[0]).exists(), f"{command}: {path} does not exist"

@@ -20,8 +20,9 @@ out. Each command has a kind, which says where the tests run it:
 - ``standin``: ``python -m maia_lab.standins.*`` servers: every documented
   option is one the program accepts;
 - ``pytest``: the test paths exist; ``bench``: the script exists;
-- ``setup``: ``make``, ``git clone``, ``. .venv/bin/activate``, ``cd``: what CI itself
-  runs (.ci/run: make setup, make test, make demo from a bare clone).
+- ``setup``: ``make``, ``git clone``, ``. .venv/bin/activate``, ``cd``, ``export``: each
+  checked for real by tests/docs (make -q/-n, the venv's commands, a clone, the variables
+  maia-configure reads); .ci/run runs make setup, make test and make demo from a bare copy.
 A command of no known kind fails the tests: a new example needs a runner.
 """
 from __future__ import annotations

@@ -17,11 +17,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from maia_salt.core.context import (
+from ..core.context import (
     LOCAL_CLUSTER, App, ConfigError, Site, _resolve_app, as_bool, site_settings, source_problems,
 )
-from maia_salt.core.values import derived_secret
-from maia_salt.merge import deep_merge
+from ..core.values import derived_secret
+from ..merge import deep_merge
 
 #: where the defaults live, relative to a Salt file root
 DEFAULTS_RELPATH = "maia/admin/parameters/defaults.yaml"

@@ -10,7 +10,7 @@ releases ``maia-admin-<component>``.
 """
 from __future__ import annotations
 
-from maia_salt.core.specs import applications, layer_mapdata
+from ..core.specs import applications, layer_mapdata
 
 from .context import AdminContext, build_context, is_enabled
 from .values import helm_values

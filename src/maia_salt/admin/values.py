@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from maia_salt.core.context import App
-from maia_salt.core.values import chart_coordinates, ingress_annotations
-from maia_salt.core.values import helm_values as core_helm_values
+from ..core.context import App
+from ..core.values import chart_coordinates, ingress_annotations
+from ..core.values import helm_values as core_helm_values
 
 from .context import AdminContext
 

@@ -1,7 +1,8 @@
-"""Settings of the MAIA core layer: defaults + pillar, validated.
+"""Settings of the MAIA core layer: its parameters and the site's facts, validated.
 
-:func:`build_context` merges ``maia:core`` over ``parameters/defaults.yaml``,
-reads the cluster YAML (``maia:cluster``), ``env.json`` (``maia:env``), the
+:func:`build_context` takes the stage's parameters as the map stack merged them
+(``maia/core/map.jinja``: ``parameters/defaults.yaml`` <- ``maia:core:lookup`` <-
+``maia:core``; nothing here merges ``maia:core`` again), reads the cluster YAML (``maia:cluster``), ``env.json`` (``maia:env``), the
 registry credentials and the inventory (``maia:hosts``, ``maia:nfs_server``),
 and raises :class:`ConfigError` naming every bad or missing key before
 anything is built.
@@ -13,11 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 
-from maia_salt.merge import deep_merge
+from ..flags import as_bool
 
-#: where the defaults live, relative to a Salt file root
+#: where the stage's defaults live, relative to a Salt file root
 DEFAULTS_RELPATH = "maia/core/parameters/defaults.yaml"
 LOCAL_CLUSTER = "https://kubernetes.default.svc"
 TRAEFIK_CLASS = "maia-core-traefik"
@@ -34,20 +34,6 @@ CLUSTER_KEYS = (
 
 class ConfigError(ValueError):
     """Bad or missing input; the message names every key and the fix."""
-
-
-def read_defaults(text: str) -> dict:
-    """The parsed ``parameters/defaults.yaml`` (the one way to read it)."""
-    data = yaml.safe_load(text or "")
-    if not isinstance(data, dict) or "apps" not in data:
-        raise ConfigError(f"{DEFAULTS_RELPATH}: not the MAIA core defaults (no `apps`)")
-    return data
-
-
-def as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 @dataclass
@@ -164,9 +150,14 @@ def site_settings(pillar: dict, distributions: dict, errors: list[str]) -> dict:
     }
 
 
-def build_context(defaults: dict, pillar: dict) -> Context:
-    """Merge, resolve and validate; raises :class:`ConfigError` listing every problem."""
-    core = deep_merge(defaults, pillar.get("core") or {})
+def build_context(parameters: dict, pillar: dict) -> Context:
+    """Resolve and validate; raises :class:`ConfigError` listing every problem.
+
+    ``parameters``: the stage's merged parameters; ``pillar``: the ``maia`` tree (its facts:
+    cluster, env, registry, hosts, nfs_server, kubeconfig)."""
+    if not isinstance(parameters, dict) or "apps" not in parameters:
+        raise ConfigError(f"{DEFAULTS_RELPATH}: the parameters hold no `apps`: is formulas/ in file_roots?")
+    core = dict(parameters)
     errors: list[str] = []
     site = site_settings(pillar, core.get("distributions") or {}, errors)
     cluster = site["cluster"]

@@ -187,7 +187,8 @@ def layer_mapdata(ctx, conf: dict, apps: list[dict]) -> dict:
     }
 
 
-def mapdata(defaults: dict, pillar: dict) -> dict:
-    """Everything ``formulas/maia/core`` applies, from the defaults and the ``maia`` pillar tree."""
-    ctx = build_context(defaults, pillar)
+def mapdata(parameters: dict, pillar: dict) -> dict:
+    """Everything ``formulas/maia/core`` applies, from the stage's merged parameters and the
+    ``maia`` pillar tree's facts."""
+    ctx = build_context(parameters, pillar)
     return {**layer_mapdata(ctx, ctx.core, applications(ctx)), "restarts": restarts(ctx)}

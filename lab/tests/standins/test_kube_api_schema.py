@@ -21,7 +21,7 @@ from maia_salt.core.specs import mapdata
 from maia_lab.standins.kube_api import KubeApiStandin
 from support import argocd_manifest
 
-from core.helpers import DEFAULTS_FILE, site_pillar
+from core.helpers import DEFAULTS_FILE, merge, site_pillar
 from support.modules import load_salt_module
 
 GROUP = "schema.maia.io"
@@ -239,7 +239,8 @@ def _argocd_modules():
 def _every_component_on():
     defaults = yaml.safe_load(DEFAULTS_FILE.read_text())
     apps = {name: {"enabled": True} for name in defaults["apps"]}
-    return mapdata(defaults, site_pillar(core={"apps": apps}))
+    # the stage's parameters as the map stack merges them (maia:core:apps over the defaults)
+    return mapdata(merge(defaults, {"apps": apps}), site_pillar())
 
 
 def test_stage_3_objects_pass_argocd_crds_under_strict_validation():

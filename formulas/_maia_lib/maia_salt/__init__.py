@@ -1,1 +1,0 @@
-../../../src/maia_salt/__init__.py

@@ -1,1 +1,0 @@
-../../../src/maia_salt/merge.py
