@@ -158,13 +158,26 @@ def enable(addon, microk8s_cmd=None):
     return True
 
 
+def start(microk8s_cmd=None):
+    """
+    ``microk8s start`` (MicroK8s starts its services; a running one is left as it is).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call maia_microk8s.start
+    """
+    _run(["start"], microk8s_cmd, timeout=600)
+    return True
+
+
 def restart(microk8s_cmd=None):
     """
     ``microk8s stop`` then ``microk8s start``.
     """
     _run(["stop"], microk8s_cmd, timeout=600)
-    _run(["start"], microk8s_cmd, timeout=600)
-    return True
+    return start(microk8s_cmd)
 
 
 def config(server=None, microk8s_cmd=None):
