@@ -93,6 +93,8 @@ def status(microk8s_cmd=None):
     if not installed(microk8s_cmd):
         return {"installed": False, "running": False, "addons": {}}
     res = _run(["status", "--format", "yaml"], microk8s_cmd, check=False)
+    if res["retcode"] == 127:  # a command left behind without its snap (or the test stand-in before `snap install`)
+        return {"installed": False, "running": False, "addons": {}}
     if res["retcode"] != 0:
         return {"installed": True, "running": False, "addons": {}}
     data = salt.utils.yaml.safe_load(res["stdout"]) or {}

@@ -136,7 +136,8 @@ def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=N
     """
     ret = __salt__["maia_state_ret.new"](name)
     installed = __salt__["maia_microk8s.installed"](microk8s_cmd=microk8s_cmd)
-    stopped = start and installed and not __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)["running"]
+    status = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd) if installed else {"installed": False}
+    stopped = start and status["installed"] and not status["running"]
     if __opts__["test"]:
         if stopped:
             return __salt__["maia_state_ret.predicted"](ret, _started(), "MicroK8s is stopped: it would be started, then waited for")
