@@ -204,6 +204,11 @@ VARIABLES: dict[str, Honoured | Refused] = {
     # roles/maia_core_layer
     "argocd_sync_retries": Honoured("core:sync:retries", _count),
     "argocd_sync_retry_delay": Honoured("core:sync:retry_interval", _count),
+    # roles/argocd and roles/maia_core_layer both read it
+    "extra_commands": Refused(
+        "maia:k8s:argocd:extra_commands (stage 2, on the control-plane host), "
+        "maia:core:extra_commands (after stage 3, on the controller)",
+        "both the argocd and the maia_core_layer roles read this one name: put each command under the stage it belongs to"),
     # roles/cifs
     "volume_driver_path": Refused(
         "maia:prepare:cifs_plugin:dirs",

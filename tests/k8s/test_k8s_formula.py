@@ -218,3 +218,23 @@ def test_stopped_microk8s_is_started_by_a_rerun_and_only_then(fresh_api, new_sit
     rc, data, _ = site.apply()
     assert rc == 0 and changed_ids(data) == set()
     assert not [c for c in site.standin.calls()[calls:] if c["args"][:1] in (["start"], ["stop"])]
+
+
+def test_stage2_extra_commands_run_on_the_control_plane_host(fresh_api, new_site, tmp_path):
+    """maia:k8s:argocd:extra_commands run inside stage 2's state run on the control-plane host
+    (here the salt-call --local 'host'), after ArgoCD, with KUBECONFIG = maia:kubeconfig (the
+    host's kubeconfig, not the controller's copy in CONFIG_FOLDER); `unless` makes them
+    idempotent. maia:core:extra_commands run on the controller instead
+    (tests/k8s/test_core_extra_commands.py). STAND-INS: MicroK8s and Kubernetes API."""
+    marker = tmp_path / "stage2-ran"
+    site = new_site(fresh_api, {"maia": {"k8s": {"enable_ca": False, "argocd": {"extra_commands": [
+        {"name": f"sh -c 'echo \"$KUBECONFIG\" > {marker}'", "unless": f"test -e {marker}"}]}}}})
+    rc, data, _ = site.apply()
+    assert rc == 0, failed(data)
+    assert marker.read_text().strip() == str(site.kubeconfig)
+    assert marker.read_text().strip() != str(site.config_folder / "maia-test-kubeconfig.yaml")
+    order = sorted(data.values(), key=lambda v: v["__run_num__"])
+    ids = [v["__id__"] for v in order]
+    assert ids.index("maia-k8s-argocd-extra-command-1") > ids.index("maia-k8s-argocd-service-account-admin-bound")
+    rc, data, _ = site.apply()
+    assert rc == 0 and changed_ids(data) == set()

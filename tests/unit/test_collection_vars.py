@@ -45,6 +45,7 @@ HONOURED = [
 REFUSED = [
     ("nfs_export_options", "*(rw,sync,no_subtree_check,no_root_squash)", "maia:prepare:nfs_export_extra_clients"),
     ("volume_driver_path", "/var/lib/kubelet/volumeplugins/fstab~cifs", "maia:prepare:cifs_plugin:dirs"),
+    ("extra_commands", ["kubectl get nodes"], "maia:core:extra_commands"),
 ]
 BAD_VALUES = [
     ("ufw_allow_ssh", "maybe", "ufw_allow_ssh='maybe' is not a boolean"),
