@@ -201,3 +201,18 @@ def test_import_of_todays_collection_site_says_lvm_is_on_and_how_to_switch_it_of
     assert result.returncode == 2
     assert "no longer runs its lvm role" in result.stderr and "--without-lvm" in result.stderr
     assert _import(tmp_path, "--without-lvm").returncode == 0
+
+
+def test_preflight_says_lvm_is_on_and_how_to_switch_it_off(tmp_path):
+    """A site imported from today's collection has no device_list: maia preflight's site
+    check (the runner's config_folder_findings) names the host, why and both ways out."""
+    from support.modules import load_salt_module
+    from support.site import SITE_INVENTORY, make_site
+
+    runner = load_salt_module("_runners/maia_preflight.py", "maia_test_preflight_lvm")
+    site = make_site(tmp_path / "config", {"hosts": {
+        "maia-node-0": {**SITE_INVENTORY["hosts"]["maia-node-0"], "vars": {}}}})
+    (finding,) = runner.config_folder_findings(str(site))
+    assert "host maia-node-0: device_list is missing" in finding["message"]
+    assert "no longer runs its lvm role" in finding["message"] and "maia:prepare:lvm: false" in finding["message"]
+    assert runner.config_folder_findings(str(site), lvm_enabled=False) == []
