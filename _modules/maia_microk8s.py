@@ -93,6 +93,8 @@ def status(microk8s_cmd=None):
     if not installed(microk8s_cmd):
         return {"installed": False, "running": False, "addons": {}}
     res = _run(["status", "--format", "yaml"], microk8s_cmd, check=False)
+    if res["retcode"] == 127:  # a command left behind without its snap (or the test stand-in before `snap install`)
+        return {"installed": False, "running": False, "addons": {}}
     if res["retcode"] != 0:
         return {"installed": True, "running": False, "addons": {}}
     data = salt.utils.yaml.safe_load(res["stdout"]) or {}
@@ -158,13 +160,26 @@ def enable(addon, microk8s_cmd=None):
     return True
 
 
+def start(microk8s_cmd=None):
+    """
+    ``microk8s start`` (MicroK8s starts its services; a running one is left as it is).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call maia_microk8s.start
+    """
+    _run(["start"], microk8s_cmd, timeout=600)
+    return True
+
+
 def restart(microk8s_cmd=None):
     """
     ``microk8s stop`` then ``microk8s start``.
     """
     _run(["stop"], microk8s_cmd, timeout=600)
-    _run(["start"], microk8s_cmd, timeout=600)
-    return True
+    return start(microk8s_cmd)
 
 
 def config(server=None, microk8s_cmd=None):

@@ -465,7 +465,7 @@ def files_present(name, files, missing_ok_in_test=False):
     ret["result"] = False
     ret["comment"] = (
         f"Missing: {', '.join(missing)}. Install MicroK8s first (maia:k8s:install_microk8s) or set "
-        "maia:cluster:externalCA {cert, key} / maia:k8s:ca:cert_file, key_file to existing files."
+        "maia:cluster:externalCA.cert / maia:k8s:oidc:ca_file / maia:k8s:ca:cert_file, key_file to existing files."
     )
     return ret
 

@@ -174,5 +174,17 @@ maia-orch-stage-core:
     - require:
       - salt: maia-orch-stage-prepare
 {%- endif %}
+{%-   if (maia.get("core") or {}).get("extra_commands") %}
+
+{#- the site's maia:core:extra_commands, here on the controller, with the fetched
+    kubeconfig, after the core layer as the collection runs them (_runners/maia_commands.py
+    reads them from the site's pillar, not from this run's) #}
+maia-orch-core-extra-commands-run:
+  salt.runner:
+    - name: maia_commands.core_extra_commands
+    - failhard: true
+    - require:
+      - salt: maia-orch-stage-core
+{%-   endif %}
 {%- endif %}
 {%- endif %}

@@ -1,6 +1,7 @@
 """``maia-configure`` / ``MAIA_Configure_Installation.sh`` command line."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -10,7 +11,8 @@ import click
 from . import checks
 from .configure import ConfigError, configure
 from .files import FolderError
-from .inventory import INVENTORY_FILE, InventoryError, import_ansible_inventory, load_inventory, write_inventory
+from . import collection_vars
+from .inventory import INVENTORY_FILE, LVM_ON_NOTE, InventoryError, import_ansible_inventory, load_inventory, write_inventory
 from .inventory_diff import diff
 
 EXIT_BAD_INPUT = 2
@@ -100,6 +102,14 @@ def _next_steps(folder: Path) -> None:
     click.echo("  3. check, then install: maia preflight, then maia install (add --ssh for salt-ssh)")
 
 
+def _cluster_name(config_folder) -> str | None:
+    """cluster_name of CONFIG_FOLDER/env.json, when maia-configure has written it already."""
+    try:
+        return json.loads((Path(config_folder) / "env.json").read_text(encoding="utf-8")).get("cluster_name")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 @click.command("import-inventory", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("inventory", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--host-vars", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
@@ -109,22 +119,33 @@ def _next_steps(folder: Path) -> None:
                    "(default: $CONFIG_FOLDER).")
 @click.option("--without-lvm", is_flag=True,
               help="The site turns LVM off (maia:prepare:lvm: false): device_list is not required.")
+@click.option("--group-vars", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder of the collection's group_vars (default: group_vars beside INVENTORY); "
+                   "its all.yml and the INI's [all:vars] go to CONFIG_FOLDER/collection-vars.yaml.")
 @click.option("--force", is_flag=True, help="Replace an inventory.yaml even when hosts or roles are dropped.")
-def import_inventory_command(inventory, host_vars, config_folder, without_lvm, force):
-    """Convert an Ansible INI inventory (+ host_vars) into CONFIG_FOLDER/inventory.yaml.
+def import_inventory_command(inventory, host_vars, config_folder, without_lvm, group_vars, force):
+    """Convert an Ansible INI inventory (+ host_vars) into CONFIG_FOLDER/inventory.yaml,
+    and the collection variables it sets for all hosts into collection-vars.yaml.
 
-    The inventory passes the checks of the pillar render first; on a problem
-    nothing is written and the exit code is 2. Over an existing inventory.yaml it
-    shows what changes and needs --force to drop hosts or roles.
+    The inventory passes the checks of the pillar render first, and each collection
+    variable is honoured or refused by name; on a problem nothing is written and
+    the exit code is 2. Over an existing inventory.yaml it shows what changes and
+    needs --force to drop hosts or roles.
     """
     if host_vars is None and (inventory.parent / "host_vars").is_dir():
         host_vars = inventory.parent / "host_vars"
     try:
-        inv = import_ansible_inventory(inventory, host_vars, lvm_enabled=not without_lvm)
+        site_vars = collection_vars.read_ansible_vars(inventory, group_vars)
+        translated = collection_vars.translate(site_vars, config_folder, _cluster_name(config_folder),
+                                               source=f"{inventory} [all:vars] / group_vars")
+        lvm = not without_lvm and (translated.get("prepare") or {}).get("lvm", True)
+        inv = import_ansible_inventory(inventory, host_vars, lvm_enabled=lvm)
         if not _replace_allowed(inv, config_folder / INVENTORY_FILE, force):
             sys.exit(EXIT_BAD_INPUT)
         path = write_inventory(inv, config_folder)
-    except (InventoryError, FolderError) as exc:
+        if site_vars:
+            collection_vars.write_file(site_vars, config_folder)
+    except (InventoryError, FolderError, collection_vars.CollectionVarError) as exc:
         click.echo(f"error: {exc}", err=True)
         click.echo("Nothing was written.", err=True)
         sys.exit(EXIT_BAD_INPUT)
@@ -133,6 +154,12 @@ def import_inventory_command(inventory, host_vars, config_folder, without_lvm, f
         click.echo("Nothing was written.", err=True)
         sys.exit(EXIT_BAD_INPUT)
     click.echo(f"wrote {path} ({len(inv.hosts)} hosts)")
+    if site_vars:
+        click.echo(f"wrote {Path(config_folder) / collection_vars.FILE} (collection variables the ext_pillar honours)")
+    for name in collection_vars.unknown(site_vars):
+        click.echo(f"note: {name} is not used by maia-salt (docs/migrating.md lists the variables it reads)")
+    if lvm:
+        click.echo(f"note: {LVM_ON_NOTE}")
 
 
 def _replace_allowed(new, path: Path, force: bool) -> bool:

@@ -17,6 +17,7 @@ import yaml
 
 from . import parameters
 from .addresses import describe_address_problem, ip_address, is_address, is_export_target, network
+from .collection_vars import CollectionVarError, with_collection_vars
 from .files import load_yaml_unique
 from .flags import as_bool
 from .merge import deep_merge
@@ -153,6 +154,10 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
     grains_of = grains_of or _no_grains
     env, cluster, credentials, inventory = load_site(folder)
     _check_cluster_name(folder, cluster.get("cluster_name") or env.get("cluster_name"))
+    try:  # the Ansible collection's variables, under the ordinary pillar's own keys
+        overrides = with_collection_vars(folder, overrides, cluster.get("cluster_name") or env.get("cluster_name"))
+    except CollectionVarError as exc:
+        raise ConfigFolderError(str(exc)) from None
     problems = [f"pillar {problem}" for problem in _network_problems(overrides)]
     if inventory is not None:
         problems += [f"{inventory.source}: {problem}" for problem in _address_problems(inventory)]

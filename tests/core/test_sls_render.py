@@ -34,7 +34,8 @@ def test_default_site_states(tmp_path):
 
     present = {s: a for s, a in states.items() if a["fun"] == "maia_argocd.app_present"}
     synced = {s: a for s, a in states.items() if a["fun"] == "maia_argocd.app_synced"}
-    assert len(present) == 15 and len(synced) == 15
+    assert len(present) == 15 and len(synced) == 14
+    assert "maia-core-app-loginapp-synced" not in synced  # sync_stage admin: test_loginapp_...
     traefik = states["maia-core-app-traefik-present"]
     assert traefik["name"] == "maia-core-traefik"
     assert traefik["spec"]["source"]["targetRevision"] == "33.2.1"
@@ -47,6 +48,25 @@ def test_default_site_states(tmp_path):
     assert sync["watch"] == [{"maia_argocd": "maia-core-app-traefik-present"}]
     assert not any(s.endswith("-rollout-restarted") for s in states)
     assert not any(a["fun"] == "maia_argocd.repository_present" for a in states.values())
+
+
+def test_loginapp_is_created_but_its_sync_waits_for_the_admin_stage(tmp_path):
+    """loginapp (sync_stage: admin in the catalogue) gets its Application in stage 3 but
+    no sync and no wait: its pod cannot pass OIDC discovery before Keycloak answers
+    (docs/core.md). The waves and `later` lists of the other apps leave it out; a site
+    that sets sync_stage: core gets the stage-3 sync back."""
+    states = show(tmp_path, site_pillar())
+    assert states["maia-core-app-loginapp-present"]["name"] == "maia-core-loginapp"
+    assert "maia-core-app-loginapp-synced" not in states
+    skipped = states["maia-core-app-loginapp-sync-deferred-skipped"]
+    assert skipped["fun"] == "test.succeed_without_changes" and "admin stage" in skipped["name"]
+    synced = [a for a in states.values() if a["fun"] == "maia_argocd.app_synced"]
+    assert all("maia-core-loginapp" not in a["wave"] + a["later"] for a in synced)
+    assert "maia-core-toolkit" in states["maia-core-app-toolkit-synced"]["wave"]
+
+    states = show(tmp_path / "core", site_pillar(core={"apps": {"loginapp": {"sync_stage": "core"}}}))
+    assert "maia-core-loginapp" in states["maia-core-app-loginapp-synced"]["wave"]
+    assert "maia-core-app-loginapp-sync-deferred-skipped" not in states
 
 
 def test_rke2_site_gets_ingress_nginx(tmp_path):
@@ -112,6 +132,7 @@ def test_each_part_renders_alone(tmp_path):
         ({"cluster": {"k8s_distribution": "openshift"}}, "maia:cluster:k8s_distribution"),
         ({"nfs_server": {"address": ""}}, "maia:nfs_server:address"),
         ({"env": {"keycloak_client_secret": ""}}, "maia:env:keycloak_client_secret"),
+        ({"core": {"apps": {"loginapp": {"sync_stage": "later"}}}}, "maia:core:apps:loginapp:sync_stage"),
     ],
 )
 def test_bad_input_fails_rendering_with_the_key(tmp_path, overrides, message):

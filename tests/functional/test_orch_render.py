@@ -120,3 +120,15 @@ def test_the_run_mark_reaches_every_stage(salt_run):
     for step in ("maia-orch-stage-prepare", "maia-orch-stage-k8s", "maia-orch-stage-core"):
         assert step_args(compiled[step])["pillar"]["maia"]["orch"] == {"run": "0123abcd"}
     assert "orch" not in step_args(steps(salt_run)["maia-orch-stage-prepare"])["pillar"]["maia"]
+
+
+def test_core_extra_commands_step_runs_on_the_controller_after_stage_3(salt_run):
+    """maia:core:extra_commands (issue 28): a runner step (the master's process) after stage 3;
+    without them no step. The runner reads the commands from the site's pillar itself
+    (tests/k8s/test_core_extra_commands.py)."""
+    assert "maia-orch-core-extra-commands-run" not in steps(salt_run)
+    compiled = steps(salt_run, {"maia": {"core": {"extra_commands": ["true"]}}})
+    step = compiled["maia-orch-core-extra-commands-run"]
+    assert "salt" in step and step_args(step)["name"] == "maia_commands.core_extra_commands"
+    assert step_args(step)["require"] == [{"salt": "maia-orch-stage-core"}]
+    assert "commands" not in step_args(step) and "extra_commands" not in step_args(step)

@@ -39,16 +39,16 @@ def test_tampered_cached_manifest_is_replaced_not_applied(fresh_api, new_site):
 
 
 def test_missing_external_ca_stops_before_any_cluster_change(fresh_api, new_site):
-    site = new_site(
-        fresh_api,
-        {"maia": {"cluster": {"externalCA": {"cert": "/nonexistent/ca.crt", "key": "/nonexistent/ca.key"}},
-                  "k8s": {"enable_oidc_microk8s": False}}},
-    )
+    """externalCA.cert is the OIDC CA file: a missing one stops before the API server
+    args change and before any object reaches the cluster."""
+    site = new_site(fresh_api, {"maia": {"cluster": {"externalCA": {"name": "ext-ca", "cert": "/nonexistent/ca.crt"}}}})
     rc, data, _ = site.apply()
     assert rc != 0
     errors = failed(data)
-    msg = errors["maia-k8s-ca-files-present"]
-    assert "/nonexistent/ca.crt" in msg and "/nonexistent/ca.key" in msg and "externalCA" in msg
+    msg = errors["maia-k8s-oidc-ca-file-present"]
+    assert "/nonexistent/ca.crt" in msg and "externalCA" in msg
+    assert "maia-k8s-oidc-apiserver-args-set" in errors
+    assert "--oidc-ca-file=/nonexistent/ca.crt" not in site.standin.apiserver_args_file().read_text()
     for ns in ("cert-manager", "istio-system", "argocd"):
         assert fresh_api.get_object("v1", "Namespace", ns) is None
     assert fresh_api.get_object("v1", "Secret", "kubernetes-ca", "cert-manager") is None
@@ -105,25 +105,40 @@ def test_oidc_replaces_older_values_and_restarts_once(fresh_api, new_site):
     assert site.standin.state()["stops"] == stops + 1
 
 
-def test_external_ca_used_for_oidc_and_secret(fresh_api, new_site, tmp_path):
+def _public_key(pem: bytes, private: bool):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(pem, None).public_key() if private else x509.load_pem_x509_certificate(pem).public_key()
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_external_ca_without_key_is_oidc_only_and_the_ca_secret_keeps_a_matching_pair(fresh_api, new_site, tmp_path):
+    """The collection's README form of externalCA (name and cert, no key): the cert goes
+    to --oidc-ca-file; the kubernetes-ca TLS secret is MicroK8s' own pair, so its key
+    matches its certificate (cert-manager's CA issuer can sign with it)."""
+    import base64
+
     from maia_lab.standins.microk8s import make_ca
 
-    cert, key = make_ca("maia-external-ca")
+    cert, _key = make_ca("maia-external-ca")
     (tmp_path / "ext.crt").write_text(cert)
-    (tmp_path / "ext.key").write_text(key)
     site = new_site(
         fresh_api,
-        {"maia": {"cluster": {"externalCA": {"cert": str(tmp_path / "ext.crt"), "key": str(tmp_path / "ext.key")}},
+        {"maia": {"cluster": {"externalCA": {"name": "external-ca-secret", "cert": str(tmp_path / "ext.crt")}},
                   "k8s": {"install_argocd": False}}},
     )
     rc, data, _ = site.apply()
     assert rc == 0, failed(data)
     lines = site.standin.apiserver_args_file().read_text().splitlines()
     assert f"--oidc-ca-file={tmp_path / 'ext.crt'}" in lines
-    import base64
 
-    secret = fresh_api.get_object("v1", "Secret", "kubernetes-ca", "cert-manager")
-    assert base64.b64decode(secret["data"]["tls.crt"]).decode() == cert
+    data = fresh_api.get_object("v1", "Secret", "kubernetes-ca", "cert-manager")["data"]
+    tls_crt, tls_key = base64.b64decode(data["tls.crt"]), base64.b64decode(data["tls.key"])
+    assert _public_key(tls_key, private=True) == _public_key(tls_crt, private=False)
+    assert tls_crt.decode() == site.standin.state()["ca"]["ca.crt"] != cert
+    configmap = fresh_api.get_object("v1", "ConfigMap", "internal-ca", "istio-system")
+    assert configmap["data"]["ca.pem"] == tls_crt.decode()
 
 
 def test_argocd_password_change_updates_hash_and_mtime(fresh_api, new_site):

@@ -185,3 +185,56 @@ def test_no_secret_in_output_or_log(converged):
     for text in texts:
         for secret in (ca_key_body, ARGOCD_PASSWORD, bcrypt_hash, token):
             assert secret not in text
+
+
+def test_stopped_microk8s_is_started_by_a_rerun_and_only_then(fresh_api, new_site):
+    """A MicroK8s stopped by hand (`microk8s stop`) is started again by the next run
+    (`microk8s start`, one change), predicted under test=True; the run after that
+    starts nothing. A running MicroK8s gets no start (test_second_run_has_no_changes...).
+    STAND-IN: the MicroK8s stand-in's stop/start/status behave as the real CLI's."""
+    import subprocess
+
+    site = new_site(fresh_api, {"maia": {"k8s": {"install_argocd": False}}})
+    rc, data, _ = site.apply()
+    assert rc == 0, failed(data)
+    microk8s = str(site.standin.host_path(site.standin.microk8s_cmd))
+    subprocess.run([microk8s, "stop"], check=True, capture_output=True)
+    assert subprocess.run([microk8s, "status"], capture_output=True).returncode != 0
+    starts = site.standin.state()["starts"]
+
+    rc, predicted, _ = site.apply(test=True)
+    assert rc == 0, failed(predicted)
+    assert changed_ids(predicted) == {"maia-k8s-microk8s-ready"}
+    ready = next(v for v in predicted.values() if v["__id__"] == "maia-k8s-microk8s-ready")
+    assert ready["result"] is None and ready["changes"] == {"microk8s": {"old": "stopped", "new": "running"}}
+    assert site.standin.state()["starts"] == starts and not site.standin.state()["running"]
+
+    rc, data, _ = site.apply()
+    assert rc == 0, failed(data)
+    assert changed_ids(data) == {"maia-k8s-microk8s-ready"}
+    assert site.standin.state()["running"] and site.standin.state()["starts"] == starts + 1
+
+    calls = len(site.standin.calls())
+    rc, data, _ = site.apply()
+    assert rc == 0 and changed_ids(data) == set()
+    assert not [c for c in site.standin.calls()[calls:] if c["args"][:1] in (["start"], ["stop"])]
+
+
+def test_stage2_extra_commands_run_on_the_control_plane_host(fresh_api, new_site, tmp_path):
+    """maia:k8s:argocd:extra_commands run inside stage 2's state run on the control-plane host
+    (here the salt-call --local 'host'), after ArgoCD, with KUBECONFIG = maia:kubeconfig (the
+    host's kubeconfig, not the controller's copy in CONFIG_FOLDER); `unless` makes them
+    idempotent. maia:core:extra_commands run on the controller instead
+    (tests/k8s/test_core_extra_commands.py). STAND-INS: MicroK8s and Kubernetes API."""
+    marker = tmp_path / "stage2-ran"
+    site = new_site(fresh_api, {"maia": {"k8s": {"enable_ca": False, "argocd": {"extra_commands": [
+        {"name": f"sh -c 'echo \"$KUBECONFIG\" > {marker}'", "unless": f"test -e {marker}"}]}}}})
+    rc, data, _ = site.apply()
+    assert rc == 0, failed(data)
+    assert marker.read_text().strip() == str(site.kubeconfig)
+    assert marker.read_text().strip() != str(site.config_folder / "maia-test-kubeconfig.yaml")
+    order = sorted(data.values(), key=lambda v: v["__run_num__"])
+    ids = [v["__id__"] for v in order]
+    assert ids.index("maia-k8s-argocd-extra-command-1") > ids.index("maia-k8s-argocd-service-account-admin-bound")
+    rc, data, _ = site.apply()
+    assert rc == 0 and changed_ids(data) == set()

@@ -219,6 +219,8 @@ def test_nfs_client_fstab(lab, runs):
             l.split() == [f"{server}:/nfs", "/nfs", "nfs", "rw,sync,vers=4", "0", "0"] for l in fstab
         ), fstab
         assert lab.ssh(host, "test -d /nfs && echo ok").stdout.strip() == "ok"
+        # the mount point as the collection makes it, so that pods can write to the share (issue 28)
+        assert lab.ssh(host, "stat -c '%U:%G %a' /nfs").stdout.strip() == "nobody:nogroup 777"
 
 
 def test_lvm_pv_and_vg_real(lab, runs):

@@ -380,3 +380,75 @@ def test_default_incoming_policy_follows_pillar(tmp_path):
     pillar = dict(SERVER, prepare={"firewall": {"default_incoming": "reject"}})
     s = render(tmp_path, "maia-node-0", {**OS["debian12"], **NO_GPU}, pillar)
     assert s["maia-prepare-ufw-default-incoming-denied"]["policy"] == "reject"
+
+
+# The Ansible collection's variables as a migrating site sets them (issue 28), in
+# CONFIG_FOLDER/collection-vars.yaml, through the real maia ext_pillar.
+COLLECTION_VARS = {
+    "ufw_allow_ssh": False,
+    "ufw_allow_inter_node_communication": False,
+    "ufw_additional_rules": [{"port": 6443, "proto": "tcp", "from_ip": "10.10.0.0/24"}, {"port": 8080, "proto": "udp"}],
+    "nfs_export_path": "/srv/share",
+    "nfs_mount_path": "/mnt/maia",
+    "nfs_export_owner": "root",
+    "nfs_export_group": "users",
+    "nfs_export_mode": "0775",
+    "nvidia_driver_package": "nvidia-driver-550",
+    "nvidia_driver_reboot": False,
+    "microk8s_version": "1.33/stable",
+    "microk8s_addons": ["hostpath-storage", "rbac", "dns"],
+    "microk8s_firewall_ports": [{"port": 16443, "proto": "tcp"}, {"port": 10250, "proto": "tcp"}],
+    "argocd_sync_retries": 5,
+    "argocd_sync_retry_delay": 20,
+}
+
+
+def _collection_site(tmp_path, variables=COLLECTION_VARS, ssh_proto=None):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    make_site(folder)
+    (folder / "collection-vars.yaml").write_text(yaml.safe_dump({**variables, **({"ufw_ssh_proto": ssh_proto} if ssh_proto else {})}))
+    return {"config": {"ext_pillar": [{"maia": {"config_folder": str(folder)}}]}}
+
+
+def test_collection_variables_reach_stage_1_on_an_nfs_client(tmp_path):
+    s = render_sls(tmp_path, "maia.prepare", "maia-node-1", {**OS["ubuntu24"], **GPU}, {}, **_collection_site(tmp_path))
+    assert "maia-prepare-ufw-rule-ssh-allowed" not in s and "maia-prepare-ufw-rule-ssh-skipped" in s
+    assert not ids(s, "maia-prepare-ufw-rule-from-") and "maia-prepare-ufw-rule-peers-skipped" in s
+    assert has(s["maia-prepare-ufw-rule-extra-1-allowed"], {"port": "6443", "proto": "tcp", "source": "10.10.0.0/24"})
+    assert has(s["maia-prepare-ufw-rule-extra-2-allowed"], {"port": "8080", "proto": "udp", "source": "any"})
+    mountpoint = s["maia-prepare-nfs-mountpoint-present"]
+    assert has(mountpoint, {"name": "/mnt/maia", "user": "root", "group": "users", "mode": "0775"})
+    assert s["maia-prepare-nfs-fstab-entry-present"]["name"] == "198.18.0.11:/srv/share"
+    assert s["maia-prepare-nvidia-driver-installed"]["pkgs"] == ["nvidia-driver-550"]
+    assert not ids(s, "maia-prepare-nvidia-reboot")
+
+
+def test_collection_variables_reach_the_nfs_server_stage_2_and_stage_3(tmp_path):
+    site = _collection_site(tmp_path, {**COLLECTION_VARS, "ufw_allow_ssh": True}, ssh_proto="udp")
+    s = render_sls(tmp_path, "maia.prepare", "maia-node-0", {**OS["ubuntu24"], **NO_GPU}, {}, **site)
+    assert has(s["maia-prepare-ufw-rule-ssh-allowed"], {"port": 22, "proto": "udp"})
+    assert has(s["maia-prepare-nfs-export-dir-present"], {"name": "/srv/share", "user": "root", "group": "users", "mode": "0775"})
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "core").mkdir()
+    k8s = render_sls(tmp_path / "k8s", "maia.k8s.microk8s", "maia-node-0", {**OS["ubuntu24"], **NO_GPU}, {}, **site)
+    assert k8s["maia-k8s-microk8s-snap-installed"]["channel"] == "1.33/stable"
+    assert k8s["maia-k8s-microk8s-addons-enabled"]["addons"] == ["hostpath-storage", "rbac", "dns"]
+    assert ids(k8s, "maia-k8s-microk8s-ufw-") == ["maia-k8s-microk8s-ufw-10250-tcp-allowed", "maia-k8s-microk8s-ufw-16443-tcp-allowed"]
+    core = render_sls(tmp_path / "core", "maia.core.sync", "maia-node-0", {**OS["ubuntu24"], **NO_GPU}, {}, **site)
+    sync = core["maia-core-app-traefik-synced"]
+    assert (sync["retries"], sync["retry_interval"]) == (5, 20)
+    nfs = core["maia-core-app-nfs-provisioner-present"]["spec"]["source"]["helm"]["valuesObject"]["nfs"]
+    assert nfs["path"] == "/srv/share"
+
+
+def test_collection_variable_maia_salt_refuses_stops_the_render_by_name(tmp_path):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    make_site(folder)
+    (folder / "collection-vars.yaml").write_text(yaml.safe_dump({"nfs_export_options": "*(rw,sync,no_root_squash)"}))
+    conf_site = {"config": {"ext_pillar": [{"maia": {"config_folder": str(folder)}}]}}
+    with pytest.raises(AssertionError) as failure:
+        render_sls(tmp_path, "maia.prepare", "maia-node-1", {**OS["ubuntu24"], **NO_GPU}, {}, **conf_site)
+    assert "nfs_export_options is refused" in str(failure.value)
+    assert "maia:prepare:nfs_export_extra_clients" in str(failure.value)

@@ -12,11 +12,19 @@ include:
   - .apps
 
 {%- if mapdata.auto_sync %}
+{#- sync_stage admin (loginapp): created by apps.sls, synced in the admin stage #}
+{%- set apps = mapdata.apps | selectattr("sync_stage", "equalto", "core") | list %}
+{%- for app in mapdata.apps if app.sync_stage != "core" %}
+
+maia-core-app-{{ app.component }}-sync-deferred-skipped:
+  test.succeed_without_changes:
+    - name: "maia:core:apps:{{ app.component }}:sync_stage is {{ app.sync_stage }}: {{ app.name }} is synced in the {{ app.sync_stage }} stage, not waited for here"
+{%- endfor %}
 {%- set waves = {} %}
-{%- for app in mapdata.apps %}
+{%- for app in apps %}
 {%-   do waves.setdefault(app.sync_wave | string, []).append(app.name) %}
 {%- endfor %}
-{%- for app in mapdata.apps | sort(attribute="sync_wave") %}
+{%- for app in apps | sort(attribute="sync_wave") %}
 
 maia-core-app-{{ app.component }}-synced:
   maia_argocd.app_synced:
@@ -30,7 +38,7 @@ maia-core-app-{{ app.component }}-synced:
     - retries: {{ mapdata.sync.retries }}
     - retry_interval: {{ mapdata.sync.retry_interval }}
     - wave: {{ waves[app.sync_wave | string] | json }}
-    - later: {{ mapdata.apps | selectattr("sync_wave", "gt", app.sync_wave) | map(attribute="name") | list | json }}
+    - later: {{ apps | selectattr("sync_wave", "gt", app.sync_wave) | map(attribute="name") | list | json }}
     - watch:
       - maia_argocd: maia-core-app-{{ app.component }}-present
 {%- endfor %}

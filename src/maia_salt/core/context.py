@@ -187,6 +187,10 @@ def build_context(parameters: dict, pillar: dict) -> Context:
     return ctx
 
 
+# Where an Application is synced: in stage 3 (core), or after Keycloak in the admin stage (admin).
+SYNC_STAGES = ("core", "admin")
+
+
 def _is_on(ctx: Context, conf: dict) -> bool:
     if not as_bool(conf.get("enabled", True)):
         return False
@@ -301,6 +305,8 @@ def source_problems(ctx, stage: str) -> list[str]:
                 errors.append(f"maia:{stage}:apps:{component}:{where}{key} is empty")
         if not app.chart and not app.path:
             errors.append(f"maia:{stage}:apps:{component}: set `chart` (Helm repo) or `path` (git)")
+        if str(conf.get("sync_stage") or "core") not in SYNC_STAGES:
+            errors.append(f"maia:{stage}:apps:{component}:sync_stage is {conf['sync_stage']!r}; use {' or '.join(SYNC_STAGES)}")
         if not isinstance(conf.get("values", {}) or {}, dict):
             errors.append(f"maia:{stage}:apps:{component}:values must be a mapping")
     return errors

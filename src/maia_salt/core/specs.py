@@ -45,6 +45,8 @@ def application(ctx: Context, component: str, values=helm_values) -> dict:
         "spec": spec,
         "secret_keys": sorted(set(app.conf.get("secret_keys") or [])),
         "sync_wave": int(app.conf.get("sync_wave", 0)),
+        # core: synced and waited for in stage 3; admin: left to the admin stage
+        "sync_stage": str(app.conf.get("sync_stage") or "core"),
     }
 
 

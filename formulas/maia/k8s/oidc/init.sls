@@ -8,6 +8,18 @@ maia-k8s-oidc-domain-set:
   test.check_pillar:
     - string: [maia:cluster:domain]
 
+{%- if not k8s.oidc.ca_file.startswith(k8s.paths.snap_dir ~ "/") %}
+
+{#- externalCA.cert (or maia:k8s:oidc:ca_file): a file the site provides, so it
+    must exist before the API server is pointed at it #}
+maia-k8s-oidc-ca-file-present:
+  maia_k8s.files_present:
+    - files:
+        OIDC CA certificate (externalCA.cert): {{ k8s.oidc.ca_file }}
+    - require_in:
+      - maia_microk8s: maia-k8s-oidc-apiserver-args-set
+{%- endif %}
+
 maia-k8s-oidc-apiserver-args-set:
   maia_microk8s.args_present:
     - name: {{ k8s.paths.apiserver_args }}
@@ -27,6 +39,8 @@ maia-k8s-oidc-microk8s-restarted-when-changed:
     - interval: {{ k8s.wait_ready.interval }}
     - timeout: {{ k8s.wait_ready.timeout }}
     - microk8s_cmd: {{ k8s.microk8s_cmd }}
+    {#- maia-k8s-microk8s-ready starts a stopped MicroK8s; this one restarts on a change #}
+    - start: false
     - watch:
       - maia_microk8s: maia-k8s-oidc-apiserver-args-set
 {%- else %}

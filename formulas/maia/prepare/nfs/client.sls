@@ -1,4 +1,5 @@
-{#- NFS client: packages, mount point, fstab line and mount of
+{#- NFS client: packages, mount point (nobody:nogroup 0777 by default, as the
+    export), fstab line and mount of
     <nfs server IP (or its DNS name when no IP is known)>:/nfs with rw,sync,vers=4. #}
 {%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
 {%- set remote = maia.nfs_server_address ~ ":" ~ mapdata.nfs_export.dir %}
@@ -14,6 +15,9 @@ maia-prepare-nfs-client-packages-installed:
 maia-prepare-nfs-mountpoint-present:
   file.directory:
     - name: {{ mapdata.nfs_mount.dir }}
+    - user: {{ mapdata.nfs_mount.user }}
+    - group: {{ mapdata.nfs_mount.group }}
+    - mode: '{{ mapdata.nfs_mount.mode }}'
     - makedirs: true
     - require:
       - pkg: maia-prepare-nfs-client-packages-installed

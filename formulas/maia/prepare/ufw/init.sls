@@ -14,14 +14,22 @@ maia-prepare-ufw-package-installed:
     - require:
       - test: maia-prepare-inputs-checked
 
+{%- if mapdata.ufw_allow_ssh %}
+
 maia-prepare-ufw-rule-ssh-allowed:
   maia_ufw.rule_present:
     {#- the inventory's SSH port of this host when the pillar has it #}
     - port: {{ maia.host.get("ssh_port") or mapdata.firewall.ssh_port }}
-    - proto: tcp
+    - proto: {{ mapdata.firewall.ssh_proto }}
     - require:
       - pkg: maia-prepare-ufw-package-installed
 {%- do rule_ids.append("maia-prepare-ufw-rule-ssh-allowed") %}
+{%- else %}
+
+maia-prepare-ufw-rule-ssh-skipped:
+  test.succeed_without_changes:
+    - name: "maia:prepare:ufw_allow_ssh is false: no SSH rule added"
+{%- endif %}
 {#- Under a salt-minion, the Salt master's address: enabling UFW must not drop
     the minion's own connections (their first packets after the switch are
     filtered like new ones). salt-ssh rides on the SSH rule. #}
@@ -35,7 +43,13 @@ maia-prepare-ufw-rule-salt-master-allowed:
       - pkg: maia-prepare-ufw-package-installed
 {%- do rule_ids.append("maia-prepare-ufw-rule-salt-master-allowed") %}
 {%- endif %}
-{%- for peer in maia.peers %}
+{%- if not mapdata.ufw_allow_inter_node %}
+
+maia-prepare-ufw-rule-peers-skipped:
+  test.succeed_without_changes:
+    - name: "maia:prepare:ufw_allow_inter_node is false: no rule lets the other MAIA hosts in"
+{%- endif %}
+{%- for peer in maia.peers if mapdata.ufw_allow_inter_node %}
 {%-   set id = "maia-prepare-ufw-rule-from-" ~ peer.name ~ "-allowed" %}
 
 {{ id }}:
