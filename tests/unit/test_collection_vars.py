@@ -165,6 +165,7 @@ def test_without_collection_variables_lvm_needs_device_list_and_says_how_to_swit
 
 
 def _import(tmp_path, *extra):
+    (tmp_path / "config").mkdir(exist_ok=True)  # import-inventory writes into an existing CONFIG_FOLDER only
     return subprocess.run(
         [sys.executable, "-m", "maia_salt.configure_cli", "import-inventory", str(tmp_path / "inventory"),
          "--config-folder", str(tmp_path / "config"), *extra],
@@ -191,7 +192,7 @@ def test_import_refuses_a_refused_variable_and_writes_nothing(tmp_path):
     result = _import(tmp_path)
     assert result.returncode == 2
     assert "volume_driver_path is refused" in result.stderr and "maia:prepare:cifs_plugin:dirs" in result.stderr
-    assert not (tmp_path / "config").exists()
+    assert not list((tmp_path / "config").iterdir())
 
 
 def test_import_of_todays_collection_site_says_lvm_is_on_and_how_to_switch_it_off(tmp_path):
