@@ -20,6 +20,7 @@
 {%- set stages = maia.get("stages", defaults.stages) %}
 {#- stage 1's settings (its defaults <- this run's pillar) decide the reboot wait #}
 {%- set prepare = mapstack("prepare") | load_json %}
+{%- set k8s_params = mapstack("k8s") | load_json %}
 {#- maia:orch:exclude: {stage: [{id: state id}, ...]}: states a site cannot run
     (a site's own choice; the lab switches steps off with maia:prepare flags instead). #}
 {%- set exclude = orch.get("exclude", {}) %}
@@ -123,6 +124,9 @@ maia-orch-kubeconfig-fetched-{{ host }}:
     - name: maia_kubeconfig.fetch_kubeconfig
     - tgt: {{ host }}
     - ssh: {{ ssh }}
+    {#- what the kubeconfig's server must be (the runner refuses any other) #}
+    - api_port: {{ k8s_params.api_port }}
+    - api_server_url: {{ k8s_params.api_server_url | json }}
     - require:
       - salt: maia-orch-stage-k8s
 {%- endfor %}
