@@ -5,9 +5,8 @@
     salt-run state.orch orch.maia pillar='{"maia": {"orch": {"ssh": true}}}'   # agentless, roster hosts
     salt-run state.orch orch.maia pillar='{"maia": {"orch": {"preflight": false}}}'   # skip the preflight
 
-    Targets: with minions, hosts are matched by pillar group (maia:roles, from the
-    inventory) or by the grain maia_roles for sites that set grains; over salt-ssh
-    they are the inventory's hosts. The stage flags given on the command line are
+    Targets: the inventory's hosts by minion id (L@ with minions, a list over salt-ssh),
+    never a grain a minion sets itself; without an inventory the run stops. The stage flags given on the command line are
     passed on to every stage. A failed step stops the run (failhard) and salt-run
     exits non-zero. #}
 {%- from "orch/steps.jinja" import sync_step, preflight_step, stage_target with context %}
@@ -51,7 +50,7 @@ maia-orch-distribution-supported:
   test.fail_without_changes:
     - name: "K8S_DISTRIBUTION is {{ (maia.get('cluster') or {}).get('k8s_distribution') or (maia.get('env') or {}).get('K8S_DISTRIBUTION') }}, but stage 2 installs MicroK8s only; nothing was changed. Use K8S_DISTRIBUTION=microk8s, or install that cluster yourself and set maia:k8s:connect_only: true (its kubeconfig at maia:kubeconfig)"
     - failhard: true
-{%- elif ssh and not hosts %}
+{%- elif not hosts %}
 
 maia-orch-inventory-present:
   test.fail_without_changes:

@@ -133,7 +133,7 @@ def _no_grains(_name):
 
 
 def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, grains_of=None,
-                parameter_roots=()) -> dict:
+                parameter_roots=(), local_run: bool = False) -> dict:
     """The ``maia`` pillar for one minion; ``overrides`` is the ordinary pillar's ``maia`` tree.
 
     ``grains_of(name)`` returns the last grains a host reported (the master's
@@ -146,7 +146,10 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
     What a minion receives depends on its groups (docs/security.md): a
     control-plane host gets env.json, the cluster YAML and the registry
     credentials; every other host gets the non-secret keys its states read.
-    Without an inventory the minion is the whole site (single-host runs).
+    A minion the inventory does not name gets no secret. Without an inventory
+    no minion of a master gets one; the one exception is ``local_run``
+    (``salt-call --local`` on the host itself: a one-host site, that host is
+    the whole site).
     """
     folder = Path(config_folder)
     overrides = overrides or {}
@@ -160,7 +163,8 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
         raise InventoryError("; ".join(problems))
 
     me = inventory.hosts.get(minion_id) if inventory is not None else None
-    control_plane = inventory is None or (me is not None and "control-plane" in me.groups)
+    single_host = inventory is None and local_run
+    control_plane = single_host or (me is not None and "control-plane" in me.groups)
 
     maia = {
         "config_folder": str(folder),
@@ -182,7 +186,7 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
             maia["k8s"] = {"launch_config": _read_yaml(launch_config)}
     cifs_key = folder / "cifs_key"
     cifs_hosts = (overrides.get("cifs") or {}).get("hosts")
-    mounts_cifs = inventory is None or (me is not None and (cifs_hosts is None or minion_id in cifs_hosts))
+    mounts_cifs = single_host or (me is not None and (cifs_hosts is None or minion_id in cifs_hosts))
     if cifs_key.is_file() and mounts_cifs:
         maia["cifs"] = {"private_key": cifs_key.read_text(encoding="ascii")}
     if inventory is not None:

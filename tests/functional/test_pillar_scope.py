@@ -46,8 +46,10 @@ def master(salt_factories, scoped_site):
 def minions(master):
     cp = master.salt_minion_daemon("maia-node-0")
     client = master.salt_minion_daemon("maia-node-1")
-    with cp.started(), client.started():
-        yield {"control-plane": cp, "nfs_clients": client}
+    # an accepted minion the inventory does not name (a host that joined the master on its own)
+    outsider = master.salt_minion_daemon("maia-intruder")
+    with cp.started(), client.started(), outsider.started():
+        yield {"control-plane": cp, "nfs_clients": client, "outside": outsider}
 
 
 def compiled(master, minion):
@@ -80,6 +82,30 @@ def test_each_role_holds_what_its_states_use(master, minions, scoped_site):
     assert node["env"] == {"cluster_name": "func"}
     assert node["cluster"] == {"cluster_name": "func", "domain": "maia.func.test", "k8s_distribution": "microk8s"}
     assert node["roles"] == ["nfs_clients"] and node["hosts"]["maia-node-0"]["ip"] == "198.18.0.11"
+
+
+def test_a_minion_outside_the_inventory_gets_no_secret(master, minions, scoped_site):
+    """With an inventory, and without one: no minion it does not name gets a secret, even one that
+    claims the control-plane role through its own grain. Without an inventory no minion of the
+    master gets one, the control plane included (only ``salt-call --local`` on a one-host site
+    does: tests/functional/test_salt_call_local.py)."""
+    secrets = site_secrets(scoped_site)
+    cli = master.salt_cli(timeout=120)
+    assert cli.run("grains.setval", "maia_roles", '["control-plane"]', minion_tgt="maia-intruder").returncode == 0
+    outside = compiled(master, minions["outside"])
+    assert holds(outside, secrets) == set(), sorted(holds(outside, secrets))
+    assert outside["roles"] == [] and outside["host"] == {}
+
+    inventory = scoped_site / "inventory.yaml"
+    kept = inventory.read_text()
+    inventory.unlink()
+    try:
+        for role in ("outside", "control-plane"):
+            maia = compiled(master, minions[role])
+            assert holds(maia, secrets) == set(), (role, sorted(holds(maia, secrets)))
+            assert "registry" not in maia and "cifs" not in maia
+    finally:
+        inventory.write_text(kept)
 
 
 def test_master_pillar_for_orchestration_holds_no_secret(master, minions, scoped_site):
