@@ -15,6 +15,8 @@ import json
 import os
 import threading
 
+from .terminal import printable
+
 
 def config_folder(opts: dict) -> str | None:
     """CONFIG_FOLDER of the ``maia`` ext_pillar in the master configuration."""
@@ -54,8 +56,9 @@ def read_applications(kubeconfig: str, namespace: str) -> list[tuple[str, str, s
     rows = []
     for app in items:
         status = app.get("status") or {}
-        rows.append((app["metadata"]["name"], (status.get("sync") or {}).get("status", ""),
-                     (status.get("health") or {}).get("status", "")))
+        rows.append(tuple(printable(text) for text in (
+            app["metadata"]["name"], (status.get("sync") or {}).get("status", ""),
+            (status.get("health") or {}).get("status", ""))))
     return sorted(rows)
 
 

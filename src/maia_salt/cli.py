@@ -101,6 +101,32 @@ def _json_option(text, hint):
         raise click.BadParameter(f"not JSON: {exc}", param_hint=hint)
 
 
+@main.group()
+def hosts():
+    """The site's hosts as the master knows them."""
+
+
+@hosts.command("accept-address")
+@click.argument("name")
+@click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),
+              default=lambda: os.environ.get("CONFIG_FOLDER"), required=True,
+              help="CONFIG_FOLDER (default: $CONFIG_FOLDER).")
+def accept_address(name, config_folder):
+    """Trust the new address host NAME reported (the one a run stopped on), for its firewall and NFS rules."""
+    from .known_addresses import AddressChanged, accept
+
+    try:
+        accepted = accept(config_folder, name)
+    except AddressChanged as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if accepted is None:
+        click.echo(f"{name}: no changed address waits for acceptance; nothing was changed")
+        return
+    old, new = accepted
+    click.echo(f"{name}: address {old or '(none)'} -> {new} accepted")
+
+
 @main.command()
 @_SALT_CONFIG
 @_SSH

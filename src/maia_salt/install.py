@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import eventbus, returns, saltrun, summary
+from .terminal import printable
 from .inventory import ssh_control_dir
 from .orchestrations import INSTALL, Orchestration
 from .pillar_map import deep_merge
@@ -65,7 +66,7 @@ class InstallReport:
         for step, comment in self.failed_steps:
             text += f"\n  FAILED step {step}: {comment[:2000]}"
         if self.raw_error:
-            text += f"\n  salt-run: {self.raw_error[-2000:]}"
+            text += f"\n  salt-run: {printable(self.raw_error[-2000:])}"
         return text + "".join(f"\n  NOTE {note}" for note in self.notes)
 
 

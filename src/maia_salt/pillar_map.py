@@ -21,6 +21,7 @@ from .files import load_yaml_unique
 from .core.context import as_bool
 from .merge import deep_merge
 from .inventory import INVENTORY_FILE, Inventory, InventoryError, load_inventory
+from .known_addresses import pinned_ip
 from .registry_credentials import CredentialsError, read_key_file
 
 _CLUSTER_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
@@ -122,10 +123,11 @@ def _network_problems(overrides: dict) -> list[str]:
     return problems
 
 
-def _host_ip(host, grains: dict) -> str | None:
+def _host_ip(folder, name, host, grains: dict) -> str | None:
     """The IP for firewall and NFS rules: the inventory's address when it is
-    one, else the host's default IPv4 (grain ``maia_default_ipv4``)."""
-    return ip_address(host.address) or ip_address((grains or {}).get("maia_default_ipv4"))
+    one, else the host's default IPv4 (grain ``maia_default_ipv4``) as first
+    recorded in CONFIG_FOLDER (``known_addresses``: a change stops the render)."""
+    return ip_address(host.address) or pinned_ip(folder, name, (grains or {}).get("maia_default_ipv4"))
 
 
 def _no_grains(_name):
@@ -196,7 +198,7 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
         inventory.validate(lvm_enabled=as_bool(lvm))
         for host_name, host in inventory.hosts.items():
             entry = {"address": host.address, "roles": list(host.groups)}
-            ip = _host_ip(host, grains_of(host_name))
+            ip = _host_ip(folder, host_name, host, grains_of(host_name))
             if ip:
                 entry["ip"] = ip
             maia["hosts"][host_name] = entry
