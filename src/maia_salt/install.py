@@ -204,6 +204,9 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
                     apps = _start_app_watch(opts)
                 if apps is not None and apps.latest is not None and progress:
                     progress.app_status(apps.latest)
+        except eventbus.Terminated:  # SIGTERM/SIGHUP to maia: salt-run ends too (the hosts' jobs go on)
+            _stop(proc)
+            raise
         finally:
             if source:
                 source.close()
