@@ -44,19 +44,17 @@ def roster(config_folder, priv, output):
               show_default="$SALT_CONFIG_DIR or /etc/salt", help="Salt configuration folder of the master side.")
 @click.option("--ssh", is_flag=True, help="Agentless: run every stage over salt-ssh (roster_file of the config).")
 @click.option("--stages", default=None, help="Comma-separated subset of prepare,k8s,core.")
-@click.option("--pillar", "pillar_json", default=None, help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"ufw": false}}}\'.')
+@click.option("--pillar", "pillar_json", default=None, help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"ufw": false}}}\' '
+              "(visible in ps: never a secret; use --pillar-file).")
+@click.option("--pillar-file", "pillar_file", type=click.File("r"), default=None,
+              help="Extra pillar from a JSON/YAML file, '-' for standard input (for secrets).")
 @click.option("--test", is_flag=True, help="Dry run: predict the changes (test=True).")
 @click.option("--wait/--no-wait", default=None,
               help="When hosts still run an earlier state run: wait for it, then run (default: ask on a terminal, "
                    "else stop).")
-def install(salt_config, ssh, stages, pillar_json, test, wait):
+def install(salt_config, ssh, stages, pillar_json, pillar_file, test, wait):
     """Run orch.maia (salt-run state.orch): live progress, then a summary per stage and host."""
-    import json
-
-    try:
-        extra = json.loads(pillar_json) if pillar_json else None
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--pillar")
+    extra = _extra_pillar(pillar_json, pillar_file)
     stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
     click.echo(f"running orch.maia ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
     from .install import run_orchestration
@@ -88,8 +86,35 @@ _SALT_CONFIG = click.option(
     "-c", "--salt-config", default=lambda: os.environ.get("SALT_CONFIG_DIR", "/etc/salt"),
     show_default="$SALT_CONFIG_DIR or /etc/salt", help="Salt configuration folder of the master side.")
 _SSH = click.option("--ssh", is_flag=True, help="Agentless: reach the hosts over salt-ssh (roster_file of the config).")
-_PILLAR = click.option("--pillar", "pillar_json", default=None,
-                       help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"lvm": false}}}\'.')
+_PILLAR_JSON = click.option("--pillar", "pillar_json", default=None,
+                            help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"lvm": false}}}\' '
+                                 "(visible in ps: never a secret; use --pillar-file).")
+_PILLAR_FILE = click.option("--pillar-file", "pillar_file", type=click.File("r"), default=None,
+                            help="Extra pillar from a JSON/YAML file, '-' for standard input (for secrets).")
+
+
+def _PILLAR(command):  # pylint: disable=invalid-name
+    return _PILLAR_JSON(_PILLAR_FILE(command))
+
+
+def _extra_pillar(pillar_json, pillar_file):
+    """The extra pillar of --pillar-file (read here, so that it never shows in the process list)
+    with --pillar over it; None when neither is given."""
+    import yaml
+
+    from .files import load_yaml_unique
+    from .merge import deep_merge
+
+    extra = _json_option(pillar_json, "--pillar")
+    if pillar_file is None:
+        return extra
+    try:
+        from_file = load_yaml_unique(pillar_file.read())
+    except yaml.YAMLError as exc:
+        raise click.BadParameter(f"not JSON or YAML: {exc}", param_hint="--pillar-file")
+    if not isinstance(from_file, dict):
+        raise click.BadParameter("must hold a mapping, e.g. {maia: {...}}", param_hint="--pillar-file")
+    return deep_merge(from_file, extra or {})
 
 
 def _json_option(text, hint):
@@ -131,11 +156,11 @@ def accept_address(name, config_folder):
 @_SALT_CONFIG
 @_SSH
 @_PILLAR
-def preflight(salt_config, ssh, pillar_json):
+def preflight(salt_config, ssh, pillar_json, pillar_file):
     """Check every host and the site before an install; change nothing (orch.maia_preflight)."""
     from .day2 import run_preflight
 
-    extra = _json_option(pillar_json, "--pillar")
+    extra = _extra_pillar(pillar_json, pillar_file)
     click.echo(f"running orch.maia_preflight ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
     report = run_with_progress(run_preflight, salt_config, ssh=ssh, pillar=extra)
     click.echo(report.render())
@@ -164,11 +189,11 @@ def _site_name(config_folder) -> str:
 @click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),
               default=lambda: os.environ.get("CONFIG_FOLDER") or None, help="CONFIG_FOLDER (for the site's name).")
 @click.option("--test", is_flag=True, help="Dry run: show what would be removed (test=True).")
-def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folder, test):
+def reset(salt_config, ssh, pillar_json, pillar_file, stages, wipe_storage, yes, config_folder, test):
     """Undo maia install, last stage first (orch.maia_reset); print a summary per stage and host."""
     from .day2 import RESET_STAGES, run_reset
 
-    extra = _json_option(pillar_json, "--pillar")
+    extra = _extra_pillar(pillar_json, pillar_file)
     stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
     unknown = sorted(set(stage_list or []) - set(RESET_STAGES))
     if unknown:
@@ -193,12 +218,12 @@ def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folde
 @_SSH
 @_PILLAR
 @click.option("--test", is_flag=True, help="Dry run: show what would change (test=True); the inventory is kept.")
-def remove_host(name, salt_config, ssh, pillar_json, test):
+def remove_host(name, salt_config, ssh, pillar_json, pillar_file, test):
     """Take host NAME out of the site (orch.maia_remove_host): its UFW/NFS entries on the others,
     its NFS mount and CIFS files on itself if it answers, then its inventory entry."""
     from .day2 import run_remove_host
 
-    extra = _json_option(pillar_json, "--pillar")
+    extra = _extra_pillar(pillar_json, pillar_file)
     click.echo(f"running orch.maia_remove_host for {name} ({'salt-ssh' if ssh else 'minions'}"
                f"{', test' if test else ''}) with {salt_config} ...", err=True)
     report = run_with_progress(run_remove_host, salt_config, name, ssh=ssh, pillar=extra, test=test)
