@@ -283,12 +283,31 @@ def write_pair(folder, files):
     return True
 
 
+def _site_k8s():
+    """``maia:k8s`` of the master's own pillar (what orch.maia renders with), {} when it
+    cannot be compiled: where a run by hand finds the site's ``api_server_url``/``api_port``."""
+    import salt.pillar
+
+    try:
+        pillar = salt.pillar.get_pillar(__opts__, {}, __opts__["id"], saltenv="base").compile_pillar()
+    except Exception as exc:  # pylint: disable=broad-except
+        log.debug("maia_kubeconfig: no master pillar: %s", exc)
+        return {}
+    k8s = (pillar.get("maia") or {}).get("k8s") if isinstance(pillar, dict) else None
+    return k8s if isinstance(k8s, dict) else {}
+
+
 def _expected_server(folder, tgt, api_port=None, api_server_url=None):
     """The server URL the kubeconfig of control-plane host ``tgt`` must name: the site's
-    ``api_server_url``, else ``https://<inventory address>:<api_port>``."""
+    ``api_server_url``, else ``https://<inventory address>:<api_port>``. Not given (None):
+    from the master's pillar (``maia:k8s``), as orch.maia gives them."""
     from maia_salt import kubeconfig_check, parameters
     from maia_salt.inventory import INVENTORY_FILE, InventoryError, load_inventory
 
+    if api_server_url is None:
+        site = _site_k8s()
+        api_server_url = site.get("api_server_url") or ""
+        api_port = api_port or site.get("api_port")
     if api_server_url:
         return api_server_url
     try:
@@ -348,7 +367,8 @@ def fetch_kubeconfig(
         default: ``cluster_name`` of the CONFIG_FOLDER
     api_port, api_server_url
         what the kubeconfig's server must be (``maia:k8s``'s; default: the
-        inventory address of ``tgt`` and ``api_port`` of the k8s defaults)
+        master's pillar ``maia:k8s``, else the inventory address of ``tgt``
+        and ``api_port`` of the k8s defaults)
     """
     folder = _config_folder(config_folder)
     name = _cluster_name(folder, cluster_name)
