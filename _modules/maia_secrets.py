@@ -2,8 +2,10 @@
 
 A value is secret when its key looks secret: the key, split into words at
 ``_``, ``-``, ``.``, ``/`` and camelCase boundaries, contains one of
-``SECRET_WORDS`` (``adminPassword``, ``client_secret``, ``tls.key``,
-``apiToken``, ``secretKeyRef`` ...). Words like ``keycloak`` or ``monkey`` are
+``SECRET_WORDS`` (``adminPassword``, ``adminPass``, ``rootPW``, ``auth``,
+``client_secret``, ``tls.key``, ``apiToken``, ``connectionString``,
+``dockerconfig``, ``secretKeyRef`` ...). Every value of a Kubernetes Secret's
+``data`` and ``stringData`` is secret, whatever its key. Words like ``keycloak`` or ``monkey`` are
 not split further, so ``keycloak_url`` stays readable. Callers can name more
 keys (``extra_keys``): plain key names (``users``) or dotted paths
 (``traefik.dashboard.users``).
@@ -38,10 +40,22 @@ SECRET_WORDS = frozenset(
         "credentials",
         "htpasswd",
         "dockerconfigjson",
+        "dockerconfig",
         "dockercfg",
         "bcrypt",
+        "pass",
+        "pw",
+        "connectionstring",
     }
 )
+
+# Keys secret as a whole word only: ``auth`` (a registry's base64 user:password in a docker config,
+# ``auths``), not ``auth.generic_oauth`` or ``authentication`` sections whose settings stay readable
+SECRET_WHOLE_KEYS = frozenset({"auth", "auths"})
+
+# Kinds whose data/stringData values are secret whatever their keys (``{"kind": "Secret", "data": {"x": ...}}``)
+SECRET_KINDS = frozenset({"Secret"})
+SECRET_DATA_KEYS = ("data", "stringData")
 
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -67,12 +81,14 @@ def is_secret_key(key, extra_keys=None):
     """
     if extra_keys and str(key) in _plain_keys(extra_keys):
         return True
+    if str(key).lower() in SECRET_WHOLE_KEYS:
+        return True
     words = _words(key)
     if any(w in SECRET_WORDS for w in words):
         return True
-    # "adminpassword", "clientsecret": one lower-case word with a secret suffix
+    # "adminpassword", "clientsecret", "connectionString": one word (or the words joined) with a secret suffix
     joined = "".join(words)
-    return any(joined.endswith(w) for w in ("password", "secret", "token", "passwd"))
+    return any(joined.endswith(w) for w in ("password", "secret", "token", "passwd", "connectionstring", "dockerconfig"))
 
 
 def _plain_keys(extra_keys):
@@ -121,6 +137,10 @@ def mask(obj, extra_keys=None, path=()):
     path = tuple(path)
     if path and is_secret_path(path, extra_keys):
         return _mask_value(obj)
+    if _is_secret_object(obj):
+        return {k: ({dk: _mask_value(dv) for dk, dv in v.items()} if k in SECRET_DATA_KEYS and isinstance(v, dict)
+                    else _mask_value(v) if k in SECRET_DATA_KEYS else mask(v, extra_keys, path + (str(k),)))
+                for k, v in obj.items()}
     if isinstance(obj, dict):
         if _is_secret_pair(obj, extra_keys):
             return {k: (_mask_value(v) if k == "value" else mask(v, extra_keys, path + (str(k),)))
@@ -145,6 +165,9 @@ def collect(obj, extra_keys=None, path=()):
     if path and is_secret_path(path, extra_keys):
         _leaves(obj, found)
         return found
+    if _is_secret_object(obj):
+        for key in SECRET_DATA_KEYS:
+            _leaves(obj.get(key), found)
     if isinstance(obj, dict):
         if _is_secret_pair(obj, extra_keys):
             _leaves(obj.get("value"), found)
@@ -158,6 +181,11 @@ def collect(obj, extra_keys=None, path=()):
         for i, v in enumerate(obj):
             found.extend(collect(v, extra_keys, path + (str(i),)))
     return found
+
+
+def _is_secret_object(obj):
+    """A Kubernetes Secret (any apiVersion): every value of its data/stringData is secret."""
+    return isinstance(obj, dict) and obj.get("kind") in SECRET_KINDS and any(k in obj for k in SECRET_DATA_KEYS)
 
 
 def _is_secret_pair(obj, extra_keys):

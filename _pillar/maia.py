@@ -17,7 +17,8 @@ loader (``formulas/maia/map.jinja``) merges the pillar over
 ``parameters/defaults.yaml`` on the host, so a default changed there takes effect.
 A host whose inventory address is not an IP gets ``ip`` from its grain
 ``maia_default_ipv4`` (the master's cache of the grains each minion reports).
-Ordinary pillar wins over what this returns. Errors in the folder fail the
+A minion the inventory does not name gets no secret; without an inventory only
+``salt-call --local`` (a one-host site) gets them. Ordinary pillar wins over what this returns. Errors in the folder fail the
 pillar render with a message naming the file, host, key and fix.
 """
 import logging
@@ -45,7 +46,14 @@ def ext_pillar(minion_id, pillar, config_folder=None, **kwargs):  # pylint: disa
         raise ValueError("ext_pillar maia: set config_folder (the folder written by maia-configure)")
     overrides = (pillar or {}).get("maia") or {}
     return site_pillar(config_folder, minion_id, overrides, grains_of=_grains_reader(minion_id),
-                       parameter_roots=_file_roots())
+                       parameter_roots=_file_roots(), local_run=_local_run())
+
+
+def _local_run():
+    """``salt-call --local`` (or a masterless minion): the pillar is compiled on the host itself,
+    not by a master for a minion that asked. Only then does a site without inventory.yaml get
+    its secrets (a one-host site)."""
+    return __opts__.get("__role") != "master" and __opts__.get("file_client") == "local"  # pylint: disable=undefined-variable
 
 
 def _file_roots():

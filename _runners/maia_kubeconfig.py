@@ -29,6 +29,14 @@ What a host says cannot write on the master:
   they show the old pair or the new pair, never one of each. Regular files
   from an earlier layout are first moved into a version directory of their own
   and linked, so that the switch to links changes no content.
+
+What a host says cannot run on the master: the kubeconfig is checked and
+rebuilt (``maia_salt.kubeconfig_check``) before it is written: one cluster and
+one user, data fields only, ``server`` the control plane's inventory address
+and API port (or ``api_server_url`` when the site sets one). A kubeconfig with
+``exec``, ``auth-provider``, ``tokenFile``, a file path, ``proxy-url`` or
+``insecure-skip-tls-verify`` is refused, naming the host and the field, and
+nothing is written.
 """
 import base64
 import hashlib
@@ -275,8 +283,77 @@ def write_pair(folder, files):
     return True
 
 
+def _site_k8s():
+    """``maia:k8s`` of the master's own pillar (what orch.maia renders with), {} when it
+    cannot be compiled: where a run by hand finds the site's ``api_server_url``/``api_port``."""
+    import salt.pillar
+
+    try:
+        pillar = salt.pillar.get_pillar(__opts__, {}, __opts__["id"], saltenv="base").compile_pillar()
+    except Exception as exc:  # pylint: disable=broad-except
+        log.debug("maia_kubeconfig: no master pillar: %s", exc)
+        return {}
+    k8s = (pillar.get("maia") or {}).get("k8s") if isinstance(pillar, dict) else None
+    return k8s if isinstance(k8s, dict) else {}
+
+
+def _expected_server(folder, tgt, api_port=None, api_server_url=None):
+    """The server URL the kubeconfig of control-plane host ``tgt`` must name: the site's
+    ``api_server_url``, else ``https://<inventory address>:<api_port>``. Not given (None):
+    from the master's pillar (``maia:k8s``), as orch.maia gives them."""
+    from maia_salt import kubeconfig_check, parameters
+    from maia_salt.inventory import INVENTORY_FILE, InventoryError, load_inventory
+
+    if api_server_url is None:
+        site = _site_k8s()
+        api_server_url = site.get("api_server_url") or ""
+        api_port = api_port or site.get("api_port")
+    if api_server_url:
+        return api_server_url
+    try:
+        inventory = load_inventory(os.path.join(folder, INVENTORY_FILE))
+    except (OSError, InventoryError) as exc:
+        raise SaltRunnerError(f"cannot check {tgt}'s kubeconfig without the site's inventory: {exc}") from None
+    host = inventory.hosts.get(tgt)
+    if host is None or "control-plane" not in host.groups:
+        raise SaltRunnerError(f"{tgt} is not a control-plane host of {folder}/{INVENTORY_FILE}: its kubeconfig is not taken")
+    if not host.address:
+        raise SaltRunnerError(
+            f"{tgt} has no address in {folder}/{INVENTORY_FILE}: give it one (or set maia:k8s:api_server_url) "
+            "so that its kubeconfig's server can be checked"
+        )
+    port = api_port or parameters.defaults("k8s", _file_roots())["api_port"]
+    return kubeconfig_check.server_url(host.address, port)
+
+
+def _file_roots():
+    roots = (__opts__.get("file_roots") or {}).get("base") or []
+    return [root for root in roots if isinstance(root, str)]
+
+
+def _checked_kubeconfig(folder, kube_name, text, tgt, expected):
+    """The text to write: the host's kubeconfig rebuilt from its data, or the file already there
+    when it passes the same check and says the same (the control plane writing into its own
+    CONFIG_FOLDER keeps its file). Raises SaltRunnerError naming the host and field."""
+    from maia_salt.kubeconfig_check import KubeconfigRefused, rebuild, dump
+
+    try:
+        new = rebuild(text, f"host {tgt}", expected)
+    except KubeconfigRefused as exc:
+        raise SaltRunnerError(f"{exc}; nothing was written") from None
+    current = _current_texts(folder, [kube_name])[kube_name]
+    if current is not None:
+        try:
+            if rebuild(current, "current", expected) == new:
+                return current
+        except KubeconfigRefused:
+            pass
+    return dump(new)
+
+
 def fetch_kubeconfig(
-    tgt, config_folder=None, ssh=False, roster_file=None, timeout=60, remote_folder=None, cluster_name=None
+    tgt, config_folder=None, ssh=False, roster_file=None, timeout=60, remote_folder=None, cluster_name=None,
+    api_port=None, api_server_url=None,
 ):
     """
     Copy ``<CLUSTER_NAME>-kubeconfig.yaml`` and ``ca.crt`` exported on the
@@ -288,18 +365,26 @@ def fetch_kubeconfig(
         ``maia`` ext_pillar gives the host as ``maia:config_folder``)
     cluster_name
         default: ``cluster_name`` of the CONFIG_FOLDER
+    api_port, api_server_url
+        what the kubeconfig's server must be (``maia:k8s``'s; default: the
+        master's pillar ``maia:k8s``, else the inventory address of ``tgt``
+        and ``api_port`` of the k8s defaults)
     """
     folder = _config_folder(config_folder)
     name = _cluster_name(folder, cluster_name)
     kube_name = f"{name}-kubeconfig.yaml"
+    expected = _expected_server(folder, tgt, api_port, api_server_url)
     remote = remote_folder or folder  # (salt-ssh functions get no pillar on the host: name the paths)
     kwargs = {"kubeconfig_path": os.path.join(remote, kube_name), "ca_path": os.path.join(remote, CA_NAME)}
     private, public = _keypair()
     bundles = _call(tgt, ssh, roster_file, timeout, {"recipient": public, **kwargs})
     if len(bundles) > 1:
         raise SaltRunnerError(f"{tgt} matched {len(bundles)} hosts; target one control-plane host")
+    if next(iter(bundles)) != tgt:
+        raise SaltRunnerError(f"{next(iter(bundles))} answered for {tgt}: target the control plane by its inventory name")
     data = _open(private, next(iter(bundles.values())))
-    files = {kube_name: data["kubeconfig"], CA_NAME: data["ca_crt"]}
+    kubeconfig = _checked_kubeconfig(folder, kube_name, data["kubeconfig"], tgt, expected)
+    files = {kube_name: kubeconfig, CA_NAME: data["ca_crt"]}
     os.makedirs(folder, mode=0o700, exist_ok=True)
     changed = write_pair(folder, files)
     return {

@@ -16,8 +16,10 @@
         - watch:
           - maia_microk8s: maia-k8s-oidc-apiserver-args-set   # restarts only on a change
 """
+import contextlib
 import hashlib
 import os
+import tempfile
 
 import salt.utils.files
 from salt.exceptions import CommandExecutionError
@@ -189,15 +191,27 @@ def _sha(text):
 
 
 def _write_private(path, text, mode, user=None, group=None):
-    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-    tmp = path + ".maia-tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, int(str(mode), 8))
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.chmod(tmp, int(str(mode), 8))
-    if user or group:
-        __salt__["file.chown"](tmp, user or -1, group or -1)
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` through a private temporary file beside it: a fresh name
+    (``mkstemp``: ``O_CREAT|O_EXCL``, 0600, never a symlink someone planted), mode and owner set
+    on the open file (``fchmod``/``fchown``), fsynced, then renamed over ``path``."""
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".maia-tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            os.fchmod(fh.fileno(), int(str(mode), 8))
+            if user or group:
+                uid = __salt__["file.user_to_uid"](user) if user else -1
+                gid = __salt__["file.group_to_gid"](group) if group else -1
+                os.fchown(fh.fileno(), uid if uid != "" else -1, gid if gid != "" else -1)
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 # a written file's content (credentials) never appears in changes

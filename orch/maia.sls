@@ -5,9 +5,8 @@
     salt-run state.orch orch.maia pillar='{"maia": {"orch": {"ssh": true}}}'   # agentless, roster hosts
     salt-run state.orch orch.maia pillar='{"maia": {"orch": {"preflight": false}}}'   # skip the preflight
 
-    Targets: with minions, hosts are matched by pillar group (maia:roles, from the
-    inventory) or by the grain maia_roles for sites that set grains; over salt-ssh
-    they are the inventory's hosts. The stage flags given on the command line are
+    Targets: the inventory's hosts by minion id (L@ with minions, a list over salt-ssh),
+    never a grain a minion sets itself; without an inventory the run stops. The stage flags given on the command line are
     passed on to every stage. A failed step stops the run (failhard) and salt-run
     exits non-zero. #}
 {%- from "orch/steps.jinja" import sync_step, preflight_step, stage_target with context %}
@@ -21,6 +20,7 @@
 {%- set stages = maia.get("stages", defaults.stages) %}
 {#- stage 1's settings (its defaults <- this run's pillar) decide the reboot wait #}
 {%- set prepare = mapstack("prepare") | load_json %}
+{%- set k8s_params = mapstack("k8s") | load_json %}
 {#- maia:orch:exclude: {stage: [{id: state id}, ...]}: states a site cannot run
     (a site's own choice; the lab switches steps off with maia:prepare flags instead). #}
 {%- set exclude = orch.get("exclude", {}) %}
@@ -73,7 +73,7 @@ maia-orch-distribution-supported:
     - changes: false
     - allow_test_mode_failure: true
     - failhard: true
-{%- elif ssh and not hosts %}
+{%- elif not hosts %}
 
 maia-orch-inventory-present:
   test.configurable_test_state:  # a refusal: its reason stays the comment under test=True
@@ -150,6 +150,9 @@ maia-orch-kubeconfig-fetched-{{ host }}:
     - name: maia_kubeconfig.fetch_kubeconfig
     - tgt: {{ host }}
     - ssh: {{ ssh }}
+    {#- what the kubeconfig's server must be (the runner refuses any other) #}
+    - api_port: {{ k8s_params.api_port }}
+    - api_server_url: {{ k8s_params.api_server_url | json }}
     - require:
       - salt: maia-orch-stage-k8s
 {%- endfor %}

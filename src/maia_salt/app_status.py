@@ -5,13 +5,17 @@ install`` shows each one's status. It reads them with the kubeconfig that stage
 2 copied into CONFIG_FOLDER (``maia_kubeconfig.fetch_kubeconfig``:
 ``<CLUSTER_NAME>-kubeconfig.yaml``), in a background thread, every few seconds.
 Where that file is missing or the cluster cannot be reached from here, the
-view simply has no Applications; the state run is not affected.
+view simply has no Applications; the state run is not affected. The file is
+loaded through ``kubeconfig_check`` (data fields only, never a command or a
+file it names); a refused kubeconfig shows as the view's error.
 """
 from __future__ import annotations
 
 import json
 import os
 import threading
+
+from .terminal import printable
 
 
 def config_folder(opts: dict) -> str | None:
@@ -43,14 +47,18 @@ def read_applications(kubeconfig: str, namespace: str) -> list[tuple[str, str, s
     """[(name, sync status, health status)] of the Applications in ``namespace``."""
     from kubernetes import client, config
 
-    api = client.CustomObjectsApi(config.new_client_from_config(config_file=kubeconfig))
+    from .kubeconfig_check import load_file
+
+    checked = load_file(kubeconfig, f"{kubeconfig} (fetched from the control plane)")
+    api = client.CustomObjectsApi(config.new_client_from_config_dict(checked))
     items = api.list_namespaced_custom_object("argoproj.io", "v1alpha1", namespace, "applications",
                                               _request_timeout=10).get("items", [])
     rows = []
     for app in items:
         status = app.get("status") or {}
-        rows.append((app["metadata"]["name"], (status.get("sync") or {}).get("status", ""),
-                     (status.get("health") or {}).get("status", "")))
+        rows.append(tuple(printable(text) for text in (
+            app["metadata"]["name"], (status.get("sync") or {}).get("status", ""),
+            (status.get("health") or {}).get("status", ""))))
     return sorted(rows)
 
 

@@ -54,8 +54,15 @@ _SALT_CONFIG = click.option(
     callback=checks.salt_config_folder,
     show_default="$SALT_CONFIG_DIR or /etc/salt", help="Salt configuration folder of the master side.")
 _SSH = click.option("--ssh", is_flag=True, help="Agentless: reach the hosts over salt-ssh (roster_file of the config).")
-_PILLAR = click.option("--pillar", "pillar_json", default=None,
-                       help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"lvm": false}}}\'.')
+_PILLAR_JSON = click.option("--pillar", "pillar_json", default=None,
+                            help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"lvm": false}}}\' '
+                                 "(visible in ps: never a secret; use --pillar-file).")
+_PILLAR_FILE = click.option("--pillar-file", "pillar_file", type=click.File("r"), default=None,
+                            help="Extra pillar from a JSON/YAML file, '-' for standard input (for secrets).")
+
+
+def _PILLAR(command):  # pylint: disable=invalid-name
+    return _PILLAR_JSON(_PILLAR_FILE(command))
 _JSON = click.option("--json", "as_json", is_flag=True,
                      help="Write one JSON result document to standard output (docs/json-output.md); "
                           "progress stays on standard error.")
@@ -79,7 +86,7 @@ def _finish(command: str, report, as_json: bool, test: bool = False) -> None:
 @_SALT_CONFIG
 @click.option("--ssh", is_flag=True, help="Agentless: run every stage over salt-ssh (roster_file of the config).")
 @click.option("--stages", default=None, callback=checks.install_stages, help="Comma-separated subset of prepare,k8s,core.")
-@click.option("--pillar", "pillar_json", default=None, help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"ufw": false}}}\'.')
+@_PILLAR
 @click.option("--test", is_flag=True, help="Dry run: predict the changes (test=True).")
 @click.option("--wait/--no-wait", default=None,
               help="When hosts still run an earlier state run: wait for it, then run (default: ask on a terminal, "
@@ -87,10 +94,10 @@ def _finish(command: str, report, as_json: bool, test: bool = False) -> None:
 @click.option("--skip-unreachable", is_flag=True,
               help="Minions that do not answer are left out of this run and reported as not done (exit 1).")
 @_JSON
-def install(salt_config, ssh, stages, pillar_json, test, wait, skip_unreachable, as_json):
+def install(salt_config, ssh, stages, pillar_json, pillar_file, test, wait, skip_unreachable, as_json):
     """Run orch.maia (salt-run state.orch): live progress, then a summary per stage and host
     (with --test: the plan, each state that would change)."""
-    extra = _json_option(pillar_json, "--pillar")
+    extra = _extra_pillar(pillar_json, pillar_file)
     stage_list = stages
     hosts = _site_checked(salt_config, extra)
     absent = [] if ssh else _absent(salt_config, hosts, skip_unreachable, as_json, test)
@@ -180,6 +187,26 @@ def run_with_progress(run, *args, json_command: str | None = None, **kw):
 
 
 # ---------------------------------------------------------------- day-2 commands
+def _extra_pillar(pillar_json, pillar_file):
+    """The extra pillar of --pillar-file (read here, so that it never shows in the process list)
+    with --pillar over it; None when neither is given."""
+    import yaml
+
+    from .files import load_yaml_unique
+    from .merge import deep_merge
+
+    extra = _json_option(pillar_json, "--pillar")
+    if pillar_file is None:
+        return extra
+    try:
+        from_file = load_yaml_unique(pillar_file.read())
+    except yaml.YAMLError as exc:
+        raise click.BadParameter(f"not JSON or YAML: {exc}", param_hint="--pillar-file")
+    if not isinstance(from_file, dict):
+        raise click.BadParameter("must hold a mapping, e.g. {maia: {...}}", param_hint="--pillar-file")
+    return deep_merge(from_file, extra or {})
+
+
 def _json_option(text, hint):
     import json
 
@@ -189,16 +216,42 @@ def _json_option(text, hint):
         raise click.BadParameter(f"not JSON: {exc}", param_hint=hint)
 
 
+@main.group()
+def hosts():
+    """The site's hosts as the master knows them."""
+
+
+@hosts.command("accept-address")
+@click.argument("name")
+@click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),
+              default=lambda: os.environ.get("CONFIG_FOLDER"), required=True,
+              help="CONFIG_FOLDER (default: $CONFIG_FOLDER).")
+def accept_address(name, config_folder):
+    """Trust the new address host NAME reported (the one a run stopped on), for its firewall and NFS rules."""
+    from .known_addresses import AddressChanged, accept
+
+    try:
+        accepted = accept(config_folder, name)
+    except AddressChanged as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if accepted is None:
+        click.echo(f"{name}: no changed address waits for acceptance; nothing was changed")
+        return
+    old, new = accepted
+    click.echo(f"{name}: address {old or '(none)'} -> {new} accepted")
+
+
 @main.command()
 @_SALT_CONFIG
 @_SSH
 @_PILLAR
 @_JSON
-def preflight(salt_config, ssh, pillar_json, as_json):
+def preflight(salt_config, ssh, pillar_json, pillar_file, as_json):
     """Check every host and the site before an install; change nothing (orch.maia_preflight)."""
     from .day2 import run_preflight
 
-    extra = _json_option(pillar_json, "--pillar")
+    extra = _extra_pillar(pillar_json, pillar_file)
     click.echo(f"running orch.maia_preflight ({'salt-ssh' if ssh else 'minions'}) with {salt_config} ...", err=True)
     report = run_with_progress(run_preflight, salt_config, ssh=ssh, pillar=extra,
                                json_command="preflight" if as_json else None)
@@ -229,11 +282,11 @@ def _site_name(config_folder) -> str:
               help="CONFIG_FOLDER (for the site's name).")
 @click.option("--test", is_flag=True, help="Dry run: show what would be removed (test=True).")
 @_JSON
-def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folder, test, as_json):
+def reset(salt_config, ssh, pillar_json, pillar_file, stages, wipe_storage, yes, config_folder, test, as_json):
     """Undo maia install, last stage first (orch.maia_reset); print a summary per stage and host."""
     from .day2 import run_reset
 
-    extra = _json_option(pillar_json, "--pillar")
+    extra = _extra_pillar(pillar_json, pillar_file)
     stage_list = stages
     if wipe_storage and not yes and not test:
         name = _site_name(config_folder)
@@ -255,12 +308,12 @@ def reset(salt_config, ssh, pillar_json, stages, wipe_storage, yes, config_folde
 @_PILLAR
 @click.option("--test", is_flag=True, help="Dry run: show what would change (test=True); the inventory is kept.")
 @_JSON
-def remove_host(name, salt_config, ssh, pillar_json, test, as_json):
+def remove_host(name, salt_config, ssh, pillar_json, pillar_file, test, as_json):
     """Take host NAME out of the site (orch.maia_remove_host): its UFW/NFS entries on the others,
     its NFS mount and CIFS files on itself if it answers, then its inventory entry."""
     from .day2 import run_remove_host
 
-    extra = _json_option(pillar_json, "--pillar")
+    extra = _extra_pillar(pillar_json, pillar_file)
     click.echo(f"running orch.maia_remove_host for {name} ({'salt-ssh' if ssh else 'minions'}"
                f"{', test' if test else ''}) with {salt_config} ...", err=True)
     report = run_with_progress(run_remove_host, salt_config, name, ssh=ssh, pillar=extra, test=test,
@@ -273,13 +326,13 @@ def remove_host(name, salt_config, ssh, pillar_json, test, as_json):
               help="The site's CONFIG_FOLDER (default: $CONFIG_FOLDER).")
 @_PILLAR
 @_JSON
-def validate(config_folder, pillar_json, as_json):
+def validate(config_folder, pillar_json, pillar_file, as_json):
     """Check a site offline, with no host and no Salt daemon: CONFIG_FOLDER, the inventory, every
     host's pillar and stage 3's specs, with the messages a run would give. Exit 0 valid, 1 not."""
     from . import jsonout
     from .validate import validate_site
 
-    extra = _json_option(pillar_json, "--pillar") or {}
+    extra = _extra_pillar(pillar_json, pillar_file) or {}
     report = validate_site(config_folder, extra.get("maia") or {})
     if as_json:
         doc = jsonout.of_validation(report)

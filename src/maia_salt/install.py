@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import eventbus, returns, saltrun, summary
+from .terminal import printable
 from .inventory import ssh_control_dir
 from .orchestrations import INSTALL, Orchestration
 from .pillar_map import deep_merge
@@ -66,7 +67,7 @@ class InstallReport:
         for step, comment in self.failed_steps:
             text += f"\n  FAILED step {step}: {comment[:2000]}"
         if self.raw_error:
-            text += f"\n  salt-run: {self.raw_error[-2000:]}"
+            text += f"\n  salt-run: {printable(self.raw_error[-2000:])}"
         return text + "".join(f"\n  NOTE {note}" for note in self.notes)
 
 
@@ -208,6 +209,9 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
                     apps = _start_app_watch(opts)
                 if apps is not None and apps.latest is not None and progress:
                     progress.app_status(apps.latest)
+        except eventbus.Terminated:  # SIGTERM/SIGHUP to maia: salt-run ends too (the hosts' jobs go on)
+            _stop(proc)
+            raise
         finally:
             if source:
                 source.close()

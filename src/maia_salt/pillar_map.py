@@ -22,6 +22,7 @@ from .files import load_yaml_unique
 from .flags import as_bool
 from .merge import deep_merge
 from .inventory import INVENTORY_FILE, Inventory, InventoryError, load_inventory
+from .known_addresses import pinned_ip
 from .registry_credentials import CredentialsError, read_key_file
 
 _CLUSTER_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
@@ -123,10 +124,11 @@ def _network_problems(overrides: dict) -> list[str]:
     return problems
 
 
-def _host_ip(host, grains: dict) -> str | None:
+def _host_ip(folder, name, host, grains: dict) -> str | None:
     """The IP for firewall and NFS rules: the inventory's address when it is
-    one, else the host's default IPv4 (grain ``maia_default_ipv4``)."""
-    return ip_address(host.address) or ip_address((grains or {}).get("maia_default_ipv4"))
+    one, else the host's default IPv4 (grain ``maia_default_ipv4``) as first
+    recorded in CONFIG_FOLDER (``known_addresses``: a change stops the render)."""
+    return ip_address(host.address) or pinned_ip(folder, name, (grains or {}).get("maia_default_ipv4"))
 
 
 def _no_grains(_name):
@@ -134,7 +136,7 @@ def _no_grains(_name):
 
 
 def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, grains_of=None,
-                parameter_roots=()) -> dict:
+                parameter_roots=(), local_run: bool = False) -> dict:
     """The ``maia`` pillar for one minion; ``overrides`` is the ordinary pillar's ``maia`` tree.
 
     ``grains_of(name)`` returns the last grains a host reported (the master's
@@ -147,7 +149,10 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
     What a minion receives depends on its groups (docs/security.md): a
     control-plane host gets env.json, the cluster YAML and the registry
     credentials; every other host gets the non-secret keys its states read.
-    Without an inventory the minion is the whole site (single-host runs).
+    A minion the inventory does not name gets no secret. Without an inventory
+    no minion of a master gets one; the one exception is ``local_run``
+    (``salt-call --local`` on the host itself: a one-host site, that host is
+    the whole site).
     """
     folder = Path(config_folder)
     overrides = overrides or {}
@@ -165,7 +170,8 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
         raise InventoryError("; ".join(problems))
 
     me = inventory.hosts.get(minion_id) if inventory is not None else None
-    control_plane = inventory is None or (me is not None and "control-plane" in me.groups)
+    single_host = inventory is None and local_run
+    control_plane = single_host or (me is not None and "control-plane" in me.groups)
 
     maia = {
         "config_folder": str(folder),
@@ -187,7 +193,7 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
             maia["k8s"] = {"launch_config": _read_yaml(launch_config)}
     cifs_key = folder / "cifs_key"
     cifs_hosts = (overrides.get("cifs") or {}).get("hosts")
-    mounts_cifs = inventory is None or (me is not None and (cifs_hosts is None or minion_id in cifs_hosts))
+    mounts_cifs = single_host or (me is not None and (cifs_hosts is None or minion_id in cifs_hosts))
     if cifs_key.is_file() and mounts_cifs:
         maia["cifs"] = {"private_key": cifs_key.read_text(encoding="ascii")}
     if inventory is not None:
@@ -195,7 +201,7 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
         inventory.validate(lvm_enabled=as_bool(prepare["lvm"]), default_size=str(prepare["storage"]["default_size"]))
         for host_name, host in inventory.hosts.items():
             entry = {"address": host.address, "roles": list(host.groups)}
-            ip = _host_ip(host, grains_of(host_name))
+            ip = _host_ip(folder, host_name, host, grains_of(host_name))
             if ip:
                 entry["ip"] = ip
             maia["hosts"][host_name] = entry

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from .orchestrations import INSTALL, Orchestration
+from .terminal import printable
 
 
 @dataclass
@@ -42,7 +43,16 @@ BUSY = re.compile(r'The function "(?P<fun>[\w.]+)" is running as PID (?P<pid>\d+
 
 
 def host_result(stage: str, host: str, ret) -> HostResult:
-    """One host's return of a state run (a dict of state results, or an error)."""
+    """One host's return of a state run (a dict of state results, or an error); every text a
+    host sent is stripped of control characters (``terminal.printable``) before it is kept."""
+    result = _host_result(stage, printable(host), ret)
+    if result.error is not None:
+        result.error = printable(result.error)
+    result.failures = [(printable(sid), printable(comment)) for sid, comment in result.failures]
+    return result
+
+
+def _host_result(stage: str, host: str, ret) -> HostResult:
     result = HostResult(stage, host)
     if isinstance(ret, dict) and "return" in ret and isinstance(ret.get("return"), (dict, list, str)):
         ret = ret["return"]  # salt-ssh / full_return wrappers
@@ -87,7 +97,7 @@ def _step_failure(step: dict) -> str:
         errors = [line.split(": ", 1)[1] for line in said.splitlines() if re.match(r"^[\w.]+(Error|Exception): ", line)]
         if errors:
             comment = f"{comment} {errors[-1]}".strip()
-    return comment
+    return printable(comment)
 
 
 def from_orchestration(data: dict, lookup_job=None, orchestration: Orchestration = INSTALL
@@ -104,7 +114,7 @@ def from_orchestration(data: dict, lookup_job=None, orchestration: Orchestration
     failed_steps: list[tuple[str, str]] = []
     for steps in data.values():
         if isinstance(steps, list):  # the orchestration itself failed to render
-            failed_steps += [(orchestration.sls, str(m)) for m in steps]
+            failed_steps += [(orchestration.sls, printable(m)) for m in steps]
             continue
         for key, step in sorted(steps.items(), key=lambda kv: kv[1].get("__run_num__", 0) if isinstance(kv[1], dict) else 0):
             if not isinstance(step, dict):

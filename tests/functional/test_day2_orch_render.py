@@ -38,11 +38,10 @@ def test_reset_runs_last_stage_first_with_minions_and_ssh(salt_run):
     steps = compiled(salt_run, "orch.maia_reset", {})
     assert in_order(steps) == ["maia-orch-minions-synced", "maia-reset-core", "maia-reset-k8s", "maia-reset-prepare"]
     assert step_args(steps["maia-reset-core"])["sls"] == "maia.reset.core"
-    # the inventory's names too: a minion matches I@ on its own pillar, stale until refreshed
-    assert step_args(steps["maia-reset-k8s"])["tgt"] == (
-        "I@maia:roles:control-plane or G@maia_roles:control-plane or L@maia-node-0")
+    # the inventory's minion ids only: never a grain a minion sets itself
+    assert step_args(steps["maia-reset-k8s"])["tgt"] == "L@maia-node-0"
     prepare = step_args(steps["maia-reset-prepare"])
-    assert prepare["tgt"] == "I@maia:host:address:* or G@maia_roles:* or L@maia-node-0,maia-node-1"
+    assert prepare["tgt"] == "L@maia-node-0,maia-node-1"
     assert prepare["sls"] == "maia.reset.prepare" and prepare["pillar"]["maia"]["reset"]["wipe_storage"] is False
 
     ssh = compiled(salt_run, "orch.maia_reset",

@@ -50,16 +50,16 @@ def test_all_stages_in_order_with_minions(salt_run):
                           ("maia-orch-stage-k8s", "maia-orch-stage-core")):
         assert before in needs(after), (after, sorted(needs(after)))
     sync = step_args(compiled["maia-orch-minions-synced"])
-    # the inventory's hosts too, whatever the master's cached pillar says
-    assert sync["tgt"] == "I@maia:host:address:* or G@maia_roles:* or L@maia-node-0,maia-node-1"
+    # the inventory's minion ids only: never G@maia_roles (a minion sets its own grains)
+    assert sync["tgt"] == "L@maia-node-0,maia-node-1"
     assert sync["types"] == ["modules", "states", "grains", "utils"] and sync["failhard"] is True
     prepare = step_args(compiled["maia-orch-stage-prepare"])
-    assert prepare["tgt"] == "I@maia:host:address:* or G@maia_roles:* or L@maia-node-0,maia-node-1"
+    assert prepare["tgt"] == "L@maia-node-0,maia-node-1"
     assert prepare["tgt_type"] == "compound"
     assert prepare["require"] == [{"salt": "maia-orch-minions-synced"}]
     assert prepare["failhard"] is True
     k8s = step_args(compiled["maia-orch-stage-k8s"])
-    assert k8s["tgt"] == "I@maia:roles:control-plane or G@maia_roles:control-plane or L@maia-node-0"
+    assert k8s["tgt"] == "L@maia-node-0"
     assert k8s["require"] == [{"salt": "maia-orch-stage-prepare"}, {"salt": "maia-orch-nvidia-reboots-waited"}]
     reboot = step_args(compiled["maia-orch-nvidia-reboots-waited"])
     assert reboot["timeout"] == 600 and reboot["tgt"] == prepare["tgt"] and reboot["tgt_type"] == "compound"
@@ -106,10 +106,9 @@ def test_skipped_hosts_are_left_out_of_every_step(salt_run):
     """maia install --skip-unreachable passes maia:orch:skip: no step targets those hosts."""
     compiled = steps(salt_run, {"maia": {"orch": {"skip": ["maia-node-1"]}}})
     sync = step_args(compiled["maia-orch-minions-synced"])
-    assert sync["tgt"] == "( I@maia:host:address:* or G@maia_roles:* or L@maia-node-0 ) and not L@maia-node-1"
+    assert sync["tgt"] == "L@maia-node-0"
     assert step_args(compiled["maia-orch-stage-prepare"])["tgt"] == sync["tgt"]
-    assert step_args(compiled["maia-orch-stage-k8s"])["tgt"] == (
-        "( I@maia:roles:control-plane or G@maia_roles:control-plane or L@maia-node-0 ) and not L@maia-node-1")
+    assert step_args(compiled["maia-orch-stage-k8s"])["tgt"] == "L@maia-node-0"
     assert step_args(compiled["maia-orch-preflight"])["hosts"] == ["maia-node-0"]
 
 
@@ -132,3 +131,25 @@ def test_core_extra_commands_step_runs_on_the_controller_after_stage_3(salt_run)
     assert "salt" in step and step_args(step)["name"] == "maia_commands.core_extra_commands"
     assert step_args(step)["require"] == [{"salt": "maia-orch-stage-core"}]
     assert "commands" not in step_args(step) and "extra_commands" not in step_args(step)
+
+
+def test_kubeconfig_fetch_is_told_the_server_to_expect(salt_run):
+    """The runner refuses a kubeconfig whose server is not the control plane's: the orchestration
+    gives it the site's API port (and api_server_url when a site sets one)."""
+    fetch = step_args(steps(salt_run)["maia-orch-kubeconfig-fetched-maia-node-0"])
+    assert fetch["tgt"] == "maia-node-0" and fetch["api_port"] == 16443 and fetch["api_server_url"] == ""
+    fetch = step_args(steps(salt_run, {"maia": {"k8s": {"api_server_url": "https://k8s.example.org:16443"}}})[
+        "maia-orch-kubeconfig-fetched-maia-node-0"])
+    assert fetch["api_server_url"] == "https://k8s.example.org:16443"
+
+
+def test_without_an_inventory_the_run_stops(salt_run, site):
+    """No inventory, no targets: the run stops first instead of targeting whoever claims a role."""
+    inventory = site / "inventory.yaml"
+    kept = inventory.read_text()
+    inventory.unlink()
+    try:
+        compiled = steps(salt_run)
+    finally:
+        inventory.write_text(kept)
+    assert list(compiled) == ["maia-orch-inventory-present"]

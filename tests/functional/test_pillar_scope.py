@@ -46,8 +46,10 @@ def master(salt_factories, scoped_site):
 def minions(master):
     cp = master.salt_minion_daemon("maia-node-0")
     client = master.salt_minion_daemon("maia-node-1")
-    with cp.started(), client.started():
-        yield {"control-plane": cp, "nfs_clients": client}
+    # an accepted minion the inventory does not name (a host that joined the master on its own)
+    outsider = master.salt_minion_daemon("maia-intruder")
+    with cp.started(), client.started(), outsider.started():
+        yield {"control-plane": cp, "nfs_clients": client, "outside": outsider}
 
 
 def compiled(master, minion):
@@ -80,6 +82,30 @@ def test_each_role_holds_what_its_states_use(master, minions, scoped_site):
     assert node["env"] == {"cluster_name": "func"}
     assert node["cluster"] == {"cluster_name": "func", "domain": "maia.func.test", "k8s_distribution": "microk8s"}
     assert node["roles"] == ["nfs_clients"] and node["hosts"]["maia-node-0"]["ip"] == "198.18.0.11"
+
+
+def test_a_minion_outside_the_inventory_gets_no_secret(master, minions, scoped_site):
+    """With an inventory, and without one: no minion it does not name gets a secret, even one that
+    claims the control-plane role through its own grain. Without an inventory no minion of the
+    master gets one, the control plane included (only ``salt-call --local`` on a one-host site
+    does: tests/functional/test_salt_call_local.py)."""
+    secrets = site_secrets(scoped_site)
+    cli = master.salt_cli(timeout=120)
+    assert cli.run("grains.setval", "maia_roles", '["control-plane"]', minion_tgt="maia-intruder").returncode == 0
+    outside = compiled(master, minions["outside"])
+    assert holds(outside, secrets) == set(), sorted(holds(outside, secrets))
+    assert outside["roles"] == [] and outside["host"] == {}
+
+    inventory = scoped_site / "inventory.yaml"
+    kept = inventory.read_text()
+    inventory.unlink()
+    try:
+        for role in ("outside", "control-plane"):
+            maia = compiled(master, minions[role])
+            assert holds(maia, secrets) == set(), (role, sorted(holds(maia, secrets)))
+            assert "registry" not in maia and "cifs" not in maia
+    finally:
+        inventory.write_text(kept)
 
 
 def test_master_pillar_for_orchestration_holds_no_secret(master, minions, scoped_site):
@@ -129,3 +155,56 @@ def test_host_named_without_ip_gets_the_ip_its_minion_reports(master, minions, s
     assert node["hosts"]["maia-node-0"] == {"address": "maia-node-0", "roles": ["control-plane", "nfs_server"],
                                             "ip": address}
     assert node["nfs_server"] == {"name": "maia-node-0", "address": "maia-node-0", "ip": address}
+
+
+def test_a_spoofed_address_grain_stops_the_run_until_accepted(master, minions, scoped_site):
+    """A compromised host reports an outside address as its grain ``maia_default_ipv4`` (here:
+    its synced grain module replaced by one that says 203.0.113.66). The address first recorded
+    stays; every host's pillar render fails naming the host and both addresses, until the admin
+    runs ``maia hosts accept-address``. A real master compiles the pillar from its grain cache."""
+    import os
+    import subprocess
+
+    from support.paths import BIN
+
+    cli = master.salt_cli(timeout=120)
+    spoofer = minions["nfs_clients"]
+    for minion in minions.values():
+        assert cli.run("saltutil.sync_grains", minion_tgt=minion.id).returncode == 0
+    real = cli.run("grains.get", "maia_default_ipv4", minion_tgt=spoofer.id).data
+    if not real:
+        pytest.skip("this machine has neither a default route nor a single IPv4 address")
+    inventory = scoped_site / "inventory.yaml"
+    good = inventory.read_text()
+    named = yaml.safe_load(good)
+    named["hosts"]["maia-node-1"]["address"] = "maia-node-1"
+    inventory.write_text(yaml.safe_dump(named))
+    extmods = cli.run("config.get", "extension_modules", minion_tgt=spoofer.id).data
+    grain_module = os.path.join(extmods, "grains", "maia_net.py")
+    assert os.path.isfile(grain_module), grain_module
+    known = scoped_site / "known-addresses.json"
+    try:
+        assert cli.run("saltutil.refresh_pillar", "wait=True", minion_tgt=spoofer.id).returncode == 0
+        assert compiled(master, minions["control-plane"])["hosts"]["maia-node-1"]["ip"] == real
+        assert yaml.safe_load(known.read_text())["hosts"]["maia-node-1"] == real
+
+        with open(grain_module, "w", encoding="utf-8") as fh:
+            fh.write("def spoofed():\n    return {'maia_default_ipv4': '203.0.113.66'}\n")
+        assert cli.run("saltutil.refresh_grains", minion_tgt=spoofer.id).returncode == 0
+        assert cli.run("grains.get", "maia_default_ipv4", minion_tgt=spoofer.id).data == "203.0.113.66"
+        cli.run("saltutil.refresh_pillar", "wait=True", minion_tgt=spoofer.id)  # its grains reach the cache
+
+        ret = cli.run("pillar.items", "unmask=True", minion_tgt="maia-node-0")
+        text = ret.stdout + ret.stderr
+        assert "host maia-node-1 now reports address 203.0.113.66" in text and real in text, text[-2000:]
+        assert "maia hosts accept-address maia-node-1" in text
+
+        accepted = subprocess.run([str(BIN / "maia"), "hosts", "accept-address", "maia-node-1", "--config-folder",
+                                   str(scoped_site)], capture_output=True, text=True, timeout=60)
+        assert accepted.returncode == 0 and f"{real} -> 203.0.113.66 accepted" in accepted.stdout, accepted
+        assert compiled(master, minions["control-plane"])["hosts"]["maia-node-1"]["ip"] == "203.0.113.66"
+    finally:
+        inventory.write_text(good)
+        cli.run("saltutil.sync_grains", minion_tgt=spoofer.id)  # its own grain module back
+        if known.exists():
+            known.unlink()

@@ -137,3 +137,30 @@ def test_kubeconfig_and_ca_fetched_to_config_folder(runs, target):
     assert base64.b64decode(secret.data["tls.crt"]).decode() == ca
     sa = client.CoreV1Api(api).read_namespaced_service_account("argocd-sa", "argocd")
     assert sa.metadata.name == "argocd-sa"
+
+
+def test_a_control_plane_returning_an_exec_kubeconfig_runs_nothing_here(runs, target, tmp_path):
+    """A compromised control plane (the lab host, over real salt-ssh) exports a kubeconfig whose
+    user is an ``exec`` plugin writing a marker file. The fetch fails naming the host and the field;
+    the command never ran on this machine and CONFIG_FOLDER keeps the kubeconfig fetched before.
+    Lab only: it plants a file on the host (never done to a real site's MAIA_E2E_TARGET)."""
+    if not target.lab:
+        pytest.skip("plants a hostile kubeconfig on the host: lab only")
+    from support.kubeconfigs import exec_user, kubeconfig
+
+    folder = target.config_folder()
+    name = json.loads((folder / "env.json").read_text())["cluster_name"]
+    before = (folder / f"{name}-kubeconfig.yaml").read_text()
+    marker = tmp_path / "marker"
+    server = target.lab.state["standins_pillar"]["maia"]["k8s"]["api_server_url"]
+    hostile = base64.b64encode(kubeconfig(server, user=exec_user(marker)).encode()).decode()
+    target.lab.ssh(target.name, f"echo {hostile} | base64 -d > {folder}/{name}-kubeconfig.yaml")
+    proc = subprocess.run(
+        [str(BIN / "salt-run"), "-c", target.config_dir, "--out=json", "maia_kubeconfig.fetch_kubeconfig",
+         target.name, "ssh=True", f"roster_file={target.roster}"],
+        capture_output=True, text=True, timeout=300, cwd=target.config_dir,
+    )
+    out = proc.stdout + proc.stderr
+    assert f"host {target.name}" in out and "'exec'" in out and "nothing was written" in out, out[-2000:]
+    assert not marker.exists()
+    assert (folder / f"{name}-kubeconfig.yaml").read_text() == before

@@ -12,11 +12,17 @@ import stat
 
 import pytest
 
+from maia_salt.kubeconfig_check import rebuilt_text
+
+from support.kubeconfigs import exec_user, kubeconfig
 from support.secrets import find_secrets, salt_places
 from support.paths import REPO
 from support.site import make_site
 
-KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {token: runner-test-token}}]\n"
+# maia-node-0's address in the site's inventory, with the MicroK8s API port
+SERVER = "https://198.18.0.11:16443"
+KUBECONFIG = kubeconfig(SERVER, user={"token": "runner-test-token"})
+WRITTEN = rebuilt_text(KUBECONFIG, "test", SERVER)
 CA = "-----BEGIN CERTIFICATE-----\nrunner-test\n-----END CERTIFICATE-----\n"
 
 
@@ -57,16 +63,44 @@ def test_fetch_kubeconfig_over_the_master(salt_master, salt_minion, site, tmp_pa
     assert ret.returncode == 0, ret.stderr
     kubeconfig, ca = site / "func-kubeconfig.yaml", site / "ca.crt"
     assert set(ret.data) == {str(kubeconfig), str(ca)}
-    assert kubeconfig.read_text() == KUBECONFIG and ca.read_text() == CA
+    assert kubeconfig.read_text() == WRITTEN and ca.read_text() == CA
     for path in (kubeconfig, ca):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert os.readlink(path) == f".maia-kube/current/{path.name}"
-    assert ret.data[str(kubeconfig)] == {"sha256": hashlib.sha256(KUBECONFIG.encode()).hexdigest(), "changed": True}
+    assert ret.data[str(kubeconfig)] == {"sha256": hashlib.sha256(WRITTEN.encode()).hexdigest(), "changed": True}
     assert "runner-test-token" not in ret.stdout
 
     again = cli.run("maia_kubeconfig.fetch_kubeconfig", "maia-node-0", f"remote_folder={exported}")
     assert again.returncode == 0
     assert {v["changed"] for v in again.data.values()} == {False}
+
+
+def test_a_kubeconfig_that_runs_a_command_is_refused(salt_master, salt_minion, site, tmp_path):
+    """A compromised control plane (here a real minion exporting a kubeconfig whose user is an
+    ``exec`` plugin) cannot run anything on the master: the fetch fails naming the host and the
+    field, the command never ran, and the site's kubeconfig is the one fetched before."""
+    marker = tmp_path / "marker"
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    (exported / "func-kubeconfig.yaml").write_text(kubeconfig(SERVER, user=exec_user(marker)))
+    (exported / "ca.crt").write_text(CA)
+    before = (site / "func-kubeconfig.yaml").read_text() if (site / "func-kubeconfig.yaml").exists() else None
+
+    ret = salt_master.salt_run_cli(timeout=120).run("maia_kubeconfig.fetch_kubeconfig", "maia-node-0",
+                                                    f"remote_folder={exported}")
+    out = ret.stdout + ret.stderr
+    assert ret.returncode != 0, out
+    assert "host maia-node-0" in out and "'exec'" in out and "nothing was written" in out
+    assert not marker.exists()
+    now = (site / "func-kubeconfig.yaml").read_text() if (site / "func-kubeconfig.yaml").exists() else None
+    assert now == before
+    assert "id >" not in (now or "")
+
+    # a server that is not the control plane's inventory address is refused the same way
+    (exported / "func-kubeconfig.yaml").write_text(kubeconfig("https://203.0.113.7:16443"))
+    ret = salt_master.salt_run_cli(timeout=120).run("maia_kubeconfig.fetch_kubeconfig", "maia-node-0",
+                                                    f"remote_folder={exported}")
+    assert ret.returncode != 0 and "203.0.113.7" in ret.stdout + ret.stderr
 
 
 def test_fetch_kubeconfig_says_what_is_missing(salt_master, salt_minion, tmp_path):
@@ -83,7 +117,7 @@ def test_kubeconfig_never_reaches_job_cache_or_logs(salt_master, salt_minion, si
     exported = tmp_path / "exported"
     exported.mkdir()
     token = "job-cache-probe-" + os.urandom(8).hex()
-    (exported / "func-kubeconfig.yaml").write_text(KUBECONFIG.replace("runner-test-token", token))
+    (exported / "func-kubeconfig.yaml").write_text(kubeconfig(SERVER, user={"token": token}))
     (exported / "ca.crt").write_text(CA.replace("runner-test", "ca-probe-" + token))
     ret = salt_master.salt_run_cli(timeout=120).run("maia_kubeconfig.fetch_kubeconfig", "maia-node-0", f"remote_folder={exported}")
     assert ret.returncode == 0, ret.stderr
@@ -216,15 +250,15 @@ def test_names_a_host_returns_are_ignored(runner, tmp_path, monkeypatch):
         spec.loader.exec_module(mk8s)
         import json as _json
 
-        bundle = mk8s.seal(kwargs["recipient"], _json.dumps({"kubeconfig": "k\n", "ca_crt": "c\n"}).encode())
+        bundle = mk8s.seal(kwargs["recipient"], _json.dumps({"kubeconfig": KUBECONFIG, "ca_crt": "c\n"}).encode())
         bundle["names"] = {"kubeconfig": str(target), "ca_crt": str(target)}
         return {"cp": {**bundle, "kubeconfig": "k\n", "ca_crt": "c\n"}}
 
     monkeypatch.setattr(runner, "_call", evil_call)
-    ret = runner.fetch_kubeconfig("cp", config_folder=str(folder))
+    ret = runner.fetch_kubeconfig("cp", config_folder=str(folder), api_server_url=SERVER)
     assert not target.exists()
     assert set(ret) == {str(folder / "c1-kubeconfig.yaml"), str(folder / "ca.crt")}
-    assert (folder / "c1-kubeconfig.yaml").read_text() == "k\n"
+    assert (folder / "c1-kubeconfig.yaml").read_text() == WRITTEN
 
 
 def test_bundle_sealed_to_another_key_is_refused(runner, tmp_path, monkeypatch):
@@ -241,5 +275,5 @@ def test_bundle_sealed_to_another_key_is_refused(runner, tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner, "_call", other_key_call)
     with pytest.raises(runner.SaltRunnerError, match="not sealed to this run's key"):
-        runner.fetch_kubeconfig("cp", config_folder=str(folder))
+        runner.fetch_kubeconfig("cp", config_folder=str(folder), api_server_url=SERVER)
     assert not (folder / "c1-kubeconfig.yaml").exists()

@@ -7,7 +7,7 @@ out. Each command has a kind, which says where the tests run it:
 
 - ``salt-call``: with ``salt-call --local`` on this machine, against a site made
   by ``maia-configure`` and the Kubernetes API stand-in (tests/docs);
-- ``configure``: ``maia-configure``, ``maia roster``, ``maia validate``: on this machine (tests/docs);
+- ``configure``: ``maia-configure``, ``maia roster``, ``maia validate``, ``maia hosts``: on this machine (tests/docs);
 - ``lab``: ``salt-run``, ``salt-ssh``, ``salt``, ``maia install``, ``maia preflight``
   and the ``--test`` runs of ``maia reset``/``maia remove-host``: verbatim from the
   folder of the end-to-end lab (tests/e2e/test_orchestration.py);
@@ -77,7 +77,8 @@ class DocCommand:
         if argv[:2] == ["maia", "lab"] or self.text.startswith("cd /var/lib/maia-lab/"):
             return "lab-cli"
         if prog in ("maia-configure", "MAIA_Configure_Installation.sh") or argv[:2] in (["maia", "roster"],
-                                                                                        ["maia", "validate"]):
+                                                                                        ["maia", "validate"],
+                                                                                        ["maia", "hosts"]):
             return "configure"
         if prog.endswith("python") and len(argv) > 2 and argv[1] == "-m" and argv[2].startswith("maia_lab.standins"):
             return "standin"

@@ -21,7 +21,8 @@ def secrets():
     "key",
     ["password", "adminPassword", "client_secret", "keycloak_client_secret", "tls.key", "apiToken",
      "secretKeyRef", "ARGOCD_PASSWORD", "admin.password", "privateKey", "credentials", "htpasswd",
-     "adminpassword", "oauthClientSecret", "api-key", "dockerconfigjson"],
+     "adminpassword", "oauthClientSecret", "api-key", "dockerconfigjson",
+     "adminPass", "rootPW", "auth", "connectionString", "dockerconfig", "db_connection_string", ".dockerconfig"],
 )
 def test_secret_looking_keys_are_secret(secrets, key):
     assert secrets.is_secret_key(key)
@@ -103,3 +104,18 @@ def test_name_value_pairs_and_values_strings_are_masked(secrets):
     assert masked["helm"]["parameters"][1] == {"name": "replicaCount", "value": "3"}
     assert "replicas: 1" in masked["helm"]["values"]
     assert sorted(secrets.collect(source)) == ["env-pass-3", "param-pass-1", "yaml-pass-2"]
+
+
+def test_every_value_of_a_secrets_data_is_masked_whatever_its_key(secrets):
+    """A Kubernetes Secret's data/stringData hold secrets under any key (``cfg``, ``x``)."""
+    obj = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"},
+           "type": "Opaque", "data": {"cfg": "c2VjcmV0LXZhbHVl", "x": "eHl6"},
+           "stringData": {"settings.ini": "url=db host=h user=u secretvalue1"}}
+    masked = secrets.mask(obj)
+    assert masked["data"] == {"cfg": "<masked>", "x": "<masked>"}
+    assert masked["stringData"] == {"settings.ini": "<masked>"}
+    assert masked["metadata"] == obj["metadata"] and masked["type"] == "Opaque"
+    found = secrets.collect({"items": [obj]})
+    assert {"c2VjcmV0LXZhbHVl", "url=db host=h user=u secretvalue1"} <= set(found)
+    # a ConfigMap's data stays readable
+    assert secrets.mask({"kind": "ConfigMap", "data": {"cfg": "plain"}})["data"] == {"cfg": "plain"}

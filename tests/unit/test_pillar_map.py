@@ -219,8 +219,43 @@ def test_host_without_an_ip_gets_its_default_ipv4_from_grains(folder):
     assert maia["hosts"]["node-0"] == {"address": "node-0", "roles": ["control-plane", "nfs_server"], "ip": "198.18.0.21"}
     assert maia["hosts"]["node-1"]["ip"] == "198.18.0.22"
     assert maia["nfs_server"] == {"name": "node-0", "address": "node-0", "ip": "198.18.0.21"}
-    # nothing cached: no ip, the state validation then names the host
+    # nothing cached: the address recorded the first time (known-addresses.json)
+    assert site_pillar(folder, "node-1")["maia"]["hosts"]["node-0"]["ip"] == "198.18.0.21"
+    # nothing cached nor recorded: no ip, the state validation then names the host
+    (folder / "known-addresses.json").unlink()
     assert "ip" not in site_pillar(folder, "node-1")["maia"]["hosts"]["node-0"]
+
+
+def test_a_changed_address_grain_stops_the_render_until_accepted(folder):
+    """A host reporting another address than the one first recorded (a spoofed grain
+    maia_default_ipv4) stops every host's pillar, naming both addresses, until the admin
+    accepts it with ``maia hosts accept-address``."""
+    import stat
+
+    from click.testing import CliRunner
+
+    from maia_salt.cli import main
+    from maia_salt.known_addresses import AddressChanged
+
+    inv = yaml.safe_load((folder / "inventory.yaml").read_text())
+    inv["hosts"]["node-1"]["address"] = "node-1.example.org"
+    (folder / "inventory.yaml").write_text(yaml.safe_dump(inv))
+    grains = {"node-1": {"maia_default_ipv4": "198.18.0.22"}}
+    site_pillar(folder, "node-0", grains_of=lambda name: grains.get(name, {}))
+    assert stat.S_IMODE((folder / "known-addresses.json").stat().st_mode) == 0o600
+
+    grains["node-1"]["maia_default_ipv4"] = "203.0.113.66"
+    for minion in ("node-0", "node-1"):
+        with pytest.raises(AddressChanged, match=r"host node-1 now reports address 203\.0\.113\.66 .* but 198\.18\.0\.22 "
+                                                 r"is the one recorded.*maia hosts accept-address node-1"):
+            site_pillar(folder, minion, grains_of=lambda name: grains.get(name, {}))
+
+    result = CliRunner().invoke(main, ["hosts", "accept-address", "node-1", "--config-folder", str(folder)])
+    assert result.exit_code == 0 and "198.18.0.22 -> 203.0.113.66 accepted" in result.output
+    maia = site_pillar(folder, "node-0", grains_of=lambda name: grains.get(name, {}))["maia"]
+    assert maia["hosts"]["node-1"]["ip"] == "203.0.113.66"
+    again = CliRunner().invoke(main, ["hosts", "accept-address", "node-1", "--config-folder", str(folder)])
+    assert again.exit_code == 0 and "nothing was changed" in again.output
 
 
 def test_cluster_name_is_rechecked(folder):

@@ -82,3 +82,18 @@ def test_failed_runner_step_names_the_error():
     _, failed_steps = summary.from_orchestration(data)
     assert failed_steps == [("maia-orch-minions-synced", "Runner function 'maia_orch.sync_minions' failed. "
                              "module sync and pillar refresh failed on maia-node-1: did not answer")]
+
+
+def test_text_from_a_host_is_printed_without_control_characters():
+    """A host's state comment (or id, or error) carrying terminal escape sequences reaches the
+    summary and the live view without them."""
+    from maia_salt.summary import host_result, render
+
+    evil = "\x1b]0;pwned\x07\x1b[2J\x1b[1Aok\x9b31m\r"
+    ret = {f"file_|-id{evil}_|-name_|-managed": {"result": False, "comment": f"bad{evil}\nline 2", "changes": {}}}
+    result = host_result("prepare", f"node{evil}", ret)
+    text = render([result]) + "\n".join(f"{sid}: {c}" for sid, c in result.failures)
+    assert not any(ch in text for ch in "\x1b\x07\x9b\r")
+    assert "bad]0;pwned[2J[1Aok31m\nline 2" in text
+    error = host_result("prepare", "node", [f"render error{evil}"])
+    assert "\x1b" not in error.error
