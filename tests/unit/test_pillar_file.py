@@ -7,14 +7,20 @@ from maia_salt import cli
 
 class _Report:
     ok = True
+    results = []  # the --test plan lists none
 
     def render(self):
         return "report"
 
 
 @pytest.fixture
-def given(monkeypatch):
+def given(monkeypatch, tmp_path):
+    """The run is recorded, not started; -c names a Salt configuration folder (it holds `master`)
+    and the site checks before an install are left out (tests/unit/test_cli_checks.py covers them)."""
     seen = {}
+    (tmp_path / "master").write_text("{}\n")
+    monkeypatch.setattr(cli, "_site_checked", lambda salt_config, extra: [])
+    monkeypatch.setattr(cli, "_absent", lambda *args: [])
 
     def fake_run(run, *args, **kw):
         seen.update(kw)
