@@ -10,7 +10,7 @@
     they are the inventory's hosts. The stage flags given on the command line are
     passed on to every stage. A failed step stops the run (failhard) and salt-run
     exits non-zero. #}
-{%- from "orch/steps.jinja" import sync_step, preflight_step, stage_target with context %}
+{%- from "orch/steps.jinja" import sync_step, preflight_step, stage_target, mark_run with context %}
 {%- from "maia/map.jinja" import mapstack with context %}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
@@ -33,9 +33,7 @@
 {%- set flags = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {})}} %}
 {#- maia:orch:run: the maia install run that started this orchestration, passed on to its stage jobs
     so that its live progress tells them from another orchestration's #}
-{%- if orch.get("run") %}
-{%-   do flags.maia.update({"orch": {"run": orch.run}}) %}
-{%- endif %}
+{{- mark_run(flags, orch) }}
 {#- maia:orch:skip: hosts left out of this run (maia install --skip-unreachable: their minions did not answer) #}
 {%- set skip = orch.get("skip", []) %}
 {%- set hosts = {} %}
