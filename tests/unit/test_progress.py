@@ -177,6 +177,13 @@ def test_terminal_view_is_a_live_table_and_a_pipe_gets_lines():
     from maia_salt.progress import LiveProgress, for_stream
 
     assert isinstance(for_stream(io.StringIO()), PlainProgress)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    # `maia preflight | cat`: standard error a terminal, standard output a pipe: plain lines
+    assert isinstance(for_stream(Terminal(), io.StringIO()), PlainProgress)
     screen = io.StringIO()
     live = LiveProgress(Console(file=screen, force_terminal=True, width=120))
     try:
