@@ -9,7 +9,7 @@
     never a grain a minion sets itself; without an inventory the run stops. The stage flags given on the command line are
     passed on to every stage. A failed step stops the run (failhard) and salt-run
     exits non-zero. #}
-{%- from "orch/steps.jinja" import sync_step, preflight_step, stage_target with context %}
+{%- from "orch/steps.jinja" import sync_step, preflight_step, stage_target, mark_run with context %}
 {%- from "maia/map.jinja" import mapstack with context %}
 {%- from "maia/k8s/distribution.jinja" import refusal with context %}
 {%- set maia = pillar.get("maia", {}) %}
@@ -37,9 +37,7 @@
 {%- endfor %}
 {#- maia:orch:run: the maia install run that started this orchestration, passed on to its stage jobs
     so that its live progress tells them from another orchestration's #}
-{%- if orch.get("run") %}
-{%-   do flags.maia.update({"orch": {"run": orch.run}}) %}
-{%- endif %}
+{{- mark_run(flags, orch) }}
 {%- set refused = refusal(maia.get("cluster") or {}, maia.get("env") or {}, (maia.get("k8s") or {}).get("connect_only")) | trim if "k8s" in stages else "" %}
 {#- maia:orch:skip: hosts left out of this run (maia install --skip-unreachable: their minions did not answer) #}
 {%- set skip = orch.get("skip", []) %}

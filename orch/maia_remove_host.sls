@@ -10,7 +10,7 @@
     3. the master: the host leaves CONFIG_FOLDER/inventory.yaml (maia_hosts.drop_host);
        with minions, the host's pillar is refreshed (it no longer matches the stage targets).
     The control-plane and the NFS server are refused before any change, with the reason. #}
-{%- from "orch/steps.jinja" import sync_step with context %}
+{%- from "orch/steps.jinja" import sync_step, mark_run with context %}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set ssh = orch.get("ssh", False) %}
@@ -34,6 +34,7 @@
 {%-   set refusal = name ~ " is the NFS server" ~ ((" that " ~ clients | join(", ") ~ " mount /nfs from") if clients else "") ~ ": move the nfs_server group to another host and run maia install first" %}
 {%- endif %}
 {%- set step_pillar = {"maia": {"prepare": maia.get("prepare", {}), "remove_host": {"name": name, "address": host.get("address")}}} %}
+{{- mark_run(step_pillar, orch) }}
 
 {%- if refusal %}
 

@@ -10,7 +10,7 @@
     k8s (control-plane): ArgoCD, the CA objects, the OIDC lines, MicroK8s (maia.k8s.clean);
     prepare (every host): NFS, CIFS, UFW rules, and the LVM storage only with
     maia:reset:wipe_storage (maia.reset.prepare). A failed step stops the run. #}
-{%- from "orch/steps.jinja" import sync_step, stage_target with context %}
+{%- from "orch/steps.jinja" import sync_step, stage_target, mark_run with context %}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set reset = maia.get("reset", {}) %}
@@ -28,6 +28,7 @@
 {%- for stage in defaults.stages %}
 {%-   do step_pillar.maia.update({stage: maia.get(stage, {})}) %}
 {%- endfor %}
+{{- mark_run(step_pillar, orch) }}
 {%- set plan = [("core", "maia.reset.core", True), ("k8s", "maia.k8s.clean", True), ("prepare", "maia.reset.prepare", False)] %}
 
 {%- if unknown %}

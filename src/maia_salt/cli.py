@@ -328,7 +328,8 @@ def remove_host(name, salt_config, ssh, pillar_json, pillar_file, test, as_json)
 @_JSON
 def validate(config_folder, pillar_json, pillar_file, as_json):
     """Check a site offline, with no host and no Salt daemon: CONFIG_FOLDER, the inventory, every
-    host's pillar and stage 3's specs, with the messages a run would give. Exit 0 valid, 1 not."""
+    host's pillar, stage 3's specs and the SLS of every stage each host runs (real Salt, placeholder
+    grains), with the messages a run would give. Exit 0 valid, 2 not."""
     from . import jsonout
     from .validate import validate_site
 
@@ -339,7 +340,7 @@ def validate(config_folder, pillar_json, pillar_file, as_json):
         click.echo(jsonout.dumps(doc))
         sys.exit(doc["exit_code"])
     click.echo(report.render())
-    sys.exit(0 if report.ok else 1)
+    sys.exit(0 if report.ok else 2)
 
 
 @main.command()

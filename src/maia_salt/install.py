@@ -186,8 +186,8 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
     if test:
         cmd.append("test=True")
     watch = RunWatch(progress)
-    # orch.maia marks its stage jobs with the run; the day-2 orchestrations do not (yet)
-    run = ((pillar.get("maia") or {}).get("orch") or {}).get("run") if orchestration is INSTALL else None
+    # every orchestration passes this run's mark on to its stage jobs (orch/steps.jinja mark_run)
+    run = ((pillar.get("maia") or {}).get("orch") or {}).get("run")
     source = _source(opts, ssh, progress, orchestration, run)
     apps = None
     started = time.monotonic()

@@ -76,7 +76,7 @@ def of_preflight(report) -> dict:
 
 
 def of_validation(report) -> dict:
-    return document("validate", ok=report.ok, exit_code=EXIT_OK if report.ok else EXIT_FAILED,
+    return document("validate", ok=report.ok, exit_code=EXIT_OK if report.ok else EXIT_BAD_INPUT,
                     findings=[f.to_dict() for f in report.findings])
 
 

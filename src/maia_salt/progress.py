@@ -176,9 +176,12 @@ class LiveProgress(Progress):
         self.live.stop()
 
 
-def for_stream(stream=None) -> Progress:
-    """A live view when ``stream`` (default stderr) is a terminal, plain lines otherwise."""
+def for_stream(stream=None, output=None) -> Progress:
+    """A live view when ``stream`` (default stderr) and the command's ``output`` (default stdout)
+    are both terminals; plain lines on ``stream`` otherwise. ``maia preflight | cat`` or ``| tee``
+    asks for a log: it gets one line per event, with no control codes, also on the terminal."""
     stream = stream or sys.stderr
-    if stream.isatty():
+    output = output or sys.stdout
+    if stream.isatty() and output.isatty():
         return LiveProgress()
     return PlainProgress(stream)

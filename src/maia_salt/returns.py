@@ -65,8 +65,8 @@ def stage_of(fun: str, args, sls_stage: dict | None = None) -> str | None:
 
 
 def run_of(args) -> str | None:
-    """The maia command run that started a stage job: pillar ``maia:orch:run`` in its arguments
-    (orch.maia passes it on to every stage), None when the job carries none."""
+    """The maia command run that started a stage job or an orchestration: pillar ``maia:orch:run``
+    in its arguments (the orchestrations pass it on to every stage), None when the job carries none."""
     for arg in args or []:
         pillar = arg.get("pillar") if isinstance(arg, dict) else None
         if isinstance(pillar, dict):
@@ -82,13 +82,36 @@ def unwrap(ret):
     return ret
 
 
-def from_event(tag: str, data: dict, stages: dict, sls_stage: dict | None = None, run: str | None = None) -> list:
-    """Records of one master event; ``stages`` ({jid: stage}) remembers the stage jobs seen start.
-    With ``run``, only the jobs of that run (:func:`run_of`): another orchestration's are not shown."""
-    parts = tag.split("/")
-    if tag.startswith("salt/run/") and len(parts) == 4 and parts[3] == "new":
-        step = STEP_OF_RUNNER.get(str(data.get("fun", "")).removeprefix("runner."))
+ORCHESTRATE = ("state.orch", "state.orchestrate")
+
+
+def _runner_step(tag: str, parts: list[str], data: dict, orchs: set | None, run: str | None) -> list:
+    """A runner step of an orchestration. Without ``run``: every runner job's start
+    (``salt/run/<jid>/new``). With ``run``: the orchestrations started with that mark in their
+    pillar are remembered (``orchs``), and only the runner steps they announce
+    (``salt/run/<orchestration jid>/args``, which Salt fires before each runner step) are steps."""
+    fun = str(data.get("fun", "")).removeprefix("runner.")
+    if not run:
+        step = STEP_OF_RUNNER.get(fun) if parts[3] == "new" else None
         return [StepStarted(step)] if step else []
+    if orchs is None:
+        return []
+    if parts[3] == "new" and fun in ORCHESTRATE and run_of(data.get("fun_args")) == run:
+        orchs.add(parts[2])
+    elif parts[3] == "args" and parts[2] in orchs and data.get("type") == "runner":
+        step = STEP_OF_RUNNER.get(str(data.get("name", "")))
+        return [StepStarted(step)] if step else []
+    return []
+
+
+def from_event(tag: str, data: dict, stages: dict, sls_stage: dict | None = None, run: str | None = None,
+               orchs: set | None = None) -> list:
+    """Records of one master event; ``stages`` ({jid: stage}) remembers the stage jobs seen start.
+    With ``run``, only the jobs of that run (:func:`run_of`): another orchestration's are not shown;
+    ``orchs`` then remembers the jids of this run's orchestration (for its runner steps)."""
+    parts = tag.split("/")
+    if tag.startswith("salt/run/") and len(parts) == 4:
+        return _runner_step(tag, parts, data, orchs, run)
     if not tag.startswith("salt/job/") or len(parts) < 4:
         return []
     jid = parts[2]
@@ -119,6 +142,7 @@ class EventBus:
         self._run = run
         self._event = salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=True)
         self._stages: dict[str, str] = {}
+        self._orchs: set[str] = set()
 
     def poll(self, wait: float) -> list:
         found = []
@@ -128,7 +152,7 @@ class EventBus:
             item = self._event.get_event(wait=max(left, 0.01), full=True, no_block=left <= 0)
             if item:
                 found += from_event(item.get("tag", ""), item.get("data") or {}, self._stages, self._sls_stage,
-                                    self._run)
+                                    self._run, self._orchs)
             if not item or left <= 0:
                 return found
 

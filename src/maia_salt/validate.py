@@ -1,12 +1,14 @@
 """``maia validate``: an offline check of a site, with no host and no Salt daemon.
 
 It reads the CONFIG_FOLDER as the ``maia`` ext_pillar does (:func:`maia_salt.pillar_map.site_pillar`,
-the same code, so the same messages), checks the inventory, builds every host's ``maia`` pillar, and
+the same code, so the same messages), checks the inventory, builds every host's ``maia`` pillar,
 renders stage 3's specs (:func:`maia_salt.core.mapdata`) for the control-plane host, where the core
-layer is rendered at run time.
+layer is rendered at run time, and renders the SLS of every stage each host runs with real Salt
+(:mod:`maia_salt.state_render`: Salt's own render errors).
 
 What it cannot know offline: ordinary pillar other than ``--pillar`` (a site's pillar_roots or
-git_pillar), and the hosts' grains. A host without an address in the inventory gets its address from
+git_pillar), and the hosts' grains (the SLS render uses placeholder grains:
+:data:`maia_salt.state_render.PLACEHOLDER_GRAINS`). A host without an address in the inventory gets its address from
 its grains at run time; here it is given a documentation address (192.0.2.x, RFC 5737) so that the
 rest renders, and a note says so.
 """
@@ -16,7 +18,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import parameters
+from . import parameters, state_render
 from .core import ConfigError as CoreConfigError
 from .core import mapdata as core_mapdata
 from .inventory import InventoryError
@@ -99,15 +101,40 @@ def validate_site(config_folder, overrides: dict | None = None, parameter_roots=
         report.add(name, "note", "no address in inventory.yaml: at run time its default IPv4 comes from its grains "
                                  "(the master's cache, filled when the host first answers)")
     stages = overrides.get("stages") or parameters.defaults(None, parameter_roots).get("stages") or []
-    for host in report.hosts or ["localhost"]:
-        try:
-            pillar = site_pillar(folder, host, overrides, grains_of=grains_of, parameter_roots=parameter_roots)["maia"]
-        except (ConfigFolderError, InventoryError, ValueError) as exc:
-            report.add(SITE, "error", f"pillar: {exc}")
-            break  # the same folder fails every host's pillar the same way
-        if "core" in stages and (inventory is None or "control-plane" in pillar.get("roles", [])):
-            _render_core(report, host, pillar, parameter_roots)
+    with state_render.Renderer(_formulas_root(parameter_roots)) as renderer:
+        for host in report.hosts or ["localhost"]:
+            try:
+                pillar = site_pillar(folder, host, overrides, grains_of=grains_of,
+                                     parameter_roots=parameter_roots)["maia"]
+            except (ConfigFolderError, InventoryError, ValueError) as exc:
+                report.add(SITE, "error", f"pillar: {exc}")
+                break  # the same folder fails every host's pillar the same way
+            if "core" in stages and (inventory is None or "control-plane" in pillar.get("roles", [])):
+                _render_core(report, host, pillar, parameter_roots)
+            _render_states(report, renderer, host, pillar, grains_of(host), stages, inventory is None)
     return report
+
+
+def _formulas_root(parameter_roots) -> Path:
+    """The formulas/ folder whose SLS the run would render (the first root that holds maia/)."""
+    for root in [*map(Path, parameter_roots or ()), parameters.CHECKOUT_ROOT]:
+        if (root / "maia").is_dir():
+            return root
+    return parameters.CHECKOUT_ROOT
+
+
+def _render_states(report, renderer, host: str, pillar: dict, grains: dict, stages, single_host: bool) -> None:
+    """Each stage's SLS that orch.maia runs on ``host``, rendered by real Salt (state_render)."""
+    roles = ["control-plane"] if single_host else list(pillar.get("roles") or [])
+    rendered = []
+    for stage in state_render.stages_of(roles, list(stages)):
+        errors = renderer.render(host, pillar, grains, stage)
+        for error in errors:
+            report.add(host, "error", f"stage {stage}: {error}")
+        if not errors:
+            rendered.append(stage)
+    if rendered:
+        report.add(host, "note", f"the states of {', '.join(rendered)} render (Salt, placeholder grains)")
 
 
 def _render_core(report: ValidationReport, host: str, pillar: dict, parameter_roots) -> None:

@@ -82,3 +82,16 @@ def test_remove_host_refuses_with_the_reason(salt_run):
     assert "move the nfs_server group" in nfs
     missing = refusal(compiled(salt_run, "orch.maia_remove_host", {}))
     assert "maia:remove_host:name" in missing
+
+
+def test_the_run_mark_reaches_the_day2_stages(salt_run):
+    """maia reset and maia remove-host mark their stage jobs as maia install does (maia:orch:run in
+    each stage job's pillar): their live progress shows their own jobs only."""
+    reset = compiled(salt_run, "orch.maia_reset", {"maia": {"orch": {"run": "0123abcd"}}})
+    for step in ("maia-reset-core", "maia-reset-k8s", "maia-reset-prepare"):
+        assert step_args(reset[step])["pillar"]["maia"]["orch"] == {"run": "0123abcd"}, step
+    remove = compiled(salt_run, "orch.maia_remove_host",
+                      {"maia": {"remove_host": {"name": "maia-node-1"}, "orch": {"run": "0123abcd"}}})
+    for step in ("maia-remove-host-leaving", "maia-remove-host-others"):
+        assert step_args(remove[step])["pillar"]["maia"]["orch"] == {"run": "0123abcd"}, step
+    assert "orch" not in step_args(compiled(salt_run, "orch.maia_reset", {})["maia-reset-core"])["pillar"]["maia"]

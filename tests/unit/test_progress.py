@@ -177,6 +177,13 @@ def test_terminal_view_is_a_live_table_and_a_pipe_gets_lines():
     from maia_salt.progress import LiveProgress, for_stream
 
     assert isinstance(for_stream(io.StringIO()), PlainProgress)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    # `maia preflight | cat`: standard error a terminal, standard output a pipe: plain lines
+    assert isinstance(for_stream(Terminal(), io.StringIO()), PlainProgress)
     screen = io.StringIO()
     live = LiveProgress(Console(file=screen, force_terminal=True, width=120))
     try:
@@ -196,3 +203,26 @@ def test_terminal_view_is_a_live_table_and_a_pipe_gets_lines():
         live.close()
     # the failure went to the terminal as a line at once, not only into the table
     assert "FAILED core on maia-node-0: maia-core-app: disk /dev/x missing" in screen.getvalue()
+
+
+def test_only_this_runs_runner_steps_are_reported():
+    """maia preflight (and every maia run) shows the runner steps of its own orchestration only:
+    the one whose state.orch job carries its run mark; Salt announces each runner step of an
+    orchestration as salt/run/<orchestration jid>/args."""
+    orchs, stages = set(), {}
+
+    def event(tag, data):
+        return returns.from_event(tag, data, stages, None, "mine", orchs)
+
+    def orch(jid, run):
+        return event(f"salt/run/{jid}/new", {"fun": "runner.state.orch", "fun_args": [
+            "orch.maia_preflight", {"pillar": {"maia": {"orch": {"ssh": False, "run": run}}}}]})
+
+    assert orch("5050", "mine") == [] and orch("5051", "other") == []
+    step = {"type": "runner", "name": "maia_orch.sync_minions", "args": [], "kwargs": {}}
+    assert event("salt/run/5050/args", step) == [returns.StepStarted("sync")]
+    assert event("salt/run/5051/args", step) == []  # the other orchestration's step
+    # a runner job's own start names no orchestration: not a step of this run
+    assert event("salt/run/5052/new", {"fun": "runner.maia_preflight.run"}) == []
+    assert event("salt/run/5050/args", {"type": "runner", "name": "maia_preflight.run"}) == [
+        returns.StepStarted("preflight")]

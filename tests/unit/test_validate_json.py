@@ -34,8 +34,23 @@ def test_validate_a_good_site(tmp_path):
     assert result.exit_code == 0, result.output
     assert "2 host(s)" in result.output and "valid" in result.output
     assert "stage core:" in result.output and "Applications" in result.output  # stage 3 rendered
+    # every stage's SLS rendered by Salt: prepare on both hosts, k8s and core on the control-plane
+    assert "note maia-node-0: the states of prepare, k8s, core render" in result.output, result.output
+    assert "note maia-node-1: the states of prepare render" in result.output, result.output
     doc = _check(json.loads(_maia(["validate", "--config-folder", str(site), "--json"]).stdout))
     assert doc["command"] == "validate" and doc["ok"] is True and doc["exit_code"] == 0
+
+
+def test_validate_gives_the_messages_of_the_state_render(tmp_path):
+    """A value that only the SLS checks (stage 2's map refuses another K8S_DISTRIBUTION): maia
+    validate names it with Salt's own render message, exit 2; no host, no Salt daemon."""
+    site = make_site(tmp_path / "config")
+    result = _maia(["validate", "--config-folder", str(site), "--pillar",
+                    '{"maia": {"cluster": {"k8s_distribution": "k3s"}}}'])
+    assert result.exit_code == 2, result.output
+    assert ("ERROR maia-node-0: stage k8s: Rendering SLS 'base:maia.k8s' failed: Jinja error: maia.k8s: "
+            "K8S_DISTRIBUTION is k3s, but stage 2 installs MicroK8s only") in result.output, result.output
+    assert "Traceback" not in result.output and "maia-node-1: stage" not in result.output
 
 
 def test_validate_gives_the_messages_of_the_pillar_render(tmp_path):
@@ -44,7 +59,7 @@ def test_validate_gives_the_messages_of_the_pillar_render(tmp_path):
     with pytest.raises(InventoryError) as render_error:
         site_pillar(site, "maia-node-0")
     result = _maia(["validate", "--config-folder", str(site), "--json"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     doc = _check(json.loads(result.stdout))
     messages = [f["message"] for f in doc["findings"] if f["level"] == "error"]
     assert any(str(render_error.value) in m for m in messages), messages
@@ -67,7 +82,7 @@ def test_validate_a_stage3_problem_is_named(tmp_path):
     cluster["ingress_resolver_email"] = "not-an-email"
     (site / "func.yaml").write_text(yaml.safe_dump(cluster))
     result = _maia(["validate", "--config-folder", str(site)])
-    assert result.exit_code == 1 and "stage core: " in result.output and "not-an-email" in result.output
+    assert result.exit_code == 2 and "stage core: " in result.output and "not-an-email" in result.output
 
 
 def test_install_validates_the_master_config_folder_first(tmp_path, monkeypatch):
