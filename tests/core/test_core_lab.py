@@ -64,8 +64,9 @@ def test_core_converges_and_reruns_with_zero_changes(target, controller):
     proc, data = target.apply("maia.core")
     assert isinstance(data, dict), proc.stdout[-4000:] + proc.stderr[-4000:]
     assert not failed(data), failed(data)
-    synced = [v for k, v in data.items() if "app_synced" in k]
-    assert len(synced) == 15 and all(v["result"] is True for v in synced)  # microk8s: the reference's 15
+    synced = [v for k, v in data.items() if "apps_synced" in k]
+    reported = [line for v in synced for line in v["comment"].splitlines() if line.startswith("Application argocd/")]
+    assert len(reported) == 15 and all(v["result"] is True for v in synced)  # microk8s: the reference's 15
     if controller is not None:
         from kubernetes import config, dynamic
 
