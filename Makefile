@@ -33,7 +33,7 @@ system-deps:
 
 $(VENV)/.installed: setup.py lab/setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -e '.[test]' -e ./lab
+	$(VENV)/bin/pip install -q -e '.[test]' -e './lab[test]'
 	touch $@
 
 test: setup

@@ -23,14 +23,11 @@ setup(
     python_requires=">=3.10",
     package_dir={"": "src", **SALT_EXTENSION_DIRS},
     packages=[*find_packages(where="src"), *SALT_EXTENSION_DIRS],
-    package_data={"maia_lab.lab": ["data/*"]},
     install_requires=[
         "salt==3008.4",
-        "saltext-kubernetes==3.0.0",
         "kubernetes==37.0.2",
         # 1.19+ refuses Repository.config.add_file, which Salt 3008 gitfs/git_pillar calls
         "pygit2==1.18.2",
-        "jinja2==3.1.6",
         "PyYAML==6.0.4",
         "bcrypt==5.0.0",
         "cryptography==50.0.2",

@@ -9,8 +9,12 @@ setup(
     package_dir={"": "src"},
     packages=find_packages(where="src"),
     package_data={"maia_lab.lab": ["data/*"]},
-    # the versions are maia-salt's own pins (../setup.py); this adds nothing of its own
+    # the runtime versions are maia-salt's own pins (../setup.py)
     install_requires=["maia-salt==0.1.0"],
+    extras_require={
+        # tests/standins: saltext-kubernetes (Salt's own Kubernetes modules) against the API stand-in
+        "test": ["saltext-kubernetes==3.0.0"],
+    },
     entry_points={
         "maia.commands": [
             "lab=maia_lab.lab.cli:lab",

@@ -12,6 +12,7 @@
     exits non-zero. #}
 {%- from "orch/steps.jinja" import sync_step, preflight_step, stage_target with context %}
 {%- from "maia/map.jinja" import mapstack with context %}
+{%- from "maia/k8s/distribution.jinja" import refusal with context %}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set ssh = orch.get("ssh", False) %}
@@ -30,7 +31,11 @@
 {%- set unknown = stages | reject("in", defaults.stages) | list %}
 {#- the stage flags given to this run (not their defaults: each host merges its own
     pillar over parameters/defaults.yaml) #}
-{%- set flags = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {})}} %}
+{%- set flags = {"maia": {}} %}
+{%- for stage in defaults.stages %}
+{%-   do flags.maia.update({stage: maia.get(stage, {})}) %}
+{%- endfor %}
+{%- set refused = refusal(maia.get("cluster") or {}, maia.get("env") or {}, (maia.get("k8s") or {}).get("connect_only")) | trim if "k8s" in stages else "" %}
 {%- set hosts = maia.get("hosts", {}) %}
 {%- set control_plane = [] %}
 {%- for name, host in hosts | dictsort if "control-plane" in host.get("roles", []) %}
@@ -42,13 +47,13 @@
 
 maia-orch-stages-valid:
   test.fail_without_changes:
-    - name: "maia:stages has {{ unknown | join(', ') }}: use prepare, k8s and/or core"
+    - name: "maia:stages has {{ unknown | join(', ') }}: use {{ defaults.stages | join(', ') }} (some or all)"
     - failhard: true
-{%- elif "k8s" in stages and ((maia.get("cluster") or {}).get("k8s_distribution") or (maia.get("env") or {}).get("K8S_DISTRIBUTION") or "microk8s") != "microk8s" and not (maia.get("k8s") or {}).get("connect_only") %}
+{%- elif refused %}
 
 maia-orch-distribution-supported:
   test.fail_without_changes:
-    - name: "K8S_DISTRIBUTION is {{ (maia.get('cluster') or {}).get('k8s_distribution') or (maia.get('env') or {}).get('K8S_DISTRIBUTION') }}, but stage 2 installs MicroK8s only; nothing was changed. Use K8S_DISTRIBUTION=microk8s, or install that cluster yourself and set maia:k8s:connect_only: true (its kubeconfig at maia:kubeconfig)"
+    - name: {{ refused | json }}
     - failhard: true
 {%- elif ssh and not hosts %}
 

@@ -24,15 +24,17 @@
     job (a lost publish) fail the step in minutes instead of an hour. Over salt-ssh it bounds the run. #}
 {%- set timeout = orch.get("timeout", 3600 if ssh else 300) %}
 {%- set hosts = maia.get("hosts", {}) %}
-{%- set step_pillar = {"maia": {"prepare": maia.get("prepare", {}), "k8s": maia.get("k8s", {}), "core": maia.get("core", {}),
-                               "reset": {"wipe_storage": reset.get("wipe_storage", False)}}} %}
+{%- set step_pillar = {"maia": {"reset": {"wipe_storage": reset.get("wipe_storage", False)}}} %}
+{%- for stage in defaults.stages %}
+{%-   do step_pillar.maia.update({stage: maia.get(stage, {})}) %}
+{%- endfor %}
 {%- set plan = [("core", "maia.reset.core", True), ("k8s", "maia.k8s.clean", True), ("prepare", "maia.reset.prepare", False)] %}
 
 {%- if unknown %}
 
 maia-reset-stages-valid:
   test.fail_without_changes:
-    - comment: "maia:reset:stages has {{ unknown | join(', ') }}: use core, k8s and/or prepare"
+    - comment: "maia:reset:stages has {{ unknown | join(', ') }}: use {{ defaults.stages | reverse | join(', ') }} (some or all)"
     - failhard: true
 {%- elif not hosts %}
 

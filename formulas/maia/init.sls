@@ -1,11 +1,14 @@
 {#- The whole installation on one host (salt-call --local state.apply maia):
     stage 1 everywhere, stages 2 and 3 on a control-plane host, limited to
     maia:stages. Across several hosts use the orchestration orch.maia. #}
+{%- from "maia/map.jinja" import mapstack with context %}
+{%- import_yaml "maia/parameters/defaults.yaml" as defaults %}
 {%- set maia = pillar.get("maia", {}) %}
-{%- set stages = maia.get("stages", ["prepare", "k8s", "core"]) %}
+{#- every stage in install order (maia/parameters/defaults.yaml); maia:stages picks a subset #}
+{%- set stages = (mapstack() | load_json).stages %}
 {%- set control_plane = "control-plane" in maia.get("roles", []) %}
 {%- set parts = [] %}
-{%- for stage in ["prepare", "k8s", "core"] if stage in stages and (stage == "prepare" or control_plane) %}
+{%- for stage in defaults.stages if stage in stages and (stage == "prepare" or control_plane) %}
 {%-   do parts.append("maia." ~ stage) %}
 {%- endfor %}
 {%- if parts %}

@@ -19,6 +19,9 @@ import yaml
 from .files import PlannedFile, commit_folder, dump_yaml, load_yaml_unique
 
 GROUPS = ("control-plane", "nfs_server", "nfs_clients")
+# The size of a volume no host var sizes, for the tools that run without the formulas
+# (maia-configure import-inventory, the lab); the ext_pillar passes storage.default_size
+# of maia/prepare/parameters/defaults.yaml instead.
 DEFAULT_SIZE = "100%FREE"
 INVENTORY_FILE = "inventory.yaml"
 # salt-ssh runs several ssh/scp commands per host and call: let them share one
@@ -157,8 +160,11 @@ class Inventory:
             roster[name] = entry
         return roster
 
-    def validate(self, lvm_enabled: bool = True) -> None:
-        """Semantic checks beyond the schema; raises InventoryError with every problem."""
+    def validate(self, lvm_enabled: bool = True, default_size: str = DEFAULT_SIZE) -> None:
+        """Semantic checks beyond the schema; raises InventoryError with every problem.
+
+        ``default_size`` is the size of a volume whose host gives none (the ext_pillar passes
+        ``storage.default_size`` of ``maia/prepare/parameters/defaults.yaml``)."""
         problems = []
         control = self.in_group("control-plane")
         if not control:
@@ -208,7 +214,7 @@ class Inventory:
                         f"(e.g. device_list: [/dev/sdb]) or turn LVM off (maia:prepare:lvm: false)"
                     )
                 if "nfs_server" in host.groups:
-                    local = str(host.vars.get("local_storage_size", DEFAULT_SIZE))
+                    local = str(host.vars.get("local_storage_size", default_size))
                     if local.upper() == "100%FREE":
                         problems.append(
                             f"host {host.name}: local_storage_size is 100%FREE on the NFS server, so the local "

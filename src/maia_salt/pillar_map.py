@@ -18,7 +18,7 @@ import yaml
 from . import parameters
 from .addresses import describe_address_problem, ip_address, is_address, is_export_target, network
 from .files import load_yaml_unique
-from .core.context import as_bool
+from .flags import as_bool
 from .merge import deep_merge
 from .inventory import INVENTORY_FILE, Inventory, InventoryError, load_inventory
 from .registry_credentials import CredentialsError, read_key_file
@@ -186,10 +186,8 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
     if cifs_key.is_file() and mounts_cifs:
         maia["cifs"] = {"private_key": cifs_key.read_text(encoding="ascii")}
     if inventory is not None:
-        lvm = (overrides.get("prepare") or {}).get("lvm")
-        if lvm is None:
-            lvm = parameters.defaults("prepare", parameter_roots)["lvm"]
-        inventory.validate(lvm_enabled=as_bool(lvm))
+        prepare = deep_merge(parameters.defaults("prepare", parameter_roots), overrides.get("prepare") or {})
+        inventory.validate(lvm_enabled=as_bool(prepare["lvm"]), default_size=str(prepare["storage"]["default_size"]))
         for host_name, host in inventory.hosts.items():
             entry = {"address": host.address, "roles": list(host.groups)}
             ip = _host_ip(host, grains_of(host_name))
@@ -207,8 +205,6 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
                 "address": me.address,
                 "user": me.user,
                 "ssh_port": me.port,
-                "local_storage_size": "100%FREE",
-                **({"nfs_storage_size": "100%FREE"} if "nfs_server" in me.groups else {}),
                 **me.vars,
             }
     return {"maia": deep_merge(maia, overrides)}

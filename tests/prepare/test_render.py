@@ -238,18 +238,18 @@ def test_pillar_without_prepare_flags_uses_formula_defaults(tmp_path):
         assert f"maia-prepare-{part}" in s
 
 
-def _ext_pillar_site(tmp_path, inventory=SITE_INVENTORY):
+def _ext_pillar_site(tmp_path, inventory=SITE_INVENTORY, change=("\nlvm: true\n", "\nlvm: false\n")):
     """A site whose pillar is the maia ext_pillar (CONFIG_FOLDER from maia-configure), as
     sites run it, with a file root holding a changed prepare/parameters/defaults.yaml
-    (`lvm: false`) listed before formulas/."""
+    (``change``: old, new text; `lvm: false` unless told) listed before formulas/."""
     folder = tmp_path / "site"
     folder.mkdir()
     make_site(folder, inventory)
     changed = tmp_path / "roots"
     (changed / "maia" / "prepare" / "parameters").mkdir(parents=True)
     text = (FORMULA / "parameters" / "defaults.yaml").read_text()
-    assert "\nlvm: true\n" in text
-    (changed / "maia" / "prepare" / "parameters" / "defaults.yaml").write_text(text.replace("\nlvm: true\n", "\nlvm: false\n"))
+    assert change[0] in text
+    (changed / "maia" / "prepare" / "parameters" / "defaults.yaml").write_text(text.replace(*change))
     return {"roots": [changed], "config": {"ext_pillar": [{"maia": {"config_folder": str(folder)}}]}}
 
 
@@ -263,6 +263,15 @@ def test_a_default_changed_in_defaults_yaml_takes_effect_on_an_ext_pillar_site(t
                    **_ext_pillar_site(tmp_path, inventory))
     assert "maia-prepare-lvm-skipped" in s and not ids(s, "maia-prepare-lvm-vg")
     assert "maia-prepare-ufw-enabled" in s  # the other defaults are unchanged
+
+
+def test_a_changed_storage_default_size_sizes_an_inventory_hosts_volume(tmp_path):
+    """Issue 30: the ext_pillar wrote local_storage_size/nfs_storage_size 100%FREE into every
+    inventory host's pillar, so storage.default_size of parameters/defaults.yaml never reached
+    one. maia-node-1 gives no size in inventory.yaml: its volume takes the changed default."""
+    s = render_sls(tmp_path, "maia.prepare", "maia-node-1", {**OS["debian12"], **NO_GPU}, {},
+                   **_ext_pillar_site(tmp_path, change=("\n  default_size: 100%FREE\n", "\n  default_size: 40%FREE\n")))
+    assert s["maia-prepare-lvm-lv-maia_0_local-present"]["size"] == "40%FREE"
 
 
 def test_the_pillar_still_wins_over_a_changed_default(tmp_path):

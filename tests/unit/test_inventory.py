@@ -143,7 +143,11 @@ def test_host_listed_twice_is_refused(tmp_path):
 
 @pytest.mark.parametrize("address", ["10.0.0.10", "fd00::1", "node0.example.com", "maia-node-0"])
 def test_valid_addresses(address):
-    _inv({"a": {"address": address, "groups": ["control-plane"], "vars": DEV}}).validate()
+    """A valid address passes validation and is what salt-ssh connects to."""
+    inventory = _inv({"a": {"address": address, "groups": ["control-plane"], "vars": DEV}})
+    inventory.validate()
+    assert inventory.hosts["a"].address == address
+    assert inventory.to_roster()["a"]["host"] == address
 
 
 @pytest.mark.parametrize("address", ["-oProxyCommand=nc x 22", "x(rw) *", "a b", "10.0.0.1\n", "", "node_0"])

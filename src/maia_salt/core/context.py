@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from maia_salt.merge import deep_merge
+from ..flags import as_bool
+from ..merge import deep_merge
 
 #: where the defaults live, relative to a Salt file root
 DEFAULTS_RELPATH = "maia/core/parameters/defaults.yaml"
@@ -42,12 +43,6 @@ def read_defaults(text: str) -> dict:
     if not isinstance(data, dict) or "apps" not in data:
         raise ConfigError(f"{DEFAULTS_RELPATH}: not the MAIA core defaults (no `apps`)")
     return data
-
-
-def as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 @dataclass

@@ -21,7 +21,7 @@ import hmac
 import os
 from typing import Callable
 
-from maia_salt.merge import deep_merge
+from ..merge import deep_merge
 
 from .context import App, Context
 
