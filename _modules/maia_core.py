@@ -13,6 +13,7 @@ CLI::
     salt-call maia_core.application traefik   # one
     salt-call maia_core.project
     salt-call maia_core.namespaces
+    salt-call maia_core.layer admin           # stage 4's specs (maia_salt.admin)
     salt-call maia_core.restart_pending Deployment coredns kube-system <trigger>
 
 Secrets in the returned specs are those the charts need (they end up in the
@@ -32,7 +33,9 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_core"
 
-DEFAULTS_URL = "salt://maia/core/parameters/defaults.yaml"
+DEFAULTS_URL = "salt://maia/{layer}/parameters/defaults.yaml"
+#: the ArgoCD layers built by a maia_salt library package of the same name
+LAYERS = ("core", "admin")
 LIBRARY_URL = "salt://_maia_lib"
 TRIGGER_ANNOTATION = "maia-salt/restart-trigger"
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
@@ -46,10 +49,11 @@ class MaiaCoreConfigError(CommandExecutionError):
     """Bad or missing input; the message names every key and the fix."""
 
 
-def _library():
-    """``maia_salt.core``: installed, else fetched from the file server."""
+def _library(layer="core"):
+    """``maia_salt.<layer>``: installed, else fetched from the file server."""
+    package = f"maia_salt.{layer}"
     try:
-        return importlib.import_module("maia_salt.core")
+        return importlib.import_module(package)
     except ImportError:
         pass
     saltenv = __opts__.get("saltenv") or "base"
@@ -59,18 +63,19 @@ def _library():
         if root not in sys.path:
             sys.path.insert(0, root)
     try:
-        return importlib.import_module("maia_salt.core")
+        return importlib.import_module(package)
     except ImportError as exc:
         raise CommandExecutionError(
-            f"maia_core needs the maia_salt.core library: install maia-salt on this minion, or "
+            f"maia_core needs the {package} library: install maia-salt on this minion, or "
             f"serve formulas/ (with _maia_lib) from the master's file_roots ({exc})"
         ) from None
 
 
-def _defaults():
-    text = __salt__["cp.get_file_str"](DEFAULTS_URL, saltenv=__opts__.get("saltenv") or "base")
+def _defaults(layer="core"):
+    url = DEFAULTS_URL.format(layer=layer)
+    text = __salt__["cp.get_file_str"](url, saltenv=__opts__.get("saltenv") or "base")
     if not text:
-        raise MaiaCoreConfigError(f"cannot read {DEFAULTS_URL}: is formulas/ in file_roots?")
+        raise MaiaCoreConfigError(f"cannot read {url}: is formulas/ in file_roots?")
     return _library().read_defaults(text)
 
 
@@ -98,6 +103,31 @@ def mapdata(defaults=None, pillar=None):
             pillar if pillar is not None else _maia_pillar(),
         )
     except lib.ConfigError as exc:
+        raise MaiaCoreConfigError(str(exc)) from None
+
+
+def layer(name, defaults=None, core_defaults=None, pillar=None):
+    """Everything ``formulas/maia/<name>`` applies, for an ArgoCD layer of ``LAYERS``:
+    ``core`` (stage 3, as :func:`mapdata`) or ``admin`` (stage 4, library
+    ``maia_salt.admin``, which also reads stage 3's defaults for the distribution
+    table: ``core_defaults``, fetched from ``salt://`` when not given).
+
+    CLI example::
+
+        salt-call maia_core.layer admin
+    """
+    if name not in LAYERS:
+        raise CommandExecutionError(f"maia_core.layer: {name!r} is not one of {', '.join(LAYERS)}")
+    if name == "core":
+        return mapdata(defaults, pillar)
+    lib = _library(name)
+    try:
+        return lib.mapdata(
+            defaults if defaults is not None else _defaults(name),
+            pillar if pillar is not None else _maia_pillar(),
+            core_defaults if core_defaults is not None else _defaults(),
+        )
+    except _library().ConfigError as exc:
         raise MaiaCoreConfigError(str(exc)) from None
 
 

@@ -1,4 +1,4 @@
-"""salt-ssh wrapper for ``maia_core``: build the MAIA core specs on the master.
+"""salt-ssh wrapper for ``maia_core``: build the MAIA core and admin specs on the master.
 
 salt-ssh renders SLS files on the master, and a ``salt["maia_core.mapdata"]``
 call in a template would otherwise run on the target through a fresh
@@ -14,6 +14,7 @@ Salt finds it one way: through the maia-salt ``salt.loader`` entry point (kind
 wrappers with the target's ``extension_modules``, so a ``saltutil.sync_wrapper``
 copy on the master is never read (docs/development.md, shipping).
 """
+import importlib
 import os
 
 import salt.utils.files
@@ -26,23 +27,26 @@ def __virtual__():
     return __virtualname__
 
 
-def _library():
+#: the ArgoCD layers built by a maia_salt library package of the same name
+LAYERS = ("core", "admin")
+
+
+def _library(layer="core"):
     try:
-        import maia_salt.core  # pylint: disable=import-outside-toplevel
+        return importlib.import_module(f"maia_salt.{layer}")
     except ImportError as exc:
         raise CommandExecutionError(f"maia_core wrapper: the maia-salt package is not installed on the master ({exc})") from None
-    return maia_salt.core
 
 
-def _defaults():
-    lib = _library()
+def _defaults(layer="core"):
+    relpath = _library(layer).context.DEFAULTS_RELPATH
     for roots in (__opts__.get("file_roots") or {}).values():
         for root in roots:
-            path = os.path.join(root, *lib.context.DEFAULTS_RELPATH.split("/"))
+            path = os.path.join(root, *relpath.split("/"))
             if os.path.isfile(path):
                 with salt.utils.files.fopen(path, encoding="utf-8") as handle:
-                    return lib.read_defaults(handle.read())
-    raise CommandExecutionError(f"{lib.context.DEFAULTS_RELPATH} is not in the master's file_roots")
+                    return _library().read_defaults(handle.read())
+    raise CommandExecutionError(f"{relpath} is not in the master's file_roots")
 
 
 def _pillar_data():
@@ -58,6 +62,22 @@ def mapdata(defaults=None, pillar=None):
             pillar if pillar is not None else _pillar_data(),
         )
     except lib.ConfigError as exc:
+        raise CommandExecutionError(str(exc)) from None
+
+
+def layer(name, defaults=None, core_defaults=None, pillar=None):
+    """See ``maia_core.layer`` (runs on the master under salt-ssh)."""
+    if name not in LAYERS:
+        raise CommandExecutionError(f"maia_core.layer: {name!r} is not one of {', '.join(LAYERS)}")
+    if name == "core":
+        return mapdata(defaults, pillar)
+    try:
+        return _library(name).mapdata(
+            defaults if defaults is not None else _defaults(name),
+            pillar if pillar is not None else _pillar_data(),
+            core_defaults if core_defaults is not None else _defaults(),
+        )
+    except _library().ConfigError as exc:
         raise CommandExecutionError(str(exc)) from None
 
 

@@ -1,11 +1,14 @@
-{#- With maia:core:auto_sync (default true): one maia_argocd.apps_synced state per
+{#- With maia:<layer>:auto_sync (default true): one maia_argocd.apps_synced state per
     sync wave (lowest wave first) syncs the wave's Applications together and waits
     until they are Synced and Healthy (retries 3 x 10 s), with one list per poll;
     it reports each app in its changes and comment. A converged wave's list serves
     the next wave when it shows that wave converged too. A sync prunes nothing
-    unless maia:core:sync:prune is true. Each wave state gets the apps' specs, so
-    under test=True a predicted spec change predicts the sync it calls for. #}
+    unless maia:<layer>:sync:prune is true. Each wave state gets the apps' specs, so
+    under test=True a predicted spec change predicts the sync it calls for.
+    Shared by the ArgoCD layers: maia/admin/sync.sls renders this file with the
+    admin layer's map.jinja (`layer` is the formula's folder, in every state id). #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set layer = tpldir.split("/")[-1] %}
 
 include:
   - .apps
@@ -17,7 +20,7 @@ include:
 {%- endfor %}
 {%- for wave in waves | sort %}
 
-maia-core-sync-wave-{{ wave }}:
+maia-{{ layer }}-sync-wave-{{ wave }}:
   maia_argocd.apps_synced:
     - namespace: {{ mapdata.argocd_namespace }}
     - kubeconfig: {{ mapdata.kubeconfig }}
@@ -33,7 +36,7 @@ maia-core-sync-wave-{{ wave }}:
 {%-   endfor %}
     - require:
 {%-   for app in waves[wave] %}
-      - maia_argocd: maia-core-app-{{ app.component }}-present
+      - maia_argocd: maia-{{ layer }}-app-{{ app.component }}-present
 {%-   endfor %}
 {%- endfor %}
 {%- endif %}
