@@ -43,7 +43,7 @@ def roster(config_folder, priv, output):
 @click.option("-c", "--salt-config", default=lambda: os.environ.get("SALT_CONFIG_DIR", "/etc/salt"),
               show_default="$SALT_CONFIG_DIR or /etc/salt", help="Salt configuration folder of the master side.")
 @click.option("--ssh", is_flag=True, help="Agentless: run every stage over salt-ssh (roster_file of the config).")
-@click.option("--stages", default=None, help="Comma-separated subset of prepare,k8s,core.")
+@click.option("--stages", default=None, help="Comma-separated subset of prepare,k8s,core,admin.")
 @click.option("--pillar", "pillar_json", default=None, help='Extra pillar as JSON, e.g. \'{"maia": {"prepare": {"ufw": false}}}\'.')
 @click.option("--test", is_flag=True, help="Dry run: predict the changes (test=True).")
 @click.option("--wait/--no-wait", default=None,
@@ -132,7 +132,7 @@ def _site_name(config_folder) -> str:
 @_SALT_CONFIG
 @_SSH
 @_PILLAR
-@click.option("--stages", default=None, help="Comma-separated subset of core,k8s,prepare (default: all three, in that order).")
+@click.option("--stages", default=None, help="Comma-separated subset of admin,core,k8s,prepare (default: all four, in that order).")
 @click.option("--wipe-storage", is_flag=True, help="Also remove the MAIA LVM volumes, volume group and PVs (DATA LOST).")
 @click.option("--yes", is_flag=True, help="Do not ask for the site's name before --wipe-storage.")
 @click.option("--config-folder", type=click.Path(file_okay=False, path_type=Path),

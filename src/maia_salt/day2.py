@@ -93,7 +93,7 @@ def run_preflight(salt_config: str, ssh: bool = False, pillar: dict | None = Non
 
 # -------------------------------------------------------------------- reset
 
-RESET_STAGES = ("core", "k8s", "prepare")  # the order they run in: last installed, first removed
+RESET_STAGES = ("admin", "core", "k8s", "prepare")  # the order they run in: last installed, first removed
 
 
 def run_reset(salt_config: str, stages: list[str] | None = None, wipe_storage: bool = False, ssh: bool = False,
