@@ -116,3 +116,7 @@ def test_preflight_checks_by_the_stage_parameters_and_the_run_pillar(salt_run):
     assert preflight["flags"]["prepare"]["lvm"] is False
     assert preflight["flags"]["prepare"]["nfs"] is True                # prepare/parameters/defaults.yaml
     assert preflight["flags"]["k8s"]["install_microk8s"] is True       # k8s/parameters/defaults.yaml
+    assert preflight["flags"]["admin"]["enabled"] is True              # admin/parameters/defaults.yaml
+    # the admin layer's inputs are checked only when the run includes the stage
+    without = step_args(steps(salt_run, {"maia": {"stages": ["prepare", "k8s", "core"]}})["maia-orch-preflight"])
+    assert "admin" not in without["flags"]
