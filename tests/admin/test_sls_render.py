@@ -152,3 +152,22 @@ def test_whole_installation_includes_the_admin_stage(tmp_path):
     worker = admin_pillar(stages=["admin"])
     worker["roles"] = ["nfs_clients"]
     assert list(show(tmp_path / "worker", worker, sls="maia")) == ["maia-nothing-to-apply"]
+
+
+def test_execution_module_builds_each_layer_and_refuses_another():
+    """maia_core.layer (what map.jinja calls): the admin library's data for "admin", stage 3's
+    for "core", a clear error naming the layers for anything else; bad input is a config error."""
+    from salt.exceptions import CommandExecutionError
+
+    from core.helpers import load_maia_core
+
+    module = load_maia_core()
+    pillar = admin_pillar()
+    defaults = yaml.safe_load(DEFAULTS_FILE.read_text())
+    core_defaults = yaml.safe_load(CORE_DEFAULTS_FILE.read_text())
+    assert module.layer("admin", defaults, core_defaults, pillar=pillar) == library(pillar)
+    assert module.layer("core", core_defaults, pillar=pillar) == module.mapdata(core_defaults, pillar)
+    with pytest.raises(CommandExecutionError, match="'kubeflow' is not one of core, admin"):
+        module.layer("kubeflow", defaults, core_defaults, pillar=pillar)
+    with pytest.raises(module.MaiaCoreConfigError, match="maia:env:rancher_password"):
+        module.layer("admin", defaults, core_defaults, pillar=admin_pillar(env={"rancher_password": ""}))
