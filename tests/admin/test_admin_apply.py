@@ -19,7 +19,7 @@ from admin.test_admin_specs import ADMIN_SECRETS, certificate
 from admin.test_sls_render import ADMIN_APPS, library
 from core.helpers import SECRETS, merge
 from core.salt_local import salt_call
-from core.test_core_apply import APP, E2E, FAST_SYNC, Cluster, Site, changed, failures, standin_cluster
+from core.test_core_apply import APP, FAST_SYNC, Site, changed, cluster, failures  # noqa: F401  (cluster: the fixture)
 from support.modules import load_salt_module
 
 pytestmark = pytest.mark.slow
@@ -36,15 +36,6 @@ class AdminSite(Site):
 
     def expected(self):
         return library(self.pillar)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    if E2E:
-        yield Cluster(E2E)
-        return
-    with standin_cluster() as cluster:
-        yield cluster
 
 
 @pytest.fixture(scope="module")

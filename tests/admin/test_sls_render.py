@@ -11,17 +11,15 @@ import yaml
 from admin.test_admin_specs import ADMIN_SECRETS, DEFAULTS_FILE, admin_pillar, certificate
 from core.helpers import DEFAULTS_FILE as CORE_DEFAULTS_FILE
 from core.helpers import SECRETS
-from core.salt_local import salt_call, state_args, write_config
+from core.salt_local import salt_call, write_config
+from core.test_sls_render import show as show_sls
 from maia_salt.admin import mapdata
 
 ADMIN_APPS = ("harbor", "keycloak", "rancher", "admin-toolkit", "maia-dashboard")
 
 
 def show(tmp_path, pillar, sls="maia.admin"):
-    conf = write_config(tmp_path, pillar)
-    rc, data, out, err = salt_call(conf, "state.show_sls", sls)
-    assert rc == 0, out + err
-    return {sid: state_args(chunk) for sid, chunk in data.items()}
+    return show_sls(tmp_path, pillar, sls)
 
 
 def library(pillar):
