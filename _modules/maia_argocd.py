@@ -345,19 +345,45 @@ def get(kind, name, namespace="argocd", kubeconfig=None):
     return _call("get", KINDS[kind][0], kind, name, namespace=namespace, kubeconfig=kubeconfig)
 
 
+# A list of Applications a sync wave found with nothing to do, kept for the next wave
+# of the same Salt run (``remember_list``/``recall_list``): when it shows every app of
+# that wave Synced and Healthy too, that wave needs no list of its own. Any write
+# through this module forgets it. A state run's __context__ is its own copy
+# (state.apply), so nothing here outlives the run.
+_LISTED = "maia_argocd.listed"
+
+
+def remember_list(objs, kind, namespace, kubeconfig=None):
+    """Keep ``objs`` (a list of ``kind`` in ``namespace``, as ``list`` read it) for ``recall_list``."""
+    __context__[_LISTED] = {"key": (kind, namespace, kubeconfig), "objs": objs}
+
+
+def recall_list(kind, namespace, kubeconfig=None):
+    """The list ``remember_list`` kept in this run, when no write came after it, else ``None``."""
+    kept = __context__.get(_LISTED)
+    return kept["objs"] if kept and kept["key"] == (kind, namespace, kubeconfig) else None
+
+
+def _forget_list():
+    __context__.pop(_LISTED, None)
+
+
 def create(manifest, kubeconfig=None, secret_keys=None):
     """Create ``manifest``; returns the object the server stored."""
+    _forget_list()
     return _call("create", manifest, kubeconfig=kubeconfig, secrets=_collect(manifest, secret_keys))
 
 
 def patch(kind, name, namespace, body, kubeconfig=None, secret_keys=None):
     """JSON merge patch (RFC 7386) of one object; returns the patched object."""
+    _forget_list()
     return _call("patch", KINDS[kind][0], kind, name, body, namespace=namespace,
                  patch_type="merge", kubeconfig=kubeconfig, secrets=_collect(body, secret_keys))
 
 
 def delete(kind, name, namespace="argocd", kubeconfig=None):
     """Delete one object; ``True`` when a delete was sent, ``False`` when it was gone."""
+    _forget_list()
     return _call("delete", KINDS[kind][0], kind, name, namespace=namespace, kubeconfig=kubeconfig)
 
 

@@ -328,25 +328,6 @@ def _poll_delay(waited, interval):
     return min(interval, max(MIN_POLL, waited / 4.0))
 
 
-def recall_outcome(name, namespace, kubeconfig):
-    """The outcome ``sync_wave`` recorded for this Application in this run (and
-    forget it), or ``None``."""
-    return __context__.pop(("argocd.outcome", _kubeconfig(kubeconfig), namespace, name), None)
-
-
-def wave_members(name, present, namespace, kubeconfig):
-    """The Applications to sync together with ``name``: ``name`` and those of
-    ``present`` (the others of its wave whose app_present succeeded in this
-    run: the state reads that from Salt) that no earlier wave run has already
-    dealt with."""
-    members = [name]
-    for other in present or []:
-        key = ("argocd.outcome", _kubeconfig(kubeconfig), namespace, other)
-        if other not in members and key not in __context__:
-            members.append(other)
-    return members
-
-
 def needs_sync(before, force=False):
     """Does an Application with this ``summarize`` need a sync request (not just a wait)?"""
     if before["operation_pending"]:
@@ -356,7 +337,7 @@ def needs_sync(before, force=False):
 
 
 def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, retries=3,
-              retry_interval=10, prune=False, later=None, kubeconfig=None):
+              retry_interval=10, prune=False, kubeconfig=None):
     """Bring every Application of ``names`` to Synced and Healthy together:
     a sync is requested for each that needs one (OutOfSync, a stale comparison,
     Degraded or Missing, or ``force``), then all are waited for with one list of
@@ -366,13 +347,13 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
 
     Returns ``{name: outcome}``, each outcome ``{result, reason, report,
     attempts, synced, before, after, wave}`` (``reason``: ``unchanged``,
-    ``converged``, ``failed``, ``degraded``, ``timeout``, ``missing``), and
-    keeps each outcome for ``recall_outcome`` (the app's own state reports it).
+    ``converged``, ``failed``, ``degraded``, ``timeout``, ``missing``).
 
-    ``later``: Applications of later waves. When every app of this wave is
-    already Synced and Healthy (nothing to sync or wait for), those of
-    ``later`` that the same list shows Synced and Healthy are kept as
-    ``unchanged`` too, so their own waves need no list of their own.
+    A converged catalogue costs one list, not one per wave: when a wave has
+    nothing to do, its list is kept for the run (``maia_argocd.remember_list``);
+    the next wave uses it when it shows every app of that wave Synced and
+    Healthy, and lists again otherwise. Any write forgets it, so a kept list is
+    what the next wave would have read.
 
     CLI example::
 
@@ -383,7 +364,7 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
     started = time.monotonic()
     deadline = started + timeout
     outcomes = {}
-    listed = _by_name(_list("Application", namespace, kubeconfig))
+    listed = _first_list(names, namespace, kubeconfig, force)
     live = {name: listed.get(name) for name in names}
 
     follows = {}
@@ -405,8 +386,8 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
             follow.sync_id = start_sync(app, prune=prune, kubeconfig=kubeconfig)["sync_id"]
             follow.synced = True
 
-    if later and not follows and not force:
-        _settle_later(later, listed, namespace, kubeconfig)
+    if not follows and not force:
+        __salt__["maia_argocd.remember_list"](listed, "Application", namespace, _kubeconfig(kubeconfig))
 
     wave_start = time.monotonic()
     while follows:
@@ -445,30 +426,26 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
                               "before": follow.before, "after": verdict["summary"],
                               "report": _scrub(verdict["report"], follow.secrets)}
             del follows[name]
-    for name, outcome in outcomes.items():
+    for outcome in outcomes.values():
         outcome["wave"] = names
-        __context__[("argocd.outcome", _kubeconfig(kubeconfig), namespace, name)] = outcome
     return {name: outcomes[name] for name in names}
+
+
+def _first_list(names, namespace, kubeconfig, force):
+    """The wave's first view of its Applications, ``{name: app}``: the list an earlier
+    wave of this run kept when it shows every app of ``names`` Synced and Healthy
+    (and ``force`` is not set), else a new list."""
+    kept = None if force else __salt__["maia_argocd.recall_list"]("Application", namespace, _kubeconfig(kubeconfig))
+    if kept is not None and all(name in kept and is_converged(summarize(kept[name])) for name in names):
+        log.debug("argocd: %s Synced and Healthy in this run's last list; not listed again", ", ".join(names))
+        return kept
+    return _by_name(_list("Application", namespace, kubeconfig))
 
 
 def _unchanged(summary):
     """The outcome of an app that was Synced and Healthy already: nothing synced, nothing waited for."""
     return {"result": True, "reason": "unchanged", "attempts": 0, "synced": False,
             "before": summary, "after": summary, "report": describe(summary)}
-
-
-def _settle_later(later, listed, namespace, kubeconfig):
-    """Keep an ``unchanged`` outcome for each app of ``later`` that ``listed`` shows
-    Synced and Healthy (and no earlier wave has dealt with); the others are read
-    again when their wave comes."""
-    for name in later:
-        key = ("argocd.outcome", _kubeconfig(kubeconfig), namespace, name)
-        app = listed.get(name)
-        if app is None or key in __context__:
-            continue
-        summary = summarize(app)
-        if is_converged(summary):
-            __context__[key] = {**_unchanged(summary), "wave": [name]}
 
 
 def _by_name(apps):

@@ -15,6 +15,7 @@ CLI::
     salt-call maia_core.application traefik   # one
     salt-call maia_core.project
     salt-call maia_core.namespaces
+    salt-call maia_core.layer admin           # stage 4's specs (maia_layers.admin)
     salt-call maia_core.restart_pending Deployment coredns kube-system <trigger>
 
 Secrets in the returned specs are those the charts need (they end up in the
@@ -29,10 +30,11 @@ from salt.exceptions import CommandExecutionError
 
 try:
     # on sys.path while Salt's loader loads this module: the host's synced utils folder
+    from maia_layers import admin as _admin_library
     from maia_layers import core as _core_library
     from maia_layers import stage_api as _stage_api
 except ImportError as _exc:  # not synced yet: say how, instead of failing to load
-    _core_library = _stage_api = None
+    _admin_library = _core_library = _stage_api = None
     _MISSING = str(_exc)
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ def _maia_pillar():
 
 if _stage_api is not None:
     _stage_api.define(globals(), _core_library, "core", _maia_pillar, MaiaCoreConfigError)
+    _stage_api.layer_function(globals(), {"core": _core_library, "admin": _admin_library}, _maia_pillar,
+                              MaiaCoreConfigError)
 else:
 
     def mapdata(parameters=None, pillar=None):  # pylint: disable=unused-argument
@@ -68,6 +72,10 @@ else:
             "maia_core needs the maia_layers library from file_roots (_utils/maia_layers): "
             f"run saltutil.sync_utils or saltutil.sync_all ({_MISSING})"
         )
+
+    def layer(*_args, **_kwargs):
+        """Unavailable: this host has not synced the library (see the error)."""
+        return mapdata()
 
 
 # --------------------------------------------------------------------------

@@ -69,8 +69,24 @@ def clock_findings(times, before, after, max_skew=MAX_CLOCK_SKEW):
     return found
 
 
-def config_folder_findings(config_folder, lvm_enabled=True):
-    """What the CONFIG_FOLDER lacks, read with the ext_pillar's own loader (maia_salt.pillar_map)."""
+def admin_findings(env, admin=None):
+    """The admin layer's (stage 4) secrets that env.json lacks, each named. ``admin`` is
+    the stage's parameters when the run includes the stage (None: not checked)."""
+    if admin is None or not _truthy(admin.get("enabled", True)):
+        return []
+    from maia_salt.admin.context import REQUIRED_SECRETS
+
+    missing = [key for key in REQUIRED_SECRETS if not env.get(key)]
+    if not missing:
+        return []
+    return [_finding("admin", f"env.json lacks {', '.join(missing)} (secrets of the admin layer, stage 4)",
+                     "re-run maia-configure, which keeps the existing secrets and adds the missing ones; "
+                     "or leave the stage out (maia:admin:enabled false)")]
+
+
+def config_folder_findings(config_folder, lvm_enabled=True, admin=None):
+    """What the CONFIG_FOLDER lacks, read with the ext_pillar's own loader (maia_salt.pillar_map);
+    with ``admin`` (the admin stage's parameters), the admin layer's secrets too."""
     if not config_folder:
         return [_finding("config_folder", "pillar maia:config_folder is not set",
                          "configure the maia ext_pillar with config_folder: <CONFIG_FOLDER> on the master")]
@@ -82,7 +98,7 @@ def config_folder_findings(config_folder, lvm_enabled=True):
             inventory.validate(lvm_enabled=lvm_enabled)
     except (ConfigFolderError, InventoryError) as exc:
         return [_finding("config_folder", str(exc), "run maia-configure (or fix the file named) and re-run")]
-    found = []
+    found = admin_findings(env, admin)
     for pattern in CONFIG_FILES:
         name = pattern.format(cluster=env.get("cluster_name", ""))
         if not os.path.isfile(os.path.join(config_folder, name)):
@@ -182,7 +198,8 @@ def run(hosts=None, ssh=False, flags=None, settings=None, config_folder=None,
     hosts
         Host names (minion ids / roster names) or the ``maia:hosts`` dict.
     flags
-        Stage flags as ``orch.maia`` passes them to the stages.
+        Stage flags as ``orch.maia`` passes them to the stages; ``admin``
+        (present when the run includes stage 4) checks the admin layer's secrets.
     strict
         Raise with every error on one line when there is any (``orch.maia``);
         otherwise a report with errors carries an ``Error`` key, which fails
@@ -225,7 +242,7 @@ def run(hosts=None, ssh=False, flags=None, settings=None, config_folder=None,
             report["hosts"][host]["checks"].append("clock")
             report["hosts"][host]["findings"] += found
     lvm = ((flags or {}).get("prepare") or {}).get("lvm", True)
-    site = config_folder_findings(config_folder, lvm_enabled=_truthy(lvm))
+    site = config_folder_findings(config_folder, lvm_enabled=_truthy(lvm), admin=(flags or {}).get("admin"))
     if not names:
         site.append(_finding("inventory", "no hosts in pillar maia:hosts",
                              "write inventory.yaml in CONFIG_FOLDER and configure the maia ext_pillar"))

@@ -17,18 +17,23 @@
                      targetRevision: 1.0.0, helm: {releaseName: maia-core-tempo, valuesObject: {}}}
             destination: {server: https://kubernetes.default.svc, namespace: observability}
 
-    maia-core-tempo-app-synced:
-      maia_argocd.app_synced:
-        - name: maia-core-tempo
-        - watch: [{argocd: maia-core-tempo-app-present}]
+    maia-core-sync-wave-1:
+      maia_argocd.apps_synced:
+        - apps:
+          - {name: maia-core-tempo, spec: {...}}   # the spec app_present sets
+          - maia-core-loki                         # or a name alone
+        - require:
+          - maia_argocd: maia-core-tempo-app-present
+          - maia_argocd: maia-core-loki-app-present
 
-``app_synced`` watches ``app_present``: Salt runs it only when the
-Application is in place, and when ``app_present`` changed (or, under
-``test=True``, would change) the spec, ``mod_watch`` predicts the sync that
-change calls for. Nothing passes between the two states but Salt's own
-requisite data (``__low__``, ``__running__``).
+``apps_synced`` is one state per sync wave: it syncs the wave's Applications
+together, waits for them with one list per poll, and reports each app in its
+changes and comment. It requires the wave's ``app_present`` states, so it runs
+once they are all in place. Under ``test=True`` it compares each app's spec
+(when given) with the live one, so a predicted spec change predicts the sync
+it calls for; no state reads another's return.
 
-Every state: reads first (one GET), reports no changes when the object
+Every state: reads first (one GET, or one list for a wave), reports no changes when the object
 already matches, predicts its changes under ``test=True``, and masks secret
 values (helm values whose key looks secret, ``secret_keys``, repository
 credentials) in changes, comment and log.
@@ -223,166 +228,122 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
         return _fail(ret, exc)
 
 
-def app_synced(name, namespace="argocd", timeout=600, interval=5, force=False, retries=3,
-               retry_interval=10, prune=False, wave=None, later=None, kubeconfig=None):
-    """The Application is Synced and Healthy.
+def apps_synced(name, apps, namespace="argocd", timeout=600, interval=5, force=False, retries=3,
+                retry_interval=10, prune=False, kubeconfig=None):
+    """The Applications of one sync wave are Synced and Healthy.
 
-    A sync is requested (through the Application's ``operation`` field) when it
-    is OutOfSync, its last comparison is stale, it is Degraded, or ``force`` is
-    set; then the state waits (``timeout`` seconds in all) for the sync to
-    finish and the app to be Synced and Healthy, polling at most ``interval``
-    seconds apart. A failed or Degraded sync is retried ``retries`` times,
-    ``retry_interval`` seconds apart. On failure the comment gives the phase,
-    message and unhealthy resources. Already Synced and Healthy: no changes, no
-    request beyond one read (one list of the namespace's Applications per wave).
+    name
+        A name for the wave (shown in the output only).
+    apps
+        The wave's Applications: each a name, or ``{name: ..., spec: ...}``
+        with the spec its ``app_present`` state sets. With the spec, a
+        ``test=True`` run predicts the sync that a predicted spec change calls
+        for (the live status cannot know of that change yet).
 
-    prune
-        Let the sync delete resources that are no longer in the app's source
-        (default False, as ``argocd app sync``).
-    wave
-        The names of the Applications of the same sync wave. The first of their
-        ``app_synced`` states syncs all of them (those whose ``app_present``
-        succeeded earlier in this run, as Salt's ``__running__`` says)
-        together and waits for them with one list per poll
-        (``maia_argocd_sync.sync_wave``); each app's own state then reports
-        that app's outcome: result, attempts, and the failure or Degraded reason.
-    later
-        The names of the Applications of later sync waves. When this wave
-        needs nothing and the wave's one list shows some of them (whose
-        ``app_present`` succeeded in this run) Synced and Healthy too, their
-        own states report them from that list: a converged catalogue costs
-        one list, not one per wave. Nothing was synced in this run before
-        that list, so it is what their own wave would have read.
+    A sync is requested (through each Application's ``operation`` field) for
+    every app that is OutOfSync, whose last comparison is stale, that is
+    Degraded, or for all with ``force``; then all are waited for together
+    (``timeout`` seconds in all) with one list of the namespace's Applications
+    per poll, at most ``interval`` seconds apart
+    (``maia_argocd_sync.sync_wave``). A failed or Degraded sync is retried
+    ``retries`` times, ``retry_interval`` seconds apart, without holding up
+    the others. Already Synced and Healthy: no changes and no request beyond
+    one list (none when an earlier wave's list of this run shows the wave
+    converged). ``prune`` lets a sync delete resources no longer in the app's
+    source (default False, as ``argocd app sync``).
+
+    The changes hold one entry per app synced (``sync``, ``revision``); the
+    comment says one line per app: synced, waited for, up to date, or why it
+    is not Synced and Healthy (phase, message, unhealthy resources, attempts).
     """
     ret = _ret(name)
-    what = f"Application {namespace}/{name}"
-    try:
-        if __opts__["test"]:
-            return _predict_sync(ret, what, name, namespace, force, kubeconfig)
-        outcome = __salt__["maia_argocd_sync.recall_outcome"](name, namespace, kubeconfig)
-        if outcome is None:
-            present = _present_in_this_run(wave or [])
-            members = __salt__["maia_argocd_sync.wave_members"](name, present, namespace, kubeconfig)
-            if len(members) > 1:
-                log.info("argocd: syncing the wave of %s together: %s", what, ", ".join(members))
-            outcome = __salt__["maia_argocd_sync.sync_wave"](
-                members, namespace=namespace, timeout=timeout, interval=interval, force=force,
-                retries=retries, retry_interval=retry_interval, prune=prune,
-                later=_present_in_this_run(later or []), kubeconfig=kubeconfig,
-            )[name]  # the others of the wave (and settled later ones) find theirs with recall_outcome
-        ret = _report_sync(ret, name, what, outcome)
-    except Exception as exc:  # pylint: disable=broad-except
-        ret = _fail(ret, exc)
-    # a real run has dealt with the app as app_present left it: mod_watch has nothing to add
-    ret["skip_watch"] = True
-    return ret
-
-
-def mod_watch(name, sfun=None, namespace="argocd", force=False, kubeconfig=None, **kwargs):
-    """Called by Salt when a watched ``app_present`` reported changes and
-    ``app_synced`` itself reported none (not for direct use).
-
-    Under ``test=True``: when the watched state predicted a change of the spec,
-    predict the sync it calls for (the live status cannot know of the change
-    yet). A real run of ``app_synced`` reads the app as ``app_present`` left it
-    and says ``skip_watch``, so Salt calls this only under ``test=True``;
-    called otherwise, it is ``app_synced`` for this app alone.
-    """
-    ret = _ret(name)
-    if sfun != "app_synced":
+    wanted = [a if isinstance(a, dict) else {"name": a} for a in apps or []]
+    names = [a.get("name") for a in wanted]
+    if not names or not all(isinstance(n, str) and n for n in names):
         ret["result"] = False
-        ret["comment"] = f"watch is not supported for {__virtualname__}.{sfun}"
+        ret["comment"] = "apps must be a non-empty list of Application names or {name, spec} mappings"
         return ret
-    what = f"Application {namespace}/{name}"
     try:
         if __opts__["test"]:
-            return _predict_sync(ret, what, name, namespace, force, kubeconfig, pending=_spec_changed())
-        options = {k: kwargs[k] for k in ("timeout", "interval", "retries", "retry_interval", "prune")
-                   if k in kwargs}
-        return app_synced(name, namespace=namespace, force=force, kubeconfig=kubeconfig, **options)
+            return _predict_wave(ret, wanted, namespace, force, kubeconfig)
+        outcomes = __salt__["maia_argocd_sync.sync_wave"](
+            names, namespace=namespace, timeout=timeout, interval=interval, force=force,
+            retries=retries, retry_interval=retry_interval, prune=prune, kubeconfig=kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except
-        return _fail(ret, exc)
-
-
-def _tag(low):
-    """Salt's key of a state's return in ``__running__``."""
-    return f"{low['state']}_|-{low['__id__']}_|-{low['name']}_|-{low['fun']}"
-
-
-def _spec_changed():
-    """Did a watched ``app_present`` of this run change (or predict a change of) the spec?"""
-    for req in ((__low__.get("__reqs__") or {}).get("watch") or []):
-        if req.get("state") == __virtualname__ and req.get("fun") == "app_present":
-            changes = (__running__.get(_tag(req)) or {}).get("changes") or {}
-            if any(str(path).startswith("spec.") for path in changes):
-                return True
-    return False
-
-
-def _present_in_this_run(names):
-    """The names of ``names`` whose ``app_present`` succeeded earlier in this
-    run (the Applications a sync wave may take along)."""
-    done = set()
-    for tag, result in (globals().get("__running__") or {}).items():
-        parts = tag.split("_|-")
-        if (len(parts) == 4 and parts[0] == __virtualname__ and parts[3] == "app_present"
-                and result.get("result") is True):
-            done.add(parts[2])
-    return [n for n in names if n in done]
-
-
-def _predict_sync(ret, what, name, namespace, force, kubeconfig, pending=False):
-    """app_synced under test=True: what a run would do, from one read.
-    ``pending``: a watched app_present predicted a spec change."""
-    app = __salt__["maia_argocd.get"]("Application", name, namespace, kubeconfig)
-    if app is None:
-        ret["result"] = None
-        ret["comment"] = f"{what} does not exist yet; it would be synced once created"
-        return ret
-    before = __salt__["maia_argocd_sync.summarize"](app)
-    if __salt__["maia_argocd_sync.is_converged"](before) and not force and not pending:
-        ret["comment"] = f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
-        return ret
-    ret["result"] = None
-    if pending or __salt__["maia_argocd_sync.needs_sync"](before, force):
-        ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}", "new": "Synced/Healthy"}}
-        why = "after the spec change predicted above" if pending else __salt__["maia_argocd_sync.describe"](before)
-        ret["comment"] = f"{what} would be synced ({why})"
-    else:
-        ret["comment"] = f"{what} would be waited for ({__salt__['maia_argocd_sync.describe'](before)})"
+        return _fail(ret, exc, [s for a in wanted for s in __salt__["maia_secrets.collect"](a.get("spec") or {})])
+    lines = []
+    for app in names:
+        result, changes, comment = _report_sync(app, f"Application {namespace}/{app}", outcomes[app])
+        if changes:
+            ret["changes"][app] = changes
+        if result is False:
+            ret["result"] = False
+        lines.append(comment)
+    ret["comment"] = "\n".join(lines)
     return ret
 
 
-def _report_sync(ret, name, what, outcome):
-    """The state's return for one app from its ``maia_argocd_sync.sync_wave`` outcome
-    (whose report is already scrubbed of the app's secret values)."""
+def _predict_wave(ret, wanted, namespace, force, kubeconfig):
+    """apps_synced under test=True: what a run would do, from one list."""
+    listed = {(a.get("metadata") or {}).get("name"): a
+              for a in __salt__["maia_argocd.list"]("Application", namespace, kubeconfig)}
+    lines = []
+    for want in wanted:
+        app = want["name"]
+        what = f"Application {namespace}/{app}"
+        live = listed.get(app)
+        if live is None:
+            ret["result"] = None
+            lines.append(f"{what} does not exist yet; it would be synced once created")
+            continue
+        before = __salt__["maia_argocd_sync.summarize"](live)
+        pending = "spec" in want and _spec_would_change(app, want["spec"], live, namespace)
+        if __salt__["maia_argocd_sync.is_converged"](before) and not force and not pending:
+            lines.append(f"{what} is Synced and Healthy at revision {before['revision'] or '-'}")
+            continue
+        ret["result"] = None
+        if pending or __salt__["maia_argocd_sync.needs_sync"](before, force):
+            ret["changes"][app] = {"sync": {"old": f"{before['sync']}/{before['health']}", "new": "Synced/Healthy"}}
+            why = "after the spec change predicted for it" if pending else __salt__["maia_argocd_sync.describe"](before)
+            lines.append(f"{what} would be synced ({why})")
+        else:
+            lines.append(f"{what} would be waited for ({__salt__['maia_argocd_sync.describe'](before)})")
+    ret["comment"] = "\n".join(lines)
+    return ret
+
+
+def _spec_would_change(app, spec, live, namespace):
+    """Would ``app_present`` with ``spec`` change the live Application's spec?"""
+    desired = __salt__["maia_argocd.build_app"](app, spec, namespace)
+    body, _ = __salt__["maia_argocd.compare"]("Application", live, desired)
+    return "spec" in body
+
+
+def _report_sync(name, what, outcome):
+    """``(result, changes, comment)`` for one app from its ``maia_argocd_sync.sync_wave``
+    outcome (whose report is already scrubbed of the app's secret values)."""
     before, after = outcome.get("before"), outcome.get("after")
     others = [n for n in outcome.get("wave") or [] if n != name]
     together = f" (in one wave with {', '.join(others)})" if others else ""
     if outcome["reason"] == "unchanged":
-        ret["comment"] = f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
-        return ret
+        return True, {}, f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
     attempts = outcome.get("attempts") or 1
     if outcome["result"]:
         if not outcome["synced"]:  # only waited for a rollout: nothing changed by this state
-            ret["comment"] = f"{what} is Synced and Healthy (waited){together}: {outcome['report']}"
-            return ret
-        ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}",
-                                   "new": f"{after['sync']}/{after['health']}"}}
+            return True, {}, f"{what} is Synced and Healthy (waited){together}: {outcome['report']}"
+        changes = {"sync": {"old": f"{before['sync']}/{before['health']}",
+                            "new": f"{after['sync']}/{after['health']}"}}
         if before["revision"] != after["revision"]:
-            ret["changes"]["revision"] = {"old": before["revision"], "new": after["revision"]}
+            changes["revision"] = {"old": before["revision"], "new": after["revision"]}
         tries = f" after {attempts} attempts" if attempts > 1 else ""
-        ret["comment"] = f"{what} synced{tries}{together}: {outcome['report']}"
-        return ret
+        return True, changes, f"{what} synced{tries}{together}: {outcome['report']}"
+    changes = {}
     if outcome["synced"]:
-        ret["changes"] = {"sync": {"old": f"{before['sync']}/{before['health']}", "new": "requested"}}
-    ret["result"] = False
+        changes = {"sync": {"old": f"{before['sync']}/{before['health']}", "new": "requested"}}
     if outcome["reason"] == "missing":
-        ret["comment"] = f"{what} not found"
-        return ret
+        return False, changes, f"{what} not found"
     tries = f" (after {attempts} attempt{'s' if attempts > 1 else ''})"
-    ret["comment"] = f"{what} is not Synced and Healthy{tries}{together}: {outcome['report']}"
-    return ret
+    return False, changes, f"{what} is not Synced and Healthy{tries}{together}: {outcome['report']}"
 
 
 def repository_present(name, url, username=None, password=None, namespace="argocd",

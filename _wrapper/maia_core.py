@@ -17,6 +17,7 @@ copy on the master is never read (docs/development.md, shipping).
 """
 from salt.exceptions import CommandExecutionError
 
+from maia_salt import admin as _admin_library
 from maia_salt import core as _core_library
 from maia_salt import stage_api as _stage_api
 
@@ -33,3 +34,5 @@ def _maia_pillar():
 
 
 _stage_api.define(globals(), _core_library, "core", _maia_pillar, CommandExecutionError)
+_stage_api.layer_function(globals(), {"core": _core_library, "admin": _admin_library}, _maia_pillar,
+                          CommandExecutionError)

@@ -16,7 +16,7 @@ run as stages 2 and 3 do:
    (``maia_k8s.object_present``, ``maia_k8s.manifest_applied``: 59 objects),
    one Namespace per Application (one ``maia_k8s.objects_present``), an AppProject, and N Applications in the sync
    waves of the core catalogue (``formulas/maia/core/parameters/defaults.yaml``),
-   each ``maia_argocd.app_present`` then ``maia_argocd.app_synced`` with its wave, as
+   each ``maia_argocd.app_present``, then one ``maia_argocd.apps_synced`` per wave, as
    ``formulas/maia/core`` does (poll interval 5 s, the default): first run,
    everything created, synced, waited Healthy;
 2. the same state again (the no-op run): its changes, wall time, and the
@@ -91,8 +91,9 @@ def _states(n_apps, manifest, manifest_sha256):
         {"apiVersion": "v1", "kind": "Namespace",
          "metadata": {"name": f"bench-{i}", "labels": {"app.kubernetes.io/managed-by": "maia-salt"}}}
         for i in range(n_apps)]}]}
+    specs = {}
     for i, name in enumerate(names):
-        spec = {
+        spec = specs[name] = {
             "project": "maia-bench",
             "source": {"repoURL": "https://charts.example.org", "chart": f"chart-{i}",
                        "targetRevision": f"1.{i}.0",
@@ -105,13 +106,12 @@ def _states(n_apps, manifest, manifest_sha256):
         states[f"{name}-present"] = {"maia_argocd.app_present": [
             {"name": name}, {"spec": spec}, {"sync_wave": waves[i]},
             {"require": [{"maia_argocd": "bench-project-present"}]}]}
-    for i, name in enumerate(names):
-        states[f"{name}-synced"] = {"maia_argocd.app_synced": [
-            {"name": name}, {"timeout": 600}, {"interval": 5}, {"retries": 3}, {"retry_interval": 10},
-            {"wave": members[waves[i]]},
-            # as formulas/maia/core/sync.sls: the apps of later waves, which a converged wave settles
-            {"later": [other for other, w in zip(names, waves) if w > waves[i]]},
-            {"watch": [{"maia_argocd": f"{name}-present"}]}]}
+    # as formulas/maia/core/sync.sls: one state per sync wave, given its apps' names and specs
+    for wave in sorted(members):
+        states[f"maia-bench-sync-wave-{wave}"] = {"maia_argocd.apps_synced": [
+            {"apps": [{"name": name, "spec": specs[name]} for name in members[wave]]},
+            {"timeout": 600}, {"interval": 5}, {"retries": 3}, {"retry_interval": 10},
+            {"require": [{"maia_argocd": f"{name}-present"} for name in members[wave]]}]}
     return states
 
 
@@ -173,14 +173,11 @@ def summarize(n_apps, first_time, first, second_time, second, requests):
     managed = len(second)  # one managed object per state, and 59 for the ArgoCD manifest
     managed += sum(59 - 1 for r in second.values() if r["__id__"] == "bench-argocd-installed")
     changed = sorted(r["__id__"] for r in second.values() if r["changes"])
-    synced = [r for r in first.values() if r["__id__"].endswith("-synced")]
+    synced = [r for r in first.values() if r["__id__"].startswith("maia-bench-sync-wave-")]
     sync_seconds = round(sum(r.get("duration", 0) for r in synced) / 1000, 1)
-    # the first app_synced state of a wave syncs and waits for the whole wave: its duration is the wave's
-    wave_of = dict(zip((f"maia-bench-app-{i:02d}-synced" for i in range(n_apps)), catalogue_waves(n_apps)))
-    per_wave = collections.defaultdict(float)
-    for r in synced:
-        wave = wave_of[r["__id__"]]
-        per_wave[wave] = max(per_wave[wave], round(r.get("duration", 0) / 1000, 1))
+    # one state per wave syncs and waits for the whole wave: its duration is the wave's
+    per_wave = {int(r["__id__"][len("maia-bench-sync-wave-"):]): round(r.get("duration", 0) / 1000, 1)
+                for r in synced}
     writes = sum(v for k, v in by_method.items() if k != "GET")
     result = {
         "benchmark": "argocd_api_calls",

@@ -1,4 +1,4 @@
-{#- orch.maia: the MAIA installation across a site, in three stages.
+{#- orch.maia: the MAIA installation across a site, in four stages.
 
     salt-run state.orch orch.maia
     salt-run state.orch orch.maia pillar='{"maia": {"stages": ["prepare"], "prepare": {"ufw": false}}}'
@@ -187,5 +187,24 @@ maia-orch-core-extra-commands-run:
     - require:
       - salt: maia-orch-stage-core
 {%-   endif %}
+{%- endif %}
+
+{%- if "admin" in stages %}
+{%-   set after = (["core", "k8s", "prepare"] | select("in", stages) | list)[:1] %}
+
+maia-orch-stage-admin:
+  salt.state:
+{{ stage_target(hosts, ssh, "control-plane") }}
+    - sls: maia.admin
+    - pillar: {{ flags | json }}
+    - timeout: {{ timeout }}
+{%- if exclude.get("admin") %}
+    - exclude: {{ exclude["admin"] | json }}
+{%- endif %}
+    - failhard: true
+{%- if after %}
+    - require:
+      - salt: maia-orch-stage-{{ after[0] }}
+{%- endif %}
 {%- endif %}
 {%- endif %}

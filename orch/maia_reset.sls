@@ -6,6 +6,7 @@
     salt-run state.orch orch.maia_reset test=True                                             # what would go
     salt-run state.orch orch.maia_reset pillar='{"maia": {"orch": {"ssh": true}}}'
 
+    admin (control-plane): the admin layer's Applications and AppProject (maia.reset.admin);
     core (control-plane): the Applications and the AppProject (maia.reset.core);
     k8s (control-plane): ArgoCD, the CA objects, the OIDC lines, MicroK8s (maia.k8s.clean);
     prepare (every host): NFS, CIFS, UFW rules, and the LVM storage only with
@@ -29,7 +30,7 @@
 {%-   do step_pillar.maia.update({stage: maia.get(stage, {})}) %}
 {%- endfor %}
 {{- mark_run(step_pillar, orch) }}
-{%- set plan = [("core", "maia.reset.core", True), ("k8s", "maia.k8s.clean", True), ("prepare", "maia.reset.prepare", False)] %}
+{%- set plan = [("admin", "maia.reset.admin", True), ("core", "maia.reset.core", True), ("k8s", "maia.k8s.clean", True), ("prepare", "maia.reset.prepare", False)] %}
 
 {%- if unknown %}
 

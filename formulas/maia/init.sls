@@ -1,5 +1,5 @@
 {#- The whole installation on one host (salt-call --local state.apply maia):
-    stage 1 everywhere, stages 2 and 3 on a control-plane host, limited to
+    stage 1 everywhere, stages 2 to 4 on a control-plane host, limited to
     maia:stages. Across several hosts use the orchestration orch.maia. #}
 {%- from "maia/map.jinja" import mapstack with context %}
 {%- import_yaml "maia/parameters/defaults.yaml" as defaults %}

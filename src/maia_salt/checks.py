@@ -12,8 +12,18 @@ from pathlib import Path
 
 import click
 
-INSTALL_STAGES = ("prepare", "k8s", "core")  # orch.maia's order (formulas/maia/parameters/defaults.yaml)
-RESET_STAGES = ("core", "k8s", "prepare")  # orch.maia_reset's order: last installed, first removed
+from . import parameters
+
+def _stages() -> tuple[str, ...]:
+    """orch.maia's stages in order, from formulas/maia/parameters/defaults.yaml (written once there)."""
+    try:
+        return tuple(parameters.defaults()["stages"])
+    except parameters.ParametersError:  # a package installed without its formulas/: the shipped order
+        return ("prepare", "k8s", "core", "admin")
+
+
+INSTALL_STAGES = _stages()
+RESET_STAGES = tuple(reversed(INSTALL_STAGES))  # orch.maia_reset's order: last installed, first removed
 
 
 def _near(value: str, known) -> str:

@@ -63,6 +63,8 @@ _PILLAR_FILE = click.option("--pillar-file", "pillar_file", type=click.File("r")
 
 def _PILLAR(command):  # pylint: disable=invalid-name
     return _PILLAR_JSON(_PILLAR_FILE(command))
+
+
 _JSON = click.option("--json", "as_json", is_flag=True,
                      help="Write one JSON result document to standard output (docs/json-output.md); "
                           "progress stays on standard error.")
@@ -85,7 +87,7 @@ def _finish(command: str, report, as_json: bool, test: bool = False) -> None:
 @main.command()
 @_SALT_CONFIG
 @click.option("--ssh", is_flag=True, help="Agentless: run every stage over salt-ssh (roster_file of the config).")
-@click.option("--stages", default=None, callback=checks.install_stages, help="Comma-separated subset of prepare,k8s,core.")
+@click.option("--stages", default=None, callback=checks.install_stages, help="Comma-separated subset of prepare,k8s,core,admin.")
 @_PILLAR
 @click.option("--test", is_flag=True, help="Dry run: predict the changes (test=True).")
 @click.option("--wait/--no-wait", default=None,
@@ -275,7 +277,7 @@ def _site_name(config_folder) -> str:
 @_SSH
 @_PILLAR
 @click.option("--stages", default=None, callback=checks.reset_stages,
-              help="Comma-separated subset of core,k8s,prepare (default: all three, in that order).")
+              help="Comma-separated subset of admin,core,k8s,prepare (default: all four, in that order).")
 @click.option("--wipe-storage", is_flag=True, help="Also remove the MAIA LVM volumes, volume group and PVs (DATA LOST).")
 @click.option("--yes", is_flag=True, help="Do not ask for the site's name before --wipe-storage.")
 @click.option("--config-folder", default=checks.environ_default("CONFIG_FOLDER"), callback=checks.optional_config_folder,

@@ -205,7 +205,7 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
                     break
                 if time.monotonic() - started > timeout:
                     proc.terminate()
-                if progress and watch.current and watch.current[0] == "core" and apps is None:
+                if progress and watch.current and watch.current[0] in ("core", "admin") and apps is None:
                     apps = _start_app_watch(opts)
                 if apps is not None and apps.latest is not None and progress:
                     progress.app_status(apps.latest)

@@ -22,16 +22,17 @@ class Orchestration:
 INSTALL = Orchestration(
     "orch.maia",
     "maia install",
-    {"maia-orch-stage-prepare": "prepare", "maia-orch-stage-k8s": "k8s", "maia-orch-stage-core": "core"},
-    {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.core": "core"},
+    {"maia-orch-stage-prepare": "prepare", "maia-orch-stage-k8s": "k8s", "maia-orch-stage-core": "core",
+     "maia-orch-stage-admin": "admin"},
+    {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.core": "core", "maia.admin": "admin"},
 )
 # runs the maia_preflight runner, no state step: its findings are the step's return
 PREFLIGHT = Orchestration("orch.maia_preflight", "maia preflight")
 RESET = Orchestration(
     "orch.maia_reset",
     "maia reset",
-    {"maia-reset-core": "core", "maia-reset-k8s": "k8s", "maia-reset-prepare": "prepare"},
-    {"maia.reset.core": "core", "maia.k8s.clean": "k8s", "maia.reset.prepare": "prepare"},
+    {"maia-reset-admin": "admin", "maia-reset-core": "core", "maia-reset-k8s": "k8s", "maia-reset-prepare": "prepare"},
+    {"maia.reset.admin": "admin", "maia.reset.core": "core", "maia.k8s.clean": "k8s", "maia.reset.prepare": "prepare"},
 )
 REMOVE_HOST = Orchestration(
     "orch.maia_remove_host",

@@ -20,6 +20,7 @@ STAGE_TITLES = {
     "k8s": "stage 2 k8s",
     "kubeconfig": "fetching the kubeconfig",
     "core": "stage 3 core",
+    "admin": "stage 4 admin",
     "leaving": "the leaving host's own files",
     "others": "the other hosts' rules that name it",
     "inventory": "dropping it from the inventory",

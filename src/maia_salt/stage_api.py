@@ -1,6 +1,6 @@
 """The Salt functions of a stage library, written once for both of its Salt adapters.
 
-A stage library (``maia_salt.core``; the admin stage's next) builds everything its formula
+A stage library (``maia_salt.core``; ``maia_salt.admin`` through :func:`layer_function`) builds everything its formula
 applies from two inputs: the stage's parameters, merged once by the map stack
 (``maia/<stage>/map.jinja``: ``parameters/defaults.yaml`` <- per-OS files <- pillar
 ``maia:<stage>:lookup`` <- pillar ``maia:<stage>``), and the ``maia`` pillar's site facts.
@@ -93,3 +93,33 @@ def define(namespace: dict, library, stage: str, read_pillar: Callable[[], dict]
         function.__module__ = namespace["__name__"]
         function.__qualname__ = function.__name__
         namespace[function.__name__] = function
+
+
+def layer_function(namespace: dict, libraries: dict, read_pillar: Callable[[], dict], config_error: type):
+    """Add ``layer(name, parameters, core_defaults, pillar)`` to ``namespace``: the data of the
+    ArgoCD layer ``name`` (``core``: stage 3, as ``mapdata``; ``admin``: stage 4, whose library
+    also reads stage 3's parameters for the distribution table). ``libraries`` maps a layer name
+    to its library; ``None`` for a library this host has not synced."""
+
+    def layer(name, parameters=None, core_defaults=None, pillar=None):
+        """Everything ``formulas/maia/<name>`` applies, for the ArgoCD layers ``core`` and ``admin``.
+
+        CLI example::
+
+            salt-call maia_core.layer admin
+        """
+        if name not in libraries:
+            raise config_error(f"maia_core.layer: {name!r} is not one of {', '.join(libraries)}")
+        if name == "core":
+            return namespace["mapdata"](parameters, pillar)
+        if parameters is None:
+            template = f'{{%- from "maia/{name}/map.jinja" import mapdata with context %}}{{{{ mapdata | json }}}}'
+            return namespace["__salt__"]["slsutil.renderer"](string=template, default_renderer="jinja|json")
+        library = libraries[name]
+        try:
+            return library.mapdata(parameters, pillar if pillar is not None else read_pillar(), core_defaults or {})
+        except libraries["core"].ConfigError as exc:
+            raise config_error(str(exc)) from None
+
+    layer.__module__ = namespace["__name__"]
+    namespace["layer"] = layer

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .summary import HostResult, host_result
 
-STAGES = ("prepare", "k8s", "core")
+from .checks import INSTALL_STAGES as STAGES
 MAX_JOBS = 50  # newest stage jobs read per run of the command
 
 

@@ -152,6 +152,14 @@ def failures(data):
     return {v["__id__"]: v["comment"] for v in data.values() if v["result"] is False}
 
 
+def wave_of(data, app):
+    """The ID of the sync wave state that reports Application ``app`` (one line of its comment)."""
+    waves = [v["__id__"] for v in data.values() if v["__id__"].startswith("maia-core-sync-wave-")
+             and any(line.startswith(f"Application argocd/{app} ") for line in v["comment"].splitlines())]
+    assert len(waves) == 1, (app, waves)
+    return waves[0]
+
+
 def request_count(cluster, path_part):
     if cluster.standin is None:
         return None
@@ -208,9 +216,11 @@ def test_first_run_creates_every_app_as_specified_and_waits_healthy(site, cluste
             continue
         assert status.get("sync", {}).get("status") == "Synced", app["name"]
         assert status.get("health", {}).get("status") == "Healthy", app["name"]
-    synced = [v for k, v in data.items() if "app_synced" in k]
+    synced = [v for k, v in data.items() if "apps_synced" in k]
     staged = [a for a in expected["apps"] if a["sync_stage"] == "core"]
-    assert len(synced) == len(staged) < len(expected["apps"]) and all(v["result"] for v in synced)
+    assert len(staged) < len(expected["apps"])  # loginapp's sync is the admin stage's
+    assert len(synced) == len({a["sync_wave"] for a in staged}) and all(v["result"] for v in synced)
+    assert all(wave_of(data, app["name"]) for app in staged)
 
 
 def test_rerun_changes_nothing(site, cluster):
@@ -238,13 +248,13 @@ def test_changed_version_patches_only_that_app(site, cluster):
     site.update(core={"apps": {"traefik": {"version": "33.2.2"}}})
     rc, data = site.apply(test=True)
     assert rc == 0
-    assert changed(data) == {"maia-core-app-traefik-present"} | (
-        {"maia-core-app-traefik-synced"} & changed(data))
+    traefik_wave = wave_of(data, "maia-core-traefik")
+    assert changed(data) == {"maia-core-app-traefik-present"} | ({traefik_wave} & changed(data))
     assert cluster.get(*APP, "maia-core-traefik", "argocd")["spec"]["source"]["targetRevision"] == "33.2.1"
     rc, data = site.apply()
     assert rc == 0, failures(data)
     assert "maia-core-app-traefik-present" in changed(data)
-    assert changed(data) <= {"maia-core-app-traefik-present", "maia-core-app-traefik-synced"}
+    assert changed(data) <= {"maia-core-app-traefik-present", traefik_wave}
     after = cluster.apps()
     assert after["maia-core-traefik"]["spec"]["source"]["targetRevision"] == "33.2.2"
     assert after["maia-core-traefik"]["status"]["sync"]["status"] == "Synced"
@@ -320,9 +330,10 @@ def test_degraded_app_fails_the_run_with_its_message(site, cluster):
     rc, data = site.apply()
     assert rc != 0
     fails = failures(data)
-    assert "maia-core-app-loki-synced" in fails
-    assert "loki-0 CrashLoopBackOff" in fails["maia-core-app-loki-synced"]
-    assert set(fails) == {"maia-core-app-loki-synced"} | {k for k in fails if "restart" in k}
+    loki_wave = wave_of(data, "maia-core-loki")
+    assert loki_wave in fails
+    assert "loki-0 CrashLoopBackOff" in fails[loki_wave]
+    assert set(fails) == {loki_wave} | {k for k in fails if "restart" in k}
 
 
 def test_sync_that_never_finishes_times_out_with_a_report(site, cluster):
@@ -335,8 +346,9 @@ def test_sync_that_never_finishes_times_out_with_a_report(site, cluster):
     rc, data = site.apply()
     assert rc != 0
     fails = failures(data)
-    assert "timed out" in fails["maia-core-app-metallb-synced"]
-    assert "maia-core-metallb" in fails["maia-core-app-metallb-synced"]
+    metallb_wave = wave_of(data, "maia-core-metallb")
+    assert "timed out" in fails[metallb_wave]
+    assert "maia-core-metallb" in fails[metallb_wave]
 
 
 def test_no_secret_in_any_output_or_log(site):

@@ -33,19 +33,28 @@ def test_default_site_states(tmp_path):
     assert project["require"] == [{"sls": "maia.core.namespaces"}]
 
     present = {s: a for s, a in states.items() if a["fun"] == "maia_argocd.app_present"}
-    synced = {s: a for s, a in states.items() if a["fun"] == "maia_argocd.app_synced"}
-    assert len(present) == 15 and len(synced) == 14
-    assert "maia-core-app-loginapp-synced" not in synced  # sync_stage admin: test_loginapp_...
+    waves = {s: a for s, a in states.items() if a["fun"] == "maia_argocd.apps_synced"}
+    assert len(present) == 15
+    # one state per sync wave, each naming its apps with their specs and requiring their app_present
+    assert sorted(a["name"] for w in waves.values() for a in w["apps"]) == sorted(
+        a["name"] for s, a in present.items() if s != "maia-core-app-loginapp-present")  # sync_stage admin: test_loginapp_...
+    for sid, wave in waves.items():
+        members = {s: a for s, a in present.items() if a["name"] in {app["name"] for app in wave["apps"]}}
+        assert members
+        assert wave["require"] == [{"maia_argocd": s} for s in members]
+        assert {f"maia-core-sync-wave-{a['sync_wave']}" for a in members.values()} == {sid}
+    assert list(waves) == sorted(waves, key=lambda sid: int(sid[len("maia-core-sync-wave-"):]))
     traefik = states["maia-core-app-traefik-present"]
     assert traefik["name"] == "maia-core-traefik"
     assert traefik["spec"]["source"]["targetRevision"] == "33.2.1"
     assert traefik["sync_wave"] == -2 and traefik["secret_keys"] == ["password", "pluginSecret", "providerClientSecret"]
     assert traefik["kubeconfig"] == "/etc/maia/kubeconfig"
     assert traefik["require"] == [{"sls": "maia.core.project"}]
-    sync = states["maia-core-app-traefik-synced"]
+    sync = states["maia-core-sync-wave--2"]
     assert (sync["timeout"], sync["interval"], sync["retries"], sync["retry_interval"], sync["force"]) == (600, 5, 3, 10, False)
     assert sync["prune"] is False  # the reference never prunes
-    assert sync["watch"] == [{"maia_argocd": "maia-core-app-traefik-present"}]
+    assert {"name": "maia-core-traefik", "spec": traefik["spec"]} in sync["apps"]
+    assert {"maia_argocd": "maia-core-app-traefik-present"} in sync["require"]
     assert not any(s.endswith("-rollout-restarted") for s in states)
     assert not any(a["fun"] == "maia_argocd.repository_present" for a in states.values())
 
@@ -53,19 +62,21 @@ def test_default_site_states(tmp_path):
 def test_loginapp_is_created_but_its_sync_waits_for_the_admin_stage(tmp_path):
     """loginapp (sync_stage: admin in the catalogue) gets its Application in stage 3 but
     no sync and no wait: its pod cannot pass OIDC discovery before Keycloak answers
-    (docs/core.md). The waves and `later` lists of the other apps leave it out; a site
-    that sets sync_stage: core gets the stage-3 sync back."""
+    (docs/core.md). No sync wave names it; a site that sets sync_stage: core gets the
+    stage-3 sync back."""
+
+    def synced_apps(states):
+        return {app["name"] for a in states.values() if a["fun"] == "maia_argocd.apps_synced" for app in a["apps"]}
+
     states = show(tmp_path, site_pillar())
     assert states["maia-core-app-loginapp-present"]["name"] == "maia-core-loginapp"
-    assert "maia-core-app-loginapp-synced" not in states
     skipped = states["maia-core-app-loginapp-sync-deferred-skipped"]
     assert skipped["fun"] == "test.succeed_without_changes" and "admin stage" in skipped["name"]
-    synced = [a for a in states.values() if a["fun"] == "maia_argocd.app_synced"]
-    assert all("maia-core-loginapp" not in a["wave"] + a["later"] for a in synced)
-    assert "maia-core-toolkit" in states["maia-core-app-toolkit-synced"]["wave"]
+    assert "maia-core-loginapp" not in synced_apps(states)
+    assert "maia-core-toolkit" in synced_apps(states)
 
     states = show(tmp_path / "core", site_pillar(core={"apps": {"loginapp": {"sync_stage": "core"}}}))
-    assert "maia-core-loginapp" in states["maia-core-app-loginapp-synced"]["wave"]
+    assert "maia-core-loginapp" in synced_apps(states)
     assert "maia-core-app-loginapp-sync-deferred-skipped" not in states
 
 
@@ -94,7 +105,7 @@ def test_private_registry_adds_repository_secret_state(tmp_path):
 
 def test_auto_sync_off_has_no_sync_states(tmp_path):
     states = show(tmp_path, site_pillar(core={"auto_sync": False}, cluster={"selfsigned": True}))
-    assert not any(a["fun"] == "maia_argocd.app_synced" for a in states.values())
+    assert not any(a["fun"] == "maia_argocd.apps_synced" for a in states.values())
     assert states["maia-core-traefik-rollout-restarted"]["require"] == [{"sls": "maia.core.apps"}]
 
 
@@ -121,7 +132,8 @@ def test_selfsigned_restart_states(tmp_path):
 
 def test_each_part_renders_alone(tmp_path):
     states = show(tmp_path, site_pillar(), sls="maia.core.sync")
-    assert "maia-core-app-toolkit-synced" in states
+    assert any(a["fun"] == "maia_argocd.apps_synced" and "maia-core-toolkit" in [x["name"] for x in a["apps"]]
+               for a in states.values())
     assert "maia-core-app-toolkit-present" in states  # included
     assert "maia-core-argocd-project-present" in states
 
@@ -150,7 +162,12 @@ def test_pillar_override_reaches_the_state(tmp_path):
     source = states["maia-core-app-cert-manager-present"]["spec"]["source"]
     assert source["targetRevision"] == "1.17.0"
     assert source["helm"]["valuesObject"] == {"crds": {"enabled": True}, "replicaCount": 2}
-    assert json.dumps(states).count("1.17.0") == 1
+    # the version reaches cert-manager's spec only: its app_present and its entry in its sync wave's apps
+    wave = next(a for a in states.values() if a["fun"] == "maia_argocd.apps_synced"
+                and "maia-core-cert-manager" in [x["name"] for x in a["apps"]])
+    assert [x["spec"] for x in wave["apps"] if x["name"] == "maia-core-cert-manager"] == [
+        states["maia-core-app-cert-manager-present"]["spec"]]
+    assert json.dumps(states).count("1.17.0") == 2
 
 
 def test_clean_removes_every_application_with_cascade(tmp_path):

@@ -47,10 +47,10 @@ def test_reset_in_reverse_order_predicts_then_removes_then_install_converges(sit
     lines = live.getvalue()
     for host in site_lab.hosts:
         assert re.search(rf"^\[ *[0-9.]+s\] prepare +{host.name} +\d+ states", lines, re.M), lines
-    assert predicted.changed > 0 and stages(predicted) == {"core", "k8s", "prepare"}
+    assert predicted.changed > 0 and stages(predicted) == {"admin", "core", "k8s", "prepare"}
     assert host_state(site_lab) == before  # test=True changed nothing
     # last installed, first removed
-    assert [r.stage for r in predicted.results][:1] == ["core"] and predicted.results[-1].stage == "prepare"
+    assert [r.stage for r in predicted.results][:1] == ["admin"] and predicted.results[-1].stage == "prepare"
 
     done = run_reset(site_lab.dir)
     assert done.ok, done.render()

@@ -3,7 +3,8 @@
 Real: the lab hosts, a salt-master and salt-minions, `maia install` and
 salt-run; stand-ins as in conftest.py (Kubernetes API, MicroK8s, ArgoCD
 controller). The site's secrets are collected from its CONFIG_FOLDER
-(tests/support/secrets.py): env.json's secrets and the bcrypt hash, the
+(tests/support/secrets.py): env.json's secrets and the bcrypt hash, the admin
+layer's secrets (derived ones included), the
 cluster YAML's password, the registry password, the CIFS key and the token of
 the fetched kubeconfig. They are searched in the master's log and job cache,
 every minion's log and job data, the `maia install` output and the raw state
@@ -50,6 +51,9 @@ def test_no_secret_in_logs_job_cache_or_output(site_lab, installed):
     labels = set(secrets)
     # the collection holds every kind of secret, or the search proves nothing
     assert {"env.json:ARGOCD_PASSWORD", "env.json:argocd_bcrypt_password", "env.json:keycloak_client_secret"} <= labels
+    # the admin layer's (stage 4), the derived ones too
+    assert {"admin:rancher_password", "admin:minio_root_password", "admin:keycloak_admin_password",
+            "admin:mysql_dashboard_password", "admin:harbor_admin_password"} <= labels, sorted(labels)
     assert any(label.startswith("cifs_key") for label in labels)
     assert any(":token" in label for label in labels), sorted(labels)
     places = lab_salt_places(site_lab)

@@ -16,7 +16,7 @@ from maia_salt.install import run_orchestration
 from support.install_output import check_truthful, maia_install
 
 HOSTS = {"maia-node-0", "maia-node-1", "maia-node-2"}
-STAGE_HOSTS = {"prepare": HOSTS, "k8s": {"maia-node-0"}, "core": {"maia-node-0"}}
+STAGE_HOSTS = {"prepare": HOSTS, "k8s": {"maia-node-0"}, "core": {"maia-node-0"}, "admin": {"maia-node-0"}}
 
 
 def rows(report, stage=None):
@@ -31,7 +31,7 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_
     assert sum(r.changed for r in first.values()) > 0, run.text
     # progress as it happened: the steps in order, a line per host, stage 3's Applications
     assert run.order_of(["syncing modules and pillar", "stage 1 prepare on", "stage 2 k8s on",
-                         "fetching the kubeconfig", "stage 3 core on"]), run.stderr
+                         "fetching the kubeconfig", "stage 3 core on", "stage 4 admin on"]), run.stderr
     assert run.progress_lines("core     application "), run.stderr
 
     cluster = site_lab.state["cluster_name"]
@@ -55,7 +55,7 @@ def test_salt_ssh_mode_summaries_are_truthful(site_lab):
     assert run.returncode == 0, run.text
     changed = check_truthful(site_lab, run, STAGE_HOSTS)
     assert changed[("prepare", "maia-node-2")].changed > 0, run.text
-    assert run.order_of(["stage 1 prepare on", "stage 2 k8s on", "stage 3 core on"]), run.stderr
+    assert run.order_of(["stage 1 prepare on", "stage 2 k8s on", "stage 3 core on", "stage 4 admin on"]), run.stderr
 
     rerun = maia_install(site_lab, "--ssh")
     assert rerun.returncode == 0, rerun.text

@@ -47,7 +47,7 @@ def test_reference_folder_installs_then_reruns_with_no_change(site_lab, referenc
 
         first = run_orchestration(site_lab.dir)
         assert first.ok, first.render()
-        assert {r.stage for r in first.results} == {"prepare", "k8s", "core"}, first.render()
+        assert {r.stage for r in first.results} == {"prepare", "k8s", "core", "admin"}, first.render()
         # stage 3 deploys the reference site's values: its domain and its private registry
         apps = applications_text(site_lab)
         assert PRIVATE_SITE["CLUSTER_DOMAIN"] in apps and PRIVATE_SITE["MAIA_PRIVATE_REGISTRY"] in apps

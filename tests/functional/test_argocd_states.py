@@ -193,25 +193,39 @@ def salt(cluster, tmp_path_factory):
 
 
 def app_states(apps: dict, sync=True, timeout=60, retries=0, retry_interval=0.2, wave=None, together=False,
-               later=False):
-    """present (+ synced) states for ``apps`` {name: spec}, in order; ``together``:
-    the synced states name all of ``apps`` as one sync wave; ``later``: each app is its
-    own wave and its synced state names the apps after it as ``later`` (as formulas/maia/core)."""
-    states = {}
+               presents_first=False):
+    """app_present states for ``apps`` {name: spec}, in order, and (``sync``) their
+    ``apps_synced`` wave states: ``together``, one wave of all of ``apps`` (state ID
+    ``maia-test-wave-synced``); else one wave per app (``<name>-synced``), right after
+    its app_present or, ``presents_first`` (and ``together``), after every app_present
+    (as formulas/maia/core)."""
+    states, waves = {}, {}
     for i, (name, spec) in enumerate(apps.items()):
         present = [{"name": name}, {"spec": spec}, {"sync_wave": wave if wave is not None else i}]
         if name in SECRET_KEYS:
             present.append({"secret_keys": SECRET_KEYS[name]})
         states[f"{name}-present"] = {"maia_argocd.app_present": present}
         if sync:
-            states[f"{name}-synced"] = {"maia_argocd.app_synced": [
-                {"name": name}, {"timeout": timeout}, {"interval": 0.2}, {"retries": retries},
-                {"retry_interval": retry_interval}, {"watch": [{"maia_argocd": f"{name}-present"}]}]
-                + ([{"wave": list(apps)}] if together else [])
-                + ([{"later": list(apps)[i + 1:]}] if later else [])}
-    if together or later:  # as formulas/maia/core: every app_present first, then the syncs
+            members = waves.setdefault("maia-test-wave-synced" if together else f"{name}-synced", [])
+            members.append(name)
+            states[f"{name}-synced" if not together else "maia-test-wave-synced"] = None  # its place
+    for sid, members in waves.items():
+        states[sid] = {"maia_argocd.apps_synced": [
+            {"apps": [{"name": n, "spec": apps[n]} for n in members]},
+            {"timeout": timeout}, {"interval": 0.2}, {"retries": retries}, {"retry_interval": retry_interval},
+            {"require": [{"maia_argocd": f"{n}-present"} for n in members]}]}
+    if together or presents_first:
         states = dict(sorted(states.items(), key=lambda item: item[0].endswith("-synced")))
     return states
+
+
+def app_sync(rets, name, sid=None):
+    """One app's part of its wave state's return: the wave's result, the app's changes
+    and the app's line of the comment."""
+    ret = rets[sid or f"{name}-synced"]
+    lines = [line for line in ret["comment"].splitlines() if line.startswith(f"Application {NS}/{name} ")]
+    assert len(lines) == 1, ret["comment"]
+    return {"result": ret["result"], "changes": ret["changes"].get(name, {}), "comment": lines[0]}
 
 
 def project_state(spec=PROJECT):
@@ -240,7 +254,7 @@ def test_apps_created_as_specified_and_synced(cluster, salt):
         assert live["spec"] == expected_spec(spec)
         assert live["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == str(i)
         assert rets[f"{name}-present"]["changes"][f"Application {NS}/{name}"]["old"] is None
-        assert rets[f"{name}-synced"]["changes"]["sync"]["new"] == "Synced/Healthy"
+        assert app_sync(rets, name)["changes"]["sync"]["new"] == "Synced/Healthy"
     listed = {a["name"]: a for a in salt.run("maia_argocd_sync.apps")}
     for name, spec in APPS.items():
         assert listed[name]["sync"] == "Synced" and listed[name]["health"] == "Healthy"
@@ -253,7 +267,7 @@ def test_rerun_changes_nothing_within_two_requests_per_app(cluster, salt):
     rets = salt.apply({**project_state(), **app_states(APPS)})
     assert {k: r["changes"] for k, r in rets.items() if r["changes"]} == {}
     assert all(r["result"] is True for r in rets.values())
-    assert "is Synced and Healthy at revision 2.9.9" in rets["maia-test-loki-synced"]["comment"]
+    assert "is Synced and Healthy at revision 2.9.9" in app_sync(rets, "maia-test-loki")["comment"]
     if cluster.api:
         requests = cluster.salt_requests()
         app_requests = [r for r in requests if APP_PATH.match(r["path"])]
@@ -289,8 +303,8 @@ def test_test_mode_predicts_a_version_change_then_only_that_app_is_patched(clust
     assert predicted["maia-test-tempo-present"]["result"] is None
     assert predicted["maia-test-tempo-present"]["changes"] == {
         "spec.source.targetRevision": {"old": "1.0.0", "new": "1.0.1"}}
-    assert predicted["maia-test-tempo-synced"]["result"] is None
-    assert predicted["maia-test-tempo-synced"]["changes"]["sync"]["new"] == "Synced/Healthy"
+    assert app_sync(predicted, "maia-test-tempo")["result"] is None
+    assert app_sync(predicted, "maia-test-tempo")["changes"]["sync"]["new"] == "Synced/Healthy"
     others = {k: r for k, r in predicted.items() if not k.startswith("maia-test-tempo")}
     assert all(r["result"] is True and not r["changes"] for r in others.values()), others
     assert cluster.get("Application", "maia-test-tempo")["spec"]["source"]["targetRevision"] == "1.0.0"
@@ -299,7 +313,7 @@ def test_test_mode_predicts_a_version_change_then_only_that_app_is_patched(clust
 
     rets = salt.apply(app_states(changed))
     assert rets["maia-test-tempo-present"]["changes"] == predicted["maia-test-tempo-present"]["changes"]
-    assert rets["maia-test-tempo-synced"]["changes"]["revision"] == {"old": "1.0.0", "new": "1.0.1"}
+    assert app_sync(rets, "maia-test-tempo")["changes"]["revision"] == {"old": "1.0.0", "new": "1.0.1"}
     assert {k for k, r in rets.items() if r["changes"]} == {"maia-test-tempo-present", "maia-test-tempo-synced"}
     assert all(r["result"] is True for r in rets.values())
     live = cluster.get("Application", "maia-test-tempo")
@@ -328,8 +342,9 @@ def test_removed_value_is_removed_and_the_app_synced_again(cluster, salt):
     rets = salt.apply(app_states(changed))
     assert rets["maia-test-traefik-present"]["changes"] == {
         "spec.source.helm.valuesObject.ports": {"old": {"websecure": {"tls": {"enabled": True}}}, "new": None}}
-    assert rets["maia-test-traefik-synced"]["result"] is True, rets["maia-test-traefik-synced"]["comment"]
-    assert rets["maia-test-traefik-synced"]["changes"]["sync"]["new"] == "Synced/Healthy"
+    traefik = app_sync(rets, "maia-test-traefik")
+    assert traefik["result"] is True, traefik["comment"]
+    assert traefik["changes"]["sync"]["new"] == "Synced/Healthy"
     live = cluster.get("Application", "maia-test-traefik")
     assert "ports" not in live["spec"]["source"]["helm"]["valuesObject"]
     assert "ports" not in live["status"]["sync"]["comparedTo"]["source"]["helm"]["valuesObject"]
@@ -344,7 +359,7 @@ def test_degraded_app_fails_the_state_with_its_message(cluster, salt):
     cluster.controller.outcomes["maia-test-failing"] = ("degraded", message)
     spec = chart_app("failing", "https://grafana.github.io/helm-charts", "0.1.0", "maia-test-failing")
     rets = salt.apply(app_states({"maia-test-failing": spec}, retries=1, retry_interval=0.2))
-    synced = rets["maia-test-failing-synced"]
+    synced = app_sync(rets, "maia-test-failing")
     assert synced["result"] is False
     assert "health Degraded" in synced["comment"] and message in synced["comment"]
     assert "Deployment/maia-test-failing/maia-test-failing" in synced["comment"]
@@ -366,10 +381,10 @@ def test_a_wave_is_synced_together_and_each_app_reports_its_own_outcome(cluster,
     rets = salt.apply(app_states(apps, retries=1, retry_interval=0.2, wave=0, together=True))
     requests = [r for r in cluster.salt_requests() if APP_PATH.match(r["path"])]
     for name in ("maia-test-wave-a", "maia-test-wave-b"):
-        synced = rets[f"{name}-synced"]
-        assert synced["result"] is True and synced["changes"]["sync"]["new"] == "Synced/Healthy", synced
-        assert "in one wave with" in synced["comment"]
-    failed = rets["maia-test-wave-c-synced"]
+        synced = app_sync(rets, name, "maia-test-wave-synced")
+        assert synced["changes"]["sync"]["new"] == "Synced/Healthy", synced
+        assert synced["comment"].startswith(f"Application {NS}/{name} synced (in one wave with"), synced
+    failed = app_sync(rets, "maia-test-wave-c", "maia-test-wave-synced")
     assert failed["result"] is False and "after 2 attempts" in failed["comment"]
     assert "health Degraded" in failed["comment"] and message in failed["comment"]
     # one GET per app (app_present's), none while waiting: the wave polls with lists
@@ -383,19 +398,19 @@ def test_a_wave_is_synced_together_and_each_app_reports_its_own_outcome(cluster,
 
 @needs_standin
 def test_a_converged_catalogue_is_read_with_one_list(cluster, salt):
-    """Three sync waves, each app Synced and Healthy: the first wave's one list settles
-    the later waves (`later`), so the synced states make one request in all; each
-    app's state still reports itself. Then one later app goes OutOfSync: the first
-    wave no longer settles it, its own wave lists and syncs it."""
+    """Three sync waves, each app Synced and Healthy: the first wave's one list shows the
+    later waves converged too and is kept for them, so the wave states make one request
+    in all; each wave still reports its app. Then one later app goes OutOfSync: the kept
+    list no longer shows it converged, its own wave lists and syncs it."""
     apps = {f"maia-test-later-{x}": chart_app(f"later-{x}", "https://grafana.github.io/helm-charts", "0.5.0",
                                               "maia-test-later") for x in "abc"}
-    first = salt.apply(app_states(apps, later=True))
+    first = salt.apply(app_states(apps, presents_first=True))
     assert all(r["result"] is True for r in first.values()), {k: r["comment"] for k, r in first.items()}
     cluster.api.reset_requests()
-    rets = salt.apply(app_states(apps, later=True))
+    rets = salt.apply(app_states(apps, presents_first=True))
     assert {k: r["changes"] for k, r in rets.items() if r["changes"]} == {}
     for name in apps:
-        assert "is Synced and Healthy at revision 0.5.0" in rets[f"{name}-synced"]["comment"], rets
+        assert "is Synced and Healthy at revision 0.5.0" in app_sync(rets, name)["comment"], rets
     requests = [r for r in cluster.salt_requests() if APP_PATH.match(r["path"])]
     lists = [r for r in requests if r["path"].endswith("/applications")]
     assert len(lists) == 1, requests
@@ -403,9 +418,9 @@ def test_a_converged_catalogue_is_read_with_one_list(cluster, salt):
 
     apps["maia-test-later-c"]["source"]["targetRevision"] = "0.5.1"  # c's spec changes: c must be synced
     cluster.api.reset_requests()
-    rets = salt.apply(app_states(apps, later=True))
+    rets = salt.apply(app_states(apps, presents_first=True))
     assert all(r["result"] is True for r in rets.values()), {k: r["comment"] for k, r in rets.items()}
-    assert rets["maia-test-later-c-synced"]["changes"]["revision"] == {"old": "0.5.0", "new": "0.5.1"}, rets
+    assert app_sync(rets, "maia-test-later-c")["changes"]["revision"] == {"old": "0.5.0", "new": "0.5.1"}, rets
     assert not rets["maia-test-later-b-synced"]["changes"]
     lists = [r for r in cluster.salt_requests() if r["path"].endswith("/applications") and r["method"] == "GET"]
     assert len(lists) >= 2  # the first wave's, then c's own wave (and its polls)
@@ -418,7 +433,7 @@ def test_sync_that_never_finishes_times_out_with_a_clear_report(cluster, salt):
     started = time.monotonic()
     rets = salt.apply(app_states({"maia-test-stuck": spec}, timeout=3, retries=3))
     elapsed = time.monotonic() - started
-    synced = rets["maia-test-stuck-synced"]
+    synced = app_sync(rets, "maia-test-stuck")
     assert synced["result"] is False
     assert "timed out after 3s waiting for the sync operation to finish" in synced["comment"]
     assert "last operation Running: waiting for completion of hook batch/Job/db-migrate" in synced["comment"]
@@ -473,6 +488,17 @@ def test_bad_spec_fails_before_any_write(cluster, salt):
     if cluster.api:
         assert cluster.salt_requests() == [], "refused before any request"
     assert cluster.get("Application", "maia-test-broken") is None
+
+
+@pytest.mark.parametrize("apps", [[], [{"spec": {"project": "maia-test"}}], ["maia-test-loki", 7]])
+def test_wave_state_refuses_apps_it_cannot_name_before_any_request(cluster, salt, apps):
+    if cluster.api:
+        cluster.api.reset_requests()
+    ret = salt.apply({"maia-test-bad-wave": {"maia_argocd.apps_synced": [{"apps": apps}]}})["maia-test-bad-wave"]
+    assert ret["result"] is False and ret["changes"] == {}
+    assert "apps must be a non-empty list of Application names or {name, spec} mappings" in ret["comment"]
+    if cluster.api:
+        assert cluster.salt_requests() == [], "refused before any request"
 
 
 def test_repository_secret_never_shows_the_password(cluster, salt):

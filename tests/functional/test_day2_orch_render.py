@@ -36,8 +36,11 @@ def refusal(steps):
 
 def test_reset_runs_last_stage_first_with_minions_and_ssh(salt_run):
     steps = compiled(salt_run, "orch.maia_reset", {})
-    assert in_order(steps) == ["maia-orch-minions-synced", "maia-reset-core", "maia-reset-k8s", "maia-reset-prepare"]
+    assert in_order(steps) == ["maia-orch-minions-synced", "maia-reset-admin", "maia-reset-core", "maia-reset-k8s",
+                               "maia-reset-prepare"]
     assert step_args(steps["maia-reset-core"])["sls"] == "maia.reset.core"
+    admin = step_args(steps["maia-reset-admin"])
+    assert admin["sls"] == "maia.reset.admin" and admin["tgt"] == step_args(steps["maia-reset-core"])["tgt"]
     # the inventory's minion ids only: never a grain a minion sets itself
     assert step_args(steps["maia-reset-k8s"])["tgt"] == "L@maia-node-0"
     prepare = step_args(steps["maia-reset-prepare"])

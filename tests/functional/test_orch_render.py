@@ -47,7 +47,8 @@ def test_all_stages_in_order_with_minions(salt_run):
     for before, after in (("maia-orch-minions-synced", "maia-orch-stage-prepare"),
                           ("maia-orch-stage-prepare", "maia-orch-stage-k8s"),
                           ("maia-orch-stage-k8s", "maia-orch-kubeconfig-fetched-maia-node-0"),
-                          ("maia-orch-stage-k8s", "maia-orch-stage-core")):
+                          ("maia-orch-stage-k8s", "maia-orch-stage-core"),
+                          ("maia-orch-stage-core", "maia-orch-stage-admin")):
         assert before in needs(after), (after, sorted(needs(after)))
     sync = step_args(compiled["maia-orch-minions-synced"])
     # the inventory's minion ids only: never G@maia_roles (a minion sets its own grains)
@@ -66,6 +67,21 @@ def test_all_stages_in_order_with_minions(salt_run):
     assert reboot["onchanges"] == [{"salt": "maia-orch-stage-prepare"}]
     core = step_args(compiled["maia-orch-stage-core"])
     assert core["require"] == [{"salt": "maia-orch-stage-k8s"}]
+    admin = step_args(compiled["maia-orch-stage-admin"])
+    assert (admin["sls"], admin["tgt"], admin["failhard"]) == ("maia.admin", k8s["tgt"], True)
+    assert admin["require"] == [{"salt": "maia-orch-stage-core"}]
+
+
+def test_admin_stage_alone_and_after_the_last_stage_run(salt_run):
+    alone = steps(salt_run, {"maia": {"stages": ["admin"], "admin": {"enabled": False}}})
+    admin = step_args(alone["maia-orch-stage-admin"])
+    assert "require" not in admin and admin["pillar"]["maia"]["admin"] == {"enabled": False}
+    assert not any(s in alone for s in ("maia-orch-stage-prepare", "maia-orch-stage-k8s", "maia-orch-stage-core"))
+    after_k8s = steps(salt_run, {"maia": {"stages": ["k8s", "admin"]}})
+    assert step_args(after_k8s["maia-orch-stage-admin"])["require"] == [{"salt": "maia-orch-stage-k8s"}]
+    ssh = steps(salt_run, {"maia": {"orch": {"ssh": True}, "stages": ["admin"]}})
+    admin = step_args(ssh["maia-orch-stage-admin"])
+    assert admin["tgt"] == ["maia-node-0"] and admin["ssh"] is True
 
 
 def test_stage_subset_and_flags_passed_on(salt_run):
@@ -100,6 +116,10 @@ def test_preflight_checks_by_the_stage_parameters_and_the_run_pillar(salt_run):
     assert preflight["flags"]["prepare"]["lvm"] is False
     assert preflight["flags"]["prepare"]["nfs"] is True                # prepare/parameters/defaults.yaml
     assert preflight["flags"]["k8s"]["install_microk8s"] is True       # k8s/parameters/defaults.yaml
+    assert preflight["flags"]["admin"]["enabled"] is True              # admin/parameters/defaults.yaml
+    # the admin layer's inputs are checked only when the run includes the stage
+    without = step_args(steps(salt_run, {"maia": {"stages": ["prepare", "k8s", "core"]}})["maia-orch-preflight"])
+    assert "admin" not in without["flags"]
 
 
 def test_skipped_hosts_are_left_out_of_every_step(salt_run):

@@ -1,6 +1,6 @@
 """One host, no master: `salt-call --local state.show_sls maia` with the ext_pillar.
 
-Real salt-call and Salt renderers: the control-plane host gets all three stages,
+Real salt-call and Salt renderers: the control-plane host gets all four stages,
 an NFS client only stage 1, and maia:stages limits both.
 """
 import json
@@ -38,7 +38,7 @@ def show_sls(tmp_path, site, minion_id, pillar=None):
 
 def test_control_plane_gets_every_stage(tmp_path):
     site = make_site(tmp_path / "config")
-    assert show_sls(tmp_path, site, "maia-node-0") == {"prepare", "k8s", "core"}
+    assert show_sls(tmp_path, site, "maia-node-0") == {"prepare", "k8s", "core", "admin"}
 
 
 def test_nfs_client_gets_stage_1_only(tmp_path):

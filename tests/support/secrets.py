@@ -1,7 +1,8 @@
 """Every generated secret of a site, and a search for them where Salt writes.
 
 ``site_secrets(folder)`` collects the secrets of a CONFIG_FOLDER: the secret
-values of env.json (passwords, tokens, client secrets, the bcrypt hash), the
+values of env.json (passwords, tokens, client secrets, the bcrypt hash), those
+the admin layer uses or derives from them (``admin:<name>``), the
 cluster YAML's passwords, the registry credentials, the CIFS private key and
 the token (and client key) of every kubeconfig in the folder. ``find_secrets``
 searches files and directories (Salt logs, the master's job cache, the
@@ -46,6 +47,16 @@ def _kubeconfig_secrets(path: Path) -> dict[str, str]:
     return found
 
 
+def admin_secrets(env: dict, cluster: dict) -> dict[str, str]:
+    """The secrets the admin layer (stage 4) puts in its Applications, as its library
+    takes them: env.json's, and those it derives when env.json has none (the
+    dashboard's MySQL password, Harbor's admin password)."""
+    from maia_salt.admin.context import _site_secrets
+
+    used = _site_secrets(env, str(cluster.get("domain") or ""), [])
+    return {f"admin:{k}": v for k, v in used.items() if isinstance(v, str) and len(v) >= MIN_LENGTH}
+
+
 def site_secrets(folder) -> dict[str, str]:
     """``{label: value}`` of every secret the site's CONFIG_FOLDER holds."""
     folder = Path(folder)
@@ -53,9 +64,11 @@ def site_secrets(folder) -> dict[str, str]:
     env = json.loads((folder / "env.json").read_text(encoding="utf-8"))
     secrets.update({f"env.json:{k}": v for k, v in _secret_values(env).items()})
     cluster_file = folder / f"{env['cluster_name']}.yaml"
+    cluster = {}
     if cluster_file.is_file():
         cluster = yaml.safe_load(cluster_file.read_text(encoding="utf-8")) or {}
         secrets.update({f"{cluster_file.name}:{k}": v for k, v in _secret_values(cluster).items()})
+    secrets.update(admin_secrets(env, cluster))
     credentials = folder / "maia-registry-credentials.json"
     if credentials.is_file():
         data = json.loads(credentials.read_text(encoding="utf-8"))

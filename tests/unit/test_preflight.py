@@ -3,6 +3,7 @@
 Host-wide checks (devices, addresses, ports, clocks on real hosts) are in
 tests/e2e/test_day1_preflight.py on the lab, the runner with real daemons in tests/functional/test_day2_preflight_runner.py.
 """
+import json
 import os
 import socket
 
@@ -91,6 +92,22 @@ def test_config_folder_complete_and_incomplete(tmp_path, runner):
     assert "env.json" in finding["message"]
     (finding,) = runner.config_folder_findings(str(tmp_path / "nowhere"))
     assert "does not exist" in finding["message"]
+
+
+def test_admin_secrets_missing_from_env_json_are_named(tmp_path, runner):
+    site = make_site(tmp_path / "config")
+    assert runner.config_folder_findings(str(site), admin={"enabled": True}) == []
+    env = json.loads((site / "env.json").read_text())
+    for key in ("rancher_password", "minio_root_password"):
+        env.pop(key)
+    (site / "env.json").write_text(json.dumps(env))
+    (finding,) = runner.config_folder_findings(str(site), admin={"enabled": True})
+    assert (finding["check"], finding["level"]) == ("admin", "error")
+    assert "rancher_password" in finding["message"] and "minio_root_password" in finding["message"]
+    assert "maia-configure" in finding["fix"]
+    # not checked when the run leaves the stage out, or the stage is switched off
+    assert runner.config_folder_findings(str(site)) == []
+    assert runner.config_folder_findings(str(site), admin={"enabled": False}) == []
 
 
 def test_report_shows_every_problem_by_host_with_its_fix():

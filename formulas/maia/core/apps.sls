@@ -1,6 +1,9 @@
 {#- One ArgoCD Application per enabled component of the catalogue; switched
-    off components are removed (the Application only: cascade false). #}
+    off components are removed (the Application only: cascade false).
+    Shared by the ArgoCD layers: maia/admin/apps.sls renders this file with the
+    admin layer's map.jinja (`layer` is the formula's folder, in every state id). #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set layer = tpldir.split("/")[-1] %}
 {%- set slsroot = tpldir | replace('/', '.') %}
 
 include:
@@ -8,7 +11,7 @@ include:
 
 {%- for app in mapdata.apps %}
 
-maia-core-app-{{ app.component }}-present:
+maia-{{ layer }}-app-{{ app.component }}-present:
   maia_argocd.app_present:
     - name: {{ app.name }}
     - namespace: {{ mapdata.argocd_namespace }}
@@ -22,7 +25,7 @@ maia-core-app-{{ app.component }}-present:
 
 {%- for app in mapdata.absent_apps %}
 
-maia-core-app-{{ app.component }}-absent:
+maia-{{ layer }}-app-{{ app.component }}-absent:
   maia_argocd.app_absent:
     - name: {{ app.name }}
     - namespace: {{ mapdata.argocd_namespace }}

@@ -1,8 +1,11 @@
 {#- Namespaces of the core layer: one state, server-side apply through maia_kube
-    with one list of Namespaces to compare against (no change when they exist). #}
+    with one list of Namespaces to compare against (no change when they exist).
+    Shared by the ArgoCD layers: maia/admin/namespaces.sls renders this file with the
+    admin layer's map.jinja (`layer` is the formula's folder, in every state id). #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set layer = tpldir.split("/")[-1] %}
 
-maia-core-namespaces-present:
+maia-{{ layer }}-namespaces-present:
   maia_k8s.objects_present:
     - kubeconfig: {{ mapdata.kubeconfig }}
     - manifests:

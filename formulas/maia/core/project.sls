@@ -1,13 +1,16 @@
 {#- The AppProject of the core layer, and with a private registry the ArgoCD
-    repository secret that lets ArgoCD pull the charts from it as OCI. #}
+    repository secret that lets ArgoCD pull the charts from it as OCI.
+    Shared by the ArgoCD layers: maia/admin/project.sls renders this file with the
+    admin layer's map.jinja (`layer` is the formula's folder, in every state id). #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set layer = tpldir.split("/")[-1] %}
 
 include:
   - .namespaces
 
 {%- for repo in mapdata.repositories %}
 
-maia-core-argocd-repository-{{ repo.name }}-present:
+maia-{{ layer }}-argocd-repository-{{ repo.name }}-present:
   maia_argocd.repository_present:
     - name: {{ repo.name }}
     - url: {{ repo.url | json }}
@@ -20,7 +23,7 @@ maia-core-argocd-repository-{{ repo.name }}-present:
     - project: {{ repo.project }}
 {%- endfor %}
 
-maia-core-argocd-project-present:
+maia-{{ layer }}-argocd-project-present:
   maia_argocd.project_present:
     - name: {{ mapdata.project.name }}
     - namespace: {{ mapdata.project.namespace }}

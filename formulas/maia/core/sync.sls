@@ -1,34 +1,36 @@
-{#- With maia:core:auto_sync (default true): sync the Applications wave by wave
-    (lowest sync wave first) and wait until they are Synced and Healthy
-    (retries 3 x 10 s). The apps of one wave are synced together and waited for
-    with one list per poll (the first app_synced state of the wave does it);
-    each app's own state reports its outcome. On a converged site the first wave's
-    list settles the later waves too (`later`). A sync prunes nothing unless
-    maia:core:sync:prune is true. Each app_synced watches its app_present: under
-    test=True a predicted spec change predicts the sync it calls for. #}
+{#- With maia:<layer>:auto_sync (default true): one maia_argocd.apps_synced state per
+    sync wave (lowest wave first) syncs the wave's Applications together and waits
+    until they are Synced and Healthy (retries 3 x 10 s), with one list per poll;
+    it reports each app in its changes and comment. A converged wave's list serves
+    the next wave when it shows that wave converged too. A sync prunes nothing
+    unless maia:<layer>:sync:prune is true. Each wave state gets the apps' specs, so
+    under test=True a predicted spec change predicts the sync it calls for.
+    Shared by the ArgoCD layers: maia/admin/sync.sls renders this file with the
+    admin layer's map.jinja (`layer` is the formula's folder, in every state id). #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set layer = tpldir.split("/")[-1] %}
 
 include:
   - .apps
 
 {%- if mapdata.auto_sync %}
-{#- sync_stage admin (loginapp): created by apps.sls, synced in the admin stage #}
-{%- set apps = mapdata.apps | selectattr("sync_stage", "equalto", "core") | list %}
-{%- for app in mapdata.apps if app.sync_stage != "core" %}
+{#- a stage 3 app with sync_stage admin (loginapp: it waits for Keycloak) is created by apps.sls
+    and not synced here; the apps of every other layer are synced by their own layer #}
+{%- set apps = mapdata.apps | selectattr("sync_stage", "in", ["core", layer]) | list %}
+{%- for app in mapdata.apps if app.sync_stage not in ["core", layer] %}
 
-maia-core-app-{{ app.component }}-sync-deferred-skipped:
+maia-{{ layer }}-app-{{ app.component }}-sync-deferred-skipped:
   test.succeed_without_changes:
-    - name: "maia:core:apps:{{ app.component }}:sync_stage is {{ app.sync_stage }}: {{ app.name }} is synced in the {{ app.sync_stage }} stage, not waited for here"
+    - name: "maia:{{ layer }}:apps:{{ app.component }}:sync_stage is {{ app.sync_stage }}: {{ app.name }} is synced in the {{ app.sync_stage }} stage, not waited for here"
 {%- endfor %}
 {%- set waves = {} %}
 {%- for app in apps %}
-{%-   do waves.setdefault(app.sync_wave | string, []).append(app.name) %}
+{%-   do waves.setdefault(app.sync_wave | int, []).append(app) %}
 {%- endfor %}
-{%- for app in apps | sort(attribute="sync_wave") %}
+{%- for wave in waves | sort %}
 
-maia-core-app-{{ app.component }}-synced:
-  maia_argocd.app_synced:
-    - name: {{ app.name }}
+maia-{{ layer }}-sync-wave-{{ wave }}:
+  maia_argocd.apps_synced:
     - namespace: {{ mapdata.argocd_namespace }}
     - kubeconfig: {{ mapdata.kubeconfig }}
     - timeout: {{ mapdata.sync.timeout }}
@@ -37,9 +39,13 @@ maia-core-app-{{ app.component }}-synced:
     - prune: {{ mapdata.sync.prune | json }}
     - retries: {{ mapdata.sync.retries }}
     - retry_interval: {{ mapdata.sync.retry_interval }}
-    - wave: {{ waves[app.sync_wave | string] | json }}
-    - later: {{ apps | selectattr("sync_wave", "gt", app.sync_wave) | map(attribute="name") | list | json }}
-    - watch:
-      - maia_argocd: maia-core-app-{{ app.component }}-present
+    - apps:
+{%-   for app in waves[wave] %}
+      - {{ {"name": app.name, "spec": app.spec} | json }}
+{%-   endfor %}
+    - require:
+{%-   for app in waves[wave] %}
+      - maia_argocd: maia-{{ layer }}-app-{{ app.component }}-present
+{%-   endfor %}
 {%- endfor %}
 {%- endif %}

@@ -17,7 +17,7 @@ import click
 @click.option("--hosts", default=3, show_default=True, help="Number of lab hosts.")
 @click.option("--name", default="demo", show_default=True, help="Lab name.")
 @click.option("--ssh", is_flag=True, help="Install over salt-ssh instead of minions.")
-@click.option("--stages", default=None, help="Comma-separated subset of prepare,k8s,core.")
+@click.option("--stages", default=None, help="Comma-separated subset of prepare,k8s,core,admin.")
 @click.option("--down/--keep", default=False, show_default=True, help="Take the lab down at the end.")
 def demo(hosts, name, ssh, stages, down):
     """Install MAIA on a local lab of real hosts and print a summary."""

@@ -1,0 +1,4 @@
+{#- Stage 4's clean: maia/core/clean.sls rendered with the admin layer's data
+    (map.jinja here); with maia:admin:enabled false, one skipped state. #}
+{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- include "maia/core/clean.sls" if mapdata.enabled else "maia/admin/skipped.jinja" %}

@@ -1,0 +1,154 @@
+"""``state.apply maia.admin`` (stage 4) through real Salt (``salt-call --local``).
+
+STAND-INS (see docs/standins.md: this machine runs no kube-apiserver and no
+ArgoCD): the Kubernetes API stand-in (``maia_lab.standins.kube_api``) with
+ArgoCD's CRDs, and the ArgoCD application-controller stand-in
+(``maia_lab.standins.argocd_controller``), which moves the admin layer's
+Applications through OutOfSync/Synced and Progressing/Healthy as ArgoCD would.
+The stand-ins do not deploy the charts; what is checked is what Salt writes
+and how a re-run compares it.
+
+With ``MAIA_E2E_KUBECONFIG=path`` the same tests run against that real cluster
+(ArgoCD installed by stage 2).
+"""
+import copy
+
+import pytest
+
+from admin.test_admin_specs import ADMIN_SECRETS, certificate
+from admin.test_sls_render import ADMIN_APPS, library
+from core.helpers import SECRETS, merge
+from core.salt_local import salt_call
+from core.test_core_apply import APP, FAST_SYNC, Site, changed, cluster, failures  # noqa: F401  (cluster: the fixture)
+from support.modules import load_salt_module
+
+pytestmark = pytest.mark.slow
+
+
+class AdminSite(Site):
+    """A control-plane minion config pointed at ``cluster``, applying maia.admin."""
+
+    def __init__(self, root, kube, **overrides):
+        super().__init__(root, kube, **merge({"env": dict(ADMIN_SECRETS), "admin": copy.deepcopy(FAST_SYNC)}, overrides))
+
+    def apply(self, sls="maia.admin", test=False):
+        return super().apply(sls, test)
+
+    def expected(self):
+        return library(self.pillar)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, cluster):
+    root = tmp_path_factory.mktemp("admin-site")
+    certificate(root / "ca.crt")
+    return AdminSite(root, cluster, cluster={"externalCA": {"name": "maia-ca", "cert": str(root / "ca.crt")}})
+
+
+# The tests below run in file order on one cluster: prediction, first apply, re-runs.
+
+
+def test_first_run_with_test_true_predicts_and_changes_nothing(site, cluster):
+    rc, data = site.apply(test=True)
+    assert rc == 0, failures(data)
+    predicted = {v["__id__"] for v in data.values() if v["result"] is None}
+    assert {"maia-admin-namespaces-present", "maia-admin-secret-maia-ca-present",
+            "maia-admin-argocd-project-present"} <= predicted
+    assert {f"maia-admin-app-{c}-present" for c in ADMIN_APPS} <= predicted
+    assert cluster.get(*APP, "maia-admin-rancher", "argocd") is None
+    assert cluster.get("v1", "Namespace", "cattle-system") is None
+
+
+def test_first_run_creates_the_layer_and_waits_healthy(site, cluster):
+    rc, data = site.apply()
+    assert rc == 0, failures(data)
+    expected = site.expected()
+    for namespace in expected["namespaces"]:
+        assert cluster.get("v1", "Namespace", namespace), namespace
+    secret = cluster.get("v1", "Secret", "maia-ca", "maia-dashboard")
+    assert secret["type"] == "Opaque" and set(secret["data"]) == {"public.crt"}
+    project = cluster.get("argoproj.io/v1alpha1", "AppProject", "maia-admin", "argocd")
+    assert project["spec"] == expected["project"]["spec"]
+    live = cluster.apps()
+    normalize = load_salt_module("_modules/maia_argocd.py", "maia_argocd_admin_apply").normalize
+    for app in expected["apps"]:
+        spec = live[app["name"]]["spec"]
+        # as maia_argocd writes it: nulls and empty lists/maps left out (see docs/admin.md, open points)
+        assert spec["source"] == normalize(app["spec"]["source"]), app["name"]
+        assert spec["destination"] == app["spec"]["destination"]
+        status = live[app["name"]].get("status") or {}
+        assert (status["sync"]["status"], status["health"]["status"]) == ("Synced", "Healthy"), app["name"]
+    # Rancher's tls.secretName: null is not written (normalised away on both sides, so a
+    # re-run sees no difference: test_rerun_changes_nothing)
+    rancher = live["maia-admin-rancher"]["spec"]["source"]["helm"]["valuesObject"]
+    assert rancher["ingress"]["tls"] == {"source": "letsEncrypt"}
+    wave = next(v for v in data.values() if v["__id__"] == "maia-admin-sync-wave-0")
+    assert wave["result"] is True
+    assert all(f"Application argocd/maia-admin-{c} " in wave["comment"] for c in ADMIN_APPS), wave["comment"]
+
+
+def test_rerun_changes_nothing(site):
+    rc, data = site.apply()
+    assert rc == 0, failures(data)
+    assert changed(data) == set()
+
+
+def test_rerun_with_test_true_predicts_nothing(site):
+    rc, data = site.apply(test=True)
+    assert rc == 0
+    assert changed(data) == set()
+    assert all(v["result"] is True for v in data.values())
+
+
+def test_changed_value_patches_only_that_app(site, cluster):
+    before = {n: a["metadata"]["resourceVersion"] for n, a in cluster.apps().items()}
+    site.update(admin={"apps": {"keycloak": {"values": {"replicaCount": 2}}}})
+    rc, data = site.apply(test=True)
+    assert rc == 0
+    assert "maia-admin-app-keycloak-present" in changed(data)
+    assert changed(data) <= {"maia-admin-app-keycloak-present", "maia-admin-sync-wave-0"}
+    rc, data = site.apply()
+    assert rc == 0, failures(data)
+    after = cluster.apps()
+    assert after["maia-admin-keycloak"]["spec"]["source"]["helm"]["valuesObject"]["replicaCount"] == 2
+    assert {n for n, a in after.items() if a["metadata"]["resourceVersion"] != before.get(n)} == {"maia-admin-keycloak"}
+    rc, data = site.apply()
+    assert rc == 0 and changed(data) == set()
+
+
+def test_switched_off_applies_nothing_and_keeps_the_layer(site, cluster):
+    site.update(admin={"enabled": False})
+    rc, data = site.apply()
+    assert rc == 0, failures(data)
+    assert [v["__id__"] for v in data.values()] == ["maia-admin-skipped"] and changed(data) == set()
+    assert cluster.get(*APP, "maia-admin-harbor", "argocd")
+    site.update(admin={"enabled": True})
+
+
+def test_bad_input_changes_nothing_and_names_the_key(tmp_path, cluster):
+    bad = AdminSite(tmp_path, cluster, env={"minio_root_password": ""}, admin={"project": {"name": "maia-admin-bad"}})
+    rc, _data, out, err = salt_call(bad.conf, "state.apply", "maia.admin")
+    assert rc != 0
+    assert "maia:env:minio_root_password" in out + err
+    assert ADMIN_SECRETS["rancher_password"] not in out + err + bad.log_text()
+    assert cluster.get("argoproj.io/v1alpha1", "AppProject", "maia-admin-bad", "argocd") is None
+
+
+def test_clean_removes_every_application(site, cluster):
+    rc, data = site.apply("maia.admin.clean")
+    assert rc == 0, failures(data)
+    assert {f"maia-admin-app-{c}-clean" for c in ADMIN_APPS} <= changed(data)
+    assert not [n for n in cluster.apps() if n.startswith("maia-admin-")]
+    rc, data = site.apply("maia.admin.clean")
+    assert rc == 0 and changed(data) == set()
+
+
+def test_no_secret_in_any_output_or_log(site):
+    text = "\n".join(site.outputs) + site.log_text()
+    derived = library(merge(site.pillar, {"admin": {"enabled": True}}))
+    values = {a["component"]: a["spec"]["source"]["helm"]["valuesObject"] for a in derived["apps"]}
+    secrets = {**ADMIN_SECRETS, "keycloak_client_secret": SECRETS["keycloak_client_secret"],
+               "harbor_admin_password": values["harbor"]["harborAdminPassword"],
+               "mysql_dashboard_password": values["maia-dashboard"]["mysql"]["mysqlPassword"]}
+    assert not [name for name, secret in secrets.items() if secret in text]
+
