@@ -1,13 +1,10 @@
 """
 maia_kube: the Kubernetes client layer every maia-salt module uses.
 
-Why one module of this size: every function here shares the cached client,
-the discovery cache and the translation of client errors into kinds
-(``_modules/maia_errors.py``), and ``ensure``/``apply_manifests`` hand the
-live objects they read to the comparison without a second request. Salt
-loads each extension module on its own, so a split would send those private
-calls through ``__salt__`` (and make them public). The file keeps one concern
-per section instead: client, read, write, comparison, CRDs and manifests.
+The comparison (would an apply change anything?) lives in the host-side
+library ``_utils/maia_kube_compare.py``, imported plainly; the client, read,
+write, CRD and manifest sections are still here (docs/development.md,
+"Host-side library": the next steps of the split).
 
 Other maia-salt modules and states talk to Kubernetes only through these
 functions (``__salt__["maia_kube.apply"](...)``), never by parsing kubectl
@@ -45,6 +42,8 @@ import salt.utils.args
 import yaml
 from salt.exceptions import CommandExecutionError
 
+import maia_kube_compare  # _utils/: shipped and put on sys.path by Salt's loader
+
 log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_kube"
@@ -60,15 +59,6 @@ PATCH_TYPES = {
     "apply": "application/apply-patch+yaml",
 }
 
-# metadata fields the server owns; ignored when deciding whether an object changed
-_SERVER_METADATA = (
-    "resourceVersion",
-    "managedFields",
-    "generation",
-    "creationTimestamp",
-    "uid",
-    "selfLink",
-)
 
 
 def __virtual__():
@@ -544,127 +534,13 @@ def apply(manifest, namespace=None, field_manager=DEFAULT_FIELD_MANAGER, force=T
     return _to_dict(obj, manifest["apiVersion"], manifest["kind"])
 
 
-def _comparable(obj, keep_status=False):
-    """What an apply can change: no server-owned metadata and (unless applying status) no status,
-    which controllers rewrite all the time (e.g. an ArgoCD Application's)."""
-    if obj is None:
-        return None
-    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _SERVER_METADATA}
-    if not meta.get("annotations"):
-        meta.pop("annotations", None)
-    if not meta.get("labels"):
-        meta.pop("labels", None)
-    out = dict(obj, metadata=meta)
-    if not keep_status:
-        out.pop("status", None)
-    return out
-
-
-def _diff_paths(before, after, prefix=""):
-    """Dotted paths (no values) where two JSON-like values differ."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        out = []
-        for key in sorted(set(before) | set(after), key=str):
-            sub = f"{prefix}.{key}" if prefix else str(key)
-            if key not in before or key not in after:
-                out.append(sub)
-            else:
-                out.extend(_diff_paths(before[key], after[key], sub))
-        return out
-    if before != after:
-        return [prefix or "."]
-    return []
-
-
-# fields every apply names; the API server tracks no owner for them
-_IDENTITY_PATHS = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
-
-
-def _same_scalar(want, have):
-    return want == have and (type(want) is type(have)
-                             or not isinstance(want, bool) and not isinstance(have, bool))
-
-
-def _covered(want, have):
-    """True when every field ``want`` sets has the same value in ``have``.
-
-    Maps are compared key by key (``have`` may hold more: defaults, other
-    managers' fields); lists item by item, with the same length; ``None``, an
-    empty map and an empty list are covered by a missing field. Scalars must be
-    equal (``True`` is not ``1``)."""
-    if isinstance(want, dict):
-        if not isinstance(have, dict):
-            return not want and have is None
-        for key, value in want.items():
-            if value is None or value == [] or value == {}:
-                if have.get(key) not in (None, value) and not (value == {} and isinstance(have.get(key), dict)):
-                    return False
-            elif key not in have or not _covered(value, have[key]):
-                return False
-        return True
-    if isinstance(want, list):
-        return isinstance(have, list) and len(want) == len(have) and all(
-            _covered(w, h) for w, h in zip(want, have)
-        )
-    return _same_scalar(want, have)
-
-
-def _leaf_paths(value, prefix=()):
-    """Field paths an apply of ``value`` owns: maps are walked, lists and scalars are leaves."""
-    if isinstance(value, dict) and value:
-        out = set()
-        for key, sub in value.items():
-            out |= _leaf_paths(sub, prefix + (str(key),))
-        return out
-    return {prefix} if prefix else set()
-
-
-def _fields_v1_paths(node, prefix=()):
-    """The paths of a ``managedFields[].fieldsV1`` tree, at the granularity of
-    ``_leaf_paths``: a field whose entries are list items (``k:``, ``v:``, ``i:``)
-    counts as one leaf, like the list in a manifest."""
-    keys = [k for k in (node or {}) if k != "."]
-    if not keys:
-        return {prefix} if prefix else set()
-    if any(not k.startswith("f:") for k in keys):
-        return {prefix} if prefix else set()
-    out = set()
-    for key in keys:
-        out |= _fields_v1_paths(node[key], prefix + (key[2:],))
-    return out
-
-
-def _owned_paths(live, field_manager):
-    """Paths ``field_manager`` owns through server-side apply (None: it has no Apply entry)."""
-    for entry in (live.get("metadata") or {}).get("managedFields") or []:
-        if (entry.get("manager") == field_manager and entry.get("operation") == "Apply"
-                and not entry.get("subresource")):
-            return _fields_v1_paths(entry.get("fieldsV1") or {})
-    return None
-
-
 def apply_is_noop(manifest, live, field_manager=DEFAULT_FIELD_MANAGER):
     """
     True when a server-side apply of ``manifest`` by ``field_manager`` would
-    leave ``live`` as it is, decided without asking the API server:
-
-    - ``live`` holds every value the manifest sets (defaults and other managers'
-      fields may be there too), and
-    - ``field_manager`` owns exactly the fields the manifest sets (so the apply
-      would neither remove a field dropped from the manifest nor take over one
-      another manager changed).
-
-    False means "apply it": a value the server stores in another form (a
-    quantity ``0.5`` stored as ``500m``) costs one apply that then reports no
-    change, never a missed change.
+    leave ``live`` as it is, decided without asking the API server
+    (``maia_kube_compare.apply_is_noop``, where the rules are written).
     """
-    if live is None or (live.get("metadata") or {}).get("deletionTimestamp"):
-        return False
-    content = {k: v for k, v in manifest.items() if k != "status"}
-    owned = _owned_paths(live, field_manager) or set()  # none: a manifest of name and kind only
-    if owned - _IDENTITY_PATHS != _leaf_paths(content) - _IDENTITY_PATHS:
-        return False
-    return _covered(content, live) and _covered(manifest.get("status") or {}, live.get("status") or {})
+    return maia_kube_compare.apply_is_noop(manifest, live, field_manager)
 
 
 _UNKNOWN = object()
@@ -701,13 +577,14 @@ def _ensure(manifest, namespace, field_manager, force, dry_run, kubeconfig, cont
         before = get(
             manifest["apiVersion"], manifest["kind"], meta["name"], ns, kubeconfig=kubeconfig, context=context
         )
-    if apply_is_noop(manifest, before, field_manager):
+    if maia_kube_compare.apply_is_noop(manifest, before, field_manager):
         return {"id": ident, "created": False, "changed": False, "diff": [], "object": before}
     after = apply(manifest, namespace=ns, field_manager=field_manager, force=force, dry_run=dry_run,
                   kubeconfig=kubeconfig, context=context)
     keep_status = "status" in manifest
     diff = (
-        _diff_paths(_comparable(before, keep_status), _comparable(after, keep_status))
+        maia_kube_compare.diff_paths(maia_kube_compare.comparable(before, keep_status),
+                                     maia_kube_compare.comparable(after, keep_status))
         if before is not None
         else []
     )
