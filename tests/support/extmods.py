@@ -1,4 +1,4 @@
-"""maia-salt's host-side Salt code (``_modules``, ``_states``, ``_grains``) as a host holds it.
+"""maia-salt's host-side Salt code (``_modules``, ``_states``, ``_grains``, ``_utils``) as a host holds it.
 
 maia-salt ships that code through ``file_roots`` only (docs/development.md, shipping): a
 host has it once ``saltutil.sync_all`` copied it from ``formulas/`` into its
