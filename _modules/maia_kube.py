@@ -20,7 +20,7 @@ Works with the ``kubernetes`` client 22.x (Debian bookworm's
 ``python3-kubernetes``) and 37.x, on Python 3.10+. Results are plain dicts;
 errors raise ``CommandExecutionError`` with the HTTP status and the API's
 message, never with an object's data, and a kind the states read
-(``_modules/maia_errors.py``). Secret data is never logged.
+(``_utils/maia_error_kinds.py``). Secret data is never logged.
 
 CLI examples::
 
@@ -42,7 +42,8 @@ import salt.utils.args
 import yaml
 from salt.exceptions import CommandExecutionError
 
-import maia_kube_compare  # _utils/: shipped and put on sys.path by Salt's loader
+import maia_error_kinds  # _utils/: shipped and put on sys.path by Salt's loader
+import maia_kube_compare
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +130,8 @@ def _client(kubeconfig=None, context=None):
 
 
 def _error(kind, message):
-    """The error to raise: a CommandExecutionError of ``kind`` (see ``_modules/maia_errors.py``)."""
-    return __salt__["maia_errors.error"](kind, message)
+    """The error to raise: a CommandExecutionError of ``kind`` (see ``_utils/maia_error_kinds.py``)."""
+    return maia_error_kinds.error(kind, message)
 
 
 def _api_error(what, exc):
@@ -752,7 +753,7 @@ def apply_manifests(
                              before=known.get(key, _UNKNOWN))
         except CommandExecutionError as exc:
             # in a dry run, kinds of CRDs and namespaces of the same manifest do not exist yet
-            if dry_run and __salt__["maia_errors.kind"](exc) in ("no_kind", "not_found"):
+            if dry_run and maia_error_kinds.kind(exc) in ("no_kind", "not_found"):
                 ns = (obj.get("metadata") or {}).get("namespace") or namespace
                 summary["created"].append(_ident(obj["kind"], obj["metadata"]["name"], ns))
                 return
