@@ -2,9 +2,10 @@
 maia_kube: the Kubernetes client layer every maia-salt module uses.
 
 The comparison (would an apply change anything?) lives in the host-side
-library ``_utils/maia_kube_compare.py``, imported plainly; the client, read,
-write, CRD and manifest sections are still here (docs/development.md,
-"Host-side library": the next steps of the split).
+library ``_utils/maia_kube_compare.py`` and the client (kubeconfig, cached
+dynamic client, discovery, error translation) in ``_utils/maia_kube_client.py``,
+both imported plainly; the read, write, CRD and manifest sections are still here
+(docs/development.md, "Host-side library": the next steps of the split).
 
 Other maia-salt modules and states talk to Kubernetes only through these
 functions (``__salt__["maia_kube.apply"](...)``), never by parsing kubectl
@@ -43,6 +44,7 @@ import yaml
 from salt.exceptions import CommandExecutionError
 
 import maia_error_kinds  # _utils/: shipped and put on sys.path by Salt's loader
+import maia_kube_client as kclient
 import maia_kube_compare
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ log = logging.getLogger(__name__)
 __virtualname__ = "maia_kube"
 __func_alias__ = {"list_": "list"}
 
-DEFAULT_KUBECONFIG = "/etc/maia/kubeconfig"
+DEFAULT_KUBECONFIG = kclient.DEFAULT_KUBECONFIG
 DEFAULT_FIELD_MANAGER = "maia-salt"
 
 PATCH_TYPES = {
@@ -76,146 +78,18 @@ def __virtual__():
 
 
 def _kubeconfig_path(kubeconfig=None):
-    path = kubeconfig or __salt__["config.get"]("maia:kubeconfig", DEFAULT_KUBECONFIG)
-    if not path:
-        path = DEFAULT_KUBECONFIG
-    if not os.path.isfile(path):
-        raise _error(
-            "no_kubeconfig", f"kubeconfig {path} does not exist: set pillar maia:kubeconfig or pass kubeconfig=PATH"
-        )
-    return path
-
-
-def _discovery_cache_file(path, context):
-    cachedir = __opts__.get("cachedir")
-    if not cachedir:
-        return None
-    digest = hashlib.sha256(f"{path}:{context}".encode()).hexdigest()[:16]
-    folder = os.path.join(cachedir, "maia_kube")
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    except OSError:
-        return None
-    return os.path.join(folder, f"discovery-{digest}.json")
+    """The kubeconfig to use: ``kubeconfig``, else ``maia:kubeconfig`` (pillar, minion config)."""
+    return kclient.kubeconfig_path(kubeconfig or __salt__["config.get"]("maia:kubeconfig", DEFAULT_KUBECONFIG))
 
 
 def _client(kubeconfig=None, context=None):
-    """Return a (cached) DynamicClient for this kubeconfig/context."""
-    path = _kubeconfig_path(kubeconfig)
-    try:
-        mtime = os.stat(path).st_mtime
-    except OSError:
-        mtime = 0
-    key = ("maia_kube.client", path, context, mtime)
-    if key in __context__:
-        return __context__[key]
-
-    from kubernetes import config as kconfig
-    from kubernetes import dynamic
-
-    try:
-        api_client = kconfig.new_client_from_config(
-            config_file=path, context=context, persist_config=False
-        )
-    except Exception as exc:  # pylint: disable=broad-except
-        raise _error("invalid", f"cannot load kubeconfig {path}: {exc}") from None
-    try:
-        dyn = dynamic.DynamicClient(api_client, cache_file=_discovery_cache_file(path, context))
-    except Exception as exc:  # pylint: disable=broad-except
-        raise _api_error(
-            f"cannot reach the Kubernetes API at {api_client.configuration.host} (kubeconfig {path})", exc
-        ) from None
-    __context__[key] = dyn
-    return dyn
+    """Return a (cached for this run) DynamicClient for this kubeconfig/context."""
+    return kclient.client(_kubeconfig_path(kubeconfig), context, __context__, __opts__.get("cachedir"))
 
 
 def _error(kind, message):
     """The error to raise: a CommandExecutionError of ``kind`` (see ``_utils/maia_error_kinds.py``)."""
     return maia_error_kinds.error(kind, message)
-
-
-def _api_error(what, exc):
-    """The error for a failed call of the client: its kind from the HTTP status
-    (none: the server did not answer), its message ``what: <status and message>``."""
-    status = _status(exc)
-    kind = "unreachable" if status is None else "not_found" if status == 404 else "api"
-    return _error(kind, f"{what}: {_describe(exc)}")
-
-
-def _no_kind(api_version, kind, when=""):
-    return _error(
-        "no_kind",
-        f"the Kubernetes API serves no kind {kind} in {api_version}{when} "
-        "(is its CustomResourceDefinition installed and established?)",
-    )
-
-
-def _describe(exc):
-    """A one-line description of a client exception, without request/response bodies."""
-    status = getattr(exc, "status", None)
-    reason = getattr(exc, "reason", None)
-    message = None
-    body = getattr(exc, "body", None)
-    if body:
-        try:
-            if isinstance(body, bytes):
-                body = body.decode("utf-8", "replace")
-            message = json.loads(body).get("message")
-        except Exception:  # pylint: disable=broad-except
-            message = None
-    if status is None:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return text[:300]
-    out = f"HTTP {status}"
-    if reason:
-        out += f" {reason}"
-    if message:
-        out += f": {message[:500]}"
-    return out
-
-
-def _status(exc):
-    return getattr(exc, "status", None)
-
-
-def _endpoint_missing(exc):
-    """A 404 for the resource type itself (not for one object): its Status has no details.name."""
-    body = getattr(exc, "body", None)
-    try:
-        if isinstance(body, bytes):
-            body = body.decode("utf-8", "replace")
-        status = json.loads(body) if body else {}
-    except ValueError:
-        return False
-    return isinstance(status, dict) and not (status.get("details") or {}).get("name") and (
-        "could not find the requested resource" in str(status.get("message", ""))
-    )
-
-
-def _invalidate_discovery(dyn):
-    try:
-        dyn.resources.invalidate_cache()
-    except Exception:  # pylint: disable=broad-except
-        log.debug("maia_kube: could not invalidate the discovery cache", exc_info=True)
-
-
-def _resource(dyn, api_version, kind):
-    from kubernetes.dynamic.exceptions import ResourceNotFoundError
-
-    try:
-        return dyn.resources.get(api_version=api_version, kind=kind)
-    except ResourceNotFoundError:
-        raise _no_kind(api_version, kind) from None
-    except Exception as exc:  # pylint: disable=broad-except
-        raise _api_error(f"discovery of {api_version} {kind} failed", exc) from None
-
-
-def _ns_for(resource, namespace, what):
-    if resource.namespaced:
-        if not namespace:
-            raise _error("invalid", f"{what}: {resource.kind} is namespaced, pass namespace=")
-        return namespace
-    return None
 
 
 def _ident(kind, name, namespace=None):
@@ -271,7 +145,7 @@ def _request(dyn, method, path, what, body=None, **params):
     try:
         return dyn.request(method, path, body=body, **params)
     except Exception as exc:  # pylint: disable=broad-except
-        raise _api_error(f"{what} failed", exc) from None
+        raise kclient.api_error(f"{what} failed", exc) from None
 
 
 # --------------------------------------------------------------------------- read
@@ -343,8 +217,8 @@ def get(api_version, kind, name, namespace=None, kubeconfig=None, context=None, 
     CLI example: ``salt-call maia_kube.get v1 Namespace argocd``
     """
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, api_version, kind)
-    namespace = _ns_for(res, namespace, f"get {kind} {name}")
+    res = kclient.resource(dyn, api_version, kind)
+    namespace = kclient.ns_for(res, namespace, f"get {kind} {name}")
     obj = _get(dyn, res, api_version, kind, name, namespace)
     if remember:
         __context__.setdefault(_REMEMBERED, {})[_memo_key(api_version, kind, name, namespace, kubeconfig, context)] = obj
@@ -355,13 +229,13 @@ def _get(dyn, res, api_version, kind, name, namespace):
     try:
         obj = dyn.request("get", res.path(name=name, namespace=namespace), serializer=_raw)
     except Exception as exc:  # pylint: disable=broad-except
-        if _status(exc) == 404:
-            if _endpoint_missing(exc):
+        if kclient.http_status(exc) == 404:
+            if kclient.endpoint_missing(exc):
                 # the kind is gone (CRD deleted, API restarted): the discovery cache is stale
-                _invalidate_discovery(dyn)
-                raise _no_kind(api_version, kind, " any more") from None
+                kclient.invalidate_discovery(dyn)
+                raise kclient.no_kind(api_version, kind, " any more") from None
             return None
-        raise _api_error(f"get {_ident(kind, name, namespace)} failed", exc) from None
+        raise kclient.api_error(f"get {_ident(kind, name, namespace)} failed", exc) from None
     return _to_dict(obj, api_version, kind)
 
 
@@ -381,7 +255,7 @@ def list_(
     CLI example: ``salt-call maia_kube.list argoproj.io/v1alpha1 Application namespace=argocd``
     """
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, api_version, kind)
+    res = kclient.resource(dyn, api_version, kind)
     params = {}
     if label_selector:
         params["label_selector"] = label_selector
@@ -410,9 +284,9 @@ def _prepare(manifest, namespace, kubeconfig, context, verb):
     the resource, and the namespace (set in the manifest for namespaced kinds)."""
     manifest = _own_copy(_load_manifest(manifest))
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
+    res = kclient.resource(dyn, manifest["apiVersion"], manifest["kind"])
     meta = manifest.setdefault("metadata", {})
-    ns = _ns_for(res, meta.get("namespace") or namespace, f"{verb} {manifest['kind']} {meta.get('name') or ''}".rstrip())
+    ns = kclient.ns_for(res, meta.get("namespace") or namespace, f"{verb} {manifest['kind']} {meta.get('name') or ''}".rstrip())
     if ns:
         meta["namespace"] = ns
     return manifest, dyn, res, ns
@@ -485,8 +359,8 @@ def patch(
     if isinstance(patch, (str, bytes)):
         patch = yaml.safe_load(patch)
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, api_version, kind)
-    namespace = _ns_for(res, namespace, f"patch {kind} {name}")
+    res = kclient.resource(dyn, api_version, kind)
+    namespace = kclient.ns_for(res, namespace, f"patch {kind} {name}")
     path = res.path(name=name, namespace=namespace)
     if subresource:
         path = f"{path}/{subresource}"
@@ -568,9 +442,9 @@ def _ensure(manifest, namespace, field_manager, force, dry_run, kubeconfig, cont
     """``ensure`` with the live object already read (``before``), e.g. from a list."""
     manifest = _load_manifest(manifest)
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
+    res = kclient.resource(dyn, manifest["apiVersion"], manifest["kind"])
     meta = manifest["metadata"]
-    ns = _ns_for(res, meta.get("namespace") or namespace, f"apply {manifest['kind']} {meta.get('name')}")
+    ns = kclient.ns_for(res, meta.get("namespace") or namespace, f"apply {manifest['kind']} {meta.get('name')}")
     ident = _ident(manifest["kind"], meta["name"], ns)
     if before is _UNKNOWN:
         before = _recall(manifest["apiVersion"], manifest["kind"], meta["name"], ns, kubeconfig, context)
@@ -617,8 +491,8 @@ def delete(
     cleared). ``wait=True`` waits up to ``timeout`` seconds until it is gone.
     """
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, api_version, kind)
-    namespace = _ns_for(res, namespace, f"delete {kind} {name}")
+    res = kclient.resource(dyn, api_version, kind)
+    namespace = kclient.ns_for(res, namespace, f"delete {kind} {name}")
     path = res.path(name=name, namespace=namespace)
     body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation_policy}
     if dry_run:
@@ -634,9 +508,9 @@ def delete(
             serializer=_raw,
         )
     except Exception as exc:  # pylint: disable=broad-except
-        if _status(exc) == 404:
+        if kclient.http_status(exc) == 404:
             return False
-        raise _api_error(f"delete {_ident(kind, name, namespace)} failed", exc) from None
+        raise kclient.api_error(f"delete {_ident(kind, name, namespace)} failed", exc) from None
     if wait and not dry_run:
         deadline = time.monotonic() + float(timeout)
         while get(api_version, kind, name, namespace, kubeconfig=kubeconfig, context=context):
@@ -803,7 +677,7 @@ def _read_many(objs, namespace, kubeconfig, context):
             continue
         try:
             dyn = _client(kubeconfig, context)
-            res = _resource(dyn, api_version, kind)
+            res = kclient.resource(dyn, api_version, kind)
             scope = ns if res.namespaced else None
             if res.namespaced and not ns:
                 continue
