@@ -3,7 +3,7 @@
 The master-side Salt code at the top of the repository (``_pillar``, ``_runners``,
 ``_wrapper``) is shipped inside the ``maia_salt`` package and announced to Salt
 through the ``salt.loader`` entry point (see ``maia_salt.loader``). The code that
-runs on the hosts (``_modules``, ``_states``, ``_grains``) is not in the package:
+runs on the hosts (``_modules``, ``_states``, ``_grains``, ``_utils``) is not in the package:
 it ships through the master's ``file_roots`` (``formulas/``).
 """
 from setuptools import find_packages, setup

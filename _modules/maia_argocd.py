@@ -15,7 +15,7 @@ Functions the ``maia_argocd`` state module builds on: ``build_app``,
 
 Secret values (keys that look secret, see ``maia_secrets``) never leave this
 module unmasked: changes, comments, errors and log lines are masked or scrubbed.
-Errors are ``CommandExecutionError`` with a kind (``_modules/maia_errors.py``).
+Errors are ``CommandExecutionError`` with a kind (``_utils/maia_error_kinds.py``).
 
 Why one module of this size (about 420 lines): the builders, the masking diff and the
 reads and writes share the same normalisation of an Application's spec; a Salt execution
@@ -29,6 +29,8 @@ else ``/etc/maia/kubeconfig``.
 import base64
 import copy
 import logging
+
+import maia_error_kinds  # _utils/: shipped and put on sys.path by Salt's loader
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +71,9 @@ def __virtual__():
 
 
 def _error(kind, message):
-    """The error to raise: a CommandExecutionError of ``kind`` (``_modules/maia_errors.py``)
+    """The error to raise: a CommandExecutionError of ``kind`` (``_utils/maia_error_kinds.py``)
     whose message is safe to show (masked or scrubbed)."""
-    return __salt__["maia_errors.error"](kind, message)
+    return maia_error_kinds.error(kind, message)
 
 
 # --------------------------------------------------------------------------
@@ -323,7 +325,7 @@ def decode_secret_data(data):
 
 # --------------------------------------------------------------------------
 # Kubernetes API access: through maia_kube (one request per call once its
-# discovery cache is warm); its errors keep their kind (maia_errors) and lose every
+# discovery cache is warm); its errors keep their kind (maia_error_kinds) and lose every
 # secret value of the request.
 
 
@@ -331,7 +333,7 @@ def _call(fn, *args, secrets=(), **kwargs):
     try:
         return __salt__[f"maia_kube.{fn}"](*args, **kwargs)
     except Exception as exc:  # pylint: disable=broad-except
-        raise __salt__["maia_errors.with_message"](exc, _scrub(str(exc), secrets)) from None
+        raise maia_error_kinds.with_message(exc, _scrub(str(exc), secrets)) from None
 
 
 def get(kind, name, namespace="argocd", kubeconfig=None):

@@ -5,7 +5,7 @@ compares and writes the objects): a sync is requested by writing the
 Application's ``operation`` field, and progress is read back from its
 ``status`` as the ArgoCD application controller writes it. Every read and
 write goes through ``maia_argocd.get``/``patch``/``list`` (and so through
-``maia_kube``); errors keep their kind (``_modules/maia_errors.py``).
+``maia_kube``); errors keep their kind (``_utils/maia_error_kinds.py``).
 
 Functions for people (``salt-call maia_argocd_sync.<fn>``):
 
@@ -25,6 +25,8 @@ import logging
 import time
 import uuid
 
+import maia_error_kinds  # _utils/: shipped and put on sys.path by Salt's loader
+
 log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_argocd_sync"
@@ -41,7 +43,7 @@ def __virtual__():
 
 
 def _error(kind, message):
-    return __salt__["maia_errors.error"](kind, message)
+    return maia_error_kinds.error(kind, message)
 
 
 def _get(kind, name, namespace, kubeconfig):

@@ -1,48 +1,21 @@
-"""maia_errors: the one contract for errors between maia-salt's modules and states.
+"""maia_errors: the error kinds (``_utils/maia_error_kinds.py``) for the states.
 
-Every error a maia-salt execution module raises for the states is Salt's own
-``CommandExecutionError`` whose ``info`` holds a machine-readable kind
-(``{"maia_error": KIND}``); states read the kind (``maia_errors.kind``,
-``maia_errors.cluster_pending``) instead of matching words of the message.
-
-Why this shape and not an exception class of our own: Salt loads each
-extension module once per loader (and maia-salt's modules reach a host in two
-ways: synced from ``file_roots`` and through the package's ``salt.loader``
-entry point, where Salt 3008 exposes no ``_utils``), so a class defined in one
-module is not the class another module sees, and ``except`` or ``isinstance``
-on it would silently miss. ``CommandExecutionError`` is imported from Salt
-itself: one class in every loading mode, and Salt already shows its message as
-the failure of a ``module.run`` or a CLI call. The kinds live here, in one
-execution module, so the raising modules and the catching states (all in the
-same loader, through ``__salt__``) share one list.
-
-Kinds:
-
-``no_kubeconfig``
-    the kubeconfig file does not exist (yet: stage 2 writes it)
-``unreachable``
-    the Kubernetes API server did not answer (refused, timed out, DNS)
-``no_kind``
-    the API serves no such kind (its CustomResourceDefinition is not
-    installed or not Established yet)
-``not_found``
-    HTTP 404: the object, or the namespace it would live in, does not exist
-``invalid``
-    bad input (a manifest, a spec, a checksum): nothing was changed
-``api``
-    any other answer of the API server (HTTP status and its message)
+The kinds and their functions are the host-side library ``maia_error_kinds``;
+host modules import it by name. This module keeps them reachable through
+``__salt__`` for the states (``maia_errors.kind``, ``maia_errors.cluster_pending``,
+``maia_errors.attempt``) until the states import the library too.
 
 For other modules and states, not for people: ``salt-call`` has no use for them.
 """
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
+import maia_error_kinds  # _utils/: shipped and put on sys.path by Salt's loader
+
 __virtualname__ = "maia_errors"
 
-INFO_KEY = "maia_error"
-KINDS = ("no_kubeconfig", "unreachable", "no_kind", "not_found", "invalid", "api")
-# the errors that only mean "the cluster (or this part of it) does not exist yet":
-# under test=True a state predicts from its inputs instead of failing
-PENDING = frozenset(("no_kubeconfig", "unreachable", "no_kind", "not_found"))
+INFO_KEY = maia_error_kinds.INFO_KEY
+KINDS = maia_error_kinds.KINDS
+PENDING = maia_error_kinds.PENDING
 
 
 def __virtual__():
@@ -51,31 +24,22 @@ def __virtual__():
 
 def error(kind, message):
     """A ``CommandExecutionError`` of ``kind`` (one of ``KINDS``) with ``message``, to raise."""
-    if kind not in KINDS:
-        raise ValueError(f"maia_errors: unknown kind {kind!r} (known: {', '.join(KINDS)})")
-    exc = CommandExecutionError(message)
-    # set after construction: given to the constructor, Salt appends the info to the message
-    exc.info = {INFO_KEY: kind}
-    return exc
+    return maia_error_kinds.error(kind, message)
 
 
 def kind(exc):
     """The kind of ``exc`` (a string of ``KINDS``), or None for any other exception."""
-    info = getattr(exc, "info", None)
-    if isinstance(exc, CommandExecutionError) and isinstance(info, dict):
-        return info.get(INFO_KEY)
-    return None
+    return maia_error_kinds.kind(exc)
 
 
 def cluster_pending(exc):
     """True when ``exc`` only means that the cluster, a namespace or a CRD does not exist yet."""
-    return kind(exc) in PENDING
+    return maia_error_kinds.cluster_pending(exc)
 
 
 def with_message(exc, message):
-    """The same kind of error as ``exc`` (``api`` when it has none), with another message
-    (e.g. scrubbed of secret values)."""
-    return error(kind(exc) or "api", message)
+    """The same kind of error as ``exc`` (``api`` when it has none), with another message."""
+    return maia_error_kinds.with_message(exc, message)
 
 
 def attempt(ret, fun, *args, **kwargs):

@@ -1,13 +1,11 @@
 """
 maia_kube: the Kubernetes client layer every maia-salt module uses.
 
-Why one module of this size: every function here shares the cached client,
-the discovery cache and the translation of client errors into kinds
-(``_modules/maia_errors.py``), and ``ensure``/``apply_manifests`` hand the
-live objects they read to the comparison without a second request. Salt
-loads each extension module on its own, so a split would send those private
-calls through ``__salt__`` (and make them public). The file keeps one concern
-per section instead: client, read, write, comparison, CRDs and manifests.
+The comparison (would an apply change anything?) lives in the host-side
+library ``_utils/maia_kube_compare.py`` and the client (kubeconfig, cached
+dynamic client, discovery, error translation) in ``_utils/maia_kube_client.py``,
+both imported plainly; the read, write, CRD and manifest sections are still here
+(docs/development.md, "Host-side library": the next steps of the split).
 
 Other maia-salt modules and states talk to Kubernetes only through these
 functions (``__salt__["maia_kube.apply"](...)``), never by parsing kubectl
@@ -23,7 +21,7 @@ Works with the ``kubernetes`` client 22.x (Debian bookworm's
 ``python3-kubernetes``) and 37.x, on Python 3.10+. Results are plain dicts;
 errors raise ``CommandExecutionError`` with the HTTP status and the API's
 message, never with an object's data, and a kind the states read
-(``_modules/maia_errors.py``). Secret data is never logged.
+(``_utils/maia_error_kinds.py``). Secret data is never logged.
 
 CLI examples::
 
@@ -45,12 +43,16 @@ import salt.utils.args
 import yaml
 from salt.exceptions import CommandExecutionError
 
+import maia_error_kinds  # _utils/: shipped and put on sys.path by Salt's loader
+import maia_kube_client as kclient
+import maia_kube_compare
+
 log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_kube"
 __func_alias__ = {"list_": "list"}
 
-DEFAULT_KUBECONFIG = "/etc/maia/kubeconfig"
+DEFAULT_KUBECONFIG = kclient.DEFAULT_KUBECONFIG
 DEFAULT_FIELD_MANAGER = "maia-salt"
 
 PATCH_TYPES = {
@@ -60,15 +62,6 @@ PATCH_TYPES = {
     "apply": "application/apply-patch+yaml",
 }
 
-# metadata fields the server owns; ignored when deciding whether an object changed
-_SERVER_METADATA = (
-    "resourceVersion",
-    "managedFields",
-    "generation",
-    "creationTimestamp",
-    "uid",
-    "selfLink",
-)
 
 
 def __virtual__():
@@ -85,146 +78,18 @@ def __virtual__():
 
 
 def _kubeconfig_path(kubeconfig=None):
-    path = kubeconfig or __salt__["config.get"]("maia:kubeconfig", DEFAULT_KUBECONFIG)
-    if not path:
-        path = DEFAULT_KUBECONFIG
-    if not os.path.isfile(path):
-        raise _error(
-            "no_kubeconfig", f"kubeconfig {path} does not exist: set pillar maia:kubeconfig or pass kubeconfig=PATH"
-        )
-    return path
-
-
-def _discovery_cache_file(path, context):
-    cachedir = __opts__.get("cachedir")
-    if not cachedir:
-        return None
-    digest = hashlib.sha256(f"{path}:{context}".encode()).hexdigest()[:16]
-    folder = os.path.join(cachedir, "maia_kube")
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    except OSError:
-        return None
-    return os.path.join(folder, f"discovery-{digest}.json")
+    """The kubeconfig to use: ``kubeconfig``, else ``maia:kubeconfig`` (pillar, minion config)."""
+    return kclient.kubeconfig_path(kubeconfig or __salt__["config.get"]("maia:kubeconfig", DEFAULT_KUBECONFIG))
 
 
 def _client(kubeconfig=None, context=None):
-    """Return a (cached) DynamicClient for this kubeconfig/context."""
-    path = _kubeconfig_path(kubeconfig)
-    try:
-        mtime = os.stat(path).st_mtime
-    except OSError:
-        mtime = 0
-    key = ("maia_kube.client", path, context, mtime)
-    if key in __context__:
-        return __context__[key]
-
-    from kubernetes import config as kconfig
-    from kubernetes import dynamic
-
-    try:
-        api_client = kconfig.new_client_from_config(
-            config_file=path, context=context, persist_config=False
-        )
-    except Exception as exc:  # pylint: disable=broad-except
-        raise _error("invalid", f"cannot load kubeconfig {path}: {exc}") from None
-    try:
-        dyn = dynamic.DynamicClient(api_client, cache_file=_discovery_cache_file(path, context))
-    except Exception as exc:  # pylint: disable=broad-except
-        raise _api_error(
-            f"cannot reach the Kubernetes API at {api_client.configuration.host} (kubeconfig {path})", exc
-        ) from None
-    __context__[key] = dyn
-    return dyn
+    """Return a (cached for this run) DynamicClient for this kubeconfig/context."""
+    return kclient.client(_kubeconfig_path(kubeconfig), context, __context__, __opts__.get("cachedir"))
 
 
 def _error(kind, message):
-    """The error to raise: a CommandExecutionError of ``kind`` (see ``_modules/maia_errors.py``)."""
-    return __salt__["maia_errors.error"](kind, message)
-
-
-def _api_error(what, exc):
-    """The error for a failed call of the client: its kind from the HTTP status
-    (none: the server did not answer), its message ``what: <status and message>``."""
-    status = _status(exc)
-    kind = "unreachable" if status is None else "not_found" if status == 404 else "api"
-    return _error(kind, f"{what}: {_describe(exc)}")
-
-
-def _no_kind(api_version, kind, when=""):
-    return _error(
-        "no_kind",
-        f"the Kubernetes API serves no kind {kind} in {api_version}{when} "
-        "(is its CustomResourceDefinition installed and established?)",
-    )
-
-
-def _describe(exc):
-    """A one-line description of a client exception, without request/response bodies."""
-    status = getattr(exc, "status", None)
-    reason = getattr(exc, "reason", None)
-    message = None
-    body = getattr(exc, "body", None)
-    if body:
-        try:
-            if isinstance(body, bytes):
-                body = body.decode("utf-8", "replace")
-            message = json.loads(body).get("message")
-        except Exception:  # pylint: disable=broad-except
-            message = None
-    if status is None:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return text[:300]
-    out = f"HTTP {status}"
-    if reason:
-        out += f" {reason}"
-    if message:
-        out += f": {message[:500]}"
-    return out
-
-
-def _status(exc):
-    return getattr(exc, "status", None)
-
-
-def _endpoint_missing(exc):
-    """A 404 for the resource type itself (not for one object): its Status has no details.name."""
-    body = getattr(exc, "body", None)
-    try:
-        if isinstance(body, bytes):
-            body = body.decode("utf-8", "replace")
-        status = json.loads(body) if body else {}
-    except ValueError:
-        return False
-    return isinstance(status, dict) and not (status.get("details") or {}).get("name") and (
-        "could not find the requested resource" in str(status.get("message", ""))
-    )
-
-
-def _invalidate_discovery(dyn):
-    try:
-        dyn.resources.invalidate_cache()
-    except Exception:  # pylint: disable=broad-except
-        log.debug("maia_kube: could not invalidate the discovery cache", exc_info=True)
-
-
-def _resource(dyn, api_version, kind):
-    from kubernetes.dynamic.exceptions import ResourceNotFoundError
-
-    try:
-        return dyn.resources.get(api_version=api_version, kind=kind)
-    except ResourceNotFoundError:
-        raise _no_kind(api_version, kind) from None
-    except Exception as exc:  # pylint: disable=broad-except
-        raise _api_error(f"discovery of {api_version} {kind} failed", exc) from None
-
-
-def _ns_for(resource, namespace, what):
-    if resource.namespaced:
-        if not namespace:
-            raise _error("invalid", f"{what}: {resource.kind} is namespaced, pass namespace=")
-        return namespace
-    return None
+    """The error to raise: a CommandExecutionError of ``kind`` (see ``_utils/maia_error_kinds.py``)."""
+    return maia_error_kinds.error(kind, message)
 
 
 def _ident(kind, name, namespace=None):
@@ -280,7 +145,7 @@ def _request(dyn, method, path, what, body=None, **params):
     try:
         return dyn.request(method, path, body=body, **params)
     except Exception as exc:  # pylint: disable=broad-except
-        raise _api_error(f"{what} failed", exc) from None
+        raise kclient.api_error(f"{what} failed", exc) from None
 
 
 # --------------------------------------------------------------------------- read
@@ -352,8 +217,8 @@ def get(api_version, kind, name, namespace=None, kubeconfig=None, context=None, 
     CLI example: ``salt-call maia_kube.get v1 Namespace argocd``
     """
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, api_version, kind)
-    namespace = _ns_for(res, namespace, f"get {kind} {name}")
+    res = kclient.resource(dyn, api_version, kind)
+    namespace = kclient.ns_for(res, namespace, f"get {kind} {name}")
     obj = _get(dyn, res, api_version, kind, name, namespace)
     if remember:
         __context__.setdefault(_REMEMBERED, {})[_memo_key(api_version, kind, name, namespace, kubeconfig, context)] = obj
@@ -364,13 +229,13 @@ def _get(dyn, res, api_version, kind, name, namespace):
     try:
         obj = dyn.request("get", res.path(name=name, namespace=namespace), serializer=_raw)
     except Exception as exc:  # pylint: disable=broad-except
-        if _status(exc) == 404:
-            if _endpoint_missing(exc):
+        if kclient.http_status(exc) == 404:
+            if kclient.endpoint_missing(exc):
                 # the kind is gone (CRD deleted, API restarted): the discovery cache is stale
-                _invalidate_discovery(dyn)
-                raise _no_kind(api_version, kind, " any more") from None
+                kclient.invalidate_discovery(dyn)
+                raise kclient.no_kind(api_version, kind, " any more") from None
             return None
-        raise _api_error(f"get {_ident(kind, name, namespace)} failed", exc) from None
+        raise kclient.api_error(f"get {_ident(kind, name, namespace)} failed", exc) from None
     return _to_dict(obj, api_version, kind)
 
 
@@ -390,7 +255,7 @@ def list_(
     CLI example: ``salt-call maia_kube.list argoproj.io/v1alpha1 Application namespace=argocd``
     """
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, api_version, kind)
+    res = kclient.resource(dyn, api_version, kind)
     params = {}
     if label_selector:
         params["label_selector"] = label_selector
@@ -419,9 +284,9 @@ def _prepare(manifest, namespace, kubeconfig, context, verb):
     the resource, and the namespace (set in the manifest for namespaced kinds)."""
     manifest = _own_copy(_load_manifest(manifest))
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
+    res = kclient.resource(dyn, manifest["apiVersion"], manifest["kind"])
     meta = manifest.setdefault("metadata", {})
-    ns = _ns_for(res, meta.get("namespace") or namespace, f"{verb} {manifest['kind']} {meta.get('name') or ''}".rstrip())
+    ns = kclient.ns_for(res, meta.get("namespace") or namespace, f"{verb} {manifest['kind']} {meta.get('name') or ''}".rstrip())
     if ns:
         meta["namespace"] = ns
     return manifest, dyn, res, ns
@@ -494,8 +359,8 @@ def patch(
     if isinstance(patch, (str, bytes)):
         patch = yaml.safe_load(patch)
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, api_version, kind)
-    namespace = _ns_for(res, namespace, f"patch {kind} {name}")
+    res = kclient.resource(dyn, api_version, kind)
+    namespace = kclient.ns_for(res, namespace, f"patch {kind} {name}")
     path = res.path(name=name, namespace=namespace)
     if subresource:
         path = f"{path}/{subresource}"
@@ -544,127 +409,13 @@ def apply(manifest, namespace=None, field_manager=DEFAULT_FIELD_MANAGER, force=T
     return _to_dict(obj, manifest["apiVersion"], manifest["kind"])
 
 
-def _comparable(obj, keep_status=False):
-    """What an apply can change: no server-owned metadata and (unless applying status) no status,
-    which controllers rewrite all the time (e.g. an ArgoCD Application's)."""
-    if obj is None:
-        return None
-    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _SERVER_METADATA}
-    if not meta.get("annotations"):
-        meta.pop("annotations", None)
-    if not meta.get("labels"):
-        meta.pop("labels", None)
-    out = dict(obj, metadata=meta)
-    if not keep_status:
-        out.pop("status", None)
-    return out
-
-
-def _diff_paths(before, after, prefix=""):
-    """Dotted paths (no values) where two JSON-like values differ."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        out = []
-        for key in sorted(set(before) | set(after), key=str):
-            sub = f"{prefix}.{key}" if prefix else str(key)
-            if key not in before or key not in after:
-                out.append(sub)
-            else:
-                out.extend(_diff_paths(before[key], after[key], sub))
-        return out
-    if before != after:
-        return [prefix or "."]
-    return []
-
-
-# fields every apply names; the API server tracks no owner for them
-_IDENTITY_PATHS = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
-
-
-def _same_scalar(want, have):
-    return want == have and (type(want) is type(have)
-                             or not isinstance(want, bool) and not isinstance(have, bool))
-
-
-def _covered(want, have):
-    """True when every field ``want`` sets has the same value in ``have``.
-
-    Maps are compared key by key (``have`` may hold more: defaults, other
-    managers' fields); lists item by item, with the same length; ``None``, an
-    empty map and an empty list are covered by a missing field. Scalars must be
-    equal (``True`` is not ``1``)."""
-    if isinstance(want, dict):
-        if not isinstance(have, dict):
-            return not want and have is None
-        for key, value in want.items():
-            if value is None or value == [] or value == {}:
-                if have.get(key) not in (None, value) and not (value == {} and isinstance(have.get(key), dict)):
-                    return False
-            elif key not in have or not _covered(value, have[key]):
-                return False
-        return True
-    if isinstance(want, list):
-        return isinstance(have, list) and len(want) == len(have) and all(
-            _covered(w, h) for w, h in zip(want, have)
-        )
-    return _same_scalar(want, have)
-
-
-def _leaf_paths(value, prefix=()):
-    """Field paths an apply of ``value`` owns: maps are walked, lists and scalars are leaves."""
-    if isinstance(value, dict) and value:
-        out = set()
-        for key, sub in value.items():
-            out |= _leaf_paths(sub, prefix + (str(key),))
-        return out
-    return {prefix} if prefix else set()
-
-
-def _fields_v1_paths(node, prefix=()):
-    """The paths of a ``managedFields[].fieldsV1`` tree, at the granularity of
-    ``_leaf_paths``: a field whose entries are list items (``k:``, ``v:``, ``i:``)
-    counts as one leaf, like the list in a manifest."""
-    keys = [k for k in (node or {}) if k != "."]
-    if not keys:
-        return {prefix} if prefix else set()
-    if any(not k.startswith("f:") for k in keys):
-        return {prefix} if prefix else set()
-    out = set()
-    for key in keys:
-        out |= _fields_v1_paths(node[key], prefix + (key[2:],))
-    return out
-
-
-def _owned_paths(live, field_manager):
-    """Paths ``field_manager`` owns through server-side apply (None: it has no Apply entry)."""
-    for entry in (live.get("metadata") or {}).get("managedFields") or []:
-        if (entry.get("manager") == field_manager and entry.get("operation") == "Apply"
-                and not entry.get("subresource")):
-            return _fields_v1_paths(entry.get("fieldsV1") or {})
-    return None
-
-
 def apply_is_noop(manifest, live, field_manager=DEFAULT_FIELD_MANAGER):
     """
     True when a server-side apply of ``manifest`` by ``field_manager`` would
-    leave ``live`` as it is, decided without asking the API server:
-
-    - ``live`` holds every value the manifest sets (defaults and other managers'
-      fields may be there too), and
-    - ``field_manager`` owns exactly the fields the manifest sets (so the apply
-      would neither remove a field dropped from the manifest nor take over one
-      another manager changed).
-
-    False means "apply it": a value the server stores in another form (a
-    quantity ``0.5`` stored as ``500m``) costs one apply that then reports no
-    change, never a missed change.
+    leave ``live`` as it is, decided without asking the API server
+    (``maia_kube_compare.apply_is_noop``, where the rules are written).
     """
-    if live is None or (live.get("metadata") or {}).get("deletionTimestamp"):
-        return False
-    content = {k: v for k, v in manifest.items() if k != "status"}
-    owned = _owned_paths(live, field_manager) or set()  # none: a manifest of name and kind only
-    if owned - _IDENTITY_PATHS != _leaf_paths(content) - _IDENTITY_PATHS:
-        return False
-    return _covered(content, live) and _covered(manifest.get("status") or {}, live.get("status") or {})
+    return maia_kube_compare.apply_is_noop(manifest, live, field_manager)
 
 
 _UNKNOWN = object()
@@ -691,9 +442,9 @@ def _ensure(manifest, namespace, field_manager, force, dry_run, kubeconfig, cont
     """``ensure`` with the live object already read (``before``), e.g. from a list."""
     manifest = _load_manifest(manifest)
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, manifest["apiVersion"], manifest["kind"])
+    res = kclient.resource(dyn, manifest["apiVersion"], manifest["kind"])
     meta = manifest["metadata"]
-    ns = _ns_for(res, meta.get("namespace") or namespace, f"apply {manifest['kind']} {meta.get('name')}")
+    ns = kclient.ns_for(res, meta.get("namespace") or namespace, f"apply {manifest['kind']} {meta.get('name')}")
     ident = _ident(manifest["kind"], meta["name"], ns)
     if before is _UNKNOWN:
         before = _recall(manifest["apiVersion"], manifest["kind"], meta["name"], ns, kubeconfig, context)
@@ -701,13 +452,14 @@ def _ensure(manifest, namespace, field_manager, force, dry_run, kubeconfig, cont
         before = get(
             manifest["apiVersion"], manifest["kind"], meta["name"], ns, kubeconfig=kubeconfig, context=context
         )
-    if apply_is_noop(manifest, before, field_manager):
+    if maia_kube_compare.apply_is_noop(manifest, before, field_manager):
         return {"id": ident, "created": False, "changed": False, "diff": [], "object": before}
     after = apply(manifest, namespace=ns, field_manager=field_manager, force=force, dry_run=dry_run,
                   kubeconfig=kubeconfig, context=context)
     keep_status = "status" in manifest
     diff = (
-        _diff_paths(_comparable(before, keep_status), _comparable(after, keep_status))
+        maia_kube_compare.diff_paths(maia_kube_compare.comparable(before, keep_status),
+                                     maia_kube_compare.comparable(after, keep_status))
         if before is not None
         else []
     )
@@ -739,8 +491,8 @@ def delete(
     cleared). ``wait=True`` waits up to ``timeout`` seconds until it is gone.
     """
     dyn = _client(kubeconfig, context)
-    res = _resource(dyn, api_version, kind)
-    namespace = _ns_for(res, namespace, f"delete {kind} {name}")
+    res = kclient.resource(dyn, api_version, kind)
+    namespace = kclient.ns_for(res, namespace, f"delete {kind} {name}")
     path = res.path(name=name, namespace=namespace)
     body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation_policy}
     if dry_run:
@@ -756,9 +508,9 @@ def delete(
             serializer=_raw,
         )
     except Exception as exc:  # pylint: disable=broad-except
-        if _status(exc) == 404:
+        if kclient.http_status(exc) == 404:
             return False
-        raise _api_error(f"delete {_ident(kind, name, namespace)} failed", exc) from None
+        raise kclient.api_error(f"delete {_ident(kind, name, namespace)} failed", exc) from None
     if wait and not dry_run:
         deadline = time.monotonic() + float(timeout)
         while get(api_version, kind, name, namespace, kubeconfig=kubeconfig, context=context):
@@ -875,7 +627,7 @@ def apply_manifests(
                              before=known.get(key, _UNKNOWN))
         except CommandExecutionError as exc:
             # in a dry run, kinds of CRDs and namespaces of the same manifest do not exist yet
-            if dry_run and __salt__["maia_errors.kind"](exc) in ("no_kind", "not_found"):
+            if dry_run and maia_error_kinds.kind(exc) in ("no_kind", "not_found"):
                 ns = (obj.get("metadata") or {}).get("namespace") or namespace
                 summary["created"].append(_ident(obj["kind"], obj["metadata"]["name"], ns))
                 return
@@ -925,7 +677,7 @@ def _read_many(objs, namespace, kubeconfig, context):
             continue
         try:
             dyn = _client(kubeconfig, context)
-            res = _resource(dyn, api_version, kind)
+            res = kclient.resource(dyn, api_version, kind)
             scope = ns if res.namespaced else None
             if res.namespaced and not ns:
                 continue

@@ -5,7 +5,7 @@ maia-salt ships its Salt code one way per side (docs/development.md, shipping):
 - what runs on the master or the salt-ssh master side (the ``maia`` ext_pillar,
   the runners, the salt-ssh wrapper) comes with this package, through this entry
   point, wherever maia-salt is installed;
-- what runs on a host (``_modules``, ``_states``, ``_grains``) comes from the
+- what runs on a host (``_modules``, ``_states``, ``_grains``, ``_utils``) comes from the
   master's ``file_roots`` (``formulas/`` links them in): minions sync it
   (``saltutil.sync_all``, the orchestration's first step), salt-ssh ships it with
   every run, ``salt-call --local`` syncs it from its local ``file_roots``.

@@ -69,7 +69,7 @@ def salt_mods(kube, tmp_path_factory):
     import salt.loader
 
     opts = _minion_opts(tmp_path_factory.mktemp("minion"), {"maia": {"kubeconfig": kube[0]}})
-    mods = salt.loader.minion_mods(opts)
+    mods = salt.loader.minion_mods(opts, utils=salt.loader.utils(opts))  # as a minion and salt-call load them
     assert "maia_kube.apply" in mods, mods.missing_fun_string("maia_kube.apply")
     return mods
 
@@ -319,7 +319,8 @@ def test_crd_wait_with_slow_establishment(tmp_path):
     from maia_lab.standins.kube_api import KubeApiStandin
 
     with KubeApiStandin(crd_establish_delay=1.0) as api:
-        mods = salt.loader.minion_mods(_minion_opts(tmp_path, {"maia": {"kubeconfig": api.kubeconfig}}))
+        opts = _minion_opts(tmp_path, {"maia": {"kubeconfig": api.kubeconfig}})
+        mods = salt.loader.minion_mods(opts, utils=salt.loader.utils(opts))
         manifest = [
             {"apiVersion": "example.maia.io/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "default"}},
             {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -373,7 +374,8 @@ def test_argocd_manifest_applies_and_reapplies_unchanged(kube, tmp_path):
 
     import salt.loader
 
-    mods = salt.loader.minion_mods(_minion_opts(tmp_path / "check", {"maia": {"kubeconfig": kubeconfig}}))
+    opts = _minion_opts(tmp_path / "check", {"maia": {"kubeconfig": kubeconfig}})
+    mods = salt.loader.minion_mods(opts, utils=salt.loader.utils(opts))
     for crd in ("applications.argoproj.io", "appprojects.argoproj.io", "applicationsets.argoproj.io"):
         assert mods["maia_kube.wait_crd_established"](crd, timeout=5) is True
     assert mods["maia_kube.get"]("apps/v1", "Deployment", "argocd-server", ARGOCD_NAMESPACE)["spec"]["template"]
@@ -450,7 +452,7 @@ import salt.config, salt.loader
 opts = salt.config.minion_config(None)
 opts.update(file_client="local", cachedir={str(tmp_path)!r}, pki_dir={str(tmp_path)!r},
             extension_modules={synced_extension_modules(tmp_path)!r})
-mods = salt.loader.minion_mods(opts)
+mods = salt.loader.minion_mods(opts, utils=salt.loader.utils(opts))
 print("LOADED" if "maia_kube.get" in mods else mods.missing_fun_string("maia_kube.get"))
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

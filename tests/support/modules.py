@@ -4,6 +4,7 @@ For unit tests of one module's functions; tests that need Salt's real loader
 use salt-factories or ``salt-call --local`` (tests/support/extmods.py).
 """
 import importlib.util
+import sys
 
 from support.paths import REPO
 
@@ -12,6 +13,10 @@ def load_salt_module(relpath: str, name: str, salt: dict | None = None, opts: di
     """Import ``REPO/relpath`` as a fresh module named ``name``, with ``__salt__``, ``__opts__``
     and ``__grains__`` set. A state module also gets the shared helpers it reaches through
     ``__salt__`` (``maia_errors``, ``maia_state_ret``), as Salt would give it."""
+    # Salt's loader puts the synced _utils/ (the host-side library) on sys.path for modules
+    # and states; so does this
+    if str(REPO / "_utils") not in sys.path:
+        sys.path.append(str(REPO / "_utils"))
     spec = importlib.util.spec_from_file_location(name, REPO / relpath)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -18,9 +18,7 @@ def _load(name):
 def argocd():
     secrets = _load("maia_secrets")
     module = _load("maia_argocd")
-    errors = _load("maia_errors")
     module.__salt__ = {f"maia_secrets.{fn}": getattr(secrets, fn) for fn in ("mask", "collect", "scrub")}
-    module.__salt__.update({f"maia_errors.{fn}": getattr(errors, fn) for fn in ("error", "kind", "with_message")})
     module.__context__ = {}
     module.__opts__ = {"test": False}
     return module
@@ -144,7 +142,7 @@ def test_bad_app_spec_is_refused_with_the_key_named(argocd, spec, message):
     with pytest.raises(CommandExecutionError) as err:
         argocd.build_app("maia-core-x", spec)
     assert message in str(err.value) and "maia-core-x" in str(err.value)
-    assert err.value.info == {"maia_error": "invalid"}  # the kind states read (_modules/maia_errors.py)
+    assert err.value.info == {"maia_error": "invalid"}  # the kind states read (_utils/maia_error_kinds.py)
 
 
 def test_bad_sync_wave_is_refused(argocd):
