@@ -12,6 +12,7 @@ With ``MAIA_E2E_KUBECONFIG=path`` the same tests run against that real cluster
 (ArgoCD installed by stage 2).
 """
 import copy
+import time
 
 import pytest
 
@@ -138,6 +139,10 @@ def test_clean_removes_every_application(site, cluster):
     rc, data = site.apply("maia.admin.clean")
     assert rc == 0, failures(data)
     assert {f"maia-admin-app-{c}-clean" for c in ADMIN_APPS} <= changed(data)
+    # a cascading delete ends when the controller has run the Application's finalizer: wait for it
+    deadline = time.monotonic() + 30
+    while [n for n in cluster.apps() if n.startswith("maia-admin-")] and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert not [n for n in cluster.apps() if n.startswith("maia-admin-")]
     rc, data = site.apply("maia.admin.clean")
     assert rc == 0 and changed(data) == set()
