@@ -25,7 +25,7 @@ from typing import Any, Callable
 import yaml
 
 from .addresses import network
-from .files import PlannedFile, commit_folder, dump_yaml, load_yaml_unique
+from .files import PlannedFile, commit_folder, dump_yaml, load_yaml_mapping
 from .merge import deep_merge
 
 FILE = "collection-vars.yaml"
@@ -275,13 +275,7 @@ def unknown(variables: dict) -> list[str]:
 
 def _read_mapping(path: Path) -> dict:
     """A YAML file of variable names to values ({} when empty)."""
-    try:
-        data = load_yaml_unique(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CollectionVarError(f"{path}: cannot be read as YAML: {exc}".replace("\n", " ")) from None
-    if not isinstance(data, dict):
-        raise CollectionVarError(f"{path}: must hold a mapping of collection variable names to values")
-    return data
+    return load_yaml_mapping(path, CollectionVarError, "must hold a mapping of collection variable names to values")
 
 
 def read_file(config_folder) -> dict:

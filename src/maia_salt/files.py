@@ -46,6 +46,18 @@ def load_yaml_unique(text: str):
     return yaml.load(text, Loader=_UniqueKeyLoader)
 
 
+def load_yaml_mapping(path: Path, error: type, expected: str) -> dict:
+    """A YAML file that holds a mapping ({} when empty); a file that cannot be read, is not YAML
+    or holds something else raises ``error`` naming the file (``expected`` says what it should hold)."""
+    try:
+        data = load_yaml_unique(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise error(f"{path}: cannot be read as YAML: {exc}".replace("\n", " ")) from None
+    if not isinstance(data, dict):
+        raise error(f"{path}: {expected}")
+    return data
+
+
 def dump_yaml(data) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .files import PlannedFile, commit_folder, dump_yaml, load_yaml_unique
+from .files import PlannedFile, commit_folder, dump_yaml, load_yaml_mapping, load_yaml_unique
 
 GROUPS = ("control-plane", "nfs_server", "nfs_clients")
 # Ansible's own groups: a host may be listed there, it gets no MAIA role from it
@@ -365,12 +365,7 @@ def _read_host_vars(host: Host, host_vars_dir: Path) -> None:
         path = Path(host_vars_dir) / f"{host.name}{suffix}"
         if not path.is_file():
             continue
-        try:
-            data = load_yaml_unique(path.read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise InventoryError(f"{path}: cannot be read as YAML: {exc}".replace("\n", " ")) from None
-        if not isinstance(data, dict):
-            raise InventoryError(f"{path}: expected a mapping of host variables")
+        data = load_yaml_mapping(path, InventoryError, "expected a mapping of host variables")
         device_list = data.get("device_list")
         if device_list is not None and not (
             isinstance(device_list, list) and all(isinstance(d, str) for d in device_list)
