@@ -436,7 +436,9 @@ def test_collection_variables_reach_the_nfs_server_stage_2_and_stage_3(tmp_path)
     assert k8s["maia-k8s-microk8s-addons-enabled"]["addons"] == ["hostpath-storage", "rbac", "dns"]
     assert ids(k8s, "maia-k8s-microk8s-ufw-") == ["maia-k8s-microk8s-ufw-10250-tcp-allowed", "maia-k8s-microk8s-ufw-16443-tcp-allowed"]
     core = render_sls(tmp_path / "core", "maia.core.sync", "maia-node-0", {**OS["ubuntu24"], **NO_GPU}, {}, **site)
-    sync = core["maia-core-app-traefik-synced"]
+    # the sync wave that holds traefik (one maia_argocd.apps_synced state per wave)
+    sync = next(a for a in core.values() if a.get("fun") == "maia_argocd.apps_synced"
+                and "maia-core-traefik" in {app["name"] for app in a["apps"]})
     assert (sync["retries"], sync["retry_interval"]) == (5, 20)
     nfs = core["maia-core-app-nfs-provisioner-present"]["spec"]["source"]["helm"]["valuesObject"]["nfs"]
     assert nfs["path"] == "/srv/share"
