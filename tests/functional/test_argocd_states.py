@@ -450,8 +450,8 @@ def test_synced_but_progressing_app_is_waited_for_without_a_new_sync(cluster, sa
     assert "timed out after 3s waiting for Synced and Healthy" in first["comment"]
     assert "health Progressing" in first["comment"]
     op_before = cluster.get("Application", "maia-test-slow")["status"]["operationState"]
-    # it becomes Healthy once app_synced of the next run has read it (Salt's second read: app_present's
-    # GET, then app_synced's list of the namespace's Applications)
+    # it becomes Healthy once apps_synced of the next run has read it (Salt's second read: app_present's
+    # GET, then apps_synced's list of the namespace's Applications)
     import threading
 
     cluster.api.reset_requests()
