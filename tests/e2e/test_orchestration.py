@@ -46,6 +46,12 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_
     assert sum(r.changed for r in second.values()) == 0, rerun.text
     assert {k: r.states for k, r in second.items()} == {k: r.states for k, r in first.items()}, rerun.text
 
+    # the plan of a converged site, all four stages: nothing would change
+    plan = maia_install(site_lab, "--test")
+    assert plan.returncode == 0, plan.text
+    assert "plan: nothing would change" in plan.stdout and "WOULD CHANGE" not in plan.stdout, plan.text
+    assert plan.order_of(["stage 1 prepare on", "stage 2 k8s on", "stage 3 core on", "stage 4 admin on"]), plan.stderr
+
 
 def test_salt_ssh_mode_summaries_are_truthful(site_lab):
     """A run over salt-ssh that changes something on one host, then one that changes nothing."""
