@@ -94,7 +94,8 @@ def _finish(command: str, report, as_json: bool, test: bool = False) -> None:
               help="When hosts still run an earlier state run: wait for it, then run (default: ask on a terminal, "
                    "else stop).")
 @click.option("--skip-unreachable", is_flag=True,
-              help="Minions that do not answer are left out of this run and reported as not done (exit 1).")
+              help="Hosts that do not answer (minion, or SSH with --ssh) are left out of this run and reported as "
+                   "not done (exit 1).")
 @_JSON
 def install(salt_config, ssh, stages, pillar_json, pillar_file, test, wait, skip_unreachable, as_json):
     """Run orch.maia (salt-run state.orch): live progress, then a summary per stage and host
@@ -102,7 +103,7 @@ def install(salt_config, ssh, stages, pillar_json, pillar_file, test, wait, skip
     extra = _extra_pillar(pillar_json, pillar_file)
     stage_list = stages
     hosts = _site_checked(salt_config, extra)
-    absent = [] if ssh else _absent(salt_config, hosts, skip_unreachable, as_json, test)
+    absent = _absent(salt_config, hosts, ssh, skip_unreachable, as_json, test)
     if absent:
         from .merge import deep_merge
 
@@ -120,17 +121,20 @@ def install(salt_config, ssh, stages, pillar_json, pillar_file, test, wait, skip
     _finish("install", report, as_json, test)
 
 
-def _absent(salt_config: str, hosts: list[str], skip: bool, as_json: bool, test: bool) -> list[str]:
-    """The inventory's minions that do not answer, asked before any stage; without --skip-unreachable
-    any of them stops the run here (exit 1), naming them and the fix."""
+def _absent(salt_config: str, hosts: list[str], ssh: bool, skip: bool, as_json: bool, test: bool) -> list[str]:
+    """The inventory's hosts that do not answer (their minion, or over salt-ssh their SSH server), asked
+    before any stage; without --skip-unreachable any of them stops the run here (exit 1), naming them
+    and the fix."""
     from . import reach
     from .install import master_opts
 
-    click.echo(f"asking the {len(hosts)} host(s) of the inventory whether their minions answer ...", err=True)
-    absent = reach.absent_minions(master_opts(salt_config), hosts)
+    what = "SSH servers" if ssh else "minions"
+    click.echo(f"asking the {len(hosts)} host(s) of the inventory whether their {what} answer ...", err=True)
+    opts = master_opts(salt_config)
+    absent = reach.absent_ssh_hosts(opts, hosts) if ssh else reach.absent_minions(opts, hosts)
     if not absent:
         return []
-    click.echo(f"{'warning' if skip else 'error'}: {reach.message(absent)}", err=True)
+    click.echo(f"{'warning' if skip else 'error'}: {reach.message(absent, ssh)}", err=True)
     if skip:
         return absent
     if as_json:
@@ -139,7 +143,7 @@ def _absent(salt_config: str, hosts: list[str], skip: bool, as_json: bool, test:
 
         rows = [HostResult("-", host, error="did not answer") for host in absent]
         click.echo(jsonout.dumps(jsonout.document("install", ok=False, exit_code=1, test=test, results=rows,
-                                                  notes=[reach.message(absent)])))
+                                                  notes=[reach.message(absent, ssh)])))
     click.echo("nothing was run", err=True)
     sys.exit(1)
 

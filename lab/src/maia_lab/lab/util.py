@@ -52,13 +52,10 @@ def port_open(addr: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def ssh_banner(addr: str, port: int = 22, timeout: float = 1.0) -> bool:
-    """True when an SSH server answers with its banner (not just an open port)."""
-    try:
-        with socket.create_connection((addr, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            return sock.recv(64).startswith(b"SSH-")
-    except OSError:
-        return False
+    """True when an SSH server answers with its banner (not just an open port): maia install's own check."""
+    from maia_salt.reach import ssh_answers
+
+    return ssh_answers(addr, port, timeout)
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
