@@ -6,7 +6,7 @@ after test_orchestration.py, on the site it installed.
 """
 import re
 
-from support.install_output import check_truthful, ctrl_c, maia_install, start_install, wait_for_line
+from support.install_output import check_truthful, ctrl_c, finish, maia_install, start_install, wait_for_line
 
 HOSTS = {"maia-node-0", "maia-node-1", "maia-node-2"}
 
@@ -47,7 +47,7 @@ def test_ctrl_c_leaves_the_stage_running_then_a_rerun_converges(site_lab):
         line, _ = wait_for_line(proc, r"stage 1 prepare on .* \(job \d+\)")
         jid = re.search(r"\(job (\d+)\)", line)[1]
         ctrl_c(proc)
-        _, stderr = proc.communicate(timeout=120)
+        _, stderr = finish(proc)  # no Salt noise after Ctrl-C either
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -14,6 +14,14 @@ ROW = re.compile(r"^(prepare|k8s|core|admin)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(
 TOTAL = re.compile(r"^(\d+) hosts, (\d+) states, (\d+) changed, (\d+) failed")
 STAGE_JOB = re.compile(r"stage \d (prepare|k8s|core|admin) on (.+) \(job (\d+)\)$")
 PROGRESS = re.compile(r"^\[\s*\d+\.\ds\] (.*)$")
+# Salt's warnings and stack dumps: a `maia` command sends them to its log file (runlog), never to the terminal
+NOISE = re.compile(r"TransportWarning|[Uu]nclosed|Traceback")
+
+
+def assert_quiet(text: str) -> None:
+    """What a `maia` or `maia-configure` command printed holds none of Salt's warnings or stack dumps."""
+    found = NOISE.search(text)
+    assert not found, f"{found[0]!r} in what a maia command printed:\n{text}"
 
 
 @dataclass
@@ -77,9 +85,16 @@ def maia_bin() -> str:
 
 def maia_install(lab, *args: str, timeout: float = 3600) -> InstallRun:
     """`maia install -c LABDIR ARGS` with stdout and stderr in pipes (so: plain progress lines)."""
-    proc = subprocess.run([maia_bin(), "install", "-c", lab.dir, *args], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = run_maia("install", "-c", lab.dir, *args, timeout=timeout)
     return InstallRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_maia(*args: str, timeout: float = 3600, **kw) -> subprocess.CompletedProcess:
+    """`maia ARGS` with stdout and stderr in pipes; asserts that neither holds Salt's noise."""
+    proc = subprocess.run([maia_bin(), *args], capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, **kw)
+    assert_quiet(proc.stdout + proc.stderr)
+    return proc
 
 
 def start_install(lab, *args: str) -> subprocess.Popen:
@@ -97,9 +112,17 @@ def wait_for_line(proc: subprocess.Popen, pattern: str, timeout: float = 600) ->
         if not line:
             break
         seen.append(line)
+        assert_quiet(line)
         if re.search(pattern, line):
             return line, seen
     raise AssertionError(f"no line matching {pattern!r} in:\n{''.join(seen)}")
+
+
+def finish(proc: subprocess.Popen, timeout: float = 120) -> tuple[str, str]:
+    """Wait for a started `maia` command to end; (the rest of its stdout, of its stderr), which hold no noise."""
+    out, err = proc.communicate(timeout=timeout)
+    assert_quiet(out + err)
+    return out, err
 
 
 def ctrl_c(proc: subprocess.Popen) -> None:
