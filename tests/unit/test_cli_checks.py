@@ -175,6 +175,8 @@ def test_mistyped_cluster_name_on_a_rerun_is_refused(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "next steps:" in first.stdout and "maia-configure import-inventory" in first.stdout
     assert "maia install" in first.stdout
+    # the Salt setup between them: the master's maia ext_pillar on this folder, or a salt-ssh roster
+    assert f"ext_pillar (config_folder: {folder})" in first.stdout and "maia roster" in first.stdout
     files = sorted(p.name for p in folder.iterdir())
     typo = _configure(folder, "maia-clsuter")
     assert typo.returncode == 2, typo.stdout + typo.stderr

@@ -175,3 +175,39 @@ def test_salt_warnings_go_to_the_log_file_not_the_terminal(tmp_path):
     assert "Unclosed" not in proc.stderr and "Salt error" not in proc.stderr and "Traceback" not in proc.stderr
     text = log.read_text()
     assert "Unclosed transport!" in text and "a Salt error record" in text
+
+
+def _recorded(monkeypatch, report):
+    """The orchestration is not started: run_with_progress gives ``report``, as a real run returns it."""
+    monkeypatch.setattr(cli, "run_with_progress", lambda *args, **kw: report)
+
+
+@pytest.mark.parametrize("command", [["reset", "--test"], ["remove-host", "maia-node-1", "--test"]])
+def test_json_of_reset_and_remove_host_is_one_masked_document(tmp_path, monkeypatch, command):
+    from maia_salt.install import InstallReport
+
+    (tmp_path / "master").write_text("{}\n")
+    _recorded(monkeypatch, InstallReport(summary.from_state_run("prepare", PREDICTED), [], 3.0, 0))
+    result = _maia([*command, "-c", str(tmp_path), "--json"])
+    doc = _check(json.loads(result.stdout))
+    assert doc["command"] == command[0] and doc["test"] is True
+    assert result.exit_code == doc["exit_code"] == 0, result.output
+    (row,) = doc["hosts"]
+    assert row["host"] == "maia-node-1" and len(row["changes"]) == 2
+    assert "hash-value" not in result.stdout
+
+
+def test_json_of_preflight_holds_each_finding_and_exit_1(tmp_path, monkeypatch):
+    from maia_salt.day2 import PreflightReport
+
+    finding = {"level": "error", "check": "storage", "message": "/dev/sdz does not exist",
+               "fix": "name an existing disk in device_list"}
+    hosts = {"maia-node-0": {"roles": [], "checks": {}, "findings": []},
+             "maia-node-1": {"roles": [], "checks": {}, "findings": [finding]}}
+    (tmp_path / "master").write_text("{}\n")
+    _recorded(monkeypatch, PreflightReport(hosts, [], 2.0, 0))
+    result = _maia(["preflight", "-c", str(tmp_path), "--json"])
+    doc = _check(json.loads(result.stdout))
+    assert doc["command"] == "preflight" and doc["ok"] is False
+    assert result.exit_code == doc["exit_code"] == 1, result.output
+    assert doc["findings"] == [{"host": "maia-node-1", **finding}]
