@@ -119,8 +119,14 @@ def wait_for_line(proc: subprocess.Popen, pattern: str, timeout: float = 600) ->
 
 
 def finish(proc: subprocess.Popen, timeout: float = 120) -> tuple[str, str]:
-    """Wait for a started `maia` command to end; (the rest of its stdout, of its stderr), which hold no noise."""
-    out, err = proc.communicate(timeout=timeout)
+    """Wait for a started `maia` command to end; (the rest of its stdout, of its stderr), which hold no noise.
+    Both are read through the same buffered files as wait_for_line (communicate() would skip what they hold)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        out, err = pool.submit(proc.stdout.read), pool.submit(proc.stderr.read)
+        proc.wait(timeout=timeout)
+        out, err = out.result(timeout=timeout), err.result(timeout=timeout)
     assert_quiet(out + err)
     return out, err
 
