@@ -355,7 +355,7 @@ def validate(config_folder, pillar_json, pillar_file, as_json):
 @_JSON
 def status(salt_config, ssh, as_json):
     """The last run of each stage on each host (the master's job cache: when, result, changes), and
-    whether each host's minion answers now (not asked with --ssh). Changes nothing."""
+    whether each host answers now (its minion; with --ssh its SSH server). Changes nothing."""
     import salt.runner
 
     from . import jsonout, reach
@@ -371,8 +371,8 @@ def status(salt_config, ssh, as_json):
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     names = sorted(set(hosts) | {r.host for r in rows})
-    absent = [] if ssh else reach.absent_minions(opts, names)
-    answers = {name: (None if ssh else name not in absent) for name in names}
+    absent = reach.absent_ssh_hosts(opts, names) if ssh else reach.absent_minions(opts, names)
+    answers = {name: name not in absent for name in names}
     doc = jsonout.of_status(rows, answers)
     click.echo(jsonout.dumps(doc) if as_json else render(rows, answers))
     sys.exit(doc["exit_code"])

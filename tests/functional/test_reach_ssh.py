@@ -92,3 +92,13 @@ def test_skip_unreachable_over_ssh_leaves_the_host_out_and_reports_it(salt_confi
     assert given["pillar"]["maia"]["orch"]["skip"] == ["maia-node-2"], given
     assert "warning: not answering: maia-node-2" in result.output
     assert "maia-node-2: did not answer: left out of this run (--skip-unreachable)" in result.output
+
+
+def test_status_over_ssh_asks_each_hosts_ssh_server(salt_config, monkeypatch):
+    """`maia status --ssh`: the job cache's rows are left empty here (tests/unit/test_status.py reads
+    them); each inventory host is asked on the roster's port: maia-node-2's is closed."""
+    monkeypatch.setattr(cli, "_site_checked", lambda salt_config, extra: HOSTS[:1] + HOSTS[2:3])
+    monkeypatch.setattr("maia_salt.status.last_runs", lambda run, hosts: [])
+    result = CliRunner().invoke(cli.main, ["status", "--ssh", "-c", salt_config])
+    assert result.exit_code == 1, result.output
+    assert "host maia-node-0: answers" in result.output and "host maia-node-2: DOES NOT ANSWER" in result.output
