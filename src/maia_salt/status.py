@@ -11,6 +11,7 @@ from .summary import HostResult, host_result
 
 from .checks import INSTALL_STAGES as STAGES
 MAX_JOBS = 50  # newest stage jobs read per run of the command
+LOG_HINT = "salt-run -c <salt config> jobs.list_jobs shows it"
 
 
 class StatusError(RuntimeError):
@@ -36,8 +37,10 @@ def stage_jobs(runner) -> list[tuple[str, str, str]]:
     # no search_function: Salt's filter fails on a job of several functions (the module sync's),
     # whose Function is a list; _stage_of picks the stage jobs
     jobs = runner("jobs.list_jobs") or {}
-    if not isinstance(jobs, dict):  # the runner's own error text
-        raise StatusError(f"the master's job cache cannot be read: {str(jobs).strip().splitlines()[0][:300]}")
+    if not isinstance(jobs, dict):  # the runner's own error text: its exception's line, not Salt's stack dump
+        lines = [line.strip() for line in str(jobs).strip().splitlines() if line.strip()] or ["no answer"]
+        reason = lines[-1] if "Traceback (most recent call last)" in lines[0] else lines[0]
+        raise StatusError(f"the master's job cache cannot be read: {reason[:300]} (the whole error: {LOG_HINT})")
     found = [(jid, stage, str(job.get("StartTime", ""))) for jid, job in jobs.items()
              if isinstance(job, dict) and (stage := _stage_of(job))]
     return sorted(found, key=lambda item: item[0], reverse=True)[:MAX_JOBS]  # jids sort by time

@@ -38,3 +38,14 @@ def test_last_run_per_host_and_stage():
 def test_an_unreadable_job_cache_is_named():
     with pytest.raises(status.StatusError, match="job cache cannot be read"):
         status.last_runs(lambda fun, **kw: "Exception occurred in runner jobs.list_jobs: ...")
+
+
+def test_the_runners_stack_dump_is_not_shown_only_its_exception():
+    """Salt's runner error holds a whole traceback: `maia status` names the exception, never the stack."""
+    text = ("Exception occurred in runner jobs.list_jobs: Traceback (most recent call last):\n"
+            '  File "/salt/client/mixins.py", line 401, in low\n    data["return"] = func(*args, **kwargs)\n'
+            "FileNotFoundError: [Errno 2] No such file or directory: '/var/cache/salt/master/jobs'\n")
+    with pytest.raises(status.StatusError) as error:
+        status.last_runs(lambda fun, **kw: text)
+    assert "FileNotFoundError: [Errno 2] No such file or directory" in str(error.value)
+    assert "Traceback" not in str(error.value) and "mixins.py" not in str(error.value)
