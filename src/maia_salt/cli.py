@@ -17,7 +17,7 @@ def main():
     """maia-salt: install the MAIA platform with Salt.
 
     Exit codes: 0 done, 1 a host, stage or check failed, 2 bad input (nothing was run),
-    130 interrupted. Salt's own warnings go to $MAIA_LOG_FILE (default
+    3 drift found (maia drift), 130 interrupted. Salt's own warnings go to $MAIA_LOG_FILE (default
     ~/.local/state/maia-salt/maia.log), not to the terminal."""
     from . import runlog
 
@@ -120,7 +120,8 @@ def install(salt_config, ssh, stages, pillar_json, pillar_file, test, wait, skip
     _finish("install", report, as_json, test)
 
 
-def _absent(salt_config: str, hosts: list[str], skip: bool, as_json: bool, test: bool) -> list[str]:
+def _absent(salt_config: str, hosts: list[str], skip: bool, as_json: bool, test: bool,
+            command: str = "install") -> list[str]:
     """The inventory's minions that do not answer, asked before any stage; without --skip-unreachable
     any of them stops the run here (exit 1), naming them and the fix."""
     from . import reach
@@ -138,7 +139,7 @@ def _absent(salt_config: str, hosts: list[str], skip: bool, as_json: bool, test:
         from .summary import HostResult
 
         rows = [HostResult("-", host, error="did not answer") for host in absent]
-        click.echo(jsonout.dumps(jsonout.document("install", ok=False, exit_code=1, test=test, results=rows,
+        click.echo(jsonout.dumps(jsonout.document(command, ok=False, exit_code=1, test=test, results=rows,
                                                   notes=[reach.message(absent)])))
     click.echo("nothing was run", err=True)
     sys.exit(1)
@@ -382,6 +383,8 @@ def _add_optional_commands():
     for entry in entry_points(group="maia.commands"):
         main.add_command(entry.load(), entry.name)
 
+
+from . import cli_drift  # noqa: E402,F401  registers maia drift on main
 
 _add_optional_commands()
 

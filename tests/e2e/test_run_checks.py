@@ -1,5 +1,5 @@
 """`maia install` on the lab: an absent minion named before any stage, the plan of --test, the
---json document, and output free of Salt's warnings and stack dumps.
+--json document, `maia drift`, and output free of Salt's warnings and stack dumps.
 
 Real: the hosts (systemd-nspawn Debian, UFW), Salt (master, minions). Stand-ins
 (docs/standins.md) for the Kubernetes API, MicroK8s and ArgoCD; these tests run stage 1 only,
@@ -57,7 +57,7 @@ def test_a_stopped_minion_is_named_within_15_seconds(site_lab):
 def test_test_run_names_the_host_and_state_of_a_deleted_ufw_rule(site_lab):
     """After stage 1, one UFW rule is deleted on maia-node-1: --test names that host and that
     state with its predicted change, and the --json document (validated against the shipped
-    schema) holds the same."""
+    schema) holds the same; `maia drift --json` reports it as drift (exit 3)."""
     first = maia_install(site_lab, "--stages", "prepare")
     assert first.returncode == 0, first.text
     _quiet(first)
@@ -79,6 +79,17 @@ def test_test_run_names_the_host_and_state_of_a_deleted_ufw_rule(site_lab):
         changed = {(row["host"], change["state"]) for row in doc["hosts"] for change in row["changes"]}
         assert changed == {("maia-node-1", state)}, doc
         assert doc["test"] is True and doc["exit_code"] == 0
+
+        # maia drift is the same check with its own verdict: exit 3, the host and the state named
+        drift = subprocess.run([maia_bin(), "drift", "-c", site_lab.dir, "--stages", "prepare", "--json"],
+                               capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL)
+        assert drift.returncode == 3, drift.stdout + drift.stderr
+        assert not NOISE.search(drift.stdout + drift.stderr), drift.stderr
+        drift_doc = json.loads(drift.stdout)
+        jsonschema.Draft202012Validator(jsonout.schema()).validate(drift_doc)
+        assert drift_doc["command"] == "drift" and drift_doc["exit_code"] == 3, drift_doc
+        assert {(row["host"], change["state"]) for row in drift_doc["hosts"]
+                for change in row["changes"]} == {("maia-node-1", state)}, drift_doc
     finally:
         site_lab.ssh("maia-node-1", f"ufw allow from {peer}", check=False)
 

@@ -8,8 +8,8 @@ out. Each command has a kind, which says where the tests run it:
 - ``salt-call``: with ``salt-call --local`` on this machine, against a site made
   by ``maia-configure`` and the Kubernetes API stand-in (tests/docs);
 - ``configure``: ``maia-configure``, ``maia roster``, ``maia validate``, ``maia hosts``: on this machine (tests/docs);
-- ``lab``: ``salt-run``, ``salt-ssh``, ``salt``, ``maia install``, ``maia preflight``
-  and the ``--test`` runs of ``maia reset``/``maia remove-host``: verbatim from the
+- ``lab``: ``salt-run``, ``salt-ssh``, ``salt``, ``maia install``, ``maia preflight``,
+  ``maia drift`` and the ``--test`` runs of ``maia reset``/``maia remove-host``: verbatim from the
   folder of the end-to-end lab (tests/e2e/test_orchestration.py);
 - ``day2``: the real runs of ``maia reset``, ``maia remove-host`` and their
   orchestrations, which take a site apart: tests/docs checks each documented
@@ -72,7 +72,8 @@ class DocCommand:
             a in ("orch.maia_reset", "orch.maia_remove_host") for a in argv)
         if destructive:
             return "lab" if ("--test" in argv or "test=True" in argv) else "day2"
-        if prog in ("salt-run", "salt-ssh", "salt") or argv[:2] in (["maia", "install"], ["maia", "preflight"]):
+        if prog in ("salt-run", "salt-ssh", "salt") or argv[:2] in (["maia", "install"], ["maia", "preflight"],
+                                                                        ["maia", "drift"]):
             return "lab"
         if argv[:2] == ["maia", "lab"] or self.text.startswith("cd /var/lib/maia-lab/"):
             return "lab-cli"
