@@ -384,7 +384,7 @@ def _add_optional_commands():
         main.add_command(entry.load(), entry.name)
 
 
-from . import cli_drift  # noqa: E402,F401  registers maia drift on main
+from . import cli_backup, cli_drift  # noqa: E402,F401  register maia backup, restore and drift on main
 
 _add_optional_commands()
 
