@@ -137,3 +137,46 @@ def test_skip_unreachable_converges_the_others(site_lab):
     finally:
         site_lab.ssh("maia-node-2", "systemctl start salt-minion")
         _minion_answers(site_lab, "maia-node-2")
+
+
+def test_the_scheduled_drift_check_names_a_deleted_rule_in_status(site_lab):
+    """pillar maia:drift:interval (the site's pillar) puts maia_drift.check on every minion's
+    scheduler through stage 1; a UFW rule deleted on maia-node-1 then shows in `maia status --json`
+    within the interval as a drift row naming the host and the state; interval 0 takes the job off."""
+    import os
+
+    import yaml
+    from maia_lab.lab.saltconfig import write_lab_pillar
+
+    pillar_dir = site_lab.path("pillar")
+    state = "maia-prepare-ufw-rule-from-maia-node-0-allowed"
+    peer = site_lab.host("maia-node-0").address
+    write_lab_pillar(pillar_dir, "drift", {"maia": {"drift": {"interval": 30, "stages": ["prepare"]}}})
+    try:
+        run = maia_install(site_lab, "--stages", "prepare", "--wait")
+        assert run.returncode == 0, run.text
+        site_lab.ssh("maia-node-1", f"ufw delete allow from {peer}")
+        deadline, seen = time.monotonic() + 180, None
+        while time.monotonic() < deadline:
+            proc = subprocess.run([maia_bin(), "status", "-c", site_lab.dir, "--json"], capture_output=True,
+                                  text=True, timeout=300)
+            doc = json.loads(proc.stdout)
+            jsonschema.Draft202012Validator(jsonout.schema()).validate(doc)
+            seen = {r["host"]: r for r in doc["hosts"] if r["stage"] == "drift"}
+            if [c["state"] for c in (seen.get("maia-node-1") or {}).get("changes", [])] == [f"prepare: {state}"]:
+                break
+            time.sleep(5)
+        else:
+            raise AssertionError(f"no drift row naming {state} on maia-node-1 within 180 s: {seen}")
+        assert seen["maia-node-0"]["changed"] == 0 and seen["maia-node-0"]["states"] > 0, seen
+    finally:
+        site_lab.ssh("maia-node-1", f"ufw allow from {peer}", check=False)
+        write_lab_pillar(pillar_dir, "drift", {"maia": {"drift": {"interval": 0}}})
+        off = maia_install(site_lab, "--stages", "prepare", "--wait")
+        os.unlink(os.path.join(pillar_dir, "drift.sls"))
+        names = sorted(f[:-4] for f in os.listdir(pillar_dir) if f.endswith(".sls") and f != "top.sls")
+        with open(os.path.join(pillar_dir, "top.sls"), "w", encoding="utf-8") as fh:
+            yaml.safe_dump({"base": {"*": names}}, fh)
+    assert off.returncode == 0, off.text
+    listed = site_lab.salt("maia-node-1", "schedule.list", "--out=json", "--static", check=False)
+    assert "maia-drift-check" not in listed.stdout, listed.stdout
