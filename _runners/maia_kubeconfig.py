@@ -38,7 +38,6 @@ and API port (or ``api_server_url`` when the site sets one). A kubeconfig with
 ``insecure-skip-tls-verify`` is refused, naming the host and the field, and
 nothing is written.
 """
-import base64
 import hashlib
 import json
 import logging
@@ -47,8 +46,9 @@ import re
 import shutil
 import tempfile
 
-import salt.client
 from salt.exceptions import SaltRunnerError
+
+from maia_salt import sealed
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,6 @@ __virtualname__ = "maia_kubeconfig"
 PAIR_DIR = ".maia-kube"
 CURRENT = "current"
 CA_NAME = "ca.crt"
-SEAL_INFO = b"maia-salt kubeconfig export v1"  # the same label as maia_microk8s.seal
 _CLUSTER_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
@@ -98,30 +97,14 @@ def _cluster_name(folder, given=None):
 
 
 def _keypair():
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
-    private = X25519PrivateKey.generate()
-    public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return private, base64.b64encode(public).decode()
+    return sealed.keypair()
 
 
 def _open(private, bundle):
     """The ``{"kubeconfig", "ca_crt"}`` texts inside a sealed bundle."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
     try:
-        epk = base64.b64decode(bundle["epk"], validate=True)
-        nonce = base64.b64decode(bundle["nonce"], validate=True)
-        sealed = base64.b64decode(bundle["sealed"], validate=True)
-        shared = private.exchange(X25519PublicKey.from_public_bytes(epk))
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=epk, info=SEAL_INFO).derive(shared)
-        data = json.loads(AESGCM(key).decrypt(nonce, sealed, SEAL_INFO))
-    except (KeyError, TypeError, ValueError, InvalidTag):
+        data = json.loads(sealed.open_bundle(private, bundle))
+    except (sealed.SealError, ValueError):
         raise SaltRunnerError("the host's export bundle is malformed or was not sealed to this run's key") from None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("kubeconfig", "ca_crt")):
         raise SaltRunnerError("the host's export bundle does not hold a kubeconfig and a CA")
@@ -129,45 +112,11 @@ def _open(private, bundle):
 
 
 def _call(tgt, ssh, roster_file, timeout, fun_kwargs):
-    fun = "maia_microk8s.export_bundle"
     arg = [f"{k}={v}" for k, v in fun_kwargs.items()]
-    if ssh:
-        from salt.client.ssh.client import SSHClient
-
-        client = SSHClient(mopts=__opts__)
-        kwargs = {"roster_file": roster_file} if roster_file else {}
-        raw = client.cmd(tgt, fun, arg=arg, timeout=timeout, **kwargs)
-    else:
-        client = salt.client.get_local_client(__opts__["conf_file"])
-        raw = client.cmd(tgt, fun, arg=arg, timeout=timeout, full_return=True)
-    if not raw:
-        raise SaltRunnerError(f"{tgt} did not answer {fun} (is it up and in the roster/accepted?)")
-    out = {}
-    for minion, ret in raw.items():
-        value, retcode = _unwrap(ret)
-        if retcode or not isinstance(value, dict) or "sealed" not in value:
-            raise SaltRunnerError(f"{minion}: {fun} failed: {_error_text(value)}")
-        out[minion] = value
-    return out
-
-
-def _unwrap(ret):
-    """(value, retcode) from a LocalClient full return or an SSHClient return."""
-    if isinstance(ret, dict):
-        if "ret" in ret and "retcode" in ret:
-            return ret["ret"], ret.get("retcode") or 0
-        if "return" in ret and ("retcode" in ret or "jid" in ret):
-            return ret["return"], ret.get("retcode") or 0
-    return ret, 0
-
-
-def _error_text(value):
-    """The error a minion reported, never the data it returned."""
-    if isinstance(value, str):
-        return value.strip()[:500]
-    if isinstance(value, dict) and value.get("stderr"):
-        return str(value["stderr"]).strip()[:500]
-    return f"unexpected {type(value).__name__} return"
+    try:
+        return sealed.ask(__opts__, tgt, "maia_microk8s.export_bundle", arg, ssh, roster_file, timeout)
+    except sealed.SealError as exc:
+        raise SaltRunnerError(str(exc)) from None
 
 
 # ------------------------------------------------------------ writing the pair

@@ -17,7 +17,7 @@ def main():
     """maia-salt: install the MAIA platform with Salt.
 
     Exit codes: 0 done, 1 a host, stage or check failed, 2 bad input (nothing was run),
-    130 interrupted. Salt's own warnings go to $MAIA_LOG_FILE (default
+    3 drift found (maia drift), 130 interrupted. Salt's own warnings go to $MAIA_LOG_FILE (default
     ~/.local/state/maia-salt/maia.log), not to the terminal."""
     from . import runlog
 
@@ -121,7 +121,8 @@ def install(salt_config, ssh, stages, pillar_json, pillar_file, test, wait, skip
     _finish("install", report, as_json, test)
 
 
-def _absent(salt_config: str, hosts: list[str], ssh: bool, skip: bool, as_json: bool, test: bool) -> list[str]:
+def _absent(salt_config: str, hosts: list[str], ssh: bool, skip: bool, as_json: bool, test: bool,
+            command: str = "install") -> list[str]:
     """The inventory's hosts that do not answer (their minion, or over salt-ssh their SSH server), asked
     before any stage; without --skip-unreachable any of them stops the run here (exit 1), naming them
     and the fix."""
@@ -142,7 +143,7 @@ def _absent(salt_config: str, hosts: list[str], ssh: bool, skip: bool, as_json: 
         from .summary import HostResult
 
         rows = [HostResult("-", host, error="did not answer") for host in absent]
-        click.echo(jsonout.dumps(jsonout.document("install", ok=False, exit_code=1, test=test, results=rows,
+        click.echo(jsonout.dumps(jsonout.document(command, ok=False, exit_code=1, test=test, results=rows,
                                                   notes=[reach.message(absent, ssh)])))
     click.echo("nothing was run", err=True)
     sys.exit(1)
@@ -386,6 +387,8 @@ def _add_optional_commands():
     for entry in entry_points(group="maia.commands"):
         main.add_command(entry.load(), entry.name)
 
+
+from . import cli_backup, cli_drift  # noqa: E402,F401  register maia backup, restore and drift on main
 
 _add_optional_commands()
 

@@ -3,7 +3,7 @@
 The document's shape is ``schemas/result.schema.json`` (JSON Schema 2020-12), shipped in the package
 and described in docs/json-output.md. Changes are masked (:func:`maia_salt.plan.masked`). Exit codes:
 0 done, 1 a host or step failed (or the check found errors), 2 bad input (then no document: the
-message is on standard error), 130 interrupted (Ctrl-C).
+message is on standard error), 3 (``maia drift`` only) a host drifted, 130 interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
@@ -61,6 +61,14 @@ def of_run(command: str, report, test: bool = False) -> dict:
         notes.append(f"salt-run: {report.raw_error[-2000:]}")
     return document(command, ok=report.ok, exit_code=EXIT_OK if report.ok else EXIT_FAILED, seconds=report.seconds,
                     test=test, results=report.results, failed_steps=report.failed_steps, notes=notes)
+
+
+def of_drift(report, exit_code: int) -> dict:
+    """``maia drift``: a run document of orch.maia under test=True whose exit code says whether
+    something drifted (:func:`maia_salt.drift.exit_code`: 0, 1 or 3); ``ok`` only with 0."""
+    doc = of_run("drift", report, test=True)
+    doc.update(ok=exit_code == EXIT_OK, exit_code=exit_code)
+    return doc
 
 
 def of_preflight(report) -> dict:

@@ -51,6 +51,53 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_
     assert plan.order_of(["stage 1 prepare on", "stage 2 k8s on", "stage 3 core on", "stage 4 admin on"]), plan.stderr
 
 
+def test_backup_restored_into_an_empty_folder_installs_with_no_change(site_lab, minion_install, tmp_path):
+    """`maia backup` of the converged lab (CONFIG_FOLDER, and the datastore snapshot and CA of
+    maia-node-0 through its minion: the MicroK8s stand-in's `dbctl backup` writes the snapshot), the
+    folder moved away, `maia restore` into its empty place: `maia install` (all four stages) then
+    changes nothing, because the restored folder holds the same secrets; the archive holds none of
+    them in clear, the CA key included, and --cluster-to gives back the host's CA key and snapshot."""
+    import shutil
+    import subprocess
+    import tarfile
+
+    from support.install_output import maia_bin
+    from support.secrets import find_secrets, site_secrets
+
+    assert minion_install["rerun"].returncode == 0, minion_install["rerun"].text
+    folder = site_lab.config_folder
+    (tmp_path / "keys").mkdir()
+    passphrase = tmp_path / "keys" / "passphrase"
+    passphrase.write_text("lab backup passphrase, kept apart\n")
+    archive = tmp_path / "site.maiabackup"
+    made = subprocess.run([maia_bin(), "backup", "-c", site_lab.dir, "--config-folder", folder, "-o", archive,
+                           "--passphrase-file", passphrase], capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, made.stderr
+    assert "the datastore snapshot and CA of maia-node-0" in made.stderr, made.stderr
+    ca_key = open(site_lab.path("hosts", "maia-node-0", "merged", "var/snap/microk8s/current/certs/ca.key"), "rb").read()
+    key_lines = {f"ca.key:{i}": line.decode() for i, line in enumerate(ca_key.splitlines()) if len(line) >= 32}
+    secrets = {**site_secrets(folder), **key_lines}
+    assert len(secrets) > 10 and key_lines and find_secrets(secrets, [archive]) == []
+    kept = f"{folder}.before-restore"
+    os.rename(folder, kept)
+    try:
+        (tmp_path / "cluster").mkdir()
+        back = subprocess.run([maia_bin(), "restore", archive, "--config-folder", folder, "--passphrase-file",
+                               passphrase, "--cluster-to", tmp_path / "cluster"], capture_output=True, text=True,
+                              timeout=300)
+        assert back.returncode == 0, back.stderr
+        assert (tmp_path / "cluster" / "ca.key").read_bytes() == ca_key
+        with tarfile.open(tmp_path / "cluster" / "datastore.tar.gz") as snapshot:
+            assert snapshot.getnames() == ["backup/datastore.json"]
+        run = maia_install(site_lab)
+        assert run.returncode == 0, run.text
+        rows = check_truthful(site_lab, run, STAGE_HOSTS)
+        assert sum(r.changed for r in rows.values()) == 0, run.text
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.rename(kept, folder)
+
+
 def test_salt_ssh_mode_summaries_are_truthful(site_lab):
     """A run over salt-ssh that changes something on one host, then one that changes nothing."""
     # stage 1 puts the CIFS flexVolume driver back to mode 0755

@@ -1,5 +1,5 @@
 """`maia install` on the lab: an absent minion named before any stage, the plan of --test, the
---json document, and output free of Salt's warnings and stack dumps.
+--json document, `maia drift`, and output free of Salt's warnings and stack dumps.
 
 Real: the hosts (systemd-nspawn Debian, UFW), Salt (master, minions). Stand-ins
 (docs/standins.md) for the Kubernetes API, MicroK8s and ArgoCD; these tests run stage 1 only,
@@ -49,7 +49,7 @@ def test_a_stopped_minion_is_named_within_15_seconds(site_lab):
 def test_test_run_names_the_host_and_state_of_a_deleted_ufw_rule(site_lab):
     """After stage 1, one UFW rule is deleted on maia-node-1: --test names that host and that
     state with its predicted change, and the --json document (validated against the shipped
-    schema) holds the same."""
+    schema) holds the same; `maia drift --json` reports it as drift (exit 3)."""
     first = maia_install(site_lab, "--stages", "prepare")
     assert first.returncode == 0, first.text
     peer = site_lab.host("maia-node-0").address
@@ -68,6 +68,17 @@ def test_test_run_names_the_host_and_state_of_a_deleted_ufw_rule(site_lab):
         changed = {(row["host"], change["state"]) for row in doc["hosts"] for change in row["changes"]}
         assert changed == {("maia-node-1", state)}, doc
         assert doc["test"] is True and doc["exit_code"] == 0
+
+        # maia drift is the same check with its own verdict: exit 3, the host and the state named
+        drift = subprocess.run([maia_bin(), "drift", "-c", site_lab.dir, "--stages", "prepare", "--json"],
+                               capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL)
+        assert drift.returncode == 3, drift.stdout + drift.stderr
+        assert not NOISE.search(drift.stdout + drift.stderr), drift.stderr
+        drift_doc = json.loads(drift.stdout)
+        jsonschema.Draft202012Validator(jsonout.schema()).validate(drift_doc)
+        assert drift_doc["command"] == "drift" and drift_doc["exit_code"] == 3, drift_doc
+        assert {(row["host"], change["state"]) for row in drift_doc["hosts"]
+                for change in row["changes"]} == {("maia-node-1", state)}, drift_doc
     finally:
         site_lab.ssh("maia-node-1", f"ufw allow from {peer}", check=False)
 
@@ -139,3 +150,46 @@ def test_a_host_whose_ssh_is_stopped_is_named_within_15_seconds_over_salt_ssh(si
     finally:
         site_lab.salt("maia-node-2", "cmd.run", "systemctl start ssh", check=False)
         _ssh_answers_again(site_lab, "maia-node-2")
+
+
+def test_the_scheduled_drift_check_names_a_deleted_rule_in_status(site_lab):
+    """pillar maia:drift:interval (the site's pillar) puts maia_drift.check on every minion's
+    scheduler through stage 1; a UFW rule deleted on maia-node-1 then shows in `maia status --json`
+    within the interval as a drift row naming the host and the state; interval 0 takes the job off."""
+    import os
+
+    import yaml
+    from maia_lab.lab.saltconfig import write_lab_pillar
+
+    pillar_dir = site_lab.path("pillar")
+    state = "maia-prepare-ufw-rule-from-maia-node-0-allowed"
+    peer = site_lab.host("maia-node-0").address
+    write_lab_pillar(pillar_dir, "drift", {"maia": {"drift": {"interval": 30, "stages": ["prepare"]}}})
+    try:
+        run = maia_install(site_lab, "--stages", "prepare", "--wait")
+        assert run.returncode == 0, run.text
+        site_lab.ssh("maia-node-1", f"ufw delete allow from {peer}")
+        deadline, seen = time.monotonic() + 180, None
+        while time.monotonic() < deadline:
+            proc = subprocess.run([maia_bin(), "status", "-c", site_lab.dir, "--json"], capture_output=True,
+                                  text=True, timeout=300)
+            doc = json.loads(proc.stdout)
+            jsonschema.Draft202012Validator(jsonout.schema()).validate(doc)
+            seen = {r["host"]: r for r in doc["hosts"] if r["stage"] == "drift"}
+            if [c["state"] for c in (seen.get("maia-node-1") or {}).get("changes", [])] == [f"prepare: {state}"]:
+                break
+            time.sleep(5)
+        else:
+            raise AssertionError(f"no drift row naming {state} on maia-node-1 within 180 s: {seen}")
+        assert seen["maia-node-0"]["changed"] == 0 and seen["maia-node-0"]["states"] > 0, seen
+    finally:
+        site_lab.ssh("maia-node-1", f"ufw allow from {peer}", check=False)
+        write_lab_pillar(pillar_dir, "drift", {"maia": {"drift": {"interval": 0}}})
+        off = maia_install(site_lab, "--stages", "prepare", "--wait")
+        os.unlink(os.path.join(pillar_dir, "drift.sls"))
+        names = sorted(f[:-4] for f in os.listdir(pillar_dir) if f.endswith(".sls") and f != "top.sls")
+        with open(os.path.join(pillar_dir, "top.sls"), "w", encoding="utf-8") as fh:
+            yaml.safe_dump({"base": {"*": names}}, fh)
+    assert off.returncode == 0, off.text
+    listed = site_lab.salt("maia-node-1", "schedule.list", "--out=json", "--static", check=False)
+    assert "maia-drift-check" not in listed.stdout, listed.stdout

@@ -199,8 +199,23 @@ def test_every_flag_off(tmp_path):
     flags = {f: False for f in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs")}
     s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **GPU}, dict(SERVER, prepare=flags))
     assert sorted(s) == sorted(
-        ["maia-prepare-inputs-checked"] + [f"maia-prepare-{f}-skipped" for f in flags]
+        ["maia-prepare-inputs-checked", "maia-prepare-drift-skipped"] + [f"maia-prepare-{f}-skipped" for f in flags]
     )
+
+
+@pytest.mark.parametrize("interval", [600, 0])
+def test_the_drift_check_on_the_scheduler(tmp_path, interval):
+    """maia:drift:interval puts maia_drift.check on the minion's scheduler (returns to the master);
+    0 takes it off; unset (test_every_flag_off) leaves the scheduler alone."""
+    s = render(tmp_path, "maia-node-1", OS["debian12"], dict(CLIENT, drift={"interval": interval}))
+    if interval:
+        assert "maia-prepare-drift-skipped" not in s
+        job = s["maia-prepare-drift-check-scheduled"]
+        assert (job["fun"], job["name"], job["function"], job["seconds"], job["return_job"]) == \
+            ("schedule.present", "maia-drift-check", "maia_drift.check", 600, True)
+    else:
+        unscheduled = s["maia-prepare-drift-check-unscheduled"]
+        assert (unscheduled["fun"], unscheduled["name"]) == ("schedule.absent", "maia-drift-check")
 
 
 def test_host_limit_switches(tmp_path):

@@ -8,14 +8,15 @@ out. Each command has a kind, which says where the tests run it:
 - ``salt-call``: with ``salt-call --local`` on this machine, against a site made
   by ``maia-configure`` and the Kubernetes API stand-in (tests/docs);
 - ``configure``: ``maia-configure``, ``maia roster``, ``maia validate``, ``maia hosts``: on this machine (tests/docs);
-- ``lab``: ``salt-run``, ``salt-ssh``, ``salt``, ``maia install``, ``maia preflight``
-  and the ``--test`` runs of ``maia reset``/``maia remove-host``: verbatim from the
+- ``lab``: ``salt-run``, ``salt-ssh``, ``salt``, ``maia install``, ``maia preflight``,
+  ``maia drift`` and the ``--test`` runs of ``maia reset``/``maia remove-host``: verbatim from the
   folder of the end-to-end lab (tests/e2e/test_orchestration.py);
 - ``day2``: the real runs of ``maia reset``, ``maia remove-host`` and their
-  orchestrations, which take a site apart: tests/docs checks each documented
+  orchestrations, which take a site apart, and ``maia backup``/``maia restore``
+  (which need a passphrase and an empty folder): tests/docs checks each documented
   option and pillar key against the command and the SLS, and
-  tests/e2e/test_day2_*.py run the same operations (the functions these commands
-  call) on the lab;
+  tests/e2e/test_day2_*.py (backup and restore: tests/e2e/test_orchestration.py)
+  run the same operations on the lab;
 - ``lab-cli``: ``maia lab ...``: in tests/lab/test_lab.py, in document order;
 - ``standin``: ``python -m maia_lab.standins.*`` servers: every documented
   option is one the program accepts;
@@ -68,11 +69,14 @@ class DocCommand:
             return "pytest"
         if prog == "salt-call":
             return "salt-call"
+        if argv[:2] in (["maia", "backup"], ["maia", "restore"]):
+            return "day2"  # tests/e2e/test_orchestration.py backs the lab up and restores it
         destructive = argv[:2] in (["maia", "reset"], ["maia", "remove-host"]) or any(
             a in ("orch.maia_reset", "orch.maia_remove_host") for a in argv)
         if destructive:
             return "lab" if ("--test" in argv or "test=True" in argv) else "day2"
-        if prog in ("salt-run", "salt-ssh", "salt") or argv[:2] in (["maia", "install"], ["maia", "preflight"]):
+        if prog in ("salt-run", "salt-ssh", "salt") or argv[:2] in (["maia", "install"], ["maia", "preflight"],
+                                                                        ["maia", "drift"]):
             return "lab"
         if argv[:2] == ["maia", "lab"] or self.text.startswith("cd /var/lib/maia-lab/"):
             return "lab-cli"

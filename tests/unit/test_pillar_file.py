@@ -20,7 +20,7 @@ def given(monkeypatch, tmp_path):
     seen = {}
     (tmp_path / "master").write_text("{}\n")
     monkeypatch.setattr(cli, "_site_checked", lambda salt_config, extra: [])
-    monkeypatch.setattr(cli, "_absent", lambda *args: [])
+    monkeypatch.setattr(cli, "_absent", lambda *args, **kw: [])
 
     def fake_run(run, *args, **kw):
         seen.update(kw)
@@ -30,7 +30,8 @@ def given(monkeypatch, tmp_path):
     return seen
 
 
-@pytest.mark.parametrize("command", [["install"], ["preflight"], ["reset", "--test"], ["remove-host", "n1", "--test"]])
+@pytest.mark.parametrize("command", [["install"], ["preflight"], ["reset", "--test"], ["remove-host", "n1", "--test"],
+                                     ["drift"]])
 def test_pillar_from_standard_input_with_pillar_over_it(tmp_path, given, command):
     secret = '{"maia": {"registry": {"password": "from-stdin-secret"}, "prepare": {"ufw": true}}}'
     result = CliRunner().invoke(cli.main, [*command, "-c", str(tmp_path), "--pillar-file", "-",

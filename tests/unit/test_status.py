@@ -49,3 +49,43 @@ def test_the_runners_stack_dump_is_not_shown_only_its_exception():
         status.last_runs(lambda fun, **kw: text)
     assert "FileNotFoundError: [Errno 2] No such file or directory" in str(error.value)
     assert "Traceback" not in str(error.value) and "mixins.py" not in str(error.value)
+
+
+def test_the_last_scheduled_drift_check_per_host():
+    """A minion's scheduled maia_drift.check (its return as the job cache keeps it) is a row of
+    stage drift: the drifted states per stage, a failed stage check as a failure; dry runs stay out."""
+    jobs = {**JOBS,
+            "20261206100000000004": {"Function": "maia_drift.check", "StartTime": "2026, Dec 06 10:00:00.000004",
+                                     "Arguments": [], "Target": "maia-node-1"},
+            "20261206090000000005": {"Function": "maia_drift.check", "StartTime": "2026, Dec 06 09:00:00.000005",
+                                     "Arguments": [], "Target": "maia-node-0"},
+            # an older check of maia-node-1: not read (its newest one is)
+            "20261206080000000006": {"Function": "maia_drift.check", "Arguments": [], "Target": "maia-node-1"}}
+    checks = {
+        "20261206100000000004": {"maia-node-1": {"checked": 1.0, "drifted": 1, "stages": {
+            "prepare": {"states": 30, "drifted": ["maia-prepare-ufw-rule-from-maia-node-0-allowed"], "error": None}}}},
+        "20261206090000000005": {"maia-node-0": {"checked": 1.0, "drifted": 0, "stages": {
+            "prepare": {"states": 30, "drifted": [], "error": None},
+            "k8s": {"states": 0, "drifted": [], "error": "failed: maia-k8s-microk8s-ready"}}},
+            "maia-node-1": {"checked": 0.5, "drifted": 0, "stages": {}}},
+    }
+
+    looked_up = []
+
+    def drift_runner(fun, **kw):
+        if fun == "jobs.list_jobs":
+            return jobs
+        looked_up.append(kw["jid"])
+        return checks.get(kw["jid"]) or runner(fun, **kw)
+
+    rows = {(r.stage, r.host): r for r in status.last_runs(drift_runner)}
+    assert "20261206080000000006" not in looked_up
+    node1 = rows[("drift", "maia-node-1")]
+    assert node1.jid == "20261206100000000004" and node1.changed == 1 and node1.ok, node1
+    assert node1.changes == [("prepare: maia-prepare-ufw-rule-from-maia-node-0-allowed", {}, "would change")]
+    node0 = rows[("drift", "maia-node-0")]
+    assert node0.states == 30 and node0.changed == 0 and node0.failures == [("k8s", "failed: maia-k8s-microk8s-ready")]
+    text = status.render(list(rows.values()), {})
+    assert "DRIFT on maia-node-1: prepare: maia-prepare-ufw-rule-from-maia-node-0-allowed" in text
+    doc = jsonout.of_status(list(rows.values()), {"maia-node-0": True, "maia-node-1": True})
+    jsonschema.Draft202012Validator(jsonout.schema()).validate(doc)

@@ -5,6 +5,7 @@
     lost). Packages and NVIDIA drivers stay. #}
 {%- set wipe = salt["pillar.get"]("maia:reset:wipe_storage", False) | to_bool %}
 include:
+  - maia.prepare.drift.clean
   - maia.prepare.nfs.clean
   - maia.prepare.cifs.clean
   - maia.prepare.ufw.clean

@@ -20,15 +20,19 @@ Emulated:
   microk8s enable|disable ADDON...
   microk8s start | stop
   microk8s config
+  microk8s dbctl [--debug] backup [-o NAME]   NAME.tar.gz: a real gzip tar whose datastore is this state
+  microk8s dbctl [--debug] restore FILE       the state of such a file back (the kubeconfig and files stay)
 Files laid down by `snap install microk8s` (under the state's snap_root):
   microk8s/<rev>/args/kube-apiserver, microk8s/<rev>/certs/ca.crt, ca.key,
   microk8s/current -> <rev>, microk8s/common/
 """
+import io
 import json
 import os
 import re
 import ssl
 import sys
+import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -255,6 +259,38 @@ def status_yaml(state):
     return "\n".join(out) + "\n"
 
 
+DATASTORE_MEMBER = "backup/datastore.json"
+
+
+def dbctl(state, argv):
+    """`microk8s dbctl backup -o NAME` writes NAME.tar.gz (as the real one does), `restore FILE` reads it."""
+    args = [a for a in argv if a != "--debug"]
+    if not state.get("running"):
+        fail("microk8s is not running. Use microk8s inspect for a deeper inspection.")
+    if args[:1] == ["backup"]:
+        name = args[args.index("-o") + 1] if "-o" in args else time.strftime("backup-%Y-%m-%d-%H-%M-%S")
+        data = json.dumps({"addons": state.get("addons", {}), "revision": REVISION}, sort_keys=True).encode()
+        with tarfile.open(f"{name}.tar.gz", "w:gz") as tar:
+            info = tarfile.TarInfo(DATASTORE_MEMBER)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        print(f"Backup at {name}.tar.gz")
+        return 0
+    if args[:1] == ["restore"] and len(args) == 2:
+        try:
+            with tarfile.open(args[1], "r:gz") as tar:
+                data = json.loads(tar.extractfile(DATASTORE_MEMBER).read())
+        except (OSError, KeyError, ValueError, tarfile.TarError) as exc:
+            fail(f"cannot restore {args[1]}: {exc}")
+        state["addons"] = data["addons"]
+        state["restores"] = state.get("restores", 0) + 1
+        save(state)
+        print(f"Restored {args[1]}")
+        return 0
+    fail("usage: microk8s dbctl [--debug] backup [-o NAME] | restore FILE")
+    return 1
+
+
 def microk8s_main(argv):
     state = load()
     if "microk8s" not in state.get("snaps", {}):
@@ -310,6 +346,8 @@ def microk8s_main(argv):
     if cmd == "version":
         print(f"MicroK8s {VERSION} revision {REVISION}")
         return 0
+    if cmd == "dbctl":
+        return dbctl(state, rest)
     fail(f"'{cmd}' is not a MicroK8s command known to the stand-in")
     return 1
 

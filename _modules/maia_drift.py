@@ -1,0 +1,117 @@
+"""The drift check a minion's scheduler runs (pillar ``maia:drift:interval``): this host's stages
+with ``test=True``, and the states that would change.
+
+``check`` applies each stage this host runs (``maia.prepare`` everywhere; ``maia.k8s``,
+``maia.core`` and ``maia.admin`` on the control plane) with ``test=True``, so nothing changes,
+and returns per stage the IDs of the states that would change (IDs only: the master's ``maia
+drift`` shows their predicted changes). Its return reaches the master's job cache like any
+scheduled job's (``return_job``), where ``maia status`` reads the newest one per host. It also
+writes the result for node-exporter's textfile collector (``maia_drift.prom`` in
+``maia:drift:textfile_dir``), so that the core layer's Prometheus can scrape it.
+
+CLI example::
+
+    salt-call maia_drift.check
+"""
+import os
+import tempfile
+import time
+
+__virtualname__ = "maia_drift"
+
+CONTROL_PLANE_STAGES = ("k8s", "core", "admin")
+DEFAULT_TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"  # Debian's prometheus-node-exporter's folder
+METRIC_FILE = "maia_drift.prom"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _pillar(key, default=None):
+    return __salt__["pillar.get"](key, default, unmask=True)
+
+
+def stages():
+    """The stages this host runs, in order (``maia:drift:stages`` narrows them)."""
+    ran = ["prepare"] + (list(CONTROL_PLANE_STAGES) if "control-plane" in (_pillar("maia:roles") or []) else [])
+    wanted = _pillar("maia:drift:stages")
+    return [stage for stage in ran if not wanted or stage in wanted]
+
+
+def _stage_result(ret):
+    """{"states", "drifted": [ids], "error"} of one ``state.sls ... test=True`` return."""
+    if not isinstance(ret, dict):
+        return {"states": 0, "drifted": [], "error": "; ".join(map(str, ret)) if isinstance(ret, list) else str(ret)}
+    drifted, failed = [], []
+    for key, state in ret.items():
+        if not isinstance(state, dict) or "result" not in state:
+            continue
+        state_id = key.split("_|-")[1] if "_|-" in key else key
+        if state.get("changes"):
+            drifted.append(state_id)
+        if state.get("result") is False:
+            failed.append(state_id)
+    return {"states": sum(1 for s in ret.values() if isinstance(s, dict) and "result" in s),
+            "drifted": sorted(drifted), "error": f"failed: {', '.join(sorted(failed))}" if failed else None}
+
+
+def _metrics(result):
+    lines = [
+        "# HELP maia_drift_states States of a MAIA stage that would change on this host at the last check.",
+        "# TYPE maia_drift_states gauge",
+    ]
+    lines += [f'maia_drift_states{{stage="{stage}"}} {len(r["drifted"])}' for stage, r in result["stages"].items()]
+    lines += [
+        "# HELP maia_drift_check_failed 1 when the stage's check failed (its drift is unknown).",
+        "# TYPE maia_drift_check_failed gauge",
+    ]
+    lines += [f'maia_drift_check_failed{{stage="{stage}"}} {int(bool(r["error"]))}'
+              for stage, r in result["stages"].items()]
+    lines += [
+        "# HELP maia_drift_check_timestamp_seconds When the last drift check ended.",
+        "# TYPE maia_drift_check_timestamp_seconds gauge",
+        f"maia_drift_check_timestamp_seconds {result['checked']:.0f}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_metrics(result, textfile_dir=None):
+    """The result as ``maia_drift.prom`` in the textfile folder (0644, written whole, then renamed)."""
+    folder = textfile_dir or _pillar("maia:drift:textfile_dir") or DEFAULT_TEXTFILE_DIR
+    os.makedirs(folder, mode=0o755, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{METRIC_FILE}.", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o644)
+            fh.write(_metrics(result))
+        os.replace(tmp, os.path.join(folder, METRIC_FILE))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return os.path.join(folder, METRIC_FILE)
+
+
+def check(textfile_dir=None):
+    """
+    This host's stages with ``test=True``: ``{"checked", "drifted", "stages": {stage: {"states",
+    "drifted": [state ids], "error"}}, "metrics"}``. Changes nothing on the host but the metric file.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call maia_drift.check
+    """
+    result = {"stages": {}}
+    for stage in stages():
+        ret = __salt__["state.sls"](f"maia.{stage}", test=True, queue=False)
+        result["stages"][stage] = _stage_result(ret)
+    result["checked"] = time.time()
+    result["drifted"] = sum(len(r["drifted"]) for r in result["stages"].values())
+    try:
+        result["metrics"] = write_metrics(result, textfile_dir)
+    except OSError as exc:
+        result["metrics"] = f"not written: {exc}"
+    return result

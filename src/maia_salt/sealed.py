@@ -1,0 +1,91 @@
+"""Secrets a host hands to the master side, sealed to a one-time key that never leaves this process.
+
+The master side makes a fresh X25519 key pair and sends the public half with the call; the host's
+function (``maia_microk8s.export_bundle``, ``maia_datastore.snapshot``) answers with
+``maia_microk8s.seal``'s ``{"epk", "nonce", "sealed"}`` (X25519 + HKDF-SHA256 + AES-256-GCM). The
+job return, the master's job cache, the event bus and the logs hold ciphertext only. Used by the
+kubeconfig runner (_runners/maia_kubeconfig.py) and ``maia backup``.
+"""
+from __future__ import annotations
+
+import base64
+
+SEAL_INFO = b"maia-salt kubeconfig export v1"  # the label maia_microk8s.seal uses
+
+
+class SealError(RuntimeError):
+    """The host did not answer with a bundle this key opens; the message says why (never the data)."""
+
+
+def keypair():
+    """(private key, base64 public key) for one call."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    private = X25519PrivateKey.generate()
+    public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return private, base64.b64encode(public).decode()
+
+
+def open_bundle(private, bundle) -> bytes:
+    """The payload of a sealed bundle; SealError when it is malformed or sealed to another key."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    try:
+        epk = base64.b64decode(bundle["epk"], validate=True)
+        nonce = base64.b64decode(bundle["nonce"], validate=True)
+        sealed = base64.b64decode(bundle["sealed"], validate=True)
+        shared = private.exchange(X25519PublicKey.from_public_bytes(epk))
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=epk, info=SEAL_INFO).derive(shared)
+        return AESGCM(key).decrypt(nonce, sealed, SEAL_INFO)
+    except (KeyError, TypeError, ValueError, InvalidTag):
+        raise SealError("the host's bundle is malformed or was not sealed to this run's key") from None
+
+
+def ask(opts: dict, tgt: str, fun: str, arg: list, ssh: bool = False, roster_file: str | None = None,
+        timeout: int = 120) -> dict:
+    """``{minion: bundle}`` of ``fun`` on ``tgt`` (with minions, or over salt-ssh); SealError when a
+    host did not answer or failed (its error text, never its data)."""
+    import salt.client
+
+    if ssh:
+        from salt.client.ssh.client import SSHClient
+
+        client = SSHClient(mopts=opts)
+        kwargs = {"roster_file": roster_file} if roster_file else {}
+        raw = client.cmd(tgt, fun, arg=arg, timeout=timeout, **kwargs)
+    else:
+        client = salt.client.get_local_client(mopts=opts)
+        raw = client.cmd(tgt, fun, arg=arg, timeout=timeout, full_return=True)
+    if not raw:
+        raise SealError(f"{tgt} did not answer {fun} (is it up and in the roster/accepted?)")
+    out = {}
+    for minion, ret in raw.items():
+        value, retcode = _unwrap(ret)
+        if retcode or not isinstance(value, dict) or "sealed" not in value:
+            raise SealError(f"{minion}: {fun} failed: {_error_text(value)}")
+        out[minion] = value
+    return out
+
+
+def _unwrap(ret):
+    """(value, retcode) from a LocalClient full return or an SSHClient return."""
+    if isinstance(ret, dict):
+        if "ret" in ret and "retcode" in ret:
+            return ret["ret"], ret.get("retcode") or 0
+        if "return" in ret and ("retcode" in ret or "jid" in ret):
+            return ret["return"], ret.get("retcode") or 0
+    return ret, 0
+
+
+def _error_text(value):
+    """The error a host reported, never the data it returned."""
+    if isinstance(value, str):
+        return value.strip()[:500]
+    if isinstance(value, dict) and value.get("stderr"):
+        return str(value["stderr"]).strip()[:500]
+    return f"unexpected {type(value).__name__} return"
