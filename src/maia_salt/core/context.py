@@ -21,6 +21,8 @@ from ..flags import as_bool
 DEFAULTS_RELPATH = "maia/core/parameters/defaults.yaml"
 LOCAL_CLUSTER = "https://kubernetes.default.svc"
 TRAEFIK_CLASS = "maia-core-traefik"
+#: inventory groups whose hosts are Kubernetes nodes (stage 2 installs Kubernetes there only)
+NODE_ROLES = ("control-plane",)
 
 #: keys of the cluster YAML this stage reads (the reference's core installer
 #: reads the same ones); docs/core.md lists what each does
@@ -94,11 +96,16 @@ class Context(Site):
     errors: list[str] = field(default_factory=list)
 
     def node_addresses(self) -> list[str]:
-        """The nodes' addresses, as the API lists nodes (by name): every inventory host."""
+        """The Kubernetes nodes' addresses, as the API lists nodes (by name).
+
+        A node is an inventory host in one of ``NODE_ROLES``: the NFS server and the NFS
+        clients are hosts of the site, not of the cluster, so their addresses never go into
+        the MetalLB pool or the Prometheus endpoints. The inventory's address, else the
+        host's default IPv4 from its grains (``ip``, set by the ext_pillar)."""
         return [
-            str(host["address"])
+            str(host.get("address") or host.get("ip"))
             for _name, host in sorted(self.hosts.items())
-            if (host or {}).get("address")
+            if set((host or {}).get("roles") or ()) & set(NODE_ROLES) and (host.get("address") or host.get("ip"))
         ]
 
 
