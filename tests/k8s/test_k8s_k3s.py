@@ -148,6 +148,33 @@ def test_a_changed_setting_restarts_k3s_once(k3s):
         k3s.write_pillar()
 
 
+def test_a_proxy_reaches_the_k3s_service_and_restarts_it_once(k3s):
+    """proxy_ip and no_proxy_ips of the cluster YAML: the service's environment file (which the
+    unit reads) holds the proxy and what bypasses it, k3s restarts once; removing proxy_ip
+    removes the file and restarts it again."""
+    env_file = k3s.root / "etc" / "systemd" / "system" / "k3s.service.env"
+    restarts = k3s.k3s.state()["restarts"]
+    k3s.write_pillar({"maia": {"cluster": {"proxy_ip": "10.253.254.250", "no_proxy_ips": "10.0.0.0/8"}}})
+    try:
+        rc, data, _ = k3s.apply()
+        assert rc == 0 and failed(data) == {}
+        assert changed_ids(data) == {"maia-k8s-k3s-proxy-environment", "maia-k8s-k3s-running"}
+        lines = env_file.read_text().splitlines()
+        assert "HTTPS_PROXY=http://10.253.254.250:3130" in lines
+        no_proxy = next(line for line in lines if line.startswith("NO_PROXY=")).split("=", 1)[1].split(",")
+        assert no_proxy[:4] == ["localhost", "127.0.0.1", "10.253.254.250", "10.0.0.0/8"]
+        assert {"10.42.0.0/16", "10.43.0.0/16", ".svc", ".cluster.local"} <= set(no_proxy)
+        assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
+        assert k3s.k3s.state()["restarts"] == restarts + 1
+    finally:
+        for key in ("proxy_ip", "no_proxy_ips"):
+            k3s.pillar["maia"]["cluster"].pop(key, None)
+        k3s.write_pillar()
+    rc, data, _ = k3s.apply()
+    assert changed_ids(data) == {"maia-k8s-k3s-proxy-environment", "maia-k8s-k3s-running"}
+    assert not env_file.exists() and k3s.k3s.state()["restarts"] == restarts + 2
+
+
 def test_no_secret_in_output_or_log(k3s):
     token = k3s.k3s.state()["api"]["token"]
     key = k3s.k3s.state()["ca"]["key"].splitlines()[1]

@@ -140,7 +140,8 @@ def test_api_and_web_ports_limited_to_admin_networks(tmp_path):
 
 
 K3S_ALWAYS = {"maia-k8s-client-packages-skipped", "maia-k8s-k3s-running", "maia-k8s-k3s-kubeconfig-written"}
-K3S_INSTALL = {"maia-k8s-k3s-binary-installed", "maia-k8s-k3s-settings-merged", "maia-k8s-k3s-unit-managed"}
+K3S_INSTALL = {"maia-k8s-k3s-binary-installed", "maia-k8s-k3s-settings-merged", "maia-k8s-k3s-unit-managed",
+               "maia-k8s-k3s-proxy-environment"}
 K3S_EXPORT = {"maia-k8s-k3s-kubeconfig-exported", "maia-k8s-k3s-ca-exported"}
 K3S_OIDC = {"maia-k8s-oidc-domain-set", "maia-k8s-oidc-k3s-settings-merged"}
 K3S_CASES = {
@@ -184,7 +185,8 @@ def test_k3s_release_pinned_ports_and_restart_watch(tmp_path):
     assert {k for k in data if "-ufw-" in k} == {f"maia-k8s-k3s-ufw-{p}-tcp-allowed" for p in (6443, 80, 443)}
     watched = {next(iter(w.items())) for w in args("maia-k8s-k3s-running", "maia_k8s_dist")["watch"]}
     assert watched == {("file", "maia-k8s-k3s-binary-installed"), ("file", "maia-k8s-k3s-unit-managed"),
-                       ("maia_k8s_dist", "maia-k8s-k3s-settings-merged")}
+                       ("file", "maia-k8s-k3s-proxy-environment"), ("maia_k8s_dist", "maia-k8s-k3s-settings-merged")}
+    assert "absent" in data["maia-k8s-k3s-proxy-environment"]["file"]  # no proxy_ip: no environment file
     oidc = args("maia-k8s-oidc-k3s-settings-merged", "maia_k8s_dist")
     assert oidc["watch_in"] == [{"maia_k8s_dist": "maia-k8s-k3s-running"}]
     site.write_pillar({"maia": {"k8s": {"k3s": {"release": {"url": "file:///srv/k3s/k3s", "sha256": "ab" * 32}}}}})

@@ -5,6 +5,7 @@
 
 include:
   - maia.prepare.validate
+  - maia.prepare.proxy
 {%- for part in parts if mapdata[part] %}
   - maia.prepare.{{ part }}
 {%- endfor %}

@@ -282,9 +282,10 @@ def _validate(ctx: Context) -> None:
         )
     if str(cluster.get("proxy_ip") or "").strip():
         errors.append(
-            "maia:cluster:proxy_ip is set, but neither maia-salt nor maia-toolkit 2.5.0 (the "
-            "reference) can route the core layer through a proxy: remove proxy_ip from "
-            "<CLUSTER_NAME>.yaml (or leave it empty)"
+            "maia:cluster:proxy_ip is set: stages 1 and 2 send the hosts and the k3s service "
+            "through the proxy, but maia-salt cannot give the core layer's pods the proxy yet "
+            "(the collection's Kyverno policy inject-proxy-env-vars is not built): remove proxy_ip "
+            "from <CLUSTER_NAME>.yaml (or leave it empty), or install stages prepare and k8s only"
         )
     errors += source_problems(ctx, "core")
 

@@ -16,6 +16,7 @@ maia-k8s-k3s-clean-files-absent:
     - names:
       - {{ k8s.k3s.paths.bin }}
       - {{ k8s.paths.k3s_unit }}
+      - {{ k8s.paths.k3s_unit }}.env
       - {{ k8s.paths.k3s_config }}
       - {{ k8s.paths.k3s_admin_kubeconfig }}
       - {{ k8s.k3s.paths.data_dir }}

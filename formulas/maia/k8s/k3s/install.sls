@@ -1,6 +1,8 @@
 {#- k3s from its pinned release binary (no install script), maia-salt's settings merged
     into /etc/rancher/k3s/config.yaml, its systemd unit; UFW ports. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- from "maia/proxy.jinja" import proxy_settings with context %}
+{%- set proxy = proxy_settings() | load_json %}
 {%- set k3s = k8s.k3s %}
 {%- set release = k3s.release %}
 
@@ -54,6 +56,24 @@ maia-k8s-k3s-unit-managed:
 
         [Install]
         WantedBy=multi-user.target
+
+{#- a site behind a proxy (maia:cluster:proxy_ip): the service's environment file,
+    which k3s passes on to its containerd; without proxy_ip, no such file #}
+maia-k8s-k3s-proxy-environment:
+{%- if proxy %}
+  file.managed:
+    - name: {{ k8s.paths.k3s_unit }}.env
+    - mode: '0600'
+    - contents: |
+{%-   for name, value in proxy.service_environment.items() %}
+        {{ name }}={{ value }}
+{%-   endfor %}
+    - require:
+      - maia_k8s_dist: maia-k8s-k3s-settings-merged
+{%- else %}
+  file.absent:
+    - name: {{ k8s.paths.k3s_unit }}.env
+{%- endif %}
 {%- if k8s.ufw %}
 {%-   from "maia/k8s/firewall.jinja" import firewall_rules with context %}
 {{- firewall_rules(k8s, k3s.firewall_ports, "maia-k8s-k3s") }}

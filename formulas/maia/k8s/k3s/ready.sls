@@ -15,6 +15,7 @@ maia-k8s-k3s-running:
     - watch:
       - file: maia-k8s-k3s-binary-installed
       - file: maia-k8s-k3s-unit-managed
+      - file: maia-k8s-k3s-proxy-environment
       - maia_k8s_dist: maia-k8s-k3s-settings-merged
 {%- endif %}
 
