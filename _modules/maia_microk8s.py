@@ -188,11 +188,17 @@ def config(server=None, microk8s_cmd=None):
     ``server`` set to ``server`` when given. Contains admin credentials.
     """
     text = _run(["config"], microk8s_cmd, quiet=True).get("stdout", "")
+    return with_server(text, server, "'microk8s config' did not print a kubeconfig")
+
+
+def with_server(text, server=None, what="not a kubeconfig"):
+    """The kubeconfig ``text`` with every cluster's ``server`` set to ``server`` (when given);
+    also for another distribution's admin kubeconfig (k3s' ``k3s.yaml``)."""
     if not server:
         return text if text.endswith("\n") else text + "\n"
     data = salt.utils.yaml.safe_load(text)
     if not isinstance(data, dict) or not data.get("clusters"):
-        raise CommandExecutionError("'microk8s config' did not print a kubeconfig")
+        raise CommandExecutionError(what)
     for cluster in data["clusters"]:
         cluster.setdefault("cluster", {})["server"] = server
     return salt.utils.yaml.safe_dump(data, default_flow_style=False)

@@ -16,13 +16,13 @@
         - watch:
           - maia_microk8s: maia-k8s-oidc-apiserver-args-set   # restarts only on a change
 """
-import contextlib
 import hashlib
 import os
-import tempfile
 
 import salt.utils.files
 from salt.exceptions import CommandExecutionError
+
+import maia_files
 
 __virtualname__ = "maia_microk8s"
 
@@ -191,27 +191,10 @@ def _sha(text):
 
 
 def _write_private(path, text, mode, user=None, group=None):
-    """Write ``text`` to ``path`` through a private temporary file beside it: a fresh name
-    (``mkstemp``: ``O_CREAT|O_EXCL``, 0600, never a symlink someone planted), mode and owner set
-    on the open file (``fchmod``/``fchown``), fsynced, then renamed over ``path``."""
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".maia-tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            os.fchmod(fh.fileno(), int(str(mode), 8))
-            if user or group:
-                uid = __salt__["file.user_to_uid"](user) if user else -1
-                gid = __salt__["file.group_to_gid"](group) if group else -1
-                os.fchown(fh.fileno(), uid if uid != "" else -1, gid if gid != "" else -1)
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` privately (``maia_files.write_private``), owned by ``user``/``group``."""
+    uid = __salt__["file.user_to_uid"](user) if user else -1
+    gid = __salt__["file.group_to_gid"](group) if group else -1
+    maia_files.write_private(path, text, mode, uid if uid != "" else -1, gid if gid != "" else -1)
 
 
 # a written file's content (credentials) never appears in changes
@@ -280,11 +263,12 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
     return _file_state(name, text, mode, "kubeconfig", user, group)
 
 
-def file_exported(name, source, mode="0600", user=None, group=None):
+def file_exported(name, source, mode="0600", user=None, group=None, server=None):
     """
     Copy the local file ``source`` to ``name`` with ``mode`` (content not shown).
-    In test mode a ``source`` that does not exist yet (MicroK8s not installed)
-    predicts a copy.
+    In test mode a ``source`` that does not exist yet (the distribution not
+    installed) predicts a copy. With ``server``, ``source`` is a kubeconfig
+    (k3s' ``k3s.yaml``) written with that API server address.
     """
     if not os.path.exists(source):
         ret = __salt__["maia_state_ret.new"](name)
@@ -294,8 +278,14 @@ def file_exported(name, source, mode="0600", user=None, group=None):
             ret["comment"] = f"{source} does not exist yet; would be copied to {name}"
         else:
             ret["result"] = False
-            ret["comment"] = f"{source} does not exist: is MicroK8s installed?"
+            ret["comment"] = f"{source} does not exist: is the Kubernetes distribution installed?"
         return ret
     with salt.utils.files.fopen(source, "r") as fh:
         text = fh.read()
+    if server:
+        try:
+            text = __salt__["maia_microk8s.with_server"](text, server, f"{source} is not a kubeconfig")
+        except CommandExecutionError as exc:
+            return __salt__["maia_state_ret.failed"](__salt__["maia_state_ret.new"](name), str(exc))
+        return _file_state(name, text, mode, "kubeconfig", user, group)
     return _file_state(name, text, mode, "file", user, group)

@@ -129,6 +129,15 @@ def _channel(name, value):
     return text
 
 
+def _k3s_version(name, value):
+    text = str(value)
+    if not re.fullmatch(r"v\d+\.\d+\.\d+\+k3s\d+", text):
+        raise CollectionVarError(
+            f"{name}={value!r} is not a k3s release such as v1.34.1+k3s1: maia-salt installs one pinned "
+            "release (no 'latest'); set maia:k8s:k3s:release:sha256 with it")
+    return text
+
+
 def _addons(name, value):
     if not isinstance(value, list) or not all(isinstance(a, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]*", a) for a in value):
         raise CollectionVarError(f"{name} must be a list of MicroK8s addon names, e.g. [hostpath-storage, rbac]")
@@ -201,6 +210,18 @@ VARIABLES: dict[str, Honoured | Refused] = {
     "microk8s_version": Honoured("k8s:microk8s_channel", _channel),
     "microk8s_addons": Honoured("k8s:addons", _addons),
     "microk8s_firewall_ports": Honoured("k8s:firewall_ports", _firewall_ports),
+    # install_k3s.yaml: roles/k3s, oidc_k3s
+    **{flag: Honoured(f"k8s:{flag}", _bool) for flag in ("install_k3s", "enable_oidc_k3s", "connect_to_k3s")},
+    "k3s_version": Honoured("k8s:k3s:version", _k3s_version),
+    "k3s_firewall_ports": Honoured("k8s:k3s:firewall_ports", _firewall_ports),
+    "k3s_data_dir": Honoured("k8s:k3s:paths:data_dir", _path),
+    "k3s_config_dir": Honoured("k8s:k3s:paths:config_dir", _path),
+    "install_k3s_script": Refused(
+        "maia:k8s:k3s:release:url, maia:k8s:k3s:release:sha256",
+        "maia-salt runs no install script: it installs the release binary, checksum checked (a local copy: a file:// URL)"),
+    "k3s_enable_port_forwarding": Refused(
+        "maia:k8s:api_server_url",
+        "maia-salt opens no SSH tunnel: the exported kubeconfig names the API server's own address"),
     # roles/maia_core_layer
     "argocd_sync_retries": Honoured("core:sync:retries", _count),
     "argocd_sync_retry_delay": Honoured("core:sync:retry_interval", _count),

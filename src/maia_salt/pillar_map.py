@@ -90,7 +90,7 @@ def load_site(config_folder) -> tuple[dict, dict, dict, Inventory | None]:
 # files (passwords, tokens, client secrets, the bcrypt hash) reaches the
 # control-plane hosts only.
 NODE_ENV_KEYS = ("cluster_name",)
-NODE_CLUSTER_KEYS = ("cluster_name", "domain", "k8s_distribution")
+NODE_CLUSTER_KEYS = ("cluster_name", "domain", "k8s_distribution", "proxy_ip", "no_proxy_ips")
 
 
 def _address_problems(inventory: Inventory) -> list[str]:

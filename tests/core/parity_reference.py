@@ -3,7 +3,7 @@ sites and print the Applications they lead to, as JSON.
 
 Runs in the throwaway virtualenv of tests/support/parity.py, not in the
 suite's environment. Reads a JSON list of cases on stdin; each case has the
-site's cluster YAML, env.json, the inventory's node addresses and a scratch
+site's cluster YAML, env.json, the cluster's node addresses and a scratch
 folder. The node list the builders read from the Kubernetes API comes from the
 inventory through a stand-in ``kubernetes`` module (this machine has no
 cluster); everything else is the toolkit's own code. The Applications are
@@ -24,7 +24,8 @@ NODES = []
 
 
 def _install_kubernetes_standin():
-    """Stand-in for the ``kubernetes`` client: list_node() answers the inventory's nodes."""
+    """Stand-in for the ``kubernetes`` client: list_node() answers the case's nodes (the
+    inventory's control-plane hosts, as the cluster lists them)."""
 
     class CoreV1Api:
         def list_node(self):

@@ -173,7 +173,7 @@ def test_grafana_oauth_and_tls(maia_core, defaults):
         "traefik.ingress.kubernetes.io/router.tls.certresolver": "maiaresolver",
     }
     endpoints = values(data, "prometheus")["kubeControllerManager"]["endpoints"]
-    assert endpoints == ["198.18.0.11", "198.18.0.12"]  # every node, as the API lists them
+    assert endpoints == ["198.18.0.11"]  # the control plane; maia-node-1 is an NFS client only
 
 
 def test_traefik_acme_resolver_and_global_arguments(maia_core, defaults):
@@ -256,15 +256,35 @@ def test_toolkit_values(maia_core, defaults):
     assert toolkit["admin_group_ID"] == "MAIA:admin"
     assert toolkit["default_ingress_class"] == "maia-core-traefik"
     assert toolkit["cert_manager"] == {"enabled": True, "email": "admin@example.com"}
-    assert toolkit["metallb"] == {"enabled": True, "addresses": "198.18.0.11-198.18.0.12"}
+    assert toolkit["metallb"] == {"enabled": True, "addresses": "198.18.0.11-198.18.0.11"}
     assert toolkit["selfsigned"] == {"enabled": False}
     assert toolkit["certResolver"] == "maiaresolver"
     assert toolkit["path"] == "charts/maia-core-toolkit" and toolkit["chart_version"] == "v2.5.0"
-    one_node = site_pillar()
-    del one_node["hosts"]["maia-node-1"]
-    assert values(maia_core.mapdata(defaults, one_node), "toolkit")["metallb"]["addresses"] == "198.18.0.11-198.18.0.11"
     pool = maia_core.mapdata(defaults, site_pillar(cluster={"metallb_ip_pool": "10.0.0.1-10.0.0.9"}))
     assert values(pool, "toolkit")["metallb"]["addresses"] == "10.0.0.1-10.0.0.9"
+
+
+def test_nodes_are_the_control_plane_not_the_nfs_hosts(maia_core, defaults):
+    """Hosts that only serve or mount NFS are not Kubernetes nodes: their addresses stay out of
+    the default MetalLB pool (MetalLB could hand a host's own address to a LoadBalancer Service)
+    and out of Prometheus' controller-manager and scheduler endpoints. A node known by its grains'
+    address only (no address in the inventory) still counts."""
+    pillar = site_pillar()
+    pillar["hosts"] = {
+        "maia-a-nfs": {"address": "198.18.0.10", "roles": ["nfs_server"]},
+        "maia-b-control": {"address": "198.18.0.20", "roles": ["control-plane"]},
+        "maia-c-client": {"address": "198.18.0.30", "roles": ["nfs_clients"]},
+        "maia-d-client": {"address": "198.18.0.40", "roles": ["nfs_clients"]},
+    }
+    pillar["nfs_server"] = {"name": "maia-a-nfs", "address": "198.18.0.10"}
+    data = maia_core.mapdata(defaults, pillar)
+    assert values(data, "toolkit")["metallb"]["addresses"] == "198.18.0.20-198.18.0.20"
+    prometheus = values(data, "prometheus")
+    assert prometheus["kubeControllerManager"]["endpoints"] == ["198.18.0.20"]
+    assert prometheus["kubeScheduler"]["endpoints"] == ["198.18.0.20"]
+    pillar["hosts"]["maia-b-control"] = {"address": "", "ip": "198.18.0.21", "roles": ["control-plane"]}
+    data = maia_core.mapdata(defaults, pillar)
+    assert values(data, "toolkit")["metallb"]["addresses"] == "198.18.0.21-198.18.0.21"
 
 
 def test_gpu_booking_and_loginapp(maia_core, defaults, tmp_path):

@@ -11,8 +11,9 @@ Applications as the MAIA core project chart does, and compares them with
 namespaces, project, destination, chart source and every Helm value.
 
 Stand-in: the reference asks the Kubernetes API for the nodes' addresses;
-here a stand-in ``kubernetes`` module answers the inventory's addresses (no
-cluster on this machine). Everything else is the toolkit's code.
+here a stand-in ``kubernetes`` module answers the addresses of the inventory's
+control-plane hosts, the cluster's only nodes (no cluster on this machine; the
+NFS clients of the sites are hosts, not nodes). Everything else is the toolkit's code.
 
 Any path that is missing, extra or different fails, unless it is one of the
 deliberate differences in ``DELIBERATE`` (each has an id that docs/core.md
@@ -119,7 +120,9 @@ def parity_runs(reference_python, tmp_path_factory):
         env.pop("MAIA_PRIVATE_REGISTRY", None)
         if registry:  # the collection's docs: exported in the shell that runs the playbooks
             env["MAIA_PRIVATE_REGISTRY"] = registry
-        nodes = [h["address"] for _n, h in sorted(pillar["hosts"].items())]
+        # the cluster's nodes (what the API lists, by name): the control plane; the NFS clients
+        # of the inventory are hosts, not nodes
+        nodes = [h["address"] for _n, h in sorted(pillar["hosts"].items()) if "control-plane" in h["roles"]]
         cases.append({"cluster": pillar["cluster"], "env": env, "nodes": nodes,
                       "folder": str(tmp_path_factory.mktemp(f"ref-{site_id}"))})
     reference = run_reference(reference_python, RUNNER, cases)

@@ -137,3 +137,60 @@ def test_api_and_web_ports_limited_to_admin_networks(tmp_path):
     assert args("maia-k8s-microk8s-ufw-16443-tcp-from-10.10.0.0_24-allowed") == {
         "port": 16443, "proto": "tcp", "source": "10.10.0.0/24"}
     assert "rule_absent" in rules["maia-k8s-microk8s-ufw-16443-tcp-from-any-absent"]
+
+
+K3S_ALWAYS = {"maia-k8s-client-packages-skipped", "maia-k8s-k3s-running", "maia-k8s-k3s-kubeconfig-written"}
+K3S_INSTALL = {"maia-k8s-k3s-binary-installed", "maia-k8s-k3s-settings-merged", "maia-k8s-k3s-unit-managed",
+               "maia-k8s-k3s-proxy-environment"}
+K3S_EXPORT = {"maia-k8s-k3s-kubeconfig-exported", "maia-k8s-k3s-ca-exported"}
+K3S_OIDC = {"maia-k8s-oidc-domain-set", "maia-k8s-oidc-k3s-settings-merged"}
+K3S_CASES = {
+    "defaults": ({}, K3S_ALWAYS | K3S_INSTALL | K3S_EXPORT | K3S_OIDC | CA | ARGOCD),
+    "connect": (
+        {"install_k3s": False, "connect_to_k3s": True, "enable_oidc_k3s": False, "enable_ca": False,
+         "install_argocd": False},
+        K3S_ALWAYS | K3S_EXPORT | {OFF["oidc"], OFF["ca"], OFF["argocd"]},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(K3S_CASES))
+def test_k3s_states_per_flags(case, tmp_path):
+    """K8S_DISTRIBUTION=k3s: maia.k8s renders k3s' parts (no MicroK8s state), and the same
+    OIDC, CA and ArgoCD parts as for MicroK8s."""
+    flags, expected = K3S_CASES[case]
+    site = make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9",
+                     {"maia": {"cluster": {"k8s_distribution": "k3s"}, "k8s": flags}})
+    rc, data, proc = site.salt_call("state.show_sls", "maia.k8s")
+    assert rc == 0 and isinstance(data, dict), proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert set(data) == expected
+
+
+def test_k3s_release_pinned_ports_and_restart_watch(tmp_path):
+    """The k3s binary comes from the pinned release, checked (the release's checksum list
+    unless a sha256 is pinned); UFW opens 6443/80/443; the service restarts only through
+    its watch of the binary, the unit and the settings (OIDC's included)."""
+    site = make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9",
+                     {"maia": {"cluster": {"k8s_distribution": "k3s"}, "prepare": {"ufw": True}}})
+    rc, data, proc = site.salt_call("state.show_sls", "maia.k8s")
+    assert rc == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+    def args(sid, mod):
+        return {k: v for item in data[sid][mod] if isinstance(item, dict) for k, v in item.items()}
+
+    binary = args("maia-k8s-k3s-binary-installed", "file")
+    assert binary["source"] == "https://github.com/k3s-io/k3s/releases/download/v1.34.1%2Bk3s1/k3s"
+    assert binary["source_hash"] == "https://github.com/k3s-io/k3s/releases/download/v1.34.1%2Bk3s1/sha256sum-amd64.txt"
+    assert binary["source_hash_name"] == "k3s"
+    assert {k for k in data if "-ufw-" in k} == {f"maia-k8s-k3s-ufw-{p}-tcp-allowed" for p in (6443, 80, 443)}
+    watched = {next(iter(w.items())) for w in args("maia-k8s-k3s-running", "maia_k8s_dist")["watch"]}
+    assert watched == {("file", "maia-k8s-k3s-binary-installed"), ("file", "maia-k8s-k3s-unit-managed"),
+                       ("file", "maia-k8s-k3s-proxy-environment"), ("maia_k8s_dist", "maia-k8s-k3s-settings-merged")}
+    assert "absent" in data["maia-k8s-k3s-proxy-environment"]["file"]  # no proxy_ip: no environment file
+    oidc = args("maia-k8s-oidc-k3s-settings-merged", "maia_k8s_dist")
+    assert oidc["watch_in"] == [{"maia_k8s_dist": "maia-k8s-k3s-running"}]
+    site.write_pillar({"maia": {"k8s": {"k3s": {"release": {"url": "file:///srv/k3s/k3s", "sha256": "ab" * 32}}}}})
+    rc, data, _ = site.salt_call("state.show_sls", "maia.k8s.k3s")
+    binary = args("maia-k8s-k3s-binary-installed", "file")
+    assert binary["source"] == "file:///srv/k3s/k3s" and binary["source_hash"] == "sha256=" + "ab" * 32
+    assert "source_hash_name" not in binary

@@ -199,7 +199,7 @@ def test_every_flag_off(tmp_path):
     flags = {f: False for f in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs")}
     s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **GPU}, dict(SERVER, prepare=flags))
     assert sorted(s) == sorted(
-        ["maia-prepare-inputs-checked", "maia-prepare-drift-skipped"] + [f"maia-prepare-{f}-skipped" for f in flags]
+        ["maia-prepare-inputs-checked", "maia-prepare-drift-skipped", "maia-prepare-proxy-skipped"] + [f"maia-prepare-{f}-skipped" for f in flags]
     )
 
 
@@ -216,6 +216,23 @@ def test_the_drift_check_on_the_scheduler(tmp_path, interval):
     else:
         unscheduled = s["maia-prepare-drift-check-unscheduled"]
         assert (unscheduled["fun"], unscheduled["name"]) == ("schedule.absent", "maia-drift-check")
+
+
+def test_proxy_environment_on_every_host(tmp_path):
+    """proxy_ip (and no_proxy_ips) of the cluster YAML: the six proxy variables of the
+    collection's configure_host.yaml in /etc/environment, an older value replaced; an NFS
+    client gets them as the control plane does."""
+    cluster = {"k8s_distribution": "k3s", "proxy_ip": "10.253.254.250", "no_proxy_ips": "10.0.0.0/8,.hospital.local"}
+    s = render(tmp_path, "maia-node-1", {**OS["debian12"], **NO_GPU}, dict(CLIENT, cluster=cluster))
+    url, no_proxy = "http://10.253.254.250:3130", "localhost,127.0.0.1,10.253.254.250,10.0.0.0/8,.hospital.local"
+    expected = {"http_proxy": url, "https_proxy": url, "no_proxy": no_proxy,
+                "HTTP_PROXY": url, "HTTPS_PROXY": url, "NO_PROXY": no_proxy}
+    lines = {k: v for k, v in s.items() if k.startswith("maia-prepare-proxy-")}
+    assert set(lines) == {f"maia-prepare-proxy-environment-{name}-set" for name in expected}
+    for name, value in expected.items():
+        assert has(lines[f"maia-prepare-proxy-environment-{name}-set"], {
+            "fun": "file.keyvalue", "name": "/etc/environment", "key": name, "value": value,
+            "separator": "=", "append_if_not_found": True})
 
 
 def test_host_limit_switches(tmp_path):

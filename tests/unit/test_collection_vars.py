@@ -35,17 +35,24 @@ HONOURED = [
     ("microk8s_version", "1.33/stable", "k8s:microk8s_channel", "1.33/stable"),
     ("microk8s_addons", ["rbac"], "k8s:addons", ["rbac"]),
     ("microk8s_firewall_ports", [{"port": 16443, "proto": "tcp"}, {"port": 80}], "k8s:firewall_ports", ["16443/tcp", "80/tcp"]),
+    ("k3s_version", "v1.33.5+k3s1", "k8s:k3s:version", "v1.33.5+k3s1"),
+    ("k3s_firewall_ports", [{"port": 6443, "proto": "tcp"}], "k8s:k3s:firewall_ports", ["6443/tcp"]),
+    ("k3s_data_dir", "/data/k3s/", "k8s:k3s:paths:data_dir", "/data/k3s"),
+    ("k3s_config_dir", "/etc/rancher/k3s", "k8s:k3s:paths:config_dir", "/etc/rancher/k3s"),
     ("argocd_sync_retries", "5", "core:sync:retries", 5),
     ("argocd_sync_retry_delay", 30, "core:sync:retry_interval", 30),
     ("auto_sync", False, "core:auto_sync", False),
     *[(flag, "false", f"prepare:{flag}", False) for flag in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs")],
     *[(flag, "true", f"k8s:{flag}", True) for flag in (
-        "install_microk8s", "enable_oidc_microk8s", "enable_ca", "install_argocd", "connect_to_microk8s", "connect_to_argocd")],
+        "install_microk8s", "enable_oidc_microk8s", "enable_ca", "install_argocd", "connect_to_microk8s", "connect_to_argocd",
+        "install_k3s", "enable_oidc_k3s", "connect_to_k3s")],
 ]
 REFUSED = [
     ("nfs_export_options", "*(rw,sync,no_subtree_check,no_root_squash)", "maia:prepare:nfs_export_extra_clients"),
     ("volume_driver_path", "/var/lib/kubelet/volumeplugins/fstab~cifs", "maia:prepare:cifs_plugin:dirs"),
     ("extra_commands", ["kubectl get nodes"], "maia:core:extra_commands"),
+    ("install_k3s_script", "/tmp/install.sh", "maia:k8s:k3s:release:sha256"),
+    ("k3s_enable_port_forwarding", True, "maia:k8s:api_server_url"),
 ]
 BAD_VALUES = [
     ("ufw_allow_ssh", "maybe", "ufw_allow_ssh='maybe' is not a boolean"),
@@ -58,6 +65,7 @@ BAD_VALUES = [
     ("nvidia_driver_package", "nvidia driver", "is not a Debian package name"),
     ("microk8s_firewall_ports", [{"port": 70000}], "microk8s_firewall_ports item 1 port=70000 is not a whole number from 1 to 65535"),
     ("argocd_sync_retries", -1, "argocd_sync_retries=-1 is not a whole number"),
+    ("k3s_version", "latest", "k3s_version='latest' is not a k3s release such as v1.34.1+k3s1"),
 ]
 
 

@@ -147,6 +147,19 @@ def test_nfs_client_gets_no_platform_secret(folder):
     assert "BEGIN PRIVATE KEY" in maia["cifs"]["private_key"]
 
 
+def test_every_host_gets_the_proxy_of_the_site(folder):
+    """Every host writes the proxy into its environment (stage 1): proxy_ip and no_proxy_ips of
+    the cluster YAML reach the hosts outside the control plane too (no secret in them)."""
+    _secrets_site(folder)
+    cluster = yaml.safe_load((folder / "c1.yaml").read_text())
+    cluster.update(proxy_ip="10.253.254.250", no_proxy_ips="10.0.0.0/8,.hospital.local")
+    (folder / "c1.yaml").write_text(yaml.safe_dump(cluster))
+    maia = site_pillar(folder, "node-1")["maia"]
+    assert maia["cluster"]["proxy_ip"] == "10.253.254.250"
+    assert maia["cluster"]["no_proxy_ips"] == "10.0.0.0/8,.hospital.local"
+    assert "traefik_dashboard_password" not in maia["cluster"]
+
+
 def test_cifs_key_only_to_named_hosts(folder):
     _secrets_site(folder)
     only_cp = {"cifs": {"hosts": ["node-0"]}}

@@ -1,7 +1,7 @@
-{#- Stage 2 on a control-plane host: MicroK8s, OIDC, cluster CA, ArgoCD.
-    Each part is switched by its maia:k8s flag inside its own folder. With
-    maia:k8s:connect_only (a cluster maia-salt does not install, e.g. k3s),
-    only the client packages. #}
+{#- Stage 2 on a control-plane host: the site's distribution (MicroK8s or k3s),
+    OIDC, cluster CA, ArgoCD. Each part is switched by its maia:k8s flag inside
+    its own folder. With maia:k8s:connect_only (a cluster maia-salt does not
+    install, e.g. rke2), only the client packages. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 include:
   - maia.k8s.client
@@ -11,7 +11,7 @@ maia-k8s-connect-only:
   test.succeed_without_changes:
     - name: "connect-only: the {{ k8s.distribution }} cluster is left as it is; stage 3 uses the kubeconfig at {{ k8s.kubeconfig }}"
 {%- else %}
-  - maia.k8s.microk8s
+  - {{ k8s.dist_sls }}
   - maia.k8s.oidc
   - maia.k8s.ca
   - maia.k8s.argocd

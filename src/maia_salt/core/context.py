@@ -21,6 +21,8 @@ from ..flags import as_bool
 DEFAULTS_RELPATH = "maia/core/parameters/defaults.yaml"
 LOCAL_CLUSTER = "https://kubernetes.default.svc"
 TRAEFIK_CLASS = "maia-core-traefik"
+#: inventory groups whose hosts are Kubernetes nodes (stage 2 installs Kubernetes there only)
+NODE_ROLES = ("control-plane",)
 
 #: keys of the cluster YAML this stage reads (the reference's core installer
 #: reads the same ones); docs/core.md lists what each does
@@ -94,11 +96,16 @@ class Context(Site):
     errors: list[str] = field(default_factory=list)
 
     def node_addresses(self) -> list[str]:
-        """The nodes' addresses, as the API lists nodes (by name): every inventory host."""
+        """The Kubernetes nodes' addresses, as the API lists nodes (by name).
+
+        A node is an inventory host in one of ``NODE_ROLES``: the NFS server and the NFS
+        clients are hosts of the site, not of the cluster, so their addresses never go into
+        the MetalLB pool or the Prometheus endpoints. The inventory's address, else the
+        host's default IPv4 from its grains (``ip``, set by the ext_pillar)."""
         return [
-            str(host["address"])
+            str(host.get("address") or host.get("ip"))
             for _name, host in sorted(self.hosts.items())
-            if (host or {}).get("address")
+            if set((host or {}).get("roles") or ()) & set(NODE_ROLES) and (host.get("address") or host.get("ip"))
         ]
 
 
@@ -275,9 +282,10 @@ def _validate(ctx: Context) -> None:
         )
     if str(cluster.get("proxy_ip") or "").strip():
         errors.append(
-            "maia:cluster:proxy_ip is set, but neither maia-salt nor maia-toolkit 2.5.0 (the "
-            "reference) can route the core layer through a proxy: remove proxy_ip from "
-            "<CLUSTER_NAME>.yaml (or leave it empty)"
+            "maia:cluster:proxy_ip is set: stages 1 and 2 send the hosts and the k3s service "
+            "through the proxy, but maia-salt cannot give the core layer's pods the proxy yet "
+            "(the collection's Kyverno policy inject-proxy-env-vars is not built): remove proxy_ip "
+            "from <CLUSTER_NAME>.yaml (or leave it empty), or install stages prepare and k8s only"
         )
     errors += source_problems(ctx, "core")
 

@@ -4,7 +4,7 @@
 {%- set argocd = k8s.argocd %}
 {%- set ns = argocd.namespace %}
 include:
-  - maia.k8s.microk8s
+  - {{ k8s.dist_sls }}
   - maia.k8s.oidc
   - maia.k8s.ca
 {%- if k8s.install_argocd %}
@@ -16,7 +16,7 @@ maia-k8s-argocd-namespace-present:
     - require:
       - sls: maia.k8s.oidc
       - sls: maia.k8s.ca
-      - maia_microk8s: maia-k8s-microk8s-kubeconfig-written
+      - {{ k8s.kubeconfig_state.module }}: {{ k8s.kubeconfig_state.id }}
       - sls: maia.k8s.client
 
 maia-k8s-argocd-admin-password-set:
@@ -90,7 +90,7 @@ maia-k8s-argocd-crds-established:
     - crds: [applications.argoproj.io, appprojects.argoproj.io]
     - timeout: {{ argocd.crd_timeout }}
     - require:
-      - maia_microk8s: maia-k8s-microk8s-kubeconfig-written
+      - {{ k8s.kubeconfig_state.module }}: {{ k8s.kubeconfig_state.id }}
       - sls: maia.k8s.client
 {%- else %}
 

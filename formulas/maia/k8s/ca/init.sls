@@ -1,9 +1,9 @@
 {#- The cluster CA for cert-manager (TLS secret) and Istio (ConfigMap ca.pem). #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 {%- set ca = k8s.ca %}
-{%- set from_microk8s = ca.cert_file.startswith(k8s.paths.snap_dir ~ "/") %}
+{%- set from_distribution = ca.cert_file.startswith(k8s.paths.dist_dir ~ "/") %}
 include:
-  - maia.k8s.microk8s
+  - {{ k8s.dist_sls }}
   - maia.k8s.oidc
 {%- if k8s.enable_ca %}
 
@@ -12,7 +12,7 @@ maia-k8s-ca-files-present:
     - files:
         CA certificate: {{ ca.cert_file }}
         CA key: {{ ca.key_file }}
-    - missing_ok_in_test: {{ k8s.install_microk8s and from_microk8s }}
+    - missing_ok_in_test: {{ k8s.install and from_distribution }}
     - require:
       - sls: maia.k8s.oidc
 {%-   for ns in [ca.secret_namespace, ca.configmap_namespace] | unique %}
@@ -23,7 +23,7 @@ maia-k8s-ca-namespace-{{ ns }}-present:
     - manifest: {apiVersion: v1, kind: Namespace, metadata: {name: {{ ns }}, labels: {app.kubernetes.io/managed-by: maia-salt}}}
     - require:
       - maia_k8s: maia-k8s-ca-files-present
-      - maia_microk8s: maia-k8s-microk8s-kubeconfig-written
+      - {{ k8s.kubeconfig_state.module }}: {{ k8s.kubeconfig_state.id }}
       - sls: maia.k8s.client
 {%-   endfor %}
 
@@ -35,7 +35,7 @@ maia-k8s-ca-secret-{{ ca.secret_name }}-present:
     - files:
         tls.crt: {{ ca.cert_file }}
         tls.key: {{ ca.key_file }}
-    - missing_ok_in_test: {{ k8s.install_microk8s and from_microk8s }}
+    - missing_ok_in_test: {{ k8s.install and from_distribution }}
     - require:
       - maia_k8s: maia-k8s-ca-namespace-{{ ca.secret_namespace }}-present
 
@@ -45,7 +45,7 @@ maia-k8s-ca-configmap-{{ ca.configmap_name }}-present:
     - namespace: {{ ca.configmap_namespace }}
     - files:
         {{ ca.configmap_key }}: {{ ca.cert_file }}
-    - missing_ok_in_test: {{ k8s.install_microk8s and from_microk8s }}
+    - missing_ok_in_test: {{ k8s.install and from_distribution }}
     - require:
       - maia_k8s: maia-k8s-ca-namespace-{{ ca.configmap_namespace }}-present
 {%- else %}

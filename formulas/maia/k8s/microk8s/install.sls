@@ -1,4 +1,4 @@
-{#- MicroK8s from the snap store, launch configuration first, refreshes held. #}
+{#- MicroK8s from the snap store, launch configuration first, refreshes held; UFW ports. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 
 {%- if k8s.snapd_package %}
@@ -39,42 +39,6 @@ maia-k8s-microk8s-user-{{ user }}-in-group-microk8s:
 {%- endfor %}
 
 {%- if k8s.ufw %}
-{#- Each port from any source, or only from the networks listed for it
-    (maia:k8s:api_allowed_sources for the API port, web_allowed_sources for
-    80/443); a restricted port loses its rule from any. #}
-{%-   for port in k8s.firewall_ports %}
-{%-     set number, proto = (port ~ "/tcp").split("/")[:2] %}
-{%-     if number == k8s.api_port | string %}
-{%-       set sources = k8s.api_allowed_sources %}
-{%-     elif number in ["80", "443"] %}
-{%-       set sources = k8s.web_allowed_sources %}
-{%-     else %}
-{%-       set sources = [] %}
-{%-     endif %}
-{%-     if not sources %}
-
-maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-allowed:
-  maia_ufw.rule_present:
-    - port: {{ number }}
-    - proto: {{ proto }}
-{%-     else %}
-
-maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-from-any-absent:
-  maia_ufw.rule_absent:
-    - port: {{ number }}
-    - proto: {{ proto }}
-    - require:
-{%-       for source in sources %}
-      - maia_ufw: maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-from-{{ source | replace("/", "_") | replace(":", "_") }}-allowed
-{%-       endfor %}
-{%-       for source in sources %}
-
-maia-k8s-microk8s-ufw-{{ number }}-{{ proto }}-from-{{ source | replace("/", "_") | replace(":", "_") }}-allowed:
-  maia_ufw.rule_present:
-    - port: {{ number }}
-    - proto: {{ proto }}
-    - source: {{ source | string | json }}
-{%-       endfor %}
-{%-     endif %}
-{%-   endfor %}
+{%-   from "maia/k8s/firewall.jinja" import firewall_rules with context %}
+{{- firewall_rules(k8s, k8s.firewall_ports, "maia-k8s-microk8s") }}
 {%- endif %}

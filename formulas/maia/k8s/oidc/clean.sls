@@ -1,20 +1,4 @@
-{#- Remove the OIDC flags; restart MicroK8s only when one was removed. #}
+{#- Remove the OIDC flags of the site's distribution (oidc/clean_<distribution>.sls). #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
-
-maia-k8s-oidc-clean-apiserver-args-absent:
-  maia_microk8s.args_absent:
-    - name: {{ k8s.paths.apiserver_args }}
-    - flags: [--oidc-username-claim, --oidc-groups-claim, --oidc-issuer-url, --oidc-client-id, --oidc-ca-file]
-
-maia-k8s-oidc-clean-microk8s-restarted-when-changed:
-  maia_microk8s.running:
-    - retries: {{ k8s.wait_ready.retries }}
-    - interval: {{ k8s.wait_ready.interval }}
-    - timeout: {{ k8s.wait_ready.timeout }}
-    - microk8s_cmd: {{ k8s.microk8s_cmd }}
-    - onlyif:
-      - fun: maia_snap.info
-        name: microk8s
-        snap_cmd: {{ k8s.snap_cmd }}
-    - watch:
-      - maia_microk8s: maia-k8s-oidc-clean-apiserver-args-absent
+include:
+  - maia.k8s.oidc.clean_{{ k8s.distribution }}

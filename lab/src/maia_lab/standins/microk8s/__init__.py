@@ -24,41 +24,19 @@ from pathlib import Path
 
 import yaml
 
+from ..hoststate import HostStandin
+
 CLI_SOURCE = Path(__file__).with_name("cli.py")
 STATE_REL = "var/lib/maia-standins/microk8s/state.json"
 
 
 @dataclass
-class MicroK8sStandin:
-    fs_root: Path
-    prefix: str
+class MicroK8sStandin(HostStandin):
     state_rel: str = STATE_REL
     snap_cmd: str = ""
     microk8s_cmd: str = ""
     snap_root: str = ""
     pillar: dict = field(default_factory=dict)
-
-    def host_path(self, path: str) -> Path:
-        """Where `path` (as the host sees it) is on this machine."""
-        return self.fs_root / path.lstrip("/")
-
-    @property
-    def state_file(self) -> Path:
-        return self.host_path(f"{self.prefix}/{self.state_rel}")
-
-    def state(self) -> dict:
-        return json.loads(self.state_file.read_text(encoding="utf-8"))
-
-    def update_state(self, **values) -> None:
-        st = self.state()
-        st.update(values)
-        self.state_file.write_text(json.dumps(st, indent=1, sort_keys=True), encoding="utf-8")
-
-    def calls(self) -> list[dict]:
-        path = self.state_file.with_name("calls.jsonl")
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
     def apiserver_args_file(self) -> Path:
         return self.host_path(f"{self.snap_root}/microk8s/current/args/kube-apiserver")
@@ -152,11 +130,7 @@ def install(
         "starts": 0,
         "stops": 0,
     }
-    state_file = handle.state_file
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(state_file.parent, 0o700)
-    state_file.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-    os.chmod(state_file, 0o600)
+    handle.write_state(state)
 
     source = CLI_SOURCE.read_text(encoding="utf-8")
     source = source.replace("#!/usr/bin/env python3", f"#!{python}", 1)
