@@ -20,7 +20,7 @@ from admin.test_admin_specs import ADMIN_SECRETS, certificate
 from admin.test_sls_render import ADMIN_APPS, library
 from core.helpers import SECRETS, merge
 from core.salt_local import salt_call
-from core.test_core_apply import APP, FAST_SYNC, Site, changed, cluster, failures  # noqa: F401  (cluster: the fixture)
+from core.test_core_apply import APP, FAST_SYNC, Site, _deployment, changed, cluster, failures  # noqa: F401  (cluster: the fixture)
 from support.modules import load_salt_module
 
 pytestmark = pytest.mark.slow
@@ -39,8 +39,17 @@ class AdminSite(Site):
         return library(self.pillar)
 
 
+RESTART = "maia-admin-argocd-server-rollout-restarted"
+
+
+def argocd_server(cluster):
+    return cluster.get("apps/v1", "Deployment", "argocd-server", "argocd")
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, cluster):
+    if cluster.standin is not None:  # stage 2's ArgoCD install has it on a real cluster
+        cluster.create(_deployment("argocd-server", "argocd"))
     root = tmp_path_factory.mktemp("admin-site")
     certificate(root / "ca.crt")
     return AdminSite(root, cluster, cluster={"externalCA": {"name": "maia-ca", "cert": str(root / "ca.crt")}})
@@ -56,7 +65,9 @@ def test_first_run_with_test_true_predicts_and_changes_nothing(site, cluster):
     assert {"maia-admin-namespaces-present", "maia-admin-secret-maia-ca-present",
             "maia-admin-argocd-project-present"} <= predicted
     assert {f"maia-admin-app-{c}-present" for c in ADMIN_APPS} <= predicted
+    assert RESTART in predicted
     assert cluster.get(*APP, "maia-admin-rancher", "argocd") is None
+    assert "maia-salt/restart-trigger" not in (argocd_server(cluster)["metadata"].get("annotations") or {})
     assert cluster.get("v1", "Namespace", "cattle-system") is None
 
 
@@ -85,6 +96,11 @@ def test_first_run_creates_the_layer_and_waits_healthy(site, cluster):
     assert rancher["ingress"]["tls"] == {"source": "letsEncrypt"}
     wave = next(v for v in data.values() if v["__id__"] == "maia-admin-sync-wave-0")
     assert wave["result"] is True
+    # argocd-server restarted once, after the sync, for the toolkit's ArgoCD settings
+    assert RESTART in changed(data)
+    server = argocd_server(cluster)
+    assert server["metadata"]["annotations"]["maia-salt/restart-trigger"] == expected["restarts"][0]["trigger"]
+    assert "kubectl.kubernetes.io/restartedAt" in server["spec"]["template"]["metadata"]["annotations"]
     assert all(f"Application argocd/maia-admin-{c} " in wave["comment"] for c in ADMIN_APPS), wave["comment"]
 
 
@@ -115,6 +131,23 @@ def test_changed_value_patches_only_that_app(site, cluster):
     assert {n for n, a in after.items() if a["metadata"]["resourceVersion"] != before.get(n)} == {"maia-admin-keycloak"}
     rc, data = site.apply()
     assert rc == 0 and changed(data) == set()
+
+
+def test_changed_argocd_settings_restart_argocd_server_once(site, cluster):
+    """A value the toolkit renders into argocd-cm changes: the toolkit app is patched and
+    argocd-server restarted once; the re-run restarts nothing (a Deployment patch is the
+    rollout restart, as kubectl does it; on the stand-in nothing rolls pods)."""
+    before = argocd_server(cluster)
+    site.update(admin={"apps": {"admin-toolkit": {"values": {"argocd": {"keycloak_client_id": "maia-argocd"}}}}})
+    rc, data = site.apply()
+    assert rc == 0, failures(data)
+    assert RESTART in changed(data)
+    after = argocd_server(cluster)
+    assert (after["metadata"]["annotations"]["maia-salt/restart-trigger"]
+            != before["metadata"]["annotations"]["maia-salt/restart-trigger"])
+    rc, data = site.apply()
+    assert rc == 0 and changed(data) == set()
+    assert argocd_server(cluster)["metadata"]["resourceVersion"] == after["metadata"]["resourceVersion"]
 
 
 def test_switched_off_applies_nothing_and_keeps_the_layer(site, cluster):
