@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from ..core.specs import applications, layer_mapdata
 
-from .context import AdminContext, build_context, is_enabled
+from .context import AdminContext, ConfigError, build_context, is_enabled
+from .services import configuration
 from .values import helm_values
 
 
@@ -32,7 +33,7 @@ def secrets(ctx: AdminContext) -> list[dict]:
 def disabled() -> dict:
     """What stage 4 applies with ``maia:admin:enabled: false``: nothing."""
     return {"enabled": False, "namespaces": [], "secrets": [], "project": None, "repositories": [],
-            "apps": [], "absent_apps": []}
+            "apps": [], "absent_apps": [], "configure": {"realm_configmap": None, "keycloak": None, "harbor": None}}
 
 
 def mapdata(defaults: dict, pillar: dict, core_defaults: dict, **kwargs) -> dict:
@@ -41,4 +42,8 @@ def mapdata(defaults: dict, pillar: dict, core_defaults: dict, **kwargs) -> dict
     if not is_enabled(defaults, pillar):
         return disabled()
     ctx = build_context(defaults, pillar, core_defaults, **kwargs)
-    return {"enabled": True, **layer_mapdata(ctx, ctx.admin, applications(ctx, helm_values)), "secrets": secrets(ctx)}
+    configure = configuration(ctx, pillar)
+    if ctx.errors:
+        raise ConfigError("maia.admin: bad input, nothing was changed:\n  - " + "\n  - ".join(ctx.errors))
+    return {"enabled": True, **layer_mapdata(ctx, ctx.admin, applications(ctx, helm_values)), "secrets": secrets(ctx),
+            "configure": configure}
