@@ -52,15 +52,18 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         request = Request(self.command, url.path, parse_qs(url.query), self.headers, body)
-        headers = {}
+        headers, target = {}, standin
         try:
-            status, payload, *extra = standin.handle(request)
+            target = standin.route(request)
+            status, payload, *extra = target.handle(request)
             headers = extra[0] if extra else {}
         except ServiceError as exc:
             status, payload = exc.status, exc.body
         except Exception as exc:  # a stand-in bug shows as a 500 with its message, as a server would
             status, payload = 500, {"error": f"{type(exc).__name__}: {exc}"}
         standin.record(Recorded(self.command, url.path, status))
+        if target is not standin:
+            target.record(Recorded(self.command, url.path, status))
         if isinstance(payload, (bytes, str)):
             data = payload.encode() if isinstance(payload, str) else payload
             ctype = headers.pop("Content-Type", "text/plain")
@@ -120,6 +123,10 @@ class HttpsServiceStandin:
         self._httpd = self._thread = None
 
     # ---- what a subclass implements ------------------------------------------------
+    def route(self, request):
+        """The stand-in that answers ``request`` (``Ingress`` picks one by host name)."""
+        return self
+
     def handle(self, request):
         """Answer ``request``: ``(status, payload[, headers])`` or raise ``ServiceError``."""
         raise NotImplementedError
@@ -192,3 +199,25 @@ class HttpsServiceStandin:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Ingress(HttpsServiceStandin):
+    """One HTTPS address for several service stand-ins, routed by the ``Host`` header as an ingress
+    controller routes by host name; the certificate names every service. The services are not
+    started themselves: ``Ingress.start`` gives them its port and CA (``services[name].url``)."""
+
+    def __init__(self, services, **kwargs):
+        self.services = dict(services)
+        super().__init__(list(self.services), **kwargs)
+
+    def route(self, request):
+        host = (request.headers.get("Host") or "").rsplit(":", 1)[0].lower()
+        if host not in self.services:
+            raise ServiceError(404, {"error": f"no ingress rule for host {host!r}"})
+        return self.services[host]
+
+    def start(self):
+        super().start()
+        for service in self.services.values():
+            service.port, service.tls_dir = self.port, self.tls_dir
+        return self
