@@ -133,6 +133,9 @@ def test_first_run_creates_the_layer_and_waits_healthy(site, cluster):
     assert rancher["ingress"]["tls"] == {"source": "letsEncrypt"}
     wave = next(v for v in data.values() if v["__id__"] == "maia-admin-sync-wave-0")
     assert wave["result"] is True
+    # maia.admin lists the realm after the sync; only the requisite puts the ConfigMap first
+    realm = next(v for v in data.values() if v["__id__"] == "maia-admin-keycloak-realm-configmap-present")
+    assert realm["__run_num__"] < wave["__run_num__"]
     assert all(f"Application argocd/maia-admin-{c} " in wave["comment"] for c in ADMIN_APPS), wave["comment"]
 
 

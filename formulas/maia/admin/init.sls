@@ -9,10 +9,10 @@
 include:
   - .namespaces
   - .secrets
-  - .realm
   - .project
   - .apps
   - .sync
+  - .realm
   - .configure
 {%-   set keycloak = mapdata.apps | selectattr("component", "equalto", "keycloak") | list %}
 {%-   if mapdata.configure.realm_configmap and keycloak and mapdata.auto_sync %}

@@ -21,10 +21,11 @@ import ssl
 import tempfile
 import threading
 from collections import namedtuple
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from .kube_api.server import _HTTPServer as TLSThreadingServer  # TLS handshake per request thread
 from .kube_api.tls import ensure_tls
 
 Request = namedtuple("Request", "method path query headers body")
@@ -80,28 +81,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    ssl_context = None
-
-    def finish_request(self, request, client_address):
-        try:
-            conn = self.ssl_context.wrap_socket(request, server_side=True)
-        except (OSError, ssl.SSLError):
-            return None
-        try:
-            return super().finish_request(conn, client_address)
-        finally:
-            try:
-                conn.close()
-            except OSError:
-                pass
-
-    def handle_error(self, request, client_address):
-        pass
 
 
 class HttpsServiceStandin:
@@ -177,7 +156,7 @@ class HttpsServiceStandin:
         cert, key = ensure_tls(self.tls_dir, self.names + [self.host])
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
-        self._httpd = _Server((self.host, self.port), _Handler)
+        self._httpd = TLSThreadingServer((self.host, self.port), _Handler)
         self._httpd.ssl_context = ctx
         self._httpd.standin = self
         self.port = self._httpd.server_address[1]
