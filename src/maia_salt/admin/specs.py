@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from ..core.specs import applications, layer_mapdata, restart_trigger
 
-from .context import AdminContext, build_context, is_enabled
+from .context import AdminContext, ConfigError, build_context, is_enabled
+from .services import configuration
 from .values import helm_values
 
 
@@ -53,7 +54,8 @@ def restarts(ctx: AdminContext, apps: list[dict]) -> list[dict]:
 def disabled() -> dict:
     """What stage 4 applies with ``maia:admin:enabled: false``: nothing."""
     return {"enabled": False, "namespaces": [], "secrets": [], "project": None, "repositories": [],
-            "apps": [], "absent_apps": [], "restarts": []}
+            "apps": [], "absent_apps": [], "restarts": [],
+            "configure": {"realm_configmap": None, "keycloak": None, "harbor": None}}
 
 
 def mapdata(defaults: dict, pillar: dict, core_defaults: dict, **kwargs) -> dict:
@@ -62,6 +64,9 @@ def mapdata(defaults: dict, pillar: dict, core_defaults: dict, **kwargs) -> dict
     if not is_enabled(defaults, pillar):
         return disabled()
     ctx = build_context(defaults, pillar, core_defaults, **kwargs)
+    configure = configuration(ctx, pillar)
+    if ctx.errors:
+        raise ConfigError("maia.admin: bad input, nothing was changed:\n  - " + "\n  - ".join(ctx.errors))
     apps = applications(ctx, helm_values)
     return {"enabled": True, **layer_mapdata(ctx, ctx.admin, apps), "secrets": secrets(ctx),
-            "restarts": restarts(ctx, apps)}
+            "configure": configure, "restarts": restarts(ctx, apps)}
