@@ -16,6 +16,9 @@ CLI: ``salt-call maia_keycloak.plan '<settings as JSON>'`` shows what would chan
 """
 import logging
 import os
+import sys
+import types
+from importlib import metadata
 
 import maia_error_kinds
 import maia_service_endpoint
@@ -41,15 +44,30 @@ def _endpoint(settings):
         raise maia_error_kinds.error("invalid", str(exc)) from None
 
 
-def _admin(settings):
-    """A KeycloakAdmin on realm ``settings['realm']``, signed in as client ``maia``'s service account."""
+def _import_keycloak():
+    """python-keycloak's two classes. A salt-ssh thin carries the package without its dist-info,
+    and ``keycloak._version`` asks importlib.metadata for it: that one module is given then."""
+    if "keycloak" not in sys.modules:
+        try:
+            metadata.version("python-keycloak")
+        except metadata.PackageNotFoundError:
+            stub = types.ModuleType("keycloak._version")
+            stub.__version__ = "unknown (salt-ssh thin)"
+            sys.modules["keycloak._version"] = stub
     try:
         from keycloak import KeycloakAdmin, KeycloakOpenIDConnection  # pylint: disable=import-outside-toplevel
-    except ImportError:
+    except ImportError as exc:
         raise maia_error_kinds.error(
-            "invalid", "python-keycloak is not installed in the Python that runs Salt on this host "
-                       "(maia-salt pins python-keycloak==7.1.1; onedir minions: salt-pip install python-keycloak==7.1.1)"
+            "invalid", f"python-keycloak cannot be imported by the Python that runs Salt on this host ({exc}): "
+                       "maia-salt pins python-keycloak==7.1.1; onedir minions: salt-pip install python-keycloak==7.1.1; "
+                       "salt-ssh: thin_extra_mods in the master configuration (docs/admin.md)"
         ) from None
+    return KeycloakAdmin, KeycloakOpenIDConnection
+
+
+def _admin(settings):
+    """A KeycloakAdmin on realm ``settings['realm']``, signed in as client ``maia``'s service account."""
+    KeycloakAdmin, KeycloakOpenIDConnection = _import_keycloak()  # pylint: disable=invalid-name
     end = _endpoint(settings)
     conn = KeycloakOpenIDConnection(
         server_url=end.base_url, realm_name=settings["realm"], client_id=settings["client_id"],

@@ -287,3 +287,20 @@ def test_realm_before_keycloaks_wave_and_configuration_after_the_waves(tmp_path)
     assert keycloak["require"] == [{"maia_argocd": "maia-admin-sync-wave-1"}]
     assert harbor["require"] == [{"maia_argocd": "maia-admin-sync-wave-0"},
                                  {"maia_admin_service": "maia-admin-keycloak-configured"}]
+
+
+def test_keycloak_imports_without_its_dist_info(tmp_path, monkeypatch):
+    """A salt-ssh thin carries python-keycloak without its dist-info, so importlib.metadata does
+    not know it (seen on the lab's salt-ssh run); the module still imports the client."""
+    import sys  # noqa: PLC0415
+
+    kc = module("maia_keycloak", tmp_path)
+
+    def no_dist_info(name):
+        raise kc.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(kc.metadata, "version", no_dist_info)
+    for name in [n for n in sys.modules if n == "keycloak" or n.startswith("keycloak.")]:
+        monkeypatch.delitem(sys.modules, name)
+    admin_class, connection_class = kc._import_keycloak()
+    assert (admin_class.__name__, connection_class.__name__) == ("KeycloakAdmin", "KeycloakOpenIDConnection")

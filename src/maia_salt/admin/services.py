@@ -53,7 +53,9 @@ def reach(ctx, pillar: dict, service: str) -> dict:
     """How the control-plane host reaches ``https://<service>.<domain>``: the arguments of
     ``maia_service_endpoint.service_endpoint`` (name, port, ca_pem, address)."""
     conf = ctx.admin["services"]
-    if ctx.external_ca:
+    if conf.get("ca_pem"):
+        ca_pem = conf["ca_pem"]
+    elif ctx.external_ca:
         ca_pem = ctx.external_ca["cert"]
     elif ctx.selfsigned:
         ca_pem = ctx.root_ca
@@ -64,11 +66,11 @@ def reach(ctx, pillar: dict, service: str) -> dict:
             "address": address}
 
 
-def admin_user_password(ctx) -> str:
+def admin_user_password(env: dict, domain: str) -> str:
     """The MAIA admin user's temporary first password: env.json ``admin_initial_password``, else
     derived from the site's client secret (the toolkit uses the fixed word ``admin``)."""
-    return str(ctx.env.get("admin_initial_password")
-               or derived_secret(ctx.secrets["keycloak_client_secret"], f"maia-admin-user/{ctx.domain}", 20))
+    return str(env.get("admin_initial_password")
+               or derived_secret(str(env.get("keycloak_client_secret") or ""), f"maia-admin-user/{domain}", 20))
 
 
 def keycloak(ctx, pillar: dict) -> dict:
@@ -82,7 +84,7 @@ def keycloak(ctx, pillar: dict) -> dict:
         "client_secret": ctx.secrets["keycloak_client_secret"],
         "public_client": dict(conf.get("public_client") or {}),
         "admin_email": str(conf["admin_email"] or ctx.env.get("admin_email") or f"admin@{ctx.domain}"),
-        "admin_password": admin_user_password(ctx),
+        "admin_password": admin_user_password(ctx.env, ctx.domain),
         "users_group": users_group,
         "admin_group": ctx.admin_group,
         "groups": [users_group, ctx.admin_group],

@@ -39,7 +39,8 @@ AUTH_MODES = ("db_auth", "ldap_auth", "uaa_auth", "http_auth", "oidc_auth")
 
 
 class HarborStandin(HttpsServiceStandin):
-    """Harbor on ``https://<names[0]>:<port>``; ``admin_password`` is its admin's password."""
+    """Harbor on ``https://<names[0]>:<port>``; ``admin_password`` is its admin's password (or a
+    callable giving it, asked at each request)."""
 
     def __init__(self, names, admin_password, **kwargs):
         super().__init__(names, **kwargs)
@@ -73,5 +74,6 @@ class HarborStandin(HttpsServiceStandin):
             user, _, password = base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
         except ValueError:
             user, password = "", ""
-        if not header.startswith("Basic ") or user != "admin" or not hmac.compare_digest(password.encode(), self._password.encode()):
+        expected = self._password() if callable(self._password) else self._password
+        if not header.startswith("Basic ") or user != "admin" or not hmac.compare_digest(password.encode(), expected.encode()):
             raise ServiceError(401, {"errors": [{"code": "UNAUTHORIZED", "message": "UnAuthorized"}]})

@@ -189,11 +189,22 @@ class Ingress(HttpsServiceStandin):
         self.services = dict(services)
         super().__init__(list(self.services), **kwargs)
 
+    RECORD_PATH = "/_standin/writes"
+
     def route(self, request):
+        if request.path == self.RECORD_PATH:
+            return self
         host = (request.headers.get("Host") or "").rsplit(":", 1)[0].lower()
         if host not in self.services:
             raise ServiceError(404, {"error": f"no ingress rule for host {host!r}"})
         return self.services[host]
+
+    def handle(self, request):
+        """``GET /_standin/writes``: each service's write requests so far, for a test in another
+        process (the lab's); ``{host: [[method, path, status], ...]}``."""
+        if request.method != "GET":
+            raise ServiceError(405)
+        return 200, {host: [list(r) for r in service.writes()] for host, service in self.services.items()}
 
     def start(self):
         super().start()
