@@ -36,6 +36,8 @@ setup(
         "jsonschema==4.26.0",
         # the live view of `maia install` on a terminal
         "rich==15.0.0",
+        # stage 4's Keycloak configuration (the admin REST client the MAIA toolkit uses too)
+        "python-keycloak==7.1.1",
     ],
     extras_require={
         "test": [

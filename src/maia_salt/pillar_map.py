@@ -191,6 +191,9 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
         launch_config = folder / "microk8s-config.yaml"
         if launch_config.is_file():
             maia["k8s"] = {"launch_config": _read_yaml(launch_config)}
+        realm = folder / "MAIA_realm.json"  # the Keycloak realm stage 4 imports (ConfigMap maia-realm-import)
+        if realm.is_file():
+            maia["realm"] = _read_json(realm)
     cifs_key = folder / "cifs_key"
     cifs_hosts = (overrides.get("cifs") or {}).get("hosts")
     mounts_cifs = single_host or (me is not None and (cifs_hosts is None or minion_id in cifs_hosts))

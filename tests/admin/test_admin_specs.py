@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from core.helpers import DEFAULTS_FILE as CORE_DEFAULTS_FILE
-from core.helpers import site_pillar
+from core.helpers import SECRETS, site_pillar
 from maia_salt.admin import mapdata
 from maia_salt.admin.context import REQUIRED_SECRETS, harbor_admin_password
 from maia_salt.core.context import ConfigError
@@ -86,6 +86,28 @@ def test_objects_of_the_admin_layer(defaults, core_defaults):
         assert sources[component]["path"] == path and sources[component]["targetRevision"] == "v2.5.0"
     assert data["project"]["name"] == "maia-admin"
     assert data["secrets"] == [] and data["repositories"] == []
+
+
+def test_argocd_server_restart_follows_the_argocd_settings_the_toolkit_renders(defaults, core_defaults):
+    """The trigger changes with what the toolkit's argocd-cm/argocd-rbac-cm templates read
+    (client secret, admin group, chart), not with another app's values; no secret in it."""
+    def trigger(pillar):
+        restarts = mapdata(defaults, pillar, core_defaults)["restarts"]
+        assert [(r["id"], r["kind"], r["name"], r["namespace"]) for r in restarts] == [
+            ("argocd-server", "Deployment", "argocd-server", "argocd")]
+        return restarts[0]["trigger"]
+
+    base = trigger(admin_pillar())
+    assert base == trigger(admin_pillar())
+    assert base == trigger(admin_pillar(admin={"apps": {"keycloak": {"values": {"replicaCount": 2}}}}))
+    secret = {"keycloak_client_secret": "kc-Other-Secret-0099"}
+    for changed in (admin_pillar(env=secret), admin_pillar(env={"admin_group_ID": "MAIA:ops"}),
+                    admin_pillar(admin={"apps": {"admin-toolkit": {"git": {"revision": "v2.6.0"}}}})):
+        assert trigger(changed) != base
+    assert SECRETS["keycloak_client_secret"] not in json.dumps(mapdata(defaults, admin_pillar(), core_defaults)["restarts"])
+    assert mapdata(defaults, admin_pillar(admin={"restarts": {"argocd-server": None}}), core_defaults)["restarts"] == []
+    off = admin_pillar(admin={"apps": {"admin-toolkit": {"values": {"argocd": {"enabled": False}}}}})
+    assert mapdata(defaults, off, core_defaults)["restarts"] == []
 
 
 def test_private_registry_serves_maia_charts_as_oci(defaults, core_defaults):

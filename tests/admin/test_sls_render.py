@@ -59,6 +59,15 @@ def test_default_site_states(tmp_path):
     assert wave["require"] == [{"maia_argocd": s} for s in present]
     assert (wave["timeout"], wave["prune"]) == (900, False)
 
+    # argocd-server restarts after the sync, once per change of the toolkit's ArgoCD settings
+    restart = states["maia-admin-argocd-server-rollout-restarted"]
+    call = {k: v for d in restart["maia_core.rollout_restart"] for k, v in d.items()}
+    assert (call["kind"], call["name"], call["namespace"]) == ("Deployment", "argocd-server", "argocd")
+    assert call["trigger"] == expected["restarts"][0]["trigger"]
+    assert restart["onlyif"][0]["fun"] == "maia_core.restart_pending"
+    assert restart["onlyif"][0]["trigger"] == call["trigger"]
+    assert restart["require"] == [{"sls": "maia.admin.sync"}]
+
     # no externalCA: no Secret; no private registry: no repository secret; nothing of stage 3
     assert not any(a["fun"] in ("maia_k8s.object_present", "maia_argocd.repository_present")
                    for a in states.values())
@@ -90,7 +99,8 @@ def test_private_registry_adds_repository_secret_state(tmp_path):
     assert states["maia-admin-app-maia-dashboard-present"]["spec"]["source"]["repoURL"] == "registry.maia.example.com/maia"
 
 
-@pytest.mark.parametrize("sls", ["maia.admin", "maia.admin.apps", "maia.admin.sync", "maia.admin.clean"])
+@pytest.mark.parametrize("sls", ["maia.admin", "maia.admin.apps", "maia.admin.sync", "maia.admin.restarts",
+                                 "maia.admin.clean"])
 def test_switched_off_renders_one_skipped_state(tmp_path, sls):
     states = show(tmp_path, admin_pillar(admin={"enabled": False}), sls=sls)
     assert list(states) == ["maia-admin-skipped"]

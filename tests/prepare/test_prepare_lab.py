@@ -28,6 +28,7 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
 from maia_lab.lab.core import Lab
 from support.lab import require_lab
@@ -329,6 +330,43 @@ def test_no_secret_in_output(lab, runs):
     texts = {name: runs[name].stdout + runs[name].stderr for name in ("dry_proc", "first_proc", "second_proc")}
     places = [Path(lab.path("salt", "log")), *(Path(lab.path("salt", "cache", d)) for d in JOB_DIRS)]
     assert find_secrets(secrets, places, texts) == []
+
+
+def test_selfsigned_site_maps_service_names_on_every_host(lab):
+    """maia.prepare.service_names with the site made selfsigned for these runs (command-line
+    pillar; the lab's cluster YAML is not): every host maps the 16 names to the control
+    plane's address in its real /etc/hosts, a stale entry for another address is replaced,
+    test=True predicts the first run, a re-run changes nothing; the clean removes them."""
+    selfsigned = "pillar=" + json.dumps({"maia": {"cluster": {"selfsigned": True}}})
+    with open(os.path.join(lab.config_folder, "env.json")) as fh:
+        cluster_name = json.load(fh)["cluster_name"]
+    with open(os.path.join(lab.config_folder, f"{cluster_name}.yaml")) as fh:
+        domain = yaml.safe_load(fh)["domain"]
+    names = [domain] + [f"{p}.{domain}" for p in (
+        "traefik", "dashboard", "grafana", "iam", "registry", "mgmt", "minio", "argocd", "maia", "test",
+        "minio.test", "minio-api", "minio-api.test", "login", "kubeflow")]
+    ingress = {h.name: h.address for h in lab.hosts}[SERVER]
+    lab.ssh(CLIENT2, f"echo '198.18.0.99 iam.{domain}' >> /etc/hosts")
+    apply = ("state.apply", "maia.prepare.service_names", selfsigned)
+    dry, _ = run_json(lab, "*", *apply, "test=True", check_rc=True)
+    first, _ = run_json(lab, "*", *apply, check_rc=True)
+    second, _ = run_json(lab, "*", *apply, check_rc=True)
+    for host in (SERVER, CLIENT1, CLIENT2):
+        ours = {k: s for k, s in states_of(first, host).items() if k.startswith("maia-prepare-service-name-")}
+        assert sorted(s["name"] for s in ours.values()) == sorted(names)
+        assert all(s["result"] is True and s["changes"]["added"] == {ingress: [s["name"]]} for s in ours.values())
+        predicted = {k: s["changes"] for k, s in states_of(dry, host).items() if s["result"] is None}
+        assert predicted == {k: s["changes"] for k, s in ours.items()}, host
+        assert not [k for k, s in states_of(second, host).items() if s["changes"]], host
+        hosts_file = lab.ssh(host, "cat /etc/hosts").stdout.split("\n")
+        mapped = {name for line in hosts_file if line.split()[:1] == [ingress] for name in line.split()[1:]}
+        assert set(names) <= mapped, hosts_file
+        assert not [line for line in hosts_file if line.startswith("198.18.0.99")], hosts_file
+    stale = states_of(first, CLIENT2)[f"maia-prepare-service-name-iam.{domain}-present"]
+    assert stale["changes"]["removed"] == {"198.18.0.99": [f"iam.{domain}"]}
+    cleaned, _ = run_json(lab, "*", "state.apply", "maia.prepare.service_names.clean", selfsigned, check_rc=True)
+    assert len([k for k, s in states_of(cleaned, CLIENT1).items() if s["changes"]]) == len(names)
+    assert domain not in lab.ssh(CLIENT1, "cat /etc/hosts").stdout
 
 
 def test_ufw_clean_then_reapply(lab, runs):

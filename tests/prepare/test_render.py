@@ -196,7 +196,7 @@ def test_kubelet_plugin_dir_for_other_distributions_and_no_reboot(tmp_path):
 
 
 def test_every_flag_off(tmp_path):
-    flags = {f: False for f in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs")}
+    flags = {f: False for f in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs", "service_names")}
     s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **GPU}, dict(SERVER, prepare=flags))
     assert sorted(s) == sorted(
         ["maia-prepare-inputs-checked", "maia-prepare-drift-skipped", "maia-prepare-proxy-skipped"] + [f"maia-prepare-{f}-skipped" for f in flags]
@@ -486,3 +486,46 @@ def test_collection_variable_maia_salt_refuses_stops_the_render_by_name(tmp_path
         render_sls(tmp_path, "maia.prepare", "maia-node-1", {**OS["ubuntu24"], **NO_GPU}, {}, **conf_site)
     assert "nfs_export_options is refused" in str(failure.value)
     assert "maia:prepare:nfs_export_extra_clients" in str(failure.value)
+
+
+SERVICE_NAMES = ["maia.example", "traefik.maia.example", "dashboard.maia.example", "grafana.maia.example",
+                 "iam.maia.example", "registry.maia.example", "mgmt.maia.example", "minio.maia.example",
+                 "argocd.maia.example", "maia.maia.example", "test.maia.example", "minio.test.maia.example",
+                 "minio-api.maia.example", "minio-api.test.maia.example", "login.maia.example",
+                 "kubeflow.maia.example"]
+
+
+def test_selfsigned_site_maps_the_service_names_to_the_control_plane(tmp_path):
+    """Every host of a selfsigned site, the control plane's NFS client too, maps the
+    16 names of the collection's configure_host.yaml to the control plane's IP."""
+    pillar = dict(CLIENT, cluster={"domain": "maia.example", "selfsigned": True})
+    s = render(tmp_path, "maia-node-1", OS["debian12"], pillar)
+    present = {sid: st for sid, st in s.items() if sid.startswith("maia-prepare-service-name-")}
+    assert sorted(st["name"] for st in present.values()) == sorted(SERVICE_NAMES)
+    for st in present.values():
+        assert has(st, {"fun": "host.present", "ip": "198.18.0.11", "clean": True})
+        assert st["require"] == [{"test": "maia-prepare-inputs-checked"}]
+    assert "maia-prepare-service-names-inputs-known" not in s
+    moved = dict(pillar, prepare={"service_names_address": "198.18.0.200"})
+    s = render(tmp_path, "maia-node-1", OS["debian12"], moved)
+    assert {st["ip"] for sid, st in s.items() if sid.startswith("maia-prepare-service-name-")} == {"198.18.0.200"}
+
+
+def test_service_names_skipped_without_selfsigned_or_when_off(tmp_path):
+    s = render(tmp_path, "maia-node-1", OS["debian12"], dict(CLIENT, cluster={"domain": "maia.example"}))
+    assert not ids(s, "maia-prepare-service-name-")
+    assert "maia-prepare-service_names-not-selfsigned-skipped" in s
+    off = dict(CLIENT, cluster={"domain": "maia.example", "selfsigned": True}, prepare={"service_names": False})
+    s = render(tmp_path, "maia-node-1", OS["debian12"], off)
+    assert not ids(s, "maia-prepare-service-name-")
+    assert "maia-prepare-service_names-skipped" in s
+
+
+def test_service_names_without_an_address_refused_first(tmp_path):
+    hosts = dict(HOSTS, **{"maia-node-0": {"address": "cp.internal", "roles": ["control-plane", "nfs_server"]}})
+    pillar = dict(CLIENT, hosts=hosts, cluster={"domain": "maia.example", "selfsigned": True},
+                  prepare={"ufw": False, "nfs": False})
+    s = render(tmp_path, "maia-node-1", OS["debian12"], pillar)
+    refusal = s["maia-prepare-service-names-inputs-known"]
+    assert refusal["order"] == 1 and refusal["failhard"] is True and refusal["result"] is False
+    assert "maia:prepare:service_names_address" in refusal["comment"]

@@ -52,8 +52,11 @@ def admin_secrets(env: dict, cluster: dict) -> dict[str, str]:
     takes them: env.json's, and those it derives when env.json has none (the
     dashboard's MySQL password, Harbor's admin password)."""
     from maia_salt.admin.context import _site_secrets
+    from maia_salt.admin.services import admin_user_password
 
     used = _site_secrets(env, str(cluster.get("domain") or ""), [])
+    # the Keycloak admin user's first password (stage 4's configuration)
+    used["admin_initial_password"] = admin_user_password(env, str(cluster.get("domain") or ""))
     return {f"admin:{k}": v for k, v in used.items() if isinstance(v, str) and len(v) >= MIN_LENGTH}
 
 

@@ -1,7 +1,9 @@
 # Stage 4: the MAIA admin layer (Harbor, Keycloak, Rancher, the MAIA admin
-# toolkit and dashboard). Namespaces, the externalCA Secret, the AppProject
-# maia-admin, its Applications and their sync. Each part can be applied alone
-# (maia.admin.apps, maia.admin.sync, ...); it includes what it needs. With
+# toolkit and dashboard). Namespaces, the externalCA Secret, Keycloak's realm
+# ConfigMap, the AppProject maia-admin, its Applications, their sync, then the
+# services' own configuration over their APIs and the restart of argocd-server
+# once the admin toolkit changed ArgoCD's OIDC settings. Each part can be applied
+# alone (maia.admin.apps, maia.admin.sync, ...); it includes what it needs. With
 # maia:admin:enabled false nothing is applied.
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
 {%- if mapdata.enabled %}
@@ -11,6 +13,19 @@ include:
   - .project
   - .apps
   - .sync
+  - .realm
+  - .configure
+  - .restarts
+{%-   set keycloak = mapdata.apps | selectattr("component", "equalto", "keycloak") | list %}
+{%-   if mapdata.configure.realm_configmap and keycloak and mapdata.auto_sync %}
+
+{#- Keycloak imports the realm when it starts: the ConfigMap comes before its sync wave #}
+extend:
+  maia-admin-sync-wave-{{ keycloak[0].sync_wave | int }}:
+    maia_argocd:
+      - require:
+        - maia_k8s: maia-admin-keycloak-realm-configmap-present
+{%-   endif %}
 {%- else %}
 {%-   include "maia/admin/skipped.jinja" %}
 {%- endif %}

@@ -1,8 +1,12 @@
 {#- Rollout restarts asked for by the cluster config: traefik when
     selfsigned, CoreDNS when selfsigned or coredns_mappings. Each runs only
     when the hash of what triggers it differs from the one recorded on the
-    Deployment (annotation maia-salt/restart-trigger), so a re-run is a no-op. #}
+    Deployment (annotation maia-salt/restart-trigger), so a re-run is a no-op.
+    Shared by the ArgoCD layers: maia/admin/restarts.sls renders this file with
+    the admin layer's map.jinja (argocd-server after the admin toolkit changed
+    ArgoCD's OIDC settings); `layer` is the formula's folder, in every state id. #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set layer = tpldir.split("/")[-1] %}
 {%- set slsroot = tpldir | replace('/', '.') %}
 {%- set after = 'sync' if mapdata.auto_sync else 'apps' %}
 
@@ -11,7 +15,7 @@ include:
 
 {%- for restart in mapdata.restarts %}
 
-maia-core-{{ restart.id }}-rollout-restarted:
+maia-{{ layer }}-{{ restart.id }}-rollout-restarted:
   module.run:
     - maia_core.rollout_restart:
       - kind: {{ restart.kind }}

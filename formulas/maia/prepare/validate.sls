@@ -57,3 +57,17 @@ maia-prepare-nfs-server-known:
     - require_in:
       - test: maia-prepare-inputs-checked
 {%- endif %}
+{%- if mapdata.service_names and maia.selfsigned and not (maia.domain and maia.service_names_address | is_ip) %}
+
+maia-prepare-service-names-inputs-known:
+  test.configurable_test_state:  # a refusal: its reason stays the comment under test=True
+    - name: &reason3 "service names in /etc/hosts (selfsigned site) need maia:cluster:domain (now '{{ maia.domain }}') and an IP address to map them to (now '{{ maia.service_names_address }}'): give a control-plane host an IP in inventory.yaml, set maia:prepare:service_names_address, or set maia:prepare:service_names false"
+    - comment: *reason3
+    - result: false
+    - changes: false
+    - allow_test_mode_failure: true
+    - order: 1
+    - failhard: true
+    - require_in:
+      - test: maia-prepare-inputs-checked
+{%- endif %}

@@ -1,5 +1,5 @@
-"""Namespaces, the external CA Secret, AppProject, Applications and repository
-secret of the admin layer: everything stage 4 applies (:func:`mapdata`). The
+"""Namespaces, the external CA Secret, AppProject, Applications, repository
+secret and restart of the admin layer: everything stage 4 applies (:func:`mapdata`). The
 AppProject, Applications and repository secret are built by stage 3's builders
 (``maia_salt.core.specs``) from the admin parameters.
 
@@ -10,9 +10,10 @@ releases ``maia-admin-<component>``.
 """
 from __future__ import annotations
 
-from ..core.specs import applications, layer_mapdata
+from ..core.specs import applications, layer_mapdata, restart_trigger
 
-from .context import AdminContext, build_context, is_enabled
+from .context import AdminContext, ConfigError, build_context, is_enabled
+from .services import configuration
 from .values import helm_values
 
 
@@ -29,10 +30,32 @@ def secrets(ctx: AdminContext) -> list[dict]:
     }]
 
 
+def restarts(ctx: AdminContext, apps: list[dict]) -> list[dict]:
+    """``argocd-server``, when the admin toolkit renders ArgoCD's OIDC and RBAC settings
+    (its chart's ``argocd-cm`` and ``argocd-rbac-cm``, from the values ``argocd`` and
+    ``admin_group_ID``): the trigger is the hash of those values and of the chart's
+    coordinates, so ArgoCD's server restarts once after they change, never on a re-run."""
+    target = (ctx.admin.get("restarts") or {}).get("argocd-server")
+    toolkit = next((app for app in apps if app["component"] == "admin-toolkit"), None)
+    if not target or toolkit is None:
+        return []
+    source = toolkit["spec"]["source"]
+    values = source["helm"]["valuesObject"]
+    if not (values.get("argocd") or {}).get("enabled"):
+        return []
+    material = {
+        "argocd": values["argocd"],
+        "admin_group_ID": values.get("admin_group_ID"),
+        "chart": {key: source.get(key) for key in ("repoURL", "chart", "path", "targetRevision")},
+    }
+    return [dict(target, namespace=ctx.argocd_namespace, id="argocd-server", trigger=restart_trigger(material))]
+
+
 def disabled() -> dict:
     """What stage 4 applies with ``maia:admin:enabled: false``: nothing."""
     return {"enabled": False, "namespaces": [], "secrets": [], "project": None, "repositories": [],
-            "apps": [], "absent_apps": []}
+            "apps": [], "absent_apps": [], "restarts": [],
+            "configure": {"realm_configmap": None, "keycloak": None, "harbor": None}}
 
 
 def mapdata(defaults: dict, pillar: dict, core_defaults: dict, **kwargs) -> dict:
@@ -41,4 +64,9 @@ def mapdata(defaults: dict, pillar: dict, core_defaults: dict, **kwargs) -> dict
     if not is_enabled(defaults, pillar):
         return disabled()
     ctx = build_context(defaults, pillar, core_defaults, **kwargs)
-    return {"enabled": True, **layer_mapdata(ctx, ctx.admin, applications(ctx, helm_values)), "secrets": secrets(ctx)}
+    configure = configuration(ctx, pillar)
+    if ctx.errors:
+        raise ConfigError("maia.admin: bad input, nothing was changed:\n  - " + "\n  - ".join(ctx.errors))
+    apps = applications(ctx, helm_values)
+    return {"enabled": True, **layer_mapdata(ctx, ctx.admin, apps), "secrets": secrets(ctx),
+            "configure": configure, "restarts": restarts(ctx, apps)}

@@ -123,7 +123,8 @@ def repositories(ctx: Context, conf: dict | None = None) -> list[dict]:
     ]
 
 
-def _trigger(material: dict) -> str:
+def restart_trigger(material: dict) -> str:
+    """The short hash of what triggers a restart (recorded on the restarted object)."""
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -139,11 +140,11 @@ def restarts(ctx: Context) -> list[dict]:
     }
     if ctx.selfsigned and ctx.active("traefik") and "traefik" in targets:
         target = dict(targets["traefik"], name=ctx.apps["traefik"].release_name)
-        out.append(dict(target, id="traefik", trigger=_trigger(common)))
+        out.append(dict(target, id="traefik", trigger=restart_trigger(common)))
     mappings = ctx.cluster.get("coredns_mappings")
     if (ctx.selfsigned or mappings) and "coredns" in targets:
         material = dict(common, coredns_mappings=mappings or None)
-        out.append(dict(targets["coredns"], id="coredns", trigger=_trigger(material)))
+        out.append(dict(targets["coredns"], id="coredns", trigger=restart_trigger(material)))
     return out
 
 

@@ -5,6 +5,9 @@
   saltext-kubernetes talk to, in place of a real kube-apiserver.
 - ``microk8s``: ``snap`` and ``microk8s`` executables that only the test
   harness installs into a lab host, in place of snapd and MicroK8s.
+- ``https_service``, ``keycloak_admin``, ``harbor``: HTTPS stand-ins of stage 4's
+  services (Keycloak's admin REST, Harbor's configurations) behind an ingress
+  stand-in that routes by host name.
 
 Tests name the stand-in they use and run against real systems when
 ``MAIA_E2E_KUBECONFIG`` / ``MAIA_E2E_ROSTER`` are set.

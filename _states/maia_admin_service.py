@@ -1,0 +1,45 @@
+"""States of the admin layer's services, configured over their own APIs after the sync (docs/admin.md).
+
+``configured(name, service, settings)`` compares a service with ``settings`` through the
+execution module ``maia_<service>`` (``plan``: what differs, ``apply``: change it and read again)
+and reports ``{what: {old, new}}`` with no secret. Under ``test=True`` it predicts the plan;
+when the service cannot be reached yet (a first install: the Application is not deployed in a
+dry run), it predicts the whole configuration from the settings. Services: ``keycloak``
+(``_modules/maia_keycloak.py``), ``harbor`` (``_modules/maia_harbor.py``).
+"""
+from salt.exceptions import CommandExecutionError
+
+SERVICES = ("keycloak", "harbor")
+
+
+def __virtual__():
+    return "maia_admin_service"
+
+
+def configured(name, service, settings):
+    """Ensure ``service`` (one of ``SERVICES``) is configured as ``settings`` say."""
+    ret = __salt__["maia_state_ret.new"](name)
+    if service not in SERVICES:
+        return __salt__["maia_state_ret.failed"](ret, f"unknown service {service!r} (known: {', '.join(SERVICES)})")
+    if not settings:
+        ret["comment"] = f"{service}: nothing to configure"
+        return ret
+    try:
+        changes = __salt__[f"maia_{service}.plan"](settings)
+    except CommandExecutionError as exc:
+        if __opts__["test"] and __salt__["maia_errors.kind"](exc) == "unreachable":
+            return __salt__["maia_state_ret.predicted"](
+                ret, {service: {"old": None, "new": "configured"}},
+                f"{service} would be configured (not reachable yet to compare: {exc})")
+        return __salt__["maia_state_ret.failed"](ret, str(exc))
+    if not changes:
+        ret["comment"] = f"{service} is configured as wanted"
+        return ret
+    if __opts__["test"]:
+        return __salt__["maia_state_ret.predicted"](ret, changes, f"{service} would be changed: {', '.join(sorted(changes))}")
+    try:
+        ret["changes"] = __salt__[f"maia_{service}.apply"](settings)
+    except CommandExecutionError as exc:
+        return __salt__["maia_state_ret.failed"](ret, str(exc))
+    ret["comment"] = f"{service} changed: {', '.join(sorted(ret['changes']))}"
+    return ret
