@@ -13,6 +13,7 @@ import yaml
 
 from maia_salt.install import run_orchestration
 
+from support.admin_services import lab_services
 from support.install_output import NOISE, check_truthful, maia_install
 
 HOSTS = {"maia-node-0", "maia-node-1", "maia-node-2"}
@@ -49,6 +50,15 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_
     assert plan.returncode == 0, plan.text
     assert "plan: nothing would change" in plan.stdout and "WOULD CHANGE" not in plan.stdout, plan.text
     assert plan.order_of(["stage 1 prepare on", "stage 2 k8s on", "stage 3 core on", "stage 4 admin on"]), plan.stderr
+    if site_lab.state.get("standins"):
+        # stage 4 configured Keycloak and Harbor (the lab's stand-ins, docs/standins.md); every write
+        # they had is one of the first run's, so the re-run and the plan wrote nothing
+        services = lab_services(site_lab)
+        assert services["user"]["requiredActions"] == ["UPDATE_PASSWORD"], services
+        assert services["groups"] == ["MAIA:admin", "MAIA:users"] and services["harbor"]["auth_mode"] == "oidc_auth"
+        writes = {host.split(".")[0]: [w for w in done if not w[1].endswith("/token")]
+                  for host, done in services["writes"].items()}
+        assert len(writes["iam"]) == 6 and [w[0] for w in writes["registry"]] == ["PUT"], writes
 
 
 def test_backup_restored_into_an_empty_folder_installs_with_no_change(site_lab, minion_install, tmp_path):

@@ -59,3 +59,45 @@ def ingress(domain, harbor_password, realms, ca=None):
     front = Ingress({f"iam.{domain}": keycloak, f"registry.{domain}": harbor}, ca_cert_pem=ca_cert, ca_key_pem=ca_key)
     front.keycloak, front.harbor = keycloak, harbor
     return front.start()
+
+
+def lab_services(lab):
+    """What the lab's Keycloak and Harbor stand-ins hold, asked over their own APIs as a client
+    would (TLS verified against the lab's cluster CA, the ingress-address fallback): the site
+    admin user, Harbor's auth settings, and every write request each has had."""
+    import json  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+
+    from maia_lab.standins.lab import SERVICES_PORT  # noqa: PLC0415
+    from maia_salt.admin.context import harbor_admin_password  # noqa: PLC0415
+    from support.paths import REPO  # noqa: PLC0415
+
+    sys.path.insert(0, str(REPO / "_utils"))
+    import maia_service_endpoint as mse  # noqa: PLC0415
+
+    folder = Path(lab.config_folder)
+    env = json.loads((folder / "env.json").read_text())
+    domain = (yaml.safe_load((folder / f"{env['cluster_name']}.yaml").read_text()) or {})["domain"]
+    ca = Path(lab.path("standins", "kube-api", "ca.crt")).read_text()
+
+    def http(service):
+        end = mse.service_endpoint(f"{service}.{domain}", port=SERVICES_PORT, ca_pem=ca, address=lab.bridge_address,
+                                   cache_dir=lab.path("standins"))
+        return end.base_url, mse.session(end)
+
+    base, kc = http("iam")
+    token = kc.post(f"{base}/realms/maia/protocol/openid-connect/token", timeout=30, data={
+        "grant_type": "client_credentials", "client_id": "maia", "client_secret": env["keycloak_client_secret"]}).json()
+    kc.headers["Authorization"] = f"Bearer {token['access_token']}"
+    email = env.get("admin_email") or f"admin@{domain}"
+    users = kc.get(f"{base}/admin/realms/maia/users", params={"username": email, "exact": "true"}, timeout=30).json()
+    groups = kc.get(f"{base}/admin/realms/maia/users/{users[0]['id']}/groups", timeout=30).json() if users else []
+    writes = kc.get(f"{base}/_standin/writes", timeout=30).json()
+    hb_base, hb = http("registry")
+    hb.auth = ("admin", env.get("harbor_admin_password") or harbor_admin_password(env["keycloak_client_secret"], domain))
+    harbor = hb.get(f"{hb_base}/api/v2.0/configurations", timeout=30).json()
+    return {"user": users[0] if users else None, "groups": sorted(g["name"] for g in groups),
+            "harbor": {k: v["value"] for k, v in harbor.items()}, "writes": writes}

@@ -32,6 +32,10 @@ def write_lab_pillar(folder: str, name: str, data: dict) -> None:
     write_file(os.path.join(folder, "top.sls"), yaml.safe_dump({"base": {"*": names}}, sort_keys=False))
 
 
+THIN_EXTRA_MODS = ("keycloak,httpx,httpcore,h11,anyio,aiofiles,jwcrypto,deprecation,packaging,"
+                   "requests_toolbelt,typing_extensions")
+
+
 def master_config(lab: Lab) -> dict:
     checkout = package_paths()["checkout"]
     # formulas/ is the one file root: it links in _modules, _states, _grains and orch
@@ -60,6 +64,9 @@ def master_config(lab: Lab) -> dict:
         "known_hosts_file": lab.known_hosts,
         "ssh_priv": lab.key,
         "ssh_timeout": 30,
+        # salt-ssh targets run the Debian python3, which has no python-keycloak (stage 4's Keycloak
+        # client): the thin carries it and the pure-Python libraries it imports (docs/admin.md)
+        "thin_extra_mods": THIN_EXTRA_MODS,
         "worker_threads": 2,
         "open_mode": False,
         "auto_accept": False,

@@ -16,6 +16,9 @@ kube-apiserver, and reach no site but the apt mirrors. So ``lab_start``:
    (``maia_lab.standins.argocd_manifest``), or the real release file given as
    ``MAIA_ARGOCD_MANIFEST=/path/to/install.yaml``; the pillar carries its URL
    and sha256;
+   Stage 4's Keycloak and Harbor stand-ins listen behind an ingress stand-in on
+   ``<bridge>:18443`` (``maia_lab.standins.admin_services``), with a certificate
+   the cluster CA signed;
 4. writes the pillar the formulas need to use them (``<lab>/pillar/standins.sls``,
    in the master's ``pillar_roots`` beside the lab's own ``lab.sls``, which
    switches off what lab hosts cannot run: ``maia_lab.lab.core.HOST_LIMITS``)
@@ -42,6 +45,7 @@ from maia_lab.standins import argocd_manifest
 
 API_PORT = 16443
 RELEASE_PORT = 18080
+SERVICES_PORT = 18443
 
 
 def _control_plane(lab):
@@ -134,14 +138,24 @@ def lab_start(lab) -> None:
     # sync and health states; it waits quietly until stage 2 installs the CRDs.
     _spawn(lab, "argocd-controller", [sys.executable, "-m", "maia_lab.standins.argocd_controller",
                                       "--kubeconfig", kubeconfig])
-    pillar = {"maia": {"k8s": k8s}}
+    # Stage 4's services (Keycloak, Harbor) behind an ingress stand-in whose certificate the
+    # cluster CA signed; the site reaches them there (the lab's names resolve nowhere)
+    from maia_lab.lab.configfolder import CONFIGURE_ENV
+    _spawn(lab, "admin-services", [sys.executable, "-m", "maia_lab.standins.admin_services", "--host", bridge,
+                                   "--port", str(SERVICES_PORT), "--ca-dir", tls_dir, "--kubeconfig", kubeconfig,
+                                   "--config-folder", lab.config_folder, "--domain", CONFIGURE_ENV["CLUSTER_DOMAIN"],
+                                   "--tls-dir", lab.path("standins", "admin-services")])
+    _wait_port(bridge, SERVICES_PORT)
+    admin = {"services": {"address": bridge, "port": SERVICES_PORT, "ca_pem": ca[0]}}
+    pillar = {"maia": {"k8s": k8s, "admin": admin}}
     lab.state["standins_pillar"] = pillar
     lab.state["standins_kubeconfig"] = kubeconfig
     lab.state["standins_control_plane"] = host.name
     lab.save()
     _write_pillar(lab, pillar)
     print(f"stand-ins: Kubernetes API https://{bridge}:{API_PORT} (kubeconfig {kubeconfig}), "
-          f"MicroK8s stand-in in {host.name}, ArgoCD manifest on http://{bridge}:{RELEASE_PORT}/")
+          f"MicroK8s stand-in in {host.name}, ArgoCD manifest on http://{bridge}:{RELEASE_PORT}/, "
+          f"Keycloak and Harbor on https://{bridge}:{SERVICES_PORT}")
 
 
 def lab_stop(lab) -> None:
