@@ -10,7 +10,8 @@ comparison (``maia_kube_compare``) and manifests and CRDs
 the library a connection; other host modules import the library themselves.
 
 States talk to Kubernetes through these functions
-(``__salt__["maia_kube.ensure"](...)``), never by parsing kubectl output. They use the official ``kubernetes`` Python client's DynamicClient, so
+(``__salt__["maia_kube.ensure"](...)``), never by parsing kubectl output. They
+use the official ``kubernetes`` Python client's DynamicClient, so
 any kind the API server knows (built-in or CRD-defined) works by
 ``apiVersion`` + ``kind``.
 
