@@ -89,9 +89,12 @@ else:
 # --------------------------------------------------------------------------
 
 
+def _kubeconfig(kubeconfig):
+    return kubeconfig or __salt__["pillar.get"]("maia:kubeconfig", kclient.DEFAULT_KUBECONFIG, unmask=True)
+
+
 def _conn(kubeconfig):
-    path = kubeconfig or __salt__["pillar.get"]("maia:kubeconfig", kclient.DEFAULT_KUBECONFIG, unmask=True)
-    return kclient.Connection(path, None, __context__, __opts__.get("cachedir"))
+    return kclient.Connection(_kubeconfig(kubeconfig), None, __context__, __opts__.get("cachedir"))
 
 
 def restart_pending(kind, name, namespace, trigger, kubeconfig=None):
