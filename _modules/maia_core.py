@@ -28,6 +28,11 @@ import logging
 
 from salt.exceptions import CommandExecutionError
 
+# _utils/: shipped and put on sys.path by Salt's loader (top-level files: salt-ssh targets too)
+import maia_kube_client as kclient
+import maia_kube_read as kread
+import maia_kube_write as kwrite
+
 try:
     # on sys.path while Salt's loader loads this module: the host's synced utils folder
     from maia_layers import admin as _admin_library
@@ -85,7 +90,11 @@ else:
 
 
 def _kubeconfig(kubeconfig):
-    return kubeconfig or __salt__["pillar.get"]("maia:kubeconfig", "/etc/maia/kubeconfig", unmask=True)
+    return kubeconfig or __salt__["pillar.get"]("maia:kubeconfig", kclient.DEFAULT_KUBECONFIG, unmask=True)
+
+
+def _conn(kubeconfig):
+    return kclient.Connection(_kubeconfig(kubeconfig), None, __context__, __opts__.get("cachedir"))
 
 
 def restart_pending(kind, name, namespace, trigger, kubeconfig=None):
@@ -96,9 +105,7 @@ def restart_pending(kind, name, namespace, trigger, kubeconfig=None):
         salt-call maia_core.restart_pending Deployment coredns kube-system 0123abcd
     """
     try:
-        obj = __salt__["maia_kube.get"](
-            "apps/v1", kind, name, namespace=namespace, kubeconfig=_kubeconfig(kubeconfig)
-        )
+        obj = kread.get(_conn(kubeconfig), "apps/v1", kind, name, namespace)
     except CommandExecutionError as exc:
         if __opts__.get("test"):
             # test=True before the cluster can answer (e.g. stage 2 not applied yet):
@@ -126,7 +133,5 @@ def rollout_restart(kind, name, namespace, trigger, kubeconfig=None):
         "metadata": {"annotations": {TRIGGER_ANNOTATION: trigger}},
         "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: now}}}},
     }
-    __salt__["maia_kube.patch"](
-        "apps/v1", kind, name, patch, namespace=namespace, kubeconfig=_kubeconfig(kubeconfig)
-    )
+    kwrite.patch(_conn(kubeconfig), "apps/v1", kind, name, patch, namespace=namespace)
     return {"restarted": f"{kind.lower()}/{name}", "namespace": namespace, "trigger": trigger}

@@ -4,7 +4,7 @@ The snapshot is taken with the distribution's own tool: MicroK8s ``microk8s dbct
 (it writes ``NAME.tar.gz``) in a private temporary folder that is removed afterwards. With it go
 the cluster CA's certificate and key (the files of ``maia_microk8s.paths``). All three are
 secrets (the datastore holds the cluster's Secrets), so the return is
-``maia_microk8s.seal``'s ciphertext for the caller's X25519 public key: the job return, the
+``maia_seal.seal``'s ciphertext for the caller's X25519 public key: the job return, the
 master's job cache and the logs hold nothing else. k3s and rke2 (``etcd-snapshot``) and k0s
 (``backup``) are refused, by name, until stage 2 installs them.
 
@@ -18,6 +18,10 @@ import os
 import tempfile
 
 from salt.exceptions import CommandExecutionError
+
+# _utils/: shipped and put on sys.path by Salt's loader
+import maia_microk8s_paths
+import maia_seal
 
 __virtualname__ = "maia_datastore"
 
@@ -67,7 +71,8 @@ def snapshot(recipient, distribution=None):
         raise CommandExecutionError(
             f"a datastore snapshot of {distribution} is not supported yet (MicroK8s only): take it with the "
             "distribution's tool (k3s/rke2 etcd-snapshot save, k0s backup), or run maia backup --config-only")
-    where = __salt__["maia_microk8s.paths"]()
+    root = __salt__["pillar.get"]("maia:k8s:paths:snap_root", unmask=True) or "/var/snap"
+    where = maia_microk8s_paths.paths(root)
     missing = [where[k] for k in ("ca_cert", "ca_key") if not os.path.isfile(where[k])]
     if missing:
         raise CommandExecutionError(f"no cluster CA at {', '.join(missing)}: apply maia.k8s on this host first")
@@ -80,4 +85,4 @@ def snapshot(recipient, distribution=None):
             files[name] = fh.read()
     payload = json.dumps({"distribution": distribution,
                           "files": {n: base64.b64encode(c).decode() for n, c in files.items()}}).encode()
-    return __salt__["maia_microk8s.seal"](recipient, payload)
+    return maia_seal.seal(recipient, payload)

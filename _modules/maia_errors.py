@@ -1,15 +1,16 @@
 """maia_errors: the error kinds (``_utils/maia_error_kinds.py``) for the states.
 
 The kinds and their functions are the host-side library ``maia_error_kinds``;
-host modules import it by name. This module keeps them reachable through
-``__salt__`` for the states (``maia_errors.kind``, ``maia_errors.cluster_pending``,
-``maia_errors.attempt``) until the states import the library too.
+host modules and states import it by name. This module keeps them reachable
+through ``__salt__`` (``maia_errors.kind``, ``maia_errors.cluster_pending``,
+``maia_errors.attempt``) for state code written before the library;
+``attempt`` is ``maia_state_return.attempt`` with a function's name.
 
 For other modules and states, not for people: ``salt-call`` has no use for them.
 """
-from salt.exceptions import CommandExecutionError, SaltInvocationError
-
-import maia_error_kinds  # _utils/: shipped and put on sys.path by Salt's loader
+# _utils/: shipped and put on sys.path by Salt's loader
+import maia_error_kinds
+import maia_state_return
 
 __virtualname__ = "maia_errors"
 
@@ -43,12 +44,6 @@ def with_message(exc, message):
 
 
 def attempt(ret, fun, *args, **kwargs):
-    """For states: ``(True, fun(*args, **kwargs))``, or, when it fails with an
-    expected error (``CommandExecutionError``, ``SaltInvocationError``,
-    ``OSError``), ``(False, None)`` with the state return ``ret`` marked failed
-    and the error's message as its comment."""
-    try:
-        return True, __salt__[fun](*args, **kwargs)
-    except (CommandExecutionError, SaltInvocationError, OSError) as exc:
-        ret.update(result=False, comment=str(exc))
-        return False, None
+    """For states: ``(True, __salt__[fun](*args, **kwargs))``, or ``(False, None)`` with ``ret``
+    marked failed when it fails with an expected error (``maia_state_return.attempt``)."""
+    return maia_state_return.attempt(ret, __salt__[fun], *args, **kwargs)

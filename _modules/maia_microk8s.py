@@ -19,6 +19,10 @@ import salt.utils.files
 import salt.utils.yaml
 from salt.exceptions import CommandExecutionError
 
+# _utils/: shipped and put on sys.path by Salt's loader
+import maia_microk8s_paths
+import maia_seal
+
 log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_microk8s"
@@ -62,14 +66,7 @@ def paths(snap_root=None):
         salt-call maia_microk8s.paths
     """
     root = snap_root or __salt__["pillar.get"]("maia:k8s:paths:snap_root", unmask=True) or DEFAULT_SNAP_ROOT
-    snap_dir = os.path.join(root, "microk8s")
-    return {
-        "snap_dir": snap_dir,
-        "launch_config": os.path.join(snap_dir, "common", ".microk8s.yaml"),
-        "apiserver_args": os.path.join(snap_dir, "current", "args", "kube-apiserver"),
-        "ca_cert": os.path.join(snap_dir, "current", "certs", "ca.crt"),
-        "ca_key": os.path.join(snap_dir, "current", "certs", "ca.key"),
-    }
+    return maia_microk8s_paths.paths(root)
 
 
 def installed(microk8s_cmd=None):
@@ -344,42 +341,11 @@ def export_paths():
     }
 
 
-# The bundle travels sealed: the runner sends a fresh X25519 public key, this
-# host answers with the kubeconfig and CA encrypted to it (X25519 + HKDF-SHA256
-# + AES-256-GCM). The job return, the master's job cache and the minion's log
-# ("Job ... execution finished, return_data: ...") hold ciphertext only; the
-# private key never leaves the runner's memory.
-SEAL_INFO = b"maia-salt kubeconfig export v1"
-
-
+# The bundle travels sealed (_utils/maia_seal.py): the job return, the master's
+# job cache and the minion's log hold ciphertext only.
 def seal(recipient, payload):
     """``payload`` (bytes) encrypted to the base64 X25519 public key ``recipient``."""
-    import base64
-
-    try:
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-    except ImportError as exc:
-        raise CommandExecutionError(
-            "the kubeconfig export needs the Python 'cryptography' package on this host "
-            "(Debian: apt install python3-cryptography)"
-        ) from exc
-    try:
-        peer = X25519PublicKey.from_public_bytes(base64.b64decode(recipient, validate=True))
-    except (ValueError, TypeError) as exc:
-        raise CommandExecutionError("recipient is not a base64 X25519 public key") from exc
-    ephemeral = X25519PrivateKey.generate()
-    epk = ephemeral.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=epk, info=SEAL_INFO).derive(ephemeral.exchange(peer))
-    nonce = os.urandom(12)
-    sealed = AESGCM(key).encrypt(nonce, payload, SEAL_INFO)
-    return {
-        "epk": base64.b64encode(epk).decode(),
-        "nonce": base64.b64encode(nonce).decode(),
-        "sealed": base64.b64encode(sealed).decode(),
-    }
+    return maia_seal.seal(recipient, payload)
 
 
 def export_bundle(recipient, kubeconfig_path=None, ca_path=None):

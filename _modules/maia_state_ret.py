@@ -1,12 +1,10 @@
-"""maia_state_ret: the shape of a state return, shared by maia-salt's state modules.
+"""maia_state_ret: the state-return builder (``_utils/maia_state_return.py``) through ``__salt__``.
 
-Salt loads each state module on its own (they cannot import one another), so
-the few helpers every state needs to build its return live here, reached
-through ``__salt__`` as the error contract is (``_modules/maia_errors.py``).
-Changes are ``{key: {"old": ..., "new": ...}}`` (docs/development.md).
-
-For state modules, not for people.
+maia-salt's state modules import the library ``maia_state_return``; this module keeps
+its functions reachable as ``__salt__["maia_state_ret.<fn>"]`` for state code written
+before the library. For state modules, not for people.
 """
+import maia_state_return  # _utils/: shipped and put on sys.path by Salt's loader
 
 __virtualname__ = "maia_state_ret"
 
@@ -17,26 +15,19 @@ def __virtual__():
 
 def new(name):
     """A state return that says "nothing to do" until told otherwise."""
-    return {"name": name, "changes": {}, "result": True, "comment": ""}
+    return maia_state_return.new(name)
 
 
 def predicted(ret, changes, comment):
-    """``ret`` as a ``test=True`` prediction: result None, the changes a real run would make."""
-    ret.update(result=None, changes=changes, comment=comment)
-    return ret
+    """``ret`` as a ``test=True`` prediction."""
+    return maia_state_return.predicted(ret, changes, comment)
 
 
 def failed(ret, comment):
     """``ret`` as a failure: no changes, the reason as the comment."""
-    ret.update(result=False, changes={}, comment=comment)
-    return ret
+    return maia_state_return.failed(ret, comment)
 
 
 def checked(ret, left, done_comment, left_comment):
-    """``ret`` after a change was made and checked again: failed with ``left_comment`` when
-    something is ``left`` undone, else successful with ``done_comment`` (changes as they are)."""
-    if left:
-        ret.update(result=False, comment=left_comment)
-    else:
-        ret["comment"] = done_comment
-    return ret
+    """``ret`` after a change was made and checked again."""
+    return maia_state_return.checked(ret, left, done_comment, left_comment)

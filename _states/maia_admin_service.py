@@ -9,6 +9,10 @@ dry run), it predicts the whole configuration from the settings. Services: ``key
 """
 from salt.exceptions import CommandExecutionError
 
+# _utils/: shipped and put on sys.path by Salt's loader
+import maia_error_kinds
+import maia_state_return
+
 SERVICES = ("keycloak", "harbor")
 
 
@@ -18,28 +22,28 @@ def __virtual__():
 
 def configured(name, service, settings):
     """Ensure ``service`` (one of ``SERVICES``) is configured as ``settings`` say."""
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     if service not in SERVICES:
-        return __salt__["maia_state_ret.failed"](ret, f"unknown service {service!r} (known: {', '.join(SERVICES)})")
+        return maia_state_return.failed(ret, f"unknown service {service!r} (known: {', '.join(SERVICES)})")
     if not settings:
         ret["comment"] = f"{service}: nothing to configure"
         return ret
     try:
         changes = __salt__[f"maia_{service}.plan"](settings)
     except CommandExecutionError as exc:
-        if __opts__["test"] and __salt__["maia_errors.kind"](exc) == "unreachable":
-            return __salt__["maia_state_ret.predicted"](
+        if __opts__["test"] and maia_error_kinds.kind(exc) == "unreachable":
+            return maia_state_return.predicted(
                 ret, {service: {"old": None, "new": "configured"}},
                 f"{service} would be configured (not reachable yet to compare: {exc})")
-        return __salt__["maia_state_ret.failed"](ret, str(exc))
+        return maia_state_return.failed(ret, str(exc))
     if not changes:
         ret["comment"] = f"{service} is configured as wanted"
         return ret
     if __opts__["test"]:
-        return __salt__["maia_state_ret.predicted"](ret, changes, f"{service} would be changed: {', '.join(sorted(changes))}")
+        return maia_state_return.predicted(ret, changes, f"{service} would be changed: {', '.join(sorted(changes))}")
     try:
         ret["changes"] = __salt__[f"maia_{service}.apply"](settings)
     except CommandExecutionError as exc:
-        return __salt__["maia_state_ret.failed"](ret, str(exc))
+        return maia_state_return.failed(ret, str(exc))
     ret["comment"] = f"{service} changed: {', '.join(sorted(ret['changes']))}"
     return ret

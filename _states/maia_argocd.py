@@ -40,6 +40,13 @@ credentials) in changes, comment and log.
 """
 import logging
 
+# _utils/: shipped and put on sys.path by Salt's loader
+import maia_argocd_objects
+import maia_argocd_status
+import maia_error_kinds
+import maia_secret_mask
+import maia_state_return
+
 log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_argocd"
@@ -51,9 +58,6 @@ def __virtual__():
     return __virtualname__
 
 
-def _ret(name):
-    return {"name": name, "changes": {}, "result": True, "comment": ""}
-
 
 def _fail(ret, exc, secrets=()):
     """A failed state from an exception; every secret value scrubbed from the message.
@@ -61,10 +65,10 @@ def _fail(ret, exc, secrets=()):
     The execution modules raise errors of a known kind (``_modules/maia_errors.py``)
     with messages meant for people; anything else is a bug, shown with its type."""
     message = str(exc)
-    if __salt__["maia_errors.kind"](exc) is None:
+    if maia_error_kinds.kind(exc) is None:
         message = f"{type(exc).__name__}: {message}"
     ret["result"] = False
-    ret["comment"] = __salt__["maia_secrets.scrub"](message, secrets)
+    ret["comment"] = maia_secret_mask.scrub(message, secrets)
     ret["changes"] = {}
     return ret
 
@@ -77,7 +81,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
     meta = desired["metadata"]
     name, namespace = meta["name"], meta["namespace"]
     what = f"{kind} {namespace}/{name}" if kind != "Secret" else f"repository secret {namespace}/{name}"
-    secrets = __salt__["maia_secrets.collect"](desired, secret_keys)
+    secrets = maia_secret_mask.collect(desired, secret_keys)
     if kind == "Secret":
         secrets += [v for k, v in desired["data"].items() if k == "password" and v]
 
@@ -96,7 +100,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
             return ret
         manifest = dict(desired)
         if kind == "Secret":
-            manifest["data"] = __salt__["maia_argocd.encode_secret_data"](desired["data"])
+            manifest["data"] = maia_argocd_objects.encode_secret_data(desired["data"])
         created = __salt__["maia_argocd.create"](manifest, kubeconfig, secret_keys)
         if _stored_differs(ret, created, desired, secret_keys, f"{what} created, but the API server stored"):
             return ret
@@ -104,7 +108,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
         log.info("argocd: %s created", what)
         return ret
 
-    body, changes = __salt__["maia_argocd.compare"](kind, live, desired, secret_keys)
+    body, changes = maia_argocd_objects.compare(kind, live, desired, secret_keys)
     if not body:
         ret["comment"] = f"{what} is up to date"
         return ret
@@ -124,7 +128,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
 
 def _stored_differs(ret, stored, desired, secret_keys, what):
     """Check the server's answer against ``desired``; when it differs, fail ``ret`` naming the fields."""
-    leftover, _ = __salt__["maia_argocd.compare"](desired["kind"], stored, desired, secret_keys)
+    leftover, _ = maia_argocd_objects.compare(desired["kind"], stored, desired, secret_keys)
     if leftover:
         ret["result"] = False
         ret["comment"] = f"{what} different values for: {', '.join(_paths(leftover))}"
@@ -147,7 +151,7 @@ def _masked_manifest(desired, secret_keys):
         public = {"name", "type", "url", "enableOCI", "project"}
         data = {k: (v if k in public else "<masked>") for k, v in desired["data"].items()}
         return {"metadata": desired["metadata"], "data": data}
-    return __salt__["maia_secrets.mask"](
+    return maia_secret_mask.mask(
         {"metadata": desired["metadata"], "spec": desired["spec"]}, extra_keys=secret_keys
     )
 
@@ -155,12 +159,12 @@ def _masked_manifest(desired, secret_keys):
 def project_present(name, spec, namespace="argocd", kubeconfig=None):
     """An ArgoCD AppProject with exactly this ``spec`` (roles and their groups,
     destinations, sourceRepos, clusterResourceWhitelist ...)."""
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     try:
-        desired = __salt__["maia_argocd.build_project"](name, spec, namespace)
+        desired = maia_argocd_objects.build_project(name, spec, namespace)
         return _object_present(ret, desired, None, kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except
-        return _fail(ret, exc, __salt__["maia_secrets.collect"](spec))
+        return _fail(ret, exc, maia_secret_mask.collect(spec))
 
 
 def app_present(name, spec, namespace="argocd", secret_keys=None, kubeconfig=None,
@@ -183,10 +187,10 @@ def app_present(name, spec, namespace="argocd", secret_keys=None, kubeconfig=Non
     labels
         Labels to set (others on the object are left alone).
     """
-    ret = _ret(name)
-    secrets = __salt__["maia_secrets.collect"](spec, secret_keys)
+    ret = maia_state_return.new(name)
+    secrets = maia_secret_mask.collect(spec, secret_keys)
     try:
-        desired = __salt__["maia_argocd.build_app"](name, spec, namespace, sync_wave=sync_wave, labels=labels)
+        desired = maia_argocd_objects.build_app(name, spec, namespace, sync_wave=sync_wave, labels=labels)
         return _object_present(ret, desired, secret_keys, kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except
         return _fail(ret, exc, secrets)
@@ -196,7 +200,7 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
     """No Application ``name``. With ``cascade`` the resources finalizer is set
     first, so ArgoCD deletes the app's resources too; without it the finalizer
     is removed, so the resources stay."""
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     what = f"Application {namespace}/{name}"
     try:
         live = __salt__["maia_argocd.get"]("Application", name, namespace, kubeconfig)
@@ -256,7 +260,7 @@ def apps_synced(name, apps, namespace="argocd", timeout=600, interval=5, force=F
     comment says one line per app: synced, waited for, up to date, or why it
     is not Synced and Healthy (phase, message, unhealthy resources, attempts).
     """
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     wanted = [a if isinstance(a, dict) else {"name": a} for a in apps or []]
     names = [a.get("name") for a in wanted]
     if not names or not all(isinstance(n, str) and n for n in names):
@@ -270,7 +274,7 @@ def apps_synced(name, apps, namespace="argocd", timeout=600, interval=5, force=F
             names, namespace=namespace, timeout=timeout, interval=interval, force=force,
             retries=retries, retry_interval=retry_interval, prune=prune, kubeconfig=kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except
-        return _fail(ret, exc, [s for a in wanted for s in __salt__["maia_secrets.collect"](a.get("spec") or {})])
+        return _fail(ret, exc, [s for a in wanted for s in maia_secret_mask.collect(a.get("spec") or {})])
     lines = []
     for app in names:
         result, changes, comment = _report_sync(app, f"Application {namespace}/{app}", outcomes[app])
@@ -296,15 +300,15 @@ def _predict_wave(ret, wanted, namespace, force, kubeconfig):
             ret["result"] = None
             lines.append(f"{what} does not exist yet; it would be synced once created")
             continue
-        before = __salt__["maia_argocd_sync.summarize"](live)
+        before = maia_argocd_status.summarize(live)
         pending = "spec" in want and _spec_would_change(app, want["spec"], live, namespace)
-        if __salt__["maia_argocd_sync.is_converged"](before) and not force and not pending:
+        if maia_argocd_status.is_converged(before) and not force and not pending:
             lines.append(f"{what} is Synced and Healthy at revision {before['revision'] or '-'}")
             continue
         ret["result"] = None
-        if pending or __salt__["maia_argocd_sync.needs_sync"](before, force):
+        if pending or maia_argocd_status.needs_sync(before, force):
             ret["changes"][app] = {"sync": {"old": f"{before['sync']}/{before['health']}", "new": "Synced/Healthy"}}
-            why = "after the spec change predicted for it" if pending else __salt__["maia_argocd_sync.describe"](before)
+            why = "after the spec change predicted for it" if pending else maia_argocd_status.describe(before)
             lines.append(f"{what} would be synced ({why})")
         else:
             lines.append(f"{what} would be waited for ({__salt__['maia_argocd_sync.describe'](before)})")
@@ -314,8 +318,8 @@ def _predict_wave(ret, wanted, namespace, force, kubeconfig):
 
 def _spec_would_change(app, spec, live, namespace):
     """Would ``app_present`` with ``spec`` change the live Application's spec?"""
-    desired = __salt__["maia_argocd.build_app"](app, spec, namespace)
-    body, _ = __salt__["maia_argocd.compare"]("Application", live, desired)
+    desired = maia_argocd_objects.build_app(app, spec, namespace)
+    body, _ = maia_argocd_objects.compare("Application", live, desired)
     return "spec" in body
 
 
@@ -352,10 +356,10 @@ def repository_present(name, url, username=None, password=None, namespace="argoc
     ``argocd.argoproj.io/secret-type: repository``) for a private chart
     registry. The username and password never appear in changes or comments
     (a changed password shows as ``<masked>``)."""
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     secrets = [str(password)] if password else []
     try:
-        desired = __salt__["maia_argocd.build_repository"](name, url, username, password, namespace,
+        desired = maia_argocd_objects.build_repository(name, url, username, password, namespace,
                                                       repo_type, enable_oci, project)
         return _object_present(ret, desired, None, kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except

@@ -1,10 +1,10 @@
 """States for the Kubernetes objects of stage 2 (maia.k8s), over ``maia_kube``.
 
-Why one module of this size: every state here is one object (or file set)
-put through the same ``_ensure`` (server-side apply, dry run under test, the
-prediction when the cluster does not exist yet, changes without values);
-splitting them would copy that body or move it where Salt's loader lets
-state modules not share it.
+Every state here is one object (or file set) put through the same ``_ensure``
+(server-side apply, dry run under test, the prediction when the cluster does not
+exist yet, changes without values). What they report is the host-side library
+``_utils/maia_kube_changes.py``, the ArgoCD admin password's hash and change
+``_utils/maia_argocd_password.py``, the return itself ``maia_state_return``.
 
 Why not saltext-kubernetes: on salt-ssh targets the thin carries no saltext
 package (its loader entry point is not found there) and Debian bookworm's
@@ -32,12 +32,23 @@ name fields, never values.
                   tls.key: /var/snap/microk8s/current/certs/ca.key}
 """
 import base64
-import datetime
 import logging
 import os
 import time
 
 from salt.exceptions import CommandExecutionError
+
+# _utils/: shipped and put on sys.path by Salt's loader
+import maia_argocd_password
+import maia_error_kinds
+from maia_kube_changes import APPLIED, DIFFERS, PRESENT  # pylint: disable=unused-import
+from maia_kube_changes import applied as _applied
+from maia_kube_changes import created as _created
+from maia_kube_changes import ident as _ident
+from maia_kube_changes import labels_change as _labels_change
+from maia_kube_changes import read_files as _read_files
+from maia_kube_changes import updated as _updated
+import maia_state_return
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +68,7 @@ def _no_client(ret, predicted):
     if "maia_kube.ensure" in __salt__:
         return None
     if __opts__["test"]:
-        return __salt__["maia_state_ret.predicted"](ret, predicted, "would be checked and applied once the Python Kubernetes client is installed")
+        return maia_state_return.predicted(ret, predicted, "would be checked and applied once the Python Kubernetes client is installed")
     ret["result"] = False
     ret["comment"] = (
         "the maia_kube module is not loaded: the Python 'kubernetes' client is missing on this host "
@@ -69,31 +80,10 @@ def _no_client(ret, predicted):
 
 
 
-def _ident(manifest, namespace=None):
-    meta = manifest.get("metadata") or {}
-    ns = meta.get("namespace") or namespace
-    return f"{manifest['kind']} {ns}/{meta['name']}" if ns else f"{manifest['kind']} {meta['name']}"
-
-
-# Changes are {what: {"old": ..., "new": ...}} as Salt's own states write them;
-# values are never shown, only these words.
-PRESENT = "present"
-DIFFERS = "<differs>"
-APPLIED = "<applied>"
-
-
-def _created(what):
-    return {what: {"old": None, "new": PRESENT}}
-
-
-def _updated(fields):
-    return {field: {"old": DIFFERS, "new": APPLIED} for field in fields}
-
-
 def _cluster_pending(exc):
     """True when an error only means the cluster/namespace/CRD does not exist yet
     (its kind, see ``_modules/maia_errors.py``)."""
-    return __salt__["maia_errors.cluster_pending"](exc)
+    return maia_error_kinds.cluster_pending(exc)
 
 
 def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, what=None):
@@ -109,8 +99,8 @@ def _ensure(ret, manifest, namespace=None, kubeconfig=None, field_manager=None, 
         res = __salt__["maia_kube.ensure"](manifest, dry_run=test, **kwargs)
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):
-            return __salt__["maia_state_ret.predicted"](ret, _created(what), f"{what} would be created (cluster not ready to check yet: {exc})")
-        return __salt__["maia_state_ret.failed"](ret, f"{what}: {exc}")
+            return maia_state_return.predicted(ret, _created(what), f"{what} would be created (cluster not ready to check yet: {exc})")
+        return maia_state_return.failed(ret, f"{what}: {exc}")
     if not res["changed"]:
         ret["comment"] = f"{what} is in the desired state"
         return ret
@@ -128,18 +118,7 @@ def object_present(name, manifest, namespace=None, kubeconfig=None):
     Ensure one object (server-side apply of ``manifest``). Changes name the
     object and the fields that changed, never values.
     """
-    return _ensure(__salt__["maia_state_ret.new"](name), manifest, namespace, kubeconfig)
-
-
-def _read_files(files):
-    data, missing = {}, []
-    for key, path in files.items():
-        if not os.path.isfile(path):
-            missing.append(f"{key} ({path})")
-            continue
-        with open(path, "rb") as fh:
-            data[key] = fh.read()
-    return data, missing
+    return _ensure(maia_state_return.new(name), manifest, namespace, kubeconfig)
 
 
 def secret_from_files(
@@ -187,12 +166,12 @@ def _from_files(name, what, files, manifest, missing_ok_in_test, kubeconfig, hin
     """Shared body of secret_from_files and configmap_from_files: read ``files``
     (a missing one: predicted under test when allowed, else a clear failure),
     then ensure ``manifest(data)``."""
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     data, missing = _read_files(files)
     if missing:
         if __opts__["test"] and missing_ok_in_test:
-            return __salt__["maia_state_ret.predicted"](ret, _created(what), f"{what} would be created once {', '.join(missing)} exist")
-        return __salt__["maia_state_ret.failed"](ret, f"{what}: missing file(s) {', '.join(missing)}" + (f".{hint}" if hint else ""))
+            return maia_state_return.predicted(ret, _created(what), f"{what} would be created once {', '.join(missing)} exist")
+        return maia_state_return.failed(ret, f"{what}: missing file(s) {', '.join(missing)}" + (f".{hint}" if hint else ""))
     return _ensure(ret, manifest(data), None, kubeconfig)
 
 
@@ -201,7 +180,7 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     Ensure Node ``name`` carries ``labels`` (waits up to ``timeout`` s for the
     node to register).
     """
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     labels = {k: str(v) for k, v in (labels or {}).items()}
     if _no_client(ret, _labels_change(labels, {})):
         return ret
@@ -215,13 +194,13 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
             if test and _cluster_pending(exc):
                 node = None
             else:
-                return __salt__["maia_state_ret.failed"](ret, f"Node {name}: {exc}")
+                return maia_state_return.failed(ret, f"Node {name}: {exc}")
         if node is not None or test or time.monotonic() > deadline:
             break
         time.sleep(float(interval))
     if node is None:
         if test:
-            return __salt__["maia_state_ret.predicted"](ret, _labels_change(labels, {}), f"Node {name} would be labeled once it registers")
+            return maia_state_return.predicted(ret, _labels_change(labels, {}), f"Node {name} would be labeled once it registers")
         ret["result"] = False
         ret["comment"] = (
             f"Node {name} did not register within {timeout}s; set maia:k8s:node_name "
@@ -241,13 +220,9 @@ def node_labeled(name, labels, timeout=120, interval=5, kubeconfig=None):
     try:
         __salt__["maia_kube.patch"]("v1", "Node", name, {"metadata": {"labels": todo}}, kubeconfig=kubeconfig)
     except CommandExecutionError as exc:
-        return __salt__["maia_state_ret.failed"](ret, f"Node {name}: {exc}")
+        return maia_state_return.failed(ret, f"Node {name}: {exc}")
     ret["comment"] = f"Node {name} labeled"
     return ret
-
-
-def _labels_change(labels, current):
-    return {f"labels.{k}": {"old": current.get(k), "new": v} for k, v in sorted(labels.items())}
 
 
 def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None):
@@ -256,22 +231,22 @@ def manifest_applied(name, sha256, namespace=None, timeout=120, kubeconfig=None)
     its sha256 (mismatch: nothing applied); CRDs first, waited for
     ``Established``, then the rest. Changes list created/changed objects.
     """
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     test = bool(__opts__["test"])
     if _no_client(ret, _created(name)):
         return ret
     if not os.path.isfile(name):
         if test:
-            return __salt__["maia_state_ret.predicted"](ret, _created(name), f"{name} is not downloaded yet; it would be checked and applied")
-        return __salt__["maia_state_ret.failed"](ret, f"manifest {name} does not exist")
+            return maia_state_return.predicted(ret, _created(name), f"{name} is not downloaded yet; it would be checked and applied")
+        return maia_state_return.failed(ret, f"manifest {name} does not exist")
     try:
         summary = __salt__["maia_kube.apply_manifest_file"](
             name, sha256=sha256, namespace=namespace, dry_run=test, timeout=timeout, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):  # a bad sha256 is "invalid": it fails
-            return __salt__["maia_state_ret.predicted"](ret, _created(name), f"{name} would be applied (cluster not ready to check yet: {exc})")
-        return __salt__["maia_state_ret.failed"](ret, str(exc))
+            return maia_state_return.predicted(ret, _created(name), f"{name} would be applied (cluster not ready to check yet: {exc})")
+        return maia_state_return.failed(ret, str(exc))
     return _applied(ret, summary, f"{summary['objects']} objects of {os.path.basename(name)} "
                                   f"(sha256 {summary['sha256'][:12]})", test)
 
@@ -282,7 +257,7 @@ def objects_present(name, manifests, namespace=None, timeout=120, kubeconfig=Non
     per kind instead of one GET per object (stage 3's namespaces); CRDs and
     Namespaces first. Changes list created/changed objects, as ``manifest_applied``'s.
     """
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     test = bool(__opts__["test"])
     if _no_client(ret, _created(name)):
         return ret
@@ -292,23 +267,9 @@ def objects_present(name, manifests, namespace=None, timeout=120, kubeconfig=Non
         )
     except CommandExecutionError as exc:
         if test and _cluster_pending(exc):
-            return __salt__["maia_state_ret.predicted"](ret, _created(name), f"{len(manifests)} objects would be applied (cluster not ready to check yet: {exc})")
-        return __salt__["maia_state_ret.failed"](ret, str(exc))
+            return maia_state_return.predicted(ret, _created(name), f"{len(manifests)} objects would be applied (cluster not ready to check yet: {exc})")
+        return maia_state_return.failed(ret, str(exc))
     return _applied(ret, summary, f"{summary['objects']} objects", test)
-
-
-def _applied(ret, summary, what, test):
-    """The state's return from a ``maia_kube.apply_manifests`` summary."""
-    created, changed = summary.get("created") or [], summary.get("changed") or []
-    if not created and not changed:
-        ret["comment"] = f"All {what} are in the desired state"
-        return ret
-    ret["changes"] = {**{ident: {"old": None, "new": PRESENT} for ident in created}, **_updated(changed)}
-    verb = "would be created" if test else "created"
-    ret["comment"] = f"{what}: {len(created)} {verb}, {len(changed)} updated"
-    if test:
-        ret["result"] = None
-    return ret
 
 
 def crds_established(name, crds, timeout=60, kubeconfig=None):
@@ -316,7 +277,7 @@ def crds_established(name, crds, timeout=60, kubeconfig=None):
     Check that each CustomResourceDefinition of ``crds`` is Established (for
     connect-only mode: an ArgoCD installed by someone else).
     """
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     if _no_client(ret, {}):
         return ret
     try:
@@ -330,34 +291,7 @@ def crds_established(name, crds, timeout=60, kubeconfig=None):
     return ret
 
 
-# ---- ArgoCD admin password -------------------------------------------------------
-
-
-def _b64(value):
-    return base64.b64encode(value.encode()).decode()
-
-
-def _bcrypt_matches(password, hashed):
-    try:
-        import bcrypt  # python3-bcrypt on Debian targets
-    except ImportError:
-        return None
-    try:
-        return bcrypt.checkpw(password.encode(), hashed.encode())
-    except ValueError:
-        return False
-
-
-def _bcrypt_hash(password):
-    try:
-        import bcrypt
-    except ImportError as exc:
-        raise CommandExecutionError(
-            "maia:env:argocd_bcrypt_password is empty and python3-bcrypt is not installed "
-            "on this host: run maia-configure again (it writes the hash) or install python3-bcrypt"
-        ) from exc
-    # ArgoCD (Go's x/crypto/bcrypt) expects the $2a$ prefix.
-    return "$2a$" + bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()[4:]
+# ---- ArgoCD admin password (maia_argocd_password) -------------------------------------
 
 
 def argocd_admin_password(
@@ -374,15 +308,15 @@ def argocd_admin_password(
     password. Values are read from pillar here, so they never appear in the
     state's arguments, changes, comments or logs.
     """
-    ret = __salt__["maia_state_ret.new"](f"Secret {namespace}/{name}")
+    ret = maia_state_return.new(f"Secret {namespace}/{name}")
     password = __salt__["pillar.get"](password_pillar, "", unmask=True)
     wanted_hash = __salt__["pillar.get"](bcrypt_pillar, "", unmask=True)
     if not password:
-        return __salt__["maia_state_ret.failed"](ret, f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)")
+        return maia_state_return.failed(ret, f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)")
     if wanted_hash:
         if not wanted_hash.startswith("$2"):
-            return __salt__["maia_state_ret.failed"](ret, f"pillar {bcrypt_pillar} is not a bcrypt hash")
-        if _bcrypt_matches(password, wanted_hash) is False:
+            return maia_state_return.failed(ret, f"pillar {bcrypt_pillar} is not a bcrypt hash")
+        if maia_argocd_password.matches(password, wanted_hash) is False:
             ret["result"] = False
             ret["comment"] = (
                 f"pillar {bcrypt_pillar} is not the bcrypt of {password_pillar}: "
@@ -390,7 +324,7 @@ def argocd_admin_password(
             )
             return ret
     test = bool(__opts__["test"])
-    if _no_client(ret, _password_change(None, None, "now")):
+    if _no_client(ret, maia_argocd_password.change(None, None, "now")):
         return ret
     try:
         # remember=True: the ArgoCD install manifest holds the same Secret; its apply reuses this read
@@ -399,52 +333,32 @@ def argocd_admin_password(
         if test and _cluster_pending(exc):
             live = None
         else:
-            return __salt__["maia_state_ret.failed"](ret, str(exc))
-    data = (live or {}).get("data") or {}
-    current_hash = base64.b64decode(data["admin.password"]).decode() if data.get("admin.password") else ""
-    if current_hash and data.get("admin.passwordMtime") and (
-        current_hash == wanted_hash or _bcrypt_matches(password, current_hash)
+            return maia_state_return.failed(ret, str(exc))
+    current_hash, old_mtime = maia_argocd_password.stored(live)
+    if current_hash and old_mtime and (
+        current_hash == wanted_hash or maia_argocd_password.matches(password, current_hash)
     ):
         ret["comment"] = "ArgoCD admin password is set and unchanged"
         return ret
     change = "changed" if current_hash else "set"
-    mtime = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    old_mtime = base64.b64decode(data["admin.passwordMtime"]).decode() if data.get("admin.passwordMtime") else None
-    ret["changes"] = _password_change(current_hash, old_mtime, mtime)
+    mtime = maia_argocd_password.now()
+    ret["changes"] = maia_argocd_password.change(current_hash, old_mtime, mtime)
     if test:
         ret["result"] = None
         ret["comment"] = f"ArgoCD admin password would be {change}"
         return ret
     try:
-        hashed = wanted_hash or _bcrypt_hash(password)
-        manifest = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {
-                "name": name,
-                "namespace": namespace,
-                "labels": {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "argocd"},
-            },
-            "type": "Opaque",
-            "data": {"admin.password": _b64(hashed), "admin.passwordMtime": _b64(mtime)},
-        }
+        hashed = wanted_hash or maia_argocd_password.hash_password(password)
+        manifest = maia_argocd_password.secret_manifest(name, namespace, hashed, mtime)
         # Own field manager: applying the ArgoCD install manifest (whose
         # argocd-secret has no data) must not drop these fields.
         __salt__["maia_kube.apply"](
             manifest, namespace=namespace, field_manager=ADMIN_PASSWORD_FIELD_MANAGER, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        return __salt__["maia_state_ret.failed"](ret, f"ArgoCD admin password: {exc}")
+        return maia_state_return.failed(ret, f"ArgoCD admin password: {exc}")
     ret["comment"] = f"ArgoCD admin password {change}"
     return ret
-
-
-def _password_change(current_hash, old_mtime, mtime):
-    """The password's change, masked: that it changed, never the hash."""
-    return {
-        "admin.password": {"old": "<masked>" if current_hash else None, "new": "<masked>"},
-        "admin.passwordMtime": {"old": old_mtime, "new": mtime},
-    }
 
 
 def files_present(name, files, missing_ok_in_test=False):
@@ -453,7 +367,7 @@ def files_present(name, files, missing_ok_in_test=False):
     (``files``: ``{what: path}``). ``missing_ok_in_test``: in test mode the
     files may appear later in the same run (MicroK8s not installed yet).
     """
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     missing = [f"{what} ({path})" for what, path in files.items() if not os.path.isfile(path)]
     if not missing:
         ret["comment"] = f"Present: {', '.join(files)}"
@@ -475,16 +389,16 @@ def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=12
     Ensure object ``kind``/``name`` does not exist (for the ``clean.sls`` files).
     """
     what = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     if _no_client(ret, {}):
         return ret
     try:
         live = __salt__["maia_kube.get"](api_version, kind, name, namespace, kubeconfig=kubeconfig)
     except CommandExecutionError as exc:
-        if __salt__["maia_errors.kind"](exc) == "no_kubeconfig":
+        if maia_error_kinds.kind(exc) == "no_kubeconfig":
             ret["comment"] = f"{what}: no kubeconfig, so no cluster to delete it from ({exc})"
             return ret
-        return __salt__["maia_state_ret.failed"](ret, f"{what}: {exc}")
+        return maia_state_return.failed(ret, f"{what}: {exc}")
     if live is None:
         ret["comment"] = f"{what} does not exist"
         return ret
@@ -498,6 +412,6 @@ def object_absent(name, api_version, kind, namespace=None, wait=True, timeout=12
             api_version, kind, name, namespace, wait=wait, timeout=timeout, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        return __salt__["maia_state_ret.failed"](ret, f"{what}: {exc}")
+        return maia_state_return.failed(ret, f"{what}: {exc}")
     ret["comment"] = f"{what} deleted"
     return ret

@@ -20,6 +20,7 @@ import salt.utils.yaml
 from salt.exceptions import CommandExecutionError
 
 import maia_files
+import maia_state_return
 
 __virtualname__ = "maia_k8s_dist"
 
@@ -36,11 +37,11 @@ def _write(path, data, mode):
 
 
 def _settings_state(name, mode, plan, verb):
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     try:
         current, wanted = plan()
     except CommandExecutionError as exc:
-        return __salt__["maia_state_ret.failed"](ret, f"{exc}: fix or remove the file; nothing was changed")
+        return maia_state_return.failed(ret, f"{exc}: fix or remove the file; nothing was changed")
     exists = os.path.exists(name)
     mode = str(mode).zfill(4)
     cur_mode = str(__salt__["file.get_mode"](name)).zfill(4) if exists else None
@@ -54,7 +55,7 @@ def _settings_state(name, mode, plan, verb):
         ret["comment"] = f"{name} already holds these settings"
         return ret
     if __opts__["test"]:
-        return __salt__["maia_state_ret.predicted"](ret, changes, f"{name}: {', '.join(keys) or 'mode'} would be {verb}")
+        return maia_state_return.predicted(ret, changes, f"{name}: {', '.join(keys) or 'mode'} would be {verb}")
     _write(name, wanted, mode)
     ret["changes"] = changes
     ret["comment"] = f"{name}: {', '.join(keys) or 'mode'} {verb}"
@@ -74,7 +75,7 @@ def settings_merged(name, settings, mode="0600"):
 def settings_removed(name, settings, mode="0600"):
     """Remove maia-salt's ``settings`` from the YAML settings file ``name`` (the rest stays)."""
     if not os.path.exists(name):
-        ret = __salt__["maia_state_ret.new"](name)
+        ret = maia_state_return.new(name)
         ret["comment"] = f"{name} does not exist"
         return ret
     return _settings_state(name, mode, lambda: __salt__["maia_k8s_dist.settings_without"](name, settings), "removed")
@@ -101,7 +102,7 @@ def running(name, kubectl_cmd, systemctl_cmd=None, retries=10, interval=15, time
     running. Under ``watch``, restarted when a watched state changed (its settings, the binary,
     the unit), then waited for; never restarted otherwise.
     """
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     status = __salt__["maia_k8s_dist.service_status"](name, systemctl_cmd=systemctl_cmd)
     changes = {}
     if not status["enabled"]:
@@ -110,7 +111,7 @@ def running(name, kubectl_cmd, systemctl_cmd=None, retries=10, interval=15, time
         changes.update(_started())
     if __opts__["test"]:
         if changes:
-            return __salt__["maia_state_ret.predicted"](ret, changes, f"{name} would be started, then waited for")
+            return maia_state_return.predicted(ret, changes, f"{name} would be started, then waited for")
         ret["comment"] = f"{name} runs; readiness would be checked"
         return ret
     try:
@@ -119,7 +120,7 @@ def running(name, kubectl_cmd, systemctl_cmd=None, retries=10, interval=15, time
         if "service" in changes:
             __salt__["maia_k8s_dist.service_action"](name, "start", systemctl_cmd=systemctl_cmd)
     except CommandExecutionError as exc:
-        return __salt__["maia_state_ret.failed"](ret, str(exc))
+        return maia_state_return.failed(ret, str(exc))
     ret["changes"] = changes
     return _wait(ret, kubectl_cmd, retries, interval, timeout, f"{name} started" if changes else f"{name} runs")
 
@@ -127,9 +128,9 @@ def running(name, kubectl_cmd, systemctl_cmd=None, retries=10, interval=15, time
 def mod_watch(name, sfun=None, **kwargs):
     """Restart the unit because a watched state changed (start it when it is not running), then
     wait until a node is Ready."""
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     if sfun != "running":
-        return __salt__["maia_state_ret.failed"](ret, f"watch is not supported for maia_k8s_dist.{sfun}")
+        return maia_state_return.failed(ret, f"watch is not supported for maia_k8s_dist.{sfun}")
     systemctl_cmd = kwargs.get("systemctl_cmd")
     status = __salt__["maia_k8s_dist.service_status"](name, systemctl_cmd=systemctl_cmd)
     action = "restart" if status["active"] else "start"
@@ -137,13 +138,13 @@ def mod_watch(name, sfun=None, **kwargs):
     if not status["enabled"]:
         changes["enabled"] = {"old": False, "new": True}
     if __opts__["test"]:
-        return __salt__["maia_state_ret.predicted"](ret, changes, f"{name} would be {action}ed, then waited for")
+        return maia_state_return.predicted(ret, changes, f"{name} would be {action}ed, then waited for")
     try:
         if not status["enabled"]:
             __salt__["maia_k8s_dist.service_action"](name, "enable", systemctl_cmd=systemctl_cmd)
         __salt__["maia_k8s_dist.service_action"](name, action, systemctl_cmd=systemctl_cmd)
     except CommandExecutionError as exc:
-        return __salt__["maia_state_ret.failed"](ret, str(exc))
+        return maia_state_return.failed(ret, str(exc))
     ret["changes"] = changes
     return _wait(ret, kwargs["kubectl_cmd"], kwargs.get("retries", 10), kwargs.get("interval", 15),
                  kwargs.get("timeout", 30), f"{name} {action}ed")
@@ -151,7 +152,7 @@ def mod_watch(name, sfun=None, **kwargs):
 
 def dead(name, systemctl_cmd=None):
     """The unit ``name`` is stopped and disabled (for a clean)."""
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     status = __salt__["maia_k8s_dist.service_status"](name, systemctl_cmd=systemctl_cmd)
     changes = {}
     if status["active"]:
@@ -162,14 +163,14 @@ def dead(name, systemctl_cmd=None):
         ret["comment"] = f"{name} is stopped and disabled"
         return ret
     if __opts__["test"]:
-        return __salt__["maia_state_ret.predicted"](ret, changes, f"{name} would be stopped and disabled")
+        return maia_state_return.predicted(ret, changes, f"{name} would be stopped and disabled")
     try:
         if status["active"]:
             __salt__["maia_k8s_dist.service_action"](name, "stop", systemctl_cmd=systemctl_cmd)
         if status["enabled"]:
             __salt__["maia_k8s_dist.service_action"](name, "disable", systemctl_cmd=systemctl_cmd)
     except CommandExecutionError as exc:
-        return __salt__["maia_state_ret.failed"](ret, str(exc))
+        return maia_state_return.failed(ret, str(exc))
     ret["changes"] = changes
     ret["comment"] = f"{name} stopped and disabled"
     return ret

@@ -22,7 +22,9 @@ import os
 import salt.utils.files
 from salt.exceptions import CommandExecutionError
 
+# _utils/: shipped and put on sys.path by Salt's loader
 import maia_files
+import maia_state_return
 
 __virtualname__ = "maia_microk8s"
 
@@ -48,7 +50,7 @@ def addons_enabled(name, addons, microk8s_cmd=None):
     """
     Enable each addon of ``addons`` that is not enabled yet.
     """
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     st = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)
     if not st["running"]:
         if __opts__["test"] and st["installed"]:
@@ -57,22 +59,22 @@ def addons_enabled(name, addons, microk8s_cmd=None):
             ret["comment"] = f"MicroK8s is stopped: addons {', '.join(addons)} would be checked once it runs"
             return ret
         if not __opts__["test"]:
-            return __salt__["maia_state_ret.failed"](ret, "MicroK8s is not running: cannot enable addons")
+            return maia_state_return.failed(ret, "MicroK8s is not running: cannot enable addons")
     todo = [a for a in addons if not st["addons"].get(a)]
     if not todo:
         ret["comment"] = f"Addons already enabled: {', '.join(addons)}"
         return ret
     if __opts__["test"]:
-        return __salt__["maia_state_ret.predicted"](ret, _addons_enabled(todo), f"Addons would be enabled: {', '.join(todo)}")
+        return maia_state_return.predicted(ret, _addons_enabled(todo), f"Addons would be enabled: {', '.join(todo)}")
     try:
         for addon in todo:
             __salt__["maia_microk8s.enable"](addon, microk8s_cmd=microk8s_cmd)
     except CommandExecutionError as exc:
-        return __salt__["maia_state_ret.failed"](ret, str(exc))
+        return maia_state_return.failed(ret, str(exc))
     after = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd)
     still = [a for a in todo if not after["addons"].get(a)]
     ret["changes"] = _addons_enabled([a for a in todo if a not in still])
-    return __salt__["maia_state_ret.checked"](ret, still, f"Enabled addons: {', '.join(todo)}",
+    return maia_state_return.checked(ret, still, f"Enabled addons: {', '.join(todo)}",
                                               f"Addons still not enabled: {', '.join(still)}")
 
 
@@ -85,21 +87,21 @@ def args_present(name, flags):
     Ensure the args file ``name`` has one ``--flag=value`` line per entry of
     ``flags``, replacing older values of the same flags (no duplicates).
     """
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     if not os.path.exists(name):
         if __opts__["test"]:
             changes = {f: {"old": None, "new": str(v)} for f, v in flags.items()}
-            return __salt__["maia_state_ret.predicted"](ret, changes, f"{name} does not exist yet (MicroK8s not installed); flags would be set")
-        return __salt__["maia_state_ret.failed"](ret, f"{name} does not exist: is MicroK8s installed?")
+            return maia_state_return.predicted(ret, changes, f"{name} does not exist yet (MicroK8s not installed); flags would be set")
+        return maia_state_return.failed(ret, f"{name} does not exist: is MicroK8s installed?")
     diff = __salt__["maia_microk8s.args_diff"](name, flags)
     if not diff:
         ret["comment"] = f"All {len(flags)} flags already set in {name}"
         return ret
     if __opts__["test"]:
-        return __salt__["maia_state_ret.predicted"](ret, diff, f"{len(diff)} flag(s) would be set in {name}")
+        return maia_state_return.predicted(ret, diff, f"{len(diff)} flag(s) would be set in {name}")
     ret["changes"] = __salt__["maia_microk8s.args_set"](name, flags)
     left = __salt__["maia_microk8s.args_diff"](name, flags)
-    return __salt__["maia_state_ret.checked"](ret, left, f"Set {len(diff)} flag(s) in {name}",
+    return maia_state_return.checked(ret, left, f"Set {len(diff)} flag(s) in {name}",
                                               f"Flags still differ after writing {name}: {sorted(left)}")
 
 
@@ -107,7 +109,7 @@ def args_absent(name, flags):
     """
     Ensure the args file ``name`` has no line for any flag of ``flags`` (a list).
     """
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     if not os.path.exists(name):
         ret["comment"] = f"{name} does not exist"
         return ret
@@ -136,13 +138,13 @@ def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=N
     ``watch``, restarts MicroK8s when a watched state changed, then waits again.
     ``start: false`` only waits (a later readiness check, after the one that starts).
     """
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     installed = __salt__["maia_microk8s.installed"](microk8s_cmd=microk8s_cmd)
     status = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd) if installed else {"installed": False}
     stopped = start and status["installed"] and not status["running"]
     if __opts__["test"]:
         if stopped:
-            return __salt__["maia_state_ret.predicted"](ret, _started(), "MicroK8s is stopped: it would be started, then waited for")
+            return maia_state_return.predicted(ret, _started(), "MicroK8s is stopped: it would be started, then waited for")
         ret["comment"] = (
             "MicroK8s readiness would be checked"
             if installed
@@ -168,12 +170,12 @@ def mod_watch(name, sfun=None, **kwargs):
     Restart MicroK8s (stop, start) because a watched state changed, then wait
     until it is ready.
     """
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     if sfun != "running":
-        return __salt__["maia_state_ret.failed"](ret, f"watch is not supported for maia_microk8s.{sfun}")
+        return maia_state_return.failed(ret, f"watch is not supported for maia_microk8s.{sfun}")
     retry_args = {k: kwargs[k] for k in ("retries", "interval", "timeout", "microk8s_cmd") if k in kwargs}
     if __opts__["test"]:
-        return __salt__["maia_state_ret.predicted"](ret, _restarted(), "MicroK8s would be restarted, then waited for")
+        return maia_state_return.predicted(ret, _restarted(), "MicroK8s would be restarted, then waited for")
     try:
         __salt__["maia_microk8s.restart"](microk8s_cmd=retry_args.get("microk8s_cmd"))
         ret["changes"] = _restarted()
@@ -207,7 +209,7 @@ def _content_change(exists):
 
 def _file_state(name, text, mode, what, user=None, group=None):
     """Write ``text`` to ``name`` with ``mode``; changes never carry the content."""
-    ret = __salt__["maia_state_ret.new"](name)
+    ret = maia_state_return.new(name)
     mode = str(mode).zfill(4)
     exists = os.path.exists(name)
     cur_text = None
@@ -224,7 +226,7 @@ def _file_state(name, text, mode, what, user=None, group=None):
         ret["comment"] = f"{what} {name} is up to date"
         return ret
     if __opts__["test"]:
-        return __salt__["maia_state_ret.predicted"](ret, changes, f"{what} {name} would be written")
+        return maia_state_return.predicted(ret, changes, f"{what} {name} would be written")
     _write_private(name, text, mode, user, group)
     ret["changes"] = changes
     ret["comment"] = f"{what} {name} written (sha256 {_sha(text)[:12]})"
@@ -238,7 +240,7 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
     appears in changes or comments.
     """
     if not __salt__["maia_microk8s.installed"](microk8s_cmd=microk8s_cmd):
-        ret = __salt__["maia_state_ret.new"](name)
+        ret = maia_state_return.new(name)
         if __opts__["test"]:
             ret["result"] = None
             ret["changes"] = {"kubeconfig": _content_change(False)}
@@ -250,7 +252,7 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
     try:
         text = __salt__["maia_microk8s.config"](server=server, microk8s_cmd=microk8s_cmd)
     except CommandExecutionError as exc:
-        ret = __salt__["maia_state_ret.new"](name)
+        ret = maia_state_return.new(name)
         if __opts__["test"] and os.path.exists(name):
             # MicroK8s is stopped: what it prints once started is not known yet
             ret["result"] = None
@@ -258,8 +260,8 @@ def kubeconfig_written(name, server=None, mode="0600", user=None, group=None, mi
             return ret
         if __opts__["test"]:
             change = {"kubeconfig": _content_change(False)}
-            return __salt__["maia_state_ret.predicted"](ret, change, f"kubeconfig {name} would be written once MicroK8s runs")
-        return __salt__["maia_state_ret.failed"](ret, str(exc))
+            return maia_state_return.predicted(ret, change, f"kubeconfig {name} would be written once MicroK8s runs")
+        return maia_state_return.failed(ret, str(exc))
     return _file_state(name, text, mode, "kubeconfig", user, group)
 
 
@@ -271,7 +273,7 @@ def file_exported(name, source, mode="0600", user=None, group=None, server=None)
     (k3s' ``k3s.yaml``) written with that API server address.
     """
     if not os.path.exists(source):
-        ret = __salt__["maia_state_ret.new"](name)
+        ret = maia_state_return.new(name)
         if __opts__["test"]:
             ret["result"] = None
             ret["changes"] = {"file": _content_change(os.path.exists(name))}
@@ -286,6 +288,6 @@ def file_exported(name, source, mode="0600", user=None, group=None, server=None)
         try:
             text = __salt__["maia_microk8s.with_server"](text, server, f"{source} is not a kubeconfig")
         except CommandExecutionError as exc:
-            return __salt__["maia_state_ret.failed"](__salt__["maia_state_ret.new"](name), str(exc))
+            return maia_state_return.failed(maia_state_return.new(name), str(exc))
         return _file_state(name, text, mode, "kubeconfig", user, group)
     return _file_state(name, text, mode, "file", user, group)

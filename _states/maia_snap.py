@@ -10,6 +10,8 @@
         - hold: true
 """
 
+import maia_state_return  # _utils/: shipped and put on sys.path by Salt's loader
+
 __virtualname__ = "maia_snap"
 
 
@@ -36,7 +38,7 @@ def installed(name, channel=None, classic=False, hold=True, snap_cmd=None):
     confinement when ``classic``) and its refreshes are held when ``hold``.
     A snap on another channel is moved to ``channel`` with ``snap refresh``.
     """
-    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    ret = maia_state_return.new(name)
     current = __salt__["maia_snap.info"](name, snap_cmd=snap_cmd)
 
     todo = []
@@ -108,7 +110,7 @@ def removed(name, purge=False, snap_cmd=None):
     """
     Ensure snap ``name`` is not installed.
     """
-    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    ret = maia_state_return.new(name)
     current = __salt__["maia_snap.info"](name, snap_cmd=snap_cmd)
     if current is None:
         ret["comment"] = f"Snap {name} is not installed"

@@ -12,15 +12,14 @@ import re
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
+import maia_state_return  # _utils/: shipped and put on sys.path by Salt's loader
+
 __virtualname__ = "maia_storage"
 
 
 def __virtual__():
     return __virtualname__
 
-
-def _ret(name):
-    return {"name": name, "changes": {}, "result": True, "comment": ""}
 
 
 def host_vars_valid(name, devices, volumes, vg="MAIA_Storage", host=None):
@@ -30,7 +29,7 @@ def host_vars_valid(name, devices, volumes, vg="MAIA_Storage", host=None):
     volumes
         ``[{lv, size, key}]`` in creation order (see ``maia_storage.validate``).
     """
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     who = f"host {host}: " if host else ""
     errors = __salt__["maia_storage.validate"](devices, volumes, vg)
     if errors:
@@ -42,13 +41,13 @@ def host_vars_valid(name, devices, volumes, vg="MAIA_Storage", host=None):
 
 
 def _run(ret, fun, *args):
-    """``(ok, value)`` of ``fun(*args)``: a failure marks ``ret`` failed (``maia_errors.attempt``)."""
-    return __salt__["maia_errors.attempt"](ret, fun, *args)
+    """``(ok, value)`` of ``fun(*args)``: a failure marks ``ret`` failed (``maia_state_return.attempt``)."""
+    return maia_state_return.attempt(ret, __salt__[fun], *args)
 
 
 def vg_present(name, devices):
     """Ensure volume group ``name`` exists and holds every device in ``devices``."""
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     info = __salt__["maia_storage.vg_info"](name)
     have = set(info["devices"]) if info else set()
     missing = [d for d in devices if os.path.realpath(d) not in have]
@@ -80,7 +79,7 @@ def vg_present(name, devices):
 
 def lv_present(name, vg, size):
     """Ensure logical volume ``name`` exists in ``vg`` (never resized once created)."""
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     try:
         spec = __salt__["maia_storage.parse_size"](size)
     except SaltInvocationError as exc:
@@ -104,7 +103,7 @@ def lv_present(name, vg, size):
 
 def formatted(name, fstype="ext4"):
     """Create a ``fstype`` filesystem on ``name`` only when it holds none."""
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     if not os.path.exists(name):
         if __opts__["test"]:
             ret.update(
@@ -138,7 +137,7 @@ def mounted(name, device, fstype="ext4", opts="defaults", config="/etc/fstab"):
     """
     Ensure ``device`` is in fstab by UUID at mount point ``name`` and mounted.
     """
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     changes = {}
     if os.path.exists(device):
         uuid = __salt__["maia_storage.blkid"](device).get("UUID")
@@ -191,7 +190,7 @@ def exported(name, clients, options, config="/etc/exports"):
     with ``options`` (other lines are left alone; the file is created when
     missing). Reloading the exports is the job of a state watching this one.
     """
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     if not clients:
         ret.update(result=False, comment=f"no clients to export {name} to: add hosts to the nfs_clients group")
         return ret

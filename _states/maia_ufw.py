@@ -20,6 +20,8 @@ returns early when it already matches, predicts the exact change under
 """
 from salt.exceptions import SaltInvocationError
 
+import maia_state_return  # _utils/: shipped and put on sys.path by Salt's loader
+
 __virtualname__ = "maia_ufw"
 
 
@@ -27,13 +29,10 @@ def __virtual__():
     return __virtualname__
 
 
-def _ret(name):
-    return {"name": name, "changes": {}, "result": True, "comment": ""}
-
 
 def _run(ret, fun, *args):
-    """``(ok, value)`` of ``fun(*args)``: a failure marks ``ret`` failed (``maia_errors.attempt``)."""
-    return __salt__["maia_errors.attempt"](ret, fun, *args)
+    """``(ok, value)`` of ``fun(*args)``: a failure marks ``ret`` failed (``maia_state_return.attempt``)."""
+    return maia_state_return.attempt(ret, __salt__[fun], *args)
 
 
 def _rule_from_kwargs(port, proto, source, action):
@@ -63,7 +62,7 @@ def rule_absent(name, port=None, proto="any", source="any", action="allow"):
 
 def _rule_state(name, wanted: bool, port, proto, source, action):
     """rule_present (``wanted``) and rule_absent: read, predict, act, read again."""
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     try:
         rule = _rule_from_kwargs(port, proto, source, action)
     except SaltInvocationError as exc:
@@ -89,7 +88,7 @@ def _rule_state(name, wanted: bool, port, proto, source, action):
 
 
 def _set_active(name, wanted: bool):
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     word = "enabled" if wanted else "disabled"
     ok, current = _run(ret, "maia_ufw.status")
     if not ok:
@@ -119,7 +118,7 @@ def default_policy(name, policy="deny", direction="incoming"):
     or ``routed``) is ``policy`` (``deny``, ``reject`` or ``allow``), set
     explicitly rather than left to the package default.
     """
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     ok, current = _run(ret, "maia_ufw.default_policy", direction)
     if not ok:
         return ret
@@ -164,7 +163,7 @@ def rules_valid(name, rules):
     Meant to run first (``order: 1``, ``failhard``) so that a typo in pillar
     stops the run before the firewall is touched.
     """
-    ret = _ret(name)
+    ret = maia_state_return.new(name)
     if not isinstance(rules, list):
         ret.update(result=False, comment=f"ufw rules: expected a list of {{port, proto, from}}, got {rules!r}")
         return ret

@@ -148,6 +148,23 @@ def resource(dyn, api_version, kind):
         raise api_error(f"discovery of {api_version} {kind} failed", exc) from None
 
 
+class Connection:
+    """One kubeconfig and context as a calling module uses them: ``kubeconfig`` (the path it
+    resolved, checked when first used), ``context``, its context dict ``cache`` (the client, and
+    the reads ``maia_kube_read`` remembers) and its cache folder."""
+
+    def __init__(self, kubeconfig, context, cache, cachedir):
+        self.kubeconfig, self.context, self.cache, self.cachedir = kubeconfig, context, cache, cachedir
+
+    @property
+    def path(self):
+        return kubeconfig_path(self.kubeconfig)
+
+    def dynamic(self):
+        """The DynamicClient (built once per file version and kept in ``cache``)."""
+        return client(self.path, self.context, self.cache, self.cachedir)
+
+
 def ns_for(resource, namespace, what):
     if resource.namespaced:
         if not namespace:

@@ -2,7 +2,7 @@
 
 The master side makes a fresh X25519 key pair and sends the public half with the call; the host's
 function (``maia_microk8s.export_bundle``, ``maia_datastore.snapshot``) answers with
-``maia_microk8s.seal``'s ``{"epk", "nonce", "sealed"}`` (X25519 + HKDF-SHA256 + AES-256-GCM). The
+``maia_seal.seal``'s (_utils/maia_seal.py) ``{"epk", "nonce", "sealed"}`` (X25519 + HKDF-SHA256 + AES-256-GCM). The
 job return, the master's job cache, the event bus and the logs hold ciphertext only. Used by the
 kubeconfig runner (_runners/maia_kubeconfig.py) and ``maia backup``.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 
-SEAL_INFO = b"maia-salt kubeconfig export v1"  # the label maia_microk8s.seal uses
+SEAL_INFO = b"maia-salt kubeconfig export v1"  # the label maia_seal.seal uses
 
 
 class SealError(RuntimeError):

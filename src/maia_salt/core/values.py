@@ -9,80 +9,34 @@ carry its chart coordinates (``namespace``, ``chart_version``, ``repo_url``,
 values file into ``valuesObject``, so an installation made by the toolkit has
 them, and keeping them lets maia-salt adopt it without a diff.
 
-Why one module of this size (about 450 lines): one builder per core Application (16 of them)
-in one place, in the order of the toolkit's installer, so the parity test and a reader can
-compare them app by app; each builder is short and independent.
+One builder per core Application, in the order of the toolkit's installer: the third-party
+charts here, MAIA's own Applications in ``values_apps``, what they share in
+``values_common``; ``BUILDERS`` and ``helm_values`` here hold them together.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 from typing import Callable
 
 from ..merge import deep_merge
 
 from .context import App, Context, nfs_server_address
+from .values_apps import gpu_booking, kubeflow, loginapp, toolkit
+from .values_common import (  # noqa: F401  (chart_coordinates, derived_secret, ingress_annotations: admin's too)
+    chart_coordinates,
+    client_secret,
+    derived_secret,
+    iam_url,
+    ingress_annotations,
+    tls,
+)
 
 LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 OIDC_PLUGIN = {"moduleName": "github.com/sevensolutions/traefik-oidc-auth", "version": "v0.17.0"}
 
 
-def derived_secret(key: str, purpose: str, length: int = 32) -> str:
-    """A secret derived from the site secret ``key`` and ``purpose``.
-
-    Stable across runs (a re-run changes nothing) and different per purpose
-    and site; stands in for the tokens the toolkit draws at random per run.
-    """
-    digest = hmac.new(str(key).encode(), purpose.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=").replace("-", "_")[:length]
-
-
-def chart_coordinates(app: App) -> dict:
-    """The chart keys the toolkit keeps in every values file."""
-    out = {"namespace": app.namespace, "chart_version": app.version, "repo_url": app.repo}
-    if app.chart:
-        out["chart_name"] = app.chart
-    else:
-        out["path"] = app.path
-    return out
-
-
-def _iam(ctx: Context) -> str:
-    return f"https://iam.{ctx.domain}/realms/maia"
-
-
-def _client_secret(ctx: Context) -> str:
-    return str(ctx.env.get("keycloak_client_secret") or "")
-
-
-def ingress_annotations(ctx: Context) -> dict:
-    """TLS for an Ingress: Traefik's websecure entry point and ACME resolver, or
-    cert-manager's issuer on nginx."""
-    if ctx.traefik:
-        annotations = {
-            "traefik.ingress.kubernetes.io/router.entrypoints": "websecure",
-            "traefik.ingress.kubernetes.io/router.tls": "true",
-        }
-        if not ctx.selfsigned:
-            annotations["traefik.ingress.kubernetes.io/router.tls.certresolver"] = ctx.resolver
-        return annotations
-    if ctx.ingress_class == "nginx":
-        return {"cert-manager.io/cluster-issuer": "kubernetes-ca-issuer" if ctx.selfsigned else "cluster-issuer"}
-    return {}
-
-
-def _tls(ctx: Context, host: str, secret_name: str) -> list:
-    entry = {"hosts": [host]}
-    if ctx.ingress_class == "nginx":
-        entry["secretName"] = secret_name
-    return [entry]
-
-
 def prometheus(ctx: Context, app: App) -> dict:
-    domain, iam, group = ctx.domain, _iam(ctx), ctx.admin_group
+    domain, iam, group = ctx.domain, iam_url(ctx), ctx.admin_group
     host = f"grafana.{domain}"
     nodes = ctx.node_addresses()
     return {
@@ -96,7 +50,7 @@ def prometheus(ctx: Context, app: App) -> dict:
                     "enabled": True,
                     "name": "OAuth",
                     "client_id": "maia",
-                    "client_secret": _client_secret(ctx),
+                    "client_secret": client_secret(ctx),
                     "scopes": "openid profile email",
                     "empty_scopes": False,
                     "auth_url": f"{iam}/protocol/openid-connect/auth",
@@ -116,7 +70,7 @@ def prometheus(ctx: Context, app: App) -> dict:
                 "enabled": True,
                 "annotations": ingress_annotations(ctx),
                 "hosts": [host],
-                "tls": _tls(ctx, host, host),
+                "tls": tls(ctx, host, host),
             },
             "additionalDataSources": [
                 {"name": "loki", "type": "loki", "url": "http://maia-core-loki.observability.svc.cluster.local:3100"},
@@ -192,8 +146,8 @@ def traefik(ctx: Context, app: App) -> dict:
                 "metadata": {"name": "oidc-secret"},
                 "type": "Opaque",
                 "stringData": {
-                    "pluginSecret": derived_secret(_client_secret(ctx), f"traefik-oidc/{domain}"),
-                    "providerClientSecret": _client_secret(ctx),
+                    "pluginSecret": derived_secret(client_secret(ctx), f"traefik-oidc/{domain}"),
+                    "providerClientSecret": client_secret(ctx),
                 },
             },
             {
@@ -207,7 +161,7 @@ def traefik(ctx: Context, app: App) -> dict:
                             "Provider": {
                                 "ClientId": "maia",
                                 "ClientSecret": "urn:k8s:secret:oidc-secret:providerClientSecret",
-                                "Url": _iam(ctx),
+                                "Url": iam_url(ctx),
                                 "Scopes": ["openid", "email", "profile"],
                                 "InsecureSkipVerify": True,
                             },
@@ -293,137 +247,6 @@ def local_path(ctx: Context, app: App) -> dict:
         values["enabled"] = False
     return values
 
-
-def loginapp(ctx: Context, app: App) -> dict:
-    domain = ctx.domain
-    host = f"login.{domain}"
-    root_ca = ctx.cluster.get("rootCA")
-    ca_text = None  # stage 2 writes rootCA; until then (test=True before it) no CA
-    if root_ca and os.path.isfile(str(root_ca)):
-        with open(str(root_ca), encoding="utf-8") as handle:
-            ca_text = handle.read()
-    cluster_entry = {
-        "server": f"https://{domain}:{ctx.dist.get('api_port', 6443)}",
-        "name": "MAIA",
-        "insecure-skip-tls-verify": True,
-    }
-    if ca_text is not None:  # a null would not survive the API server anyway
-        cluster_entry["certificate-authority"] = ca_text
-    return {
-        **chart_coordinates(app),
-        "env": {"LOGINAPP_NAME": "MAIA Login"},
-        "configOverwrites": {"oidc": {"scopes": ["openid", "profile", "email"]}, "service": {"type": "ClusterIP"}},
-        "ingress": {
-            "enabled": True,
-            "annotations": ingress_annotations(ctx),
-            "tls": _tls(ctx, host, f"loginapp.{domain}"),
-            "hosts": [{"host": host, "paths": [{"path": "/", "pathType": "Prefix"}]}],
-        },
-        "config": {
-            "tls": {"enabled": False},
-            "issuerInsecureSkipVerify": True,
-            "refreshToken": True,
-            "clientRedirectURL": f"https://{host}/callback",
-            "secret": derived_secret(_client_secret(ctx), f"loginapp/{domain}", 22),
-            "clientID": "maia",
-            "clientSecret": _client_secret(ctx),
-            "issuerURL": _iam(ctx),
-            "clusters": [cluster_entry],
-        },
-    }
-
-
-def toolkit(ctx: Context, app: App) -> dict:
-    domain, cluster = ctx.domain, ctx.cluster
-    nodes = ctx.node_addresses()
-    if len(nodes) == 1:  # a one-address MetalLB range: first-last
-        nodes = nodes * 2
-    pool = cluster["metallb_ip_pool"] if "metallb_ip_pool" in cluster else "-".join(nodes)
-    values = {
-        **chart_coordinates(app),
-        "admin_group_ID": ctx.admin_group,
-        "default_ingress_class": ctx.ingress_class,
-        "cert_manager": {"enabled": True, "email": cluster.get("ingress_resolver_email") or ""},
-        "metallb": {"enabled": True, "addresses": pool},
-        "k3s_coredns": {"enabled": False},
-        "k3s_coredns_mappings": {"enabled": False},
-    }
-    if ctx.traefik:
-        values["dashboard"] = {
-            "enabled": True,
-            "dashboard_domain": f"dashboard.{domain}",
-            "plugin_secret": derived_secret(_client_secret(ctx), f"toolkit-dashboard/{domain}"),
-            "keycloak_client_secret": _client_secret(ctx),
-            "admin_group_ID": ctx.admin_group,
-            "domain": domain,
-        }
-    else:
-        values["dashboard"] = {"enabled": False}
-    if ctx.selfsigned:
-        values["selfsigned"] = {"enabled": True, "cluster_domain": domain, "coredns_ip": nodes[0] if nodes else ""}
-        if ctx.distribution == "k3s":
-            values["k3s_coredns"] = {"enabled": True}
-    else:
-        values["selfsigned"] = {"enabled": False}
-        values["certResolver"] = ctx.resolver
-    if "coredns_mappings" in cluster:
-        values["cluster_domain"] = domain
-        values["coredns_mappings"] = cluster["coredns_mappings"]
-        if ctx.distribution == "k3s":
-            values["k3s_coredns_mappings"] = {"enabled": True}
-    return values
-
-
-def gpu_booking(ctx: Context, app: App) -> dict:
-    env = ctx.env
-    registry = str(env.get("MAIA_REGISTRY") or ctx.core["maia_image_registry"])
-    dashboard = env.get("MAIA_DASHBOARD_DOMAIN")
-    return {
-        **chart_coordinates(app),
-        "image": {
-            "repository": f"{registry}/maia-gpu-booking-admission-controller",
-            "pullPolicy": "IfNotPresent",
-            "tag": "1.6",
-            "pod_terminator": {
-                "repository": f"{registry}/maia-gpu-booking-pod-terminator",
-                "pullPolicy": "IfNotPresent",
-                "tag": "1.4",
-            },
-        },
-        "apiUrl": f"https://{dashboard}/maia-api/gpu-schedulability",
-        "gpuStatsUrl": f"https://{dashboard}/maia/resources/gpu_status_summary/",
-        "apiToken": str(env.get("dashboard_api_secret") or ""),
-    }
-
-
-def kubeflow(ctx: Context, app: App) -> dict:
-    domain = ctx.domain
-    host = f"kubeflow.{domain}"
-    annotations = ingress_annotations(ctx)
-    ingress = {"enabled": True, "className": ctx.ingress_class, "annotations": annotations}
-    if ctx.ingress_class == "nginx":
-        annotations.update(
-            {
-                "nginx.ingress.kubernetes.io/proxy-body-size": "8g",
-                "nginx.ingress.kubernetes.io/proxy-read-timeout": "300",
-                "nginx.ingress.kubernetes.io/proxy-send-timeout": "300",
-            }
-        )
-        ingress["tls"] = _tls(ctx, host, host)
-    return {
-        **chart_coordinates(app),
-        "kubeflow_values": {
-            "oidcClientId": "kubeflow-oidc-authservice",
-            "oidcClientSecret": derived_secret(_client_secret(ctx), f"kubeflow-oidc/{domain}", 22),
-            "domain": host,
-            "keycloakIssuerUrl": _iam(ctx),
-            "keycloakClientId": "maia",
-            "keycloakClientSecret": _client_secret(ctx),
-            "cookieSecret": derived_secret(_client_secret(ctx), f"kubeflow-cookie/{domain}", 22),
-            "sslInsecureSkipVerify": ctx.selfsigned,
-            "ingress": ingress,
-        },
-    }
 
 
 BUILDERS: dict[str, Callable[[Context, App], dict]] = {
