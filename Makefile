@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 # Two pytest-xdist workers: every lab test in one (in order: the labs come up once), the other
 # tests module by module beside it (tests/conftest.py); the 25 slowest tests at the end.
 # PYTEST_TIERS= runs everything in one process instead.
-PYTEST_TIERS ?= -n 2 --dist loadgroup
+PYTEST_TIERS ?= -n 2 --dist loadscope
 DEMO_ARGS ?=
 
 .PHONY: setup system-deps test demo bench clean
