@@ -59,11 +59,13 @@ def _lab_list(config) -> str:
     return _lab_lists["path"]
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hooks: the suite also runs without it (-p no:xdist)
 def pytest_configure_node(node):
     """xdist controller: where this worker lists its lab tests."""
     node.workerinput[WORKER_KEY] = _lab_list(node.config)
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     if config.getvalue("dist") != "loadscope":
         return None
