@@ -1,7 +1,8 @@
 # maia-salt developer entry points.
 #   make setup   Debian packages the tests and the lab need, and .venv with maia-salt and maia-salt-lab
 #                (lab/: the lab and the stand-ins; editable) + test deps
-#   make test    the whole test suite (unit, functional with real Salt daemons, lab hosts when root)
+#   make test    the whole test suite (unit, functional with real Salt daemons, lab hosts when root),
+#                the lab tier and the rest side by side on two workers
 #   make demo    configure a demo site, boot a 3-host lab and install MAIA on it, then print a summary
 #   make bench   benchmarks; results go to docs/performance.md
 
@@ -14,6 +15,10 @@ APT_PACKAGES := debootstrap systemd-container tinyproxy openssh-server openssh-c
 	lvm2 iproute2 iptables util-linux procps git ca-certificates \
 	jq yq apache2-utils openssl e2fsprogs
 PYTEST_ARGS ?=
+# Two pytest-xdist workers: every lab test in one (in order: the labs come up once), the other
+# tests module by module beside it (tests/conftest.py); the 25 slowest tests at the end.
+# PYTEST_TIERS= runs everything in one process instead.
+PYTEST_TIERS ?= -n 2 --dist loadscope
 DEMO_ARGS ?=
 
 .PHONY: setup system-deps test demo bench clean
@@ -37,7 +42,7 @@ $(VENV)/.installed: setup.py lab/setup.py
 	touch $@
 
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_TIERS) --durations=25 $(PYTEST_ARGS)
 
 demo: setup
 	$(VENV)/bin/maia demo $(DEMO_ARGS)

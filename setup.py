@@ -43,6 +43,8 @@ setup(
         "test": [
             "pytest==9.2.0",
             "pytest-salt-factories==1.0.5",
+            # `make test` runs the non-lab tier beside the lab tier (tests/conftest.py)
+            "pytest-xdist==3.8.0",
         ],
     },
     entry_points={

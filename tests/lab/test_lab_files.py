@@ -31,7 +31,7 @@ def _recorded_lab(tmp_path) -> Lab:
 
 def test_inventory_and_roster_are_the_products_own(tmp_path):
     lab = _recorded_lab(tmp_path)
-    configfolder.write_inventory_and_roster(lab)
+    configfolder.write_inventory_and_roster(lab.folder, lab.hosts)
     site = load_inventory(lab.inventory)  # the product's reader and schema accept it
     site.validate()
     assert {n: (h.address, h.groups, h.vars["device_list"]) for n, h in site.hosts.items()} == {
@@ -53,7 +53,7 @@ def test_inventory_and_roster_are_the_products_own(tmp_path):
 
 def test_master_config_saltfile_and_lab_pillar(tmp_path):
     lab = _recorded_lab(tmp_path)
-    saltconfig.write(lab)
+    saltconfig.write(lab.folder, lab.bridge_address)
     with open(lab.master_config) as fh:
         master = yaml.safe_load(fh)
     assert master["interface"] == lab.bridge_address == "198.18.0.65"
@@ -92,3 +92,50 @@ def test_the_lab_imports_without_pytest():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
+
+
+def _imports_of(path, module: str, modules: set) -> set:
+    """The modules of ``modules`` that ``module`` (its source at ``path``) imports, also under TYPE_CHECKING;
+    ``from pkg import mod`` names the submodule, not the package."""
+    import ast
+
+    package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            subs = {f"{base}.{a.name}" for a in node.names} & modules
+            found.update(subs if len(subs) == len(node.names) else subs | {base})
+    return (found & modules) - {module}
+
+
+def test_the_labs_modules_import_no_circle():
+    """The lab's parts are given what they need (a LabFolder, hosts, addresses), not the `Lab`: no
+    module of maia_lab imports, even for type hints only, a module that imports it back."""
+    import maia_lab
+
+    top = os.path.dirname(maia_lab.__file__)
+    paths = {}
+    for folder, _dirs, files in os.walk(top):
+        for f in files:
+            if f.endswith(".py"):
+                rel = os.path.relpath(os.path.join(folder, f), os.path.dirname(top))[:-3].replace(os.sep, ".")
+                paths[rel.removesuffix(".__init__")] = os.path.join(folder, f)
+    graph = {m: _imports_of(p, m, set(paths)) for m, p in paths.items()}
+    assert graph["maia_lab.lab.core"] >= {"maia_lab.lab.hosts", "maia_lab.lab.teardown"}  # the reader sees imports
+
+    def reaches(start):
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph[todo.pop()] - seen:
+                seen.add(nxt)
+                todo.append(nxt)
+        return seen
+
+    circles = sorted(m for m in graph if m in reaches(m))
+    assert circles == []

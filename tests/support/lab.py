@@ -80,7 +80,7 @@ QUICK_CONTROLLER = ("--sync-seconds", "0.3", "--progress-seconds", "0.3")
 def quick_argocd_controller(lab_) -> None:
     """Restart the lab's ArgoCD controller stand-in with ``QUICK_CONTROLLER`` timings (the new one
     is recorded in the lab's state like the old, so `maia lab down` stops it)."""
-    from maia_lab.standins.lab import _spawn
+    from maia_lab.standins.lab import spawn
 
     pid = (lab_.state.get("standins_pids") or {}).get("argocd-controller")
     if pid:
@@ -95,8 +95,9 @@ def quick_argocd_controller(lab_) -> None:
             except ProcessLookupError:
                 break
             time.sleep(0.05)
-    _spawn(lab_, "argocd-controller", [sys.executable, "-m", "maia_lab.standins.argocd_controller",
-                                       "--kubeconfig", lab_.state["standins_kubeconfig"], *QUICK_CONTROLLER])
+    spawn(lab_.folder, "argocd-controller", [sys.executable, "-m", "maia_lab.standins.argocd_controller",
+                                             "--kubeconfig", lab_.state["standins_kubeconfig"], *QUICK_CONTROLLER],
+          lab_.record_standin_pid)
 
 
 @pytest.fixture(scope="session")

@@ -7,16 +7,14 @@ from it, and the rest of CONFIG_FOLDER by ``maia-configure --non-interactive``.
 from __future__ import annotations
 
 import subprocess
-from typing import TYPE_CHECKING
 
 import yaml
 
 from maia_salt import inventory
 
+from .folder import LabFolder
+from .hosts import Host
 from .util import echo, run, tool, write_file
-
-if TYPE_CHECKING:
-    from .core import Lab
 
 # maia-configure's answers for a lab (demo values; CLUSTER_NAME is the lab's)
 CONFIGURE_ENV = {
@@ -27,10 +25,10 @@ CONFIGURE_ENV = {
 }
 
 
-def site_inventory(lab: Lab) -> inventory.Inventory:
+def site_inventory(folder: LabFolder, lab_hosts: list[Host]) -> inventory.Inventory:
     """maia-node-0 is control-plane and NFS server, the others NFS clients; each host's disks are its loop devices."""
     hosts = {}
-    for h in lab.hosts:
+    for h in lab_hosts:
         server = h.index == 0
         hosts[h.name] = inventory.Host(
             name=h.name,
@@ -43,20 +41,21 @@ def site_inventory(lab: Lab) -> inventory.Inventory:
                 "nfs_storage_size": inventory.DEFAULT_SIZE,
             },
         )
-    site = inventory.Inventory(hosts, lab.inventory)
+    site = inventory.Inventory(hosts, folder.inventory)
     site.validate()
     return site
 
 
-def write_inventory_and_roster(lab: Lab) -> None:
-    site = site_inventory(lab)
-    inventory.write_inventory(site, lab.config_folder)
-    write_file(lab.roster, yaml.safe_dump(site.to_roster(priv=lab.key), sort_keys=False), 0o600)
+def write_inventory_and_roster(folder: LabFolder, lab_hosts: list[Host]) -> None:
+    site = site_inventory(folder, lab_hosts)
+    inventory.write_inventory(site, folder.config_folder)
+    write_file(folder.roster, yaml.safe_dump(site.to_roster(priv=folder.key), sort_keys=False), 0o600)
 
 
-def write_config_folder(lab: Lab) -> None:
-    """The rest of CONFIG_FOLDER, by ``maia-configure --non-interactive --cifs-key yes`` (demo values)."""
-    env = lab.env(**CONFIGURE_ENV, CLUSTER_NAME=lab.cluster_name, CONFIG_FOLDER=lab.config_folder)
+def write_config_folder(folder: LabFolder, cluster_name: str, env: dict) -> None:
+    """The rest of CONFIG_FOLDER, by ``maia-configure --non-interactive --cifs-key yes`` (demo values;
+    ``env``: the lab's process environment)."""
+    env = dict(env, **CONFIGURE_ENV, CLUSTER_NAME=cluster_name, CONFIG_FOLDER=folder.config_folder)
     echo("CONFIG_FOLDER: maia-configure --non-interactive --cifs-key yes (demo values)")
     proc = run([tool("maia-configure"), "--non-interactive", "--cifs-key", "yes"], env=env, check=False, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:

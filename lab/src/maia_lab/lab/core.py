@@ -42,11 +42,12 @@ from . import base, configfolder, disks, network, proxy, saltconfig, teardown
 from . import hosts as lab_hosts
 from . import minions as lab_minions
 from . import standins as lab_standins
+from .folder import LabFolder
 from .hosts import Host
 from .network import MAX_HOSTS
 from .requirements import missing_hint, missing_tools, require_root
 from .saltconfig import HOST_LIMITS, write_lab_pillar
-from .util import Background, echo, pid_alive, run, ssh_banner, tool
+from .util import Background, echo, pid_alive, run, ssh_banner, stop_processes, tool
 
 __all__ = ["HOST_LIMITS", "LAB_ROOT", "MAX_HOSTS", "Host", "Lab", "all_labs", "write_lab_pillar"]
 
@@ -56,37 +57,38 @@ FOLDERS = ("hosts", "disks", "proxy", "logs", "salt", "config")
 
 
 class LabPath:
-    """A path inside the lab folder, as a read-only attribute of ``Lab``."""
+    """A path of the lab's ``LabFolder``, as a read-only attribute of ``Lab``."""
 
-    def __init__(self, *parts: str):
-        self.parts = parts
+    def __set_name__(self, owner, name):
+        self.name = name
 
     def __get__(self, lab, owner=None):
-        return self if lab is None else lab.path(*self.parts)
+        return self if lab is None else getattr(lab.folder, self.name)
 
 
 class Lab:
     """One lab, identified by its name. `Lab(name).up()`, `.down()`, `.status()`."""
 
-    config_folder = LabPath("config")
-    inventory = LabPath("config", "inventory.yaml")
-    roster = LabPath("roster")
-    master_config = LabPath("master")
-    saltfile = LabPath("Saltfile")
-    key = LabPath("id_ed25519")
-    known_hosts = LabPath("known_hosts")
-    state_file = LabPath("state.json")
+    config_folder = LabPath()
+    inventory = LabPath()
+    roster = LabPath()
+    master_config = LabPath()
+    saltfile = LabPath()
+    key = LabPath()
+    known_hosts = LabPath()
+    state_file = LabPath()
 
     def __init__(self, name: str = "default", root: str | None = None):
         if not NAME_RE.match(name):
             raise ValueError(f"bad lab name {name!r}: lower-case letters, digits and '-', starting with a letter, at most 24")
         self.name = name
         self.dir = os.path.join(root or LAB_ROOT, name)
+        self.folder = LabFolder(self.dir)
         self.state: dict = {}
         self.load()
 
     def path(self, *parts: str) -> str:
-        return os.path.join(self.dir, *parts)
+        return self.folder.path(*parts)
 
     @property
     def cluster_name(self) -> str:
@@ -122,15 +124,15 @@ class Lab:
 
     @property
     def bridge(self) -> str:
-        return f"mlab{self.slice}"
+        return network.bridge_name(self.slice)
 
     @property
     def bridge_address(self) -> str:
-        return str(self.subnet.network_address + 1)
+        return network.bridge_address(self.slice)
 
     @property
     def proxy_url(self) -> str:
-        return f"http://{self.bridge_address}:{proxy.PROXY_PORT}"
+        return proxy.url(self.bridge_address)
 
     @property
     def hosts(self) -> list[Host]:
@@ -155,11 +157,11 @@ class Lab:
 
     def owns(self, pid: int) -> bool:
         """True when the process ``pid`` is this lab's (its command line names the lab folder)."""
-        return teardown.owns(self, pid)
+        return teardown.owns(self.dir, pid)
 
     def cgroup_dirs(self, host: str | None = None) -> list[str]:
         """This lab's (or one host's) cgroup in each writable hierarchy."""
-        return lab_hosts.cgroup_dirs(self, host)
+        return lab_hosts.cgroup_dirs(self.name, host)
 
     # ---------------------------------------------------------------- health
     def health(self) -> dict:
@@ -224,7 +226,7 @@ class Lab:
             self.down()
         start = time.monotonic()
         base_root = base.ensure_base(suite)
-        network.allocate(self, hosts, suite, minions)
+        self._allocate(hosts, suite, minions)
         try:
             self._build(base_root, minions, standins)
             self.state["complete"] = True
@@ -247,42 +249,89 @@ class Lab:
         else:
             echo(f"lab {self.name} is already up; nothing to do")
         if standins and not self.state.get("standins"):
-            lab_standins.start(self)
+            self._start_standins()
+
+    def _allocate(self, nhosts: int, suite: str, minions: bool) -> None:
+        """A free network slice (state.json names it before the shared lock is let go), and the hosts in it."""
+
+        def record(slice_: int) -> None:
+            os.makedirs(self.dir, mode=0o700, exist_ok=True)
+            self.state = {"name": self.name, "slice": slice_, "suite": suite, "minions": minions,
+                          "created": time.time(), "hosts": []}
+            self.save()
+
+        slice_ = network.claim_slice(os.path.dirname(self.dir), self.name, record)
+        for host in network.plan_hosts(self.name, slice_, nhosts):
+            self.record_host(host)
+
+    def _record(self, **values) -> None:
+        """Write values into state.json before the resource they name is made (`down` reads it)."""
+        self.state.update(values)
+        self.save()
 
     def _build(self, base_root: str, with_minions: bool, with_standins: bool) -> None:
         """Every piece of a lab, in order; each records itself in state.json before it is made."""
         for sub in FOLDERS:
             os.makedirs(self.path(sub), exist_ok=True)
         os.chmod(self.config_folder, 0o700)
-        lab_hosts.make_keys(self)
-        network.create(self)
-        proxy.start(self)
-        disks.attach(self)
-        lab_hosts.mount_overlays(self, base_root)
-        lab_hosts.write_identity(self)
+        lab_hosts.make_keys(self.folder, self.name, self.hosts)
+        self._record(bridge=self.bridge)
+        network.create(self.bridge, self.bridge_address, self.hosts)
+        tinyproxy = proxy.start(self.path("proxy"), self.bridge_address, str(self.subnet), self.env())
+        self._record(proxy_pid=tinyproxy.pid)
+        proxy.wait_listening(tinyproxy, self.bridge_address, self.path("proxy"))
+        disks.attach(self.folder, self.hosts, self.record_host)
+        self._record(base_root=base_root)
+        lab_hosts.mount_overlays(self.folder, self.name, base_root, self.hosts)
+        lab_hosts.write_identity(self.folder, self.hosts, self.bridge_address, self.proxy_url)
         if with_minions:
-            lab_minions.make_keys(self)
-            lab_minions.write_host_files(self)
-        saltconfig.write(self)
-        configfolder.write_inventory_and_roster(self)
+            lab_minions.make_keys(self.folder, self.hosts)
+            lab_minions.write_host_files(self.folder, self.hosts, self.bridge_address)
+        saltconfig.write(self.folder, self.bridge_address)
+        configfolder.write_inventory_and_roster(self.folder, self.hosts)
         if with_standins:
             # before the master starts (it reads config the stand-ins add only at start)
             # and before the hosts boot (files put in their roots are there at boot)
-            lab_standins.start(self)
+            self._start_standins()
         if with_minions:
-            lab_minions.start_master(self)  # listening before the minions boot: they connect at once
+            self._start_master()  # listening before the minions boot: they connect at once
         self.state["cluster_name"] = self.cluster_name
         self.save()
         # maia-configure (a few seconds of Python start-up) runs while the hosts boot
-        configure = Background(configfolder.write_config_folder, self)
-        lab_hosts.boot(self, lab_minions.bind_ro_paths(self) if with_minions else [])
+        configure = Background(configfolder.write_config_folder, self.folder, self.cluster_name, self.env())
+        binds = lab_minions.bind_ro_paths(self.state.get("base_root"), self.state.get("suite")) if with_minions else []
+        lab_hosts.boot(self.folder, self.name, self.hosts, binds, self.env(), self.record_host)
         configure.result()
         if with_minions:
-            lab_minions.wait(self)
+            lab_minions.wait(self.folder, self.hosts, self.state.get("master_pid"))
+
+    def _start_master(self) -> None:
+        self._record(master_pid=lab_minions.start_master(self.folder, self.bridge_address, self.env()).pid)
 
     def restart_master(self) -> None:
-        """Restart the lab's salt-master (minion mode), e.g. after its config file changed."""
-        lab_minions.restart_master(self)
+        """Restart the lab's salt-master (minion mode), e.g. after its config file changed; wait for
+        the minions, refresh their pillar."""
+        pid = self.state.get("master_pid")
+        if pid_alive(pid) and self.owns(pid):
+            stop_processes([pid], 10)
+        self._start_master()
+        lab_minions.wait(self.folder, self.hosts, self.state.get("master_pid"))
+        self.salt("*", "saltutil.refresh_pillar", "--static", "-t", "30", check=False)
+
+    def record_standin_pid(self, name: str, pid: int) -> None:
+        """Record a stand-in process in state.json as it starts (`down` stops it)."""
+        self.state.setdefault("standins_pids", {})[name] = pid
+        self.save()
+
+    def _start_standins(self) -> None:
+        self._record(standins=True)  # recorded first: `down` then stops them
+        recorded, master_changed = lab_standins.start(self.folder, self.bridge_address, self.hosts,
+                                                      self.record_standin_pid)
+        self._record(**recorded)
+        if master_changed and self.state.get("minions") and pid_alive(self.state.get("master_pid")):
+            # a running master reads its config only at start (e.g. pillar_roots added by the stand-ins)
+            echo("master config changed by the stand-ins: restarting the salt-master")
+            self.restart_master()
 
     # ---------------------------------------------------------------- use
     def ssh_command(self, ref: str, *cmd: str, tty: bool = False) -> list[str]:
@@ -309,7 +358,7 @@ class Lab:
         return [tool("salt-ssh"), *args]
 
     def salt(self, *args: str, check: bool = True, timeout: float | None = 600) -> subprocess.CompletedProcess:
-        return run(self.salt_command(*args), check=check, cwd=self.dir, timeout=timeout)
+        return lab_minions.salt(self.folder, *args, check=check, timeout=timeout)
 
     def salt_ssh(self, *args: str, check: bool = True, timeout: float | None = 900) -> subprocess.CompletedProcess:
         return run(self.salt_ssh_command(*args), check=check, cwd=self.dir, timeout=timeout)
@@ -320,8 +369,11 @@ class Lab:
         require_root()
         t0 = time.monotonic()
         if self.state.get("standins"):
-            lab_standins.stop(self)
-        teardown.down(self, timeout)
+            lab_standins.stop(self.state.get("standins_pids") or {})
+            self.state.pop("standins_pids", None)
+        teardown.down(self.dir, self.name, [self.state.get("master_pid"), self.state.get("proxy_pid")],
+                      self.hosts, self.state.get("slice"), timeout)
+        self.state = {}
         echo(f"lab {self.name} down ({time.monotonic() - t0:.1f}s)")
 
 

@@ -12,12 +12,10 @@ import shutil
 import subprocess
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import Callable
 
+from .folder import LabFolder
 from .util import echo, pid_alive, run, ssh_banner, wait_for, write_file
-
-if TYPE_CHECKING:
-    from .core import Lab
 
 BOOT_TIMEOUT = 90
 # cgroup hierarchies of a hybrid (v1 + unified) layout; pure v2 is handled in cgroup_dirs
@@ -36,50 +34,43 @@ class Host:
     pid: int | None = None
 
 
-def root(lab: Lab, host: Host) -> str:
-    """The host's root as this machine sees it (writable: the overlay's merged dir)."""
-    return lab.path("hosts", host.name, "merged")
-
-
-def make_keys(lab: Lab) -> None:
+def make_keys(folder: LabFolder, lab_name: str, hosts: list[Host]) -> None:
     """The lab key (root on every host), each host's SSH host keys and the lab's known_hosts."""
-    if not os.path.exists(lab.key):
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"maia-lab-{lab.name}", "-f", lab.key])
+    if not os.path.exists(folder.key):
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"maia-lab-{lab_name}", "-f", folder.key])
     lines = []
-    for h in lab.hosts:
-        keydir = lab.path("hosts", h.name, "hostkeys")
+    for h in hosts:
+        keydir = folder.host_dir(h.name, "hostkeys")
         os.makedirs(os.path.join(keydir, "etc", "ssh"), exist_ok=True)
         run(["ssh-keygen", "-A", "-f", keydir])
         with open(os.path.join(keydir, "etc/ssh/ssh_host_ed25519_key.pub"), encoding="utf-8") as fh:
             typ, key = fh.read().split()[:2]
         lines.append(f"{h.name},{h.address} {typ} {key}\n")
-    with open(lab.known_hosts, "w", encoding="utf-8") as fh:
+    with open(folder.known_hosts, "w", encoding="utf-8") as fh:
         fh.writelines(lines)
 
 
-def mount_overlays(lab: Lab, base_root: str) -> None:
-    lab.state["base_root"] = base_root
-    lab.save()
-    for h in lab.hosts:
-        hd = lab.path("hosts", h.name)
+def mount_overlays(folder: LabFolder, lab_name: str, base_root: str, hosts: list[Host]) -> None:
+    for h in hosts:
+        hd = folder.host_dir(h.name)
         for sub in ("upper", "work", "merged"):
             os.makedirs(os.path.join(hd, sub), exist_ok=True)
-        if not os.path.ismount(root(lab, h)):
+        if not os.path.ismount(folder.host_root(h.name)):
             run([
-                "mount", "-t", "overlay", f"maialab-{lab.name}", "-o",
-                f"lowerdir={base_root},upperdir={hd}/upper,workdir={hd}/work", root(lab, h),
+                "mount", "-t", "overlay", f"maialab-{lab_name}", "-o",
+                f"lowerdir={base_root},upperdir={hd}/upper,workdir={hd}/work", folder.host_root(h.name),
             ])
 
 
-def write_identity(lab: Lab) -> None:
+def write_identity(folder: LabFolder, hosts: list[Host], bridge_address: str, proxy_url: str) -> None:
     """Name, /etc/hosts, machine id, SSH keys and apt proxy of every host, in its root."""
     etc_hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-    etc_hosts += f"{lab.bridge_address}\tmaia-lab-bridge salt\n"
-    etc_hosts += "".join(f"{h.address}\t{h.name}\n" for h in lab.hosts)
-    with open(lab.key + ".pub", encoding="utf-8") as fh:
+    etc_hosts += f"{bridge_address}\tmaia-lab-bridge salt\n"
+    etc_hosts += "".join(f"{h.address}\t{h.name}\n" for h in hosts)
+    with open(folder.key + ".pub", encoding="utf-8") as fh:
         pubkey = fh.read()
-    for h in lab.hosts:
-        top = root(lab, h)
+    for h in hosts:
+        top = folder.host_root(h.name)
         write_file(os.path.join(top, "etc/hostname"), h.name + "\n")
         # a lab host is thrown away at `down`: do not wait long for units that linger
         write_file(os.path.join(top, "etc/systemd/system.conf.d/maia-lab.conf"), "[Manager]\nDefaultTimeoutStopSec=3s\n")
@@ -87,27 +78,27 @@ def write_identity(lab: Lab) -> None:
         write_file(os.path.join(top, "etc/machine-id"), uuid.uuid4().hex + "\n", 0o444)
         os.makedirs(os.path.join(top, "root/.ssh"), mode=0o700, exist_ok=True)
         write_file(os.path.join(top, "root/.ssh/authorized_keys"), pubkey, 0o600)
-        keydir = lab.path("hosts", h.name, "hostkeys", "etc", "ssh")
+        keydir = folder.host_dir(h.name, "hostkeys", "etc", "ssh")
         for f in os.listdir(keydir):
             shutil.copy2(os.path.join(keydir, f), os.path.join(top, "etc/ssh", f))
         write_file(
             os.path.join(top, "etc/apt/apt.conf.d/01maia-lab-proxy"),
-            f'Acquire::http::Proxy "{lab.proxy_url}";\nAcquire::https::Proxy "{lab.proxy_url}";\n',
+            f'Acquire::http::Proxy "{proxy_url}";\nAcquire::https::Proxy "{proxy_url}";\n',
         )
 
 
-def cgroup_dirs(lab: Lab, host: str | None = None) -> list[str]:
-    """This lab's (or one host's) cgroup in each writable hierarchy nspawn uses."""
+def cgroup_dirs(lab_name: str, host: str | None = None) -> list[str]:
+    """A lab's (or one host's) cgroup in each writable hierarchy nspawn uses."""
     roots = [r for r in CGROUP_ROOTS if os.path.isfile(os.path.join(r, "cgroup.procs")) and os.access(r, os.W_OK)]
     if not roots and os.path.isfile("/sys/fs/cgroup/cgroup.controllers") and os.access("/sys/fs/cgroup", os.W_OK):
         roots = ["/sys/fs/cgroup"]  # pure cgroup v2
-    return [os.path.join(r, "maia-lab", lab.name, *([host] if host else [])) for r in roots]
+    return [os.path.join(r, "maia-lab", lab_name, *([host] if host else [])) for r in roots]
 
 
-def _nspawn_command(lab: Lab, h: Host, binds: list[str]) -> list[str]:
+def _nspawn_command(folder: LabFolder, h: Host, binds: list[str]) -> list[str]:
     cmd = [
         "systemd-nspawn", "--quiet", "--boot", "--register=no", "--keep-unit",
-        f"--directory={root(lab, h)}",
+        f"--directory={folder.host_root(h.name)}",
         f"--machine={h.machine}", f"--hostname={h.name}",
         f"--network-namespace-path=/run/netns/{h.netns}",
         "--capability=CAP_NET_ADMIN",
@@ -119,29 +110,31 @@ def _nspawn_command(lab: Lab, h: Host, binds: list[str]) -> list[str]:
     return cmd
 
 
-def boot(lab: Lab, binds: list[str]) -> None:
-    """Start every host (``binds``: this machine's folders bound read-only) and wait for its sshd."""
-    echo(f"booting {len(lab.hosts)} host(s) with systemd-nspawn...")
+def boot(folder: LabFolder, lab_name: str, hosts: list[Host], binds: list[str], env: dict,
+         record_host: Callable[[Host], None]) -> None:
+    """Start every host (``binds``: this machine's folders bound read-only; ``env``: the lab's
+    process environment), record its pid, and wait for its sshd."""
+    echo(f"booting {len(hosts)} host(s) with systemd-nspawn...")
     t0 = time.monotonic()
-    for h in lab.hosts:
-        log = open(lab.path("logs", f"{h.name}.log"), "ab")
+    for h in hosts:
+        log = open(folder.log(h.name), "ab")
         # Each host in its own cgroup: with --keep-unit nspawn puts the container in
         # <its cgroup>/payload, so hosts started from one cgroup would share their
         # cgroup tree and race on it (units failing with 219/CGROUP at boot).
-        cg = cgroup_dirs(lab, h.name)
+        cg = cgroup_dirs(lab_name, h.name)
         for d in cg:
             os.makedirs(d, exist_ok=True)
         enter = "".join(f'echo $$ > "{d}/cgroup.procs" 2>/dev/null; ' for d in cg)
         proc = subprocess.Popen(
-            ["/bin/sh", "-c", enter + 'exec "$@"', "sh", *_nspawn_command(lab, h, binds)],
+            ["/bin/sh", "-c", enter + 'exec "$@"', "sh", *_nspawn_command(folder, h, binds)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             # no image lock files in /run/systemd/nspawn/locks: the lab's state file is the lock
-            env=lab.env(SYSTEMD_NSPAWN_LOCK="0"),
+            env=dict(env, SYSTEMD_NSPAWN_LOCK="0"),
         )
         h.pid = proc.pid
-        lab.record_host(h)
-    for h in lab.hosts:
-        console = lab.path("logs", h.name + ".log")
+        record_host(h)
+    for h in hosts:
+        console = folder.log(h.name)
         try:
             wait_for(lambda: ssh_banner(h.address) or not pid_alive(h.pid), BOOT_TIMEOUT, 0.1, f"sshd on {h.name}")
         except TimeoutError:

@@ -12,32 +12,29 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING
 
 import yaml
 
-from . import hosts
-from .util import echo, package_paths, pid_alive, stop_processes, tool, write_file
-
-if TYPE_CHECKING:
-    from .core import Lab
+from .folder import LabFolder
+from .hosts import Host
+from .util import echo, package_paths, pid_alive, run, tool, write_file
 
 MINION_READY = b"Minion is ready to receive requests"
 
 
-def make_keys(lab: Lab) -> None:
+def make_keys(folder: LabFolder, hosts: list[Host]) -> None:
     """The master's key pair and one per host, each host's public key accepted on the master."""
     import salt.crypt
 
-    pki = lab.path("salt", "pki", "master")
+    pki = folder.path("salt", "pki", "master")
     os.makedirs(os.path.join(pki, "minions"), exist_ok=True)
     os.chmod(pki, 0o700)
     if not os.path.exists(os.path.join(pki, "master.pem")):
         priv, pub = salt.crypt.gen_keys(2048)
         write_file(os.path.join(pki, "master.pem"), priv, 0o600)
         write_file(os.path.join(pki, "master.pub"), pub, 0o644)
-    for h in lab.hosts:
-        kdir = lab.path("hosts", h.name, "minionkeys")
+    for h in hosts:
+        kdir = folder.host_dir(h.name, "minionkeys")
         priv, pub = salt.crypt.gen_keys(2048)
         write_file(os.path.join(kdir, "minion.pem"), priv, 0o600)
         write_file(os.path.join(kdir, "minion.pub"), pub, 0o644)
@@ -45,20 +42,20 @@ def make_keys(lab: Lab) -> None:
         write_file(os.path.join(pki, "minions", h.name), pub, 0o644)
 
 
-def write_host_files(lab: Lab) -> None:
+def write_host_files(folder: LabFolder, hosts: list[Host], master_address: str) -> None:
     """In every host's root: the minion's keys and config, and its enabled systemd unit."""
     exe = tool("salt-minion")
-    for h in lab.hosts:
-        top = hosts.root(lab, h)
-        kdir = lab.path("hosts", h.name, "minionkeys")
+    for h in hosts:
+        top = folder.host_root(h.name)
+        kdir = folder.host_dir(h.name, "minionkeys")
         mpki = os.path.join(top, "etc/salt/pki/minion")
         os.makedirs(mpki, mode=0o700, exist_ok=True)
         shutil.copy2(os.path.join(kdir, "minion.pem"), os.path.join(mpki, "minion.pem"))
         shutil.copy2(os.path.join(kdir, "minion.pub"), os.path.join(mpki, "minion.pub"))
-        shutil.copy2(lab.path("salt", "pki", "master", "master.pub"), os.path.join(mpki, "minion_master.pub"))
+        shutil.copy2(folder.path("salt", "pki", "master", "master.pub"), os.path.join(mpki, "minion_master.pub"))
         write_file(
             os.path.join(top, "etc/salt/minion.d/maia-lab.conf"),
-            yaml.safe_dump({"master": lab.bridge_address, "id": h.name, "acceptance_wait_time": 1, "log_level_logfile": "info"}),
+            yaml.safe_dump({"master": master_address, "id": h.name, "acceptance_wait_time": 1, "log_level_logfile": "info"}),
         )
         write_file(
             os.path.join(top, "etc/systemd/system/salt-minion.service"),
@@ -74,17 +71,18 @@ def write_host_files(lab: Lab) -> None:
             os.symlink("/etc/systemd/system/salt-minion.service", link)
 
 
-def bind_ro_paths(lab: Lab) -> list[str]:
-    """What a minion needs from this machine: the checkout, the venv and the Python it was made from."""
+def bind_ro_paths(base_root: str | None, suite: str | None) -> list[str]:
+    """What a minion needs from this machine: the checkout, the venv and the Python it was made from
+    (``base_root``, ``suite``: the hosts' base root and Debian release)."""
     paths = package_paths()
     pythons = [paths["base_python"]]
     if paths["base_python"] in ("/", "/usr"):
         # the distribution's Python: the host must have the very same interpreter
         exe = os.path.realpath(sys.executable)
-        in_host = os.path.join(lab.state.get("base_root", "/nonexistent"), exe.lstrip("/"))
+        in_host = os.path.join(base_root or "/nonexistent", exe.lstrip("/"))
         if not os.path.exists(in_host):
             raise RuntimeError(
-                f"--minions runs Salt from this machine's Python ({exe}), which the {lab.state.get('suite')} "
+                f"--minions runs Salt from this machine's Python ({exe}), which the {suite} "
                 "hosts do not have; use a Python installed in its own prefix (pyenv, /opt, /usr/local) "
                 "for the virtualenv, or hosts of this machine's Debian release"
             )
@@ -96,46 +94,51 @@ def bind_ro_paths(lab: Lab) -> list[str]:
     return binds
 
 
-def start_master(lab: Lab) -> None:
-    os.makedirs(lab.path("salt", "run"), exist_ok=True)
-    os.makedirs(lab.path("salt", "log"), exist_ok=True)
-    echo(f"salt-master on {lab.bridge_address}")
-    out = open(lab.path("logs", "salt-master.log"), "ab")
-    proc = subprocess.Popen(
-        [tool("salt-master"), "-c", lab.dir, "-l", "warning"],
-        stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, cwd=lab.dir, env=lab.env(),
+def start_master(folder: LabFolder, address: str, env: dict) -> subprocess.Popen:
+    """The lab's salt-master (its config: ``folder``'s master file) listening on ``address``;
+    the caller records the pid."""
+    os.makedirs(folder.path("salt", "run"), exist_ok=True)
+    os.makedirs(folder.path("salt", "log"), exist_ok=True)
+    echo(f"salt-master on {address}")
+    out = open(folder.log("salt-master"), "ab")
+    return subprocess.Popen(
+        [tool("salt-master"), "-c", folder.dir, "-l", "warning"],
+        stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, cwd=folder.dir, env=env,
     )
-    lab.state["master_pid"] = proc.pid
-    lab.save()
 
 
-def _check_master(lab: Lab) -> None:
-    if not pid_alive(lab.state.get("master_pid")):
-        raise RuntimeError(f"salt-master exited; see {lab.path('logs', 'salt-master.log')}")
+def _check_master(folder: LabFolder, master_pid: int | None) -> None:
+    if not pid_alive(master_pid):
+        raise RuntimeError(f"salt-master exited; see {folder.log('salt-master')}")
 
 
-def _ready(lab: Lab, h: hosts.Host) -> bool:
+def _ready(folder: LabFolder, h: Host) -> bool:
     """The minion's own log says it is ready (read through the host's root: cheaper than asking Salt)."""
     try:
-        with open(os.path.join(hosts.root(lab, h), "var/log/salt/minion"), "rb") as fh:
+        with open(os.path.join(folder.host_root(h.name), "var/log/salt/minion"), "rb") as fh:
             return MINION_READY in fh.read()
     except OSError:
         return False
 
 
-def wait(lab: Lab, timeout: float = 90) -> None:
+def salt(folder: LabFolder, *args: str, check: bool = True, timeout: float | None = 600) -> subprocess.CompletedProcess:
+    """`salt -c LABDIR ARGS`, run from the lab folder."""
+    return run([tool("salt"), "-c", folder.dir, *args], check=check, cwd=folder.dir, timeout=timeout)
+
+
+def wait(folder: LabFolder, hosts: list[Host], master_pid: int | None, timeout: float = 90) -> None:
     """Until every host's minion answers ``test.ping`` through the master."""
     echo("waiting for every minion to answer test.ping...")
     t0 = time.monotonic()
-    want = {h.name for h in lab.hosts}
+    want = {h.name for h in hosts}
     seen: set = set()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(_ready(lab, h) for h in lab.hosts):
-        _check_master(lab)
+    while time.monotonic() < deadline and not all(_ready(folder, h) for h in hosts):
+        _check_master(folder, master_pid)
         time.sleep(0.2)
     while time.monotonic() < deadline:
-        _check_master(lab)
-        proc = lab.salt("*", "test.ping", "--out=json", "--static", "-t", "5", check=False)
+        _check_master(folder, master_pid)
+        proc = salt(folder, "*", "test.ping", "--out=json", "--static", "-t", "5", check=False)
         try:
             seen = {k for k, v in json.loads(proc.stdout or "{}").items() if v is True}
         except ValueError:
@@ -145,13 +148,3 @@ def wait(lab: Lab, timeout: float = 90) -> None:
             return
         time.sleep(1)
     raise RuntimeError(f"minions not answering after {timeout:.0f}s: {sorted(want - seen)}")
-
-
-def restart_master(lab: Lab) -> None:
-    """Restart the salt-master, e.g. after its config file changed; wait for the minions, refresh their pillar."""
-    pid = lab.state.get("master_pid")
-    if pid_alive(pid) and lab.owns(pid):
-        stop_processes([pid], 10)
-    start_master(lab)
-    wait(lab)
-    lab.salt("*", "saltutil.refresh_pillar", "--static", "-t", "30", check=False)

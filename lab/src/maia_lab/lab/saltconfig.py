@@ -9,14 +9,11 @@ and the SSH key.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 import yaml
 
+from .folder import LabFolder
 from .util import package_paths, write_file
-
-if TYPE_CHECKING:
-    from .core import Lab
 
 # What lab hosts cannot run (no device-mapper, no nfsd, no nfs filesystem), as the
 # formulas' own switches: every lab sets them in its pillar (docs/standins.md).
@@ -36,11 +33,12 @@ THIN_EXTRA_MODS = ("keycloak,httpx,httpcore,h11,anyio,aiofiles,jwcrypto,deprecat
                    "requests_toolbelt,typing_extensions")
 
 
-def master_config(lab: Lab) -> dict:
+def master_config(folder: LabFolder, interface: str) -> dict:
+    """The lab master's config: paths in ``folder``, listening on ``interface`` (the bridge)."""
     checkout = package_paths()["checkout"]
     # formulas/ is the one file root: it links in _modules, _states, _grains and orch
     roots = [os.path.join(checkout, "formulas")] if checkout else []
-    salt_root = lab.path("salt")
+    salt_root = folder.path("salt")
     return {
         "root_dir": salt_root,
         "pki_dir": os.path.join(salt_root, "pki", "master"),
@@ -51,18 +49,18 @@ def master_config(lab: Lab) -> dict:
         "key_logfile": os.path.join(salt_root, "log", "key"),
         "ssh_log_file": os.path.join(salt_root, "log", "ssh"),
         "user": "root",
-        "interface": lab.bridge_address,
+        "interface": interface,
         "file_roots": {"base": roots},
         "file_ignore_regex": [r"(^|/)__pycache__(/|$)", r"\.pyc$"],
         # the lab's loop-device VGs (all named MAIA_Storage) are visible to this machine's LVM, which
         # makes the lvm grain slow (seconds per salt-run); the master never needs its own LVM grains
         "disable_grains": ["lvm"],
-        "ext_pillar": [{"maia": {"config_folder": lab.config_folder}}],
+        "ext_pillar": [{"maia": {"config_folder": folder.config_folder}}],
         # the lab's own pillar (HOST_LIMITS, the stand-ins' settings): see write_lab_pillar
-        "pillar_roots": {"base": [lab.path("pillar")]},
-        "roster_file": lab.roster,
-        "known_hosts_file": lab.known_hosts,
-        "ssh_priv": lab.key,
+        "pillar_roots": {"base": [folder.path("pillar")]},
+        "roster_file": folder.roster,
+        "known_hosts_file": folder.known_hosts,
+        "ssh_priv": folder.key,
         "ssh_timeout": 30,
         # salt-ssh targets run the Debian python3, which has no python-keycloak (stage 4's Keycloak
         # client): the thin carries it and the pure-Python libraries it imports (docs/admin.md)
@@ -73,12 +71,12 @@ def master_config(lab: Lab) -> dict:
     }
 
 
-def write(lab: Lab) -> None:
+def write(folder: LabFolder, interface: str) -> None:
     """``master``, the lab pillar (HOST_LIMITS) and the ``Saltfile``."""
     for sub in ("cache/proc", "run", "log"):  # salt-run needs them even when no master runs
-        os.makedirs(lab.path("salt", sub), exist_ok=True)
-    write_file(lab.master_config, "# written by `maia lab up`\n" + yaml.safe_dump(master_config(lab), sort_keys=False))
-    write_lab_pillar(lab.path("pillar"), "lab", {"maia": {"prepare": dict(HOST_LIMITS)}})
-    saltfile = {name: {"config_dir": lab.dir} for name in SALT_TOOLS}
-    saltfile["salt-ssh"]["roster_file"] = lab.roster
-    write_file(lab.saltfile, yaml.safe_dump(saltfile, sort_keys=False))
+        os.makedirs(folder.path("salt", sub), exist_ok=True)
+    write_file(folder.master_config, "# written by `maia lab up`\n" + yaml.safe_dump(master_config(folder, interface), sort_keys=False))
+    write_lab_pillar(folder.path("pillar"), "lab", {"maia": {"prepare": dict(HOST_LIMITS)}})
+    saltfile = {name: {"config_dir": folder.dir} for name in SALT_TOOLS}
+    saltfile["salt-ssh"]["roster_file"] = folder.roster
+    write_file(folder.saltfile, yaml.safe_dump(saltfile, sort_keys=False))

@@ -14,15 +14,15 @@ Tests name the stand-in they use and run against real systems when
 """
 
 
-def lab_start(lab):
+def lab_start(folder, bridge, hosts, record_pid):
     """`maia lab up --standins`: see ``maia_lab.standins.lab``."""
     from .lab import lab_start as start
 
-    start(lab)
+    return start(folder, bridge, hosts, record_pid)
 
 
-def lab_stop(lab):
+def lab_stop(pids):
     """`maia lab down`: end what ``lab_start`` started."""
     from .lab import lab_stop as stop
 
-    stop(lab)
+    stop(pids)

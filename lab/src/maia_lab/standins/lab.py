@@ -21,11 +21,13 @@ kube-apiserver, and reach no site but the apt mirrors. So ``lab_start``:
    the cluster CA signed;
 4. writes the pillar the formulas need to use them (``<lab>/pillar/standins.sls``,
    in the master's ``pillar_roots`` beside the lab's own ``lab.sls``, which
-   switches off what lab hosts cannot run: ``maia_lab.lab.core.HOST_LIMITS``)
-   and records it in ``lab.state["standins_pillar"]`` (pass it as ``pillar=``
-   otherwise).
+   switches off what lab hosts cannot run: ``maia_lab.lab.HOST_LIMITS``)
+   and returns it with the rest the lab records in its state.json
+   (``standins_pillar``: pass it as ``pillar=`` otherwise).
 
-``lab_stop`` ends the processes it started, by pid.
+It is given the lab's folder, bridge address and hosts, and a
+``record_pid(name, pid)`` that writes each process into the lab's state.json as
+it starts; ``lab_stop`` ends those processes, by pid.
 """
 from __future__ import annotations
 
@@ -48,14 +50,15 @@ RELEASE_PORT = 18080
 SERVICES_PORT = 18443
 
 
-def _control_plane(lab):
-    inv_path = Path(lab.inventory)
+def control_plane(inventory_path, hosts):
+    """The first control-plane host of the lab's inventory.yaml (else its first host)."""
+    inv_path = Path(inventory_path)
     if inv_path.exists():
         inv = yaml.safe_load(inv_path.read_text()) or {}
         for name, host in (inv.get("hosts") or {}).items():
             if "control-plane" in (host.get("groups") or []):
-                return lab.host(name)
-    return lab.hosts[0]
+                return next(h for h in hosts if h.name == name)
+    return hosts[0]
 
 
 def _wait_port(host, port, timeout=30.0):
@@ -69,20 +72,19 @@ def _wait_port(host, port, timeout=30.0):
     raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
-def _spawn(lab, name, argv):
-    os.makedirs(lab.path("logs"), exist_ok=True)
-    out = open(lab.path("logs", f"standin-{name}.log"), "ab")
+def spawn(folder, name, argv, record_pid):
+    """Start one stand-in process (its log: ``logs/standin-<name>.log``) and record its pid."""
+    os.makedirs(folder.path("logs"), exist_ok=True)
+    out = open(folder.log(f"standin-{name}"), "ab")
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                            start_new_session=True, cwd=lab.path("standins"))
-    pids = lab.state.setdefault("standins_pids", {})
-    pids[name] = proc.pid
-    lab.save()
+                            start_new_session=True, cwd=folder.path("standins"))
+    record_pid(name, proc.pid)
     return proc
 
 
-def _release_dir(lab):
+def _release_dir(folder):
     """The folder served as the release URL; returns (folder, sha256 of the manifest in it)."""
-    target = Path(lab.path("standins", "release"))
+    target = Path(folder.path("standins", "release"))
     target.mkdir(parents=True, exist_ok=True)
     path = target / argocd_manifest.FILE_NAME
     real = os.environ.get("MAIA_ARGOCD_MANIFEST")
@@ -93,35 +95,38 @@ def _release_dir(lab):
     return target, argocd_manifest.write(path)
 
 
-def _write_pillar(lab, pillar):
+def _write_pillar(folder, pillar):
     """The stand-ins' pillar beside the lab's own (<lab>/pillar, in the master's pillar_roots)."""
-    from maia_lab.lab.core import write_lab_pillar
+    from maia_lab.lab.saltconfig import write_lab_pillar
 
-    write_lab_pillar(lab.path("pillar"), "standins", pillar)
+    write_lab_pillar(folder.path("pillar"), "standins", pillar)
 
 
-def lab_start(lab) -> None:
+def lab_start(folder, bridge, hosts, record_pid) -> dict:
+    """Start the stand-ins of the lab in ``folder`` (``maia_lab.lab.LabFolder``) on its ``bridge``
+    address, the MicroK8s stand-in in its control-plane host (one of ``hosts``); returns what the
+    lab records."""
     from maia_lab.standins import microk8s as microk8s_standin
 
-    os.makedirs(lab.path("standins"), exist_ok=True)
-    bridge = lab.bridge_address
-    tls_dir = lab.path("standins", "kube-api")
+    os.makedirs(folder.path("standins"), exist_ok=True)
+    tls_dir = folder.path("standins", "kube-api")
     kubeconfig = os.path.join(tls_dir, "kubeconfig")
-    _spawn(lab, "kube-api", [sys.executable, "-m", "maia_lab.standins.kube_api", "--host", bridge,
-                             "--port", str(API_PORT), "--tls-dir", tls_dir, "--kubeconfig", kubeconfig])
+    spawn(folder, "kube-api", [sys.executable, "-m", "maia_lab.standins.kube_api", "--host", bridge,
+                               "--port", str(API_PORT), "--tls-dir", tls_dir, "--kubeconfig", kubeconfig],
+          record_pid)
     _wait_port(bridge, API_PORT)
     for _ in range(50):
         if os.path.exists(kubeconfig):
             break
         time.sleep(0.1)
 
-    release, manifest_sha256 = _release_dir(lab)
-    _spawn(lab, "release", [sys.executable, "-m", "http.server", "--bind", bridge, "--directory",
-                            str(release), str(RELEASE_PORT)])
+    release, manifest_sha256 = _release_dir(folder)
+    spawn(folder, "release", [sys.executable, "-m", "http.server", "--bind", bridge, "--directory",
+                              str(release), str(RELEASE_PORT)], record_pid)
     _wait_port(bridge, RELEASE_PORT)
 
-    host = _control_plane(lab)
-    root = lab.path("hosts", host.name, "merged")
+    host = control_plane(folder.inventory, hosts)
+    root = folder.host_root(host.name)
     ca = (Path(tls_dir, "ca.crt").read_text(), Path(tls_dir, "ca.key").read_text())
     standin = microk8s_standin.install(
         Path(kubeconfig).read_text(), fs_root=root, prefix="", hostname=host.name, address=host.address,
@@ -136,34 +141,30 @@ def lab_start(lab) -> None:
     })
     # The ArgoCD application-controller stand-in moves Applications through their
     # sync and health states; it waits quietly until stage 2 installs the CRDs.
-    _spawn(lab, "argocd-controller", [sys.executable, "-m", "maia_lab.standins.argocd_controller",
-                                      "--kubeconfig", kubeconfig])
+    spawn(folder, "argocd-controller", [sys.executable, "-m", "maia_lab.standins.argocd_controller",
+                                        "--kubeconfig", kubeconfig], record_pid)
     # Stage 4's services (Keycloak, Harbor) behind an ingress stand-in whose certificate the
     # cluster CA signed; the site reaches them there (the lab's names resolve nowhere)
     from maia_lab.lab.configfolder import CONFIGURE_ENV
-    _spawn(lab, "admin-services", [sys.executable, "-m", "maia_lab.standins.admin_services", "--host", bridge,
-                                   "--port", str(SERVICES_PORT), "--ca-dir", tls_dir, "--kubeconfig", kubeconfig,
-                                   "--config-folder", lab.config_folder, "--domain", CONFIGURE_ENV["CLUSTER_DOMAIN"],
-                                   "--tls-dir", lab.path("standins", "admin-services")])
+    spawn(folder, "admin-services", [sys.executable, "-m", "maia_lab.standins.admin_services", "--host", bridge,
+                                     "--port", str(SERVICES_PORT), "--ca-dir", tls_dir, "--kubeconfig", kubeconfig,
+                                     "--config-folder", folder.config_folder,
+                                     "--domain", CONFIGURE_ENV["CLUSTER_DOMAIN"],
+                                     "--tls-dir", folder.path("standins", "admin-services")], record_pid)
     _wait_port(bridge, SERVICES_PORT)
     admin = {"services": {"address": bridge, "port": SERVICES_PORT, "ca_pem": ca[0]}}
     pillar = {"maia": {"k8s": k8s, "admin": admin}}
-    lab.state["standins_pillar"] = pillar
-    lab.state["standins_kubeconfig"] = kubeconfig
-    lab.state["standins_control_plane"] = host.name
-    lab.save()
-    _write_pillar(lab, pillar)
+    _write_pillar(folder, pillar)
     print(f"stand-ins: Kubernetes API https://{bridge}:{API_PORT} (kubeconfig {kubeconfig}), "
           f"MicroK8s stand-in in {host.name}, ArgoCD manifest on http://{bridge}:{RELEASE_PORT}/, "
           f"Keycloak and Harbor on https://{bridge}:{SERVICES_PORT}")
+    return {"standins_pillar": pillar, "standins_kubeconfig": kubeconfig, "standins_control_plane": host.name}
 
 
-def lab_stop(lab) -> None:
-    pids = lab.state.get("standins_pids") or {}
-    for name, pid in list(pids.items()):
+def lab_stop(pids) -> None:
+    """End the stand-in processes ``pids`` ({name: pid}, as recorded), each with its session."""
+    for pid in pids.values():
         try:
             os.killpg(pid, signal.SIGTERM)
         except (ProcessLookupError, PermissionError):
             pass
-        pids.pop(name, None)
-    lab.save()

@@ -1,0 +1,87 @@
+"""Suite-wide collection rules: which tests are the lab tier, and how `make test` runs the tiers at once.
+
+- A test that needs a `maia lab` (the ``lab`` marker, or a fixture of ``LAB_FIXTURES``) is marked
+  ``lab``: ``-m lab`` / ``-m "not lab"`` select the tiers.
+- Under pytest-xdist with ``--dist loadscope`` (`make test` runs ``-n 2 --dist loadscope``) every
+  lab test goes to one worker, in collection order: the session's labs come up once, in that
+  worker, and a later test still finds the lab an earlier one converged. The other tests go
+  module by module to whichever worker is free, so the non-lab tier runs while the lab tier
+  waits on its hosts. Without xdist nothing changes (one process, collection order).
+
+How: each worker writes the ids of the lab tests it collected into a file the controller named
+(``pytest_configure_node``), and the controller's scheduler (``pytest_xdist_make_scheduler``)
+gives all of them one scope. (xdist's own ``xdist_group`` marker does not group with pytest 9.2:
+xdist 3.8 renames ``item._nodeid``, which pytest 9.2 no longer reads.)
+"""
+import glob
+import os
+import shutil
+import tempfile
+
+import pytest
+
+# fixtures that bring up (or hold) a lab; see tests/support/lab.py and tests/e2e/conftest.py
+LAB_FIXTURES = {"lab", "lab_minions", "site_lab"}
+LAB_SCOPE = "maia-lab"
+WORKER_KEY = "maia_lab_tests"
+
+
+def is_lab_test(item) -> bool:
+    return item.get_closest_marker("lab") is not None or bool(LAB_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_itemcollected(item):
+    """Marks each lab test as it is collected, before ``-m`` selects."""
+    if is_lab_test(item) and item.get_closest_marker("lab") is None:
+        item.add_marker(pytest.mark.lab)
+
+
+@pytest.hookimpl(tryfirst=True)  # written before xdist tells the controller the collection is done
+def pytest_collection_finish(session):
+    """In an xdist worker: the ids of the lab tests it will run, for the controller's scheduler."""
+    target = getattr(session.config, "workerinput", {}).get(WORKER_KEY)
+    if target:
+        ids = [item.nodeid for item in session.items if is_lab_test(item)]
+        path = f"{target}.{session.config.workerinput['workerid']}"
+        with open(path + ".tmp", "w", encoding="utf-8") as fh:
+            fh.write("\n".join(ids))
+        os.replace(path + ".tmp", path)
+
+
+_lab_lists = {}
+
+
+def _lab_list(config) -> str:
+    if "path" not in _lab_lists:
+        folder = tempfile.mkdtemp(prefix="maia-lab-tier-")
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+        _lab_lists["path"] = os.path.join(folder, "lab-tests")
+    return _lab_lists["path"]
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist's hooks: the suite also runs without it (-p no:xdist)
+def pytest_configure_node(node):
+    """xdist controller: where this worker lists its lab tests."""
+    node.workerinput[WORKER_KEY] = _lab_list(node.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LabTierScheduling(LoadScopeScheduling):
+        """``loadscope`` with every lab test in one scope (the largest, so it starts first)."""
+
+        lab_ids = None
+
+        def _split_scope(self, nodeid):
+            if self.lab_ids is None:  # read once every worker has collected (schedule() runs then)
+                self.lab_ids = set()
+                for path in glob.glob(_lab_list(config) + ".gw*[0-9]"):
+                    with open(path, encoding="utf-8") as fh:
+                        self.lab_ids.update(line for line in fh.read().splitlines() if line)
+            return LAB_SCOPE if nodeid in self.lab_ids else nodeid.split("::", 1)[0]
+
+    return LabTierScheduling(config, log)
