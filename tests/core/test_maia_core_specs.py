@@ -580,27 +580,28 @@ def test_registry_password_only_in_the_repository_secret(maia_core, defaults):
     assert SECRETS["registry_password"] not in json.dumps(data["project"])
 
 
-# ---------------------------------------------------------------- cluster-side helpers (fake maia_kube)
+# ---------------------------------------------------------------- cluster-side helpers (fake Kubernetes library)
 
 
 class FakeKube:
-    """Records maia_kube calls; holds objects by (kind, namespace, name)."""
+    """Records the host library's Kubernetes calls (``maia_kube_read.get``, ``maia_kube_write.apply``
+    and ``patch``, each given the module's Connection); holds objects by (kind, namespace, name)."""
 
     def __init__(self, objects=None):
         self.objects = objects or {}
         self.calls = []
 
-    def get(self, api_version, kind, name, namespace=None, kubeconfig=None, context=None):
-        self.calls.append(("get", kind, name, namespace, kubeconfig))
+    def get(self, conn, api_version, kind, name, namespace=None, remember=False):
+        self.calls.append(("get", kind, name, namespace, conn.kubeconfig))
         return self.objects.get((kind, namespace, name))
 
-    def apply(self, manifest, kubeconfig=None, **_kw):
-        self.calls.append(("apply", manifest["kind"], manifest["metadata"]["name"], None, kubeconfig))
+    def apply(self, conn, manifest, namespace=None, **_kw):
+        self.calls.append(("apply", manifest["kind"], manifest["metadata"]["name"], None, conn.kubeconfig))
         self.objects[(manifest["kind"], None, manifest["metadata"]["name"])] = manifest
         return manifest
 
-    def patch(self, api_version, kind, name, patch, namespace=None, kubeconfig=None, **_kw):
-        self.calls.append(("patch", kind, name, namespace, kubeconfig))
+    def patch(self, conn, api_version, kind, name, patch, namespace=None, **_kw):
+        self.calls.append(("patch", kind, name, namespace, conn.kubeconfig))
         obj = self.objects[(kind, namespace, name)]
         obj.setdefault("metadata", {}).setdefault("annotations", {}).update(patch["metadata"]["annotations"])
         template = obj.setdefault("spec", {}).setdefault("template", {}).setdefault("metadata", {})
@@ -609,16 +610,18 @@ class FakeKube:
 
 
 def kube_module(fake):
+    """maia_core with its Kubernetes library calls answered by ``fake``."""
+    import types
+
     from core.helpers import load_maia_core
 
-    return load_maia_core(
-        {
-            "maia_kube.get": fake.get,
-            "maia_kube.apply": fake.apply,
-            "maia_kube.patch": fake.patch,
-            "pillar.get": lambda key, default=None, unmask=False: "/etc/maia/kubeconfig" if key == "maia:kubeconfig" else default,
-        }
+    module = load_maia_core(
+        {"pillar.get": lambda key, default=None, unmask=False: "/etc/maia/kubeconfig" if key == "maia:kubeconfig" else default}
     )
+    module.__context__ = {}
+    module.kread = types.SimpleNamespace(get=fake.get)
+    module.kwrite = types.SimpleNamespace(apply=fake.apply, patch=fake.patch)
+    return module
 
 
 def test_restart_happens_once_per_trigger():
@@ -646,7 +649,7 @@ def test_restart_predicted_under_test_when_the_cluster_cannot_answer():
         raise CommandExecutionError("cannot reach the Kubernetes API")
 
     mod = kube_module(FakeKube())
-    mod.__salt__["maia_kube.get"] = unreachable
+    mod.kread.get = unreachable
     mod.__opts__["test"] = True
     assert mod.restart_pending("Deployment", "coredns", "kube-system", "t1") is True
     mod.__opts__["test"] = False

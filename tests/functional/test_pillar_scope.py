@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from maia_salt.configure import configure
-from support.secrets import site_secrets
+from support.secrets import site_secrets, stored_secrets
 from support.paths import REPO
 from support.site import SITE_ENV, SITE_INVENTORY
 
@@ -64,7 +64,7 @@ def holds(maia, secrets):
 
 
 def test_each_role_holds_what_its_states_use(master, minions, scoped_site):
-    secrets = site_secrets(scoped_site)
+    secrets = stored_secrets(scoped_site)  # the pillar carries what the folder holds
     cifs = {label for label in secrets if label.startswith("cifs_key")}
     platform = set(secrets) - cifs
     # the collection must see the platform secrets, or the test proves nothing

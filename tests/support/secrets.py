@@ -131,3 +131,14 @@ def salt_places(*configs) -> list[Path]:
         if config.get("cachedir"):
             places += [Path(config["cachedir"]) / d for d in JOB_DIRS]
     return places
+
+
+# derived on the control plane when stage 4 renders (maia_salt.admin.services), from a secret the
+# folder holds: in neither the folder's files nor the pillar
+DERIVED_ON_HOSTS = frozenset({"admin:admin_initial_password"})
+
+
+def stored_secrets(folder) -> dict[str, str]:
+    """``site_secrets`` less the ones the hosts derive (``DERIVED_ON_HOSTS``) when env.json has none."""
+    env = json.loads((Path(folder) / "env.json").read_text(encoding="utf-8")) if (Path(folder) / "env.json").is_file() else {}
+    return {k: v for k, v in site_secrets(folder).items() if k not in DERIVED_ON_HOSTS or k.split(":", 1)[1] in env}
