@@ -36,6 +36,12 @@ def host_line(r: HostResult) -> str:
             f"{r.seconds:>7.1f}s")
 
 
+def app_layer(name: str) -> str:
+    """The stage an Application belongs to, from its name (``maia-<layer>-<component>``): core or admin."""
+    parts = name.split("-", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == "maia" and parts[1] in ("core", "admin") else "core"
+
+
 def failure_lines(r: HostResult) -> list[str]:
     return [f"FAILED {r.stage} on {r.host}: {state_id}: {comment}" for state_id, comment in r.failures]
 
@@ -117,7 +123,7 @@ class PlainProgress(Progress):
 
     def _apps(self, changed):
         for name, sync, health in changed:
-            self._line(f"core     application {name}: {sync or '-'} / {health or '-'}")
+            self._line(f"{app_layer(name):<8} application {name}: {sync or '-'} / {health or '-'}")
 
 
 class LiveProgress(Progress):
@@ -155,7 +161,7 @@ class LiveProgress(Progress):
                     table.add_row(stage, host, str(r.states), str(r.changed), failed, f"{r.seconds:.1f}s")
         for name, sync, health in self.apps:
             style = "green" if (sync, health) == ("Synced", "Healthy") else "yellow"
-            table.add_row("core", f"app {name}", "", "", "", f"[{style}]{sync or '-'}/{health or '-'}[/]")
+            table.add_row(app_layer(name), f"app {name}", "", "", "", f"[{style}]{sync or '-'}/{health or '-'}[/]")
         now = STAGE_TITLES.get(self.stage or "", self.stage or "starting")
         table.caption = f"{now}  {self.elapsed():.0f}s"
         return table

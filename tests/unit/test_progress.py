@@ -110,6 +110,16 @@ def test_application_status_lines_only_when_they_change():
     assert lines[1].endswith("application maia-core-traefik: Synced / Healthy")
 
 
+def test_application_lines_name_their_layer():
+    """Stage 4's Applications (maia-admin-*) are labelled admin, stage 3's core."""
+    out = io.StringIO()
+    progress = PlainProgress(out)
+    progress.app_status([("maia-core-traefik", "Synced", "Healthy"), ("maia-admin-keycloak", "Synced", "Healthy")])
+    lines = [line.split("] ", 1)[1] for line in out.getvalue().splitlines()]
+    assert "core     application maia-core-traefik: Synced / Healthy" in lines
+    assert "admin    application maia-admin-keycloak: Synced / Healthy" in lines
+
+
 def test_every_host_of_a_changed_stage_is_in_the_summary():
     """salt.state's output names only the hosts that changed; the returns seen name all of them."""
     data = {"data": {"master": {"salt_|-maia-orch-stage-prepare_|-maia-orch-stage-prepare_|-state": {
