@@ -25,7 +25,6 @@ import maia_seal
 
 __virtualname__ = "maia_datastore"
 
-DEFAULT_MICROK8S_CMD = "/snap/bin/microk8s"  # the fallback of maia_microk8s; the pillar's value wins
 SNAPSHOT_TIMEOUT = 600
 
 
@@ -39,7 +38,7 @@ def _distribution(given=None):
 
 
 def _microk8s_snapshot(folder):
-    cmd = __salt__["pillar.get"]("maia:k8s:microk8s_cmd", unmask=True) or DEFAULT_MICROK8S_CMD
+    cmd = maia_microk8s_paths.command(__salt__["pillar.get"]("maia:k8s:microk8s_cmd", unmask=True))
     name = os.path.join(folder, "datastore")
     res = __salt__["cmd.run_all"]([cmd, "dbctl", "backup", "-o", name], python_shell=False, ignore_retcode=True,
                                   timeout=SNAPSHOT_TIMEOUT, cwd=folder)
@@ -71,8 +70,7 @@ def snapshot(recipient, distribution=None):
         raise CommandExecutionError(
             f"a datastore snapshot of {distribution} is not supported yet (MicroK8s only): take it with the "
             "distribution's tool (k3s/rke2 etcd-snapshot save, k0s backup), or run maia backup --config-only")
-    root = __salt__["pillar.get"]("maia:k8s:paths:snap_root", unmask=True) or "/var/snap"
-    where = maia_microk8s_paths.paths(root)
+    where = maia_microk8s_paths.paths(__salt__["pillar.get"]("maia:k8s:paths:snap_root", unmask=True))
     missing = [where[k] for k in ("ca_cert", "ca_key") if not os.path.isfile(where[k])]
     if missing:
         raise CommandExecutionError(f"no cluster CA at {', '.join(missing)}: apply maia.k8s on this host first")

@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_microk8s"
 
-DEFAULT_MICROK8S_CMD = "/snap/bin/microk8s"
-DEFAULT_SNAP_ROOT = "/var/snap"
 
 
 def __virtual__():
@@ -36,7 +34,7 @@ def __virtual__():
 
 
 def _cmd(microk8s_cmd=None):
-    return microk8s_cmd or __salt__["pillar.get"]("maia:k8s:microk8s_cmd", unmask=True) or DEFAULT_MICROK8S_CMD
+    return microk8s_cmd or maia_microk8s_paths.command(__salt__["pillar.get"]("maia:k8s:microk8s_cmd", unmask=True))
 
 
 def _run(args, microk8s_cmd=None, check=True, timeout=None, quiet=False):
@@ -65,8 +63,7 @@ def paths(snap_root=None):
 
         salt-call maia_microk8s.paths
     """
-    root = snap_root or __salt__["pillar.get"]("maia:k8s:paths:snap_root", unmask=True) or DEFAULT_SNAP_ROOT
-    return maia_microk8s_paths.paths(root)
+    return maia_microk8s_paths.paths(snap_root or __salt__["pillar.get"]("maia:k8s:paths:snap_root", unmask=True))
 
 
 def installed(microk8s_cmd=None):

@@ -248,7 +248,7 @@ def write_archive(path: Path, data: bytes) -> None:
 
 def restore_into(folder: Path, contents: Contents) -> list[str]:
     """Write ``contents`` as ``folder``, which must be empty or absent; all files or none."""
-    from .files import _write_new as write_new  # new files only (O_EXCL, no link followed), fsynced
+    from .files import write_new  # new files only (O_EXCL, no link followed), fsynced
     folder = Path(os.path.abspath(folder))
     if folder.exists() and (not folder.is_dir() or folder.is_symlink() or any(folder.iterdir())):
         raise BackupError(f"{folder} is not an empty folder: restore into a new or empty CONFIG_FOLDER "
@@ -283,7 +283,7 @@ def check_cluster_target(folder: Path, contents: Contents) -> None:
 
 def write_cluster_files(folder: Path, contents: Contents) -> list[str]:
     """The cluster files as new 0600 files in the existing ``folder`` (none may be there yet)."""
-    from .files import _write_new as write_new
+    from .files import write_new
 
     check_cluster_target(folder, contents)
     for name, content in sorted(contents.cluster.items()):

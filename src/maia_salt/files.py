@@ -180,7 +180,8 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_new(path: Path, content: bytes, mode: int) -> None:
+def write_new(path: Path, content: bytes, mode: int) -> None:
+    """Write ``content`` to a new file ``path`` (O_EXCL: never over an existing one, no link followed), ``mode``, fsynced."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     with os.fdopen(fd, "wb") as handle:
         os.fchmod(handle.fileno(), mode)
@@ -323,7 +324,7 @@ def _commit_by_exchange(folder: Path, files: list[PlannedFile], folder_mode: int
         if exists:
             _link_tree(folder, staging, {p.name for p in files})
         for planned in files:
-            _write_new(staging / planned.name, planned.content, planned.mode)
+            write_new(staging / planned.name, planned.content, planned.mode)
         os.chmod(staging, folder_mode)
         _fsync_dir(staging)
         if exists:

@@ -15,6 +15,7 @@ import pytest
 from maia_salt.kubeconfig_check import rebuilt_text
 
 from support.kubeconfigs import exec_user, kubeconfig
+from support.modules import load_salt_module
 from support.secrets import find_secrets, salt_places
 from support.paths import REPO
 from support.site import make_site
@@ -245,9 +246,7 @@ def test_names_a_host_returns_are_ignored(runner, tmp_path, monkeypatch):
     target = tmp_path / "pwned"
 
     def evil_call(tgt, ssh, roster_file, timeout, kwargs):
-        spec = importlib.util.spec_from_file_location("mk8s", REPO / "_modules" / "maia_microk8s.py")
-        mk8s = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mk8s)
+        mk8s = load_salt_module("_modules/maia_microk8s.py", "mk8s")
         import json as _json
 
         bundle = mk8s.seal(kwargs["recipient"], _json.dumps({"kubeconfig": KUBECONFIG, "ca_crt": "c\n"}).encode())
@@ -267,9 +266,7 @@ def test_bundle_sealed_to_another_key_is_refused(runner, tmp_path, monkeypatch):
     (folder / "env.json").write_text('{"cluster_name": "c1"}')
 
     def other_key_call(tgt, ssh, roster_file, timeout, kwargs):
-        spec = importlib.util.spec_from_file_location("mk8s", REPO / "_modules" / "maia_microk8s.py")
-        mk8s = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mk8s)
+        mk8s = load_salt_module("_modules/maia_microk8s.py", "mk8s")
         _, public = runner._keypair()
         return {"cp": mk8s.seal(public, b'{"kubeconfig": "k", "ca_crt": "c"}')}
 
