@@ -112,9 +112,8 @@ def _open(private, bundle):
 
 
 def _call(tgt, ssh, roster_file, timeout, fun_kwargs):
-    arg = [f"{k}={v}" for k, v in fun_kwargs.items()]
     try:
-        return sealed.ask(__opts__, tgt, "maia_microk8s.export_bundle", arg, ssh, roster_file, timeout)
+        return sealed.ask(__opts__, tgt, "maia_microk8s.export_bundle", fun_kwargs, ssh, roster_file, timeout)
     except sealed.SealError as exc:
         raise SaltRunnerError(str(exc)) from None
 

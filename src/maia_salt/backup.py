@@ -160,7 +160,8 @@ def fetch_cluster(contents: Contents, opts: dict, host: str, ssh: bool = False) 
     private, public = sealed.keypair()
     distribution = _cluster_distribution(contents)
     try:
-        bundles = sealed.ask(opts, host, "maia_datastore.snapshot", [public, f"distribution={distribution}"], ssh,
+        bundles = sealed.ask(opts, host, "maia_datastore.snapshot",
+                             {"recipient": public, "distribution": distribution}, ssh,
                              opts.get("roster_file"), SNAPSHOT_TIMEOUT)
         if list(bundles) != [host]:
             raise BackupError(f"{', '.join(bundles)} answered for {host}: nothing was written")

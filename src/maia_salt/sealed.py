@@ -46,11 +46,20 @@ def open_bundle(private, bundle) -> bytes:
         raise SealError("the host's bundle is malformed or was not sealed to this run's key") from None
 
 
-def ask(opts: dict, tgt: str, fun: str, arg: list, ssh: bool = False, roster_file: str | None = None,
+def call_args(fun_kwargs: dict) -> list:
+    """``fun_kwargs`` as Salt command-line arguments, every one ``name=value``. A bare base64 value
+    such as a public key is never sent positionally: ``ed6f...k=`` parses as a keyword named
+    ``ed6f...k`` on the host, and whether it does depends on the key drawn."""
+    return [f"{name}={value}" for name, value in fun_kwargs.items()]
+
+
+def ask(opts: dict, tgt: str, fun: str, fun_kwargs: dict, ssh: bool = False, roster_file: str | None = None,
         timeout: int = 120) -> dict:
-    """``{minion: bundle}`` of ``fun`` on ``tgt`` (with minions, or over salt-ssh); SealError when a
-    host did not answer or failed (its error text, never its data)."""
+    """``{minion: bundle}`` of ``fun(**fun_kwargs)`` on ``tgt`` (with minions, or over salt-ssh);
+    SealError when a host did not answer or failed (its error text, never its data)."""
     import salt.client
+
+    arg = call_args(fun_kwargs)
 
     if ssh:
         from salt.client.ssh.client import SSHClient

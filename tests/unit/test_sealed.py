@@ -1,0 +1,28 @@
+"""The master side's half of a sealed hand-over (src/maia_salt/sealed.py): what it sends a host."""
+import base64
+
+import salt.utils.args
+
+from maia_salt import sealed
+
+# A public key that begins with a letter and ends in "=": sent bare, Salt reads "ed6f...k=" as a
+# keyword argument named "ed6f...k" with an empty value (the host then refuses the call). This is the
+# key a CI run drew when `maia backup` still sent it positionally.
+KEY_THAT_LOOKS_LIKE_A_KEYWORD = "ed6f9aU1aPw2ExYkbc5hNUvnkLTKId3Uo0eVoQcIFmk="
+
+
+def test_a_bare_key_would_be_misread_by_salt():
+    """The hazard the keyword form avoids, shown with Salt's own parser (the one the host uses)."""
+    args, kwargs = salt.utils.args.parse_input([KEY_THAT_LOOKS_LIKE_A_KEYWORD], condition=False)
+    assert args == [] and list(kwargs) == [KEY_THAT_LOOKS_LIKE_A_KEYWORD[:-1]]
+
+
+def test_every_value_reaches_the_host_as_the_keyword_it_was_given():
+    """Whatever the key drawn (letters, digits, '+', '/', '='), Salt's parser gives the host
+    back exactly the keywords and values the caller passed."""
+    keys = [KEY_THAT_LOOKS_LIKE_A_KEYWORD, "0" * 43 + "=", "+/" * 21 + "a="]
+    keys += [sealed.keypair()[1] for _ in range(50)]
+    for key in keys:
+        sent = {"recipient": key, "distribution": "microk8s"}
+        args, kwargs = salt.utils.args.parse_input(sealed.call_args(sent), condition=False)
+        assert args == [] and kwargs == sent, key
