@@ -1,7 +1,8 @@
 """What the stand-ins installed into a host share: their JSON state and their call log.
 
 A stand-in's executables keep one JSON state file and append every call to
-``calls.jsonl`` beside it. ``fs_root`` is where files are on this machine (``/`` for a
+``calls.jsonl`` beside it; the helpers for that are written once, in ``hostcli.py``, and
+:func:`build_cli` puts them into each executable it installs. ``fs_root`` is where files are on this machine (``/`` for a
 local test, a lab host's root directory for the lab), ``prefix`` the path prefix the
 executing host sees.
 """
@@ -11,6 +12,25 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+HOSTCLI_SOURCE = Path(__file__).with_name("hostcli.py")
+HOSTCLI_IMPORT = "from maia_lab.standins.hostcli import "
+
+
+def build_cli(cli_source: Path, *, python: str, state_file: str, state_env: str) -> str:
+    """The text of a stand-in executable for a host: ``cli_source`` with its shebang set to
+    ``python`` and its import of ``hostcli`` replaced by hostcli's text, its ``STATE_FILE``
+    and ``STATE_ENV`` filled in. One self-contained file that needs no ``maia_lab`` on the host."""
+    source = cli_source.read_text(encoding="utf-8")
+    lines = source.splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.startswith(HOSTCLI_IMPORT)]
+    if len(at) != 1 or not source.startswith("#!/usr/bin/env python3\n"):
+        raise ValueError(f"{cli_source}: wants the python3 shebang and one line that begins {HOSTCLI_IMPORT!r}")
+    shared = HOSTCLI_SOURCE.read_text(encoding="utf-8")
+    for name, value in (("STATE_FILE", state_file), ("STATE_ENV", state_env)):
+        shared = shared.replace(f"\n{name} = None", f"\n{name} = {json.dumps(value)}", 1)
+    lines[at[0]] = shared
+    return f"#!{python}\n" + "".join(lines)[len("#!/usr/bin/env python3\n"):]
 
 
 @dataclass

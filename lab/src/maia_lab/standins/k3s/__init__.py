@@ -13,13 +13,12 @@ this machine, ``prefix`` the path prefix the executing host sees.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..hoststate import HostStandin
+from ..hoststate import HostStandin, build_cli
 from ..microk8s import _api_from_kubeconfig, make_ca
 
 CLI_SOURCE = Path(__file__).with_name("cli.py")
@@ -44,9 +43,7 @@ class K3sStandin(HostStandin):
 
 
 def _script(python: str, state_file: str) -> str:
-    source = CLI_SOURCE.read_text(encoding="utf-8")
-    source = source.replace("#!/usr/bin/env python3", f"#!{python}", 1)
-    return source.replace("STATE_FILE = None", f"STATE_FILE = {json.dumps(state_file)}", 1)
+    return build_cli(CLI_SOURCE, python=python, state_file=state_file, state_env="MAIA_STANDIN_K3S_STATE")
 
 
 def install(

@@ -30,34 +30,9 @@ import time
 import urllib.error
 import urllib.request
 
-STATE_FILE = None  # set by the installer
+from maia_lab.standins.hostcli import fail, load, record, save  # the installer puts hostcli.py here
+
 VERSION = "v1.34.1+k3s1"
-
-
-def state_path():
-    return os.environ.get("MAIA_STANDIN_K3S_STATE") or STATE_FILE
-
-
-def load():
-    with open(state_path(), encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def save(state):
-    tmp = state_path() + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(state, fh, indent=1, sort_keys=True)
-    os.replace(tmp, state_path())
-
-
-def record(prog, argv):
-    with open(os.path.join(os.path.dirname(state_path()), "calls.jsonl"), "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"cmd": prog, "args": argv, "time": time.time()}) + "\n")
-
-
-def fail(msg, code=1):
-    sys.stderr.write(msg.rstrip() + "\n")
-    sys.exit(code)
 
 
 def read_settings(path):

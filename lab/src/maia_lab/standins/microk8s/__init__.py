@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import json
 import os
 import shutil
 import stat
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from ..hoststate import HostStandin
+from ..hoststate import HostStandin, build_cli
 
 CLI_SOURCE = Path(__file__).with_name("cli.py")
 STATE_REL = "var/lib/maia-standins/microk8s/state.json"
@@ -132,9 +131,8 @@ def install(
     }
     handle.write_state(state)
 
-    source = CLI_SOURCE.read_text(encoding="utf-8")
-    source = source.replace("#!/usr/bin/env python3", f"#!{python}", 1)
-    source = source.replace("STATE_FILE = None", f"STATE_FILE = {json.dumps(f'{prefix}/{STATE_REL}')}", 1)
+    source = build_cli(CLI_SOURCE, python=python, state_file=f"{prefix}/{STATE_REL}",
+                       state_env="MAIA_STANDIN_MICROK8S_STATE")
     for cmd in (handle.snap_cmd, handle.microk8s_cmd):
         dest = handle.host_path(cmd)
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,7 @@ import time
 import urllib.error
 import urllib.request
 
-STATE_FILE = None  # set by the installer
+from maia_lab.standins.hostcli import fail, load, record, save  # the installer puts hostcli.py here
 
 REVISION = "8148"
 VERSION = "v1.34.1"
@@ -60,33 +60,6 @@ DEFAULT_APISERVER_ARGS = """--cert-dir=${SNAP_DATA}/certs
 --service-account-issuer='https://kubernetes.default.svc'
 --service-account-signing-key-file=${SNAP_DATA}/certs/serviceaccount.key
 """
-
-
-def state_path():
-    return os.environ.get("MAIA_STANDIN_MICROK8S_STATE") or STATE_FILE
-
-
-def load():
-    with open(state_path(), encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def save(state):
-    tmp = state_path() + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(state, fh, indent=1, sort_keys=True)
-    os.replace(tmp, state_path())
-
-
-def record(prog, argv):
-    path = os.path.join(os.path.dirname(state_path()), "calls.jsonl")
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"cmd": prog, "args": argv, "time": time.time()}) + "\n")
-
-
-def fail(msg, code=1):
-    sys.stderr.write(msg.rstrip() + "\n")
-    sys.exit(code)
 
 
 def snap_dir(state):

@@ -1,0 +1,74 @@
+"""The stand-in executables installed into a host (the MicroK8s stand-in's `snap` and
+`microk8s`, the k3s stand-in's release binary and `systemctl`) share their state and
+call-log helpers through one file, ``hostcli.py``, which the installer puts into each
+executable: the installed file still runs alone, with no ``maia_lab`` to import."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from maia_lab.standins import k3s, microk8s
+from maia_lab.standins.hoststate import HOSTCLI_IMPORT, build_cli
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]
+users: [{name: u, user: {token: not-used}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+"""
+
+
+def run_alone(executable, *args, env=None):
+    """Run an installed executable with no site-packages (-S) and no user paths (-I)."""
+    return subprocess.run([sys.executable, "-I", "-S", str(executable), *args], capture_output=True, text=True,
+                          timeout=60, env={"PATH": os.environ["PATH"], **(env or {})})
+
+
+def imports_hostcli(text):
+    return any(line.startswith(HOSTCLI_IMPORT) for line in text.splitlines())
+
+
+def calls(state_file):
+    log = state_file.with_name("calls.jsonl")
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+
+
+def test_microk8s_executables_run_alone_and_log_their_calls(tmp_path):
+    standin = microk8s.install(KUBECONFIG, prefix=str(tmp_path), python=sys.executable, ca=("crt", "key"))
+    snap = standin.host_path(standin.snap_cmd)
+    text = snap.read_text(encoding="utf-8")
+    assert text.startswith(f"#!{sys.executable}\n") and not imports_hostcli(text)
+    listed = run_alone(snap, "list")
+    assert listed.returncode in (0, 1), listed.stderr
+    assert "ModuleNotFoundError" not in listed.stderr
+    assert [c["cmd"] for c in calls(standin.state_file)] == ["snap"]
+    assert calls(standin.state_file)[0]["args"] == ["list"]
+
+    other = tmp_path / "other" / "state.json"  # the environment variable names another state file
+    other.parent.mkdir()
+    shutil.copy(standin.state_file, other)
+    run_alone(snap, "list", env={"MAIA_STANDIN_MICROK8S_STATE": str(other)})
+    assert len(calls(standin.state_file)) == 1 and [c["cmd"] for c in calls(other)] == ["snap"]
+
+
+def test_k3s_executables_run_alone_and_log_their_calls(tmp_path):
+    standin = k3s.install(KUBECONFIG, tmp_path / "release", prefix=str(tmp_path), python=sys.executable,
+                          ca=("crt", "key"))
+    release = standin.release_dir / "k3s"
+    assert not imports_hostcli(release.read_text(encoding="utf-8"))
+    version = run_alone(release, "--version")
+    assert version.returncode == 0 and "k3s version" in version.stdout, version.stderr
+    active = run_alone(standin.host_path(f"{tmp_path}/usr/bin/systemctl"), "is-active", "k3s")
+    assert (active.returncode, active.stdout.strip()) == (3, "inactive"), active.stderr
+    assert [c["cmd"] for c in calls(standin.state_file)] == ["k3s", "systemctl"]
+
+
+def test_a_cli_without_the_shared_import_is_refused(tmp_path):
+    cli = tmp_path / "cli.py"
+    cli.write_text("#!/usr/bin/env python3\nimport json\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="hostcli"):
+        build_cli(cli, python=sys.executable, state_file="/s.json", state_env="X")
