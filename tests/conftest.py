@@ -2,15 +2,19 @@
 
 - A test that needs a `maia lab` (the ``lab`` marker, or a fixture of ``LAB_FIXTURES``) is marked
   ``lab``: ``-m lab`` / ``-m "not lab"`` select the tiers.
-- Under pytest-xdist with ``--dist loadscope`` (`make test` runs ``-n 2 --dist loadscope``) every
-  lab test goes to one worker, in collection order: the session's labs come up once, in that
-  worker, and a later test still finds the lab an earlier one converged. The other tests go
-  module by module to whichever worker is free, so the non-lab tier runs while the lab tier
-  waits on its hosts. Without xdist nothing changes (one process, collection order).
+- Under pytest-xdist with ``--dist loadscope`` (`make test` runs ``-n 2 --dist loadscope``) the
+  lab tests of one test folder (``tests/e2e``, ``tests/lab``, ``tests/prepare``, ...) go to one
+  worker together, in collection order: a folder's labs come up once, in that worker, and a later
+  test still finds the lab an earlier one converged (no lab is shared across folders: the e2e
+  lab is the ``tests/e2e`` package's, ``lab``/``lab_minions`` are used in ``tests/lab`` only, the
+  others are per module). These lab scopes are handed out first, the one with the most tests
+  (``tests/e2e``, the longest) first, so both workers start on a lab folder and the other tests
+  go module by module to whichever worker is free. Without xdist nothing changes (one process,
+  collection order).
 
 How: each worker writes the ids of the lab tests it collected into a file the controller named
 (``pytest_configure_node``), and the controller's scheduler (``pytest_xdist_make_scheduler``)
-gives all of them one scope. (xdist's own ``xdist_group`` marker does not group with pytest 9.2:
+gives each folder's lab tests one scope. (xdist's own ``xdist_group`` marker does not group with pytest 9.2:
 xdist 3.8 renames ``item._nodeid``, which pytest 9.2 no longer reads.)
 """
 import glob
@@ -24,6 +28,11 @@ import pytest
 LAB_FIXTURES = {"lab", "lab_minions", "site_lab"}
 LAB_SCOPE = "maia-lab"
 WORKER_KEY = "maia_lab_tests"
+
+
+def lab_scope(nodeid: str) -> str:
+    """The xdist scope of a lab test: its test folder's (``maia-lab:tests/e2e``)."""
+    return f"{LAB_SCOPE}:{'/'.join(nodeid.split('::', 1)[0].split('/')[:2])}"
 
 
 def is_lab_test(item) -> bool:
@@ -72,9 +81,10 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     class LabTierScheduling(LoadScopeScheduling):
-        """``loadscope`` with every lab test in one scope (the largest, so it starts first)."""
+        """``loadscope`` with one scope per folder of lab tests, handed out before the other scopes."""
 
         lab_ids = None
+        lab_first = False
 
         def _split_scope(self, nodeid):
             if self.lab_ids is None:  # read once every worker has collected (schedule() runs then)
@@ -82,6 +92,14 @@ def pytest_xdist_make_scheduler(config, log):
                 for path in glob.glob(_lab_list(config) + ".gw*[0-9]"):
                     with open(path, encoding="utf-8") as fh:
                         self.lab_ids.update(line for line in fh.read().splitlines() if line)
-            return LAB_SCOPE if nodeid in self.lab_ids else nodeid.split("::", 1)[0]
+            return lab_scope(nodeid) if nodeid in self.lab_ids else nodeid.split("::", 1)[0]
+
+        def _assign_work_unit(self, node):
+            if not self.lab_first:  # the first hand-out: lab scopes to the front, most tests first
+                self.lab_first = True
+                for scope in sorted((s for s in self.workqueue if s.startswith(LAB_SCOPE)),
+                                    key=lambda s: len(self.workqueue[s])):
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
 
     return LabTierScheduling(config, log)

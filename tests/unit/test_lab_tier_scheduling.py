@@ -1,0 +1,62 @@
+"""tests/conftest.py's xdist scheduler (`make test` runs ``-n 2 --dist loadscope``): each folder's
+lab tests stay in one worker in collection order, the lab folders are handed out first (the one
+with the most tests first), so two lab folders run at once on the two workers, and the other
+tests fill in. Checked on a small suite of its own run by real pytest-xdist with the suite's
+conftest.py."""
+import json
+import os
+import subprocess
+import sys
+
+from support.paths import REPO
+
+RECORD = """
+import json, os, time
+
+import pytest
+
+
+def record(request):
+    with open(os.environ["SCHEDULE_LOG"], "a", encoding="utf-8") as fh:
+        fh.write(json.dumps([request.node.nodeid, os.environ.get("PYTEST_XDIST_WORKER")]) + "\\n")
+    time.sleep(0.2)
+"""
+
+
+def lab_tests(count):
+    return RECORD + "".join(f"\n\n@pytest.mark.lab\ndef test_{i}(request):\n    record(request)\n" for i in range(count))
+
+
+def plain_tests(count):
+    return RECORD + "".join(f"\n\ndef test_{i}(request):\n    record(request)\n" for i in range(count))
+
+
+def test_each_lab_folder_runs_in_one_worker_and_two_lab_folders_start_at_once(tmp_path):
+    files = {
+        "tests/e2e/test_site.py": lab_tests(4), "tests/e2e/test_more.py": lab_tests(2),
+        "tests/lab/test_lab.py": lab_tests(3),
+        "tests/unit/test_a.py": plain_tests(6), "tests/unit/test_b.py": plain_tests(6),
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    # the suite's own collection rules, read from the repository at test time
+    (tmp_path / "tests" / "conftest.py").write_text((REPO / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    lab: a lab test\n", encoding="utf-8")
+    log = tmp_path / "schedule.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2",
+                           "--dist", "loadscope", "tests"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "SCHEDULE_LOG": str(log)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    runs = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert len(runs) == 21
+    worker = {}
+    for nodeid, wid in runs:
+        worker.setdefault(nodeid.split("/")[1], set()).add(wid)
+    assert len(worker["e2e"]) == 1 and len(worker["lab"]) == 1, worker  # one worker per lab folder
+    assert worker["e2e"] != worker["lab"], worker  # the two lab folders ran on the two workers
+    e2e = [nodeid for nodeid, _ in runs if "/e2e/" in nodeid]
+    assert e2e == [f"tests/e2e/test_more.py::test_{i}" for i in range(2)] + \
+        [f"tests/e2e/test_site.py::test_{i}" for i in range(4)], e2e  # in collection order
+    first_two = {runs[0][0].split("/")[1], runs[1][0].split("/")[1]}
+    assert first_two == {"e2e", "lab"}, runs[:2]  # both workers began with a lab folder
