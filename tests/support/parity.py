@@ -8,6 +8,7 @@ toolkit is stored in this repository.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -27,24 +28,41 @@ REFERENCE_LIBS = ["omegaconf", "loguru", "requests", "PyYAML", "pyhelm3", "nltk"
                   "kubernetes"]
 
 
+def _reference_root(request, tmp_path_factory) -> Path:
+    """Where the reference's virtualenv is kept: pytest's cache directory; with the cache off
+    (CI runs ``-p no:cacheprovider``), under xdist the run's base temporary folder, which both
+    workers share (so the stage 3 and stage 4 parity tests build it once, not once a worker),
+    else the session's."""
+    cache = getattr(request.config, "cache", None)
+    if cache:
+        return Path(cache.mkdir("maia-toolkit-2.5.0"))
+    if hasattr(request.config, "workerinput"):  # an xdist worker: its basetemp is <run's basetemp>/popen-gwN
+        root = tmp_path_factory.getbasetemp().parent / "maia-toolkit-2.5.0"
+        root.mkdir(exist_ok=True)
+        return root
+    return tmp_path_factory.mktemp("maia-toolkit")
+
+
 @pytest.fixture(scope="session")
 def reference_python(request, tmp_path_factory):
-    """Python of a virtualenv with maia-toolkit 2.5.0 and ``REFERENCE_LIBS`` (made once; kept in
-    pytest's cache directory, or in the session's tmp when the cache is off; made again when the
-    library list changed)."""
-    cache = getattr(request.config, "cache", None)
-    root = Path(cache.mkdir("maia-toolkit-2.5.0")) if cache else tmp_path_factory.mktemp("maia-toolkit")
+    """Python of a virtualenv with maia-toolkit 2.5.0 and ``REFERENCE_LIBS`` (made once, see
+    ``_reference_root``; made again when the library list changed). A lock file keeps a second
+    worker waiting while the first one makes it."""
+    root = _reference_root(request, tmp_path_factory)
     python = root / "venv" / "bin" / "python"
     done = root / "complete"
     wanted = "\n".join([TOOLKIT, *REFERENCE_LIBS]) + "\n"
-    if not done.exists() or done.read_text() != wanted:
-        venv.EnvBuilder(with_pip=True, clear=True).create(root / "venv")
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        for args in (["--no-deps", TOOLKIT], REFERENCE_LIBS):
-            result = subprocess.run(pip + args, capture_output=True, text=True, check=False)
-            if result.returncode:
-                pytest.fail(f"cannot install the reference ({' '.join(args)}; PyPI needed):\n{result.stderr[-2000:]}")
-        done.write_text(wanted)
+    with open(root / ".lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists() or done.read_text() != wanted:
+            venv.EnvBuilder(with_pip=True, clear=True).create(root / "venv")
+            pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+            for args in (["--no-deps", TOOLKIT], REFERENCE_LIBS):
+                result = subprocess.run(pip + args, capture_output=True, text=True, check=False)
+                if result.returncode:
+                    pytest.fail(f"cannot install the reference ({' '.join(args)}; PyPI needed):\n"
+                                f"{result.stderr[-2000:]}")
+            done.write_text(wanted)
     return str(python)
 
 
