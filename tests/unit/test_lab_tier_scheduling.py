@@ -44,9 +44,10 @@ def test_each_lab_folder_runs_in_one_worker_and_two_lab_folders_start_at_once(tm
     (tmp_path / "tests" / "conftest.py").write_text((REPO / "tests" / "conftest.py").read_text(encoding="utf-8"))
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    lab: a lab test\n", encoding="utf-8")
     log = tmp_path / "schedule.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2",
+    # only xdist among the installed plugins (salt-factories and the others make each worker start slowly)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "xdist.plugin", "-n", "2",
                            "--dist", "loadscope", "tests"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "SCHEDULE_LOG": str(log)})
+                          timeout=300, env={**os.environ, "SCHEDULE_LOG": str(log), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     runs = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert len(runs) == 21
