@@ -435,3 +435,61 @@ def test_adopts_an_installation_made_by_the_ansible_collection(tmp_path):
         assert "https://traefik.github.io/charts" in project["spec"]["sourceRepos"]
         rc, data = site.apply()
         assert rc == 0 and changed(data) == set()
+
+
+# Kyverno's ClusterPolicy CRD, as the kyverno chart installs it (the controller stand-in renders no
+# chart): enough of it for the API stand-in to serve ClusterPolicy objects
+KYVERNO_POLICY_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "clusterpolicies.kyverno.io"},
+    "spec": {"group": "kyverno.io", "scope": "Cluster",
+             "names": {"kind": "ClusterPolicy", "plural": "clusterpolicies", "singular": "clusterpolicy",
+                       "listKind": "ClusterPolicyList"},
+             "versions": [{"name": "v1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]},
+}
+
+
+@pytest.mark.skipif(bool(E2E), reason="installs Kyverno's CRD by hand on a fresh API stand-in")
+def test_proxy_site_gets_kyverno_and_the_proxy_policy(tmp_path):
+    """A site behind an HTTP proxy (proxy_ip, no_proxy_ips): the kyverno Application (pinned chart,
+    first wave), then the ClusterPolicy inject-proxy-env-vars with the site's proxy and no-proxy
+    lists in the API stand-in, applied between Kyverno's wave and the next; a re-run writes nothing."""
+    keep = ("kyverno", "cert-manager")
+    with standin_cluster() as kube:
+        kube.create(KYVERNO_POLICY_CRD)
+        site = Site(tmp_path, kube, cluster={"proxy_ip": "10.9.8.7", "no_proxy_ips": "10.0.0.0/8,.hospital.lan"},
+                    core={"apps": {c: {"enabled": False} for c in yaml.safe_load(DEFAULTS_FILE.read_text())["apps"]
+                                   if c not in keep}, "remove_disabled": False})
+        rc, predicted = site.apply(test=True)
+        assert rc == 0, failures(predicted)
+        assert "maia-core-proxy-policy-present" in {v["__id__"] for v in predicted.values() if v["result"] is None}
+        assert kube.get("kyverno.io/v1", "ClusterPolicy", "inject-proxy-env-vars") is None
+        rc, data = site.apply()
+        assert rc == 0, failures(data)
+        assert "maia-core-proxy-policy-present" in changed(data)
+        order = {v["__id__"]: v["__run_num__"] for v in data.values()}
+        assert order["maia-core-sync-wave--4"] < order["maia-core-proxy-policy-present"] < order["maia-core-sync-wave--3"]
+        app = kube.get(*APP, "maia-core-kyverno", "argocd")
+        source = app["spec"]["source"]
+        assert (source["chart"], source["repoURL"], source["targetRevision"]) == (
+            "kyverno", "https://kyverno.github.io/kyverno/", "3.7.2")
+        assert app["spec"]["destination"]["namespace"] == "kyverno"
+        assert app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "-4"
+        policy = kube.get("kyverno.io/v1", "ClusterPolicy", "inject-proxy-env-vars")
+        rule = policy["spec"]["rules"][0]
+        assert rule["match"] == {"any": [{"resources": {"kinds": ["Pod"]}}]}
+        assert {"resources": {"namespaces": ["harbor"]}} in rule["exclude"]["any"]
+        container = rule["mutate"]["patchStrategicMerge"]["spec"]["containers"][0]
+        no_proxy = "localhost,127.0.0.1,10.9.8.7,10.0.0.0/8,.hospital.lan"
+        assert {e["name"]: e["value"] for e in container["env"]} == {
+            "HTTP_PROXY": "http://10.9.8.7:3130", "http_proxy": "http://10.9.8.7:3130",
+            "HTTPS_PROXY": "http://10.9.8.7:3130", "https_proxy": "http://10.9.8.7:3130",
+            "NO_PROXY": no_proxy, "no_proxy": no_proxy}
+        kube.standin.reset_requests()
+        rc, data = site.apply()
+        assert rc == 0 and changed(data) == set(), failures(data)
+        writes = [k for k, n in kube.standin.request_counts().items()
+                  if k.split()[0] in ("POST", "PUT", "PATCH", "DELETE") and "clusterpolicies" in k]
+        assert writes == []

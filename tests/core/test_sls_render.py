@@ -35,6 +35,7 @@ def test_default_site_states(tmp_path):
     present = {s: a for s, a in states.items() if a["fun"] == "maia_argocd.app_present"}
     waves = {s: a for s, a in states.items() if a["fun"] == "maia_argocd.apps_synced"}
     assert len(present) == 15
+    assert "maia-core-proxy-policy-present" not in states and "maia-core-app-kyverno-present" not in states
     # one state per sync wave, each naming its apps with their specs and requiring their app_present
     assert sorted(a["name"] for w in waves.values() for a in w["apps"]) == sorted(
         a["name"] for s, a in present.items() if s != "maia-core-app-loginapp-present")  # sync_stage admin: test_loginapp_...
@@ -218,7 +219,17 @@ def test_orchestration_stops_before_stage1_for_an_unsupported_distribution(tmp_p
     assert "If we weren't testing" not in out + err
 
 
-def test_proxy_ip_is_refused_by_name(tmp_path):
-    conf = write_config(tmp_path, site_pillar(cluster={"proxy_ip": "10.0.0.1"}))
-    rc, _data, out, err = salt_call(conf, "state.show_sls", "maia.core")
-    assert rc != 0 and "maia:cluster:proxy_ip" in out + err
+def test_proxy_site_renders_kyverno_and_its_policy_before_the_other_waves(tmp_path):
+    """proxy_ip set: the kyverno Application in the first wave, the ClusterPolicy after it and
+    before every later wave (no refusal any more); without proxy_ip neither (test_default_site_states)."""
+    states = show(tmp_path, site_pillar(cluster={"proxy_ip": "10.0.0.1", "no_proxy_ips": "10.1.0.0/16"}))
+    kyverno = states["maia-core-app-kyverno-present"]
+    assert kyverno["sync_wave"] == -4 and kyverno["spec"]["source"]["targetRevision"] == "3.7.2"
+    policy = states["maia-core-proxy-policy-present"]
+    assert policy["fun"] == "maia_k8s.object_present" and policy["name"] == "inject-proxy-env-vars"
+    env = policy["manifest"]["spec"]["rules"][0]["mutate"]["patchStrategicMerge"]["spec"]["containers"][0]["env"]
+    assert {"name": "NO_PROXY", "value": "localhost,127.0.0.1,10.0.0.1,10.1.0.0/16"} in env
+    assert {"name": "https_proxy", "value": "http://10.0.0.1:3130"} in env
+    assert policy["require"] == [{"maia_argocd": "maia-core-sync-wave--4"}]
+    later = {s for s, a in states.items() if a["fun"] == "maia_argocd.apps_synced" and s != "maia-core-sync-wave--4"}
+    assert later and {r["maia_argocd"] for r in policy["require_in"]} == later

@@ -8,7 +8,9 @@ v3.5.1 manifest. Everything else is real: salt-ssh with the thin on the host's
 system python3, apt (python3-kubernetes, python3-bcrypt through the lab's
 proxy), files, the maia ext_pillar from the lab's CONFIG_FOLDER, and the
 kubeconfig runner. Stage 1 is not applied here, so UFW rules are switched off
-(`maia:prepare:ufw: false`).
+(`maia:prepare:ufw: false`). Then, on the same host, a k3s site through `maia install
+--ssh`, stages 1-4 (UFW on): the k3s stand-in is the release the lab serves, run by the
+host's own systemd.
 
 With MAIA_E2E_ROSTER (and MAIA_E2E_SALT_CONFIG, a config dir whose master
 file sets the maia ext_pillar; MAIA_E2E_TARGET, default maia-node-0) the same
@@ -19,6 +21,7 @@ import json
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +167,68 @@ def test_a_control_plane_returning_an_exec_kubeconfig_runs_nothing_here(runs, ta
     assert f"host {target.name}" in out and "'exec'" in out and "nothing was written" in out, out[-2000:]
     assert not marker.exists()
     assert (folder / f"{name}-kubeconfig.yaml").read_text() == before
+
+
+# ---- k3s through `maia install --ssh`, on the same lab host ---------------------------------------
+# STAND-IN: the k3s stand-in (maia_lab.standins.k3s) is the release binary the lab serves beside the
+# ArgoCD manifest; the host's own systemd runs the unit maia-salt writes (Type=notify: the stand-in
+# answers READY=1). Run after the MicroK8s tests above on the same host and API stand-in (no new lab):
+# the site is switched to k3s in its cluster YAML, as a site admin does, and all four stages run.
+K3S_STAGES = ("prepare", "k8s", "core", "admin")
+
+
+@pytest.fixture(scope="module")
+def k3s_install(runs, target):
+    if not target.lab:
+        pytest.skip("the k3s stand-in is installed by the lab (MAIA_E2E_TARGET runs its own distribution)")
+    from support.install_output import maia_install
+    from support.lab import quick_argocd_controller
+
+    folder = target.config_folder()
+    cluster_yaml = folder / f"{target.lab.state['cluster_name']}.yaml"
+    cluster = yaml.safe_load(cluster_yaml.read_text())
+    cluster_yaml.write_text(yaml.safe_dump({**cluster, "k8s_distribution": "k3s"}, sort_keys=False))
+    quick_argocd_controller(target.lab)
+
+    def k3s_state():
+        return json.loads(target.lab.ssh(target.name, "cat /var/lib/maia-standins/k3s/state.json").stdout)
+
+    started = time.monotonic()
+    first = maia_install(target.lab, "--ssh")
+    after_first, seconds = k3s_state(), [time.monotonic() - started]
+    second = maia_install(target.lab, "--ssh")
+    seconds.append(time.monotonic() - started - seconds[0])
+    print(f"k3s maia install --ssh: first run {seconds[0]:.1f} s, re-run {seconds[1]:.1f} s")
+    return {"first": first, "after_first": after_first, "second": second, "after_second": k3s_state()}
+
+
+def summary(run):
+    """The summary's rows (stage, host) -> states/changed/failed; one per stage, on this host."""
+    rows = run.summary_rows()
+    assert {stage for stage, _host in rows} == set(K3S_STAGES), run.text
+    return rows
+
+
+def test_k3s_site_installs_all_stages_over_salt_ssh(k3s_install, target):
+    run = k3s_install["first"]
+    assert run.returncode == 0, run.text
+    rows = summary(run)
+    assert all(r.failed == 0 for r in rows.values()), run.text
+    assert rows[("k8s", target.name)].changed > 0, run.text
+    # k3s started once, by the host's systemd, with maia-salt's settings file
+    state = k3s_install["after_first"]
+    assert state["active"] is True and state["starts"] == 1, state
+    settings = state["settings_at_start"]
+    assert settings["disable"] == ["traefik"]
+    assert "oidc-client-id=maia" in settings["kube-apiserver-arg"]
+    unit = target.lab.ssh(target.name, "systemctl is-active k3s; systemctl is-enabled k3s").stdout.split()
+    assert unit == ["active", "enabled"]
+
+
+def test_k3s_site_rerun_changes_nothing_and_restarts_nothing(k3s_install, target):
+    run = k3s_install["second"]
+    assert run.returncode == 0, run.text
+    rows = summary(run)
+    assert rows.keys() == summary(k3s_install["first"]).keys()
+    assert sum(r.changed for r in rows.values()) == 0 and all(r.failed == 0 for r in rows.values()), run.text
+    assert k3s_install["after_second"]["starts"] == k3s_install["after_first"]["starts"]

@@ -209,6 +209,8 @@ def _is_on(ctx: Context, conf: dict) -> bool:
         return False
     if controller == "other" and ctx.traefik:
         return False
+    if as_bool(conf.get("requires_proxy", False)) and not str(ctx.cluster.get("proxy_ip") or "").strip():
+        return False
     needs_env = conf.get("requires_env") or []
     return all(ctx.env.get(key) for key in needs_env)
 
@@ -279,13 +281,6 @@ def _validate(ctx: Context) -> None:
             "maia:nfs_server:address is missing (no host in the nfs_server group of "
             "inventory.yaml, and no nfs_server/nfs_path in <CLUSTER_NAME>.yaml): add one, or "
             "switch the NFS provisioner off (maia:core:apps:nfs-provisioner:enabled: false)"
-        )
-    if str(cluster.get("proxy_ip") or "").strip():
-        errors.append(
-            "maia:cluster:proxy_ip is set: stages 1 and 2 send the hosts and the k3s service "
-            "through the proxy, but maia-salt cannot give the core layer's pods the proxy yet "
-            "(the collection's Kyverno policy inject-proxy-env-vars is not built): remove proxy_ip "
-            "from <CLUSTER_NAME>.yaml (or leave it empty), or install stages prepare and k8s only"
         )
     errors += source_problems(ctx, "core")
 

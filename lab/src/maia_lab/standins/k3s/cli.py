@@ -10,7 +10,8 @@ Standard library only (PyYAML when it is there, for the settings file).
 
 Emulated, as k3s and systemd answer them:
   k3s --version | -v
-  k3s server [--config FILE]       the service's ExecStart: starts, then runs until SIGTERM
+  k3s server [--config FILE]       the service's ExecStart: starts, tells systemd READY=1
+                                   (sd_notify protocol, the unit is Type=notify), runs until SIGTERM
   k3s kubectl [--kubeconfig FILE] get nodes [--no-headers]
   systemctl daemon-reload | is-enabled UNIT | is-active UNIT | enable|disable|start|stop|restart UNIT
 A start reads the settings file (`config.yaml`, the real file's format), writes the
@@ -24,6 +25,7 @@ Every call is appended to `calls.jsonl` beside the state file.
 import json
 import os
 import signal
+import socket
 import ssl
 import sys
 import time
@@ -93,6 +95,19 @@ def write(path, text, mode):
     os.chmod(path, mode)
 
 
+def notify_ready():
+    """Under a real systemd (the unit is Type=notify, as k3s' own), tell it the server is up:
+    READY=1 on $NOTIFY_SOCKET, as k3s does through sd_notify. Without the socket, nothing."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.connect(address)
+        sock.sendall(b"READY=1")
+
+
 def start(state):
     """What the k3s server does when it starts (for this stand-in)."""
     paths = state["paths"]
@@ -159,10 +174,11 @@ def k3s_main(argv):
         return 0
     state = load()
     if argv[:1] == ["server"]:  # ExecStart under a real systemd
-        start(state)
-        save(state)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
+            start(state)
+            save(state)
+            notify_ready()
             while True:
                 time.sleep(3600)
         finally:
