@@ -1,10 +1,10 @@
 """The admin layer's services as stand-ins behind one ingress (maia_lab.standins): Keycloak
-(admin REST) and Harbor (configurations), with a CA the test site trusts, and a small realm
+(admin REST), Harbor (configurations) and MinIO (S3 buckets, admin API policies), with a CA the test site trusts, and a small realm
 export shaped as the MAIA realm (realm maia, client maia with a service account, the
 realm-management roles, group MAIA:admin), written for the tests.
 
-``MAIA_E2E_KEYCLOAK_URL`` / ``MAIA_E2E_HARBOR_URL`` run the module tests against real services
-instead (tests/admin/test_admin_services.py says how).
+``MAIA_E2E_KEYCLOAK_URL`` / ``MAIA_E2E_HARBOR_URL`` / ``MAIA_E2E_MINIO_URL`` run the module tests against real services
+instead (tests/admin/test_admin_services.py and test_admin_minio.py say how).
 """
 import datetime
 
@@ -16,6 +16,7 @@ from cryptography.x509.oid import NameOID
 from maia_lab.standins.harbor import HarborStandin
 from maia_lab.standins.https_service import Ingress
 from maia_lab.standins.keycloak_admin import KeycloakAdminStandin
+from maia_lab.standins.minio import MinioStandin
 
 RM_ROLES = ("create-client", "impersonation", "manage-clients", "manage-users", "query-clients", "query-groups",
             "query-users", "realm-admin", "view-clients", "view-realm", "view-users")
@@ -50,14 +51,17 @@ def ca_pair():
     return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
 
 
-def ingress(domain, harbor_password, realms, ca=None):
+def ingress(domain, harbor_password, realms, ca=None, minio_credentials=None):
     """An started ``Ingress`` on loopback with ``iam.<domain>`` (Keycloak, realms: a list or a
-    callable, see KeycloakAdminStandin) and ``registry.<domain>`` (Harbor); stop() it."""
+    callable, see KeycloakAdminStandin), ``registry.<domain>`` (Harbor) and ``minio-api.<domain>``
+    (MinIO, ``{access_key: secret_key}``); stop() it."""
     ca_cert, ca_key = ca or ca_pair()
     keycloak = KeycloakAdminStandin([f"iam.{domain}"], realms)
     harbor = HarborStandin([f"registry.{domain}"], harbor_password)
-    front = Ingress({f"iam.{domain}": keycloak, f"registry.{domain}": harbor}, ca_cert_pem=ca_cert, ca_key_pem=ca_key)
-    front.keycloak, front.harbor = keycloak, harbor
+    minio = MinioStandin([f"minio-api.{domain}"], minio_credentials or {})
+    front = Ingress({f"iam.{domain}": keycloak, f"registry.{domain}": harbor, f"minio-api.{domain}": minio},
+                    ca_cert_pem=ca_cert, ca_key_pem=ca_key)
+    front.keycloak, front.harbor, front.minio = keycloak, harbor, minio
     return front.start()
 
 
