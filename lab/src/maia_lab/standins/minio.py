@@ -117,8 +117,11 @@ class MinioStandin(HttpsServiceStandin):
         if request.path.startswith(ADMIN_PREFIX):
             self._authenticate(request, _admin_error)
             return self._admin(request, request.path[len(ADMIN_PREFIX):])
-        self._authenticate(request, _s3_error)
-        return self._s3(request)
+        try:
+            self._authenticate(request, _s3_error)
+            return self._s3(request)
+        except ServiceError as exc:  # S3 errors are XML documents, and say so
+            return exc.status, exc.body, {"Content-Type": "application/xml"}
 
     def _s3(self, request):
         parts = [p for p in request.path.split("/") if p]
