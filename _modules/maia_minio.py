@@ -80,7 +80,8 @@ def _call(what, func, *args, **kwargs):
         raise maia_error_kinds.error("unreachable", f"MinIO: {what}: not reachable ({type(exc).__name__})") from None
     except (S3Error, MinioAdminException, InvalidResponseError, ServerError) as exc:
         status, code = _status_and_code(exc)
-        if status in (502, 503, 504):
+        if status in (502, 503, 504) or (status == 404 and code is None):
+            # 404 without MinIO's error document: the ingress has no route for it yet
             raise maia_error_kinds.error("unreachable", f"MinIO: {what}: HTTP {status} (not serving yet)") from None
         if status in (401, 403):
             raise maia_error_kinds.error("api", f"MinIO: {what}: HTTP {status} {code}: the tenant refuses its user "

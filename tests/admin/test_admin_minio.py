@@ -25,6 +25,7 @@ from admin.test_admin_services import CLIENT_SECRET, DOMAIN, _reach_override, mo
 from admin.test_admin_specs import ADMIN_SECRETS
 from maia_salt.admin.context import harbor_admin_password
 from maia_salt.core.context import ConfigError
+from maia_lab.standins.https_service import HttpsServiceStandin
 from support.admin_services import ca_pair, ingress, realm_export
 from support.modules import load_salt_module
 
@@ -202,6 +203,25 @@ def _state(tmp_path, test):
     mod = module("maia_minio", tmp_path)
     salt["maia_minio.plan"], salt["maia_minio.apply"] = mod.plan, mod.apply
     return state
+
+
+class NoRoute(HttpsServiceStandin):
+    """The ingress before the tenant is deployed: its default backend's 404 page."""
+
+    def handle(self, request):
+        return 404, "404 page not found"
+
+
+def test_state_predicts_while_minio_is_not_deployed_yet(ca, tmp_path):
+    """A first install under test=True: the admin toolkit is not synced, the ingress has no route."""
+    with NoRoute([f"minio-api.{DOMAIN}"], ca_cert_pem=ca[0], ca_key_pem=ca[1]) as ingress_only:
+        settings = minio_settings(ingress_only, ca, tmp_path)
+        settings["reach"].update(address="127.0.0.1", port=ingress_only.port)
+        ret = _state(tmp_path, test=True).configured("m", "minio", settings)
+        assert ret["result"] is None and ret["changes"] == {"minio": {"old": None, "new": "configured"}}
+        assert "HTTP 404 (not serving yet)" in ret["comment"]
+        ret = _state(tmp_path, test=False).configured("m", "minio", settings)
+        assert ret["result"] is False and ret["changes"] == {}
 
 
 @stand_in_only
