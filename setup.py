@@ -38,6 +38,8 @@ setup(
         "rich==15.0.0",
         # stage 4's Keycloak configuration (the admin REST client the MAIA toolkit uses too)
         "python-keycloak==7.1.1",
+        # stage 4's MinIO bucket and policy (S3 and admin API client)
+        "minio==7.2.20",
     ],
     extras_require={
         "test": [

@@ -5,7 +5,8 @@ execution module ``maia_<service>`` (``plan``: what differs, ``apply``: change i
 and reports ``{what: {old, new}}`` with no secret. Under ``test=True`` it predicts the plan;
 when the service cannot be reached yet (a first install: the Application is not deployed in a
 dry run), it predicts the whole configuration from the settings. Services: ``keycloak``
-(``_modules/maia_keycloak.py``), ``harbor`` (``_modules/maia_harbor.py``).
+(``_modules/maia_keycloak.py``), ``harbor`` (``_modules/maia_harbor.py``), ``minio``
+(``_modules/maia_minio.py``).
 """
 from salt.exceptions import CommandExecutionError
 
@@ -13,7 +14,7 @@ from salt.exceptions import CommandExecutionError
 import maia_error_kinds
 import maia_state_return
 
-SERVICES = ("keycloak", "harbor")
+SERVICES = ("keycloak", "harbor", "minio")
 
 
 def __virtual__():

@@ -23,6 +23,10 @@ cache_dir=None, resolve=None) -> Endpoint``
     Raises ``ValueError`` on bad input (empty name, a port out of range, a ``ca_pem``
     without a certificate, ``ca_pem`` without ``cache_dir``).
 
+``from_reach(reach, cachedir) -> Endpoint``
+    ``service_endpoint`` from a ``reach`` mapping (``name`` and the keyword arguments, as the
+    admin library builds it), with the CA bundle under ``<cachedir or /var/cache/salt>/maia``.
+
 ``Endpoint(name, port, base_url, verify, address)``
     ``base_url`` is always ``https://<name>[:<port>]`` (never the address); ``verify``
     is the CA bundle path or ``True``; ``address`` is None when the name resolves,
@@ -35,6 +39,13 @@ cache_dir=None, resolve=None) -> Endpoint``
     ``endpoint.address`` is set, connects to the address with SNI, Host and
     certificate check for the name. Any requests-based client (python-keycloak's
     connection, plain requests) uses it.
+
+``pool_manager(endpoint, **kwargs) -> urllib3.PoolManager``
+    The same for urllib3-based clients (the ``minio`` SDK's ``http_client``): certificates
+    verified against ``endpoint.verify`` (the system store when it is True), and with
+    ``endpoint.address`` set, connections for the name go to the address with SNI and the
+    certificate check for the name. The client must send ``Host`` itself (the minio SDK does:
+    it signs it). ``kwargs`` go to the PoolManager (``timeout``, ``retries``).
 """
 import hashlib
 import ipaddress
@@ -104,6 +115,12 @@ def service_endpoint(name, *, port=443, ca_pem=None, ca_file=None, address=None,
     return Endpoint(name, port, f"https://{_host_port(name, port)}", verify, use_address)
 
 
+def from_reach(reach, cachedir):
+    """``service_endpoint`` from the settings' ``reach``: see the module's docstring."""
+    reach = dict(reach)
+    return service_endpoint(reach.pop("name", ""), cache_dir=os.path.join(cachedir or "/var/cache/salt", "maia"), **reach)
+
+
 def _adapter_class():
     from requests.adapters import HTTPAdapter
 
@@ -143,3 +160,21 @@ def session(endpoint, http=None):
     http.verify = endpoint.verify
     http.mount(endpoint.base_url + "/", _adapter_class()(endpoint))
     return http
+
+
+def pool_manager(endpoint, **kwargs):
+    """A urllib3 PoolManager set up to reach ``endpoint``: see the module's docstring."""
+    import urllib3
+
+    class ServicePoolManager(urllib3.PoolManager):
+        """Connections for the endpoint's name go to its address when it has one; SNI and the
+        certificate check stay the name's."""
+
+        def connection_from_host(self, host, port=None, scheme="http", pool_kwargs=None):
+            if endpoint.address and (host or "").lower() == endpoint.name and (port or 443) == endpoint.port:
+                pool_kwargs = dict(pool_kwargs or {}, server_hostname=endpoint.name, assert_hostname=endpoint.name)
+                host = endpoint.address
+            return super().connection_from_host(host, port=port, scheme=scheme, pool_kwargs=pool_kwargs)
+
+    ca_certs = endpoint.verify if isinstance(endpoint.verify, str) else None
+    return ServicePoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca_certs, **kwargs)

@@ -9,7 +9,7 @@ The stand-ins do not deploy the charts; what is checked is what Salt writes
 and how a re-run compares it.
 
 The services the layer configures after its sync (Keycloak's admin REST, Harbor's
-configurations) are the Keycloak and Harbor stand-ins behind an ingress stand-in on loopback
+configurations, MinIO's S3 and admin API) are the Keycloak, Harbor and MinIO stand-ins behind an ingress stand-in on loopback
 (``tests/support/admin_services.py``), whose certificate the site's externalCA signed. The
 Keycloak stand-in imports the realm from the ConfigMap ``maia-realm-import`` that the states
 wrote into the API stand-in, as Keycloak does at start.
@@ -80,7 +80,8 @@ def services(cluster):
     ca = ca_pair()
     domain = AdminSite.DOMAIN
     front = ingress(domain, library(AdminSite.base_pillar())["configure"]["harbor"]["password"],
-                    _realm_from_configmap(cluster), ca)
+                    _realm_from_configmap(cluster), ca,
+                    minio_credentials={"maia-admin": ADMIN_SECRETS["minio_admin_password"]})
     front.ca = ca
     yield front
     front.stop()
@@ -112,7 +113,7 @@ def test_first_run_with_test_true_predicts_and_changes_nothing(site, cluster):
             "maia-admin-argocd-project-present"} <= predicted
     assert {f"maia-admin-app-{c}-present" for c in ADMIN_APPS} <= predicted
     assert {"maia-admin-keycloak-realm-configmap-present", "maia-admin-keycloak-configured",
-            "maia-admin-harbor-configured"} <= predicted
+            "maia-admin-harbor-configured", "maia-admin-minio-configured"} <= predicted
     assert RESTART in predicted
     assert cluster.get(*APP, "maia-admin-rancher", "argocd") is None
     assert "maia-salt/restart-trigger" not in (argocd_server(cluster)["metadata"].get("annotations") or {})
@@ -167,18 +168,22 @@ def test_first_run_configured_keycloak_and_harbor(site, services):
     assert "realm-admin" in keycloak.group_role_names("maia", "MAIA:admin", "realm-management")
     assert (harbor.settings["auth_mode"], harbor.settings["oidc_client_id"]) == ("oidc_auth", "maia")
     assert harbor.secrets["oidc_client_secret"] == SECRETS["keycloak_client_secret"]
+    assert services.minio.buckets == {"maia-envs"}
+    assert services.minio.policies["MAIA:admin"] == site.expected()["configure"]["minio"]["policies"]["MAIA:admin"]
 
 
 def test_rerun_changes_nothing(site, services):
     if services is not None:
         services.keycloak.reset_requests()
         services.harbor.reset_requests()
+        services.minio.reset_requests()
     rc, data = site.apply()
     assert rc == 0, failures(data)
     assert changed(data) == set()
     if services is not None:  # no write request: Keycloak's only POSTs are the sign-ins
         assert {r.path for r in services.keycloak.writes()} <= {"/realms/maia/protocol/openid-connect/token"}
         assert services.harbor.writes() == []
+        assert services.minio.writes() == []
 
 
 def test_rerun_with_test_true_predicts_nothing(site):

@@ -52,7 +52,8 @@ def test_no_secret_in_logs_job_cache_or_output(site_lab, installed):
     # the collection holds every kind of secret, or the search proves nothing
     assert {"env.json:ARGOCD_PASSWORD", "env.json:argocd_bcrypt_password", "env.json:keycloak_client_secret"} <= labels
     # the admin layer's (stage 4), the derived ones too
-    assert {"admin:rancher_password", "admin:minio_root_password", "admin:keycloak_admin_password",
+    assert {"admin:rancher_password", "admin:minio_root_password", "admin:minio_admin_password",
+            "admin:keycloak_admin_password",
             "admin:mysql_dashboard_password", "admin:harbor_admin_password"} <= labels, sorted(labels)
     assert any(label.startswith("cifs_key") for label in labels)
     assert any(":token" in label for label in labels), sorted(labels)

@@ -51,7 +51,7 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_
     assert "plan: nothing would change" in plan.stdout and "WOULD CHANGE" not in plan.stdout, plan.text
     assert plan.order_of(["stage 1 prepare on", "stage 2 k8s on", "stage 3 core on", "stage 4 admin on"]), plan.stderr
     if site_lab.state.get("standins"):
-        # stage 4 configured Keycloak and Harbor (the lab's stand-ins, docs/standins.md); every write
+        # stage 4 configured Keycloak, Harbor and MinIO (the lab's stand-ins, docs/standins.md); every write
         # they had is one of the first run's, so the re-run and the plan wrote nothing
         services = lab_services(site_lab)
         assert services["user"]["requiredActions"] == ["UPDATE_PASSWORD"], services
@@ -59,6 +59,9 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_
         writes = {host.split(".")[0]: [w for w in done if not w[1].endswith("/token")]
                   for host, done in services["writes"].items()}
         assert len(writes["iam"]) == 6 and [w[0] for w in writes["registry"]] == ["PUT"], writes
+        assert services["minio"]["bucket"] is True, services["minio"]
+        assert [s["Action"] for s in services["minio"]["policy"]["Statement"]] == [["admin:*"], ["kms:*"], ["s3:*"]]
+        assert writes["minio-api"] == [["PUT", "/maia-envs", 200], ["PUT", "/minio/admin/v3/add-canned-policy", 200]], writes
 
 
 def test_backup_restored_into_an_empty_folder_installs_with_no_change(site_lab, minion_install, tmp_path):

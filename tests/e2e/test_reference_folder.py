@@ -8,7 +8,7 @@ ext_pillar, ``maia install`` runs all three stages and a second run changes noth
 own folder comes back afterwards and converges again.
 
 Real: the toolkit's script, the hosts, UFW, Salt with minions. Stand-ins (conftest.py): the
-Kubernetes API, MicroK8s and the ArgoCD controller. The lab's Keycloak and Harbor stand-ins serve
+Kubernetes API, MicroK8s and the ArgoCD controller. The lab's Keycloak, Harbor and MinIO stand-ins serve
 the lab's own site (its domain and client secret), not this folder's: here stage 4 leaves the
 services as their charts start them (maia:admin:configure off); tests/e2e/test_orchestration.py
 covers their configuration.
@@ -26,7 +26,7 @@ from support.reference_config import PRIVATE_SITE, reference_or_skip
 from support.standin_cluster import applications_text
 
 # the service stand-ins answer for the lab's own domain only (see above)
-NO_SERVICE_CONFIGURATION = {"maia": {"admin": {"configure": {"keycloak": False, "harbor": False}}}}
+NO_SERVICE_CONFIGURATION = {"maia": {"admin": {"configure": {"keycloak": False, "harbor": False, "minio": False}}}}
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
 """The admin layer's services as stand-ins behind one ingress (maia_lab.standins): Keycloak
-(admin REST) and Harbor (configurations), with a CA the test site trusts, and a small realm
-export shaped as the MAIA realm (realm maia, client maia with a service account, the
+(admin REST), Harbor (configurations) and MinIO (S3 buckets, admin API policies), with a CA the
+test site trusts, and a small realm export shaped as the MAIA realm (realm maia, client maia with a service account, the
 realm-management roles, group MAIA:admin), written for the tests.
 
-``MAIA_E2E_KEYCLOAK_URL`` / ``MAIA_E2E_HARBOR_URL`` run the module tests against real services
-instead (tests/admin/test_admin_services.py says how).
+``MAIA_E2E_KEYCLOAK_URL`` / ``MAIA_E2E_HARBOR_URL`` / ``MAIA_E2E_MINIO_URL`` run the module tests
+against real services instead (tests/admin/test_admin_services.py and test_admin_minio.py say how).
 """
 import datetime
 
@@ -16,6 +16,7 @@ from cryptography.x509.oid import NameOID
 from maia_lab.standins.harbor import HarborStandin
 from maia_lab.standins.https_service import Ingress
 from maia_lab.standins.keycloak_admin import KeycloakAdminStandin
+from maia_lab.standins.minio import MinioStandin
 
 RM_ROLES = ("create-client", "impersonation", "manage-clients", "manage-users", "query-clients", "query-groups",
             "query-users", "realm-admin", "view-clients", "view-realm", "view-users")
@@ -50,21 +51,25 @@ def ca_pair():
     return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
 
 
-def ingress(domain, harbor_password, realms, ca=None):
+def ingress(domain, harbor_password, realms, ca=None, minio_credentials=None):
     """An started ``Ingress`` on loopback with ``iam.<domain>`` (Keycloak, realms: a list or a
-    callable, see KeycloakAdminStandin) and ``registry.<domain>`` (Harbor); stop() it."""
+    callable, see KeycloakAdminStandin), ``registry.<domain>`` (Harbor) and ``minio-api.<domain>``
+    (MinIO, ``{access_key: secret_key}``); stop() it."""
     ca_cert, ca_key = ca or ca_pair()
     keycloak = KeycloakAdminStandin([f"iam.{domain}"], realms)
     harbor = HarborStandin([f"registry.{domain}"], harbor_password)
-    front = Ingress({f"iam.{domain}": keycloak, f"registry.{domain}": harbor}, ca_cert_pem=ca_cert, ca_key_pem=ca_key)
-    front.keycloak, front.harbor = keycloak, harbor
+    minio = MinioStandin([f"minio-api.{domain}"], minio_credentials or {})
+    front = Ingress({f"iam.{domain}": keycloak, f"registry.{domain}": harbor, f"minio-api.{domain}": minio},
+                    ca_cert_pem=ca_cert, ca_key_pem=ca_key)
+    front.keycloak, front.harbor, front.minio = keycloak, harbor, minio
     return front.start()
 
 
 def lab_services(lab):
-    """What the lab's Keycloak and Harbor stand-ins hold, asked over their own APIs as a client
-    would (TLS verified against the lab's cluster CA, the ingress-address fallback): the site
-    admin user, Harbor's auth settings, and every write request each has had."""
+    """What the lab's Keycloak, Harbor and MinIO stand-ins hold, asked over their own APIs as a
+    client would (TLS verified against the lab's cluster CA, the ingress-address fallback): the
+    site admin user, Harbor's auth settings, MinIO's bucket maia-envs and the admin group's policy
+    (with the minio SDK), and every write request each has had."""
     import json  # noqa: PLC0415
     import sys  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
@@ -100,4 +105,28 @@ def lab_services(lab):
     hb.auth = ("admin", env.get("harbor_admin_password") or harbor_admin_password(env["keycloak_client_secret"], domain))
     harbor = hb.get(f"{hb_base}/api/v2.0/configurations", timeout=30).json()
     return {"user": users[0] if users else None, "groups": sorted(g["name"] for g in groups),
-            "harbor": {k: v["value"] for k, v in harbor.items()}, "writes": writes}
+            "harbor": {k: v["value"] for k, v in harbor.items()}, "writes": writes,
+            "minio": _minio_facts(mse.service_endpoint(f"minio-api.{domain}", port=SERVICES_PORT, ca_pem=ca,
+                                                       address=lab.bridge_address, cache_dir=lab.path("standins")),
+                                  env["minio_admin_password"], env.get("admin_group_ID") or "MAIA:admin")}
+
+
+def _minio_facts(end, secret, policy):
+    """Bucket maia-envs and ``policy`` in the admin tenant, read with the minio SDK as user maia-admin."""
+    import json  # noqa: PLC0415
+
+    from minio import Minio, MinioAdmin  # noqa: PLC0415
+    from minio.credentials import StaticProvider  # noqa: PLC0415
+    from minio.error import MinioAdminException  # noqa: PLC0415
+
+    import maia_service_endpoint as mse  # noqa: PLC0415
+
+    host, pool = end.base_url.removeprefix("https://"), mse.pool_manager(end, retries=False)
+    s3 = Minio(host, access_key="maia-admin", secret_key=secret, region="us-east-1", http_client=pool)
+    admin = MinioAdmin(endpoint=host, credentials=StaticProvider("maia-admin", secret), region="us-east-1",
+                       http_client=pool)
+    try:
+        document = json.loads(admin.policy_info(policy))
+    except MinioAdminException:
+        document = None
+    return {"bucket": s3.bucket_exists("maia-envs"), "policy": document}

@@ -115,3 +115,20 @@ def test_standin_records_writes_only_for_changing_methods(server):
     http.put(end.base_url + "/b", json={"x": 1}, timeout=10)
     assert [(r.method, r.path, r.status) for r in server.writes()] == [("PUT", "/b", 200)]
     assert len(server.requests()) == 2
+
+
+def test_pool_manager_reaches_the_address_with_the_names_tls(server, tmp_path):
+    """The urllib3 counterpart (the minio SDK's http_client): connects to the address, checks the
+    certificate for the name; the client sends Host itself, as the SDK does."""
+    import urllib3  # noqa: PLC0415
+
+    end = mse.from_reach({"name": "iam.site.test", "port": server.port, "ca_pem": server.ca_cert_pem,
+                          "address": "127.0.0.1", "resolve": _no_dns}, str(tmp_path))
+    assert end.verify.startswith(str(tmp_path / "maia"))
+    pool = mse.pool_manager(end, retries=False)
+    reply = pool.request("GET", end.base_url + "/path", headers={"Host": f"iam.site.test:{server.port}"})
+    assert reply.status == 200 and reply.json() == {"host": f"iam.site.test:{server.port}", "path": "/path"}
+    wrong_name = mse.service_endpoint("registry.site.test", port=server.port, ca_pem=server.ca_cert_pem,
+                                      address="127.0.0.1", cache_dir=str(tmp_path), resolve=_no_dns)
+    with pytest.raises(urllib3.exceptions.SSLError):
+        mse.pool_manager(wrong_name, retries=False).request("GET", wrong_name.base_url + "/")

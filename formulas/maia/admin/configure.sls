@@ -1,7 +1,7 @@
 {#- The admin services configured over their own APIs once their Applications are synced
     (docs/admin.md, "Configuring the services"): Keycloak's realm maia (client maia-public,
-    the site admin user, groups MAIA:users and MAIA:admin, realm-management roles) and Harbor's
-    OIDC settings. Each state reads first and changes only what differs (maia_admin_service).
+    the site admin user, groups MAIA:users and MAIA:admin, realm-management roles), Harbor's
+    OIDC settings and the admin MinIO tenant's bucket and policy (its Application: admin-toolkit). Each state reads first and changes only what differs (maia_admin_service).
     With maia:admin:configure:<service> false, or the service's Application switched off, that
     service is left alone. #}
 {%- from tpldir ~ "/map.jinja" import mapdata with context %}
@@ -11,7 +11,7 @@
 include:
   - .apps
   - .sync
-{%-   for service, component in [("keycloak", "keycloak"), ("harbor", "harbor")] %}
+{%-   for service, component in [("keycloak", "keycloak"), ("harbor", "harbor"), ("minio", "admin-toolkit")] %}
 {%-     set settings = mapdata.configure[service] %}
 {%-     set app = (mapdata.apps | selectattr("component", "equalto", component) | list | first) if settings else none %}
 {%-     if settings and app %}

@@ -1,6 +1,6 @@
 """What the admin layer's services are configured with after their sync (issue 23, docs/admin.md
-"Configuring the services"): the Keycloak realm ConfigMap, Keycloak's admin REST settings and
-Harbor's OIDC settings, with how the control-plane host reaches each service.
+"Configuring the services"): the Keycloak realm ConfigMap, Keycloak's admin REST settings,
+Harbor's OIDC settings and MinIO's bucket and policy, with how the control-plane host reaches each service.
 
 Plain data for the states (``maia.admin.realm``, ``maia.admin.configure``); nothing here talks to
 a service. The reference is maia-toolkit 2.5.0 (``MAIA_change_keycloak_client_secret``,
@@ -10,6 +10,7 @@ a service. The reference is maia-toolkit 2.5.0 (``MAIA_change_keycloak_client_se
 from __future__ import annotations
 
 import json
+import re
 
 from ..core.values import derived_secret
 
@@ -17,6 +18,7 @@ REALM = "maia"
 REALM_CONFIGMAP = "maia-realm-import"
 REALM_KEY = "MAIA_realm.json"
 CLIENT_ID = "maia"
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 def realm_problems(pillar: dict, errors: list[str]) -> dict | None:
@@ -118,15 +120,48 @@ def harbor(ctx, pillar: dict) -> dict:
     }
 
 
+# The admin tenant's policy for the admin group (the collection's maia-admin-policy.json): every
+# admin, KMS and S3 action, S3 on every resource. MinIO maps the group claim of a Keycloak token
+# to the policy of that name (the tenant's MINIO_IDENTITY_OPENID_CLAIM_NAME is "groups").
+MINIO_ADMIN_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": [f"{area}:*"], **({"Resource": ["arn:aws:s3:::*"]} if area == "s3" else {})}
+        for area in ("admin", "kms", "s3")
+    ],
+}
+
+
+def minio(ctx, pillar: dict) -> dict:
+    """Settings of ``maia_admin_service.configured`` for minio: the bucket and the admin group's
+    policy the collection's ``maia_admin_layer`` makes with ``mc`` inside the tenant's pod, here
+    over the tenant's S3 and admin API at ``minio-api.<domain>`` as its user ``maia-admin``."""
+    conf = ctx.admin["minio"]
+    buckets = conf.get("buckets")
+    if not isinstance(buckets, list) or not all(isinstance(b, str) and BUCKET_NAME.match(b) for b in buckets):
+        ctx.errors.append(f"maia:admin:minio:buckets must be a list of S3 bucket names (3-63 of a-z, 0-9, '.', '-'), "
+                          f"not {buckets!r}")
+        buckets = []
+    return {
+        "reach": reach(ctx, pillar, "minio-api"),
+        "access_key": "maia-admin",
+        "secret_key": ctx.secrets["minio_admin_password"],
+        "buckets": list(buckets),
+        "policies": {ctx.admin_group: MINIO_ADMIN_POLICY},
+    }
+
+
 def configuration(ctx, pillar: dict) -> dict:
     """Everything stage 4 configures after the sync; ``errors`` collects bad input."""
     conf = ctx.admin["configure"]
     realm = realm_problems(pillar, ctx.errors)
-    out = {"realm_configmap": None, "keycloak": None, "harbor": None}
+    out = {"realm_configmap": None, "keycloak": None, "harbor": None, "minio": None}
     if realm is not None and ctx.active("keycloak"):
         out["realm_configmap"] = realm_configmap(realm, ctx.secrets["keycloak_client_secret"])
     if conf["keycloak"] and ctx.active("keycloak"):
         out["keycloak"] = keycloak(ctx, pillar)
     if conf["harbor"] and ctx.active("harbor"):
         out["harbor"] = harbor(ctx, pillar)
+    if conf["minio"] and ctx.active("admin-toolkit"):
+        out["minio"] = minio(ctx, pillar)
     return out

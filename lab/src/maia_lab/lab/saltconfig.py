@@ -30,7 +30,7 @@ def write_lab_pillar(folder: str, name: str, data: dict) -> None:
 
 
 THIN_EXTRA_MODS = ("keycloak,httpx,httpcore,h11,anyio,aiofiles,jwcrypto,deprecation,packaging,"
-                   "requests_toolbelt,typing_extensions")
+                   "requests_toolbelt,typing_extensions,minio")
 
 
 def master_config(folder: LabFolder, interface: str) -> dict:
@@ -62,8 +62,9 @@ def master_config(folder: LabFolder, interface: str) -> dict:
         "known_hosts_file": folder.known_hosts,
         "ssh_priv": folder.key,
         "ssh_timeout": 30,
-        # salt-ssh targets run the Debian python3, which has no python-keycloak (stage 4's Keycloak
-        # client): the thin carries it and the pure-Python libraries it imports (docs/admin.md)
+        # salt-ssh targets run the Debian python3, which has no python-keycloak nor minio (stage 4's
+        # Keycloak and MinIO clients): the thin carries them and the pure-Python libraries they
+        # import (docs/admin.md)
         "thin_extra_mods": THIN_EXTRA_MODS,
         "worker_threads": 2,
         "open_mode": False,

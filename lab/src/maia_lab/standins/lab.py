@@ -16,7 +16,7 @@ kube-apiserver, and reach no site but the apt mirrors. So ``lab_start``:
    (``maia_lab.standins.argocd_manifest``), or the real release file given as
    ``MAIA_ARGOCD_MANIFEST=/path/to/install.yaml``; the pillar carries its URL
    and sha256;
-   Stage 4's Keycloak and Harbor stand-ins listen behind an ingress stand-in on
+   Stage 4's Keycloak, Harbor and MinIO stand-ins listen behind an ingress stand-in on
    ``<bridge>:18443`` (``maia_lab.standins.admin_services``), with a certificate
    the cluster CA signed;
 4. writes the pillar the formulas need to use them (``<lab>/pillar/standins.sls``,
@@ -155,7 +155,7 @@ def lab_start(folder, bridge, hosts, record_pid) -> dict:
     # sync and health states; it waits quietly until stage 2 installs the CRDs.
     spawn(folder, "argocd-controller", [sys.executable, "-m", "maia_lab.standins.argocd_controller",
                                         "--kubeconfig", kubeconfig], record_pid)
-    # Stage 4's services (Keycloak, Harbor) behind an ingress stand-in whose certificate the
+    # Stage 4's services (Keycloak, Harbor, MinIO) behind an ingress stand-in whose certificate the
     # cluster CA signed; the site reaches them there (the lab's names resolve nowhere)
     from maia_lab.lab.configfolder import CONFIGURE_ENV
     spawn(folder, "admin-services", [sys.executable, "-m", "maia_lab.standins.admin_services", "--host", bridge,
@@ -169,7 +169,7 @@ def lab_start(folder, bridge, hosts, record_pid) -> dict:
     _write_pillar(folder, pillar)
     print(f"stand-ins: Kubernetes API https://{bridge}:{API_PORT} (kubeconfig {kubeconfig}), "
           f"MicroK8s stand-in in {host.name}, ArgoCD manifest on http://{bridge}:{RELEASE_PORT}/, "
-          f"Keycloak and Harbor on https://{bridge}:{SERVICES_PORT}")
+          f"Keycloak, Harbor and MinIO on https://{bridge}:{SERVICES_PORT}")
     return {"standins_pillar": pillar, "standins_kubeconfig": kubeconfig, "standins_control_plane": host.name}
 
 
