@@ -4,7 +4,7 @@ test site trusts, and a small realm export shaped as the MAIA realm (realm maia,
 realm-management roles, group MAIA:admin), written for the tests.
 
 ``MAIA_E2E_KEYCLOAK_URL`` / ``MAIA_E2E_HARBOR_URL`` / ``MAIA_E2E_MINIO_URL`` run the module tests
-against real services instead (tests/admin/test_admin_services.py and test_admin_minio.py say how).
+against real services instead (tests/admin/test_admin_services.py and test_maia_minio.py say how).
 """
 import datetime
 
