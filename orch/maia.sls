@@ -206,5 +206,19 @@ maia-orch-stage-admin:
     - require:
       - salt: maia-orch-stage-{{ after[0] }}
 {%- endif %}
+{%-   set admin_params = mapstack("admin") | load_json %}
+{%-   if admin_params.enabled and admin_params.configure.rancher and admin_params.apps.rancher.get("enabled", True) and control_plane %}
+
+{#- Rancher's token and CONFIG_FOLDER/local.yaml, written on the controller (docs/admin.md,
+    "Rancher"); the dashboard gets the token through the pillar at the next stage-4 run #}
+maia-orch-rancher-local-kubeconfig:
+  salt.runner:
+    - name: maia_rancher.local_kubeconfig
+    - tgt: {{ control_plane[0] }}
+    - services: {{ admin_params.services | json }}
+    - failhard: true
+    - require:
+      - salt: maia-orch-stage-admin
+{%-   endif %}
 {%- endif %}
 {%- endif %}

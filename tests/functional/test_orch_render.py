@@ -163,6 +163,17 @@ def test_kubeconfig_fetch_is_told_the_server_to_expect(salt_run):
     assert fetch["api_server_url"] == "https://k8s.example.org:16443"
 
 
+def test_rancher_runner_follows_the_admin_stage(salt_run):
+    """Rancher's token and local.yaml are written on the controller, after the admin stage, with
+    how the site reaches its services; switched off with the Rancher Application or the flag."""
+    step = step_args(steps(salt_run)["maia-orch-rancher-local-kubeconfig"])
+    assert step["name"] == "maia_rancher.local_kubeconfig" and step["tgt"] == "maia-node-0"
+    assert step["require"] == [{"salt": "maia-orch-stage-admin"}] and step["failhard"] is True
+    assert step["services"] == {"address": "", "port": 443, "ca_pem": ""}
+    for off in ({"configure": {"rancher": False}}, {"apps": {"rancher": {"enabled": False}}}):
+        assert "maia-orch-rancher-local-kubeconfig" not in steps(salt_run, {"maia": {"admin": off}})
+
+
 def test_without_an_inventory_the_run_stops(salt_run, site):
     """No inventory, no targets: the run stops first instead of targeting whoever claims a role."""
     inventory = site / "inventory.yaml"
