@@ -210,7 +210,7 @@ maia-orch-stage-admin:
 {%-   if admin_params.enabled and admin_params.configure.rancher and admin_params.apps.rancher.get("enabled", True) and control_plane %}
 
 {#- Rancher's token and CONFIG_FOLDER/local.yaml, written on the controller (docs/admin.md,
-    "Rancher"); the dashboard gets the token through the pillar at the next stage-4 run #}
+    "Rancher"); the next step gives the token to the dashboard through the pillar #}
 maia-orch-rancher-local-kubeconfig:
   salt.runner:
     - name: maia_rancher.local_kubeconfig
@@ -219,6 +219,17 @@ maia-orch-rancher-local-kubeconfig:
     - failhard: true
     - require:
       - salt: maia-orch-stage-admin
+
+{#- the admin Applications again, the dashboard's values now with that token (maia.admin.dashboard) #}
+maia-orch-stage-admin-dashboard:
+  salt.state:
+{{ stage_target(hosts, ssh, "control-plane") }}
+    - sls: maia.admin.dashboard
+    - pillar: {{ flags | json }}
+    - timeout: {{ timeout }}
+    - failhard: true
+    - require:
+      - salt: maia-orch-rancher-local-kubeconfig
 {%-   endif %}
 {%- endif %}
 {%- endif %}
