@@ -37,12 +37,12 @@ def __virtual__():
 
 
 def _config_folder(config_folder):
-    if config_folder:
-        return config_folder
-    for entry in __opts__.get("ext_pillar") or []:
-        if isinstance(entry, dict) and isinstance(entry.get("maia"), dict) and entry["maia"].get("config_folder"):
-            return entry["maia"]["config_folder"]
-    raise SaltRunnerError("No CONFIG_FOLDER: pass config_folder=DIR or configure ext_pillar [{maia: {config_folder: DIR}}]")
+    from maia_salt.app_status import config_folder as of_ext_pillar
+
+    folder = config_folder or of_ext_pillar(__opts__)
+    if not folder:
+        raise SaltRunnerError("No CONFIG_FOLDER: pass config_folder=DIR or configure ext_pillar [{maia: {config_folder: DIR}}]")
+    return folder
 
 
 def _endpoint_library():
