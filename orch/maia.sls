@@ -206,5 +206,30 @@ maia-orch-stage-admin:
     - require:
       - salt: maia-orch-stage-{{ after[0] }}
 {%- endif %}
+{%-   set admin_params = mapstack("admin") | load_json %}
+{%-   if admin_params.enabled and admin_params.configure.rancher and admin_params.apps.rancher.get("enabled", True) and control_plane %}
+
+{#- Rancher's token and CONFIG_FOLDER/local.yaml, written on the controller (docs/admin.md,
+    "Rancher"); the next step gives the token to the dashboard through the pillar #}
+maia-orch-rancher-local-kubeconfig:
+  salt.runner:
+    - name: maia_rancher.local_kubeconfig
+    - tgt: {{ control_plane[0] }}
+    - services: {{ admin_params.services | json }}
+    - failhard: true
+    - require:
+      - salt: maia-orch-stage-admin
+
+{#- the admin Applications again, the dashboard's values now with that token (maia.admin.dashboard) #}
+maia-orch-stage-admin-dashboard:
+  salt.state:
+{{ stage_target(hosts, ssh, "control-plane") }}
+    - sls: maia.admin.dashboard
+    - pillar: {{ flags | json }}
+    - timeout: {{ timeout }}
+    - failhard: true
+    - require:
+      - salt: maia-orch-rancher-local-kubeconfig
+{%-   endif %}
 {%- endif %}
 {%- endif %}

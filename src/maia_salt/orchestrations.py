@@ -23,8 +23,9 @@ INSTALL = Orchestration(
     "orch.maia",
     "maia install",
     {"maia-orch-stage-prepare": "prepare", "maia-orch-stage-k8s": "k8s", "maia-orch-stage-core": "core",
-     "maia-orch-stage-admin": "admin"},
-    {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.core": "core", "maia.admin": "admin"},
+     "maia-orch-stage-admin": "admin", "maia-orch-stage-admin-dashboard": "dashboard"},
+    {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.core": "core", "maia.admin": "admin",
+     "maia.admin.dashboard": "dashboard"},
 )
 # runs the maia_preflight runner, no state step: its findings are the step's return
 PREFLIGHT = Orchestration("orch.maia_preflight", "maia preflight")

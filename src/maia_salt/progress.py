@@ -21,6 +21,8 @@ STAGE_TITLES = {
     "kubeconfig": "fetching the kubeconfig",
     "core": "stage 3 core",
     "admin": "stage 4 admin",
+    "rancher": "Rancher token and local.yaml",
+    "dashboard": "stage 4 dashboard",
     "leaving": "the leaving host's own files",
     "others": "the other hosts' rules that name it",
     "inventory": "dropping it from the inventory",

@@ -30,6 +30,7 @@ STEP_OF_RUNNER = {
     "maia_orch.sync_minions": "sync",
     "maia_orch.wait_for_reboots": "reboots",
     "maia_kubeconfig.fetch_kubeconfig": "kubeconfig",
+    "maia_rancher.local_kubeconfig": "rancher",
 }
 
 

@@ -92,7 +92,7 @@ def test_argocd_server_restart_follows_the_argocd_settings_the_toolkit_renders(d
     """The trigger changes with what the toolkit's argocd-cm/argocd-rbac-cm templates read
     (client secret, admin group, chart), not with another app's values; no secret in it."""
     def trigger(pillar):
-        restarts = mapdata(defaults, pillar, core_defaults)["restarts"]
+        restarts = [r for r in mapdata(defaults, pillar, core_defaults)["restarts"] if r["id"] == "argocd-server"]
         assert [(r["id"], r["kind"], r["name"], r["namespace"]) for r in restarts] == [
             ("argocd-server", "Deployment", "argocd-server", "argocd")]
         return restarts[0]["trigger"]
@@ -105,9 +105,35 @@ def test_argocd_server_restart_follows_the_argocd_settings_the_toolkit_renders(d
                     admin_pillar(admin={"apps": {"admin-toolkit": {"git": {"revision": "v2.6.0"}}}})):
         assert trigger(changed) != base
     assert SECRETS["keycloak_client_secret"] not in json.dumps(mapdata(defaults, admin_pillar(), core_defaults)["restarts"])
-    assert mapdata(defaults, admin_pillar(admin={"restarts": {"argocd-server": None}}), core_defaults)["restarts"] == []
+    def ids(pillar):
+        return restart_ids(defaults, core_defaults, pillar)
+
+    assert ids(admin_pillar(admin={"restarts": {"argocd-server": None}})) == ["maia-dashboard"]
     off = admin_pillar(admin={"apps": {"admin-toolkit": {"values": {"argocd": {"enabled": False}}}}})
-    assert mapdata(defaults, off, core_defaults)["restarts"] == []
+    assert ids(off) == ["maia-dashboard"]
+
+
+def restart_ids(defaults, core_defaults, pillar):
+    return [r["id"] for r in mapdata(defaults, pillar, core_defaults)["restarts"]]
+
+
+def test_dashboard_restart_follows_its_values_and_rancher_token(defaults, core_defaults):
+    """The dashboard reads its values (Rancher's token among them) at start: its Deployment is
+    restarted once per change of them, and for nothing else; the token is not in the trigger."""
+    def restart(pillar):
+        found = [r for r in mapdata(defaults, pillar, core_defaults)["restarts"] if r["id"] == "maia-dashboard"]
+        assert [(r["kind"], r["name"], r["namespace"]) for r in found] == [
+            ("Deployment", "maia-admin-maia-dashboard", "maia-dashboard")]
+        return found[0]
+
+    base = restart(admin_pillar())["trigger"]
+    assert base == restart(admin_pillar(admin={"apps": {"keycloak": {"values": {"replicaCount": 2}}}}))["trigger"]
+    token = "token-ab12c:Rancher-Token-Secret-0042"
+    with_token = restart(admin_pillar(env={"rancher_token": token}))
+    assert with_token["trigger"] != base and token not in json.dumps(with_token)
+    assert restart(admin_pillar(env={"rancher_token": token}))["trigger"] == with_token["trigger"]
+    for off in ({"restarts": {"maia-dashboard": None}}, {"apps": {"maia-dashboard": {"enabled": False}}}):
+        assert restart_ids(defaults, core_defaults, admin_pillar(admin=off)) == ["argocd-server"]
 
 
 def test_private_registry_serves_maia_charts_as_oci(defaults, core_defaults):

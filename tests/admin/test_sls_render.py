@@ -179,3 +179,19 @@ def test_execution_module_builds_each_layer_and_refuses_another():
         module.layer("kubeflow", defaults, core_defaults, pillar=pillar)
     with pytest.raises(module.MaiaCoreConfigError, match="maia:env:rancher_password"):
         module.layer("admin", defaults, core_defaults, pillar=admin_pillar(env={"rancher_password": ""}))
+
+
+def test_dashboard_step_applies_the_apps_with_the_recorded_token(tmp_path):
+    """maia.admin.dashboard (orch.maia's step after Rancher's): the five Applications, their sync
+    and the restarts, the dashboard's values with env.json's rancher_token; a note says whether
+    there is one (never the token itself)."""
+    token = "token-ab12c:Rancher-Token-Secret-0042"
+    for env, note in (({"rancher_token": token}, "carry Rancher's token"), ({}, "env.json has no rancher_token")):
+        pillar = admin_pillar(env=env)
+        states = show(tmp_path, pillar, "maia.admin.dashboard")
+        dashboard = states["maia-admin-app-maia-dashboard-present"]
+        values = dashboard["spec"]["source"]["helm"]["valuesObject"]
+        assert values["clusters"][0]["maia_dashboard"]["token"] == env.get("rancher_token", "")
+        assert "maia-admin-sync-wave-0" in states and "maia-admin-maia-dashboard-rollout-restarted" in states
+        noted = states["maia-admin-dashboard-rancher-token-noted"]
+        assert noted["fun"] == "test.succeed_without_changes" and note in noted["name"] and token not in noted["name"]

@@ -57,6 +57,9 @@ def test_no_secret_in_logs_job_cache_or_output(site_lab, installed):
             "admin:mysql_dashboard_password", "admin:harbor_admin_password"} <= labels, sorted(labels)
     assert any(label.startswith("cifs_key") for label in labels)
     assert any(":token" in label for label in labels), sorted(labels)
+    if site_lab.state.get("standins"):
+        # Rancher's token (orch.maia's Rancher step): env.json and local.yaml
+        assert {"env.json:rancher_token", "local.yaml:local:token"} <= labels, sorted(labels)
     places = lab_salt_places(site_lab)
     assert os.path.isfile(site_lab.path("salt", "log", "master"))
     assert any(p.is_dir() and any(p.iterdir()) for p in places if p.name == "jobs"), "no job cache to search"

@@ -8,6 +8,8 @@ stage jobs' returns in the master job cache (`salt-run jobs.lookup_jid`).
 import json
 import os
 import re
+import stat
+from pathlib import Path
 
 import yaml
 
@@ -17,7 +19,9 @@ from support.admin_services import lab_services
 from support.install_output import NOISE, check_truthful, maia_install
 
 HOSTS = {"maia-node-0", "maia-node-1", "maia-node-2"}
-STAGE_HOSTS = {"prepare": HOSTS, "k8s": {"maia-node-0"}, "core": {"maia-node-0"}, "admin": {"maia-node-0"}}
+# dashboard: orch.maia's second stage-4 job, after Rancher's token was recorded (docs/admin.md, "Rancher")
+STAGE_HOSTS = {"prepare": HOSTS, "k8s": {"maia-node-0"}, "core": {"maia-node-0"}, "admin": {"maia-node-0"},
+               "dashboard": {"maia-node-0"}}
 
 
 def rows(report, stage=None):
@@ -62,6 +66,16 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_
         assert services["minio"]["bucket"] is True, services["minio"]
         assert [s["Action"] for s in services["minio"]["policy"]["Statement"]] == [["admin:*"], ["kms:*"], ["s3:*"]]
         assert writes["minio-api"] == [["PUT", "/maia-envs", 200], ["PUT", "/minio/admin/v3/add-canned-policy", 200]], writes
+        # Rancher: one login, the two first-login settings, one kubeconfig (with its token), all of
+        # the first run; the token env.json records works and local.yaml holds it (0600)
+        assert [(w[0], w[1]) for w in writes["mgmt"]] == [
+            ("POST", "/v3-public/localProviders/local"), ("PUT", "/v3/settings/first-login"),
+            ("PUT", "/v3/settings/eula-agreed"), ("POST", "/v3/clusters/local")], writes
+        assert services["rancher"] == {"token_status": 200, "first_login": "false"}, services["rancher"]
+        local = Path(site_lab.config_folder, "local.yaml")
+        assert stat.S_IMODE(local.stat().st_mode) == 0o600
+        token = json.loads(Path(site_lab.config_folder, "env.json").read_text())["rancher_token"]
+        assert yaml.safe_load(local.read_text())["users"][0]["user"]["token"] == token
 
 
 def test_backup_restored_into_an_empty_folder_installs_with_no_change(site_lab, minion_install, tmp_path):

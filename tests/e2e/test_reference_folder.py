@@ -26,7 +26,7 @@ from support.reference_config import PRIVATE_SITE, reference_or_skip
 from support.standin_cluster import applications_text
 
 # the service stand-ins answer for the lab's own domain only (see above)
-NO_SERVICE_CONFIGURATION = {"maia": {"admin": {"configure": {"keycloak": False, "harbor": False, "minio": False}}}}
+NO_SERVICE_CONFIGURATION = {"maia": {"admin": {"configure": {"keycloak": False, "harbor": False, "minio": False, "rancher": False}}}}
 
 
 @pytest.fixture(scope="module")

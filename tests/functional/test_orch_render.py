@@ -163,6 +163,23 @@ def test_kubeconfig_fetch_is_told_the_server_to_expect(salt_run):
     assert fetch["api_server_url"] == "https://k8s.example.org:16443"
 
 
+def test_rancher_runner_follows_the_admin_stage(salt_run):
+    """Rancher's token and local.yaml are written on the controller, after the admin stage, with
+    how the site reaches its services; switched off with the Rancher Application or the flag."""
+    compiled = steps(salt_run)
+    step = step_args(compiled["maia-orch-rancher-local-kubeconfig"])
+    assert step["name"] == "maia_rancher.local_kubeconfig" and step["tgt"] == "maia-node-0"
+    assert step["require"] == [{"salt": "maia-orch-stage-admin"}] and step["failhard"] is True
+    assert step["services"] == {"address": "", "port": 443, "ca_pem": ""}
+    # then the admin Applications again, the dashboard's values with the recorded token
+    dashboard = step_args(compiled["maia-orch-stage-admin-dashboard"])
+    assert (dashboard["sls"], dashboard["tgt"], dashboard["failhard"]) == ("maia.admin.dashboard", "L@maia-node-0", True)
+    assert dashboard["require"] == [{"salt": "maia-orch-rancher-local-kubeconfig"}]
+    for off in ({"configure": {"rancher": False}}, {"apps": {"rancher": {"enabled": False}}}):
+        compiled = steps(salt_run, {"maia": {"admin": off}})
+        assert not {"maia-orch-rancher-local-kubeconfig", "maia-orch-stage-admin-dashboard"} & set(compiled)
+
+
 def test_without_an_inventory_the_run_stops(salt_run, site):
     """No inventory, no targets: the run stops first instead of targeting whoever claims a role."""
     inventory = site / "inventory.yaml"

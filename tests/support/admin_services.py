@@ -66,10 +66,11 @@ def ingress(domain, harbor_password, realms, ca=None, minio_credentials=None):
 
 
 def lab_services(lab):
-    """What the lab's Keycloak, Harbor and MinIO stand-ins hold, asked over their own APIs as a
-    client would (TLS verified against the lab's cluster CA, the ingress-address fallback): the
+    """What the lab's Keycloak, Harbor, MinIO and Rancher stand-ins hold, asked over their own APIs
+    as a client would (TLS verified against the lab's cluster CA, the ingress-address fallback): the
     site admin user, Harbor's auth settings, MinIO's bucket maia-envs and the admin group's policy
-    (with the minio SDK), and every write request each has had."""
+    (with the minio SDK), whether Rancher accepts the recorded token, and every write request each
+    has had."""
     import json  # noqa: PLC0415
     import sys  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
@@ -104,8 +105,14 @@ def lab_services(lab):
     hb_base, hb = http("registry")
     hb.auth = ("admin", env.get("harbor_admin_password") or harbor_admin_password(env["keycloak_client_secret"], domain))
     harbor = hb.get(f"{hb_base}/api/v2.0/configurations", timeout=30).json()
+    rancher_base, rancher = http("mgmt")
+    rancher.headers["Authorization"] = f"Bearer {env.get('rancher_token') or ''}"
+    first_login = rancher.get(f"{rancher_base}/v3/settings/first-login", timeout=30)
     return {"user": users[0] if users else None, "groups": sorted(g["name"] for g in groups),
             "harbor": {k: v["value"] for k, v in harbor.items()}, "writes": writes,
+            # Rancher accepts the token env.json records (401 otherwise) and its first login is done
+            "rancher": {"token_status": first_login.status_code,
+                        "first_login": first_login.json().get("value") if first_login.ok else None},
             "minio": _minio_facts(mse.service_endpoint(f"minio-api.{domain}", port=SERVICES_PORT, ca_pem=ca,
                                                        address=lab.bridge_address, cache_dir=lab.path("standins")),
                                   env["minio_admin_password"], env.get("admin_group_ID") or "MAIA:admin")}

@@ -10,9 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROW = re.compile(r"^(prepare|k8s|core|admin)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)s$")
+ROW = re.compile(r"^(prepare|k8s|core|admin|dashboard)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)s$")
 TOTAL = re.compile(r"^(\d+) hosts, (\d+) states, (\d+) changed, (\d+) failed")
-STAGE_JOB = re.compile(r"stage \d (prepare|k8s|core|admin) on (.+) \(job (\d+)\)$")
+STAGE_JOB = re.compile(r"stage \d (prepare|k8s|core|admin|dashboard) on (.+) \(job (\d+)\)$")
 PROGRESS = re.compile(r"^\[\s*\d+\.\ds\] (.*)$")
 # Salt's warnings and stack dumps: a `maia` command sends them to its log file (runlog), never to the terminal
 NOISE = re.compile(r"TransportWarning|[Uu]nclosed|Traceback")

@@ -82,7 +82,8 @@ def site_secrets(folder) -> dict[str, str]:
         body = [line for line in cifs_key.read_text(encoding="ascii").splitlines() if line and "-----" not in line]
         # one line of the key's base64 body is enough to recognise it anywhere
         secrets.update({f"cifs_key:line{i}": line for i, line in enumerate(body[:3]) if len(line) >= 32})
-    for kubeconfig in folder.glob("*kubeconfig*.yaml"):
+    # local.yaml: Rancher's kubeconfig of the local cluster (maia_rancher.local_kubeconfig)
+    for kubeconfig in [*folder.glob("*kubeconfig*.yaml"), folder / "local.yaml"]:
         secrets.update(_kubeconfig_secrets(kubeconfig))
     return secrets
 

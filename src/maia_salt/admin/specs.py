@@ -31,6 +31,28 @@ def secrets(ctx: AdminContext) -> list[dict]:
 
 
 def restarts(ctx: AdminContext, apps: list[dict]) -> list[dict]:
+    """The rollout restarts of the layer: :func:`argocd_server_restart`, then
+    :func:`dashboard_restart`."""
+    return argocd_server_restart(ctx, apps) + dashboard_restart(ctx, apps)
+
+
+def dashboard_restart(ctx: AdminContext, apps: list[dict]) -> list[dict]:
+    """The MAIA dashboard's Deployment, once per change of its values: its chart puts them in a
+    ConfigMap (the clusters, Rancher's token among them) that the pod reads at start, and its
+    Deployment has no checksum of it, so an ArgoCD sync alone does not restart it. The trigger
+    is the hash of the values and the chart's coordinates (the token enters the hash only)."""
+    target = (ctx.admin.get("restarts") or {}).get("maia-dashboard")
+    dashboard = next((app for app in apps if app["component"] == "maia-dashboard"), None)
+    if not target or dashboard is None:
+        return []
+    source = dashboard["spec"]["source"]
+    material = {"values": source["helm"]["valuesObject"],
+                "chart": {key: source.get(key) for key in ("repoURL", "chart", "path", "targetRevision")}}
+    return [dict(target, namespace=dashboard["spec"]["destination"]["namespace"], id="maia-dashboard",
+                 trigger=restart_trigger(material))]
+
+
+def argocd_server_restart(ctx: AdminContext, apps: list[dict]) -> list[dict]:
     """``argocd-server``, when the admin toolkit renders ArgoCD's OIDC and RBAC settings
     (its chart's ``argocd-cm`` and ``argocd-rbac-cm``, from the values ``argocd`` and
     ``admin_group_ID``): the trigger is the hash of those values and of the chart's

@@ -1,14 +1,15 @@
-"""The lab's stage-4 services: Keycloak, Harbor and MinIO stand-ins behind one ingress stand-in (docs/standins.md).
+"""The lab's stage-4 services: Keycloak, Harbor, MinIO and Rancher stand-ins behind one ingress stand-in (docs/standins.md).
 
 ``python -m maia_lab.standins.admin_services --host BRIDGE --port 18443 --ca-dir DIR
 --kubeconfig FILE --config-folder DIR --domain DOMAIN`` serves ``iam.<domain>`` (Keycloak),
-``registry.<domain>`` (Harbor) and ``minio-api.<domain>`` (MinIO) with a certificate signed by
+``registry.<domain>`` (Harbor), ``minio-api.<domain>`` (MinIO) and ``mgmt.<domain>`` (Rancher) with a certificate signed by
 the CA in ``--ca-dir`` (the lab's cluster CA: the API stand-in's). Keycloak imports its realm from the ConfigMap
 ``maia-realm-import`` it reads over the Kubernetes API (as Keycloak does at start; 503 until it
 exists); Harbor's admin password is the site's (env.json ``harbor_admin_password``, or the
 value maia-salt derives), read from CONFIG_FOLDER at its first request, since the lab writes
 the folder after it starts the stand-ins; so are the MinIO tenant's credentials (user
-``maia-admin``, env.json ``minio_admin_password``).
+``maia-admin``, env.json ``minio_admin_password``); so is Rancher's (``mgmt.<domain>``) admin password, env.json
+``rancher_password``.
 """
 from __future__ import annotations
 
@@ -57,11 +58,20 @@ def site_minio_credentials(config_folder):
     return credentials
 
 
+def site_rancher_password(config_folder):
+    """A callable giving the site's Rancher admin password (env.json ``rancher_password``, the
+    chart's bootstrap password), read from CONFIG_FOLDER when asked."""
+    def password():
+        return json.loads((Path(config_folder) / "env.json").read_text())["rancher_password"]
+    return password
+
+
 def main(argv=None):
     from .harbor import HarborStandin  # noqa: PLC0415
     from .https_service import Ingress  # noqa: PLC0415
     from .keycloak_admin import KeycloakAdminStandin  # noqa: PLC0415
     from .minio import MinioStandin  # noqa: PLC0415
+    from .rancher import RancherStandin  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(prog="python -m maia_lab.standins.admin_services", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -76,13 +86,14 @@ def main(argv=None):
     keycloak = KeycloakAdminStandin([f"iam.{args.domain}"], realm_from_configmap(args.kubeconfig))
     harbor = HarborStandin([f"registry.{args.domain}"], site_harbor_password(args.config_folder))
     minio = MinioStandin([f"minio-api.{args.domain}"], site_minio_credentials(args.config_folder))
+    rancher = RancherStandin([f"mgmt.{args.domain}"], site_rancher_password(args.config_folder))
     front = Ingress({f"iam.{args.domain}": keycloak, f"registry.{args.domain}": harbor,
-                     f"minio-api.{args.domain}": minio}, host=args.host,
+                     f"minio-api.{args.domain}": minio, f"mgmt.{args.domain}": rancher}, host=args.host,
                     port=args.port, ca_cert_pem=(ca_dir / "ca.crt").read_text(),
                     ca_key_pem=(ca_dir / "ca.key").read_text(), tls_dir=args.tls_dir)
     front.start()
-    print(f"Keycloak, Harbor and MinIO stand-ins on https://{args.host}:{front.port} "
-          f"(iam.{args.domain}, registry.{args.domain}, minio-api.{args.domain})", flush=True)
+    print(f"Keycloak, Harbor, MinIO and Rancher stand-ins on https://{args.host}:{front.port} "
+          f"(iam.{args.domain}, registry.{args.domain}, minio-api.{args.domain}, mgmt.{args.domain})", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
