@@ -287,6 +287,12 @@ def _validate(ctx: Context) -> None:
             "(the collection's Kyverno policy inject-proxy-env-vars is not built): remove proxy_ip "
             "from <CLUSTER_NAME>.yaml (or leave it empty), or install stages prepare and k8s only"
         )
+    folder = str(ctx.core.get("drift_textfile_dir") or "")
+    if as_bool(ctx.core.get("drift_metric", False)) and not folder.startswith("/"):
+        errors.append(
+            f"maia:core:drift_metric is on but maia:drift:textfile_dir {folder!r} is not an absolute path: "
+            "set it to the folder the drift check writes maia_drift.prom into"
+        )
     errors += source_problems(ctx, "core")
 
 
