@@ -8,7 +8,7 @@ Stage 1 (``maia.prepare.heal``) configures it on each minion::
       maia_heal:
         - interval: 10
         - disable_during_state_run: true
-        - watch:
+        - watches:
             ufw: {files: [/etc/ufw/user.rules, /etc/ufw/ufw.conf], services: []}
             nfs: {files: [/etc/exports], services: [nfs-server]}
 
@@ -38,12 +38,13 @@ def __virtual__():
 
 
 def validate(config):
-    """The configuration must be a list with a ``watch`` mapping of {name: {files, services}}."""
+    """The configuration must be a list with a ``watches`` mapping of {name: {files, services}}
+    (not ``watch``: that word is a requisite in a state's arguments)."""
     if not isinstance(config, list):
         return False, "maia_heal beacon: the configuration must be a list"
-    watch = salt.utils.beacons.list_to_dict(config).get("watch")
+    watch = salt.utils.beacons.list_to_dict(config).get("watches")
     if not isinstance(watch, dict) or not watch:
-        return False, "maia_heal beacon: 'watch' must map watch names to {files, services}"
+        return False, "maia_heal beacon: 'watches' must map watch names to {files, services}"
     for name, spec in watch.items():
         if not isinstance(spec, dict) or set(spec) - {"files", "services"}:
             return False, f"maia_heal beacon: watch {name} takes files and services only"
@@ -79,7 +80,7 @@ def fingerprints(watch):
 
 def beacon(config):
     """One event per watch whose files or services changed since the last look."""
-    watch = salt.utils.beacons.list_to_dict(config)["watch"]
+    watch = salt.utils.beacons.list_to_dict(config)["watches"]
     now = fingerprints(watch)
     before = __context__.get(SEEN)
     __context__[SEEN] = now

@@ -95,7 +95,7 @@ def beacon():
 def test_the_beacon_fires_once_per_changed_watch_and_forgets_what_a_state_run_changed(beacon, tmp_path):
     rules, exports = tmp_path / "user.rules", tmp_path / "exports"
     rules.write_text("-A ufw-user-input -s 198.18.0.11 -j ACCEPT\n")
-    config = [{"interval": 10}, {"watch": {"ufw": {"files": [str(rules)], "services": []},
+    config = [{"interval": 10}, {"watches": {"ufw": {"files": [str(rules)], "services": []},
                                            "nfs": {"files": [str(exports)], "services": []}}}]
     assert beacon.validate(config)[0] is True
     assert beacon.beacon(config) == []  # the first look only records
@@ -112,8 +112,8 @@ def test_the_beacon_fires_once_per_changed_watch_and_forgets_what_a_state_run_ch
 
 
 @pytest.mark.parametrize("config", [
-    {"watch": {}}, [{"interval": 10}], [{"watch": {"ufw": {"files": "/etc/x"}}}],
-    [{"watch": {"ufw": {"files": [], "command": ["rm"]}}}],
+    {"watches": {}}, [{"interval": 10}], [{"watches": {"ufw": {"files": "/etc/x"}}}],
+    [{"watches": {"ufw": {"files": [], "command": ["rm"]}}}], [{"watch": {"ufw": {"files": []}}}],
 ])
 def test_the_beacon_refuses_a_bad_configuration(beacon, config):
     assert beacon.validate(config)[0] is False

@@ -25,7 +25,7 @@ maia-prepare-heal-beacon-present:
     - save: true
     - interval: {{ heal.interval | int }}
     - disable_during_state_run: true
-    - watch: {{ watch | json }}
+    - watches: {{ watch | json }}
 {%- else %}
 
 maia-prepare-heal-beacon-absent:
