@@ -16,6 +16,7 @@ CLI example (what the reactor runs)::
 """
 import logging
 import os
+import time
 
 import salt.client
 import salt.pillar
@@ -28,6 +29,8 @@ from maia_salt import heal
 log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_heal"
+# another state run holds the host (a drift check, a state.apply by hand): ask again this often
+BUSY_TRIES, BUSY_WAIT = 6, 10
 
 
 def __virtual__():
@@ -47,6 +50,23 @@ def _ledger():
 def _fire(host, verdict, data):
     with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=False) as bus:
         bus.fire_event(dict(data, host=host), f"maia/heal/{host}/{verdict}")
+
+
+def _apply(host, states, timeout):
+    """``heal.outcome`` of ``states`` applied on ``host``; while another state run holds the host,
+    asked again up to ``BUSY_TRIES`` times, unless an orchestration starts meanwhile."""
+    client = salt.client.LocalClient(mopts=__opts__)
+    for attempt in range(BUSY_TRIES):
+        if attempt:
+            time.sleep(BUSY_WAIT)
+            if heal.orchestration_running(salt.utils.master.get_running_jobs(__opts__)):
+                return "skipped", [], []
+        ret = client.cmd(host, "state.sls", [",".join(states)], kwarg={"queue": False}, tgt_type="list",
+                         timeout=timeout)
+        verdict, changed, failed = heal.outcome(ret.get(host, "did not answer"))
+        if verdict != "busy":
+            break
+    return verdict, changed, failed
 
 
 def react(tag, data=None, timeout=600):
@@ -72,14 +92,13 @@ def react(tag, data=None, timeout=600):
         log.info("maia heal: %s/%s not healed: %s", host, watch, why_not)
         return dict(report, verdict="skipped", reason=why_not)
     log.warning("maia heal: %s/%s: re-applying %s", host, watch, ", ".join(states))
-    ret = salt.client.LocalClient(mopts=__opts__).cmd(
-        host, "state.sls", [",".join(states)], kwarg={"queue": False}, tgt_type="list", timeout=timeout)
-    verdict, changed, failed = heal.outcome(ret.get(host, "did not answer"))
+    verdict, changed, failed = _apply(host, states, timeout)
     report.update(states=states, changed=changed, failed=failed, verdict=verdict)
-    if verdict == "busy":
+    if verdict in ("busy", "skipped"):
         ledger.release(host, watch)
-        log.info("maia heal: %s/%s: another state run holds the host; not healed", host, watch)
-        return dict(report, reason="another state run holds the host")
+        why = "an orchestration started" if verdict == "skipped" else "another state run holds the host"
+        log.info("maia heal: %s/%s: %s; not healed", host, watch, why)
+        return dict(report, reason=why)
     ledger.finish(host, watch, verdict == "failed")
     if verdict == "failed":
         log.error("maia heal: %s/%s FAILED (%s); not retried for %s s: run maia install", host, watch,

@@ -190,14 +190,14 @@ def test_heal_puts_a_deleted_rule_back_and_converges_a_host_whose_minion_starts(
     pillar_dir = site_lab.path("pillar")
     peer = site_lab.host("maia-node-0").address
     has_rule = lambda host: peer in site_lab.ssh(host, "ufw status", check=False).stdout  # noqa: E731
-    write_lab_pillar(pillar_dir, "heal", {"maia": {"heal": {"enabled": True},
+    write_lab_pillar(pillar_dir, "heal", {"maia": {"heal": {"enabled": True, "interval": 2},
                                                    "drift": {"interval": 30, "stages": ["prepare"]}}})
     try:
         run = maia_install(site_lab, "--stages", "prepare", "--wait")
         assert run.returncode == 0, run.text
         listed = site_lab.salt("maia-node-1", "beacons.list", "return_yaml=False", "--out=json", "--static")
         assert "maia_heal" in json.loads(listed.stdout)["maia-node-1"], listed.stdout
-        time.sleep(12)  # the beacon's first look after the run (interval 10 s) takes the reference
+        time.sleep(4)  # the beacon's first look after the run (interval 2 s) takes the reference
         since = os.path.getsize(site_lab.path("salt", "log", "master"))
         site_lab.ssh("maia-node-1", f"ufw delete allow from {peer}")
         deleted = time.monotonic()
