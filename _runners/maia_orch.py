@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 __virtualname__ = "maia_orch"
 
 REBOOT_MARKER = "/run/maia-reboot-pending"
-SYNC_TYPES = ("modules", "states", "grains", "utils")
+SYNC_TYPES = ("modules", "states", "grains", "utils", "beacons")
 # the files saltutil.sync_<kind> copies (salt.utils.extmods.sync)
 SYNCED_FILE = re.compile(r"\.(pyx?|so|zip)$")
 # kinds saltutil can sync to a minion

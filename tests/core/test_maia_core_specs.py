@@ -176,6 +176,24 @@ def test_grafana_oauth_and_tls(maia_core, defaults):
     assert endpoints == ["198.18.0.11"]  # the control plane; maia-node-1 is an NFS client only
 
 
+def test_node_exporter_reads_the_drift_metric_folder_only_when_switched_on(maia_core, defaults):
+    """maia:core:drift_metric off (the default): the reference's values, no node-exporter key; on:
+    node-exporter's textfile collector reads maia:drift:textfile_dir through the host root the
+    chart mounts at /host/root, and the chart's own two filesystem arguments are kept."""
+    assert "prometheus-node-exporter" not in values(maia_core.mapdata(defaults, site_pillar()), "prometheus")
+    pillar = site_pillar(core={"drift_metric": True, "drift_textfile_dir": "/var/lib/maia/metrics/"})
+    args = values(maia_core.mapdata(defaults, pillar), "prometheus")["prometheus-node-exporter"]["extraArgs"]
+    assert args[-1] == "--collector.textfile.directory=/host/root/var/lib/maia/metrics"
+    assert [a.split("=")[0] for a in args[:-1]] == ["--collector.filesystem.mount-points-exclude",
+                                                    "--collector.filesystem.fs-types-exclude"]
+
+
+def test_drift_metric_needs_an_absolute_textfile_folder(maia_core, defaults):
+    pillar = site_pillar(core={"drift_metric": "true", "drift_textfile_dir": "metrics"})
+    with pytest.raises(Exception, match="maia:drift:textfile_dir 'metrics' is not an absolute path"):
+        maia_core.mapdata(defaults, pillar)
+
+
 def test_traefik_acme_resolver_and_global_arguments(maia_core, defaults):
     traefik = values(maia_core.mapdata(defaults, site_pillar()), "traefik")
     acme = traefik["certificatesResolvers"]["maiaresolver"]["acme"]

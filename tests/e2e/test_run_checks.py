@@ -1,14 +1,17 @@
 """`maia install` on the lab: an absent minion named before any stage, the plan of --test, the
---json document, `maia drift`, and output free of Salt's warnings and stack dumps.
+--json document, `maia drift`, the scheduled drift check, self-healing, and output free of Salt's
+warnings and stack dumps.
 
 Real: the hosts (systemd-nspawn Debian, UFW), Salt (master, minions). Stand-ins
 (docs/standins.md) for the Kubernetes API, MicroK8s and ArgoCD; these tests run stage 1 only,
 which needs none of them.
 """
 import json
+import os
 import time
 
 import jsonschema
+import yaml
 
 from maia_salt import jsonout
 from maia_salt.reach import ssh_answers
@@ -150,13 +153,81 @@ def test_a_host_whose_ssh_is_stopped_is_named_within_15_seconds_over_salt_ssh(si
         _ssh_answers_again(site_lab, "maia-node-2")
 
 
+def _drop_lab_pillar(pillar_dir, name):
+    """Remove ``<name>.sls`` from the lab's pillar and from its top.sls."""
+    os.unlink(os.path.join(pillar_dir, f"{name}.sls"))
+    names = sorted(f[:-4] for f in os.listdir(pillar_dir) if f.endswith(".sls") and f != "top.sls")
+    with open(os.path.join(pillar_dir, "top.sls"), "w", encoding="utf-8") as fh:
+        yaml.safe_dump({"base": {"*": names}}, fh)
+
+
+def _until(check, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what} within {timeout} s"
+        time.sleep(2)
+    return time.monotonic()
+
+
+def _heal_lines(site_lab, since):
+    with open(site_lab.path("salt", "log", "master"), encoding="utf-8", errors="replace") as fh:
+        fh.seek(since)
+        return [line for line in fh.read().splitlines() if "maia heal:" in line]
+
+
+def test_heal_puts_a_deleted_rule_back_and_converges_a_host_whose_minion_starts(site_lab):
+    """pillar maia:drift and maia:heal on (the site's pillar): stage 1 puts the maia_heal beacon on
+    every minion, and the lab master's reactor (maia_salt.heal.REACTOR) hands its events and minion
+    starts to the runner maia_heal. A UFW rule deleted on maia-node-1 is back within a minute, and
+    the master's log names the heal. On maia-node-2 a rule is deleted while its minion is stopped
+    (no beacon looks), then the minion starts: the start alone re-applies maia.prepare there.
+
+    Real: hosts, UFW, Salt master, minions, beacons, reactor. Not the real thing: a restart of the
+    host's container is played by a restart of its salt-minion (what the reactor acts on is the
+    minion's start event either way); stage 1 only, so no stand-in is involved."""
+    from maia_lab.lab.saltconfig import write_lab_pillar
+
+    pillar_dir = site_lab.path("pillar")
+    peer = site_lab.host("maia-node-0").address
+    has_rule = lambda host: peer in site_lab.ssh(host, "ufw status", check=False).stdout  # noqa: E731
+    write_lab_pillar(pillar_dir, "heal", {"maia": {"heal": {"enabled": True, "interval": 2},
+                                                   "drift": {"interval": 30, "stages": ["prepare"]}}})
+    try:
+        run = maia_install(site_lab, "--stages", "prepare", "--wait")
+        assert run.returncode == 0, run.text
+        listed = site_lab.salt("maia-node-1", "beacons.list", "return_yaml=False", "--out=json", "--static")
+        assert "maia_heal" in json.loads(listed.stdout)["maia-node-1"], listed.stdout
+        time.sleep(4)  # the beacon's first look after the run (interval 2 s) takes the reference
+        since = os.path.getsize(site_lab.path("salt", "log", "master"))
+        site_lab.ssh("maia-node-1", f"ufw delete allow from {peer}")
+        deleted = time.monotonic()
+        back = _until(lambda: has_rule("maia-node-1"), 60, "the deleted rule is not back on maia-node-1")
+        assert back - deleted < 60
+        healed = "maia heal: maia-node-1/ufw healed: 1 state(s) changed: maia-prepare-ufw-rule-from-maia-node-0-allowed"
+        _until(lambda: any(healed in line for line in _heal_lines(site_lab, since)), 30,
+               f"no line {healed!r} in the master's log")
+
+        site_lab.ssh("maia-node-2", "systemctl stop salt-minion")
+        since = os.path.getsize(site_lab.path("salt", "log", "master"))
+        site_lab.ssh("maia-node-2", f"ufw delete allow from {peer}")
+        site_lab.ssh("maia-node-2", "systemctl start salt-minion")
+        _until(lambda: has_rule("maia-node-2"), 120, "maia-node-2 is not converged after its minion started")
+        _until(lambda: any("maia heal: maia-node-2/start healed" in line for line in _heal_lines(site_lab, since)),
+               30, "no heal of maia-node-2's start in the master's log")
+    finally:
+        site_lab.ssh("maia-node-1", f"ufw allow from {peer}", check=False)
+        site_lab.ssh("maia-node-2", f"ufw allow from {peer}", check=False)
+        site_lab.ssh("maia-node-2", "systemctl start salt-minion", check=False)
+        _minion_answers(site_lab, "maia-node-2")
+        _drop_lab_pillar(pillar_dir, "heal")  # the runner heals nothing from now on
+        site_lab.salt("*", "beacons.delete", "maia_heal", "save=True", check=False)
+        site_lab.salt("*", "schedule.delete", "maia-drift-check", "persist=True", check=False)
+
+
 def test_the_scheduled_drift_check_names_a_deleted_rule_in_status(site_lab):
     """pillar maia:drift:interval (the site's pillar) puts maia_drift.check on every minion's
     scheduler through stage 1; a UFW rule deleted on maia-node-1 then shows in `maia status --json`
     within the interval as a drift row naming the host and the state; interval 0 takes the job off."""
-    import os
-
-    import yaml
     from maia_lab.lab.saltconfig import write_lab_pillar
 
     pillar_dir = site_lab.path("pillar")
@@ -183,10 +254,7 @@ def test_the_scheduled_drift_check_names_a_deleted_rule_in_status(site_lab):
         site_lab.ssh("maia-node-1", f"ufw allow from {peer}", check=False)
         write_lab_pillar(pillar_dir, "drift", {"maia": {"drift": {"interval": 0}}})
         off = maia_install(site_lab, "--stages", "prepare", "--wait")
-        os.unlink(os.path.join(pillar_dir, "drift.sls"))
-        names = sorted(f[:-4] for f in os.listdir(pillar_dir) if f.endswith(".sls") and f != "top.sls")
-        with open(os.path.join(pillar_dir, "top.sls"), "w", encoding="utf-8") as fh:
-            yaml.safe_dump({"base": {"*": names}}, fh)
+        _drop_lab_pillar(pillar_dir, "drift")
     assert off.returncode == 0, off.text
     listed = site_lab.salt("maia-node-1", "schedule.list", "--out=json", "--static", check=False)
     assert "maia-drift-check" not in listed.stdout, listed.stdout

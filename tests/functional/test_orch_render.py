@@ -53,7 +53,7 @@ def test_all_stages_in_order_with_minions(salt_run):
     sync = step_args(compiled["maia-orch-minions-synced"])
     # the inventory's minion ids only: never G@maia_roles (a minion sets its own grains)
     assert sync["tgt"] == "L@maia-node-0,maia-node-1"
-    assert sync["types"] == ["modules", "states", "grains", "utils"] and sync["failhard"] is True
+    assert sync["types"] == ["modules", "states", "grains", "utils", "beacons"] and sync["failhard"] is True
     prepare = step_args(compiled["maia-orch-stage-prepare"])
     assert prepare["tgt"] == "L@maia-node-0,maia-node-1"
     assert prepare["tgt_type"] == "compound"

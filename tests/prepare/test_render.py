@@ -199,7 +199,8 @@ def test_every_flag_off(tmp_path):
     flags = {f: False for f in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs", "service_names")}
     s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **GPU}, dict(SERVER, prepare=flags))
     assert sorted(s) == sorted(
-        ["maia-prepare-inputs-checked", "maia-prepare-drift-skipped", "maia-prepare-proxy-skipped"] + [f"maia-prepare-{f}-skipped" for f in flags]
+        ["maia-prepare-inputs-checked", "maia-prepare-drift-skipped", "maia-prepare-heal-skipped", "maia-prepare-proxy-skipped"]
+        + [f"maia-prepare-{f}-skipped" for f in flags]
     )
 
 
@@ -529,3 +530,20 @@ def test_service_names_without_an_address_refused_first(tmp_path):
     refusal = s["maia-prepare-service-names-inputs-known"]
     assert refusal["order"] == 1 and refusal["failhard"] is True and refusal["result"] is False
     assert "maia:prepare:service_names_address" in refusal["comment"]
+
+
+def test_heal_puts_the_beacon_with_the_watches_of_each_role(tmp_path):
+    """maia:heal:enabled true: the maia_heal beacon watches UFW everywhere, /etc/exports and the NFS
+    service on the NFS server, the Kubernetes service on the control plane (its mapping is
+    `watches`: `watch` would be taken for a requisite); false removes it; unset leaves it alone."""
+    grains = {**OS["debian12"], **NO_GPU}
+    server = render_sls(tmp_path, "maia.prepare.heal", "maia-node-0", grains, {**SERVER, "heal": {"enabled": True}})
+    beacon = server["maia-prepare-heal-beacon-present"]
+    assert beacon["fun"] == "beacon.present" and beacon["name"] == "maia_heal" and "watch" not in beacon
+    assert sorted(beacon["watches"]) == ["kubernetes", "nfs", "ufw"]
+    assert beacon["watches"]["nfs"] == {"files": ["/etc/exports"], "services": ["nfs-server"]}
+    client = render_sls(tmp_path, "maia.prepare.heal", "maia-node-1", grains, {**CLIENT, "heal": {"enabled": True}})
+    assert sorted(client["maia-prepare-heal-beacon-present"]["watches"]) == ["ufw"]
+    off = render_sls(tmp_path, "maia.prepare.heal", "maia-node-1", grains, {**CLIENT, "heal": {"enabled": False}})
+    assert off["maia-prepare-heal-beacon-absent"]["fun"] == "beacon.absent"
+    assert list(render_sls(tmp_path, "maia.prepare.heal", "maia-node-1", grains, CLIENT)) == ["maia-prepare-heal-skipped"]

@@ -6,6 +6,7 @@
 include:
   - maia.prepare.validate
   - maia.prepare.drift
+  - maia.prepare.heal
   - maia.prepare.proxy
 {%- for part in parts if mapdata[part] %}
   - maia.prepare.{{ part }}

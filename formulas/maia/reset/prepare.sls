@@ -6,6 +6,7 @@
 {%- set wipe = salt["pillar.get"]("maia:reset:wipe_storage", False) | to_bool %}
 include:
   - maia.prepare.drift.clean
+  - maia.prepare.heal.clean
   - maia.prepare.nfs.clean
   - maia.prepare.cifs.clean
   - maia.prepare.ufw.clean

@@ -282,6 +282,12 @@ def _validate(ctx: Context) -> None:
             "inventory.yaml, and no nfs_server/nfs_path in <CLUSTER_NAME>.yaml): add one, or "
             "switch the NFS provisioner off (maia:core:apps:nfs-provisioner:enabled: false)"
         )
+    folder = str(ctx.core.get("drift_textfile_dir") or "")
+    if as_bool(ctx.core.get("drift_metric", False)) and not folder.startswith("/"):
+        errors.append(
+            f"maia:core:drift_metric is on but maia:drift:textfile_dir {folder!r} is not an absolute path: "
+            "set it to the folder the drift check writes maia_drift.prom into"
+        )
     errors += source_problems(ctx, "core")
 
 

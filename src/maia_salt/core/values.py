@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..flags import as_bool
 from ..merge import deep_merge
 
 from .context import App, Context, nfs_server_address
@@ -30,6 +31,15 @@ from .values_common import (  # noqa: F401  (chart_coordinates, derived_secret, 
     tls,
 )
 
+# node-exporter sees the host's root at /host/root (the chart's hostRootFsMount); kube-prometheus-stack
+# 45.5.0 gives it these two arguments, which a site's extraArgs replaces, so they are repeated
+NODE_EXPORTER_ROOT = "/host/root"
+NODE_EXPORTER_ARGS = [
+    "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+|var/lib/kubelet/.+)($|/)",
+    "--collector.filesystem.fs-types-exclude=^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs"
+    "|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs"
+    "|sysfs|tracefs)$",
+]
 LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 OIDC_PLUGIN = {"moduleName": "github.com/sevensolutions/traefik-oidc-auth", "version": "v0.17.0"}
@@ -98,7 +108,19 @@ def prometheus(ctx: Context, app: App) -> dict:
                 ],
             }
         },
+        **drift_metric(ctx),
     }
+
+
+def drift_metric(ctx: Context) -> dict:
+    """With ``maia:core:drift_metric``: node-exporter's textfile collector reads the folder the
+    scheduled drift check writes ``maia_drift.prom`` into (a deliberate difference, off by
+    default: docs/core.md)."""
+    if not as_bool(ctx.core.get("drift_metric", False)):
+        return {}
+    folder = str(ctx.core["drift_textfile_dir"])  # an absolute path (context._validate)
+    textfile = f"--collector.textfile.directory={NODE_EXPORTER_ROOT}{folder.rstrip('/')}"
+    return {"prometheus-node-exporter": {"extraArgs": [*NODE_EXPORTER_ARGS, textfile]}}
 
 
 def loki(ctx: Context, app: App) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import yaml
+from maia_salt import heal
 
 from .folder import LabFolder
 from .util import package_paths, write_file
@@ -66,6 +67,9 @@ def master_config(folder: LabFolder, interface: str) -> dict:
         # Keycloak and MinIO clients): the thin carries them and the pure-Python libraries they
         # import (docs/admin.md)
         "thin_extra_mods": THIN_EXTRA_MODS,
+        # self-healing: minion starts and the maia_heal beacon's events go to the runner maia_heal,
+        # which does nothing unless the site's pillar sets maia:heal:enabled (docs/operations.md)
+        "reactor": heal.REACTOR,
         "worker_threads": 2,
         "open_mode": False,
         "auto_accept": False,
