@@ -68,7 +68,7 @@ def _job(client, expected, tgt, tgt_type, funs, args, timeout):
     return {minion: raw.get(minion) for minion in sorted(set(expected) | set(raw))}
 
 
-def sync_minions(tgt, tgt_type="glob", types=SYNC_TYPES, saltenv="base", timeout=300):
+def sync_minions(tgt, tgt_type="glob", types=SYNC_TYPES, saltenv="base", timeout=300, also=None):
     """
     Bring the extension modules of ``types`` up to date on every minion of
     ``tgt`` and refresh the master's copy of each minion's pillar (what
@@ -83,6 +83,13 @@ def sync_minions(tgt, tgt_type="glob", types=SYNC_TYPES, saltenv="base", timeout
     ``saltutil.refresh_pillar`` (which also reloads modules and grains). Returns
     ``{"minions": n, "up_to_date": n, "synced": {minion: [kind.module, ...]}}``;
     raises when a minion does not answer or a step fails.
+
+    also
+        ``[function, {keyword: value}]``: one more function for the same check
+        job (another runner's read-only question, e.g. the preflight's), so that
+        a converged site answers it without a job of its own. A minion that
+        gets synced or refreshed is asked again after that, with its new modules
+        and pillar. Its answers come back under ``"also"``: ``{minion: return}``.
     """
     if isinstance(types, str):
         types = [t.strip() for t in types.split(",") if t.strip()]
@@ -97,8 +104,11 @@ def sync_minions(tgt, tgt_type="glob", types=SYNC_TYPES, saltenv="base", timeout
         if not expected:
             raise SaltRunnerError(f"no minion matches {tgt!r} ({tgt_type}): are the minion keys accepted "
                                   "and the minion ids the host names of inventory.yaml?")
-        checked = _job(client, expected, tgt, tgt_type, ["maia_extmods.hashes", "maia_extmods.pillar_current"],
-                       [[types, __opts__["hash_type"]], []], timeout)
+        funs, args = ["maia_extmods.hashes", "maia_extmods.pillar_current"], [[types, __opts__["hash_type"]], []]
+        if also:
+            funs.append(also[0])
+            args.append([dict(also[1] or {}, __kwarg__=True)])
+        checked = _job(client, expected, tgt, tgt_type, funs, args, timeout)
         stale = []
         for minion, ret in checked.items():
             if not isinstance(ret, dict):
@@ -122,12 +132,20 @@ def sync_minions(tgt, tgt_type="glob", types=SYNC_TYPES, saltenv="base", timeout
                                       if isinstance(ret, dict) else _no_answer(ret))
                     continue
                 synced[minion] = [mod for fun, out in ret.items() if isinstance(out, list) for mod in out]
+        answers = {minion: (ret or {}).get(also[0]) if isinstance(ret, dict) else ret
+                   for minion, ret in checked.items()} if also else {}
+        if also and synced:  # asked again with the modules and pillar they have now
+            again = client.cmd(sorted(synced), also[0], kwarg=dict(also[1] or {}), tgt_type="list", timeout=timeout)
+            answers.update({minion: (again or {}).get(minion) for minion in synced})
     if failed:
         raise SaltRunnerError(
             "module sync and pillar refresh failed on "
             + "; ".join(f"{minion}: {why}" for minion, why in sorted(failed.items()))
         )
-    return {"minions": len(checked), "up_to_date": len(checked) - len(stale), "synced": synced}
+    done = {"minions": len(checked), "up_to_date": len(checked) - len(stale), "synced": synced}
+    if also:
+        done["also"] = answers
+    return done
 
 
 def _marker_states(tgt, tgt_type, ssh, marker, timeout):

@@ -188,7 +188,7 @@ def summary_line(report):
 
 
 def run(hosts=None, ssh=False, flags=None, settings=None, config_folder=None,
-        max_clock_skew=None, strict=False, timeout=300, host_pillars=True):
+        max_clock_skew=None, strict=False, timeout=300, host_pillars=True, sync=None):
     """
     Check every host of ``hosts`` (default: pillar ``maia:hosts`` of the master)
     and the site. Returns ``{"ok", "errors", "warnings", "hosts": {host:
@@ -210,6 +210,12 @@ def run(hosts=None, ssh=False, flags=None, settings=None, config_folder=None,
         over salt-ssh has none. With minions the orchestrations pass False:
         their sync step has just made every minion's pillar current, so a
         second compile per host (about 0.15 CPU-s each) would change nothing.
+    sync
+        With minions: the module kinds to bring up to date first, in the same
+        job as the checks (runner ``maia_orch.sync_minions`` with its ``also``):
+        on a converged site the module sync costs no job of its own. A minion
+        that needed a sync or a pillar refresh is checked again after it. A
+        minion that does not answer fails the sync, and with it this run.
     """
     maia = None
     if hosts is None or config_folder is None:
@@ -227,7 +233,11 @@ def run(hosts=None, ssh=False, flags=None, settings=None, config_folder=None,
         kwarg = {"flags": flags or {}, "settings": {k: v for k, v in conf.items() if k != "max_clock_skew"},
                  "site": _host_pillars(names) if _truthy(host_pillars) else {}}
         before = time.time()
-        answers = _ask(names, ssh, kwarg, timeout)
+        if sync and not ssh:
+            answers = __salt__["maia_orch.sync_minions"](
+                names, tgt_type="list", types=sync, timeout=timeout, also=["maia_preflight.check", kwarg])["also"]
+        else:
+            answers = _ask(names, ssh, kwarg, timeout)
         after = time.time()
         report["window"] = [before, after]
         times = {}

@@ -82,13 +82,17 @@ maia-orch-inventory-present:
     - allow_test_mode_failure: true
     - failhard: true
 {%- else %}
-{%- if not ssh %}
+{%- set preflight = orch.get("preflight", True) %}
+{#- with minions, the first step brings the modules up to date: the preflight's own job does
+    it (one job on a converged site), or a sync step when the preflight is off #}
+{%- set first = "maia-orch-preflight" if preflight else "maia-orch-minions-synced" %}
+{%- if not ssh and not preflight %}
 {{ sync_step(hosts, orch) }}
 {%- endif %}
 
-{%- if orch.get("preflight", True) and hosts %}
+{%- if preflight %}
 {#- read-only checks of every host and the site; any error stops here, before a change #}
-{{ preflight_step(maia, hosts, ssh, true) }}
+{{ preflight_step(maia, hosts, ssh, true, orch) }}
 {%- endif %}
 
 {%- if "prepare" in stages %}
@@ -105,7 +109,7 @@ maia-orch-stage-prepare:
     - failhard: true
 {%- if not ssh %}
     - require:
-      - salt: maia-orch-minions-synced
+      - salt: {{ first }}
 {%- endif %}
 {%- endif %}
 

@@ -15,6 +15,7 @@ from .summary import HostResult
 STAGE_TITLES = {
     "preflight": "preflight checks of every host",
     "sync": "syncing modules and pillar",
+    "sync-preflight": "syncing modules and pillar, preflight checks of every host",
     "prepare": "stage 1 prepare",
     "reboots": "waiting for NVIDIA reboots",
     "k8s": "stage 2 k8s",

@@ -101,6 +101,8 @@ def _runner_step(tag: str, parts: list[str], data: dict, orchs: set | None, run:
         orchs.add(parts[2])
     elif parts[3] == "args" and parts[2] in orchs and data.get("type") == "runner":
         step = STEP_OF_RUNNER.get(str(data.get("name", "")))
+        if step == "preflight" and (data.get("kwargs") or {}).get("sync"):
+            step = "sync-preflight"  # orch.maia with minions: the module sync rides in the preflight's job
         return [StepStarted(step)] if step else []
     return []
 

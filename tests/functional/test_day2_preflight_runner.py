@@ -61,13 +61,24 @@ def test_inventory_change_is_seen_without_a_minion_pillar_refresh(salt_master, s
     assert "resources" not in report["hosts"]["maia-node-0"]["checks"]  # flags given on the command line win
 
 
+def test_the_module_sync_rides_in_the_checks_job(salt_master, synced, site):
+    """sync=[...] (orch.maia with minions): the hash check and the checks go out in one job;
+    the findings are the same as those of the checks alone."""
+    alone = preflight(salt_master, "hosts=[maia-node-0]")
+    ridden = preflight(salt_master, "hosts=[maia-node-0]", "sync=[modules, states, grains, utils]")
+    assert ridden["hosts"]["maia-node-0"]["checks"] == alone["hosts"]["maia-node-0"]["checks"]
+    assert messages(ridden, "maia-node-0") == messages(alone, "maia-node-0")
+    assert any("/dev/vdb does not exist" in m for m in messages(ridden, "maia-node-0"))
+
+
 def test_orch_maia_runs_preflight_first_and_stops(salt_master, site):
     ret = salt_master.salt_run_cli(timeout=120).run("state.orchestrate_show_sls", "orch.maia")
     assert ret.returncode == 0, ret
     (compiled,) = ret.data.values()
     order = in_order(compiled)
-    assert order.index("maia-orch-minions-synced") < order.index("maia-orch-preflight") < order.index(
-        "maia-orch-stage-prepare")
+    # the module sync rides in the preflight's own job (no step of its own)
+    assert "maia-orch-minions-synced" not in order
+    assert order.index("maia-orch-preflight") < order.index("maia-orch-stage-prepare")
     off = salt_master.salt_run_cli(timeout=120).run(
         "state.orchestrate_show_sls", "orch.maia", 'pillar={"maia": {"orch": {"preflight": false}}}')
     (compiled_off,) = off.data.values()

@@ -44,20 +44,22 @@ def test_all_stages_in_order_with_minions(salt_run):
                     needs(target, seen)
         return seen
 
-    for before, after in (("maia-orch-minions-synced", "maia-orch-stage-prepare"),
+    for before, after in (("maia-orch-preflight", "maia-orch-stage-prepare"),
                           ("maia-orch-stage-prepare", "maia-orch-stage-k8s"),
                           ("maia-orch-stage-k8s", "maia-orch-kubeconfig-fetched-maia-node-0"),
                           ("maia-orch-stage-k8s", "maia-orch-stage-core"),
                           ("maia-orch-stage-core", "maia-orch-stage-admin")):
         assert before in needs(after), (after, sorted(needs(after)))
-    sync = step_args(compiled["maia-orch-minions-synced"])
-    # the inventory's minion ids only: never G@maia_roles (a minion sets its own grains)
-    assert sync["tgt"] == "L@maia-node-0,maia-node-1"
-    assert sync["types"] == ["modules", "states", "grains", "utils", "beacons"] and sync["failhard"] is True
+    # the module sync rides in the preflight's job: no step of its own on a converged site
+    assert "maia-orch-minions-synced" not in compiled
+    preflight = step_args(compiled["maia-orch-preflight"])
+    assert preflight["sync"] == ["modules", "states", "grains", "utils", "beacons"] and preflight["failhard"] is True
+    assert "require" not in preflight
     prepare = step_args(compiled["maia-orch-stage-prepare"])
+    # the inventory's minion ids only: never G@maia_roles (a minion sets its own grains)
     assert prepare["tgt"] == "L@maia-node-0,maia-node-1"
     assert prepare["tgt_type"] == "compound"
-    assert prepare["require"] == [{"salt": "maia-orch-minions-synced"}]
+    assert prepare["require"] == [{"salt": "maia-orch-preflight"}]
     assert prepare["failhard"] is True
     k8s = step_args(compiled["maia-orch-stage-k8s"])
     assert k8s["tgt"] == "L@maia-node-0"
@@ -97,6 +99,7 @@ def test_stage_subset_and_flags_passed_on(salt_run):
 def test_ssh_mode_targets_inventory_hosts(salt_run):
     compiled = steps(salt_run, {"maia": {"orch": {"ssh": True}}})
     assert "maia-orch-minions-synced" not in compiled
+    assert "sync" not in step_args(compiled["maia-orch-preflight"])
     prepare = step_args(compiled["maia-orch-stage-prepare"])
     assert prepare["ssh"] is True and prepare["tgt_type"] == "list"
     assert sorted(prepare["tgt"]) == ["maia-node-0", "maia-node-1"]  # a list, never a comma-joined name
@@ -125,9 +128,7 @@ def test_preflight_checks_by_the_stage_parameters_and_the_run_pillar(salt_run):
 def test_skipped_hosts_are_left_out_of_every_step(salt_run):
     """maia install --skip-unreachable passes maia:orch:skip: no step targets those hosts."""
     compiled = steps(salt_run, {"maia": {"orch": {"skip": ["maia-node-1"]}}})
-    sync = step_args(compiled["maia-orch-minions-synced"])
-    assert sync["tgt"] == "L@maia-node-0"
-    assert step_args(compiled["maia-orch-stage-prepare"])["tgt"] == sync["tgt"]
+    assert step_args(compiled["maia-orch-stage-prepare"])["tgt"] == "L@maia-node-0"
     assert step_args(compiled["maia-orch-stage-k8s"])["tgt"] == "L@maia-node-0"
     assert step_args(compiled["maia-orch-preflight"])["hosts"] == ["maia-node-0"]
 
@@ -190,3 +191,12 @@ def test_without_an_inventory_the_run_stops(salt_run, site):
     finally:
         inventory.write_text(kept)
     assert list(compiled) == ["maia-orch-inventory-present"]
+
+
+def test_without_the_preflight_the_sync_step_comes_first(salt_run):
+    """maia:orch:preflight false: the module sync is a step of its own again, first, and stage 1 needs it."""
+    compiled = steps(salt_run, {"maia": {"orch": {"preflight": False, "sync": ["modules", "states"]}}})
+    assert "maia-orch-preflight" not in compiled
+    sync = step_args(compiled["maia-orch-minions-synced"])
+    assert sync["tgt"] == "L@maia-node-0,maia-node-1" and sync["types"] == ["modules", "states"]
+    assert step_args(compiled["maia-orch-stage-prepare"])["require"] == [{"salt": "maia-orch-minions-synced"}]

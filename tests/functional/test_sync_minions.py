@@ -102,6 +102,21 @@ def test_refreshes_both_copies_of_the_pillar_without_returning_values(master, mi
     assert again.data == {"minions": 1, "up_to_date": 1, "synced": {}}, again
 
 
+def test_another_question_rides_in_the_check_job(master, minion, roots):
+    """``also``: the preflight's question goes in the same job as the hash check; a minion that
+    gets synced is asked again, so the answer comes from the code it runs now."""
+    also = 'also=["maia_probe.version", {}]'
+    same = sync(master, minion.id, also)
+    assert same.returncode == 0, same
+    assert same.data["synced"] == {} and same.data["also"] == {minion.id: probe(master, minion)}
+    (roots / "files" / "_modules" / "maia_probe.py").write_text(PROBE.format(3))
+    master.salt_run_cli(timeout=60).run("fileserver.update")
+    changed = sync(master, minion.id, also)
+    assert changed.returncode == 0, changed
+    assert changed.data["synced"] == {minion.id: ["modules.maia_probe"]}
+    assert changed.data["also"] == {minion.id: 3}  # not the answer of the code it had before
+
+
 def test_bad_input_fails_clearly(master, minion):
     nobody = sync(master, "no-such-minion")
     assert nobody.returncode != 0

@@ -236,3 +236,6 @@ def test_only_this_runs_runner_steps_are_reported():
     assert event("salt/run/5052/new", {"fun": "runner.maia_preflight.run"}) == []
     assert event("salt/run/5050/args", {"type": "runner", "name": "maia_preflight.run"}) == [
         returns.StepStarted("preflight")]
+    # orch.maia with minions: the module sync rides in the preflight's job, and the line says so
+    ridden = {"type": "runner", "name": "maia_preflight.run", "args": [], "kwargs": {"sync": ["modules"]}}
+    assert event("salt/run/5050/args", ridden) == [returns.StepStarted("sync-preflight")]
