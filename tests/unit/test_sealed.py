@@ -1,9 +1,12 @@
 """The master side's half of a sealed hand-over (src/maia_salt/sealed.py): what it sends a host."""
 import base64
 
+import sys
+
 import salt.utils.args
 
 from maia_salt import sealed
+from support.paths import REPO
 
 # A public key that begins with a letter and ends in "=": sent bare, Salt reads "ed6f...k=" as a
 # keyword argument named "ed6f...k" with an empty value (the host then refuses the call). This is the
@@ -26,3 +29,28 @@ def test_every_value_reaches_the_host_as_the_keyword_it_was_given():
         sent = {"recipient": key, "distribution": "microk8s"}
         args, kwargs = salt.utils.args.parse_input(sealed.call_args(sent), condition=False)
         assert args == [] and kwargs == sent, key
+
+
+def test_what_a_host_seals_only_this_runs_key_opens():
+    """The host side (_utils/maia_seal.py) seals to the public key the call carried; the master
+    side opens it with the private half, and a bundle sealed to another run's key, or changed on
+    the way, is refused without its data."""
+    import pytest
+    from salt.exceptions import CommandExecutionError
+
+    sys.path.insert(0, str(REPO / "_utils"))
+    import maia_seal  # noqa: PLC0415
+
+    private, public = sealed.keypair()
+    bundle = maia_seal.seal(public, b"ca.key bytes")
+    assert set(bundle) == {"epk", "nonce", "sealed"} and b"ca.key bytes" not in base64.b64decode(bundle["sealed"])
+    assert sealed.open_bundle(private, bundle) == b"ca.key bytes"
+    other, _ = sealed.keypair()
+    with pytest.raises(sealed.SealError):
+        sealed.open_bundle(other, bundle)
+    flipped = base64.b64decode(bundle["sealed"])
+    tampered = dict(bundle, sealed=base64.b64encode(bytes([flipped[0] ^ 1]) + flipped[1:]).decode())
+    with pytest.raises(sealed.SealError):
+        sealed.open_bundle(private, tampered)
+    with pytest.raises(CommandExecutionError, match="not a base64 X25519 public key"):
+        maia_seal.seal("not-a-key", b"x")

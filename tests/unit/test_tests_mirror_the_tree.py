@@ -25,8 +25,6 @@ NOT_YET = {
     "_utils/maia_kube_compare.py",
     "_utils/maia_kube_manifests.py",
     "_utils/maia_microk8s_paths.py",
-    "_utils/maia_seal.py",
-    "_utils/maia_secret_mask.py",
     "src/maia_salt/addresses.py",
     "src/maia_salt/admin/specs.py",
     "src/maia_salt/admin/values.py",
