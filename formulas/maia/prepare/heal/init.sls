@@ -3,14 +3,16 @@
     /etc/exports and its service, on the control plane the Kubernetes service) and the master's
     reactor re-applies the owning state when one changes. false removes the beacon; no value
     leaves the beacons alone (salt-ssh and salt-call --local hosts have no beacons to ask). #}
-{%- from "maia/prepare/map.jinja" import mapdata with context %}
+{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
 {%- import_yaml "maia/parameters/defaults.yaml" as defaults %}
 {%- set heal = salt["slsutil.merge"](defaults.heal, salt["pillar.get"]("maia:heal", {}) or {}, strategy="recurse") %}
 {%- set roles = salt["pillar.get"]("maia:roles", []) %}
 {%- set wanted = {"ufw": mapdata.ufw, "nfs": mapdata.nfs and "nfs_server" in roles, "kubernetes": "control-plane" in roles} %}
 {%- set watch = {} %}
 {%- for name, spec in heal.watch | dictsort if wanted.get(name) %}
-{%-   do watch.update({name: {"files": spec.files or [], "services": spec.services or []}}) %}
+{#-   the Kubernetes service is the site's distribution's unless the pillar names one #}
+{%-   set services = spec.services or (heal.kubernetes_services.get(maia.k8s_distribution, []) if name == "kubernetes" else []) %}
+{%-   do watch.update({name: {"files": spec.files or [], "services": services}}) %}
 {%- endfor %}
 {%- if heal.enabled is none %}
 
