@@ -141,14 +141,15 @@ def busy_hosts(results: list[HostResult]) -> dict[str, list[str]]:
 
 
 def render(results: list[HostResult], wall_seconds: float | None = None) -> str:
-    lines = [f"{'stage':<8} {'host':<16} {'states':>6} {'changed':>7} {'failed':>6} {'time':>8}"]
+    w = max([8] + [len(r.stage) for r in results])  # the stage column fits "dashboard" too
+    lines = [f"{'stage':<{w}} {'host':<16} {'states':>6} {'changed':>7} {'failed':>6} {'time':>8}"]
     for r in results:
         if r.busy:
-            lines.append(f"{r.stage:<8} {r.host:<16} {'-':>6} {'-':>7} {'BUSY':>6} {'-':>8}")
+            lines.append(f"{r.stage:<{w}} {r.host:<16} {'-':>6} {'-':>7} {'BUSY':>6} {'-':>8}")
         elif r.error is not None:
-            lines.append(f"{r.stage:<8} {r.host:<16} {'-':>6} {'-':>7} {'ERROR':>6} {'-':>8}")
+            lines.append(f"{r.stage:<{w}} {r.host:<16} {'-':>6} {'-':>7} {'ERROR':>6} {'-':>8}")
         else:
-            lines.append(f"{r.stage:<8} {r.host:<16} {r.states:>6} {r.changed:>7} {r.failed:>6} {r.seconds:>7.1f}s")
+            lines.append(f"{r.stage:<{w}} {r.host:<16} {r.states:>6} {r.changed:>7} {r.failed:>6} {r.seconds:>7.1f}s")
     total_states = sum(r.states for r in results)
     total_changed = sum(r.changed for r in results)
     total_failed = sum(r.failed + (1 if r.error else 0) for r in results)

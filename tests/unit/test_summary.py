@@ -97,3 +97,13 @@ def test_text_from_a_host_is_printed_without_control_characters():
     assert "bad]0;pwned[2J[1Aok31m\nline 2" in text
     error = host_result("prepare", "node", [f"render error{evil}"])
     assert "\x1b" not in error.error
+
+
+def test_the_stage_column_fits_the_longest_stage_name():
+    """Stage 4's second job is named dashboard (9 letters): every row's host starts where the
+    header's does."""
+    results = summary.from_state_run("admin", {"maia-node-0": {"a_|-x_|-x_|-y": STATE_OK}})
+    results += summary.from_state_run("dashboard", {"maia-node-0": {"a_|-x_|-x_|-y": STATE_CHANGED}})
+    header, *rows = summary.render(results, 1.0).splitlines()[:3]
+    assert [r.split()[0] for r in rows] == ["admin", "dashboard"], rows
+    assert {r.index("maia-node-0") for r in rows} == {header.index("host")}, [header, *rows]
