@@ -10,7 +10,6 @@ changed on its own is not seen (docs/admin.md).
 ``settings`` is built by ``maia_salt.admin.services.harbor``; Harbor is reached as
 ``_utils/maia_service_endpoint.py`` says. CLI: ``salt-call maia_harbor.plan '<settings as JSON>'``.
 """
-import os
 
 import maia_error_kinds
 import maia_service_endpoint
@@ -21,10 +20,8 @@ API = "/api/v2.0/configurations"
 def _session(settings):
     import requests  # pylint: disable=import-outside-toplevel
 
-    reach = dict(settings["reach"])
-    cache = os.path.join(__opts__.get("cachedir") or "/var/cache/salt", "maia")
     try:
-        end = maia_service_endpoint.service_endpoint(reach.pop("name"), cache_dir=cache, **reach)
+        end = maia_service_endpoint.from_reach(settings["reach"], __opts__.get("cachedir"))
     except ValueError as exc:
         raise maia_error_kinds.error("invalid", str(exc)) from None
     http = maia_service_endpoint.session(end, requests.Session())

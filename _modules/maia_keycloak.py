@@ -15,7 +15,6 @@ changed stays.
 CLI: ``salt-call maia_keycloak.plan '<settings as JSON>'`` shows what would change.
 """
 import logging
-import os
 import sys
 import types
 from importlib import metadata
@@ -36,10 +35,8 @@ PUBLIC_CLIENT = {
 
 
 def _endpoint(settings):
-    reach = dict(settings["reach"])
-    cache = os.path.join(__opts__.get("cachedir") or "/var/cache/salt", "maia")
     try:
-        return maia_service_endpoint.service_endpoint(reach.pop("name"), cache_dir=cache, **reach)
+        return maia_service_endpoint.from_reach(settings["reach"], __opts__.get("cachedir"))
     except ValueError as exc:
         raise maia_error_kinds.error("invalid", str(exc)) from None
 
