@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import hmac
 
-from .https_service import HttpsServiceStandin, ServiceError
+from .https_service import HttpsServiceStandin, ServiceError, current
 
 DEFAULTS = {
     "auth_mode": "db_auth",
@@ -74,6 +74,6 @@ class HarborStandin(HttpsServiceStandin):
             user, _, password = base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
         except ValueError:
             user, password = "", ""
-        expected = self._password() if callable(self._password) else self._password
+        expected = current(self._password)
         if not header.startswith("Basic ") or user != "admin" or not hmac.compare_digest(password.encode(), expected.encode()):
             raise ServiceError(401, {"errors": [{"code": "UNAUTHORIZED", "message": "UnAuthorized"}]})

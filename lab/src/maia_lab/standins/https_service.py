@@ -32,6 +32,12 @@ Request = namedtuple("Request", "method path query headers body")
 Recorded = namedtuple("Recorded", "method path status")
 
 
+def current(value):
+    """A stand-in's credential: given as a value, or as a callable asked at each request (the
+    lab's stand-ins read the site's secrets from CONFIG_FOLDER, written after they start)."""
+    return value() if callable(value) else value
+
+
 class ServiceError(Exception):
     """An error answer: ``status`` and a JSON-able ``body``."""
 

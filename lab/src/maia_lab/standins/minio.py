@@ -30,7 +30,7 @@ import json
 import re
 from urllib.parse import quote
 
-from .https_service import HttpsServiceStandin, ServiceError
+from .https_service import HttpsServiceStandin, ServiceError, current
 
 REGION = "us-east-1"
 ADMIN_PREFIX = "/minio/admin/v3/"
@@ -83,7 +83,7 @@ class MinioStandin(HttpsServiceStandin):
         if not match:
             raise error(403, "AccessDenied", "Access Denied.")
         access_key, day, region, service, signed, signature = match.groups()
-        creds = self._credentials() if callable(self._credentials) else self._credentials
+        creds = current(self._credentials)
         if access_key not in creds:
             raise error(403, "InvalidAccessKeyId", "The Access Key Id you provided does not exist in our records.")
         if region != REGION or service != "s3":

@@ -27,7 +27,7 @@ import secrets as _secrets
 
 import yaml
 
-from .https_service import HttpsServiceStandin, ServiceError
+from .https_service import HttpsServiceStandin, ServiceError, current
 
 SETTINGS = {"eula-agreed": "", "first-login": "true", "telemetry-opt": "prompt", "server-url": ""}
 
@@ -98,7 +98,7 @@ class RancherStandin(HttpsServiceStandin):
 
     def _login(self, request):
         body = self.json_body(request)
-        expected = self._password() if callable(self._password) else self._password
+        expected = current(self._password)
         if not (isinstance(body, dict) and body.get("username") == "admin" and isinstance(body.get("password"), str)
                 and hmac.compare_digest(body["password"].encode(), str(expected).encode())):
             raise ServiceError(401, {"type": "error", "status": 401, "code": "Unauthorized",
