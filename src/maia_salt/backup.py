@@ -1,7 +1,8 @@
 """``maia backup`` and ``maia restore``: one encrypted archive of a site.
 
 What the archive holds: the cluster's datastore snapshot and CA (certificate and key), taken on the
-control plane by ``maia_datastore.snapshot`` (MicroK8s ``dbctl backup``) and handed over sealed to
+control plane by ``maia_datastore.snapshot`` (MicroK8s ``dbctl backup``; k3s: its SQLite datastore or etcd
+snapshot, token and CAs) and handed over sealed to
 this process's one-time key (:mod:`maia_salt.sealed`), under ``cluster/``; and every file of CONFIG_FOLDER (env.json with its secrets, the cluster YAML,
 the registry credentials, the realm, the CIFS key pair, inventory.yaml, ...) with its mode, and
 the exported kubeconfig and cluster CA (``<CLUSTER_NAME>-kubeconfig.yaml``, ``ca.crt``) as

@@ -64,7 +64,7 @@ def _or_exit_2(action, *args):
 def backup(config_folder, output, passphrase_file, salt_config, ssh, config_only):
     """Write one encrypted archive of the site: CONFIG_FOLDER with its secrets, the exported
     kubeconfig and CA, and the control plane's datastore snapshot and cluster CA key (MicroK8s
-    dbctl backup). AES-256-GCM, key from the passphrase through scrypt."""
+    dbctl backup; k3s: its datastore, token and CAs). AES-256-GCM, key from the passphrase through scrypt."""
     from .backup import backup as write_backup
     from .backup import control_plane, fetch_cluster
     from .install import master_opts

@@ -8,10 +8,14 @@ arguments in the ``k3s.io/node-args`` annotation as k3s does, in the Kubernetes 
 stand-in. With MAIA_E2E_KUBECONFIG the API side is that real cluster (the stand-in-only
 checks of the Node and the restarts then read the stand-in's own state).
 """
+import base64
+import io
 import json
 import os
+import sqlite3
 import stat
 import sys
+import tarfile
 
 import pytest
 import yaml
@@ -173,6 +177,32 @@ def test_a_proxy_reaches_the_k3s_service_and_restarts_it_once(k3s):
     rc, data, _ = k3s.apply()
     assert changed_ids(data) == {"maia-k8s-k3s-proxy-environment", "maia-k8s-k3s-running"}
     assert not env_file.exists() and k3s.k3s.state()["restarts"] == restarts + 2
+
+
+def test_the_datastore_snapshot_holds_the_sqlite_datastore_token_and_ca_k3s_keeps(k3s, tmp_path):
+    """maia_datastore.snapshot through salt-call, as `maia backup` asks it, on what the k3s stand-in's
+    starts left in its data dir: its SQLite datastore (one revision of the Node's key per start),
+    its token and its server CA, handed over sealed to the caller's key."""
+    from maia_salt import sealed
+
+    private, public = sealed.keypair()
+    rc, data, proc = k3s.salt_call("maia_datastore.snapshot", *sealed.call_args({"recipient": public}))
+    assert rc == 0 and set(data) == {"epk", "nonce", "sealed"}, proc.stdout[-2000:] + proc.stderr[-2000:]
+    payload = json.loads(sealed.open_bundle(private, data))
+    files = {name: base64.b64decode(value) for name, value in payload["files"].items()}
+    with tarfile.open(fileobj=io.BytesIO(files["datastore.tar.gz"]), mode="r:gz") as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    server = k3s.k3s.host_path(k3s.k3s.paths["data_dir"]) / "server"
+    state = k3s.k3s.state()
+    assert payload["distribution"] == "k3s"
+    assert members["server/token"] == (server / "token").read_bytes()
+    assert files["ca.crt"].decode() == members["server/tls/server-ca.crt"].decode() == state["ca"]["crt"]
+    assert files["ca.key"].decode() == state["ca"]["key"]
+    copy = tmp_path / "state.db"
+    copy.write_bytes(members["server/db/state.db"])
+    keys = [row[0] for row in sqlite3.connect(copy).execute("SELECT name FROM kine ORDER BY id")]
+    node = state["settings_at_start"]["node-name"]
+    assert keys == [f"/registry/minions/{node}"] * state["starts"], (state["starts"], state["restarts"])
 
 
 def test_no_secret_in_output_or_log(k3s):

@@ -13,7 +13,6 @@ MAP_START, MAP_END = "<!-- tests-map: start -->", "<!-- tests-map: end -->"
 
 # tested only through other modules' tests, with no test file that names them (yet)
 NOT_YET = {
-    "_modules/maia_datastore.py",
     "_modules/maia_extmods.py",
     "_utils/maia_argocd_api.py",
     "_utils/maia_argocd_objects.py",

@@ -16,16 +16,22 @@ Emulated, as k3s and systemd answer them:
   systemctl daemon-reload | is-enabled UNIT | is-active UNIT | enable|disable|start|stop|restart UNIT
 A start reads the settings file (`config.yaml`, the real file's format), writes the
 server CA (`<data-dir>/server/tls/server-ca.crt`, `.key`) and the admin kubeconfig
-(`<config-dir>/k3s.yaml`, the Kubernetes API stand-in's), and registers the Node in
+(`<config-dir>/k3s.yaml`, the Kubernetes API stand-in's), keeps what a single k3s server keeps
+in its data dir: the server token (`server/token`, made on the first start) and its datastore,
+a real SQLite database in kine's layout (`server/db/state.db`, write-ahead log on, as kine opens
+it; each start writes the Node's key there), and registers the Node in
 the API stand-in with what k3s puts there: the control-plane/master labels and the
 annotation `k3s.io/node-args` (the server's arguments, settings file included, as a
 JSON list), so the tests see the OIDC flags and the disabled Traefik on the cluster.
 Every call is appended to `calls.jsonl` beside the state file.
 """
+import hashlib
 import json
 import os
+import secrets
 import signal
 import socket
+import sqlite3
 import ssl
 import sys
 import time
@@ -108,6 +114,32 @@ def notify_ready():
         sock.sendall(b"READY=1")
 
 
+KINE_TABLE = """CREATE TABLE IF NOT EXISTS kine (id INTEGER PRIMARY KEY AUTOINCREMENT, name INTEGER,
+    created INTEGER, deleted INTEGER, create_revision INTEGER, prev_revision INTEGER, lease INTEGER,
+    value BLOB, old_value BLOB)"""
+
+
+def keep_datastore(state, server, node):
+    """The server token (first start only, in k3s' `K10<CA hash>::server:<secret>` form) and the
+    SQLite datastore, where this start writes the Node's key as a new revision."""
+    token = os.path.join(server, "token")
+    if not os.path.exists(token):
+        ca_hash = hashlib.sha256(state["ca"]["crt"].encode()).hexdigest()
+        write(token, f"K10{ca_hash}::server:{secrets.token_hex(16)}\n", 0o600)
+    os.makedirs(os.path.join(server, "db"), mode=0o700, exist_ok=True)
+    db = sqlite3.connect(os.path.join(server, "db", "state.db"))
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(KINE_TABLE)
+        key = f"/registry/minions/{node}"
+        with db:
+            db.execute("INSERT INTO kine (name, created, deleted, create_revision, prev_revision, lease, value, "
+                       "old_value) VALUES (?, 0, 0, 0, 0, 0, ?, NULL)",
+                       (key, json.dumps({"kind": "Node", "metadata": {"name": node}}).encode()))
+    finally:
+        db.close()
+
+
 def start(state):
     """What the k3s server does when it starts (for this stand-in)."""
     paths = state["paths"]
@@ -119,6 +151,7 @@ def start(state):
     write(os.path.join(tls, "server-ca.key"), state["ca"]["key"], 0o600)
     write(os.path.join(paths["config_dir"], "k3s.yaml"), state["kubeconfig"],
           int(str(settings.get("write-kubeconfig-mode") or "0600"), 8))
+    keep_datastore(state, os.path.join(paths["data_dir"], "server"), settings.get("node-name") or state["hostname"])
     register_node(state, settings)
     state.update(active=True, settings_at_start=settings)
     state["starts"] = state.get("starts", 0) + 1
