@@ -5,12 +5,18 @@ STAND-INS: ``maia_lab.standins.kube_api`` for the kube-apiserver and
 machine, see docs/standins.md). ``MAIA_E2E_KUBECONFIG=path`` points the API side
 at a real cluster instead.
 """
+import json
 import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from k8s.harness import ManifestServer, argocd_manifest, make_site
+from support.lab import StandinTarget, target_fixture
+
+# stage 1 is not applied by the lab tests' salt-ssh runs of maia.k8s, so no UFW rules
+PILLAR = json.dumps({"maia": {"prepare": {"ufw": False}}})
 
 
 class RealCluster:
@@ -86,3 +92,32 @@ def fresh_api():
 
     with KubeApiStandin() as api:
         yield api
+
+
+class Target(StandinTarget):
+    """The control-plane host of the one-host stand-in lab that tests/k8s/test_k8s_lab*.py share."""
+
+    def __init__(self):
+        super().__init__("MAIA_LAB_TEST_K8S_NAME", "pytest-k8s")
+
+    def apply(self, test=False, sls="maia.k8s"):
+        args = ["state.apply", sls, f"pillar={PILLAR}"]
+        if test:
+            args.append("test=True")
+        return self.salt_ssh(*args)
+
+    def standin_state(self):
+        proc = self.lab.ssh(self.name, "cat /var/lib/maia-standins/microk8s/state.json")
+        return json.loads(proc.stdout)
+
+    def config_folder(self):
+        with open(os.path.join(self.config_dir, "master"), encoding="utf-8") as fh:
+            master = yaml.safe_load(fh)
+        for entry in master.get("ext_pillar") or []:
+            if "maia" in entry:
+                return Path(entry["maia"]["config_folder"])
+        raise AssertionError("no maia ext_pillar in the master config")
+
+
+# one lab for the folder: the lab tests of test_k8s_lab.py, then those of test_k8s_lab_restore.py
+target = target_fixture(Target, scope="package")

@@ -27,40 +27,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.lab import StandinTarget, target_fixture
 from support.states import changed_ids, failed
 from support.paths import BIN
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-
-PILLAR = json.dumps({"maia": {"prepare": {"ufw": False}}})
-
-
-class Target(StandinTarget):
-    def __init__(self):
-        super().__init__("MAIA_LAB_TEST_K8S_NAME", "pytest-k8s")
-
-    def apply(self, test=False):
-        args = ["state.apply", "maia.k8s", f"pillar={PILLAR}"]
-        if test:
-            args.append("test=True")
-        return self.salt_ssh(*args)
-
-    def standin_state(self):
-        proc = self.lab.ssh(self.name, "cat /var/lib/maia-standins/microk8s/state.json")
-        return json.loads(proc.stdout)
-
-    def config_folder(self):
-        with open(os.path.join(self.config_dir, "master"), encoding="utf-8") as fh:
-            master = yaml.safe_load(fh)
-        for entry in master.get("ext_pillar") or []:
-            if "maia" in entry:
-                return Path(entry["maia"]["config_folder"])
-        raise AssertionError("no maia ext_pillar in the master config")
-
-
-target = target_fixture(Target)
-
 
 @pytest.fixture(scope="module")
 def runs(target):

@@ -161,10 +161,11 @@ class StandinTarget:
             self._lock.close()
 
 
-def target_fixture(cls):
-    """A module-scoped fixture giving one ``cls()`` (a StandinTarget), closed after the module."""
+def target_fixture(cls, scope="module"):
+    """A fixture giving one ``cls()`` (a StandinTarget), closed at the end of ``scope`` (a module's,
+    or ``package`` for one lab that a test folder's modules share)."""
 
-    @pytest.fixture(scope="module")
+    @pytest.fixture(scope=scope)
     def target():
         """The host the module's salt-ssh runs go to (a one-host stand-in lab, or MAIA_E2E_TARGET)."""
         t = cls()

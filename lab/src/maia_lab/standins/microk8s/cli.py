@@ -15,13 +15,16 @@ Emulated:
   snap list [--unicode=never] [--color=never] [NAME]
   snap install NAME [--channel=C] [--classic]
   snap refresh [--hold|--unhold] NAME [--channel=C]
-  snap remove NAME [--purge]
+  snap remove NAME [--purge]         --purge: the snap's data (certs, addons, datastore) and its CA are
+                                     gone, as on a rebuilt host; the next install makes a new CA (openssl)
   microk8s status [--wait-ready] [--timeout N] [--format yaml]
   microk8s enable|disable ADDON...
   microk8s start | stop
   microk8s config
   microk8s dbctl [--debug] backup [-o NAME]   NAME.tar.gz: a real gzip tar whose datastore is this state
   microk8s dbctl [--debug] restore FILE       the state of such a file back (the kubeconfig and files stay)
+  microk8s refresh-certs CA_DIR      the CA replaced by CA_DIR's ca.crt and ca.key (MicroK8s' way to
+                                     run on a CA of one's own), then a restart
 Files laid down by `snap install microk8s` (under the state's snap_root):
   microk8s/<rev>/args/kube-apiserver, microk8s/<rev>/certs/ca.crt, ca.key,
   microk8s/current -> <rev>, microk8s/common/
@@ -30,9 +33,12 @@ import io
 import json
 import os
 import re
+import shutil
 import ssl
+import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -85,6 +91,22 @@ def lay_down_files(state):
         with open(os.path.join(rev_dir, "certs", name), "w", encoding="utf-8") as fh:
             fh.write(state["ca"][name])
         os.chmod(os.path.join(rev_dir, "certs", name), 0o600 if name.endswith("key") else 0o644)
+
+
+def new_ca():
+    """A new self-signed CA, as `snap install microk8s` makes on a host without one (openssl comes
+    with ca-certificates)."""
+    with tempfile.TemporaryDirectory() as folder:
+        crt, key = os.path.join(folder, "ca.crt"), os.path.join(folder, "ca.key")
+        proc = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+                               "-subj", "/CN=10.152.183.1", "-keyout", key, "-out", crt], capture_output=True, text=True)
+        if proc.returncode != 0:
+            fail(f"stand-in: openssl could not make the new CA: {proc.stderr.strip()}")
+        ca = {}
+        for name, path in (("ca.crt", crt), ("ca.key", key)):
+            with open(path, encoding="utf-8") as fh:
+                ca[name] = fh.read()
+    return ca
 
 
 def launch_config_addons(path):
@@ -144,6 +166,8 @@ def snap_main(argv):
                 state.setdefault("addons", {})[addon] = True
         snaps[name] = {"version": VERSION, "revision": REVISION, "channel": channel,
                        "classic": True, "held": False}
+        if not state.get("ca"):
+            state["ca"] = new_ca()
         lay_down_files(state)
         state.setdefault("addons", {}).setdefault("ha-cluster", True)
         microk8s_start(state)
@@ -175,6 +199,9 @@ def snap_main(argv):
             return 0
         del snaps[name]
         state["running"] = False
+        if opts.get("purge"):
+            shutil.rmtree(snap_dir(state), ignore_errors=True)
+            state.update(addons={}, ca=None)
         save(state)
         print(f"{name} removed")
         return 0
@@ -264,6 +291,24 @@ def dbctl(state, argv):
     return 1
 
 
+def refresh_certs(state, ca_dir):
+    """`microk8s refresh-certs CA_DIR`: the CA of CA_DIR (ca.crt, ca.key) in place of this one."""
+    ca = {}
+    for name in ("ca.crt", "ca.key"):
+        try:
+            with open(os.path.join(ca_dir, name), encoding="utf-8") as fh:
+                ca[name] = fh.read()
+        except OSError as exc:
+            fail(f"{ca_dir} must hold ca.crt and ca.key: {exc}")
+    state["ca"] = ca
+    lay_down_files(state)
+    state["restarts"] = state.get("restarts", 0) + 1
+    save(state)
+    print(f"Taking a backup of the current certificates under {snap_dir(state)}/current/certs-backup/\n"
+          "Installing the CA of " + ca_dir + "\nRestarting MicroK8s")
+    return 0
+
+
 def microk8s_main(argv):
     state = load()
     if "microk8s" not in state.get("snaps", {}):
@@ -321,6 +366,8 @@ def microk8s_main(argv):
         return 0
     if cmd == "dbctl":
         return dbctl(state, rest)
+    if cmd == "refresh-certs" and len(rest) == 1 and not rest[0].startswith("-"):
+        return refresh_certs(state, rest[0])
     fail(f"'{cmd}' is not a MicroK8s command known to the stand-in")
     return 1
 
