@@ -116,7 +116,7 @@ def _k3s_paths():
     return {key: _pillar(f"maia:k8s:k3s:paths:{key}") or default for key, default in K3S_DEFAULTS.items()}
 
 
-def k3s_datastore(settings, data_dir):
+def _k3s_datastore(settings, data_dir):
     """Which datastore a k3s server with these ``settings`` (its config.yaml) runs: ``sqlite``
     (a single server's default), ``etcd`` (``cluster-init``, joining a ``server``, or an etcd
     data folder already there, which k3s keeps using) or ``external`` (``datastore-endpoint``)."""
@@ -128,7 +128,7 @@ def k3s_datastore(settings, data_dir):
     return "sqlite"
 
 
-def sqlite_copy(database, target):
+def _sqlite_copy(database, target):
     """A consistent copy of the live SQLite ``database`` as ``target``, through SQLite's online
     backup API (committed transactions only, the write-ahead log's included), checked."""
     source = sqlite3.connect(database, timeout=60)
@@ -180,7 +180,7 @@ def _k3s_snapshot(folder):
     _required([os.path.join(server, "token"), ca_cert, ca_key],
               "k3s has not started here yet; apply maia.k8s on this host first")
     settings = __salt__["maia_k8s_dist.settings_read"](os.path.join(paths["config_dir"], "config.yaml"))
-    kind = k3s_datastore(settings, data_dir)
+    kind = _k3s_datastore(settings, data_dir)
     if kind == "external":
         raise CommandExecutionError("k3s keeps its datastore in an external database (datastore-endpoint): back that "
                                     "database up with its own tools, then run maia backup --config-only")
@@ -188,7 +188,7 @@ def _k3s_snapshot(folder):
     if kind == "sqlite":
         database = os.path.join(server, "db", "state.db")
         _required([database], "k3s runs no SQLite datastore at the expected place")
-        members["server/db/state.db"] = sqlite_copy(database, os.path.join(folder, "state.db"))
+        members["server/db/state.db"] = _sqlite_copy(database, os.path.join(folder, "state.db"))
     else:
         name, content = _k3s_etcd_snapshot(paths["bin"], data_dir, folder)
         members[f"server/db/snapshots/{name}"] = content

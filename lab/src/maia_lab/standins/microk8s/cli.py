@@ -304,8 +304,7 @@ def refresh_certs(state, ca_dir):
     lay_down_files(state)
     state["restarts"] = state.get("restarts", 0) + 1
     save(state)
-    print(f"Taking a backup of the current certificates under {snap_dir(state)}/current/certs-backup/\n"
-          "Installing the CA of " + ca_dir + "\nRestarting MicroK8s")
+    print(f"The CA certificates have been replaced by those of {ca_dir}. MicroK8s restarted.")
     return 0
 
 
