@@ -7,7 +7,8 @@
   worker together, in collection order: a folder's labs come up once, in that worker, and a later
   test still finds the lab an earlier one converged (no lab is shared across folders: the e2e
   lab is the ``tests/e2e`` package's, ``lab``/``lab_minions`` are used in ``tests/lab`` only, the
-  others are per module). These lab scopes are handed out first, the one with the most tests
+  others are per module, but ``tests/k8s`` shares one among its modules). These lab scopes are
+  handed out first, the one with the most tests
   (``tests/e2e``, the longest) first, so both workers start on a lab folder and the other tests
   go module by module to whichever worker is free. Without xdist nothing changes (one process,
   collection order).
