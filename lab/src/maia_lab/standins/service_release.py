@@ -46,6 +46,18 @@ class Distribution:
         return f"var/lib/maia-standins/{self.name}/state.json"
 
 
+_HERE = Path(__file__).parent
+UNIT_DIR = "/etc/systemd/system"
+DISTRIBUTIONS = {
+    "k3s": Distribution("k3s", _HERE / "k3s" / "cli.py", {"bin": "/usr/local/bin/k3s", "config_dir": "/etc/rancher/k3s",
+                                                         "data_dir": "/var/lib/rancher/k3s", "unit_dir": UNIT_DIR},
+                        "config.yaml"),
+    "k0s": Distribution("k0s", _HERE / "k0s" / "cli.py", {"bin": "/usr/local/bin/k0s", "config_dir": "/etc/k0s",
+                                                         "data_dir": "/var/lib/k0s", "unit_dir": UNIT_DIR},
+                        "k0s.yaml"),
+}
+
+
 def install(
     dist: Distribution,
     kubeconfig_text: str,

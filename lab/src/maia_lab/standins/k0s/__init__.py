@@ -11,16 +11,8 @@ the files k0s writes and registers the Node in the Kubernetes API stand-in (see 
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
-from ..service_release import Distribution
+from ..service_release import DISTRIBUTIONS
 from ..service_release import install as _install
 
-K0S = Distribution(
-    name="k0s",
-    cli_source=Path(__file__).with_name("cli.py"),
-    paths={"bin": "/usr/local/bin/k0s", "config_dir": "/etc/k0s", "data_dir": "/var/lib/k0s",
-           "unit_dir": "/etc/systemd/system"},
-    config_name="k0s.yaml",
-)
-install = partial(_install, K0S)
+install = partial(_install, DISTRIBUTIONS["k0s"])

@@ -11,16 +11,8 @@ writes the files k3s writes and registers the Node in the Kubernetes API stand-i
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
-from ..service_release import Distribution
+from ..service_release import DISTRIBUTIONS
 from ..service_release import install as _install
 
-K3S = Distribution(
-    name="k3s",
-    cli_source=Path(__file__).with_name("cli.py"),
-    paths={"bin": "/usr/local/bin/k3s", "config_dir": "/etc/rancher/k3s", "data_dir": "/var/lib/rancher/k3s",
-           "unit_dir": "/etc/systemd/system"},
-    config_name="config.yaml",
-)
-install = partial(_install, K3S)
+install = partial(_install, DISTRIBUTIONS["k3s"])
