@@ -106,6 +106,20 @@ def test_node_export_and_ca_secret_from_k0s_pki(k0s, kube_api):
     assert key not in text and token not in text
 
 
+def test_clean_stops_k0s_and_removes_what_the_install_wrote(k0s, kube_api):
+    """maia.k8s.clean (last: it takes the module's site apart): the OIDC arguments leave k0s.yaml
+    first, then k0scontroller is stopped and disabled and its binary, unit, settings, data and the
+    kubeconfig files are removed."""
+    rc, data, proc = k0s.apply(sls="maia.k8s.clean")
+    assert rc == 0 and failed(data) == {}, proc.stdout[-2000:]
+    state = k0s.k0s.state()
+    assert (state["active"], state["enabled"]) == (False, False)
+    for path in ("usr/local/bin/k0s", "etc/systemd/system/k0scontroller.service", "etc/k0s/k0s.yaml", "var/lib/k0s",
+                 "config/maia-test-kubeconfig.yaml", "config/ca.crt"):
+        assert not (k0s.root / path).exists(), path
+    assert kube_api.get_object("v1", "Secret", "kubernetes-ca", "cert-manager") is None
+
+
 def test_a_unit_installed_without_the_settings_file_is_installed_again(tmp_path, fresh_api, release_server):
     """The collection's weakness: `k0s install controller --single` without --config, so k0s never
     reads k0s.yaml. maia-salt writes the unit again with --config (--force) and restarts k0s once,
