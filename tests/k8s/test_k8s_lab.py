@@ -175,8 +175,9 @@ def test_a_control_plane_returning_an_exec_kubeconfig_runs_nothing_here(runs, ta
 # ArgoCD manifest; the host's own systemd runs the unit maia-salt writes (Type=notify: the stand-in
 # answers READY=1). Run after the MicroK8s tests above on the same host and API stand-in (no new lab):
 # the site is switched to k3s in its cluster YAML, as a site admin does, and all four stages run.
-# (dashboard: stage 4's second job, the admin Applications with Rancher's token, docs/admin.md)
-K3S_STAGES = ("prepare", "k8s", "core", "admin", "dashboard")
+# (rancher: orch.maia's Rancher step, a row of its own; dashboard: stage 4's second job, the admin
+# Applications with Rancher's token, docs/admin.md)
+K3S_STAGES = ("prepare", "k8s", "core", "admin", "rancher", "dashboard")
 
 
 def install_distribution(target, name):
