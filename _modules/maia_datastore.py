@@ -21,7 +21,13 @@ What is handed over, as ``datastore.tar.gz``, ``ca.crt`` and ``ca.key``:
 Everything is taken in a private temporary folder that is removed afterwards. All of it is
 secret (the datastore holds the cluster's Secrets), so the return is ``maia_seal.seal``'s
 ciphertext for the caller's X25519 public key: the job return, the master's job cache and the
-logs hold nothing else. rke2 and k0s are refused, by name, for now.
+logs hold nothing else.
+
+- k0s: its own ``k0s backup --save-path DIR --data-dir DATA_DIR`` (one
+  ``k0s_backup_<timestamp>.tar.gz``: the datastore, the PKI and the node config, which ``k0s
+  restore`` takes back before k0s first starts), and the cluster CA of ``<data dir>/pki``.
+
+rke2 is refused, by name, until stage 2 installs it.
 
 CLI example (the caller holds the private key; ``maia backup`` does this)::
 
@@ -50,6 +56,7 @@ K3S_DEFAULTS = {"bin": "/usr/local/bin/k3s", "config_dir": "/etc/rancher/k3s", "
 # signs the service-account tokens (the leaf certificates it makes again from them)
 K3S_TLS_KEPT = ("*-ca.crt", "*-ca.key", "service.key")
 K3S_SNAPSHOT_NAME = "maia-datastore"
+K0S_DEFAULTS = {"bin": "/usr/local/bin/k0s", "data_dir": "/var/lib/k0s"}
 
 
 def __virtual__():
@@ -112,8 +119,12 @@ def _microk8s_snapshot(folder):
 # ------------------------------------------------------------------ k3s
 
 
+def _paths(distribution, defaults):
+    return {key: _pillar(f"maia:k8s:{distribution}:paths:{key}") or default for key, default in defaults.items()}
+
+
 def _k3s_paths():
-    return {key: _pillar(f"maia:k8s:k3s:paths:{key}") or default for key, default in K3S_DEFAULTS.items()}
+    return _paths("k3s", K3S_DEFAULTS)
 
 
 def _k3s_datastore(settings, data_dir):
@@ -195,7 +206,24 @@ def _k3s_snapshot(folder):
     return {"datastore.tar.gz": _tar(members), "ca.crt": _read(ca_cert), "ca.key": _read(ca_key)}
 
 
-SNAPSHOTS = {"microk8s": _microk8s_snapshot, "k3s": _k3s_snapshot}
+# ------------------------------------------------------------------ k0s
+
+
+def _k0s_snapshot(folder):
+    paths = _paths("k0s", K0S_DEFAULTS)
+    ca_cert, ca_key = (os.path.join(paths["data_dir"], "pki", f"ca.{ext}") for ext in ("crt", "key"))
+    _required([ca_cert, ca_key], "k0s has not started here yet; apply maia.k8s on this host first")
+    target = os.path.join(folder, "k0s-backup")
+    os.mkdir(target, 0o700)
+    _run([paths["bin"], "backup", f"--save-path={target}", f"--data-dir={paths['data_dir']}"], folder)
+    written = [n for n in os.listdir(target) if n.startswith("k0s_backup_") and n.endswith(".tar.gz")]
+    if len(written) != 1:
+        raise CommandExecutionError(f"'{paths['bin']} backup' wrote {len(written)} archives in {target}, not one")
+    return {"datastore.tar.gz": _read(os.path.join(target, written[0])), "ca.crt": _read(ca_cert),
+            "ca.key": _read(ca_key)}
+
+
+SNAPSHOTS = {"microk8s": _microk8s_snapshot, "k3s": _k3s_snapshot, "k0s": _k0s_snapshot}
 
 
 def snapshot(recipient, distribution=None):
@@ -215,8 +243,8 @@ def snapshot(recipient, distribution=None):
     take = SNAPSHOTS.get(distribution)
     if take is None:
         raise CommandExecutionError(
-            f"a datastore snapshot of {distribution} is not supported yet (MicroK8s and k3s only): take it with the "
-            "distribution's tool (rke2 etcd-snapshot save, k0s backup), or run maia backup --config-only")
+            f"a datastore snapshot of {distribution} is not supported yet (MicroK8s, k3s and k0s only): take it with "
+            "the distribution's tool (rke2 etcd-snapshot save), or run maia backup --config-only")
     with tempfile.TemporaryDirectory(prefix="maia-datastore-") as folder:
         os.chmod(folder, 0o700)
         files = take(folder)

@@ -11,10 +11,13 @@ With ``MAIA_E2E_KUBECONFIG`` set, the API side is that real cluster instead
 """
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
+import io
 import json
 import subprocess
+import tarfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,3 +168,18 @@ def make_site(root: Path, api_kubeconfig_text: str, manifest_url: str, pillar: d
     return site
 
 
+
+
+def sealed_snapshot(site):
+    """maia_datastore.snapshot through the site's salt-call, as `maia backup` asks it, opened with
+    the one-time key: (payload, {file name: bytes}, {datastore.tar.gz member: bytes}, process)."""
+    from maia_salt import sealed
+
+    private, public = sealed.keypair()
+    rc, data, proc = site.salt_call("maia_datastore.snapshot", *sealed.call_args({"recipient": public}))
+    assert rc == 0 and set(data) == {"epk", "nonce", "sealed"}, proc.stdout[-2000:] + proc.stderr[-2000:]
+    payload = json.loads(sealed.open_bundle(private, data))
+    files = {name: base64.b64decode(value) for name, value in payload["files"].items()}
+    with tarfile.open(fileobj=io.BytesIO(files["datastore.tar.gz"]), mode="r:gz") as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    return payload, files, members, proc

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from k8s.conftest import site_for
-from k8s.harness import changed_ids, failed
+from k8s.harness import changed_ids, failed, sealed_snapshot
 from maia_lab.standins import k0s as k0s_standin
 
 OIDC_ARGS = ["--oidc-client-id=maia", "--oidc-groups-claim=groups",
@@ -104,6 +104,20 @@ def test_node_export_and_ca_secret_from_k0s_pki(k0s, kube_api):
     token = k0s.k0s.state()["api"]["token"]
     text = "".join(p.stdout + p.stderr for p in k0s.runs) + k0s.log_text()
     assert key not in text and token not in text
+
+
+def test_the_datastore_snapshot_is_k0s_backups_archive_with_the_ca(k0s):
+    """maia_datastore.snapshot through salt-call, as `maia backup` asks it: `k0s backup` of the
+    stand-in's running controller (a real gzip tar of its pki/ and the node config it started
+    with), and the CA of <data dir>/pki, handed over sealed to the caller's key only."""
+    payload, files, members, proc = sealed_snapshot(k0s)
+    state = k0s.k0s.state()
+    assert payload["distribution"] == "k0s"
+    assert files["ca.crt"].decode() == members["pki/ca.crt"].decode() == state["ca"]["crt"]
+    assert files["ca.key"].decode() == state["ca"]["key"]
+    assert yaml.safe_load(members["k0s.yaml"]) == state["settings_at_start"]
+    assert [c["args"][1] for c in k0s.k0s.calls() if c["args"][:1] == ["backup"]][-1].startswith("--save-path=")
+    assert state["ca"]["key"].splitlines()[1] not in proc.stdout + proc.stderr
 
 
 def test_clean_stops_k0s_and_removes_what_the_install_wrote(k0s, kube_api):

@@ -8,20 +8,17 @@ arguments in the ``k3s.io/node-args`` annotation as k3s does, in the Kubernetes 
 stand-in. With MAIA_E2E_KUBECONFIG the API side is that real cluster (the stand-in-only
 checks of the Node and the restarts then read the stand-in's own state).
 """
-import base64
-import io
 import json
 import os
 import sqlite3
 import stat
 import sys
-import tarfile
 
 import pytest
 import yaml
 
 from k8s.conftest import site_for
-from k8s.harness import changed_ids, failed
+from k8s.harness import changed_ids, failed, sealed_snapshot
 from maia_lab.standins import k3s as k3s_standin
 
 OIDC_ARGS = [
@@ -183,15 +180,7 @@ def test_the_datastore_snapshot_holds_the_sqlite_datastore_token_and_ca_k3s_keep
     """maia_datastore.snapshot through salt-call, as `maia backup` asks it, on what the k3s stand-in's
     starts left in its data dir: its SQLite datastore (one revision of the Node's key per start),
     its token and its server CA, handed over sealed to the caller's key."""
-    from maia_salt import sealed
-
-    private, public = sealed.keypair()
-    rc, data, proc = k3s.salt_call("maia_datastore.snapshot", *sealed.call_args({"recipient": public}))
-    assert rc == 0 and set(data) == {"epk", "nonce", "sealed"}, proc.stdout[-2000:] + proc.stderr[-2000:]
-    payload = json.loads(sealed.open_bundle(private, data))
-    files = {name: base64.b64decode(value) for name, value in payload["files"].items()}
-    with tarfile.open(fileobj=io.BytesIO(files["datastore.tar.gz"]), mode="r:gz") as tar:
-        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    payload, files, members, _proc = sealed_snapshot(k3s)
     server = k3s.k3s.host_path(k3s.k3s.paths["data_dir"]) / "server"
     state = k3s.k3s.state()
     assert payload["distribution"] == "k3s"

@@ -137,7 +137,7 @@ def test_no_token_means_k3s_never_started_here(k3s_host):
         take(module(k3s_host))
 
 
-@pytest.mark.parametrize("distribution", ["rke2", "k0s"])
+@pytest.mark.parametrize("distribution", ["rke2"])
 def test_other_distributions_are_refused_by_name(k3s_host, distribution):
     with pytest.raises(CommandExecutionError, match=f"snapshot of {distribution} is not supported yet"):
         take(module(k3s_host, distribution))

@@ -17,6 +17,9 @@ Emulated, as k0s and systemd answer them:
         no YAML mapping is refused before anything is written
   k0s controller --config=FILE ...   the service's ExecStart: starts, runs until SIGTERM
   k0s kubectl [--kubeconfig FILE] get nodes [--no-headers]
+  k0s backup --save-path DIR [--data-dir DIR]
+        a running controller's archive DIR/k0s_backup_<UTC time>.tar.gz (a real gzip tar): its
+        pki/ and the node config it started with as k0s.yaml (the real one adds the datastore)
   systemctl daemon-reload | is-enabled UNIT | is-active UNIT | enable|disable|start|stop|restart UNIT
 A start reads the settings file the unit's ExecStart names (none: k0s' defaults, as the
 real k0s does), writes the cluster CA (`<data-dir>/pki/ca.crt`, `.key`) and the admin
@@ -28,6 +31,8 @@ Every call is appended to `calls.jsonl` beside the state file.
 import os
 import subprocess
 import sys
+import tarfile
+import time
 
 from maia_lab.standins.hostcli import fail, load, save  # the installer puts hostcli.py here
 from maia_lab.standins.servicecli import dispatch, kubectl_get_nodes, read_settings, register_node, serve, write
@@ -106,6 +111,23 @@ def start(state, argv=None):
     state["starts"] = state.get("starts", 0) + 1
 
 
+def backup(state, argv):
+    given = flags(argv)
+    if not state.get("active"):
+        fail("failed to create backup: k0s controller is not running")
+    if "save-path" not in given or not os.path.isdir(given["save-path"]):
+        fail("failed to create backup: --save-path must be an existing folder")
+    pki = os.path.join(given.get("data-dir") or "/var/lib/k0s", "pki")
+    name = os.path.join(given["save-path"], time.strftime("k0s_backup_%Y-%m-%dT%H_%M_%SZ.tar.gz", time.gmtime()))
+    config = (state.get("args_at_start") or {}).get("config")  # the node config the controller started with
+    with tarfile.open(name, "w:gz") as tar:
+        for entry in sorted(os.listdir(pki)):
+            tar.add(os.path.join(pki, entry), arcname=f"pki/{entry}")
+        if config and os.path.isfile(config):
+            tar.add(config, arcname="k0s.yaml")
+    return 0
+
+
 def k0s_main(argv):
     if argv[:1] in (["version"], ["--version"]):
         print(f"{VERSION} (stand-in)")
@@ -113,6 +135,8 @@ def k0s_main(argv):
     state = load()
     if argv[:2] == ["install", "controller"]:
         return install_controller(state, argv[2:])
+    if argv[:1] == ["backup"]:
+        return backup(state, argv[1:])
     if argv[:1] == ["controller"]:  # ExecStart under a real systemd
         serve(start, argv[1:])
     done = kubectl_get_nodes(state, argv, state["hostname"], "control-plane", VERSION)
