@@ -109,6 +109,7 @@ def test_first_run_with_test_true_predicts_and_changes_nothing(site, cluster):
     rc, data = site.apply(test=True)
     assert rc == 0, failures(data)
     predicted = {v["__id__"] for v in data.values() if v["result"] is None}
+    site.predicted = predicted  # the first run must change exactly these
     assert {"maia-admin-namespaces-present", "maia-admin-secret-maia-ca-present",
             "maia-admin-argocd-project-present"} <= predicted
     assert {f"maia-admin-app-{c}-present" for c in ADMIN_APPS} <= predicted
@@ -123,6 +124,8 @@ def test_first_run_with_test_true_predicts_and_changes_nothing(site, cluster):
 def test_first_run_creates_the_layer_and_waits_healthy(site, cluster):
     rc, data = site.apply()
     assert rc == 0, failures(data)
+    # test=True predicted exactly what the first run changed (the previous test's dry run)
+    assert changed(data) == site.predicted, changed(data) ^ site.predicted
     expected = site.expected()
     for namespace in expected["namespaces"]:
         assert cluster.get("v1", "Namespace", namespace), namespace
