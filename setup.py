@@ -1,7 +1,7 @@
 """maia-salt: install the MAIA platform with Salt.
 
 The master-side Salt code at the top of the repository (``_pillar``, ``_runners``,
-``_wrapper``) is shipped inside the ``maia_salt`` package and announced to Salt
+``_wrapper``, ``_orch_states``) is shipped inside the ``maia_salt`` package and announced to Salt
 through the ``salt.loader`` entry point (see ``maia_salt.loader``). The code that
 runs on the hosts (``_modules``, ``_states``, ``_grains``, ``_utils``) is not in the package:
 it ships through the master's ``file_roots`` (``formulas/``).
@@ -12,6 +12,7 @@ SALT_EXTENSION_DIRS = {
     "maia_salt.salt_ext.pillar": "_pillar",
     "maia_salt.salt_ext.runners": "_runners",
     "maia_salt.salt_ext.wrapper": "_wrapper",
+    "maia_salt.salt_ext.states": "_orch_states",
 }
 
 setup(

@@ -22,6 +22,8 @@ __virtualname__ = "maia_drift"
 CONTROL_PLANE_STAGES = ("k8s", "core", "admin")
 DEFAULT_TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"  # Debian's prometheus-node-exporter's folder
 METRIC_FILE = "maia_drift.prom"
+BUSY_WAIT = 300  # seconds a check waits for another state run on this host (an install, a heal) to end
+BUSY_POLL = 5
 
 
 def __virtual__():
@@ -37,6 +39,23 @@ def stages():
     ran = ["prepare"] + (list(CONTROL_PLANE_STAGES) if "control-plane" in (_pillar("maia:roles") or []) else [])
     wanted = _pillar("maia:drift:stages")
     return [stage for stage in ran if not wanted or stage in wanted]
+
+
+def _busy(ret):
+    """Salt's answer when another state run holds this host: a list of 'is running as PID' lines."""
+    return isinstance(ret, list) and bool(ret) and all("is running as PID" in str(line) for line in ret)
+
+
+def _apply_test(stage, busy_wait):
+    """``state.sls maia.<stage>`` with ``test=True``; while another state run holds the host (a
+    check fired during an install), wait for it to end, up to ``busy_wait`` seconds, so that the
+    check reports the host as that run left it rather than a refusal."""
+    deadline = time.monotonic() + busy_wait
+    while True:
+        ret = __salt__["state.sls"](f"maia.{stage}", test=True, queue=False)
+        if not _busy(ret) or time.monotonic() >= deadline:
+            return ret
+        time.sleep(BUSY_POLL)
 
 
 def _stage_result(ret):
@@ -93,10 +112,12 @@ def write_metrics(result, textfile_dir=None):
     return os.path.join(folder, METRIC_FILE)
 
 
-def check(textfile_dir=None):
+def check(textfile_dir=None, busy_wait=BUSY_WAIT):
     """
     This host's stages with ``test=True``: ``{"checked", "drifted", "stages": {stage: {"states",
     "drifted": [state ids], "error"}}, "metrics"}``. Changes nothing on the host but the metric file.
+    A stage that finds another state run on the host waits up to ``busy_wait`` seconds for it;
+    after that the stage's error is Salt's 'is running' line.
 
     CLI Example:
 
@@ -106,8 +127,7 @@ def check(textfile_dir=None):
     """
     result = {"stages": {}}
     for stage in stages():
-        ret = __salt__["state.sls"](f"maia.{stage}", test=True, queue=False)
-        result["stages"][stage] = _stage_result(ret)
+        result["stages"][stage] = _stage_result(_apply_test(stage, float(busy_wait)))
     result["checked"] = time.time()
     result["drifted"] = sum(len(r["drifted"]) for r in result["stages"].values())
     try:

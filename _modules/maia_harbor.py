@@ -3,18 +3,29 @@
 The collection's ``configure_oidc_authentication`` role PUTs the settings with ``curl -k`` and the
 chart's default admin password on every run; this module reads them first (``GET``, as Harbor's
 admin) and PUTs only the keys that differ, with Harbor's admin password of the site
-(``harbor_admin_password``). Harbor never returns ``oidc_client_secret``: it is sent with the
-first change of the OIDC settings (and with any later change of them), so a client secret
-changed on its own is not seen (docs/admin.md).
+(``harbor_admin_password``). Harbor never returns ``oidc_client_secret``, so the module keeps a
+record of what it sent: a salted PBKDF2 fingerprint of each secret, per Harbor, in
+``<cachedir>/maia/harbor-secrets.json`` (0600; never the secret itself). A secret whose
+fingerprint differs from the record (a changed ``keycloak_client_secret``, or no record yet) is
+sent again, with no other key needed to change (docs/admin.md, C6).
 
 ``settings`` is built by ``maia_salt.admin.services.harbor``; Harbor is reached as
 ``_utils/maia_service_endpoint.py`` says. CLI: ``salt-call maia_harbor.plan '<settings as JSON>'``.
 """
 
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import tempfile
+
 import maia_error_kinds
 import maia_service_endpoint
 
 API = "/api/v2.0/configurations"
+RECORD = "harbor-secrets.json"
+ITERATIONS = 100_000
 
 
 def _session(settings):
@@ -52,38 +63,106 @@ def _current(http, url):
     return {k: (v.get("value") if isinstance(v, dict) else v) for k, v in data.items()}
 
 
+def _record_path():
+    return os.path.join(__opts__.get("cachedir") or "/var/cache/salt", "maia", RECORD)
+
+
+def _read_record(base_url):
+    """The fingerprints recorded for this Harbor: ``{key: {"salt", "fingerprint"}}`` ({} when none or unreadable)."""
+    try:
+        with open(_record_path(), encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    entry = data.get(base_url) if isinstance(data, dict) else None
+    return entry if isinstance(entry, dict) else {}
+
+
+def _fingerprint(value, salt_hex):
+    return hashlib.pbkdf2_hmac("sha256", str(value).encode(), bytes.fromhex(salt_hex), ITERATIONS).hex()
+
+
+def _unsent(record, wanted, secret_keys):
+    """The secret keys whose wanted value does not match the record of what Harbor was sent."""
+    unsent = []
+    for key in secret_keys:
+        entry = record.get(key)
+        try:
+            same = isinstance(entry, dict) and hmac.compare_digest(
+                str(entry.get("fingerprint")), _fingerprint(wanted[key], str(entry.get("salt"))))
+        except ValueError:  # a salt that is not hex: the record is not ours to trust
+            same = False
+        if key in wanted and not same:
+            unsent.append(key)
+    return unsent
+
+
+def _write_record(base_url, wanted, secret_keys):
+    """Record the fingerprints of the secrets just sent (0600, written whole, then renamed)."""
+    path = _record_path()
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        data = data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        data = {}
+    entry = {}
+    for key in secret_keys:
+        if key in wanted:
+            salt_hex = secrets.token_hex(16)
+            entry[key] = {"salt": salt_hex, "fingerprint": _fingerprint(wanted[key], salt_hex)}
+    data[base_url] = entry
+    fd, tmp = tempfile.mkstemp(prefix=f".{RECORD}.", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            json.dump(data, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def _differs(current, wanted, secret_keys):
     return sorted(k for k, v in wanted.items() if k not in secret_keys and current.get(k) != v)
 
 
 def _changes(current, wanted, differs, secret_keys):
+    """The plain keys that differ as {old, new}; with them, or alone when not sent yet, the secrets masked."""
     out = {k: {"old": current.get(k), "new": wanted[k]} for k in differs}
-    if differs:
-        for key in secret_keys:
-            out[key] = {"old": "<not shown>", "new": "<masked>"}
+    for key in secret_keys:
+        out[key] = {"old": "<not shown>", "new": "<masked>"}
     return out
 
 
-def plan(settings):
-    """What ``apply`` would change: ``{key: {old, new}}`` (secrets masked), empty when Harbor is as wanted."""
-    http, url = _session(settings)
-    wanted, secret_keys = settings["configurations"], settings.get("secret_keys") or []
-    current = _current(http, url)
-    return _changes(current, wanted, _differs(current, wanted, secret_keys), secret_keys)
-
-
-def apply(settings):
-    """PUT the keys that differ (with the secrets), read again; returns the changes made."""
+def _plan(settings):
     http, url = _session(settings)
     wanted, secret_keys = settings["configurations"], settings.get("secret_keys") or []
     current = _current(http, url)
     differs = _differs(current, wanted, secret_keys)
-    if not differs:
+    unsent = _unsent(_read_record(url), wanted, secret_keys)
+    send = [k for k in secret_keys if k in wanted] if differs or unsent else []
+    return http, url, wanted, current, differs, send
+
+
+def plan(settings):
+    """What ``apply`` would change: ``{key: {old, new}}`` (secrets masked), empty when Harbor is as wanted."""
+    _http, _url, _wanted, current, differs, send = _plan(settings)
+    return _changes(current, _wanted, differs, send) if differs or send else {}
+
+
+def apply(settings):
+    """PUT the keys that differ and the secrets not sent yet, read again, record what was sent;
+    returns the changes made."""
+    http, url, wanted, current, differs, send = _plan(settings)
+    if not (differs or send):
         return {}
-    body = {k: wanted[k] for k in differs}
-    body.update({k: wanted[k] for k in secret_keys if k in wanted})
+    body = {k: wanted[k] for k in differs + send}
     _request(http, "PUT", url, "write the configurations", json=body)
-    left = _differs(_current(http, url), wanted, secret_keys)
+    left = _differs(_current(http, url), wanted, settings.get("secret_keys") or [])
     if left:
         raise maia_error_kinds.error("api", f"Harbor: still differs after the change: {', '.join(left)}")
-    return _changes(current, wanted, differs, secret_keys)
+    _write_record(url, wanted, send)
+    return _changes(current, wanted, differs, send)

@@ -1,4 +1,4 @@
-"""Kubernetes distributions that run as a systemd service (k3s today; rke2 and k0s next).
+"""Kubernetes distributions that run as a systemd service (k3s and k0s; rke2 next).
 
 Their settings file, their service and their readiness, for the ``maia.k8s.<distribution>``
 formulas. MicroK8s has its own module (``maia_microk8s``): it is a snap with its own CLI.
@@ -7,12 +7,14 @@ formulas. MicroK8s has its own module (``maia_microk8s``): it is a snap with its
 
     salt-call maia_k8s_dist.settings_read /etc/rancher/k3s/config.yaml
     salt-call maia_k8s_dist.service_status k3s
+    salt-call maia_k8s_dist.unit_exec_start /etc/systemd/system/k0scontroller.service
     salt-call maia_k8s_dist.is_ready '["/usr/local/bin/k3s", "kubectl"]'
 
 Commands are lists (no shell). ``systemctl_cmd`` and the distribution's command come from the
 formula's parameters (``maia:k8s:k3s:...``).
 """
 import os
+import shlex
 
 import salt.utils.files
 import salt.utils.yaml
@@ -111,6 +113,25 @@ def service_action(name, action, systemctl_cmd=None):
     systemctl = systemctl_cmd or SYSTEMCTL
     _run([systemctl, "daemon-reload"])
     _run([systemctl, action, name], timeout=600)
+    return True
+
+
+def unit_exec_start(path):
+    """The arguments of the ``ExecStart=`` line of the systemd unit file ``path`` (the
+    executable first); None when there is no such file or line."""
+    if not os.path.exists(path):
+        return None
+    with salt.utils.files.fopen(path, "r") as fh:
+        for line in fh:
+            if line.startswith("ExecStart="):
+                return shlex.split(line[len("ExecStart="):])
+    return None
+
+
+def unit_install(install_cmd):
+    """Run the distribution's own service installer (``k0s install controller ...``), which
+    writes its systemd unit."""
+    _run(install_cmd, timeout=300)
     return True
 
 

@@ -110,7 +110,8 @@ def local_kubeconfig(tgt=None, config_folder=None, services=None, test=False, ti
     """
     Keep Rancher's token and ``local.yaml`` in ``config_folder`` (module docstring).
     Returns ``{"token": "kept"|"replaced"|"would be replaced", "settings": {name: {old, new}},
-    "files": {path: {"sha256", "changed"}}}``.
+    "files": {path: {"sha256", "changed", "existed"}}}``; with ``test`` and a token to replace,
+    ``files`` names the two files that would be written (``{"changed": True, "existed"}``).
 
     tgt
         the control-plane host (its inventory address is where Rancher's ingress answers
@@ -139,8 +140,11 @@ def local_kubeconfig(tgt=None, config_folder=None, services=None, test=False, ti
     except rancher.RancherError as exc:
         raise SaltRunnerError(str(exc)) from None
     ret = {"token": "kept", "settings": outcome.settings, "files": {}}
+    existed = {name: Path(folder, name).exists() for name in (LOCAL_YAML, ENV_JSON)}
     if outcome.token_replaced:
         ret["token"] = "would be replaced" if test else "replaced"
+    if outcome.token_replaced and test:  # a new token goes into both files
+        ret["files"] = {os.path.join(folder, name): {"changed": True, "existed": existed[name]} for name in existed}
     if outcome.kubeconfig is not None and not test:
         env["rancher_token"] = outcome.token
         planned = [files.PlannedFile(LOCAL_YAML, outcome.kubeconfig.encode(), 0o600),
@@ -148,5 +152,6 @@ def local_kubeconfig(tgt=None, config_folder=None, services=None, test=False, ti
         changed = files.write_files_atomically(Path(folder), planned)
         for item in planned:
             ret["files"][os.path.join(folder, item.name)] = {
-                "sha256": hashlib.sha256(item.content).hexdigest(), "changed": item.name in changed}
+                "sha256": hashlib.sha256(item.content).hexdigest(), "changed": item.name in changed,
+                "existed": existed[item.name]}
     return ret

@@ -81,6 +81,37 @@ def settings_removed(name, settings, mode="0600"):
     return _settings_state(name, mode, lambda: __salt__["maia_k8s_dist.settings_without"](name, settings), "removed")
 
 
+def unit_installed(name, install_cmd, exec_args, force_arg=None):
+    """
+    The systemd unit file ``name`` is the one the distribution's installer ``install_cmd`` writes
+    (k0s: ``k0s install controller --single --config ...``): its ``ExecStart`` holds each of
+    ``exec_args`` (the settings file among them). Otherwise the installer runs, with
+    ``force_arg`` when a unit with other arguments is there (one installed by hand without
+    ``--config`` reads no settings file). Never run when the unit already matches.
+    """
+    ret = maia_state_return.new(name)
+    current = __salt__["maia_k8s_dist.unit_exec_start"](name)
+    missing = [arg for arg in exec_args if arg not in (current or [])]
+    if not missing:
+        ret["comment"] = f"{name} runs {' '.join(current[:2])} with {' '.join(exec_args)}"
+        return ret
+    changes = {"unit": {"old": None if current is None else "<differs>", "new": name}}
+    argv = list(install_cmd) + ([force_arg] if current is not None and force_arg else [])
+    if __opts__["test"]:
+        return maia_state_return.predicted(ret, changes, f"{name} would be written by {' '.join(argv[1:4])}")
+    try:
+        __salt__["maia_k8s_dist.unit_install"](argv)
+    except CommandExecutionError as exc:
+        return maia_state_return.failed(ret, str(exc))
+    after = __salt__["maia_k8s_dist.unit_exec_start"](name) or []
+    still = [arg for arg in exec_args if arg not in after]
+    if still:
+        return maia_state_return.failed(ret, f"{' '.join(argv[:3])} ran, but {name} lacks {' '.join(still)}")
+    ret["changes"] = changes
+    ret["comment"] = f"{name} written by {' '.join(argv[1:4])}"
+    return ret
+
+
 def _started():
     return {"service": {"old": "stopped", "new": "running"}}
 

@@ -214,11 +214,12 @@ maia-orch-stage-admin:
 {%-   if admin_params.enabled and admin_params.configure.rancher and admin_params.apps.rancher.get("enabled", True) and control_plane %}
 
 {#- Rancher's token and CONFIG_FOLDER/local.yaml, written on the controller (docs/admin.md,
-    "Rancher"); the next step gives the token to the dashboard through the pillar #}
+    "Rancher"); the next step gives the token to the dashboard through the pillar. A state of
+    maia-salt's own (_orch_states/maia_rancher.py) around the runner maia_rancher.local_kubeconfig,
+    not salt.runner, so that test=True predicts it #}
 maia-orch-rancher-local-kubeconfig:
-  salt.runner:
-    - name: maia_rancher.local_kubeconfig
-    - tgt: {{ control_plane[0] }}
+  maia_rancher.local_kubeconfig_recorded:
+    - name: {{ control_plane[0] }}
     - services: {{ admin_params.services | json }}
     - failhard: true
     - require:
@@ -233,7 +234,7 @@ maia-orch-stage-admin-dashboard:
     - timeout: {{ timeout }}
     - failhard: true
     - require:
-      - salt: maia-orch-rancher-local-kubeconfig
+      - maia_rancher: maia-orch-rancher-local-kubeconfig
 {%-   endif %}
 {%- endif %}
 {%- endif %}

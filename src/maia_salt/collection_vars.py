@@ -129,13 +129,18 @@ def _channel(name, value):
     return text
 
 
-def _k3s_version(name, value):
-    text = str(value)
-    if not re.fullmatch(r"v\d+\.\d+\.\d+\+k3s\d+", text):
-        raise CollectionVarError(
-            f"{name}={value!r} is not a k3s release such as v1.34.1+k3s1: maia-salt installs one pinned "
-            "release (no 'latest'); set maia:k8s:k3s:release:sha256 with it")
-    return text
+def _release_version(distribution, example):
+    """The check of ``<distribution>_version``: one release by its name, as ``example`` (no 'latest')."""
+
+    def check(name, value):
+        text = str(value)
+        if not re.fullmatch(r"v\d+\.\d+\.\d+\+" + distribution + r"\.?\d+", text):
+            raise CollectionVarError(
+                f"{name}={value!r} is not a {distribution} release such as {example}: maia-salt installs one "
+                f"pinned release (no 'latest'); set maia:k8s:{distribution}:release:sha256 with it")
+        return text
+
+    return check
 
 
 def _addons(name, value):
@@ -176,6 +181,10 @@ def _ufw_rules(name, value):
     return rules
 
 
+# the k3s and k0s roles' SSH port-forward to the API
+NO_TUNNEL = Refused("maia:k8s:api_server_url",
+                    "maia-salt opens no SSH tunnel: the exported kubeconfig names the API server's own address")
+
 # Every collection variable maia-salt knows, with what it does about it.
 VARIABLES: dict[str, Honoured | Refused] = {
     # stage flags (prepare_hosts.yaml, install_microk8s.yaml, install_maia_core.yaml)
@@ -212,16 +221,22 @@ VARIABLES: dict[str, Honoured | Refused] = {
     "microk8s_firewall_ports": Honoured("k8s:firewall_ports", _firewall_ports),
     # install_k3s.yaml: roles/k3s, oidc_k3s
     **{flag: Honoured(f"k8s:{flag}", _bool) for flag in ("install_k3s", "enable_oidc_k3s", "connect_to_k3s")},
-    "k3s_version": Honoured("k8s:k3s:version", _k3s_version),
+    "k3s_version": Honoured("k8s:k3s:version", _release_version("k3s", "v1.34.1+k3s1")),
     "k3s_firewall_ports": Honoured("k8s:k3s:firewall_ports", _firewall_ports),
     "k3s_data_dir": Honoured("k8s:k3s:paths:data_dir", _path),
     "k3s_config_dir": Honoured("k8s:k3s:paths:config_dir", _path),
     "install_k3s_script": Refused(
         "maia:k8s:k3s:release:url, maia:k8s:k3s:release:sha256",
         "maia-salt runs no install script: it installs the release binary, checksum checked (a local copy: a file:// URL)"),
-    "k3s_enable_port_forwarding": Refused(
-        "maia:k8s:api_server_url",
-        "maia-salt opens no SSH tunnel: the exported kubeconfig names the API server's own address"),
+    "k3s_enable_port_forwarding": NO_TUNNEL,
+    # install_k0s.yaml: roles/k0s, oidc_k0s
+    **{flag: Honoured(f"k8s:{flag}", _bool) for flag in ("install_k0s", "enable_oidc_k0s", "connect_to_k0s")},
+    "k0s_version": Honoured("k8s:k0s:version", _release_version("k0s", "v1.34.2+k0s.0")),
+    "k0s_firewall_ports": Honoured("k8s:k0s:firewall_ports", _firewall_ports),
+    "k0s_data_dir": Honoured("k8s:k0s:paths:data_dir", _path),
+    "k0s_etc_dir": Honoured("k8s:k0s:paths:config_dir", _path),
+    "k0s_enable_port_forwarding": NO_TUNNEL,
+    "k0s_port_forward_port": NO_TUNNEL,
     # roles/maia_core_layer
     "argocd_sync_retries": Honoured("core:sync:retries", _count),
     "argocd_sync_retry_delay": Honoured("core:sync:retry_interval", _count),

@@ -239,6 +239,10 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
         return seen
 
     results, failed_steps = summary.from_orchestration(data, returns_of, orchestration)
+    if progress:  # a step that is a row of its own has no job to follow: shown when its return is known
+        for r in results:
+            if r.stage in orchestration.step_rows.values() and (r.stage, r.host) not in progress.done:
+                progress.host_done(r)
     report = InstallReport(results, failed_steps, seconds, proc.returncode, busy=summary.busy_hosts(results),
                            data=data["data"] if isinstance(data.get("data"), dict) else data)
     return report, watch

@@ -3,8 +3,8 @@
 maia-salt ships its Salt code one way per side (docs/development.md, shipping):
 
 - what runs on the master or the salt-ssh master side (the ``maia`` ext_pillar,
-  the runners, the salt-ssh wrapper) comes with this package, through this entry
-  point, wherever maia-salt is installed;
+  the runners, the salt-ssh wrapper, the orchestrations' own states) comes with this
+  package, through this entry point, wherever maia-salt is installed;
 - what runs on a host (``_modules``, ``_states``, ``_grains``, ``_utils``) comes from the
   master's ``file_roots`` (``formulas/`` links them in): minions sync it
   (``saltutil.sync_all``, the orchestration's first step), salt-ssh ships it with
@@ -12,7 +12,7 @@ maia-salt ships its Salt code one way per side (docs/development.md, shipping):
 
 Installed normally, the directories are packaged as ``maia_salt/salt_ext/<kind>``;
 installed in editable mode (or run from a checkout) they are the top-level
-``_pillar``, ``_runners`` and ``_wrapper`` folders of the repository.
+``_pillar``, ``_runners``, ``_wrapper`` and ``_orch_states`` folders of the repository.
 """
 from pathlib import Path
 
@@ -20,6 +20,7 @@ _KINDS = {
     "pillar": "_pillar",
     "runners": "_runners",
     "wrapper": "_wrapper",  # salt-ssh wrappers: they run on the master side of salt-ssh
+    "states": "_orch_states",  # states of the orchestrations in orch/: they run on the master (salt-run state.orch)
 }
 
 PACKAGE_DIR = Path(__file__).resolve().parent

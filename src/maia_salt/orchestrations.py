@@ -4,7 +4,9 @@ become the rows of a summary.
 Each state step of an orchestration applies one SLS on a set of hosts; its rows
 in the summary (and in the live progress) carry a stage name. ``step_stage``
 names the rows of a step's return, ``sls_stage`` recognises the step's job on
-the event bus or in the job cache while it runs (by the SLS it applies).
+the event bus or in the job cache while it runs (by the SLS it applies). A step
+that is a state of its own on the master (orch.maia's Rancher step) is one row,
+named by ``step_rows``.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ class Orchestration:
     command: str  # the maia command that runs it (for "run ... again" hints)
     step_stage: dict[str, str] = field(default_factory=dict)
     sls_stage: dict[str, str] = field(default_factory=dict)
+    # steps that run on the master and return their own state result: step id -> row name
+    step_rows: dict[str, str] = field(default_factory=dict)
 
 
 INSTALL = Orchestration(
@@ -26,6 +30,7 @@ INSTALL = Orchestration(
      "maia-orch-stage-admin": "admin", "maia-orch-stage-admin-dashboard": "dashboard"},
     {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.core": "core", "maia.admin": "admin",
      "maia.admin.dashboard": "dashboard"},
+    {"maia-orch-rancher-local-kubeconfig": "rancher"},
 )
 # runs the maia_preflight runner, no state step: its findings are the step's return
 PREFLIGHT = Orchestration("orch.maia_preflight", "maia preflight")

@@ -88,15 +88,22 @@ def from_state_run(stage: str, data: dict) -> list[HostResult]:
 
 
 
+def runner_error(said) -> str | None:
+    """The error a runner's exception gave, out of the return Salt makes of it ("Exception
+    occurred in runner ...", then the traceback): its last ``SomeError: message`` line's message."""
+    if not isinstance(said, str) or "Exception occurred in runner" not in said:
+        return None
+    errors = [line.split(": ", 1)[1] for line in said.splitlines() if re.match(r"^[\w.]+(Error|Exception): ", line)]
+    return errors[-1] if errors else None
+
+
 def _step_failure(step: dict) -> str:
     """A failed step's comment; for a runner step (which only says "Runner function ... failed"),
     with the error its exception gave."""
     comment = str(step.get("comment", "")).strip()
-    said = (step.get("changes") or {}).get("return")
-    if isinstance(said, str) and "Exception occurred in runner" in said:
-        errors = [line.split(": ", 1)[1] for line in said.splitlines() if re.match(r"^[\w.]+(Error|Exception): ", line)]
-        if errors:
-            comment = f"{comment} {errors[-1]}".strip()
+    error = runner_error((step.get("changes") or {}).get("return"))
+    if error:
+        comment = f"{comment} {error}".strip()
     return printable(comment)
 
 
@@ -107,7 +114,9 @@ def from_orchestration(data: dict, lookup_job=None, orchestration: Orchestration
 
     A step's output holds only the hosts that changed or failed (none at all on a
     run that changes nothing); ``lookup_job(jid, stage)`` supplies every host's
-    return of the stage's job (``jid`` is None where the step does not name it)."""
+    return of the stage's job (``jid`` is None where the step does not name it). A step of
+    ``orchestration.step_rows`` (a state that runs on the master) is a row of its own: one
+    state, on the host the step's name gives."""
     if "data" in data and isinstance(data["data"], dict):
         data = data["data"]
     results: list[HostResult] = []
@@ -122,6 +131,9 @@ def from_orchestration(data: dict, lookup_job=None, orchestration: Orchestration
             step_id = state_id(key)
             if step.get("result") is False:
                 failed_steps.append((step_id, _step_failure(step)))
+            if step_id in orchestration.step_rows:  # the step's own return is its row
+                results.append(host_result(orchestration.step_rows[step_id], str(step.get("name", "")), {key: step}))
+                continue
             stage = orchestration.step_stage.get(step_id)
             if stage is None:
                 continue

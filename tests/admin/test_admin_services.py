@@ -16,6 +16,7 @@ request record); ``MAIA_E2E_HARBOR_URL`` with ``MAIA_E2E_HARBOR_PASSWORD`` the H
 import copy
 import json
 import os
+import stat
 from urllib.parse import urlsplit
 
 import pytest
@@ -221,6 +222,32 @@ def test_harbor_first_apply_sets_oidc_then_rerun_writes_nothing(front, ca, tmp_p
     assert hb.apply(settings) == {}
     if not REAL_HARBOR:
         assert writes(front.harbor) == []
+
+
+def test_harbor_changed_client_secret_alone_is_sent_and_recorded_without_it(front, ca, tmp_path):
+    """Harbor never returns oidc_client_secret: the module's record of what it sent (a salted
+    fingerprint, 0600) is what tells a changed keycloak_client_secret from a converged Harbor."""
+    hb = module("maia_harbor", tmp_path)
+    settings = copy.deepcopy(settings_of(front, ca, tmp_path)["harbor"])
+    hb.apply(settings)
+    assert hb.plan(settings) == {}
+    record = tmp_path / "maia" / "harbor-secrets.json"
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600 and CLIENT_SECRET not in record.read_text()
+    settings["configurations"]["oidc_client_secret"] = new_secret = "a-rotated-client-secret-9f3c"
+    if not REAL_HARBOR:
+        front.harbor.reset_requests()
+    assert hb.plan(settings) == {"oidc_client_secret": {"old": "<not shown>", "new": "<masked>"}}
+    assert hb.apply(settings) == {"oidc_client_secret": {"old": "<not shown>", "new": "<masked>"}}
+    assert new_secret not in record.read_text()
+    if not REAL_HARBOR:
+        assert front.harbor.secrets["oidc_client_secret"] == new_secret
+        assert writes(front.harbor) == [("PUT", "/api/v2.0/configurations")]
+        front.harbor.reset_requests()
+    assert hb.plan(settings) == {} and hb.apply(settings) == {}
+    if not REAL_HARBOR:
+        assert writes(front.harbor) == []
+    settings["configurations"]["oidc_client_secret"] = CLIENT_SECRET  # as the other tests expect it
+    hb.apply(settings)
 
 
 def test_harbor_default_password_is_refused(front, ca, tmp_path):

@@ -22,9 +22,7 @@ import salt.loader
 import yaml
 from salt.exceptions import SaltRunnerError
 
-from maia_lab.standins.https_service import Ingress
-from maia_lab.standins.rancher import RancherStandin
-from support.admin_services import ca_pair
+from support.admin_services import rancher_front
 from support.paths import REPO
 from support.site import SITE_ENV, make_site
 
@@ -48,11 +46,8 @@ def rancher(site):
     if REAL:
         yield None
         return
-    ca = ca_pair()
-    standin = RancherStandin([f"mgmt.{DOMAIN}"], lambda: json.loads((site / "env.json").read_text())["rancher_password"])
-    front = Ingress({f"mgmt.{DOMAIN}": standin}, ca_cert_pem=ca[0], ca_key_pem=ca[1]).start()
-    standin.services = {"address": "127.0.0.1", "port": front.port, "ca_pem": ca[0]}
-    yield standin
+    front = rancher_front(site, DOMAIN)
+    yield front.rancher
     front.stop()
 
 
@@ -108,7 +103,8 @@ def test_a_revoked_token_is_replaced_once(site, rancher, run):
     old = _token(site)
     rancher.revoke(old.split(":")[0])
     predicted = run(test=True)
-    assert predicted["token"] == "would be replaced" and predicted["files"] == {}
+    assert predicted["token"] == "would be replaced"
+    assert predicted["files"] == {str(site / name): {"changed": True, "existed": True} for name in ("local.yaml", "env.json")}
     assert _token(site) == old
     replaced = run()
     new = _token(site)

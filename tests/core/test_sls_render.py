@@ -179,15 +179,15 @@ def test_clean_removes_every_application_with_cascade(tmp_path):
     assert states["maia-core-app-traefik-clean"]["name"] == "maia-core-traefik"
 
 
-@pytest.mark.parametrize("distribution", ["rke2", "k0s"])
+@pytest.mark.parametrize("distribution", ["rke2"])
 def test_stage2_refuses_a_distribution_it_cannot_install(tmp_path, distribution):
-    """K8S_DISTRIBUTION rke2/k0s: maia.k8s (which installs MicroK8s and k3s) does not
+    """K8S_DISTRIBUTION rke2: maia.k8s (which installs MicroK8s, k3s and k0s) does not
     render, so nothing is applied, and the message says what is supported."""
     conf = write_config(tmp_path, site_pillar(cluster={"k8s_distribution": distribution}))
     rc, _data, out, err = salt_call(conf, "state.apply", "maia.k8s", "test=True")
     assert rc != 0
     text = out + err
-    assert f"K8S_DISTRIBUTION is {distribution}" in text and "installs microk8s and k3s only" in text
+    assert f"K8S_DISTRIBUTION is {distribution}" in text and "installs microk8s, k3s and k0s only" in text
     assert "connect_only" in text
 
 

@@ -16,12 +16,13 @@ import yaml
 from maia_salt.install import run_orchestration
 
 from support.admin_services import lab_services
-from support.install_output import check_truthful, installed_as_documented, maia_install
+from support.install_output import Row, check_truthful, installed_as_documented, maia_install
 
 HOSTS = {"maia-node-0", "maia-node-1", "maia-node-2"}
-# dashboard: orch.maia's second stage-4 job, after Rancher's token was recorded (docs/admin.md, "Rancher")
+# rancher: orch.maia's Rancher step (a state on the master, its own row); dashboard: the second
+# stage-4 job, after Rancher's token was recorded (docs/admin.md, "Rancher")
 STAGE_HOSTS = {"prepare": HOSTS, "k8s": {"maia-node-0"}, "core": {"maia-node-0"}, "admin": {"maia-node-0"},
-               "dashboard": {"maia-node-0"}}
+               "rancher": {"maia-node-0"}, "dashboard": {"maia-node-0"}}
 
 
 def rows(report, stage=None):
@@ -61,6 +62,8 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_
     assert plan.returncode == 0, plan.text
     assert "plan: nothing would change" in plan.stdout and "WOULD CHANGE" not in plan.stdout, plan.text
     assert plan.order_of(["stage 1 prepare on", "stage 2 k8s on", "stage 3 core on", "stage 4 admin on"]), plan.stderr
+    # the Rancher step ran under test=True too (it is predicted, not skipped): the recorded token works
+    assert plan.summary_rows()[("rancher", "maia-node-0")] == Row(1, 0, 0), plan.text
     if site_lab.state.get("standins"):
         # stage 4 configured Keycloak, Harbor and MinIO (the lab's stand-ins, docs/standins.md); every write
         # they had is one of the first run's, so the re-run and the plan wrote nothing
@@ -73,7 +76,9 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_
         assert [s["Action"] for s in services["minio"]["policy"]["Statement"]] == [["admin:*"], ["kms:*"], ["s3:*"]]
         assert writes["minio-api"] == [["PUT", "/maia-envs", 200], ["PUT", "/minio/admin/v3/add-canned-policy", 200]], writes
         # Rancher: one login, the two first-login settings, one kubeconfig (with its token), all of
-        # the first run; the token env.json records works and local.yaml holds it (0600)
+        # the first run (its row: one state that changed); the token env.json records works and
+        # local.yaml holds it (0600)
+        assert first[("rancher", "maia-node-0")].changed == 1 and second[("rancher", "maia-node-0")].changed == 0
         assert [(w[0], w[1]) for w in writes["mgmt"]] == [
             ("POST", "/v3-public/localProviders/local"), ("PUT", "/v3/settings/first-login"),
             ("PUT", "/v3/settings/eula-agreed"), ("POST", "/v3/clusters/local")], writes

@@ -168,14 +168,17 @@ def test_rancher_runner_follows_the_admin_stage(salt_run):
     """Rancher's token and local.yaml are written on the controller, after the admin stage, with
     how the site reaches its services; switched off with the Rancher Application or the flag."""
     compiled = steps(salt_run)
+    # maia-salt's own orchestration state around the runner maia_rancher.local_kubeconfig (salt.runner
+    # would skip it under test=True): tests/functional/test_rancher_step.py runs it
+    assert "local_kubeconfig_recorded" in compiled["maia-orch-rancher-local-kubeconfig"]["maia_rancher"]
     step = step_args(compiled["maia-orch-rancher-local-kubeconfig"])
-    assert step["name"] == "maia_rancher.local_kubeconfig" and step["tgt"] == "maia-node-0"
+    assert step["name"] == "maia-node-0"
     assert step["require"] == [{"salt": "maia-orch-stage-admin"}] and step["failhard"] is True
     assert step["services"] == {"address": "", "port": 443, "ca_pem": ""}
     # then the admin Applications again, the dashboard's values with the recorded token
     dashboard = step_args(compiled["maia-orch-stage-admin-dashboard"])
     assert (dashboard["sls"], dashboard["tgt"], dashboard["failhard"]) == ("maia.admin.dashboard", "L@maia-node-0", True)
-    assert dashboard["require"] == [{"salt": "maia-orch-rancher-local-kubeconfig"}]
+    assert dashboard["require"] == [{"maia_rancher": "maia-orch-rancher-local-kubeconfig"}]
     for off in ({"configure": {"rancher": False}}, {"apps": {"rancher": {"enabled": False}}}):
         compiled = steps(salt_run, {"maia": {"admin": off}})
         assert not {"maia-orch-rancher-local-kubeconfig", "maia-orch-stage-admin-dashboard"} & set(compiled)

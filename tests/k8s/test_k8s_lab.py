@@ -10,7 +10,8 @@ proxy), files, the maia ext_pillar from the lab's CONFIG_FOLDER, and the
 kubeconfig runner. Stage 1 is not applied here, so UFW rules are switched off
 (`maia:prepare:ufw: false`). Then, on the same host, a k3s site through `maia install
 --ssh`, stages 1-4 (UFW on): the k3s stand-in is the release the lab serves, run by the
-host's own systemd.
+host's own systemd; then the same for k0s (its stand-in's `k0s install controller` writes the
+unit, the host's systemd runs it).
 
 With MAIA_E2E_ROSTER (and MAIA_E2E_SALT_CONFIG, a config dir whose master
 file sets the maia ext_pillar; MAIA_E2E_TARGET, default maia-node-0) the same
@@ -174,33 +175,41 @@ def test_a_control_plane_returning_an_exec_kubeconfig_runs_nothing_here(runs, ta
 # ArgoCD manifest; the host's own systemd runs the unit maia-salt writes (Type=notify: the stand-in
 # answers READY=1). Run after the MicroK8s tests above on the same host and API stand-in (no new lab):
 # the site is switched to k3s in its cluster YAML, as a site admin does, and all four stages run.
-# (dashboard: stage 4's second job, the admin Applications with Rancher's token, docs/admin.md)
-K3S_STAGES = ("prepare", "k8s", "core", "admin", "dashboard")
+# (rancher: orch.maia's Rancher step, a row of its own; dashboard: stage 4's second job, the admin
+# Applications with Rancher's token, docs/admin.md)
+K3S_STAGES = ("prepare", "k8s", "core", "admin", "rancher", "dashboard")
+
+
+def install_distribution(target, name):
+    """Switch the site's cluster YAML to ``k8s_distribution: name`` (as a site admin does) and run
+    `maia install --ssh` twice; the runs and the stand-in's state after each."""
+    from support.install_output import maia_install
+
+    folder = target.config_folder()
+    cluster_yaml = folder / f"{target.lab.state['cluster_name']}.yaml"
+    cluster = yaml.safe_load(cluster_yaml.read_text())
+    cluster_yaml.write_text(yaml.safe_dump({**cluster, "k8s_distribution": name}, sort_keys=False))
+
+    def standin_state():
+        return json.loads(target.lab.ssh(target.name, f"cat /var/lib/maia-standins/{name}/state.json").stdout)
+
+    started = time.monotonic()
+    first = maia_install(target.lab, "--ssh")
+    after_first, seconds = standin_state(), [time.monotonic() - started]
+    second = maia_install(target.lab, "--ssh")
+    seconds.append(time.monotonic() - started - seconds[0])
+    print(f"{name} maia install --ssh: first run {seconds[0]:.1f} s, re-run {seconds[1]:.1f} s")
+    return {"first": first, "after_first": after_first, "second": second, "after_second": standin_state()}
 
 
 @pytest.fixture(scope="module")
 def k3s_install(runs, target):
     if not target.lab:
         pytest.skip("the k3s stand-in is installed by the lab (MAIA_E2E_TARGET runs its own distribution)")
-    from support.install_output import maia_install
     from support.lab import quick_argocd_controller
 
-    folder = target.config_folder()
-    cluster_yaml = folder / f"{target.lab.state['cluster_name']}.yaml"
-    cluster = yaml.safe_load(cluster_yaml.read_text())
-    cluster_yaml.write_text(yaml.safe_dump({**cluster, "k8s_distribution": "k3s"}, sort_keys=False))
     quick_argocd_controller(target.lab)
-
-    def k3s_state():
-        return json.loads(target.lab.ssh(target.name, "cat /var/lib/maia-standins/k3s/state.json").stdout)
-
-    started = time.monotonic()
-    first = maia_install(target.lab, "--ssh")
-    after_first, seconds = k3s_state(), [time.monotonic() - started]
-    second = maia_install(target.lab, "--ssh")
-    seconds.append(time.monotonic() - started - seconds[0])
-    print(f"k3s maia install --ssh: first run {seconds[0]:.1f} s, re-run {seconds[1]:.1f} s")
-    return {"first": first, "after_first": after_first, "second": second, "after_second": k3s_state()}
+    return install_distribution(target, "k3s")
 
 
 def summary(run):
@@ -226,10 +235,48 @@ def test_k3s_site_installs_all_stages_over_salt_ssh(k3s_install, target):
     assert unit == ["active", "enabled"]
 
 
-def test_k3s_site_rerun_changes_nothing_and_restarts_nothing(k3s_install, target):
-    run = k3s_install["second"]
+def assert_rerun_changes_nothing_and_restarts_nothing(install):
+    run = install["second"]
     assert run.returncode == 0, run.text
     rows = summary(run)
-    assert rows.keys() == summary(k3s_install["first"]).keys()
+    assert rows.keys() == summary(install["first"]).keys()
     assert sum(r.changed for r in rows.values()) == 0 and all(r.failed == 0 for r in rows.values()), run.text
-    assert k3s_install["after_second"]["starts"] == k3s_install["after_first"]["starts"]
+    assert install["after_second"]["starts"] == install["after_first"]["starts"]
+
+
+def test_k3s_site_rerun_changes_nothing_and_restarts_nothing(k3s_install):
+    assert_rerun_changes_nothing_and_restarts_nothing(k3s_install)
+
+
+# ---- k0s through `maia install --ssh`, on the same lab host, after k3s ----------------------------
+# STAND-IN: the k0s stand-in (maia_lab.standins.k0s) is the release the lab serves; its `k0s install
+# controller` writes k0scontroller.service and enables it through the host's own systemd, which then
+# runs `k0s controller --config=...`: the stand-in reads the settings file that unit names. k3s stays
+# as the k3s part left it (its stand-in holds no port a k0s stand-in needs; on a real host, switching
+# distributions means `maia reset --stages k8s` first, while the site still names the old one).
+
+@pytest.fixture(scope="module")
+def k0s_install(k3s_install, target):
+    return install_distribution(target, "k0s")
+
+
+def test_k0s_site_installs_all_stages_over_salt_ssh(k0s_install, target):
+    run = k0s_install["first"]
+    assert run.returncode == 0, run.text
+    rows = summary(run)
+    assert all(r.failed == 0 for r in rows.values()) and rows[("k8s", target.name)].changed > 0, run.text
+    # installed once, by `k0s install controller` told the settings file; started once by the
+    # host's systemd, with the OIDC flags as its API server's arguments
+    state = k0s_install["after_first"]
+    assert (state["installs"], state["starts"], state["active"]) == (1, 1, True), state
+    assert state["args_at_start"] == {"config": "/etc/k0s/k0s.yaml", "data-dir": "/var/lib/k0s", "single": "true"}
+    assert "--oidc-client-id=maia" in state["apiserver_args"]
+    assert "--oidc-ca-file=/var/lib/k0s/pki/ca.crt" in state["apiserver_args"]
+    assert len([a for a in state["apiserver_args"] if a.startswith("--oidc-")]) == 5
+    unit = target.lab.ssh(target.name, "systemctl is-active k0scontroller; systemctl is-enabled k0scontroller")
+    assert unit.stdout.split() == ["active", "enabled"]
+
+
+def test_k0s_site_rerun_changes_nothing_and_restarts_nothing(k0s_install):
+    assert_rerun_changes_nothing_and_restarts_nothing(k0s_install)
+    assert k0s_install["after_second"]["installs"] == 1

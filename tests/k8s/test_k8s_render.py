@@ -139,28 +139,32 @@ def test_api_and_web_ports_limited_to_admin_networks(tmp_path):
     assert "rule_absent" in rules["maia-k8s-microk8s-ufw-16443-tcp-from-any-absent"]
 
 
-K3S_ALWAYS = {"maia-k8s-client-packages-skipped", "maia-k8s-k3s-running", "maia-k8s-k3s-kubeconfig-written"}
-K3S_INSTALL = {"maia-k8s-k3s-binary-installed", "maia-k8s-k3s-settings-merged", "maia-k8s-k3s-unit-managed",
-               "maia-k8s-k3s-proxy-environment"}
-K3S_EXPORT = {"maia-k8s-k3s-kubeconfig-exported", "maia-k8s-k3s-ca-exported"}
-K3S_OIDC = {"maia-k8s-oidc-domain-set", "maia-k8s-oidc-k3s-settings-merged"}
-K3S_CASES = {
-    "defaults": ({}, K3S_ALWAYS | K3S_INSTALL | K3S_EXPORT | K3S_OIDC | CA | ARGOCD),
-    "connect": (
-        {"install_k3s": False, "connect_to_k3s": True, "enable_oidc_k3s": False, "enable_ca": False,
-         "install_argocd": False},
-        K3S_ALWAYS | K3S_EXPORT | {OFF["oidc"], OFF["ca"], OFF["argocd"]},
-    ),
+def service_dist_cases(name, install):
+    """The states of a distribution that runs as a systemd service (k3s, k0s) per flag combination."""
+    always = {"maia-k8s-client-packages-skipped", f"maia-k8s-{name}-running", f"maia-k8s-{name}-kubeconfig-written"}
+    export = {f"maia-k8s-{name}-kubeconfig-exported", f"maia-k8s-{name}-ca-exported"}
+    oidc = {"maia-k8s-oidc-domain-set", f"maia-k8s-oidc-{name}-settings-merged"}
+    connect = {f"install_{name}": False, f"connect_to_{name}": True, f"enable_oidc_{name}": False,
+               "enable_ca": False, "install_argocd": False}
+    return {(name, "defaults"): ({}, always | install | export | oidc | CA | ARGOCD),
+            (name, "connect"): (connect, always | export | {OFF["oidc"], OFF["ca"], OFF["argocd"]})}
+
+
+SERVICE_DIST_CASES = {
+    **service_dist_cases("k3s", {"maia-k8s-k3s-binary-installed", "maia-k8s-k3s-settings-merged",
+                                 "maia-k8s-k3s-unit-managed", "maia-k8s-k3s-proxy-environment"}),
+    **service_dist_cases("k0s", {"maia-k8s-k0s-binary-installed", "maia-k8s-k0s-settings-merged",
+                                 "maia-k8s-k0s-unit-installed", "maia-k8s-k0s-proxy-environment"}),
 }
 
 
-@pytest.mark.parametrize("case", sorted(K3S_CASES))
-def test_k3s_states_per_flags(case, tmp_path):
-    """K8S_DISTRIBUTION=k3s: maia.k8s renders k3s' parts (no MicroK8s state), and the same
-    OIDC, CA and ArgoCD parts as for MicroK8s."""
-    flags, expected = K3S_CASES[case]
+@pytest.mark.parametrize("case", sorted(SERVICE_DIST_CASES), ids="-".join)
+def test_service_distribution_states_per_flags(case, tmp_path):
+    """K8S_DISTRIBUTION=k3s or k0s: maia.k8s renders that distribution's parts (no MicroK8s
+    state), and the same OIDC, CA and ArgoCD parts as for MicroK8s."""
+    flags, expected = SERVICE_DIST_CASES[case]
     site = make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9",
-                     {"maia": {"cluster": {"k8s_distribution": "k3s"}, "k8s": flags}})
+                     {"maia": {"cluster": {"k8s_distribution": case[0]}, "k8s": flags}})
     rc, data, proc = site.salt_call("state.show_sls", "maia.k8s")
     assert rc == 0 and isinstance(data, dict), proc.stdout[-2000:] + proc.stderr[-2000:]
     assert set(data) == expected
@@ -194,3 +198,65 @@ def test_k3s_release_pinned_ports_and_restart_watch(tmp_path):
     binary = args("maia-k8s-k3s-binary-installed", "file")
     assert binary["source"] == "file:///srv/k3s/k3s" and binary["source_hash"] == "sha256=" + "ab" * 32
     assert "source_hash_name" not in binary
+
+
+def k0s_site(tmp_path, pillar=None):
+    return make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9",
+                     {"maia": {"cluster": {"k8s_distribution": "k0s"}, **(pillar or {})}})
+
+
+def state_args(data, sid, mod):
+    return {k: v for item in data[sid][mod] if isinstance(item, dict) for k, v in item.items()}
+
+
+def test_k0s_release_pinned_config_given_to_its_installer_and_restart_watch(tmp_path):
+    """The k0s binary of the pinned release, checked against the pinned sha256; `k0s install
+    controller` is given the settings file (and its unit must name it); UFW opens 6443/80/443;
+    the service restarts only through its watch of the binary, the settings (OIDC's, as
+    spec.api.extraArgs), the unit and the proxy drop-in."""
+    site = k0s_site(tmp_path, {"prepare": {"ufw": True}})
+    rc, data, proc = site.salt_call("state.show_sls", "maia.k8s")
+    assert rc == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    binary = state_args(data, "maia-k8s-k0s-binary-installed", "file")
+    assert binary["source"] == ("https://github.com/k0sproject/k0s/releases/download/v1.34.2%2Bk0s.0/"
+                                "k0s-v1.34.2%2Bk0s.0-amd64")
+    assert binary["source_hash"] == "sha256=8265cef494a5af5ac6f34132700f867366e4552a327130cbf830501be8e8820e"
+    unit = state_args(data, "maia-k8s-k0s-unit-installed", "maia_k8s_dist")
+    assert unit["name"] == "/etc/systemd/system/k0scontroller.service"
+    assert unit["install_cmd"] == ["/usr/local/bin/k0s", "install", "controller", "--single",
+                                   "--config", "/etc/k0s/k0s.yaml", "--data-dir", "/var/lib/k0s"]
+    assert "--config=/etc/k0s/k0s.yaml" in unit["exec_args"]
+    assert {k for k in data if "-ufw-" in k} == {f"maia-k8s-k0s-ufw-{p}-tcp-allowed" for p in (6443, 80, 443)}
+    watched = {next(iter(w.items())) for w in state_args(data, "maia-k8s-k0s-running", "maia_k8s_dist")["watch"]}
+    assert watched == {("file", "maia-k8s-k0s-binary-installed"), ("maia_k8s_dist", "maia-k8s-k0s-settings-merged"),
+                       ("maia_k8s_dist", "maia-k8s-k0s-unit-installed"), ("file", "maia-k8s-k0s-proxy-environment")}
+    oidc = state_args(data, "maia-k8s-oidc-k0s-settings-merged", "maia_k8s_dist")
+    assert oidc["name"] == "/etc/k0s/k0s.yaml" and oidc["watch_in"] == [{"maia_k8s_dist": "maia-k8s-k0s-running"}]
+    assert oidc["settings"]["spec"]["api"]["extraArgs"] == {
+        "oidc-issuer-url": "https://iam.maia.example.test/realms/maia", "oidc-client-id": "maia",
+        "oidc-username-claim": "email", "oidc-groups-claim": "groups", "oidc-ca-file": "/var/lib/k0s/pki/ca.crt"}
+    settings = state_args(data, "maia-k8s-k0s-settings-merged", "maia_k8s_dist")["settings"]
+    assert settings[0]["kind"] == "ClusterConfig"
+    assert settings[0]["spec"]["api"]["sans"] == ["maia.example.test", "198.18.0.11"]
+    ca = state_args(data, "maia-k8s-ca-secret-kubernetes-ca-present", "maia_k8s")
+    assert ca["files"] == {"tls.crt": "/var/lib/k0s/pki/ca.crt", "tls.key": "/var/lib/k0s/pki/ca.key"}
+    assert "absent" in data["maia-k8s-k0s-proxy-environment"]["file"]  # no proxy_ip: no drop-in
+    site.write_pillar({"maia": {"k8s": {"k0s": {"release": {"url": "file:///srv/k0s/k0s", "sha256": "ab" * 32}}},
+                                "cluster": {"proxy_ip": "10.0.0.1"}}})
+    rc, data, _ = site.salt_call("state.show_sls", "maia.k8s.k0s")
+    binary = state_args(data, "maia-k8s-k0s-binary-installed", "file")
+    assert binary["source"] == "file:///srv/k0s/k0s" and binary["source_hash"] == "sha256=" + "ab" * 32
+    dropin = state_args(data, "maia-k8s-k0s-proxy-environment", "file")
+    assert dropin["name"] == "/etc/systemd/system/k0scontroller.service.d/maia-proxy.conf"
+    assert 'Environment="HTTPS_PROXY=http://10.0.0.1:3130"' in dropin["contents"].splitlines()
+
+
+def test_k0s_clean_removes_its_oidc_arguments_then_the_service_and_files(tmp_path):
+    rc, data, proc = k0s_site(tmp_path).salt_call("state.show_sls", "maia.k8s.clean")
+    assert rc == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    removed = state_args(data, "maia-k8s-oidc-clean-k0s-settings-removed", "maia_k8s_dist")
+    assert removed["name"] == "/etc/k0s/k0s.yaml" and "extraArgs" in removed["settings"]["spec"]["api"]
+    assert state_args(data, "maia-k8s-k0s-clean-service-dead", "maia_k8s_dist")["name"] == "k0scontroller"
+    files = state_args(data, "maia-k8s-k0s-clean-files-absent", "file")["names"]
+    assert {"/usr/local/bin/k0s", "/etc/systemd/system/k0scontroller.service", "/etc/k0s/k0s.yaml",
+            "/var/lib/k0s"} <= set(files)

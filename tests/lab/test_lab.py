@@ -186,6 +186,36 @@ def test_cli_status_and_ssh(lab):
     assert out.stdout.strip() == "maia-node-2"
 
 
+def test_cli_restart_reboots_one_host_in_order_and_keeps_its_disk(lab):
+    """`maia lab restart HOST` (Lab.restart_host): the container's own systemd shuts it down (its
+    console shows the halt), then the same command line boots it again: a new boot id and nspawn
+    process, what was in /run gone, what is on its root kept, the same address and SSH host key
+    (strict checking), the other hosts untouched; ssh answers when the command returns."""
+    name = "maia-node-2"
+    others = {h.name: h.pid for h in lab.hosts if h.name != name}
+    console = lab.folder.log(name)
+    console_size = os.path.getsize(console)
+    marks = "/run/maia-lab-restart /root/maia-lab-restart"
+    boot_id = lab.ssh(name, f"touch {marks}; cat /proc/sys/kernel/random/boot_id").stdout.strip()
+    try:
+        proc = subprocess.run(LAB_CLI + ["restart", "--name", lab.name, name], capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        lab.load()  # the fixture's copy of state.json: the host's new pid
+        assert proc.stdout.strip() == f"{name} restarted (pid {lab.host(name).pid})"
+        out = lab.ssh(name, f"cat /proc/sys/kernel/random/boot_id; ls {marks} 2>&1; ip -4 -o addr show eth0").stdout
+        assert boot_id and boot_id not in out, out
+        assert "cannot access '/run/maia-lab-restart'" in out and "\n/root/maia-lab-restart\n" in out, out
+        assert f" {lab.host(name).address}/" in out, out
+        with open(console, encoding="utf-8", errors="replace") as fh:
+            fh.seek(console_size)
+            assert "Halting system" in fh.read()
+        assert {h.name: h.pid for h in lab.hosts if h.name != name} == others
+        assert lab.is_up()
+    finally:
+        lab.ssh(name, f"rm -f {marks}", check=False)
+
+
 def test_minions_answer_salt_from_the_lab_folder(lab_minions):
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "salt"), "*", "test.ping", "--out=json", "--static", "-t", "30"],
@@ -234,13 +264,14 @@ def test_loop_disks_take_lvm_physical_volumes_but_no_logical_volumes_here(lab):
 
 
 def test_cli_rejects_bad_input_before_doing_anything():
-    """Bad names and host counts stop with a message; no lab folder is made."""
+    """Bad names, host counts and unknown hosts stop with a message; no lab folder is made."""
     from maia_lab.lab.core import LAB_ROOT
 
     for args, needle in (
         (["up", "--name", "Bad_Name"], "bad lab name"),
         (["up", "--name", "okname", "--hosts", "0"], "--hosts"),
         (["up", "--name", "okname", "--suite", "sid"], "--suite"),
+        (["restart", "--name", "okname", "maia-node-0"], "no host 'maia-node-0' in lab okname"),
     ):
         proc = subprocess.run(LAB_CLI + args, capture_output=True, text=True)
         assert proc.returncode != 0 and needle in proc.stderr, (args, proc.stderr)

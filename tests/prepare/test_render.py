@@ -542,11 +542,13 @@ def test_heal_puts_the_beacon_with_the_watches_of_each_role(tmp_path):
     assert beacon["fun"] == "beacon.present" and beacon["name"] == "maia_heal" and "watch" not in beacon
     assert sorted(beacon["watches"]) == ["kubernetes", "nfs", "ufw"]
     assert beacon["watches"]["nfs"] == {"files": ["/etc/exports"], "services": ["nfs-server"]}
-    # the Kubernetes service is the distribution's: MicroK8s' kubelite by default, k3s' unit on a k3s site
+    # the Kubernetes service is the distribution's: MicroK8s' kubelite by default, k3s' or k0s' unit on their sites
     assert beacon["watches"]["kubernetes"]["services"] == ["snap.microk8s.daemon-kubelite"]
-    k3s = {**SERVER, "heal": {"enabled": True}, "cluster": {**SERVER.get("cluster", {}), "k8s_distribution": "k3s"}}
-    k3s_beacon = render_sls(tmp_path, "maia.prepare.heal", "maia-node-0", grains, k3s)["maia-prepare-heal-beacon-present"]
-    assert k3s_beacon["watches"]["kubernetes"]["services"] == ["k3s"]
+    for distribution, unit in (("k3s", "k3s"), ("k0s", "k0scontroller")):
+        site = {**SERVER, "heal": {"enabled": True},
+                "cluster": {**SERVER.get("cluster", {}), "k8s_distribution": distribution}}
+        dist_beacon = render_sls(tmp_path, "maia.prepare.heal", "maia-node-0", grains, site)["maia-prepare-heal-beacon-present"]
+        assert dist_beacon["watches"]["kubernetes"]["services"] == [unit]
     client = render_sls(tmp_path, "maia.prepare.heal", "maia-node-1", grains, {**CLIENT, "heal": {"enabled": True}})
     assert sorted(client["maia-prepare-heal-beacon-present"]["watches"]) == ["ufw"]
     off = render_sls(tmp_path, "maia.prepare.heal", "maia-node-1", grains, {**CLIENT, "heal": {"enabled": False}})

@@ -65,6 +65,24 @@ def ingress(domain, harbor_password, realms, ca=None, minio_credentials=None):
     return front.start()
 
 
+def rancher_front(site, domain):
+    """The Rancher v3 stand-in (``mgmt.<domain>``) behind a started ``Ingress`` on loopback, with a
+    CA of its own; the admin password is ``site``'s env.json ``rancher_password`` (read at each
+    login). ``front.rancher`` is the stand-in, whose ``services`` (address, port, CA) tell the
+    runner how to reach it; stop() the front."""
+    import json
+
+    from maia_lab.standins.rancher import RancherStandin
+
+    ca_cert, ca_key = ca_pair()
+    rancher = RancherStandin([f"mgmt.{domain}"],
+                             lambda: json.loads((site / "env.json").read_text())["rancher_password"])
+    front = Ingress({f"mgmt.{domain}": rancher}, ca_cert_pem=ca_cert, ca_key_pem=ca_key).start()
+    rancher.services = {"address": "127.0.0.1", "port": front.port, "ca_pem": ca_cert}
+    front.rancher = rancher
+    return front
+
+
 def lab_services(lab):
     """What the lab's Keycloak, Harbor, MinIO and Rancher stand-ins hold, asked over their own APIs
     as a client would (TLS verified against the lab's cluster CA, the ingress-address fallback): the

@@ -39,13 +39,18 @@ HONOURED = [
     ("k3s_firewall_ports", [{"port": 6443, "proto": "tcp"}], "k8s:k3s:firewall_ports", ["6443/tcp"]),
     ("k3s_data_dir", "/data/k3s/", "k8s:k3s:paths:data_dir", "/data/k3s"),
     ("k3s_config_dir", "/etc/rancher/k3s", "k8s:k3s:paths:config_dir", "/etc/rancher/k3s"),
+    ("k0s_version", "v1.33.7+k0s.0", "k8s:k0s:version", "v1.33.7+k0s.0"),
+    ("k0s_firewall_ports", [{"port": 6443, "proto": "tcp"}, {"port": 443}], "k8s:k0s:firewall_ports",
+     ["6443/tcp", "443/tcp"]),
+    ("k0s_data_dir", "/data/k0s/", "k8s:k0s:paths:data_dir", "/data/k0s"),
+    ("k0s_etc_dir", "/etc/k0s", "k8s:k0s:paths:config_dir", "/etc/k0s"),
     ("argocd_sync_retries", "5", "core:sync:retries", 5),
     ("argocd_sync_retry_delay", 30, "core:sync:retry_interval", 30),
     ("auto_sync", False, "core:auto_sync", False),
     *[(flag, "false", f"prepare:{flag}", False) for flag in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs")],
     *[(flag, "true", f"k8s:{flag}", True) for flag in (
         "install_microk8s", "enable_oidc_microk8s", "enable_ca", "install_argocd", "connect_to_microk8s", "connect_to_argocd",
-        "install_k3s", "enable_oidc_k3s", "connect_to_k3s")],
+        "install_k3s", "enable_oidc_k3s", "connect_to_k3s", "install_k0s", "enable_oidc_k0s", "connect_to_k0s")],
 ]
 REFUSED = [
     ("nfs_export_options", "*(rw,sync,no_subtree_check,no_root_squash)", "maia:prepare:nfs_export_extra_clients"),
@@ -53,6 +58,8 @@ REFUSED = [
     ("extra_commands", ["kubectl get nodes"], "maia:core:extra_commands"),
     ("install_k3s_script", "/tmp/install.sh", "maia:k8s:k3s:release:sha256"),
     ("k3s_enable_port_forwarding", True, "maia:k8s:api_server_url"),
+    ("k0s_enable_port_forwarding", True, "maia:k8s:api_server_url"),
+    ("k0s_port_forward_port", 6443, "maia:k8s:api_server_url"),
 ]
 BAD_VALUES = [
     ("ufw_allow_ssh", "maybe", "ufw_allow_ssh='maybe' is not a boolean"),
@@ -66,6 +73,8 @@ BAD_VALUES = [
     ("microk8s_firewall_ports", [{"port": 70000}], "microk8s_firewall_ports item 1 port=70000 is not a whole number from 1 to 65535"),
     ("argocd_sync_retries", -1, "argocd_sync_retries=-1 is not a whole number"),
     ("k3s_version", "latest", "k3s_version='latest' is not a k3s release such as v1.34.1+k3s1"),
+    ("k0s_version", "latest", "k0s_version='latest' is not a k0s release such as v1.34.2+k0s.0"),
+    ("k0s_version", "v1.34.1+k3s1", "set maia:k8s:k0s:release:sha256 with it"),
 ]
 
 

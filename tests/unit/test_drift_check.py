@@ -48,3 +48,39 @@ def test_another_host_checks_stage_1_only(tmp_path):
     calls = []
     result = _module(["nfs_clients"], calls).check(textfile_dir=str(tmp_path))
     assert calls == [("maia.prepare", True)] and list(result["stages"]) == ["prepare"]
+
+
+BUSY = ['The function "state.sls" is running as PID 4242 and was started at 2026, Dec 06 18:00:00.000000 '
+        'with jid 20261206180000000000']
+
+
+def _busy_module(busy_answers, calls, monkeypatch):
+    """state.sls refuses (another state run holds the host) `busy_answers` times, then answers."""
+    pillar = {"maia:roles": ["nfs_clients"]}
+
+    def state_sls(sls, test=False, queue=False):
+        calls.append((sls, test, queue))
+        return BUSY if len(calls) <= busy_answers else PREPARE
+
+    module = load_salt_module("_modules/maia_drift.py", "maia_test_drift_busy", salt={
+        "pillar.get": lambda key, default=None, unmask=False: pillar.get(key, default),
+        "state.sls": state_sls,
+    })
+    monkeypatch.setattr(module, "BUSY_POLL", 0)
+    return module
+
+
+def test_a_check_that_fires_during_an_install_waits_for_it(tmp_path, monkeypatch):
+    calls = []
+    result = _busy_module(2, calls, monkeypatch).check(textfile_dir=str(tmp_path))
+    assert calls == [("maia.prepare", True, False)] * 3  # never queued behind the install: asked again
+    assert result["stages"]["prepare"]["error"] is None and result["stages"]["prepare"]["states"] == 2
+    assert result["drifted"] == 1
+
+
+def test_a_host_busy_past_the_wait_is_a_failed_check_naming_why(tmp_path, monkeypatch):
+    calls = []
+    result = _busy_module(10**6, calls, monkeypatch).check(textfile_dir=str(tmp_path), busy_wait=0)
+    assert len(calls) == 1
+    assert result["stages"]["prepare"] == {"states": 0, "drifted": [], "error": BUSY[0]}
+    assert 'maia_drift_check_failed{stage="prepare"} 1' in (tmp_path / "maia_drift.prom").read_text().splitlines()

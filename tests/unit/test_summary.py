@@ -107,3 +107,34 @@ def test_the_stage_column_fits_the_longest_stage_name():
     header, *rows = summary.render(results, 1.0).splitlines()[:3]
     assert [r.split()[0] for r in rows] == ["admin", "dashboard"], rows
     assert {r.index("maia-node-0") for r in rows} == {header.index("host")}, [header, *rows]
+
+
+def test_the_rancher_step_is_a_row_of_its_own_in_the_summary_and_the_plan():
+    """orch.maia's Rancher step (a state on the master, INSTALL.step_rows) is one row named by the
+    step's name (the control-plane host), between stage 4's two jobs; its predicted changes are in
+    the plan like a stage's, with no secret."""
+    from maia_salt import plan
+
+    step = {"result": None, "__run_num__": 5, "name": "maia-node-0", "duration": 812.0,
+            "comment": "Rancher's token would be replaced; would write /c/local.yaml, /c/env.json",
+            "changes": {"rancher_token": {"old": "<not usable>", "new": "<masked>"},
+                        "/c/local.yaml": {"old": None, "new": "<content not shown>"}}}
+    data = {"m_master": {
+        "salt_|-maia-orch-stage-admin_|-maia-orch-stage-admin_|-state": {
+            "result": None, "__run_num__": 4, "changes": {"ret": {"maia-node-0": {"a_|-x_|-x_|-y": STATE_OK}}}},
+        "maia_rancher_|-maia-orch-rancher-local-kubeconfig_|-maia-node-0_|-local_kubeconfig_recorded": step,
+        "salt_|-maia-orch-stage-admin-dashboard_|-maia-orch-stage-admin-dashboard_|-state": {
+            "result": None, "__run_num__": 6, "changes": {"ret": {"maia-node-0": {"a_|-x_|-x_|-y": STATE_OK}}}}}}
+    results, failed = summary.from_orchestration(data)
+    assert failed == []
+    assert [(r.stage, r.host, r.states, r.changed, r.failed) for r in results] == [
+        ("admin", "maia-node-0", 1, 0, 0), ("rancher", "maia-node-0", 1, 1, 0), ("dashboard", "maia-node-0", 1, 0, 0)]
+    text = plan.render(results)
+    assert "plan: 1 state(s) would change" in text
+    assert "WOULD CHANGE rancher on maia-node-0: maia-orch-rancher-local-kubeconfig" in text
+    assert "rancher_token: <not usable> -> <masked>" in text and "/c/local.yaml: null -> <content not shown>" in text
+    # converged: the step reports no change, and the plan says nothing would change
+    step.update(result=True, changes={}, comment="Rancher's recorded token works")
+    results, _ = summary.from_orchestration(data)
+    assert [(r.stage, r.changed) for r in results if r.stage == "rancher"] == [("rancher", 0)]
+    assert plan.render(results) == "plan: nothing would change"

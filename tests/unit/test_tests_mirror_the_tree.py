@@ -8,7 +8,8 @@ from pathlib import Path
 
 from support.paths import REPO
 
-PRODUCT_FOLDERS = ("_modules", "_states", "_utils", "_grains", "_beacons", "_pillar", "_runners", "_wrapper", "src/maia_salt")
+PRODUCT_FOLDERS = ("_modules", "_states", "_utils", "_grains", "_beacons", "_pillar", "_runners", "_wrapper",
+                   "_orch_states", "src/maia_salt")
 MAP_START, MAP_END = "<!-- tests-map: start -->", "<!-- tests-map: end -->"
 
 # tested only through other modules' tests, with no test file that names them (yet)

@@ -1,7 +1,8 @@
 """The stand-in executables installed into a host (the MicroK8s stand-in's `snap` and
 `microk8s`, the k3s stand-in's release binary and `systemctl`) share their state and
-call-log helpers through one file, ``hostcli.py``, which the installer puts into each
-executable: the installed file still runs alone, with no ``maia_lab`` to import."""
+call-log helpers through one file, ``hostcli.py`` (the k3s and k0s stand-ins also
+``servicecli.py``), which the installer puts into each executable: the installed file still
+runs alone, with no ``maia_lab`` to import."""
 import json
 import os
 import shutil
@@ -10,8 +11,8 @@ import sys
 
 import pytest
 
-from maia_lab.standins import k3s, microk8s
-from maia_lab.standins.hoststate import HOSTCLI_IMPORT, build_cli
+from maia_lab.standins import k0s, k3s, microk8s
+from maia_lab.standins.hoststate import HOSTCLI_IMPORT, SERVICECLI_IMPORT, build_cli
 
 KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -55,16 +56,20 @@ def test_microk8s_executables_run_alone_and_log_their_calls(tmp_path):
     assert len(calls(standin.state_file)) == 1 and [c["cmd"] for c in calls(other)] == ["snap"]
 
 
-def test_k3s_executables_run_alone_and_log_their_calls(tmp_path):
-    standin = k3s.install(KUBECONFIG, tmp_path / "release", prefix=str(tmp_path), python=sys.executable,
-                          ca=("crt", "key"))
-    release = standin.release_dir / "k3s"
-    assert not imports_hostcli(release.read_text(encoding="utf-8"))
-    version = run_alone(release, "--version")
-    assert version.returncode == 0 and "k3s version" in version.stdout, version.stderr
-    active = run_alone(standin.host_path(f"{tmp_path}/usr/bin/systemctl"), "is-active", "k3s")
+@pytest.mark.parametrize("standin, version, unit", [(k3s, ["--version"], "k3s"), (k0s, ["version"], "k0scontroller")],
+                         ids=["k3s", "k0s"])
+def test_service_executables_run_alone_and_log_their_calls(tmp_path, standin, version, unit):
+    """The service stand-ins (k3s, k0s) carry hostcli's and servicecli's text, no import of either."""
+    installed = standin.install(KUBECONFIG, tmp_path / "release", prefix=str(tmp_path), python=sys.executable,
+                                ca=("crt", "key"))
+    release = installed.release_dir / next(iter(installed.pillar["maia"]["k8s"]))
+    text = release.read_text(encoding="utf-8")
+    assert not imports_hostcli(text) and SERVICECLI_IMPORT not in text
+    shown = run_alone(release, *version)
+    assert shown.returncode == 0 and "stand-in" in shown.stdout, shown.stderr
+    active = run_alone(installed.host_path(f"{tmp_path}/usr/bin/systemctl"), "is-active", unit)
     assert (active.returncode, active.stdout.strip()) == (3, "inactive"), active.stderr
-    assert [c["cmd"] for c in calls(standin.state_file)] == ["k3s", "systemctl"]
+    assert [c["cmd"] for c in calls(installed.state_file)] == [release.name, "systemctl"]
 
 
 def test_a_cli_without_the_shared_import_is_refused(tmp_path):

@@ -5,19 +5,9 @@
 {%- set proxy = proxy_settings() | load_json %}
 {%- set k3s = k8s.k3s %}
 {%- set release = k3s.release %}
+{%- from "maia/k8s/service_dist.jinja" import release_binary %}
 
-maia-k8s-k3s-binary-installed:
-  file.managed:
-    - name: {{ k3s.paths.bin }}
-    - source: {{ release.url }}
-{%- if release.sha256 %}
-    - source_hash: sha256={{ release.sha256 }}
-{%- else %}
-    - source_hash: {{ release.url.rsplit("/", 1)[0] ~ "/" ~ release.sha256_list }}
-    - source_hash_name: k3s
-{%- endif %}
-    - makedirs: true
-    - mode: '0755'
+{{ release_binary("k3s", k3s.paths.bin, release, hash_name="k3s") }}
 
 maia-k8s-k3s-settings-merged:
   maia_k8s_dist.settings_merged:

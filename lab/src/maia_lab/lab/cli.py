@@ -93,6 +93,21 @@ def ssh(host, cmd, name):
     os.execvp(args[0], args)
 
 
+@lab.command()
+@click.argument("host")
+@NAME_OPTION
+@click.option("--timeout", default=30, show_default=True, type=click.IntRange(1, 600),
+              help="Seconds the host's shutdown may take before it is killed.")
+def restart(host, name, timeout):
+    """Restart HOST's container (name, index or address): an orderly shutdown, then a boot with the
+    same command line; returns when its SSH server answers again."""
+    try:
+        h = core.Lab(name).restart_host(host, timeout)
+    except (*ERRORS, KeyError) as exc:
+        _fail(exc)
+    click.echo(f"{h.name} restarted (pid {h.pid})")
+
+
 def _salt_tool(tool: str, argv, help_: str):
     """A `maia lab TOOL ARGS` command: ``argv(lab, *ARGS)`` run from the lab folder, in place of this process."""
 

@@ -1,12 +1,12 @@
 """`maia lab`: real Debian hosts on this machine (systemd-nspawn + overlayfs + netns).
 
 ``Lab`` is the facade: it holds the lab's name, folder and recorded state and
-runs `up`, `status` and `down` by calling one module per concern (docs/lab.md):
+runs `up`, `status`, `restart_host` and `down` by calling one module per concern (docs/lab.md):
 
     network      addresses (one /27 slice per lab), bridge, netns, veths
     proxy        the apt proxy (tinyproxy) on the bridge
     disks        loop-file disks of each host
-    hosts        overlay roots, identity files, boot with systemd-nspawn, cgroups
+    hosts        overlay roots, identity files, boot and shutdown with systemd-nspawn, cgroups
     minions      salt-master and salt-minions (``--minions``)
     saltconfig   master config, Saltfile, the lab's pillar
     configfolder CONFIG_FOLDER, inventory.yaml and roster (through the product's own code)
@@ -299,11 +299,40 @@ class Lab:
         self.save()
         # maia-configure (a few seconds of Python start-up) runs while the hosts boot
         configure = Background(configfolder.write_config_folder, self.folder, self.cluster_name, self.env())
-        binds = lab_minions.bind_ro_paths(self.state.get("base_root"), self.state.get("suite")) if with_minions else []
-        lab_hosts.boot(self.folder, self.name, self.hosts, binds, self.env(), self.record_host)
+        lab_hosts.boot(self.folder, self.name, self.hosts, self._binds(), self.env(), self.record_host)
         configure.result()
         if with_minions:
             lab_minions.wait(self.folder, self.hosts, self.state.get("master_pid"))
+
+    def _binds(self) -> list[str]:
+        """This machine's folders every host gets read-only (minion mode: Salt's Python)."""
+        if not self.state.get("minions"):
+            return []
+        return lab_minions.bind_ro_paths(self.state.get("base_root"), self.state.get("suite"))
+
+    # ---------------------------------------------------------------- one host
+    def stop_host(self, ref: str, timeout: float = 30) -> Host:
+        """Shut one host down in order, as a halt does (its units stop); its root, disks and
+        network namespace stay, so `start_host` boots the same host again."""
+        require_root()
+        h = self.host(ref)
+        if pid_alive(h.pid) and self.owns(h.pid):
+            lab_hosts.shut_down(self.name, h, timeout)
+        return h
+
+    def start_host(self, ref: str) -> Host:
+        """Boot a stopped host with the command line `up` used; returns when its sshd answers."""
+        require_root()
+        h = self.host(ref)
+        if not (pid_alive(h.pid) and self.owns(h.pid)):
+            lab_hosts.start_again(self.folder, self.name, h, self._binds(), self.env(), self.record_host)
+        return h
+
+    def restart_host(self, ref: str, timeout: float = 30) -> Host:
+        """A clean reboot of one host's container (`stop_host`, `start_host`): what is on its disk
+        stays, what was only in memory (/run, processes) is gone; its salt-minion starts again."""
+        self.stop_host(ref, timeout)
+        return self.start_host(ref)
 
     def _start_master(self) -> None:
         self._record(master_pid=lab_minions.start_master(self.folder, self.bridge_address, self.env()).pid)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import signal
 import subprocess
 import time
 import uuid
 from typing import Callable
 
 from .folder import LabFolder
-from .util import echo, pid_alive, run, ssh_banner, wait_for, write_file
+from .util import echo, pid_alive, reap, run, signal_process, ssh_banner, wait_for, write_file
 
 BOOT_TIMEOUT = 90
 # cgroup hierarchies of a hybrid (v1 + unified) layout; pure v2 is handled in cgroup_dirs
@@ -110,6 +111,35 @@ def _nspawn_command(folder: LabFolder, h: Host, binds: list[str]) -> list[str]:
     return cmd
 
 
+def _start(folder: LabFolder, lab_name: str, h: Host, binds: list[str], env: dict) -> int:
+    """Start ``h``'s systemd-nspawn in the host's own cgroup; its pid (a session leader)."""
+    log = open(folder.log(h.name), "ab")
+    # Each host in its own cgroup: with --keep-unit nspawn puts the container in
+    # <its cgroup>/payload, so hosts started from one cgroup would share their
+    # cgroup tree and race on it (units failing with 219/CGROUP at boot).
+    cg = cgroup_dirs(lab_name, h.name)
+    for d in cg:
+        os.makedirs(d, exist_ok=True)
+    enter = "".join(f'echo $$ > "{d}/cgroup.procs" 2>/dev/null; ' for d in cg)
+    proc = subprocess.Popen(
+        ["/bin/sh", "-c", enter + 'exec "$@"', "sh", *_nspawn_command(folder, h, binds)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        # no image lock files in /run/systemd/nspawn/locks: the lab's state file is the lock
+        env=dict(env, SYSTEMD_NSPAWN_LOCK="0"),
+    )
+    return proc.pid
+
+
+def _wait_ssh(folder: LabFolder, h: Host) -> None:
+    console = folder.log(h.name)
+    try:
+        wait_for(lambda: ssh_banner(h.address) or not pid_alive(h.pid), BOOT_TIMEOUT, 0.1, f"sshd on {h.name}")
+    except TimeoutError:
+        raise RuntimeError(f"{h.name} did not start sshd in {BOOT_TIMEOUT}s; console: {console}")
+    if not pid_alive(h.pid):
+        raise RuntimeError(f"{h.name}: systemd-nspawn exited; console: {console}")
+
+
 def boot(folder: LabFolder, lab_name: str, hosts: list[Host], binds: list[str], env: dict,
          record_host: Callable[[Host], None]) -> None:
     """Start every host (``binds``: this machine's folders bound read-only; ``env``: the lab's
@@ -117,28 +147,51 @@ def boot(folder: LabFolder, lab_name: str, hosts: list[Host], binds: list[str], 
     echo(f"booting {len(hosts)} host(s) with systemd-nspawn...")
     t0 = time.monotonic()
     for h in hosts:
-        log = open(folder.log(h.name), "ab")
-        # Each host in its own cgroup: with --keep-unit nspawn puts the container in
-        # <its cgroup>/payload, so hosts started from one cgroup would share their
-        # cgroup tree and race on it (units failing with 219/CGROUP at boot).
-        cg = cgroup_dirs(lab_name, h.name)
-        for d in cg:
-            os.makedirs(d, exist_ok=True)
-        enter = "".join(f'echo $$ > "{d}/cgroup.procs" 2>/dev/null; ' for d in cg)
-        proc = subprocess.Popen(
-            ["/bin/sh", "-c", enter + 'exec "$@"', "sh", *_nspawn_command(folder, h, binds)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            # no image lock files in /run/systemd/nspawn/locks: the lab's state file is the lock
-            env=dict(env, SYSTEMD_NSPAWN_LOCK="0"),
-        )
-        h.pid = proc.pid
+        h.pid = _start(folder, lab_name, h, binds, env)
         record_host(h)
     for h in hosts:
-        console = folder.log(h.name)
-        try:
-            wait_for(lambda: ssh_banner(h.address) or not pid_alive(h.pid), BOOT_TIMEOUT, 0.1, f"sshd on {h.name}")
-        except TimeoutError:
-            raise RuntimeError(f"{h.name} did not start sshd in {BOOT_TIMEOUT}s; console: {console}")
-        if not pid_alive(h.pid):
-            raise RuntimeError(f"{h.name}: systemd-nspawn exited; console: {console}")
+        _wait_ssh(folder, h)
     echo(f"hosts answer on ssh after {time.monotonic() - t0:.1f}s")
+
+
+def cgroup_pids(dirs: list[str]) -> set[int]:
+    """Every process in the cgroups ``dirs`` and below."""
+    found = set()
+    for top in dirs:
+        for root, _dirs, files in os.walk(top):
+            if "cgroup.procs" in files:
+                try:
+                    with open(os.path.join(root, "cgroup.procs"), encoding="utf-8") as fh:
+                        found.update(int(p) for p in fh.read().split())
+                except OSError:
+                    pass
+    return found
+
+
+def shut_down(lab_name: str, h: Host, timeout: float) -> None:
+    """An orderly shutdown of the running host ``h``: SIGTERM to its systemd-nspawn, which asks the
+    container's systemd to shut down (SIGRTMIN+3, systemd's orderly halt), so its units stop
+    as on a real host. After ``timeout`` seconds nspawn and whatever is left in the host's cgroup
+    are killed (said on stderr), as a power cut would."""
+    echo(f"shutting {h.name} down...")
+    signal_process(h.pid, signal.SIGTERM)
+    try:
+        wait_for(lambda: not pid_alive(h.pid), timeout, 0.1, f"{h.name} to shut down")
+    except TimeoutError:
+        echo(f"{h.name} did not shut down in {timeout:.0f}s: killing it")
+    left = ({h.pid} if pid_alive(h.pid) else set()) | cgroup_pids(cgroup_dirs(lab_name, h.name))
+    for pid in left:
+        signal_process(pid, signal.SIGKILL)
+    wait_for(lambda: not any(pid_alive(p) for p in left), 10, 0.05, f"the processes of {h.name} to exit")
+    reap([h.pid])
+
+
+def start_again(folder: LabFolder, lab_name: str, h: Host, binds: list[str], env: dict,
+                record_host: Callable[[Host], None]) -> None:
+    """Boot the stopped host ``h`` with the command line `up` used (same root, disks, network
+    namespace and binds), record its new pid, and wait for its sshd."""
+    t0 = time.monotonic()
+    h.pid = _start(folder, lab_name, h, binds, env)
+    record_host(h)
+    _wait_ssh(folder, h)
+    echo(f"{h.name} answers on ssh again after {time.monotonic() - t0:.1f}s")

@@ -59,19 +59,6 @@ def _pids_using_dir(lab_dir: str) -> set[int]:
     return found
 
 
-def _pids_in_cgroups(lab_name: str) -> set[int]:
-    found = set()
-    for top in hosts.cgroup_dirs(lab_name):
-        for root, _dirs, files in os.walk(top):
-            if "cgroup.procs" in files:
-                try:
-                    with open(os.path.join(root, "cgroup.procs"), encoding="utf-8") as fh:
-                        found.update(int(p) for p in fh.read().split())
-                except OSError:
-                    pass
-    return found
-
-
 def _kill_strays(lab_dir: str, lab_name: str, netns: list[str]) -> None:
     """Anything left running in the lab's netns, its cgroups or inside a host root (crashed `up`)."""
     stray = set()
@@ -79,7 +66,7 @@ def _kill_strays(lab_dir: str, lab_name: str, netns: list[str]) -> None:
         out = run(["ip", "netns", "pids", ns], check=False).stdout.split()
         stray.update(int(p) for p in out if p.isdigit())
     stray.update(_pids_using_dir(lab_dir))
-    stray.update(_pids_in_cgroups(lab_name))
+    stray.update(hosts.cgroup_pids(hosts.cgroup_dirs(lab_name)))
     stray.discard(os.getpid())
     for p in stray:
         try:

@@ -77,15 +77,20 @@ def write_file(path: str, text: str, mode: int = 0o644) -> None:
     os.chmod(path, mode)
 
 
+def signal_process(pid: int, sig: int) -> None:
+    """Signal the process ``pid``, if it still exists."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 def signal_group(pid: int, sig: int) -> None:
     """Signal the process group ``pid`` leads (every process the lab starts leads its own), else the process."""
     try:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
+        signal_process(pid, sig)
 
 
 def reap(pids) -> None:

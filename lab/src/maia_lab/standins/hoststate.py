@@ -15,12 +15,16 @@ from pathlib import Path
 
 HOSTCLI_SOURCE = Path(__file__).with_name("hostcli.py")
 HOSTCLI_IMPORT = "from maia_lab.standins.hostcli import "
+# the service stand-ins' (k3s, k0s) shared part, inlined the same way after hostcli's text
+SERVICECLI_SOURCE = Path(__file__).with_name("servicecli.py")
+SERVICECLI_IMPORT = "from maia_lab.standins.servicecli import "
 
 
 def build_cli(cli_source: Path, *, python: str, state_file: str, state_env: str) -> str:
     """The text of a stand-in executable for a host: ``cli_source`` with its shebang set to
     ``python`` and its import of ``hostcli`` replaced by hostcli's text, its ``STATE_FILE``
-    and ``STATE_ENV`` filled in. One self-contained file that needs no ``maia_lab`` on the host."""
+    and ``STATE_ENV`` filled in, and its import of ``servicecli`` (the service stand-ins) by that
+    module's text. One self-contained file that needs no ``maia_lab`` on the host."""
     source = cli_source.read_text(encoding="utf-8")
     lines = source.splitlines(keepends=True)
     at = [i for i, line in enumerate(lines) if line.startswith(HOSTCLI_IMPORT)]
@@ -30,6 +34,10 @@ def build_cli(cli_source: Path, *, python: str, state_file: str, state_env: str)
     for name, value in (("STATE_FILE", state_file), ("STATE_ENV", state_env)):
         shared = shared.replace(f"\n{name} = None", f"\n{name} = {json.dumps(value)}", 1)
     lines[at[0]] = shared
+    for index, line in enumerate(lines):
+        if line.startswith(SERVICECLI_IMPORT) and index > at[0]:
+            service = SERVICECLI_SOURCE.read_text(encoding="utf-8").splitlines(keepends=True)
+            lines[index] = "".join(line for line in service if not line.startswith(HOSTCLI_IMPORT))
     return f"#!{python}\n" + "".join(lines)[len("#!/usr/bin/env python3\n"):]
 
 

@@ -102,21 +102,22 @@ def _write_pillar(folder, pillar):
     write_lab_pillar(folder.path("pillar"), "standins", pillar)
 
 
-def _k3s_release(release, kubeconfig, root, host, ca, bridge) -> dict:
-    """The k3s stand-in as the release the lab serves (``<bridge>:18080/k3s``) and its state in the
-    control-plane host's root; the host's own systemd runs it (no `systemctl` stand-in). Used when
-    the site's K8S_DISTRIBUTION is k3s; returns ``maia:k8s:k3s``'s release pillar."""
-    from maia_lab.standins import k3s as k3s_standin
-
-    standin = k3s_standin.install(Path(kubeconfig).read_text(), release, fs_root=root, prefix="",
-                                  hostname=host.name, ca=ca, python="/usr/bin/python3", systemctl=False)
-    return {"release": {"url": f"http://{bridge}:{RELEASE_PORT}/k3s", "sha256": standin.release_sha256}}
+def _service_release(standin, release, kubeconfig, root, host, ca, bridge) -> dict:
+    """A service stand-in (``maia_lab.standins.k3s`` or ``k0s``) as the release the lab serves
+    (``<bridge>:18080/<name>``) and its state in the control-plane host's root; the host's own
+    systemd runs it (no `systemctl` stand-in). Used when the site's K8S_DISTRIBUTION is that
+    distribution; returns ``maia:k8s:<name>``'s release pillar."""
+    installed = standin.install(Path(kubeconfig).read_text(), release, fs_root=root, prefix="",
+                                hostname=host.name, ca=ca, python="/usr/bin/python3", systemctl=False)
+    name = next(iter(installed.pillar["maia"]["k8s"]))
+    return {"release": {"url": f"http://{bridge}:{RELEASE_PORT}/{name}", "sha256": installed.release_sha256}}
 
 
 def lab_start(folder, bridge, hosts, record_pid) -> dict:
     """Start the stand-ins of the lab in ``folder`` (``maia_lab.lab.LabFolder``) on its ``bridge``
     address, the MicroK8s stand-in in its control-plane host (one of ``hosts``); returns what the
     lab records."""
+    from maia_lab.standins import k0s, k3s
     from maia_lab.standins import microk8s as microk8s_standin
 
     os.makedirs(folder.path("standins"), exist_ok=True)
@@ -149,7 +150,8 @@ def lab_start(folder, bridge, hosts, record_pid) -> dict:
         "node_name": host.name,
         "argocd": {"manifest_url": f"http://{bridge}:{RELEASE_PORT}/{argocd_manifest.FILE_NAME}",
                    "manifest_sha256": manifest_sha256},
-        "k3s": _k3s_release(release, kubeconfig, root, host, ca, bridge),
+        **{name: _service_release(standin, release, kubeconfig, root, host, ca, bridge)
+           for name, standin in (("k3s", k3s), ("k0s", k0s))},
     })
     # The ArgoCD application-controller stand-in moves Applications through their
     # sync and health states; it waits quietly until stage 2 installs the CRDs.

@@ -1,0 +1,18 @@
+"""Install the k0s stand-in for tests and the lab: a release to download, and `systemctl`.
+
+STAND-IN: k0s cannot run on this machine nor in the lab hosts (docs/standins.md).
+:func:`install` writes the stand-in ``cli.py`` as the release binary ``k0s`` into a
+release folder (the formula downloads it from there and checks its sha256, as it
+checks the real release) and, for a host without systemd, as ``systemctl``; both
+share one JSON state (``maia_lab.standins.service_release``). `k0s install controller`
+writes the unit as k0s does; starting it reads the settings file the unit names, writes
+the files k0s writes and registers the Node in the Kubernetes API stand-in (see ``cli.py``).
+"""
+from __future__ import annotations
+
+from functools import partial
+
+from ..service_release import DISTRIBUTIONS
+from ..service_release import install as _install
+
+install = partial(_install, DISTRIBUTIONS["k0s"])
