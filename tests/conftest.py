@@ -13,6 +13,10 @@
   go module by module to whichever worker is free. Without xdist nothing changes (one process,
   collection order).
 
+At the end of an xdist run the controller prints each worker's time in tests and when its last
+test ended (``pytest_terminal_summary``): a worker that ended long before the other was idle
+while the run waited for the last tests.
+
 How: each worker writes the ids of the lab tests it collected into a file the controller named
 (``pytest_configure_node``), and the controller's scheduler (``pytest_xdist_make_scheduler``)
 gives each folder's lab tests one scope. (xdist's own ``xdist_group`` marker does not group with pytest 9.2:
@@ -22,6 +26,7 @@ import glob
 import os
 import shutil
 import tempfile
+import time
 
 import pytest
 
@@ -104,3 +109,33 @@ def pytest_xdist_make_scheduler(config, log):
             super()._assign_work_unit(node)
 
     return LabTierScheduling(config, log)
+
+
+_workers = {}  # xdist controller: {worker id: {"busy": seconds in tests, "end": when its last test ended, "last": its id}}
+_started = {}
+
+
+def pytest_sessionstart(session):
+    _started["at"] = time.monotonic()
+
+
+def pytest_runtest_logreport(report):
+    """xdist controller: each worker's time in tests (setup, call, teardown) and its last test's end."""
+    node = getattr(report, "node", None)  # set on the reports a worker sends the controller
+    if node is None or not hasattr(node, "gateway"):
+        return
+    seen = _workers.setdefault(node.gateway.id, {"busy": 0.0, "end": 0.0, "last": ""})
+    seen["busy"] += report.duration
+    if report.when == "teardown":
+        seen["end"], seen["last"] = time.monotonic() - _started.get("at", time.monotonic()), report.nodeid
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _workers:
+        return
+    terminalreporter.section("xdist workers")
+    latest = max(w["end"] for w in _workers.values())
+    for wid, seen in sorted(_workers.items()):
+        terminalreporter.write_line(
+            f"{wid}: {seen['busy']:.0f}s in tests, last test ended at {seen['end']:.0f}s "
+            f"(idle {latest - seen['end']:.0f}s before the last worker ended): {seen['last']}")

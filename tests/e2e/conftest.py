@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from support.install_output import maia_install
+from support.install_output import installed_as_documented, maia_install
 from support.lab import quick_argocd_controller, session_lab
 
 CIFS_DRIVER = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs/cifs"
@@ -25,12 +25,59 @@ def site_lab():
 
 
 @pytest.fixture(scope="package")
-def minion_install(site_lab):
-    """One `maia install` with minions as a user runs it (in a pipe), then the same again: the
-    first run's summary is checked by test_orchestration.py, its output searched for secrets by
-    test_no_secret_in_output.py, instead of an install each. Before it, something for stage 1 to
-    put back on one host (the lab may be installed already: the CIFS driver's mode; on a fresh
-    lab: everything)."""
+def documented_runs():
+    """{text: completed process} of the documented commands (README.md, docs/) that an e2e test ran
+    verbatim from the lab's folder (support.doc_commands.run_verbatim): the documented-commands test
+    checks those runs instead of running each again."""
+    return {}
+
+
+class Convergence:
+    """Which e2e test left the lab converged: its last step, after its assertions, was a whole
+    install (all stages) that changed nothing. The test run right after it starts from that lab
+    and need not install first to get there (`already`); any other test in between, or a test
+    that stopped before its last line, and it installs as before."""
+
+    def __init__(self):
+        self.left_by = None  # the test that ended on a converged lab
+        self.last = None  # the e2e test that ran last (set when it ends)
+
+    def already(self) -> bool:
+        return self.left_by is not None and self.left_by == self.last
+
+
+_convergence = Convergence()
+
+
+@pytest.fixture(autouse=True)
+def _e2e_test_order(request):
+    yield
+    _convergence.last = request.node.nodeid
+
+
+@pytest.fixture
+def converged(request):
+    """``converged.already()``: the lab is converged (see Convergence); ``converged.now()``, a test's
+    last line: this test leaves it so."""
+
+    class Converged:
+        already = staticmethod(_convergence.already)
+
+        @staticmethod
+        def now():
+            _convergence.left_by = request.node.nodeid
+
+    return Converged()
+
+
+@pytest.fixture(scope="package")
+def minion_install(site_lab, documented_runs):
+    """One `maia install` with minions as a user runs it (in a pipe), then the same again, the second
+    time verbatim as documented (so test_orchestration.py's documented-commands test need not run it
+    again): the first run's summary is checked by test_orchestration.py, its output searched for
+    secrets by test_no_secret_in_output.py, instead of an install each. Before it, something for
+    stage 1 to put back on one host (the lab may be installed already: the CIFS driver's mode; on a
+    fresh lab: everything)."""
     site_lab.ssh("maia-node-1", f"chmod 0700 '{CIFS_DRIVER}'", check=False)
     run = maia_install(site_lab)
     # the modes of the fetched files as the first run left them
@@ -38,4 +85,4 @@ def minion_install(site_lab):
     modes = {name: stat.S_IMODE(os.stat(os.path.join(site_lab.config_folder, name)).st_mode)
              for name in (f"{cluster}-kubeconfig.yaml", "ca.crt")
              if os.path.exists(os.path.join(site_lab.config_folder, name))}
-    return {"run": run, "modes_after_run": modes, "rerun": maia_install(site_lab)}
+    return {"run": run, "modes_after_run": modes, "rerun": installed_as_documented(site_lab, documented_runs)}

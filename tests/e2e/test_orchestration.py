@@ -16,7 +16,7 @@ import yaml
 from maia_salt.install import run_orchestration
 
 from support.admin_services import lab_services
-from support.install_output import NOISE, Row, check_truthful, maia_install
+from support.install_output import Row, check_truthful, installed_as_documented, maia_install
 
 HOSTS = {"maia-node-0", "maia-node-1", "maia-node-2"}
 # rancher: orch.maia's Rancher step (a state on the master, its own row); dashboard: the second
@@ -136,8 +136,9 @@ def test_backup_restored_into_an_empty_folder_installs_with_no_change(site_lab, 
         os.rename(kept, folder)
 
 
-def test_salt_ssh_mode_summaries_are_truthful(site_lab):
-    """A run over salt-ssh that changes something on one host, then one that changes nothing."""
+def test_salt_ssh_mode_summaries_are_truthful(site_lab, documented_runs):
+    """A run over salt-ssh that changes something on one host, then one that changes nothing (the
+    documented `maia install --ssh`, verbatim: the documented-commands test checks this run)."""
     # stage 1 puts the CIFS flexVolume driver back to mode 0755
     site_lab.ssh("maia-node-2", "chmod 0700 '/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs/cifs'")
     run = maia_install(site_lab, "--ssh")
@@ -148,7 +149,7 @@ def test_salt_ssh_mode_summaries_are_truthful(site_lab):
 
     services = lab_services(site_lab) if site_lab.state.get("standins") else None
 
-    rerun = maia_install(site_lab, "--ssh")
+    rerun = installed_as_documented(site_lab, documented_runs, "maia install --ssh")
     assert rerun.returncode == 0, rerun.text
     noop = check_truthful(site_lab, rerun, STAGE_HOSTS)
     assert sum(r.changed for r in noop.values()) == 0, rerun.text
@@ -197,34 +198,23 @@ def test_bad_device_stops_before_stage_2(site_lab):
     assert "maia-node-1" in text and "maia-prepare-lvm-host-vars-valid" in text
 
 
-def _lab_env(site_lab):
-    """The environment of an admin on the lab's master: its Salt tools on PATH, its config dir."""
-    import sys
-
-    return {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
-            "SALT_CONFIG_DIR": site_lab.dir}
-
-
-def test_documented_lab_commands_run_as_written(site_lab):
+def test_documented_lab_commands_run_as_written(site_lab, documented_runs):
     """Every salt-run / salt-ssh / salt / `maia install` example of README.md and docs/, verbatim,
-    from the lab's folder (its Saltfile points the tools at the lab's master config and roster)."""
-    import re
-    import subprocess
-
-    from support.doc_commands import by_kind
+    from the lab's folder (its Saltfile points the tools at the lab's master config and roster).
+    A command an earlier test of this package already ran verbatim (`documented_runs`: `maia
+    install` in conftest.py's minion_install, `maia install --ssh` in the salt-ssh test) is not
+    run again: its run is checked here the same way."""
+    from support.doc_commands import by_kind, run_verbatim, verbatim_failure
 
     commands = list({c.text: c for c in by_kind("lab")}.values())
     assert len(commands) > 15
     commands.sort(key=lambda c: "state.orch" not in c.text)  # a whole install first, as a site does
     failures = []
     for command in commands:
-        proc = subprocess.run(command.text, shell=True, cwd=site_lab.dir, env=_lab_env(site_lab),
-                              capture_output=True, text=True, timeout=1800, stdin=subprocess.DEVNULL)
-        out = proc.stdout + proc.stderr
-        if proc.returncode != 0 or re.search(r"^\s*Failed:\s+[1-9]", out, re.M):
-            failures.append(f"{command}: rc {proc.returncode}\n{out[-2500:]}")
-        elif command.text.startswith("maia") and NOISE.search(out):  # Salt's own tools print their warnings
-            failures.append(f"{command}: Salt's noise in what maia printed\n{out[-2500:]}")
+        proc = documented_runs.get(command.text) or run_verbatim(site_lab, command.text)
+        failure = verbatim_failure(command.text, proc)
+        if failure:
+            failures.append(f"{command}: {failure}")
     assert failures == [], "\n\n".join(failures)
 
 

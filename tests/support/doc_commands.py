@@ -150,3 +150,38 @@ def documented_commands(repo: Path = REPO) -> list[DocCommand]:
 
 def by_kind(kind: str, repo: Path = REPO) -> list[DocCommand]:
     return [c for c in documented_commands(repo) if c.kind == kind]
+
+
+def lab_env(lab) -> dict:
+    """The environment of an admin on the lab's master: its Salt tools on PATH, its config dir."""
+    import os
+    import sys
+
+    return {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
+            "SALT_CONFIG_DIR": lab.dir}
+
+
+def run_verbatim(lab, text: str, ran: dict | None = None, timeout: float = 1800):
+    """A ``lab`` command exactly as documented, from the lab's folder; kept in ``ran`` (by its text)
+    so that tests/e2e/test_orchestration.py's documented-commands test checks this run instead of
+    running the same command again."""
+    import subprocess
+
+    proc = subprocess.run(text, shell=True, cwd=lab.dir, env=lab_env(lab), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+    if ran is not None:
+        ran[text] = proc
+    return proc
+
+
+def verbatim_failure(text: str, proc) -> str | None:
+    """Why a documented command's run failed (its exit code, a failed state in its summary, or Salt's
+    warnings in what a ``maia`` command printed), or None."""
+    from support.install_output import NOISE
+
+    out = proc.stdout + proc.stderr
+    if proc.returncode != 0 or re.search(r"^\s*Failed:\s+[1-9]", out, re.M):
+        return f"rc {proc.returncode}\n{out[-2500:]}"
+    if text.startswith("maia") and NOISE.search(out):  # Salt's own tools print their warnings
+        return f"Salt's noise in what maia printed\n{out[-2500:]}"
+    return None

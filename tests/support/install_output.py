@@ -91,6 +91,17 @@ def maia_install(lab, *args: str, timeout: float = 3600) -> InstallRun:
     return InstallRun(proc.returncode, proc.stdout, proc.stderr)
 
 
+def installed_as_documented(lab, documented_runs, text="maia install") -> InstallRun:
+    """The documented `maia install` (or `maia install --ssh`) verbatim from the lab's folder, in a
+    pipe (the same run as maia_install, which names the folder with -c); kept in ``documented_runs``
+    (support.doc_commands.run_verbatim)."""
+    from support.doc_commands import run_verbatim
+
+    proc = run_verbatim(lab, text, documented_runs, timeout=3600)
+    assert_quiet(proc.stdout + proc.stderr)
+    return InstallRun(proc.returncode, proc.stdout, proc.stderr)
+
+
 def run_maia(*args: str, timeout: float = 3600, **kw) -> subprocess.CompletedProcess:
     """`maia ARGS` with stdout and stderr in pipes; asserts that neither holds Salt's noise."""
     proc = subprocess.run([maia_bin(), *args], capture_output=True, text=True, timeout=timeout,

@@ -61,3 +61,9 @@ def test_each_lab_folder_runs_in_one_worker_and_two_lab_folders_start_at_once(tm
         [f"tests/e2e/test_site.py::test_{i}" for i in range(4)], e2e  # in collection order
     first_two = {runs[0][0].split("/")[1], runs[1][0].split("/")[1]}
     assert first_two == {"e2e", "lab"}, runs[:2]  # both workers began with a lab folder
+    # the summary of each worker's time: in tests (21 tests of 0.2 s or more), its last test's end
+    import re
+
+    summary = re.findall(r"^(gw[01]): (\d+)s in tests, last test ended at (\d+)s \(idle (\d+)s", proc.stdout, re.M)
+    assert sorted(w for w, *_ in summary) == ["gw0", "gw1"], proc.stdout
+    assert sum(int(busy) for _, busy, _, _ in summary) >= 3 and min(int(idle) for *_, idle in summary) == 0, summary
