@@ -47,6 +47,7 @@ from salt.exceptions import CommandExecutionError
 # _utils/: shipped and put on sys.path by Salt's loader
 import maia_microk8s_paths
 import maia_seal
+import maia_settings_merge
 
 __virtualname__ = "maia_datastore"
 
@@ -190,7 +191,10 @@ def _k3s_snapshot(folder):
     ca_cert, ca_key = (os.path.join(server, "tls", f"server-ca.{ext}") for ext in ("crt", "key"))
     _required([os.path.join(server, "token"), ca_cert, ca_key],
               "k3s has not started here yet; apply maia.k8s on this host first")
-    settings = __salt__["maia_k8s_dist.settings_read"](os.path.join(paths["config_dir"], "config.yaml"))
+    try:
+        settings = maia_settings_merge.read(os.path.join(paths["config_dir"], "config.yaml"))
+    except ValueError as exc:
+        raise CommandExecutionError(str(exc)) from None
     kind = _k3s_datastore(settings, data_dir)
     if kind == "external":
         raise CommandExecutionError("k3s keeps its datastore in an external database (datastore-endpoint): back that "

@@ -46,18 +46,10 @@ def _run(argv, check=True, timeout=120):
 
 def settings_read(path):
     """The YAML mapping in ``path``; ``{}`` when the file does not exist or is empty."""
-    if not os.path.exists(path):
-        return {}
-    with salt.utils.files.fopen(path, "r") as fh:
-        try:
-            data = salt.utils.yaml.safe_load(fh)
-        except salt.utils.yaml.YAMLError as exc:
-            raise CommandExecutionError(f"{path} is not valid YAML: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise CommandExecutionError(f"{path} must hold a YAML mapping, not {type(data).__name__}")
-    return data
+    try:
+        return maia_settings_merge.read(path)
+    except ValueError as exc:
+        raise CommandExecutionError(str(exc)) from None
 
 
 def settings_merged(path, settings):

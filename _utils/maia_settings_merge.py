@@ -14,6 +14,27 @@ by hand. maia-salt adds its settings to it and keeps everything else:
   instead of adding a second;
 - anything else: maia-salt's value.
 """
+import os
+
+import yaml
+
+
+def read(path):
+    """The YAML mapping in ``path``; ``{}`` when the file does not exist or is empty.
+    ValueError when it is no YAML, or YAML that is no mapping."""
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        try:
+            data = yaml.safe_load(fh)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must hold a YAML mapping, not {type(data).__name__}")
+    return data
+
 
 
 def _flag(item):

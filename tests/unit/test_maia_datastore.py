@@ -56,14 +56,13 @@ def module(host, distribution="k3s", run=None):
               "maia:k8s:k3s:paths:data_dir": str(host["data_dir"]),
               "maia:k8s:k3s:paths:config_dir": str(host["config_dir"]),
               "maia:k8s:k3s:paths:bin": "/usr/local/bin/k3s"}
-    dist = load_salt_module("_modules/maia_k8s_dist.py", "maia_k8s_dist_under_test")
 
     def run_all(argv, **_kw):
         host["calls"].append(argv)
         return run(argv) if run else {"retcode": 1, "stderr": "not expected here"}
 
     salt = {"pillar.get": lambda key, default=None, **_kw: pillar.get(key, default),
-            "maia_k8s_dist.settings_read": dist.settings_read, "cmd.run_all": run_all}
+            "cmd.run_all": run_all}
     return load_salt_module("_modules/maia_datastore.py", "maia_datastore_under_test", salt=salt)
 
 
