@@ -5,9 +5,10 @@ chart's default admin password on every run; this module reads them first (``GET
 admin) and PUTs only the keys that differ, with Harbor's admin password of the site
 (``harbor_admin_password``). Harbor never returns ``oidc_client_secret``, so the module keeps a
 record of what it sent: a salted PBKDF2 fingerprint of each secret, per Harbor, in
-``<cachedir>/maia/harbor-secrets.json`` (0600; never the secret itself). A secret whose
-fingerprint differs from the record (a changed ``keycloak_client_secret``, or no record yet) is
-sent again, with no other key needed to change (docs/admin.md, C6).
+``settings["record"]`` (``harbor-secrets.json`` beside the host's kubeconfig, 0600, never the
+secret). A secret whose fingerprint differs from the record (a changed
+``keycloak_client_secret``, or no record yet) is sent again, with no other key needed to change
+(docs/admin.md, C6).
 
 ``settings`` is built by ``maia_salt.admin.services.harbor``; Harbor is reached as
 ``_utils/maia_service_endpoint.py`` says. CLI: ``salt-call maia_harbor.plan '<settings as JSON>'``.
@@ -63,14 +64,16 @@ def _current(http, url):
     return {k: (v.get("value") if isinstance(v, dict) else v) for k, v in data.items()}
 
 
-def _record_path():
-    return os.path.join(__opts__.get("cachedir") or "/var/cache/salt", "maia", RECORD)
+def _record_path(settings):
+    """``settings["record"]`` (the admin library puts it beside the host's kubeconfig, the same
+    file for a minion and for salt-ssh), else under Salt's cachedir."""
+    return settings.get("record") or os.path.join(__opts__.get("cachedir") or "/var/cache/salt", "maia", RECORD)
 
 
-def _read_record(base_url):
+def _read_record(path, base_url):
     """The fingerprints recorded for this Harbor: ``{key: {"salt", "fingerprint"}}`` ({} when none or unreadable)."""
     try:
-        with open(_record_path(), encoding="utf-8") as fh:
+        with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
     except (OSError, ValueError):
         return {}
@@ -97,9 +100,8 @@ def _unsent(record, wanted, secret_keys):
     return unsent
 
 
-def _write_record(base_url, wanted, secret_keys):
+def _write_record(path, base_url, wanted, secret_keys):
     """Record the fingerprints of the secrets just sent (0600, written whole, then renamed)."""
-    path = _record_path()
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     try:
         with open(path, encoding="utf-8") as fh:
@@ -142,7 +144,7 @@ def _plan(settings):
     wanted, secret_keys = settings["configurations"], settings.get("secret_keys") or []
     current = _current(http, url)
     differs = _differs(current, wanted, secret_keys)
-    unsent = _unsent(_read_record(url), wanted, secret_keys)
+    unsent = _unsent(_read_record(_record_path(settings), url), wanted, secret_keys)
     send = [k for k in secret_keys if k in wanted] if differs or unsent else []
     return http, url, wanted, current, differs, send
 
@@ -164,5 +166,5 @@ def apply(settings):
     left = _differs(_current(http, url), wanted, settings.get("secret_keys") or [])
     if left:
         raise maia_error_kinds.error("api", f"Harbor: still differs after the change: {', '.join(left)}")
-    _write_record(url, wanted, send)
+    _write_record(_record_path(settings), url, wanted, send)
     return _changes(current, wanted, differs, send)

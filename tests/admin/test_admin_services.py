@@ -70,6 +70,9 @@ def settings_of(front, ca, tmp_path, reach_standins=True, **overrides):
     }, overrides))
     data = mapdata(yaml.safe_load(DEFAULTS_FILE.read_text()), pillar, yaml.safe_load(CORE_DEFAULTS_FILE.read_text()))
     conf = data["configure"]
+    if conf["harbor"]:  # the record of what Harbor was sent: the test's, not this machine's /etc/maia
+        assert conf["harbor"]["record"] == "/etc/maia/harbor-secrets.json"  # beside the host's kubeconfig
+        conf["harbor"]["record"] = str(tmp_path / "maia" / "harbor-secrets.json")
     if not (reach_standins and conf["keycloak"] and conf["harbor"]):
         return conf
     conf["keycloak"]["reach"].update(_reach_override(front, REAL_KEYCLOAK))

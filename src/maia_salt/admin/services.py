@@ -10,6 +10,7 @@ a service. The reference is maia-toolkit 2.5.0 (``MAIA_change_keycloak_client_se
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from ..core.values import derived_secret
@@ -117,6 +118,9 @@ def harbor(ctx, pillar: dict) -> dict:
             "oidc_admin_group": ctx.admin_group,
         },
         "secret_keys": ["oidc_client_secret"],
+        # the record of what Harbor was sent (fingerprints only), beside the host's kubeconfig:
+        # the same file whether the host runs a minion or is reached over salt-ssh
+        "record": os.path.join(os.path.dirname(ctx.kubeconfig) or "/etc/maia", "harbor-secrets.json"),
     }
 
 
