@@ -14,8 +14,10 @@ CLI example::
     salt-call maia_drift.check
 """
 import os
-import tempfile
 import time
+
+# _utils/: shipped and put on sys.path by Salt's loader
+import maia_files
 
 __virtualname__ = "maia_drift"
 
@@ -98,17 +100,7 @@ def _metrics(result):
 def write_metrics(result, textfile_dir=None):
     """The result as ``maia_drift.prom`` in the textfile folder (0644, written whole, then renamed)."""
     folder = textfile_dir or _pillar("maia:drift:textfile_dir") or DEFAULT_TEXTFILE_DIR
-    os.makedirs(folder, mode=0o755, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{METRIC_FILE}.", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            os.fchmod(fh.fileno(), 0o644)
-            fh.write(_metrics(result))
-        os.replace(tmp, os.path.join(folder, METRIC_FILE))
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    maia_files.write_private(os.path.join(folder, METRIC_FILE), _metrics(result), "0644", dir_mode=0o755)
     return os.path.join(folder, METRIC_FILE)
 
 

@@ -19,9 +19,9 @@ import hmac
 import json
 import os
 import secrets
-import tempfile
 
 import maia_error_kinds
+import maia_files
 import maia_service_endpoint
 
 API = "/api/v2.0/configurations"
@@ -70,15 +70,14 @@ def _record_path(settings):
     return settings.get("record") or os.path.join(__opts__.get("cachedir") or "/var/cache/salt", "maia", RECORD)
 
 
-def _read_record(path, base_url):
-    """The fingerprints recorded for this Harbor: ``{key: {"salt", "fingerprint"}}`` ({} when none or unreadable)."""
+def _records(path):
+    """The whole record file: ``{harbor base URL: {key: {"salt", "fingerprint"}}}`` ({} when none or unreadable)."""
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
     except (OSError, ValueError):
         return {}
-    entry = data.get(base_url) if isinstance(data, dict) else None
-    return entry if isinstance(entry, dict) else {}
+    return data if isinstance(data, dict) else {}
 
 
 def _fingerprint(value, salt_hex):
@@ -102,29 +101,14 @@ def _unsent(record, wanted, secret_keys):
 
 def _write_record(path, base_url, wanted, secret_keys):
     """Record the fingerprints of the secrets just sent (0600, written whole, then renamed)."""
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-        data = data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        data = {}
+    data = _records(path)
     entry = {}
     for key in secret_keys:
         if key in wanted:
             salt_hex = secrets.token_hex(16)
             entry[key] = {"salt": salt_hex, "fingerprint": _fingerprint(wanted[key], salt_hex)}
     data[base_url] = entry
-    fd, tmp = tempfile.mkstemp(prefix=f".{RECORD}.", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            json.dump(data, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    maia_files.write_private(path, json.dumps(data), "0600")
 
 
 def _differs(current, wanted, secret_keys):
@@ -144,7 +128,8 @@ def _plan(settings):
     wanted, secret_keys = settings["configurations"], settings.get("secret_keys") or []
     current = _current(http, url)
     differs = _differs(current, wanted, secret_keys)
-    unsent = _unsent(_read_record(_record_path(settings), url), wanted, secret_keys)
+    record = _records(_record_path(settings)).get(url)
+    unsent = _unsent(record if isinstance(record, dict) else {}, wanted, secret_keys)
     send = [k for k in secret_keys if k in wanted] if differs or unsent else []
     return http, url, wanted, current, differs, send
 
