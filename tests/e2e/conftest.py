@@ -79,10 +79,13 @@ def minion_install(site_lab, documented_runs):
     stage 1 to put back on one host (the lab may be installed already: the CIFS driver's mode; on a
     fresh lab: everything)."""
     site_lab.ssh("maia-node-1", f"chmod 0700 '{CIFS_DRIVER}'", check=False)
+    # an e2e test before this one may have installed the lab already (Rancher's step then keeps the
+    # token it recorded: its row changes nothing)
+    rancher_recorded = os.path.exists(os.path.join(site_lab.config_folder, "local.yaml"))
     run = maia_install(site_lab)
     # the modes of the fetched files as the first run left them
     cluster = site_lab.state["cluster_name"]
     modes = {name: stat.S_IMODE(os.stat(os.path.join(site_lab.config_folder, name)).st_mode)
              for name in (f"{cluster}-kubeconfig.yaml", "ca.crt")
              if os.path.exists(os.path.join(site_lab.config_folder, name))}
-    return {"run": run, "modes_after_run": modes, "rerun": installed_as_documented(site_lab, documented_runs)}
+    return {"run": run, "modes_after_run": modes, "rancher_recorded_before": rancher_recorded, "rerun": installed_as_documented(site_lab, documented_runs)}
