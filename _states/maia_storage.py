@@ -178,6 +178,37 @@ def mounted(name, device, fstype="ext4", opts="defaults", config="/etc/fstab"):
     return ret
 
 
+def fstab_entry_present(name, device, fstype, opts="defaults", config="/etc/fstab"):
+    """
+    Ensure ``config`` has one line mounting ``device`` at ``name`` (``<device> <name> <fstype>
+    <opts> 0 0``; other lines are left alone). Nothing is mounted. Under ``test=True`` the
+    predicted change is the one a real run reports (Salt's ``mount.fstab_present`` predicts
+    none). A line with the same fields, however spaced, is kept.
+    """
+    ret = maia_state_return.new(name)
+    fields = [str(device), str(name), str(fstype), str(opts)]
+    if any(not f or re.search(r"\s|#", f) for f in fields):
+        ret.update(result=False, comment=f"refusing to write an fstab line from {fields!r}: a field is empty "
+                   "or holds a blank or '#'; nothing changed")
+        return ret
+    line = " ".join([*fields, "0", "0"])
+    current = __salt__["maia_storage.fstab_entry"](name, config)
+    if current is not None and current.split() == line.split():
+        ret["comment"] = f"{config} mounts {device} at {name}"
+        return ret
+    change = {"fstab": {"old": current, "new": line}}
+    if __opts__["test"]:
+        ret.update(result=None, changes=change, comment=f"{config} entry for {name} would be written")
+        return ret
+    if not _run(ret, "maia_storage.set_fstab_entry", name, line, config)[0]:
+        return ret
+    if __salt__["maia_storage.fstab_entry"](name, config) != line:
+        ret.update(result=False, comment=f"{config} does not hold the new entry for {name}")
+        return ret
+    ret.update(changes=change, comment=f"{config} entry for {name} written")
+    return ret
+
+
 # One export client (address, network, DNS name or '*') and one option list:
 # nothing that could end the client or add a second one on the line.
 _EXPORT_CLIENT = re.compile(r"\A(\*|[A-Za-z0-9_.:/*?\[\]@]+)\Z")

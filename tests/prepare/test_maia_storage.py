@@ -258,6 +258,30 @@ def test_exported_state(storage_mod, tmp_path):
     assert st.exported("/nfs", [], "rw,sync", config=exports)["result"] is False
 
 
+def test_fstab_entry_state_predicts_its_change(storage_mod, tmp_path):
+    """The NFS client's fstab line: under test=True the change a real run makes (Salt's
+    mount.fstab_present predicts none, so a dry run's row counted one change less); a line
+    with the same fields, spaced otherwise (Salt's tabs), is kept; bad fields are refused."""
+    salt = {k: getattr(storage_mod, k.split(".")[1]) for k in ("maia_storage.fstab_entry", "maia_storage.set_fstab_entry")}
+    fstab = tmp_path / "fstab"
+    fstab.write_text("UUID=1 / ext4 defaults 0 1\n")
+    st_test = load_salt_module("_states/maia_storage.py", "f1", salt=salt, opts={"test": True})
+    st = load_salt_module("_states/maia_storage.py", "f2", salt=salt, opts={"test": False})
+    args = ("/nfs", "198.18.0.11:/nfs", "nfs", "rw,sync,vers=4")
+    pred = st_test.fstab_entry_present(*args, config=str(fstab))
+    assert pred["result"] is None and fstab.read_text() == "UUID=1 / ext4 defaults 0 1\n"
+    ret = st.fstab_entry_present(*args, config=str(fstab))
+    assert ret["result"] is True
+    assert ret["changes"] == pred["changes"] == {"fstab": {"old": None, "new": "198.18.0.11:/nfs /nfs nfs rw,sync,vers=4 0 0"}}
+    assert fstab.read_text() == "UUID=1 / ext4 defaults 0 1\n198.18.0.11:/nfs /nfs nfs rw,sync,vers=4 0 0\n"
+    assert st.fstab_entry_present(*args, config=str(fstab))["changes"] == {}
+    fstab.write_text("198.18.0.11:/nfs\t\t/nfs\tnfs\trw,sync,vers=4\t0 0\n")
+    assert st_test.fstab_entry_present(*args, config=str(fstab))["result"] is True
+    bad = st.fstab_entry_present("/nfs", "198.18.0.11:/nfs /etc", "nfs", "rw", config=str(fstab))
+    assert bad["result"] is False and "nothing changed" in bad["comment"]
+    assert fstab.read_text() == "198.18.0.11:/nfs\t\t/nfs\tnfs\trw,sync,vers=4\t0 0\n"
+
+
 @pytest.mark.parametrize("clients, options, what", [
     (["x(rw) *"], "rw,sync", "clients ['x(rw) *']"),
     (["198.18.0.12", "-o"], "rw,sync", "clients ['-o']"),

@@ -168,7 +168,7 @@ def test_debian_nfs_client_without_gpu_or_cifs_key(tmp_path):
     assert not ids(s, "maia-prepare-ufw-rule-nfs")
     assert ids(s, "maia-prepare-ufw-rule-from-") == ["maia-prepare-ufw-rule-from-maia-node-0-allowed", "maia-prepare-ufw-rule-from-maia-node-2-allowed"]
     fstab = s["maia-prepare-nfs-fstab-entry-present"]
-    assert has(fstab, {"name": "198.18.0.11:/nfs", "fs_file": "/nfs", "fs_vfstype": "nfs", "fs_mntops": "rw,sync,vers=4", "mount": False})
+    assert has(fstab, {"name": "/nfs", "device": "198.18.0.11:/nfs", "fstype": "nfs", "opts": "rw,sync,vers=4"})
     assert has(s["maia-prepare-nfs-share-mounted"], {"device": "198.18.0.11:/nfs", "opts": "rw,sync,vers=4", "persist": False})
     assert not ids(s, "maia-prepare-nfs-export")
     assert "maia-prepare-cifs-no-key-skipped" in s and not ids(s, "maia-prepare-cifs-plugin")
@@ -452,7 +452,7 @@ def test_collection_variables_reach_stage_1_on_an_nfs_client(tmp_path):
     assert has(s["maia-prepare-ufw-rule-extra-2-allowed"], {"port": "8080", "proto": "udp", "source": "any"})
     mountpoint = s["maia-prepare-nfs-mountpoint-present"]
     assert has(mountpoint, {"name": "/mnt/maia", "user": "root", "group": "users", "mode": "0775"})
-    assert s["maia-prepare-nfs-fstab-entry-present"]["name"] == "198.18.0.11:/srv/share"
+    assert s["maia-prepare-nfs-fstab-entry-present"]["device"] == "198.18.0.11:/srv/share"
     assert s["maia-prepare-nvidia-driver-installed"]["pkgs"] == ["nvidia-driver-550"]
     assert not ids(s, "maia-prepare-nvidia-reboot")
 

@@ -23,12 +23,11 @@ maia-prepare-nfs-mountpoint-present:
       - pkg: maia-prepare-nfs-client-packages-installed
 
 maia-prepare-nfs-fstab-entry-present:
-  mount.fstab_present:
-    - name: {{ remote }}
-    - fs_file: {{ mapdata.nfs_mount.dir }}
-    - fs_vfstype: nfs
-    - fs_mntops: {{ mapdata.nfs_mount_options }}
-    - mount: false
+  maia_storage.fstab_entry_present:
+    - name: {{ mapdata.nfs_mount.dir }}
+    - device: {{ remote }}
+    - fstype: nfs
+    - opts: {{ mapdata.nfs_mount_options }}
     - require:
       - file: maia-prepare-nfs-mountpoint-present
 
@@ -42,7 +41,7 @@ maia-prepare-nfs-share-mounted:
     - opts: {{ mapdata.nfs_mount_options }}
     - persist: false
     - require:
-      - mount: maia-prepare-nfs-fstab-entry-present
+      - maia_storage: maia-prepare-nfs-fstab-entry-present
 {%- else %}
 
 maia-prepare-nfs-mount-skipped:
