@@ -117,6 +117,33 @@ def test_another_question_rides_in_the_check_job(master, minion, roots):
     assert changed.data["also"] == {minion.id: 3}  # not the answer of the code it had before
 
 
+def orch_step(ret) -> dict:
+    """The one step of a ``salt-run state.orch`` return."""
+    data = ret.data.get("data", ret.data)
+    (steps,) = data.values()
+    (step,) = steps.values()
+    return step
+
+
+def test_the_orchestration_state_syncs_under_test_too(master, minion, roots):
+    """``maia_orch.minions_synced`` (_orch_states/maia_orch.py, orch.maia's sync under test=True):
+    a dry run syncs the modules too, and reports no change (a fresh site's minions have none of
+    maia-salt's modules, and Salt's salt.runner state runs no runner under test=True)."""
+    (roots / "files" / "orch_sync.sls").write_text(
+        f"synced:\n  maia_orch.minions_synced:\n    - name: {minion.id}\n    - tgt_type: glob\n"
+        "    - types: [modules]\n")
+    (roots / "files" / "_modules" / "maia_probe.py").write_text(PROBE.format(4))
+    master.salt_run_cli(timeout=60).run("fileserver.update")
+    ret = master.salt_run_cli(timeout=180).run("state.orch", "orch_sync", "test=True")
+    assert ret.returncode == 0, ret
+    step = orch_step(ret)
+    assert (step["result"], step["changes"]) == (True, {}), step
+    assert step["comment"] == f"modules and pillar synced on {minion.id}"
+    assert probe(master, minion) == 4  # the minion runs the master's code now
+    again = orch_step(master.salt_run_cli(timeout=180).run("state.orch", "orch_sync", "test=True"))
+    assert (again["result"], again["changes"], again["comment"]) == (True, {}, "modules and pillar up to date on 1 minion(s)")
+
+
 def test_bad_input_fails_clearly(master, minion):
     nobody = sync(master, "no-such-minion")
     assert nobody.returncode != 0

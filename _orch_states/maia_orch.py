@@ -1,0 +1,53 @@
+"""orch.maia's module sync as a state of the master's orchestration, so that it also runs under test=True.
+
+Under ``test=True`` Salt's ``salt.runner`` state calls no runner (it answers "would be executed"),
+so a dry run's stages would run with whatever extension modules the minions hold: none on a
+fresh site (every state of maia-salt's own is then "not available" and stage 1 fails), the
+previous release's after an upgrade (the plan then predicts what the old code would do). This
+state calls the runner ``maia_orch.sync_minions`` (``_runners/maia_orch.py``) through Salt's
+``saltutil.runner`` in both modes. Bringing maia-salt's own modules and the pillar up to date
+changes nothing the site runs, so it reports no changes; its comment says what it synced.
+
+Master-side code, loaded in the master's orchestration only (``salt-run state.orch``), like
+``maia_rancher``.
+"""
+from maia_salt.summary import runner_error
+
+__virtualname__ = "maia_orch"
+
+RUNNER = "maia_orch.sync_minions"
+
+
+def __virtual__():
+    if __opts__.get("__role") != "master":
+        return False, "maia_orch states run in the master's orchestration (salt-run state.orch) only"
+    return __virtualname__
+
+
+def minions_synced(name, tgt_type="compound", types=None, timeout=300):
+    """
+    maia-salt's extension modules of ``types`` and the pillar are current on the minions of
+    ``name`` (a target), also under ``test=True``.
+
+    name
+        the minions (``tgt`` of the runner)
+    tgt_type
+        how ``name`` targets (default ``compound``)
+    types
+        the kinds of modules to sync (default: the runner's)
+    """
+    kwargs = {"tgt": name, "tgt_type": tgt_type, "timeout": timeout}
+    if types:
+        kwargs["types"] = types
+    out = __salt__["saltutil.runner"](RUNNER, __orchestration_jid__=globals().get("__orchestration_jid__"),
+                                      __env__=globals().get("__env__", "base"), full_return=True, **kwargs)
+    said = out.get("return") if isinstance(out, dict) else out
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    if not isinstance(said, dict) or "synced" not in said or out.get("success") is False:
+        error = runner_error(said) or (said.get("Error") if isinstance(said, dict) else None)
+        ret.update(result=False, comment=f"{RUNNER} failed: {error or 'no usable return'}")
+        return ret
+    synced = said["synced"]
+    ret["comment"] = (f"modules and pillar synced on {', '.join(sorted(synced))}" if synced
+                      else f"modules and pillar up to date on {said.get('minions', 0)} minion(s)")
+    return ret
