@@ -196,13 +196,19 @@ def fstab_entry_present(name, device, fstype, opts="defaults", config="/etc/fsta
     if current is not None and current.split() == line.split():
         ret["comment"] = f"{config} mounts {device} at {name}"
         return ret
-    change = {"fstab": {"old": current, "new": line}}
+    return _keyed_line_written(ret, "fstab", "fstab", current, line, config)
+
+
+def _keyed_line_written(ret, kind, key, current, line, config):
+    """Write ``line`` (``maia_storage.set_<kind>_entry``, keyed by ``ret["name"]``) over ``current``
+    and read it back; under test=True only predict it. ``ret`` with the change ``{key: {old, new}}``."""
+    name, change = ret["name"], {key: {"old": current, "new": line}}
     if __opts__["test"]:
         ret.update(result=None, changes=change, comment=f"{config} entry for {name} would be written")
         return ret
-    if not _run(ret, "maia_storage.set_fstab_entry", name, line, config)[0]:
+    if not _run(ret, f"maia_storage.set_{kind}_entry", name, line, config)[0]:
         return ret
-    if __salt__["maia_storage.fstab_entry"](name, config) != line:
+    if __salt__[f"maia_storage.{kind}_entry"](name, config) != line:
         ret.update(result=False, comment=f"{config} does not hold the new entry for {name}")
         return ret
     ret.update(changes=change, comment=f"{config} entry for {name} written")
@@ -239,14 +245,4 @@ def exported(name, clients, options, config="/etc/exports"):
     if current == line:
         ret["comment"] = f"{config} exports {name} as wanted"
         return ret
-    change = {"export": {"old": current, "new": line}}
-    if __opts__["test"]:
-        ret.update(result=None, changes=change, comment=f"{config} entry for {name} would be written")
-        return ret
-    if not _run(ret, "maia_storage.set_exports_entry", name, line, config)[0]:
-        return ret
-    if __salt__["maia_storage.exports_entry"](name, config) != line:
-        ret.update(result=False, comment=f"{config} does not hold the new entry for {name}")
-        return ret
-    ret.update(changes=change, comment=f"{config} entry for {name} written")
-    return ret
+    return _keyed_line_written(ret, "exports", "export", current, line, config)
