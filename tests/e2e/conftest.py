@@ -17,11 +17,34 @@ from support.lab import quick_argocd_controller, session_lab
 CIFS_DRIVER = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs/cifs"
 
 
+# the e2e test that compares the plan of the lab as it came up with the lab's first install
+FRESH_PLAN_TEST = "test_the_plan_of_a_new_site_predicts_its_first_install"
+_fresh_plan = {}
+
+
 @pytest.fixture(scope="package")
-def site_lab():
+def site_lab(request):
     for lab_ in session_lab(os.environ.get("MAIA_LAB_E2E_NAME", "pytest-e2e"), hosts=3, minions=True, standins=True):
         quick_argocd_controller(lab_)  # stage 3's sync waves in about 1.5 s each instead of 3.5 s
+        if any(item.name == FRESH_PLAN_TEST for item in request.session.items):
+            _fresh_plan.update(plan_of_a_new_site(lab_))
         yield lab_
+
+
+def plan_of_a_new_site(lab_) -> dict:
+    """`maia install --test` on the lab as it came up, before any test changes it (the first e2e test
+    may run a preflight, which syncs the minions' modules): {"plan": InstallRun}, or {"not_new": why}
+    when the lab was installed already (a lab left up by MAIA_LAB_KEEP)."""
+    fetched = os.path.join(lab_.config_folder, f"{lab_.state['cluster_name']}-kubeconfig.yaml")
+    if os.path.exists(fetched):
+        return {"not_new": f"the lab was installed before this session ({fetched} exists)"}
+    return {"plan": maia_install(lab_, "--test")}
+
+
+@pytest.fixture
+def fresh_plan(site_lab):
+    """What plan_of_a_new_site found when site_lab came up (empty unless FRESH_PLAN_TEST is selected)."""
+    return _fresh_plan
 
 
 @pytest.fixture(scope="package")
