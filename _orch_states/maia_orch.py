@@ -11,7 +11,7 @@ changes nothing the site runs, so it reports no changes; its comment says what i
 Master-side code, loaded in the master's orchestration only (``salt-run state.orch``), like
 ``maia_rancher``.
 """
-from maia_salt.summary import runner_error
+from maia_salt import runner_step
 
 __virtualname__ = "maia_orch"
 
@@ -39,13 +39,10 @@ def minions_synced(name, tgt_type="compound", types=None, timeout=300):
     kwargs = {"tgt": name, "tgt_type": tgt_type, "timeout": timeout}
     if types:
         kwargs["types"] = types
-    out = __salt__["saltutil.runner"](RUNNER, __orchestration_jid__=globals().get("__orchestration_jid__"),
-                                      __env__=globals().get("__env__", "base"), full_return=True, **kwargs)
-    said = out.get("return") if isinstance(out, dict) else out
+    said, error = runner_step.call(__salt__, globals(), RUNNER, "synced", **kwargs)
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
-    if not isinstance(said, dict) or "synced" not in said or out.get("success") is False:
-        error = runner_error(said) or (said.get("Error") if isinstance(said, dict) else None)
-        ret.update(result=False, comment=f"{RUNNER} failed: {error or 'no usable return'}")
+    if error:
+        ret.update(result=False, comment=error)
         return ret
     synced = said["synced"]
     ret["comment"] = (f"modules and pillar synced on {', '.join(sorted(synced))}" if synced

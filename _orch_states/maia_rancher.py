@@ -15,7 +15,7 @@ Master-side code: the installed package brings it through its ``salt.loader`` en
 (``maia_salt.loader``, kind ``states``), like the runners; it loads in the master's
 orchestration only (``salt-run state.orch``).
 """
-from maia_salt.summary import runner_error
+from maia_salt import runner_step
 
 __virtualname__ = "maia_rancher"
 
@@ -61,14 +61,10 @@ def local_kubeconfig_recorded(name, services=None, config_folder=None, timeout=3
     kwargs = {"tgt": name, "services": services or {}, "test": test, "timeout": timeout}
     if config_folder:
         kwargs["config_folder"] = config_folder
-    # the orchestration's jid: Salt then announces the runner step on the event bus (maia install's progress)
-    out = __salt__["saltutil.runner"](RUNNER, __orchestration_jid__=globals().get("__orchestration_jid__"),
-                                      __env__=globals().get("__env__", "base"), full_return=True, **kwargs)
-    said = out.get("return") if isinstance(out, dict) else out
+    said, error = runner_step.call(__salt__, globals(), RUNNER, "token", **kwargs)
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
-    if not isinstance(said, dict) or "token" not in said or out.get("success") is False:
-        error = runner_error(said) or (said.get("Error") if isinstance(said, dict) else None)
-        ret.update(result=False, comment=f"{RUNNER} failed: {error or 'no usable return'}")
+    if error:
+        ret.update(result=False, comment=error)
         return ret
     ret["changes"] = _changes(said)
     written = ", ".join(path for path in said.get("files") or {} if said["files"][path].get("changed"))
