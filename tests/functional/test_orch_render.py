@@ -9,10 +9,12 @@ def salt_run(salt_master):
     return salt_master.salt_run_cli(timeout=120)
 
 
-def steps(salt_run, pillar=None):
+def steps(salt_run, pillar=None, test=False):
     args = ["state.orchestrate_show_sls", "orch.maia"]
     if pillar is not None:
         args.append(f"pillar={json.dumps(pillar)}")
+    if test:
+        args.append("test=True")
     ret = salt_run.run(*args)
     assert ret.returncode == 0, ret
     data = ret.data
@@ -203,3 +205,31 @@ def test_without_the_preflight_the_sync_step_comes_first(salt_run):
     sync = step_args(compiled["maia-orch-minions-synced"])
     assert sync["tgt"] == "L@maia-node-0,maia-node-1" and sync["types"] == ["modules", "states"]
     assert step_args(compiled["maia-orch-stage-prepare"])["require"] == [{"salt": "maia-orch-minions-synced"}]
+
+
+def test_the_plan_syncs_the_minions_and_ends_where_no_cluster_can_be_read(salt_run, site):
+    """Under test=True (`maia install --test`): a sync step that runs in a dry run too (a new site's
+    minions have none of maia-salt's modules) before stage 1; where CONFIG_FOLDER holds no fetched
+    kubeconfig yet (no stage 2 has run), stages 3 and 4 and the Rancher step are left out and a
+    step says so. Once the kubeconfig is there, they are planned as in a real run."""
+    plan = steps(salt_run, test=True)
+    sync = plan["maia-orch-minions-synced-for-the-plan"]
+    assert "maia_orch" in sync and step_args(sync)["name"] == "L@maia-node-0,maia-node-1"
+    assert {"maia_orch": "maia-orch-minions-synced-for-the-plan"} in step_args(plan["maia-orch-stage-prepare"])["require"]
+    assert not {"maia-orch-stage-core", "maia-orch-stage-admin", "maia-orch-rancher-local-kubeconfig",
+                "maia-orch-stage-admin-dashboard"} & set(plan)
+    note = step_args(plan["maia-orch-stages-not-predicted"])
+    assert note["name"].startswith("core, admin not predicted: they read the cluster that stage 2 (k8s) would make first")
+    assert note["require"] == [{"salt": "maia-orch-stage-k8s"}]
+    assert "maia-orch-minions-synced-for-the-plan" not in steps(salt_run, {"maia": {"orch": {"ssh": True}}}, test=True)
+    real = steps(salt_run)
+    assert not {"maia-orch-minions-synced-for-the-plan", "maia-orch-stages-not-predicted"} & set(real)
+
+    kubeconfig = site / f"{json.loads((site / 'env.json').read_text())['cluster_name']}-kubeconfig.yaml"
+    kubeconfig.write_text("apiVersion: v1\n")
+    try:
+        converged = steps(salt_run, test=True)
+    finally:
+        kubeconfig.unlink()
+    assert "maia-orch-stages-not-predicted" not in converged
+    assert {"maia-orch-stage-core", "maia-orch-stage-admin"} <= set(converged)
