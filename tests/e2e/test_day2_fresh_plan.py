@@ -6,6 +6,9 @@ test then runs the lab's first install and compares, row by row (stage, host: st
 failed). It runs after the read-only day-1 preflight tests and before the day-2 tests, which then
 start from the lab it installed (one install moved, not added).
 
+With minions the plan syncs maia-salt's modules first (the orchestration state
+maia_orch.minions_synced, _orch_states/maia_orch.py): without it stage 1 failed on every host.
+
 What the plan says on a new site (docs/orchestration.md, "The plan on a new site"): stages 1 and 2
 exactly; stages 3 and 4 and the Rancher step read the cluster stage 2 makes, so they are not
 predicted and a NOTE says so.
