@@ -25,6 +25,9 @@ INSTALL = {
     "maia-k8s-microk8s-snap-installed",
     "maia-k8s-microk8s-addons-enabled",
     "maia-k8s-microk8s-node-labeled",
+    # containerd's proxy block (removed, or none, without proxy_ip) and the restart it triggers
+    "maia-k8s-microk8s-proxy-environment",
+    "maia-k8s-microk8s-proxy-restarted-when-changed",
 }
 EXPORT = {"maia-k8s-microk8s-kubeconfig-exported", "maia-k8s-microk8s-ca-exported"}
 OIDC = {"maia-k8s-oidc-domain-set", "maia-k8s-oidc-apiserver-args-set", "maia-k8s-oidc-microk8s-restarted-when-changed"}
