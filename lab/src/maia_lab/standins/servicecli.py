@@ -1,4 +1,4 @@
-# The shared part of the stand-ins of distributions that run as a systemd service (k3s, k0s).
+# The shared part of the stand-ins of distributions that run as a systemd service (k3s, k0s, rke2).
 # STAND-IN helpers. Standard library only (PyYAML when it is there, for settings files): it runs
 # with the host's system python3. The installer (maia_lab.standins.hoststate.build_cli) puts this
 # text in place of the CLI's import line of this module, after hostcli's text, so it uses
@@ -56,6 +56,16 @@ def api_call(state, method, path, body, content_type="application/json"):
     except OSError as exc:
         sys.stderr.write(f"stand-in: API stand-in unreachable: {exc}\n")
         return None
+
+
+def node_args(settings):
+    """The server's arguments as k3s and rke2 record them on the Node: `server`, then each
+    setting as flags."""
+    args = ["server"]
+    for key, value in sorted(settings.items()):
+        for item in value if isinstance(value, list) else [value]:
+            args += [f"--{key}", str(item)]
+    return args
 
 
 def register_node(state, name, annotations=None):

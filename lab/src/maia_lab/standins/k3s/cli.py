@@ -33,18 +33,9 @@ import sqlite3
 import sys
 
 from maia_lab.standins.hostcli import fail, load  # the installer puts hostcli.py here
-from maia_lab.standins.servicecli import dispatch, kubectl_get_nodes, read_settings, register_node, serve, write
+from maia_lab.standins.servicecli import dispatch, kubectl_get_nodes, node_args, read_settings, register_node, serve, write
 
 VERSION = "v1.34.1+k3s1"
-
-
-def node_args(settings):
-    """The server's arguments as k3s records them: `server`, then each setting as flags."""
-    args = ["server"]
-    for key, value in sorted(settings.items()):
-        for item in value if isinstance(value, list) else [value]:
-            args += [f"--{key}", str(item)]
-    return args
 
 
 KINE_TABLE = """CREATE TABLE IF NOT EXISTS kine (id INTEGER PRIMARY KEY AUTOINCREMENT, name INTEGER,
