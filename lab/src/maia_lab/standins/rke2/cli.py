@@ -25,13 +25,12 @@ arguments, settings included, as a JSON list), so the tests see the OIDC flags a
 ingress-nginx on the cluster. Every call is appended to `calls.jsonl` beside the state file.
 """
 import glob
-import json
 import os
 import shutil
 import sys
 
 from maia_lab.standins.hostcli import fail, load  # the installer puts hostcli.py here
-from maia_lab.standins.servicecli import dispatch, kubectl_get_nodes, node_args, read_settings, register_node, serve, write
+from maia_lab.standins.servicecli import dispatch, read_settings, serve, server_kubectl, server_started
 
 VERSION = "v1.34.2+rke2r1"
 UNIT = "rke2-server"
@@ -48,20 +47,11 @@ def settings_of(paths):
 def start(state, _argv=None):
     """What the rke2 server does when it starts (for this stand-in)."""
     paths = state["paths"]
-    settings = settings_of(paths)
-    tls = os.path.join(paths["data_dir"], "server", "tls")
-    write(os.path.join(tls, "server-ca.crt"), state["ca"]["crt"], 0o644)
-    write(os.path.join(tls, "server-ca.key"), state["ca"]["key"], 0o600)
-    write(os.path.join(paths["config_dir"], "rke2.yaml"), state["kubeconfig"],
-          int(str(settings.get("write-kubeconfig-mode") or "0600"), 8))
     kubectl = os.path.join(paths["data_dir"], "bin", "kubectl")
     os.makedirs(os.path.dirname(kubectl), exist_ok=True)
     shutil.copyfile(paths["bin"], kubectl)
     os.chmod(kubectl, 0o755)
-    register_node(state, settings.get("node-name") or state["hostname"],
-                  {"rke2.io/node-args": json.dumps(node_args(settings))})
-    state.update(active=True, settings_at_start=settings)
-    state["starts"] = state.get("starts", 0) + 1
+    server_started(state, "rke2", settings_of(paths))
 
 
 def rke2_main(argv):
@@ -75,14 +65,7 @@ def rke2_main(argv):
 
 
 def kubectl_main(argv):
-    state = load()
-    settings = state.get("settings_at_start") or {}
-    done = kubectl_get_nodes(state, ["kubectl", *argv], settings.get("node-name") or state["hostname"],
-                             "control-plane,etcd,master", VERSION)
-    if done is not None:
-        return done
-    fail(f"kubectl stand-in: unknown command {' '.join(argv)}")
-    return 1
+    return server_kubectl(load(), ["kubectl", *argv], "control-plane,etcd,master", VERSION, "kubectl")
 
 
 if __name__ == "__main__":
