@@ -106,3 +106,19 @@ def test_node_export_and_ca_secret_from_rke2_server_tls(rke2, kube_api):
     token = rke2.rke2.state()["api"]["token"]
     text = "".join(p.stdout + p.stderr for p in rke2.runs) + rke2.log_text()
     assert key not in text and token not in text
+
+
+def test_clean_stops_rke2_and_removes_what_the_install_wrote(rke2, kube_api):
+    """maia.k8s.clean (last: it takes the module's site apart): the OIDC entries leave config.yaml
+    first, then rke2-server is stopped and disabled and what the tarball unpacked, the cached
+    tarball, settings, data and the kubeconfig files are removed."""
+    rc, data, proc = rke2.apply(sls="maia.k8s.clean")
+    assert rc == 0 and failed(data) == {}, proc.stdout[-2000:]
+    state = rke2.rke2.state()
+    assert (state["active"], state["enabled"]) == (False, False)
+    for path in ("usr/local/bin/rke2", "usr/local/lib/systemd/system/rke2-server.service", "usr/local/share/rke2",
+                 "var/cache/maia/rke2-v1.34.2+rke2r1.linux-amd64.tar.gz", "etc/rancher/rke2/config.yaml",
+                 "etc/rancher/rke2/rke2.yaml", "var/lib/rancher/rke2", "config/maia-test-kubeconfig.yaml",
+                 "config/ca.crt"):
+        assert not (rke2.root / path).exists(), path
+    assert kube_api.get_object("v1", "Secret", "kubernetes-ca", "cert-manager") is None
