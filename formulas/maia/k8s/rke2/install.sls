@@ -5,7 +5,7 @@
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
 {%- from "maia/k8s/service_dist.jinja" import release_binary %}
-{%- set proxy = proxy_settings() | load_json %}
+{%- set proxy = proxy_settings("rke2") | load_json %}
 {%- set rke2 = k8s.rke2 %}
 
 {{ release_binary("rke2", k8s.paths.rke2_tarball, rke2.release, hash_name=rke2.release.url.rsplit("/", 1)[-1],
