@@ -27,7 +27,7 @@ logs hold nothing else.
   ``k0s_backup_<timestamp>.tar.gz``: the datastore, the PKI and the node config, which ``k0s
   restore`` takes back before k0s first starts), and the cluster CA of ``<data dir>/pki``.
 
-rke2 is refused, by name, until stage 2 installs it.
+rke2 is refused, by name: stage 2 installs it, but its snapshot (`rke2 etcd-snapshot save`) is not taken here yet.
 
 CLI example (the caller holds the private key; ``maia backup`` does this)::
 

@@ -1,4 +1,4 @@
-"""Kubernetes distributions that run as a systemd service (k3s and k0s; rke2 next).
+"""Kubernetes distributions that run as a systemd service (k3s, k0s and rke2).
 
 Their settings file, their service and their readiness, for the ``maia.k8s.<distribution>``
 formulas. MicroK8s has its own module (``maia_microk8s``): it is a snap with its own CLI.
@@ -9,12 +9,15 @@ formulas. MicroK8s has its own module (``maia_microk8s``): it is a snap with its
     salt-call maia_k8s_dist.service_status k3s
     salt-call maia_k8s_dist.unit_exec_start /etc/systemd/system/k0scontroller.service
     salt-call maia_k8s_dist.is_ready '["/usr/local/bin/k3s", "kubectl"]'
+    salt-call maia_k8s_dist.archive_differs /var/cache/maia/rke2-v1.34.2+rke2r1.linux-amd64.tar.gz /usr/local
 
 Commands are lists (no shell). ``systemctl_cmd`` and the distribution's command come from the
 formula's parameters (``maia:k8s:k3s:...``).
 """
+import hashlib
 import os
 import shlex
+import tarfile
 
 import salt.utils.files
 import salt.utils.yaml
@@ -131,8 +134,12 @@ def unit_install(install_cmd):
 
 
 def is_ready(kubectl_cmd, timeout=30):
-    """True when ``<kubectl_cmd> get nodes --no-headers`` lists a node that is Ready."""
-    res = _run([*kubectl_cmd, "get", "nodes", "--no-headers"], check=False, timeout=timeout)
+    """True when ``<kubectl_cmd> get nodes --no-headers`` lists a node that is Ready (False while
+    the kubectl is not there yet: rke2 unpacks its own at start)."""
+    try:
+        res = _run([*kubectl_cmd, "get", "nodes", "--no-headers"], check=False, timeout=timeout)
+    except CommandExecutionError:
+        return False
     lines = [line.split() for line in (res.get("stdout") or "").splitlines() if line.strip()]
     return res["retcode"] == 0 and any(len(cols) > 1 and cols[1] == "Ready" for cols in lines)
 
@@ -149,3 +156,69 @@ def wait_ready(kubectl_cmd, retries=10, interval=15, timeout=30):
     raise CommandExecutionError(
         f"no Ready node after {retries} checks {interval}s apart ({' '.join(kubectl_cmd)} get nodes)"
     )
+
+
+# ---- release tarball (rke2) ---------------------------------------------------
+
+
+def _archive_files(archive):
+    """The regular files of the tar ``archive`` as (member, relative path, mode); a member that
+    is no file or folder, or whose path leaves the destination, is refused by name."""
+    with tarfile.open(archive, "r:*") as tar:
+        members = tar.getmembers()
+    out = []
+    for member in members:
+        rel = os.path.normpath(member.name)
+        if os.path.isabs(member.name) or rel == ".." or rel.startswith("../"):
+            raise CommandExecutionError(f"{archive}: member {member.name!r} leaves the destination; nothing was unpacked")
+        if member.isfile():
+            out.append((member.name, rel, member.mode & 0o7777))
+        elif not member.isdir():
+            raise CommandExecutionError(f"{archive}: member {member.name!r} is no file or folder; nothing was unpacked")
+    return out
+
+
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with salt.utils.files.fopen(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def archive_differs(archive, dest):
+    """The files of the tar ``archive`` whose copy under ``dest`` is missing, or differs in
+    content or mode (relative paths, sorted)."""
+    differ = []
+    with tarfile.open(archive, "r:*") as tar:
+        for name, rel, mode in _archive_files(archive):
+            path = os.path.join(dest, rel)
+            if not os.path.isfile(path) or os.stat(path).st_mode & 0o7777 != mode:
+                differ.append(rel)
+                continue
+            digest = hashlib.sha256()
+            with tar.extractfile(name) as member:
+                for block in iter(lambda: member.read(1 << 20), b""):
+                    digest.update(block)
+            if digest.hexdigest() != _file_sha256(path):
+                differ.append(rel)
+    return sorted(differ)
+
+
+def archive_unpack(archive, dest, files=None):
+    """Write the files of the tar ``archive`` (only ``files``, relative paths, when given) under
+    ``dest``, each through a temporary file renamed over the old one, with the member's mode."""
+    wanted = set(files) if files is not None else None
+    with tarfile.open(archive, "r:*") as tar:
+        for name, rel, mode in _archive_files(archive):
+            if wanted is not None and rel not in wanted:
+                continue
+            path = os.path.join(dest, rel)
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            tmp = f"{path}.maia-tmp"
+            with tar.extractfile(name) as member, salt.utils.files.fopen(tmp, "wb") as out:
+                for block in iter(lambda: member.read(1 << 20), b""):
+                    out.write(block)
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+    return True

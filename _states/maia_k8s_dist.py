@@ -15,6 +15,7 @@
           - maia_k8s_dist: maia-k8s-k3s-settings-merged   # restarts only on a change
 """
 import os
+import tarfile
 
 import salt.utils.yaml
 from salt.exceptions import CommandExecutionError
@@ -110,6 +111,38 @@ def unit_installed(name, install_cmd, exec_args, force_arg=None):
     ret["changes"] = changes
     ret["comment"] = f"{name} written by {' '.join(argv[1:4])}"
     return ret
+
+
+def archive_unpacked(name, archive):
+    """
+    The files of the release tarball ``archive`` (already downloaded and checked) are under the
+    folder ``name``, each with the member's content and mode; only the files that are missing or
+    differ are written (a new release, a file changed by hand). Changes name the files.
+    """
+    ret = maia_state_return.new(name)
+    if not os.path.exists(archive):
+        if __opts__["test"]:
+            return maia_state_return.predicted(ret, {"unpacked": {"old": None, "new": archive}},
+                                               f"{archive} would be downloaded and unpacked into {name}")
+        return maia_state_return.failed(ret, f"{archive} is missing: nothing was unpacked")
+    try:
+        differ = __salt__["maia_k8s_dist.archive_differs"](archive, name)
+    except (CommandExecutionError, OSError, tarfile.TarError) as exc:
+        return maia_state_return.failed(ret, f"{archive}: {exc}")
+    if not differ:
+        ret["comment"] = f"{name} holds the files of {os.path.basename(archive)}"
+        return ret
+    changes = {"files": {"old": None, "new": differ}}
+    if __opts__["test"]:
+        return maia_state_return.predicted(ret, changes, f"{len(differ)} files of {archive} would be unpacked into {name}")
+    try:
+        __salt__["maia_k8s_dist.archive_unpack"](archive, name, differ)
+    except (CommandExecutionError, OSError, tarfile.TarError) as exc:
+        return maia_state_return.failed(ret, f"{archive}: {exc}")
+    ret["changes"] = changes
+    left = __salt__["maia_k8s_dist.archive_differs"](archive, name)
+    return maia_state_return.checked(ret, left, f"{len(differ)} files of {os.path.basename(archive)} unpacked into {name}",
+                                     f"unpacked {archive}, but {', '.join(left)} still differ")
 
 
 def _started():

@@ -11,6 +11,11 @@
         - name: /var/snap/microk8s/current/args/kube-apiserver
         - flags: {--oidc-client-id: maia}
 
+    maia-k8s-microk8s-proxy-environment:
+      maia_microk8s.env_block:
+        - name: /var/snap/microk8s/current/args/containerd-env
+        - values: {HTTPS_PROXY: http://10.0.0.1:3130}
+
     maia-k8s-microk8s-ready:
       maia_microk8s.running:
         - watch:
@@ -24,6 +29,7 @@ from salt.exceptions import CommandExecutionError
 
 # _utils/: shipped and put on sys.path by Salt's loader
 import maia_files
+import maia_marked_block
 import maia_state_return
 
 __virtualname__ = "maia_microk8s"
@@ -126,6 +132,44 @@ def args_absent(name, flags):
         return ret
     __salt__["maia_microk8s.args_remove"](name, present)
     ret["comment"] = f"Removed {len(present)} flag(s) from {name}"
+    return ret
+
+
+ENV_TAG = "maia-salt (maia.k8s.microk8s)"
+
+
+def env_block(name, values):
+    """
+    Ensure the environment file ``name`` (MicroK8s' ``args/containerd-env``, which its
+    containerd sources) holds ``KEY=value`` for each of ``values`` in a block of maia-salt's
+    own, between marker comments; the file's other lines stay as they are. Empty ``values``
+    remove the block. Changes show the block's lines (proxy addresses, no secret).
+    """
+    ret = maia_state_return.new(name)
+    wanted = [f"{key}={value}" for key, value in values.items()]
+    if not os.path.exists(name):
+        if not wanted:
+            ret["comment"] = f"{name} does not exist: no block to remove"
+            return ret
+        if __opts__["test"]:
+            return maia_state_return.predicted(ret, {name: {"old": None, "new": wanted}},
+                                               f"{name} does not exist yet (MicroK8s not installed); the block would be written")
+        return maia_state_return.failed(ret, f"{name} does not exist: is MicroK8s installed?")
+    with salt.utils.files.fopen(name, "r") as fh:
+        text = fh.read()
+    current = maia_marked_block.block_of(text, ENV_TAG)
+    if (current or []) == wanted:
+        ret["comment"] = f"{name} holds maia-salt's {len(wanted)} line(s)" if wanted else f"{name} has no maia-salt block"
+        return ret
+    changes = {name: {"old": current, "new": wanted or None}}
+    verb = "written" if wanted else "removed"
+    if __opts__["test"]:
+        return maia_state_return.predicted(ret, changes, f"maia-salt's block in {name} would be {verb}")
+    st = os.stat(name)
+    maia_files.write_private(name, maia_marked_block.with_block(text, ENV_TAG, wanted), oct(st.st_mode & 0o7777)[2:],
+                             st.st_uid, st.st_gid)
+    ret["changes"] = changes
+    ret["comment"] = f"maia-salt's block in {name} {verb}"
     return ret
 
 

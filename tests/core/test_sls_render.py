@@ -179,15 +179,15 @@ def test_clean_removes_every_application_with_cascade(tmp_path):
     assert states["maia-core-app-traefik-clean"]["name"] == "maia-core-traefik"
 
 
-@pytest.mark.parametrize("distribution", ["rke2"])
+@pytest.mark.parametrize("distribution", ["openshift"])
 def test_stage2_refuses_a_distribution_it_cannot_install(tmp_path, distribution):
-    """K8S_DISTRIBUTION rke2: maia.k8s (which installs MicroK8s, k3s and k0s) does not
-    render, so nothing is applied, and the message says what is supported."""
+    """A K8S_DISTRIBUTION other than the four: maia.k8s (which installs MicroK8s, k3s, k0s and
+    rke2) does not render, so nothing is applied, and the message says what is supported."""
     conf = write_config(tmp_path, site_pillar(cluster={"k8s_distribution": distribution}))
     rc, _data, out, err = salt_call(conf, "state.apply", "maia.k8s", "test=True")
     assert rc != 0
     text = out + err
-    assert f"K8S_DISTRIBUTION is {distribution}" in text and "installs microk8s, k3s and k0s only" in text
+    assert f"K8S_DISTRIBUTION is {distribution}" in text and "installs microk8s, k3s, k0s and rke2 only" in text
     assert "connect_only" in text
 
 
@@ -203,19 +203,19 @@ def test_orchestration_stops_before_stage1_for_an_unsupported_distribution(tmp_p
     """orch.maia renders to one failing step, ahead of every stage."""
     from support.paths import REPO
 
-    conf = write_config(tmp_path, site_pillar(cluster={"k8s_distribution": "rke2"}),
+    conf = write_config(tmp_path, site_pillar(cluster={"k8s_distribution": "openshift"}),
                         extra_opts={"file_roots": {"base": [str(REPO / "formulas"), str(REPO)]}})
     rc, data, out, err = salt_call(conf, "state.show_sls", "orch.maia")
     assert rc == 0, out + err
     assert list(data) == ["maia-orch-distribution-supported"]
     step = state_args(data["maia-orch-distribution-supported"])
     assert step["fun"] == "test.configurable_test_state" and step["failhard"] is True
-    assert "K8S_DISTRIBUTION is rke2" in step["name"]
+    assert "K8S_DISTRIBUTION is openshift" in step["name"]
     # under test=True (maia install --test) the refusal fails with its own reason, not Salt's
     # "If we weren't testing, this would be a failure!"
     rc, data, out, err = salt_call(conf, "state.sls", "orch.maia", "test=True")
     ret = next(iter(data.values()))
-    assert ret["result"] is False and "K8S_DISTRIBUTION is rke2" in ret["comment"], out + err
+    assert ret["result"] is False and "K8S_DISTRIBUTION is openshift" in ret["comment"], out + err
     assert "If we weren't testing" not in out + err
 
 

@@ -7,12 +7,16 @@ Stand-ins (conftest.py): the Kubernetes API, MicroK8s (its snap removal is the
 stand-in's) and the ArgoCD controller; LV creation and the NFS service are not
 run in the lab, so the wipe removes the VG and PVs but finds no LV.
 """
-import io
 import re
 
 from maia_salt.day2 import run_reset
 from maia_salt.install import run_orchestration
-from maia_salt.progress import PlainProgress
+from support.doc_commands import by_kind, run_verbatim
+from support.install_output import InstallRun, assert_quiet
+
+# docs/operations.md's prediction, run verbatim from the lab's folder: test_orchestration.py's
+# documented-commands test checks this run (documented_runs) instead of running it again
+RESET_PLAN = "maia reset --test"
 
 
 def stages(report):
@@ -35,23 +39,27 @@ def installed(lab):
     return report
 
 
-def test_reset_in_reverse_order_predicts_then_removes_then_install_converges(site_lab, converged):
+def test_reset_in_reverse_order_predicts_then_removes_then_install_converges(site_lab, converged, documented_runs):
     if not converged.already():  # after test_day2_hosts.py, whose last run changed nothing
         installed(site_lab)
     before = host_state(site_lab)
     assert before["ufw"] == "Status: active" and before["exports"] == "1" and "MAIA_Storage" in before["vg"], before
 
-    live = io.StringIO()
-    predicted = run_reset(site_lab.dir, test=True, progress=PlainProgress(live))
-    assert predicted.ok, predicted.render()
-    # live progress as maia install shows it: each step's job, then each host's return as it arrives
-    lines = live.getvalue()
+    assert RESET_PLAN in {c.text for c in by_kind("lab")}
+    proc = run_verbatim(site_lab, RESET_PLAN, documented_runs)
+    assert_quiet(proc.stdout + proc.stderr)
+    predicted = InstallRun(proc.returncode, proc.stdout, proc.stderr)
+    assert predicted.returncode == 0, predicted.text
+    # live progress in a pipe, as maia install shows it: each step's job, then each host's return as it arrives
     for host in site_lab.hosts:
-        assert re.search(rf"^\[ *[0-9.]+s\] prepare +{host.name} +\d+ states", lines, re.M), lines
-    assert predicted.changed > 0 and stages(predicted) == {"admin", "core", "k8s", "prepare"}
+        assert re.search(rf"^\[ *[0-9.]+s\] prepare +{host.name} +\d+ states", proc.stderr, re.M), predicted.text
+    rows = predicted.summary_rows()  # the summary, in the order the steps ran
+    assert sum(r.changed for r in rows.values()) > 0, predicted.text
+    assert {stage for stage, _host in rows} == {"admin", "core", "k8s", "prepare"}, predicted.text
     assert host_state(site_lab) == before  # test=True changed nothing
     # last installed, first removed
-    assert [r.stage for r in predicted.results][:1] == ["admin"] and predicted.results[-1].stage == "prepare"
+    order = [stage for stage, _host in rows]
+    assert order[0] == "admin" and order[-1] == "prepare", predicted.text
 
     done = run_reset(site_lab.dir)
     assert done.ok, done.render()

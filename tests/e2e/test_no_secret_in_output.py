@@ -7,33 +7,31 @@ controller). The site's secrets are collected from its CONFIG_FOLDER
 layer's secrets (derived ones included), the
 cluster YAML's password, the registry password, the CIFS key and the token of
 the fetched kubeconfig. They are searched in the master's log and job cache,
-every minion's log and job data, the `maia install` output and the raw state
+every minion's log and job data, the `maia install` output and the state
 returns of the orchestration.
 """
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from maia_salt.install import orch_pillar, salt_bin
+from support.doc_commands import by_kind, run_verbatim
 from support.secrets import JOB_DIRS, find_secrets, site_secrets
+
+ORCH = "salt-run state.orch orch.maia"  # README.md
 
 
 @pytest.fixture(scope="module")
-def installed(site_lab, minion_install):
-    """`maia install` (minions; conftest.py, shared with test_orchestration.py), then the raw state
-    returns of a re-run."""
+def installed(site_lab, minion_install, documented_runs):
+    """`maia install` (minions; conftest.py, shared with test_orchestration.py), then the state
+    returns of a re-run as salt-run prints them: README's `salt-run state.orch orch.maia`, verbatim
+    from the lab's folder (support.doc_commands.run_verbatim; the documented-commands test checks
+    this run instead of running it again)."""
     install = minion_install["run"]
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
-    import json
-
-    raw = subprocess.run(
-        [salt_bin("salt-run"), "-c", site_lab.dir, "--out", "json", "state.orch", "orch.maia",
-         f"pillar={json.dumps(orch_pillar(None, False, None))}"],
-        capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL,
-    )
-    assert raw.returncode == 0, raw.stderr[-3000:]
+    assert ORCH in {c.text for c in by_kind("lab")}
+    raw = run_verbatim(site_lab, ORCH, documented_runs, timeout=3600)
+    assert raw.returncode == 0, raw.stdout[-3000:] + raw.stderr[-3000:]
     return {"maia install": install.stdout + install.stderr, "state returns (salt-run state.orch)": raw.stdout + raw.stderr}
 
 

@@ -205,8 +205,9 @@ def test_documented_lab_commands_run_as_written(site_lab, documented_runs):
     """Every salt-run / salt-ssh / salt / `maia install` example of README.md and docs/, verbatim,
     from the lab's folder (its Saltfile points the tools at the lab's master config and roster).
     A command an earlier test of this package already ran verbatim (`documented_runs`: `maia
-    install` in conftest.py's minion_install, `maia install --ssh` in the salt-ssh test) is not
-    run again: its run is checked here the same way."""
+    install` in conftest.py's minion_install, `maia install --ssh` in the salt-ssh test, `maia
+    reset --test` in test_day2_reset.py, `salt-run state.orch orch.maia` in
+    test_no_secret_in_output.py) is not run again: its run is checked here the same way."""
     from support.doc_commands import by_kind, run_verbatim, verbatim_failure
 
     commands = list({c.text: c for c in by_kind("lab")}.values())

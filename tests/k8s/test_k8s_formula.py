@@ -238,3 +238,46 @@ def test_stage2_extra_commands_run_on_the_control_plane_host(fresh_api, new_site
     assert ids.index("maia-k8s-argocd-extra-command-1") > ids.index("maia-k8s-argocd-service-account-admin-bound")
     rc, data, _ = site.apply()
     assert rc == 0 and changed_ids(data) == set()
+
+
+def test_a_proxy_reaches_microk8s_containerd_and_a_removal_restarts_once(fresh_api, new_site):
+    """proxy_ip and no_proxy_ips of the cluster YAML on a MicroK8s site: maia-salt's marked block in
+    args/containerd-env (the snap's own lines kept) gives containerd the proxy, with NO_PROXY
+    holding MicroK8s' pod and service networks (10.1.0.0/16, 10.152.183.0/24); MicroK8s restarts
+    once and starts with it, predicted under test=True; a re-run changes nothing; without proxy_ip
+    the block goes (markers too) and MicroK8s restarts once more.
+    STAND-IN: the MicroK8s stand-in ships the snap's containerd-env and records what its start read."""
+    site = new_site(fresh_api, {"maia": {"k8s": {"install_argocd": False, "enable_ca": False}}})
+    rc, data, _ = site.apply()
+    assert rc == 0, failed(data)
+    env_file = site.standin.host_path(f"{site.standin.snap_root}/microk8s/current/args/containerd-env")
+    shipped = env_file.read_text()
+    assert "ulimit -n 65536 || true" in shipped and "HTTPS_PROXY" not in site.standin.state()["containerd_env_at_start"]
+    starts = site.standin.state()["starts"]
+    proxy_ids = {"maia-k8s-microk8s-proxy-environment", "maia-k8s-microk8s-proxy-restarted-when-changed"}
+
+    site.write_pillar({"maia": {"cluster": {"proxy_ip": "10.253.254.250", "no_proxy_ips": "10.0.0.0/8"}}})
+    try:
+        rc, predicted, _ = site.apply(test=True)
+        assert rc == 0 and changed_ids(predicted) == proxy_ids, failed(predicted)
+        assert site.standin.state()["starts"] == starts and env_file.read_text() == shipped
+        rc, data, _ = site.apply()
+        assert rc == 0 and changed_ids(data) == proxy_ids, failed(data)
+        state = site.standin.state()
+        assert state["starts"] == starts + 1
+        env = state["containerd_env_at_start"]
+        assert env["HTTPS_PROXY"] == env["HTTP_PROXY"] == "http://10.253.254.250:3130"
+        no_proxy = env["NO_PROXY"].split(",")
+        assert no_proxy[:4] == ["localhost", "127.0.0.1", "10.253.254.250", "10.0.0.0/8"]
+        assert {"10.1.0.0/16", "10.152.183.0/24", ".svc", ".cluster.local"} <= set(no_proxy)
+        assert env_file.read_text().startswith(shipped)
+        rc, data, _ = site.apply()
+        assert rc == 0 and changed_ids(data) == set() and site.standin.state()["starts"] == starts + 1
+    finally:
+        for key in ("proxy_ip", "no_proxy_ips"):
+            site.pillar["maia"]["cluster"].pop(key, None)
+        site.write_pillar()
+    rc, data, _ = site.apply()
+    assert rc == 0 and changed_ids(data) == proxy_ids, failed(data)
+    assert env_file.read_text() == shipped and site.standin.state()["starts"] == starts + 2
+    assert "HTTPS_PROXY" not in site.standin.state()["containerd_env_at_start"]

@@ -120,6 +120,37 @@ def test_the_datastore_snapshot_is_k0s_backups_archive_with_the_ca(k0s):
     assert state["ca"]["key"].splitlines()[1] not in proc.stdout + proc.stderr
 
 
+def test_a_proxy_reaches_k0scontroller_and_leaves_k0s_networks_alone(k0s):
+    """proxy_ip and no_proxy_ips of the cluster YAML: a drop-in beside the unit k0s wrote gives
+    k0scontroller (and the containerd it runs) the proxy; NO_PROXY holds the collection's list
+    plus k0s' own default pod and service networks (10.244.0.0/16, 10.96.0.0/12), which the
+    collection's k3s list lacks. k0s restarts once; without proxy_ip the drop-in goes and it
+    restarts again."""
+    drop_in = k0s.root / "etc" / "systemd" / "system" / "k0scontroller.service.d" / "maia-proxy.conf"
+    restarts = k0s.k0s.state()["restarts"]
+    k0s.write_pillar({"maia": {"cluster": {"proxy_ip": "10.253.254.250", "no_proxy_ips": "10.0.0.0/8"}}})
+    try:
+        rc, data, _ = k0s.apply()
+        assert rc == 0 and failed(data) == {}
+        assert changed_ids(data) == {"maia-k8s-k0s-proxy-environment", "maia-k8s-k0s-running"}
+        env = dict(line[len('Environment="'):-1].split("=", 1) for line in drop_in.read_text().splitlines()
+                   if line.startswith("Environment="))
+        assert env["HTTPS_PROXY"] == "http://10.253.254.250:3130"
+        no_proxy = env["NO_PROXY"].split(",")
+        assert no_proxy[:4] == ["localhost", "127.0.0.1", "10.253.254.250", "10.0.0.0/8"]
+        assert {"10.42.0.0/16", "10.43.0.0/16", ".svc", "10.244.0.0/16", "10.96.0.0/12"} <= set(no_proxy)
+        assert len(no_proxy) == len(set(no_proxy))
+        assert stat.S_IMODE(os.stat(drop_in).st_mode) == 0o600
+        assert k0s.k0s.state()["restarts"] == restarts + 1
+    finally:
+        for key in ("proxy_ip", "no_proxy_ips"):
+            k0s.pillar["maia"]["cluster"].pop(key, None)
+        k0s.write_pillar()
+    rc, data, _ = k0s.apply()
+    assert changed_ids(data) == {"maia-k8s-k0s-proxy-environment", "maia-k8s-k0s-running"}
+    assert not drop_in.exists() and k0s.k0s.state()["restarts"] == restarts + 2
+
+
 def test_clean_stops_k0s_and_removes_what_the_install_wrote(k0s, kube_api):
     """maia.k8s.clean (last: it takes the module's site apart): the OIDC arguments leave k0s.yaml
     first, then k0scontroller is stopped and disabled and its binary, unit, settings, data and the

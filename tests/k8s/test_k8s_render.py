@@ -25,6 +25,9 @@ INSTALL = {
     "maia-k8s-microk8s-snap-installed",
     "maia-k8s-microk8s-addons-enabled",
     "maia-k8s-microk8s-node-labeled",
+    # containerd's proxy block (removed, or none, without proxy_ip) and the restart it triggers
+    "maia-k8s-microk8s-proxy-environment",
+    "maia-k8s-microk8s-proxy-restarted-when-changed",
 }
 EXPORT = {"maia-k8s-microk8s-kubeconfig-exported", "maia-k8s-microk8s-ca-exported"}
 OIDC = {"maia-k8s-oidc-domain-set", "maia-k8s-oidc-apiserver-args-set", "maia-k8s-oidc-microk8s-restarted-when-changed"}
@@ -140,7 +143,7 @@ def test_api_and_web_ports_limited_to_admin_networks(tmp_path):
 
 
 def service_dist_cases(name, install):
-    """The states of a distribution that runs as a systemd service (k3s, k0s) per flag combination."""
+    """The states of a distribution that runs as a systemd service (k3s, k0s, rke2) per flag combination."""
     always = {"maia-k8s-client-packages-skipped", f"maia-k8s-{name}-running", f"maia-k8s-{name}-kubeconfig-written"}
     export = {f"maia-k8s-{name}-kubeconfig-exported", f"maia-k8s-{name}-ca-exported"}
     oidc = {"maia-k8s-oidc-domain-set", f"maia-k8s-oidc-{name}-settings-merged"}
@@ -155,12 +158,14 @@ SERVICE_DIST_CASES = {
                                  "maia-k8s-k3s-unit-managed", "maia-k8s-k3s-proxy-environment"}),
     **service_dist_cases("k0s", {"maia-k8s-k0s-binary-installed", "maia-k8s-k0s-settings-merged",
                                  "maia-k8s-k0s-unit-installed", "maia-k8s-k0s-proxy-environment"}),
+    **service_dist_cases("rke2", {"maia-k8s-rke2-release-downloaded", "maia-k8s-rke2-release-unpacked",
+                                  "maia-k8s-rke2-settings-merged", "maia-k8s-rke2-proxy-environment"}),
 }
 
 
 @pytest.mark.parametrize("case", sorted(SERVICE_DIST_CASES), ids="-".join)
 def test_service_distribution_states_per_flags(case, tmp_path):
-    """K8S_DISTRIBUTION=k3s or k0s: maia.k8s renders that distribution's parts (no MicroK8s
+    """K8S_DISTRIBUTION=k3s, k0s or rke2: maia.k8s renders that distribution's parts (no MicroK8s
     state), and the same OIDC, CA and ArgoCD parts as for MicroK8s."""
     flags, expected = SERVICE_DIST_CASES[case]
     site = make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9",
@@ -260,3 +265,72 @@ def test_k0s_clean_removes_its_oidc_arguments_then_the_service_and_files(tmp_pat
     files = state_args(data, "maia-k8s-k0s-clean-files-absent", "file")["names"]
     assert {"/usr/local/bin/k0s", "/etc/systemd/system/k0scontroller.service", "/etc/k0s/k0s.yaml",
             "/var/lib/k0s"} <= set(files)
+
+
+def rke2_site(tmp_path, pillar=None):
+    return make_site(tmp_path / "site", DUMMY_KUBECONFIG, "http://127.0.0.1:9",
+                     {"maia": {"cluster": {"k8s_distribution": "rke2"}, **(pillar or {})}})
+
+
+def test_rke2_release_tarball_pinned_settings_oidc_ca_and_restart_watch(tmp_path):
+    """rke2's release tarball of the pinned version, checked against the release's checksum list
+    (or a pinned sha256), kept in the cache and unpacked into /usr/local; config.yaml gets the
+    SANs, the bundled ingress-nginx disabled, the five OIDC flags as kube-apiserver-arg; CA and
+    export from rke2's server/tls; UFW 6443/80/443; the service restarts only through its watch
+    of the unpacked release, the settings and the proxy environment file."""
+    site = rke2_site(tmp_path, {"prepare": {"ufw": True}})
+    rc, data, proc = site.salt_call("state.show_sls", "maia.k8s")
+    assert rc == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    release = "https://github.com/rancher/rke2/releases/download/v1.34.2%2Brke2r1/"
+    tarball = state_args(data, "maia-k8s-rke2-release-downloaded", "file")
+    assert tarball["name"] == "/var/cache/maia/rke2-v1.34.2+rke2r1.linux-amd64.tar.gz"
+    assert tarball["source"] == release + "rke2.linux-amd64.tar.gz"
+    assert tarball["source_hash"] == release + "sha256sum-amd64.txt"
+    assert tarball["source_hash_name"] == "rke2.linux-amd64.tar.gz" and tarball["mode"] == "0644"
+    unpacked = state_args(data, "maia-k8s-rke2-release-unpacked", "maia_k8s_dist")
+    assert unpacked["name"] == "/usr/local" and unpacked["archive"] == tarball["name"]
+    settings = state_args(data, "maia-k8s-rke2-settings-merged", "maia_k8s_dist")
+    assert settings["name"] == "/etc/rancher/rke2/config.yaml"
+    assert settings["settings"][0] == {"tls-san": ["maia.example.test", "198.18.0.11"], "disable": ["rke2-ingress-nginx"],
+                                       "write-kubeconfig-mode": "0600", "node-name": settings["settings"][0]["node-name"]}
+    oidc = state_args(data, "maia-k8s-oidc-rke2-settings-merged", "maia_k8s_dist")
+    assert oidc["name"] == "/etc/rancher/rke2/config.yaml" and oidc["watch_in"] == [{"maia_k8s_dist": "maia-k8s-rke2-running"}]
+    assert oidc["settings"]["kube-apiserver-arg"] == [
+        "oidc-issuer-url=https://iam.maia.example.test/realms/maia", "oidc-client-id=maia", "oidc-username-claim=email",
+        "oidc-groups-claim=groups", "oidc-ca-file=/var/lib/rancher/rke2/server/tls/server-ca.crt"]
+    running = state_args(data, "maia-k8s-rke2-running", "maia_k8s_dist")
+    assert running["name"] == "rke2-server"
+    assert running["kubectl_cmd"] == ["/var/lib/rancher/rke2/bin/kubectl", "--kubeconfig", "/etc/rancher/rke2/rke2.yaml"]
+    assert {next(iter(w.items())) for w in running["watch"]} == {
+        ("maia_k8s_dist", "maia-k8s-rke2-release-unpacked"), ("maia_k8s_dist", "maia-k8s-rke2-settings-merged"),
+        ("file", "maia-k8s-rke2-proxy-environment")}
+    assert {k for k in data if "-ufw-" in k} == {f"maia-k8s-rke2-ufw-{p}-tcp-allowed" for p in (6443, 80, 443)}
+    ca = state_args(data, "maia-k8s-ca-secret-kubernetes-ca-present", "maia_k8s")
+    assert ca["files"] == {"tls.crt": "/var/lib/rancher/rke2/server/tls/server-ca.crt",
+                           "tls.key": "/var/lib/rancher/rke2/server/tls/server-ca.key"}
+    exported = state_args(data, "maia-k8s-rke2-kubeconfig-exported", "maia_microk8s")
+    assert exported["source"] == "/etc/rancher/rke2/rke2.yaml" and exported["server"] == "https://198.18.0.11:6443"
+    assert "absent" in data["maia-k8s-rke2-proxy-environment"]["file"]  # no proxy_ip: no environment file
+    # offline: a local copy with its sha256; behind a proxy: rke2-server's environment file
+    site.write_pillar({"maia": {"k8s": {"rke2": {"release": {"url": "file:///srv/rke2/rke2.linux-amd64.tar.gz",
+                                                             "sha256": "ab" * 32}}},
+                                "cluster": {"proxy_ip": "10.0.0.1"}}})
+    rc, data, _ = site.salt_call("state.show_sls", "maia.k8s.rke2")
+    tarball = state_args(data, "maia-k8s-rke2-release-downloaded", "file")
+    assert tarball["source"] == "file:///srv/rke2/rke2.linux-amd64.tar.gz"
+    assert tarball["source_hash"] == "sha256=" + "ab" * 32 and "source_hash_name" not in tarball
+    environment = state_args(data, "maia-k8s-rke2-proxy-environment", "file")
+    assert environment["name"] == "/etc/default/rke2-server" and environment["mode"] == "0600"
+    assert "HTTPS_PROXY=http://10.0.0.1:3130" in environment["contents"].splitlines()
+
+
+def test_rke2_clean_removes_its_oidc_entries_then_the_service_and_files(tmp_path):
+    rc, data, proc = rke2_site(tmp_path).salt_call("state.show_sls", "maia.k8s.clean")
+    assert rc == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    removed = state_args(data, "maia-k8s-oidc-clean-rke2-settings-removed", "maia_k8s_dist")
+    assert removed["name"] == "/etc/rancher/rke2/config.yaml" and "kube-apiserver-arg" in removed["settings"]
+    assert state_args(data, "maia-k8s-rke2-clean-service-dead", "maia_k8s_dist")["name"] == "rke2-server"
+    files = state_args(data, "maia-k8s-rke2-clean-files-absent", "file")["names"]
+    assert {"/usr/local/bin/rke2", "/usr/local/lib/systemd/system/rke2-server.service", "/etc/rancher/rke2/config.yaml",
+            "/etc/default/rke2-server", "/var/cache/maia/rke2-v1.34.2+rke2r1.linux-amd64.tar.gz",
+            "/var/lib/rancher/rke2"} <= set(files)

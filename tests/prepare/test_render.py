@@ -542,9 +542,9 @@ def test_heal_puts_the_beacon_with_the_watches_of_each_role(tmp_path):
     assert beacon["fun"] == "beacon.present" and beacon["name"] == "maia_heal" and "watch" not in beacon
     assert sorted(beacon["watches"]) == ["kubernetes", "nfs", "ufw"]
     assert beacon["watches"]["nfs"] == {"files": ["/etc/exports"], "services": ["nfs-server"]}
-    # the Kubernetes service is the distribution's: MicroK8s' kubelite by default, k3s' or k0s' unit on their sites
+    # the Kubernetes service is the distribution's: MicroK8s' kubelite by default, k3s', k0s' or rke2's unit on their sites
     assert beacon["watches"]["kubernetes"]["services"] == ["snap.microk8s.daemon-kubelite"]
-    for distribution, unit in (("k3s", "k3s"), ("k0s", "k0scontroller")):
+    for distribution, unit in (("k3s", "k3s"), ("k0s", "k0scontroller"), ("rke2", "rke2-server")):
         site = {**SERVER, "heal": {"enabled": True},
                 "cluster": {**SERVER.get("cluster", {}), "k8s_distribution": distribution}}
         dist_beacon = render_sls(tmp_path, "maia.prepare.heal", "maia-node-0", grains, site)["maia-prepare-heal-beacon-present"]

@@ -46,10 +46,10 @@ def test_validate_gives_the_messages_of_the_state_render(tmp_path):
     validate names it with Salt's own render message, exit 2; no host, no Salt daemon."""
     site = make_site(tmp_path / "config")
     result = _maia(["validate", "--config-folder", str(site), "--pillar",
-                    '{"maia": {"cluster": {"k8s_distribution": "rke2"}}}'])
+                    '{"maia": {"cluster": {"k8s_distribution": "openshift"}}}'])
     assert result.exit_code == 2, result.output
     assert ("ERROR maia-node-0: stage k8s: Rendering SLS 'base:maia.k8s' failed: Jinja error: maia.k8s: "
-            "K8S_DISTRIBUTION is rke2, but stage 2 installs microk8s, k3s and k0s only") in result.output, result.output
+            "K8S_DISTRIBUTION is openshift, but stage 2 installs microk8s, k3s, k0s and rke2 only") in result.output, result.output
     assert "Traceback" not in result.output and "maia-node-1: stage" not in result.output
 
 

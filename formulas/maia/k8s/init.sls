@@ -1,7 +1,7 @@
-{#- Stage 2 on a control-plane host: the site's distribution (MicroK8s or k3s),
-    OIDC, cluster CA, ArgoCD. Each part is switched by its maia:k8s flag inside
-    its own folder. With maia:k8s:connect_only (a cluster maia-salt does not
-    install, e.g. rke2), only the client packages. #}
+{#- Stage 2 on a control-plane host: the site's distribution (MicroK8s, k3s, k0s
+    or rke2), OIDC, cluster CA, ArgoCD. Each part is switched by its maia:k8s flag
+    inside its own folder. With maia:k8s:connect_only (a cluster maia-salt does
+    not install), only the client packages. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 include:
   - maia.k8s.client

@@ -1,17 +1,19 @@
 """The stand-in executables installed into a host (the MicroK8s stand-in's `snap` and
 `microk8s`, the k3s stand-in's release binary and `systemctl`) share their state and
-call-log helpers through one file, ``hostcli.py`` (the k3s and k0s stand-ins also
+call-log helpers through one file, ``hostcli.py`` (the k3s, k0s and rke2 stand-ins also
 ``servicecli.py``), which the installer puts into each executable: the installed file still
 runs alone, with no ``maia_lab`` to import."""
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 
 import pytest
 
-from maia_lab.standins import k0s, k3s, microk8s
+from maia_lab.standins import k0s, k3s, microk8s, rke2
 from maia_lab.standins.hoststate import HOSTCLI_IMPORT, SERVICECLI_IMPORT, build_cli
 
 KUBECONFIG = """apiVersion: v1
@@ -77,3 +79,28 @@ def test_a_cli_without_the_shared_import_is_refused(tmp_path):
     cli.write_text("#!/usr/bin/env python3\nimport json\n", encoding="utf-8")
     with pytest.raises(ValueError, match="hostcli"):
         build_cli(cli, python=sys.executable, state_file="/s.json", state_env="X")
+
+
+def test_rke2_release_is_a_tarball_in_rke2s_layout_with_its_checksum_list(tmp_path):
+    """rke2's stand-in release: a gzip tarball with rke2's layout (bin/rke2, its unit, share/rke2),
+    the release's sha256sum-amd64.txt beside it; bin/rke2 runs alone and `systemctl` knows
+    rke2-server only once the unit is where the tarball's unit goes."""
+    installed = rke2.install(KUBECONFIG, tmp_path / "release", prefix=str(tmp_path), python=sys.executable,
+                             ca=("crt", "key"))
+    tarball = tmp_path / "release" / "rke2.linux-amd64.tar.gz"
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    assert (tmp_path / "release" / "sha256sum-amd64.txt").read_text().split() == [digest, tarball.name]
+    assert installed.pillar["maia"]["k8s"]["rke2"]["release"] == {"url": f"file://{tarball}", "sha256": digest}
+    with tarfile.open(tarball, "r:gz") as tar:
+        assert {m.name: m.mode for m in tar.getmembers()} == {
+            "bin/rke2": 0o755, "lib/systemd/system/rke2-server.service": 0o644, "share/rke2/README.stand-in": 0o644}
+        unit = tar.extractfile("lib/systemd/system/rke2-server.service").read().decode()
+        binary = tmp_path / "rke2"
+        binary.write_bytes(tar.extractfile("bin/rke2").read())
+    assert f"ExecStart={tmp_path}/usr/local/bin/rke2 server" in unit.splitlines()
+    text = binary.read_text(encoding="utf-8")
+    assert not imports_hostcli(text) and SERVICECLI_IMPORT not in text
+    shown = run_alone(binary, "--version")
+    assert shown.returncode == 0 and "stand-in" in shown.stdout, shown.stderr
+    systemctl = installed.host_path(f"{tmp_path}/usr/bin/systemctl")
+    assert run_alone(systemctl, "is-active", "rke2-server").returncode == 3

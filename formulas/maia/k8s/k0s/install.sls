@@ -4,7 +4,7 @@
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
 {%- from "maia/k8s/service_dist.jinja" import release_binary %}
-{%- set proxy = proxy_settings() | load_json %}
+{%- set proxy = proxy_settings("k0s") | load_json %}
 {%- set k0s = k8s.k0s %}
 {%- set config, data_dir = k8s.paths.k0s_config, k0s.paths.data_dir %}
 

@@ -2,7 +2,7 @@
     into /etc/rancher/k3s/config.yaml, its systemd unit; UFW ports. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
-{%- set proxy = proxy_settings() | load_json %}
+{%- set proxy = proxy_settings("k3s") | load_json %}
 {%- set k3s = k8s.k3s %}
 {%- set release = k3s.release %}
 {%- from "maia/k8s/service_dist.jinja" import release_binary %}

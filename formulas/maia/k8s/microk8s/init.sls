@@ -6,6 +6,7 @@ include:
 {%- endif %}
   - maia.k8s.microk8s.ready
 {%- if k8s.install_microk8s %}
+  - maia.k8s.microk8s.proxy
   - maia.k8s.microk8s.addons
 {%- endif %}
 {%- if k8s.install_microk8s or k8s.connect_to_microk8s %}

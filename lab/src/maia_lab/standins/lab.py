@@ -103,21 +103,23 @@ def _write_pillar(folder, pillar):
 
 
 def _service_release(standin, release, kubeconfig, root, host, ca, bridge) -> dict:
-    """A service stand-in (``maia_lab.standins.k3s`` or ``k0s``) as the release the lab serves
-    (``<bridge>:18080/<name>``) and its state in the control-plane host's root; the host's own
+    """A service stand-in (``maia_lab.standins.k3s``, ``k0s`` or ``rke2``) as the release the lab
+    serves (``<bridge>:18080/<name>``, rke2's ``<bridge>:18080/rke2.linux-amd64.tar.gz``) and
+    its state in the control-plane host's root; the host's own
     systemd runs it (no `systemctl` stand-in). Used when the site's K8S_DISTRIBUTION is that
     distribution; returns ``maia:k8s:<name>``'s release pillar."""
     installed = standin.install(Path(kubeconfig).read_text(), release, fs_root=root, prefix="",
                                 hostname=host.name, ca=ca, python="/usr/bin/python3", systemctl=False)
-    name = next(iter(installed.pillar["maia"]["k8s"]))
-    return {"release": {"url": f"http://{bridge}:{RELEASE_PORT}/{name}", "sha256": installed.release_sha256}}
+    (name, pillar), = installed.pillar["maia"]["k8s"].items()
+    served = Path(pillar["release"]["url"].removeprefix("file://")).relative_to(release)
+    return {"release": {"url": f"http://{bridge}:{RELEASE_PORT}/{served}", "sha256": installed.release_sha256}}
 
 
 def lab_start(folder, bridge, hosts, record_pid) -> dict:
     """Start the stand-ins of the lab in ``folder`` (``maia_lab.lab.LabFolder``) on its ``bridge``
     address, the MicroK8s stand-in in its control-plane host (one of ``hosts``); returns what the
     lab records."""
-    from maia_lab.standins import k0s, k3s
+    from maia_lab.standins import k0s, k3s, rke2
     from maia_lab.standins import microk8s as microk8s_standin
 
     os.makedirs(folder.path("standins"), exist_ok=True)
@@ -151,7 +153,7 @@ def lab_start(folder, bridge, hosts, record_pid) -> dict:
         "argocd": {"manifest_url": f"http://{bridge}:{RELEASE_PORT}/{argocd_manifest.FILE_NAME}",
                    "manifest_sha256": manifest_sha256},
         **{name: _service_release(standin, release, kubeconfig, root, host, ca, bridge)
-           for name, standin in (("k3s", k3s), ("k0s", k0s))},
+           for name, standin in (("k3s", k3s), ("k0s", k0s), ("rke2", rke2))},
     })
     # The ArgoCD application-controller stand-in moves Applications through their
     # sync and health states; it waits quietly until stage 2 installs the CRDs.

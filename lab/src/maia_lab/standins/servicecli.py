@@ -1,4 +1,4 @@
-# The shared part of the stand-ins of distributions that run as a systemd service (k3s, k0s).
+# The shared part of the stand-ins of distributions that run as a systemd service (k3s, k0s, rke2).
 # STAND-IN helpers. Standard library only (PyYAML when it is there, for settings files): it runs
 # with the host's system python3. The installer (maia_lab.standins.hoststate.build_cli) puts this
 # text in place of the CLI's import line of this module, after hostcli's text, so it uses
@@ -58,6 +58,16 @@ def api_call(state, method, path, body, content_type="application/json"):
         return None
 
 
+def node_args(settings):
+    """The server's arguments as k3s and rke2 record them on the Node: `server`, then each
+    setting as flags."""
+    args = ["server"]
+    for key, value in sorted(settings.items()):
+        for item in value if isinstance(value, list) else [value]:
+            args += [f"--{key}", str(item)]
+    return args
+
+
 def register_node(state, name, annotations=None):
     """The host's Node, Ready, with the control-plane labels the distribution gives its server."""
     meta = {"name": name,
@@ -68,6 +78,24 @@ def register_node(state, name, annotations=None):
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
     if api_call(state, "POST", "/api/v1/nodes", node) == 409:
         api_call(state, "PATCH", f"/api/v1/nodes/{name}", {"metadata": meta}, "application/merge-patch+json")
+
+
+def server_started(state, name, settings):
+    """What a k3s or rke2 server writes when it starts (``name``: k3s, rke2): the server CA
+    (``<data-dir>/server/tls/server-ca.crt``, ``.key``), the admin kubeconfig
+    (``<config-dir>/<name>.yaml``, the API stand-in's, mode ``write-kubeconfig-mode``), and its
+    Node in the API stand-in with the server's arguments as ``<name>.io/node-args``; the state
+    records the start and the settings it read."""
+    paths = state["paths"]
+    tls = os.path.join(paths["data_dir"], "server", "tls")
+    write(os.path.join(tls, "server-ca.crt"), state["ca"]["crt"], 0o644)
+    write(os.path.join(tls, "server-ca.key"), state["ca"]["key"], 0o600)
+    write(os.path.join(paths["config_dir"], f"{name}.yaml"), state["kubeconfig"],
+          int(str(settings.get("write-kubeconfig-mode") or "0600"), 8))
+    register_node(state, settings.get("node-name") or state["hostname"],
+                  {f"{name}.io/node-args": json.dumps(node_args(settings))})
+    state.update(active=True, settings_at_start=settings)
+    state["starts"] = state.get("starts", 0) + 1
 
 
 def notify_ready():
@@ -116,6 +144,17 @@ def kubectl_get_nodes(state, argv, node_name, roles, version):
         print("NAME   STATUS   ROLES                  AGE   VERSION")
     print(f"{node_name}   Ready    {roles}   1m    {version}")
     return 0
+
+
+def server_kubectl(state, argv, roles, version, program):
+    """``kubectl get nodes`` of a k3s or rke2 server (``argv`` from ``kubectl``): its Node by the
+    name it started with; any other command fails naming ``program``."""
+    settings = state.get("settings_at_start") or {}
+    done = kubectl_get_nodes(state, argv, settings.get("node-name") or state["hostname"], roles, version)
+    if done is not None:
+        return done
+    fail(f"{program} stand-in: unknown command {' '.join(argv)}")
+    return 1
 
 
 def systemctl_main(argv, unit_name, start):

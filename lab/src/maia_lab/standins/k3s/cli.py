@@ -32,19 +32,10 @@ import secrets
 import sqlite3
 import sys
 
-from maia_lab.standins.hostcli import fail, load  # the installer puts hostcli.py here
-from maia_lab.standins.servicecli import dispatch, kubectl_get_nodes, read_settings, register_node, serve, write
+from maia_lab.standins.hostcli import load  # the installer puts hostcli.py here
+from maia_lab.standins.servicecli import dispatch, read_settings, serve, server_kubectl, server_started, write
 
 VERSION = "v1.34.1+k3s1"
-
-
-def node_args(settings):
-    """The server's arguments as k3s records them: `server`, then each setting as flags."""
-    args = ["server"]
-    for key, value in sorted(settings.items()):
-        for item in value if isinstance(value, list) else [value]:
-            args += [f"--{key}", str(item)]
-    return args
 
 
 KINE_TABLE = """CREATE TABLE IF NOT EXISTS kine (id INTEGER PRIMARY KEY AUTOINCREMENT, name INTEGER,
@@ -77,17 +68,9 @@ def start(state, _argv=None):
     """What the k3s server does when it starts (for this stand-in)."""
     paths = state["paths"]
     settings = read_settings(paths["config"])
-    tls = os.path.join(paths["data_dir"], "server", "tls")
-    write(os.path.join(tls, "server-ca.crt"), state["ca"]["crt"], 0o644)
-    write(os.path.join(tls, "server-ca.key"), state["ca"]["key"], 0o600)
-    write(os.path.join(paths["config_dir"], "k3s.yaml"), state["kubeconfig"],
-          int(str(settings.get("write-kubeconfig-mode") or "0600"), 8))
     keep_datastore(state, os.path.join(paths["data_dir"], "server"), settings.get("node-name") or state["hostname"])
     # k3s records the server's arguments on its Node, settings file included
-    register_node(state, settings.get("node-name") or state["hostname"],
-                  {"k3s.io/node-args": json.dumps(node_args(settings))})
-    state.update(active=True, settings_at_start=settings)
-    state["starts"] = state.get("starts", 0) + 1
+    server_started(state, "k3s", settings)
 
 
 def k3s_main(argv):
@@ -97,13 +80,7 @@ def k3s_main(argv):
     state = load()
     if argv[:1] == ["server"]:  # ExecStart under a real systemd
         serve(start, argv)
-    settings = state.get("settings_at_start") or {}
-    done = kubectl_get_nodes(state, argv, settings.get("node-name") or state["hostname"],
-                             "control-plane,master", VERSION)
-    if done is not None:
-        return done
-    fail(f"k3s stand-in: unknown command {' '.join(argv)}")
-    return 1
+    return server_kubectl(state, argv, "control-plane,master", VERSION, "k3s")
 
 
 if __name__ == "__main__":

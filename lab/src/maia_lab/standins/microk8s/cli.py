@@ -68,6 +68,33 @@ DEFAULT_APISERVER_ARGS = """--cert-dir=${SNAP_DATA}/certs
 """
 
 
+# what the snap ships as args/containerd-env (its comments shortened): containerd sources it
+DEFAULT_CONTAINERD_ENV = """\
+# To start containerd behind a proxy you need to add an HTTPS_PROXY
+# environment variable in this file. HTTPS_PROXY is of the following format:
+#   HTTPS_PROXY=http://username:password@proxy:port/
+#HTTPS_PROXY=http://squid.internal:3128
+#
+# Attempt to change the maximum number of open file descriptors
+ulimit -n 65536 || true
+# Attempt to change the maximum locked memory limit
+ulimit -l 16384 || true
+"""
+
+
+def containerd_env(state):
+    """The variables containerd would get from args/containerd-env (``KEY=value`` lines)."""
+    path = os.path.join(snap_dir(state), "current", "args", "containerd-env")
+    env = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", line.strip())
+                if match:
+                    env[match.group(1)] = match.group(2)
+    return env
+
+
 def snap_dir(state):
     return os.path.join(state["snap_root"], "microk8s")
 
@@ -83,10 +110,10 @@ def lay_down_files(state):
     current = os.path.join(base, "current")
     if not os.path.islink(current):
         os.symlink(REVISION, current)
-    args = os.path.join(rev_dir, "args", "kube-apiserver")
-    if not os.path.exists(args):
-        with open(args, "w", encoding="utf-8") as fh:
-            fh.write(DEFAULT_APISERVER_ARGS)
+    for name, text in (("kube-apiserver", DEFAULT_APISERVER_ARGS), ("containerd-env", DEFAULT_CONTAINERD_ENV)):
+        if not os.path.exists(os.path.join(rev_dir, "args", name)):
+            with open(os.path.join(rev_dir, "args", name), "w", encoding="utf-8") as fh:
+                fh.write(text)
     for name in ("ca.crt", "ca.key"):
         with open(os.path.join(rev_dir, "certs", name), "w", encoding="utf-8") as fh:
             fh.write(state["ca"][name])
@@ -244,6 +271,7 @@ def register_node(state):
 def microk8s_start(state):
     state["running"] = True
     state["starts"] = state.get("starts", 0) + 1
+    state["containerd_env_at_start"] = containerd_env(state)
     register_node(state)
 
 
