@@ -61,11 +61,9 @@ def test_default_site_states(tmp_path):
 
     # argocd-server restarts after the sync, once per change of the toolkit's ArgoCD settings
     restart = states["maia-admin-argocd-server-rollout-restarted"]
-    call = {k: v for d in restart["maia_core.rollout_restart"] for k, v in d.items()}
-    assert (call["kind"], call["name"], call["namespace"]) == ("Deployment", "argocd-server", "argocd")
-    assert call["trigger"] == expected["restarts"][0]["trigger"]
-    assert restart["onlyif"][0]["fun"] == "maia_core.restart_pending"
-    assert restart["onlyif"][0]["trigger"] == call["trigger"]
+    assert restart["fun"] == "maia_core.rollout_restarted"
+    assert (restart["kind"], restart["name"], restart["namespace"]) == ("Deployment", "argocd-server", "argocd")
+    assert restart["trigger"] == expected["restarts"][0]["trigger"]
     assert restart["require"] == [{"sls": "maia.admin.sync"}]
 
     # no externalCA: no Secret; no private registry: no repository secret; nothing of stage 3

@@ -1,7 +1,8 @@
 {#- Rollout restarts asked for by the cluster config: traefik when
     selfsigned, CoreDNS when selfsigned or coredns_mappings. Each runs only
     when the hash of what triggers it differs from the one recorded on the
-    Deployment (annotation maia-salt/restart-trigger), so a re-run is a no-op.
+    Deployment (annotation maia-salt/restart-trigger), so a re-run is a no-op
+    (_states/maia_core.py, which also predicts the restart under test=True).
     Shared by the ArgoCD layers: maia/admin/restarts.sls renders this file with
     the admin layer's map.jinja (argocd-server after the admin toolkit changed
     ArgoCD's OIDC settings); `layer` is the formula's folder, in every state id. #}
@@ -16,20 +17,12 @@ include:
 {%- for restart in mapdata.restarts %}
 
 maia-{{ layer }}-{{ restart.id }}-rollout-restarted:
-  module.run:
-    - maia_core.rollout_restart:
-      - kind: {{ restart.kind }}
-      - name: {{ restart.name }}
-      - namespace: {{ restart.namespace }}
-      - trigger: {{ restart.trigger | json }}
-      - kubeconfig: {{ mapdata.kubeconfig }}
-    - onlyif:
-      - fun: maia_core.restart_pending
-        kind: {{ restart.kind }}
-        name: {{ restart.name }}
-        namespace: {{ restart.namespace }}
-        trigger: {{ restart.trigger | json }}
-        kubeconfig: {{ mapdata.kubeconfig }}
+  maia_core.rollout_restarted:
+    - name: {{ restart.name }}
+    - kind: {{ restart.kind }}
+    - namespace: {{ restart.namespace }}
+    - trigger: {{ restart.trigger | json }}
+    - kubeconfig: {{ mapdata.kubeconfig }}
     - require:
       - sls: {{ slsroot }}.{{ after }}
 {%- endfor %}
