@@ -44,6 +44,7 @@ import logging
 import maia_argocd_objects
 import maia_argocd_status
 import maia_error_kinds
+import maia_plan_overlay
 import maia_secret_mask
 import maia_state_return
 
@@ -73,6 +74,19 @@ def _fail(ret, exc, secrets=()):
     return ret
 
 
+def _read(read, *args):
+    """``read(*args)`` (a get or a list of ``maia_argocd``), and whether the cluster is there to
+    read. Under ``test=True`` on a site whose cluster stage 2 has not made yet (no kubeconfig, no
+    API, no ArgoCD CRDs: ``maia_error_kinds.cluster_pending``) there is nothing in it: ``(None,
+    reason)``, so the plan predicts what a first run creates. A real run raises as before."""
+    try:
+        return read(*args), None
+    except Exception as exc:  # pylint: disable=broad-except
+        if __opts__["test"] and maia_error_kinds.cluster_pending(exc):
+            return None, str(exc)
+        raise
+
+
 def _object_present(ret, desired, secret_keys, kubeconfig):
     """Create ``desired`` when missing, merge-patch what differs, verify with
     the server's answer. Shared by project_present, app_present and
@@ -85,18 +99,27 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
     if kind == "Secret":
         secrets += [v for k, v in desired["data"].items() if k == "password" and v]
 
-    live = __salt__["maia_argocd.get"](kind, name, namespace, kubeconfig)
+    live, pending = _read(__salt__["maia_argocd.get"], kind, name, namespace, kubeconfig)
     if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
         ret["result"] = False
         ret["comment"] = f"{what} is being deleted; re-run once it is gone"
         return ret
 
+    overlay = maia_plan_overlay.active(__opts__, __pillar__) if pending else None
+    planned = overlay.predict(what, maia_argocd_objects.desired_view(kind, desired)) if overlay else None
+    if planned == []:
+        ret["comment"] = f"{what} is up to date (as an earlier step of this plan would leave it)"
+        return ret
+    if planned:
+        return maia_state_return.predicted(
+            ret, {f: {"old": "<planned>", "new": "<differs>"} for f in planned},
+            f"{what} would be patched after an earlier step of this plan: {', '.join(planned)}")
     if live is None:
         shown = _masked_manifest(desired, secret_keys)
         ret["changes"] = {what: {"old": None, "new": shown}}
         if __opts__["test"]:
             ret["result"] = None
-            ret["comment"] = f"{what} would be created"
+            ret["comment"] = f"{what} would be created" + (f" (no cluster to read yet: {pending})" if pending else "")
             return ret
         manifest = dict(desired)
         if kind == "Secret":
@@ -203,9 +226,9 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
     ret = maia_state_return.new(name)
     what = f"Application {namespace}/{name}"
     try:
-        live = __salt__["maia_argocd.get"]("Application", name, namespace, kubeconfig)
+        live, pending = _read(__salt__["maia_argocd.get"], "Application", name, namespace, kubeconfig)
         if live is None:
-            ret["comment"] = f"{what} is already absent"
+            ret["comment"] = f"{what} is already absent" + (f" (no cluster yet: {pending})" if pending else "")
             return ret
         meta = live.get("metadata") or {}
         if meta.get("deletionTimestamp"):
@@ -289,16 +312,32 @@ def apps_synced(name, apps, namespace="argocd", timeout=600, interval=5, force=F
 
 def _predict_wave(ret, wanted, namespace, force, kubeconfig):
     """apps_synced under test=True: what a run would do, from one list."""
-    listed = {(a.get("metadata") or {}).get("name"): a
-              for a in __salt__["maia_argocd.list"]("Application", namespace, kubeconfig)}
+    items, unread = _read(__salt__["maia_argocd.list"], "Application", namespace, kubeconfig)
+    listed = {(a.get("metadata") or {}).get("name"): a for a in items or []}
+    overlay = maia_plan_overlay.active(__opts__, __pillar__) if unread else None
     lines = []
     for want in wanted:
         app = want["name"]
         what = f"Application {namespace}/{app}"
         live = listed.get(app)
+        if overlay and "spec" in want:  # synced by an earlier step of this plan, at the spec it set?
+            built = maia_argocd_objects.build_app(app, want["spec"], namespace)
+            planned = overlay.predict(f"sync {what}", maia_argocd_objects.desired_view("Application", built))
+            if planned == []:
+                lines.append(f"{what} is Synced and Healthy (as an earlier step of this plan would leave it)")
+                continue
+            if planned:
+                ret["result"] = None
+                ret["changes"][app] = {"sync": {"old": "<planned>", "new": "Synced/Healthy"}}
+                lines.append(f"{what} would be synced after the spec change predicted for it")
+                continue
         if live is None:
             ret["result"] = None
-            lines.append(f"{what} does not exist yet; it would be synced once created")
+            if "spec" in want:  # its app_present creates it in this run; a new app is synced
+                ret["changes"][app] = {"sync": {"old": "not created yet", "new": "Synced/Healthy"}}
+                lines.append(f"{what} would be synced once created" + (f" (no cluster to read yet: {unread})" if unread else ""))
+            else:
+                lines.append(f"{what} does not exist yet; it would be synced once created")
             continue
         before = maia_argocd_status.summarize(live)
         pending = "spec" in want and _spec_would_change(app, want["spec"], live, namespace)

@@ -490,6 +490,29 @@ def test_bad_spec_fails_before_any_write(cluster, salt):
     assert cluster.get("Application", "maia-test-broken") is None
 
 
+def test_before_the_cluster_exists_test_mode_predicts_everything_created_and_a_run_fails(salt, tmp_path):
+    """A new site's plan (docs/orchestration.md, "The plan on a new site"): no kubeconfig yet, so
+    under test=True the project, the app and its wave are predicted as on an empty cluster, with the
+    changes a first run reports; a real run without a cluster fails, changing nothing."""
+    missing = str(tmp_path / "no-such-kubeconfig")
+    spec = chart_app("tempo", "https://grafana.github.io/helm-charts", "1.0.0", "observability")
+    states = {**project_state(), **app_states({"maia-test-early": spec})}
+    for args in states.values():
+        for fun in args.values():
+            fun.append({"kubeconfig": missing})
+    rets = salt.apply(states, test=True)
+    assert {sid: r["result"] for sid, r in rets.items()} == dict.fromkeys(rets, None), rets
+    project = rets["maia-test-project-present"]["changes"][f"AppProject {NS}/maia-test"]
+    assert project["old"] is None and project["new"]["spec"]
+    assert list(rets["maia-test-early-present"]["changes"]) == [f"Application {NS}/maia-test-early"]
+    assert "would be created (no cluster to read yet: kubeconfig" in rets["maia-test-early-present"]["comment"]
+    assert app_sync(rets, "maia-test-early")["changes"] == {"sync": {"old": "not created yet", "new": "Synced/Healthy"}}
+    rets = salt.apply(states)
+    assert rets["maia-test-project-present"]["result"] is False
+    assert f"kubeconfig {missing} does not exist" in rets["maia-test-project-present"]["comment"]
+    assert all(r["changes"] == {} for r in rets.values()), rets
+
+
 @pytest.mark.parametrize("apps", [[], [{"spec": {"project": "maia-test"}}], ["maia-test-loki", 7]])
 def test_wave_state_refuses_apps_it_cannot_name_before_any_request(cluster, salt, apps):
     if cluster.api:
