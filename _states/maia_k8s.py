@@ -41,6 +41,7 @@ from salt.exceptions import CommandExecutionError
 # _utils/: shipped and put on sys.path by Salt's loader
 import maia_argocd_password
 import maia_error_kinds
+import maia_plan_overlay
 from maia_kube_changes import APPLIED, DIFFERS, PRESENT  # pylint: disable=unused-import
 from maia_kube_changes import applied as _applied
 from maia_kube_changes import created as _created
@@ -75,9 +76,6 @@ def _no_client(ret, predicted):
         "(maia:k8s:client_packages installs python3-kubernetes; onedir minions: salt-pip install kubernetes)"
     )
     return ret
-
-
-
 
 
 def _cluster_pending(exc):
@@ -266,9 +264,13 @@ def objects_present(name, manifests, namespace=None, timeout=120, kubeconfig=Non
             manifests, namespace=namespace, dry_run=test, timeout=timeout, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        if test and _cluster_pending(exc):
+        if not (test and _cluster_pending(exc)):
+            return maia_state_return.failed(ret, str(exc))
+        overlay = maia_plan_overlay.active(__opts__, __pillar__)
+        if overlay is None:
             return maia_state_return.predicted(ret, _created(name), f"{len(manifests)} objects would be applied (cluster not ready to check yet: {exc})")
-        return maia_state_return.failed(ret, str(exc))
+        # a plan on a new site: compared with what its earlier steps would have made
+        summary = overlay.predict_objects({_ident(m, namespace): m for m in manifests})
     return _applied(ret, summary, f"{summary['objects']} objects", test)
 
 

@@ -244,7 +244,6 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
             if r.stage in orchestration.step_rows.values() and (r.stage, r.host) not in progress.done:
                 progress.host_done(r)
     report = InstallReport(results, failed_steps, seconds, proc.returncode, busy=summary.busy_hosts(results),
-                           notes=summary.step_notes(data, orchestration),
                            data=data["data"] if isinstance(data.get("data"), dict) else data)
     return report, watch
 

@@ -6,8 +6,7 @@ in the summary (and in the live progress) carry a stage name. ``step_stage``
 names the rows of a step's return, ``sls_stage`` recognises the step's job on
 the event bus or in the job cache while it runs (by the SLS it applies). A step
 that is a state of its own on the master (orch.maia's Rancher step) is one row,
-named by ``step_rows``. A step of ``note_steps`` says something about the run as a whole (orch.maia's
-"not predicted" under test=True on a new site): its comment becomes a note of the summary.
+named by ``step_rows``.
 """
 from __future__ import annotations
 
@@ -22,8 +21,6 @@ class Orchestration:
     sls_stage: dict[str, str] = field(default_factory=dict)
     # steps that run on the master and return their own state result: step id -> row name
     step_rows: dict[str, str] = field(default_factory=dict)
-    # steps whose comment is a note of the run (e.g. what a --test run did not predict)
-    note_steps: frozenset[str] = frozenset()
 
 
 INSTALL = Orchestration(
@@ -34,7 +31,6 @@ INSTALL = Orchestration(
     {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.core": "core", "maia.admin": "admin",
      "maia.admin.dashboard": "dashboard"},
     {"maia-orch-rancher-local-kubeconfig": "rancher"},
-    frozenset({"maia-orch-stages-not-predicted"}),
 )
 # runs the maia_preflight runner, no state step: its findings are the step's return
 PREFLIGHT = Orchestration("orch.maia_preflight", "maia preflight")

@@ -143,20 +143,6 @@ def from_orchestration(data: dict, lookup_job=None, orchestration: Orchestration
     return results, failed_steps
 
 
-def step_notes(data: dict, orchestration: Orchestration = INSTALL) -> list[str]:
-    """The comments of the ``orchestration.note_steps`` that ran, in the order they ran."""
-    if "data" in data and isinstance(data["data"], dict):
-        data = data["data"]
-    found = []
-    for steps in data.values():
-        if not isinstance(steps, dict):
-            continue
-        for key, step in steps.items():
-            if isinstance(step, dict) and state_id(key) in orchestration.note_steps:
-                found.append((step.get("__run_num__", 0), printable(str(step.get("comment", "")).strip())))
-    return [comment for _, comment in sorted(found)]
-
-
 def busy_hosts(results: list[HostResult]) -> dict[str, list[str]]:
     """{jid of an earlier state run: [hosts still running it]}."""
     busy: dict[str, list[str]] = {}

@@ -1,5 +1,6 @@
 """orch.maia compiles to the right steps (real salt-run state.orchestrate_show_sls on a real master)."""
 import json
+import re
 
 import pytest
 
@@ -207,23 +208,28 @@ def test_without_the_preflight_the_sync_step_comes_first(salt_run):
     assert step_args(compiled["maia-orch-stage-prepare"])["require"] == [{"salt": "maia-orch-minions-synced"}]
 
 
-def test_the_plan_syncs_the_minions_and_ends_where_no_cluster_can_be_read(salt_run, site):
+def test_the_plan_of_a_new_site_names_itself_for_the_dashboard_step(salt_run, site):
     """Under test=True (`maia install --test`): a sync step that runs in a dry run too (a new site's
-    minions have none of maia-salt's modules) before stage 1; where CONFIG_FOLDER holds no fetched
-    kubeconfig yet (no stage 2 has run), stages 3 and 4 and the Rancher step are left out and a
-    step says so. Once the kubeconfig is there, they are planned as in a real run."""
+    minions have none of maia-salt's modules) before stage 1. Where CONFIG_FOLDER holds no fetched
+    kubeconfig yet (no stage 2 has run), every stage step gets maia:orch:plan (the plan's records,
+    _utils/maia_plan_overlay.py) and the dashboard step the token the Rancher step would record. A
+    real run, and a plan once the kubeconfig is there, have neither."""
     plan = steps(salt_run, test=True)
     sync = plan["maia-orch-minions-synced-for-the-plan"]
     assert "maia_orch" in sync and step_args(sync)["name"] == "L@maia-node-0,maia-node-1"
     assert {"maia_orch": "maia-orch-minions-synced-for-the-plan"} in step_args(plan["maia-orch-stage-prepare"])["require"]
-    assert not {"maia-orch-stage-core", "maia-orch-stage-admin", "maia-orch-rancher-local-kubeconfig",
-                "maia-orch-stage-admin-dashboard"} & set(plan)
-    note = step_args(plan["maia-orch-stages-not-predicted"])
-    assert note["name"].startswith("core, admin not predicted: they read the cluster that stage 2 (k8s) would make first")
-    assert note["require"] == [{"salt": "maia-orch-stage-k8s"}]
+    stage_steps = ["maia-orch-stage-prepare", "maia-orch-stage-k8s", "maia-orch-stage-core", "maia-orch-stage-admin",
+                   "maia-orch-stage-admin-dashboard"]
+    names = {step_args(plan[s])["pillar"]["maia"]["orch"]["plan"] for s in stage_steps}
+    assert len(names) == 1 and re.fullmatch(r"[0-9a-f]{16}", names.pop())
+    dashboard = step_args(plan["maia-orch-stage-admin-dashboard"])["pillar"]["maia"]
+    assert dashboard["env"] == {"rancher_token": "<recorded by the Rancher step>"}
+    assert "env" not in step_args(plan["maia-orch-stage-admin"])["pillar"]["maia"]
     assert "maia-orch-minions-synced-for-the-plan" not in steps(salt_run, {"maia": {"orch": {"ssh": True}}}, test=True)
     real = steps(salt_run)
-    assert not {"maia-orch-minions-synced-for-the-plan", "maia-orch-stages-not-predicted"} & set(real)
+    assert "maia-orch-minions-synced-for-the-plan" not in real
+    assert all("plan" not in (step_args(real[s])["pillar"]["maia"].get("orch") or {}) for s in stage_steps)
+    assert "env" not in step_args(real["maia-orch-stage-admin-dashboard"])["pillar"]["maia"]
 
     kubeconfig = site / f"{json.loads((site / 'env.json').read_text())['cluster_name']}-kubeconfig.yaml"
     kubeconfig.write_text("apiVersion: v1\n")
@@ -231,5 +237,5 @@ def test_the_plan_syncs_the_minions_and_ends_where_no_cluster_can_be_read(salt_r
         converged = steps(salt_run, test=True)
     finally:
         kubeconfig.unlink()
-    assert "maia-orch-stages-not-predicted" not in converged
-    assert {"maia-orch-stage-core", "maia-orch-stage-admin"} <= set(converged)
+    assert all("plan" not in (step_args(converged[s])["pillar"]["maia"].get("orch") or {}) for s in stage_steps)
+    assert "env" not in step_args(converged["maia-orch-stage-admin-dashboard"])["pillar"]["maia"]

@@ -138,20 +138,3 @@ def test_the_rancher_step_is_a_row_of_its_own_in_the_summary_and_the_plan():
     results, _ = summary.from_orchestration(data)
     assert [(r.stage, r.changed) for r in results if r.stage == "rancher"] == [("rancher", 0)]
     assert plan.render(results) == "plan: nothing would change"
-
-
-def test_a_note_step_becomes_a_note_not_a_row():
-    """orch.maia's "not predicted" step (under test=True on a new site): its comment is a note of
-    the run; it is neither a row nor a failure."""
-    comment = "core, admin not predicted: they read the cluster that stage 2 (k8s) would make first"
-    data = {"data": {"master": {
-        "salt_|-maia-orch-stage-k8s_|-maia-orch-stage-k8s_|-state": {
-            "result": None, "comment": "", "__run_num__": 2,
-            "changes": {"ret": {"maia-node-0": {"a_|-maia-k8s-x_|-c_|-d": {"result": None, "changes": {"k": 1}}}}}},
-        "test_|-maia-orch-stages-not-predicted_|-n_|-configurable_test_state": {
-            "result": True, "comment": comment + "\x1b[2J", "__run_num__": 3, "changes": {}},
-    }}}
-    results, failed = summary.from_orchestration(data)
-    assert [(r.stage, r.host) for r in results] == [("k8s", "maia-node-0")] and not failed
-    assert summary.step_notes(data) == [comment + "[2J"]
-    assert summary.step_notes({"data": {"master": {}}}) == []
