@@ -207,7 +207,8 @@ def test_documented_lab_commands_run_as_written(site_lab, documented_runs):
     A command an earlier test of this package already ran verbatim (`documented_runs`: `maia
     install` in conftest.py's minion_install, `maia install --ssh` in the salt-ssh test, `maia
     reset --test` in test_day2_reset.py, `salt-run state.orch orch.maia` in
-    test_no_secret_in_output.py) is not run again: its run is checked here the same way."""
+    test_no_secret_in_output.py, the salt-ssh `salt-run state.orch orch.maia pillar=...` in
+    test_day2_hosts.py) is not run again: its run is checked here the same way."""
     from support.doc_commands import by_kind, run_verbatim, verbatim_failure
 
     commands = list({c.text: c for c in by_kind("lab")}.values())
