@@ -16,7 +16,7 @@ import yaml
 from maia_salt.install import run_orchestration
 
 from support.admin_services import lab_services
-from support.install_output import Row, check_truthful, installed_as_documented, maia_install
+from support.install_output import Row, check_truthful, installed_as_documented, maia_install, orchestrated_as_documented
 
 HOSTS = {"maia-node-0", "maia-node-1", "maia-node-2"}
 # rancher: orch.maia's Rancher step (a state on the master, its own row); dashboard: the second
@@ -165,11 +165,14 @@ def test_salt_ssh_mode_summaries_are_truthful(site_lab, documented_runs):
         assert again["rancher"]["token_status"] == 200 and again["minio"]["bucket"] is True, again
 
 
-def test_stage_subset_and_flag_override(site_lab):
-    full = run_orchestration(site_lab.dir, stages=["prepare"])
+def test_stage_subset_and_flag_override(site_lab, documented_runs):
+    # docs/orchestration.md's stage-subset example, verbatim (the documented-commands test checks this run)
+    _proc, full = orchestrated_as_documented(
+        site_lab, documented_runs, """salt-run state.orch orch.maia pillar='{"maia": {"stages": ["prepare"]}}'""")
     without_cifs = run_orchestration(site_lab.dir, stages=["prepare"], pillar={"maia": {"prepare": {"cifs": False}}})
     assert full.ok and without_cifs.ok, without_cifs.render()
     assert {r.stage for r in without_cifs.results} == {"prepare"}
+    assert {r.host for r in full.results} == HOSTS, full.render()
     by_host = {r.host: r.states for r in full.results}
     for r in without_cifs.results:
         # the CIFS states give way to one "cifs skipped" state
@@ -207,7 +210,9 @@ def test_documented_lab_commands_run_as_written(site_lab, documented_runs):
     A command an earlier test of this package already ran verbatim (`documented_runs`: `maia
     install` in conftest.py's minion_install, `maia install --ssh` in the salt-ssh test, `maia
     reset --test` in test_day2_reset.py, `salt-run state.orch orch.maia` in
-    test_no_secret_in_output.py) is not run again: its run is checked here the same way."""
+    test_no_secret_in_output.py, the salt-ssh `salt-run state.orch orch.maia pillar=...` in
+    test_day2_hosts.py, the stage-subset one in the stage-subset test) is not run again: its run is
+    checked here the same way."""
     from support.doc_commands import by_kind, run_verbatim, verbatim_failure
 
     commands = list({c.text: c for c in by_kind("lab")}.values())

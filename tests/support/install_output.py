@@ -158,6 +158,35 @@ def job_returns(lab, jid: str) -> dict:
     return json.loads(out.stdout)
 
 
+def runner_jids(lab, function: str = "runner.state.orch") -> set[str]:
+    """The jids of the master's runner jobs of ``function`` in its job cache."""
+    out = subprocess.run([str(Path(sys.executable).with_name("salt-run")), "-c", lab.dir, "--out", "json",
+                          "--log-level", "quiet", "jobs.list_jobs"],
+                         capture_output=True, text=True, timeout=300, check=True)
+    jobs = json.loads(out.stdout)
+    return {jid for jid, job in jobs.items() if isinstance(job, dict) and job.get("Function") == function}
+
+
+def orchestrated_as_documented(lab, documented_runs, text: str):
+    """A documented ``salt-run state.orch orch.maia ...`` verbatim from the lab's folder (kept in
+    ``documented_runs``: the documented-commands test checks this run instead of running it again),
+    and its report as `maia install` makes it: the orchestration's return and each stage job's
+    host returns, read from the master job cache. (process, maia_salt.install.InstallReport)"""
+    from maia_salt import summary
+    from maia_salt.install import InstallReport
+    from support.doc_commands import by_kind, run_verbatim
+
+    assert text in {c.text for c in by_kind("lab")}, f"not a documented lab command: {text}"
+    before = runner_jids(lab)
+    proc = run_verbatim(lab, text, documented_runs, timeout=3600)
+    jids = sorted(runner_jids(lab) - before)
+    assert len(jids) == 1, (jids, proc.stdout[-2000:], proc.stderr[-2000:])
+    (job,) = job_returns(lab, jids[0]).values()  # {master id: the runner job}, its return under "return"
+    results, failed = summary.from_orchestration(job["return"],
+                                                 lambda jid, _stage: job_returns(lab, jid) if jid else {})
+    return proc, InstallReport(results, failed, 0, proc.returncode)
+
+
 def counts(ret) -> Row:
     if isinstance(ret, dict) and "return" in ret and not any("_|-" in k for k in ret):
         ret = ret["return"]
