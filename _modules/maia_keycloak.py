@@ -55,7 +55,7 @@ def _import_keycloak():
         from keycloak import KeycloakAdmin, KeycloakOpenIDConnection  # pylint: disable=import-outside-toplevel
     except ImportError as exc:
         raise maia_error_kinds.error(
-            "invalid", f"python-keycloak cannot be imported by the Python that runs Salt on this host ({exc}): "
+            "no_library", f"python-keycloak cannot be imported by the Python that runs Salt on this host ({exc}): "
                        "maia-salt pins python-keycloak==7.1.1; onedir minions: salt-pip install python-keycloak==7.1.1; "
                        "salt-ssh: thin_extra_mods in the master configuration (docs/admin.md)"
         ) from None

@@ -44,7 +44,7 @@ def _import_minio():
         from minio.credentials import StaticProvider  # pylint: disable=import-outside-toplevel
     except ImportError as exc:
         raise maia_error_kinds.error(
-            "invalid", f"the minio SDK cannot be imported by the Python that runs Salt on this host ({exc}): "
+            "no_library", f"the minio SDK cannot be imported by the Python that runs Salt on this host ({exc}): "
                        "maia-salt pins minio==7.2.20; onedir minions: salt-pip install minio==7.2.20; "
                        "salt-ssh: thin_extra_mods in the master configuration (docs/admin.md)"
         ) from None

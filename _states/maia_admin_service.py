@@ -32,10 +32,12 @@ def configured(name, service, settings):
     try:
         changes = __salt__[f"maia_{service}.plan"](settings)
     except CommandExecutionError as exc:
-        if __opts__["test"] and maia_error_kinds.kind(exc) == "unreachable":
+        # under test on a new site: the service is not up yet, or its client library's Debian
+        # dependencies are not installed yet (stage 2 installs them): the whole configuration
+        if __opts__["test"] and maia_error_kinds.kind(exc) in ("unreachable", "no_library"):
             return maia_state_return.predicted(
                 ret, {service: {"old": None, "new": "configured"}},
-                f"{service} would be configured (not reachable yet to compare: {exc})")
+                f"{service} would be configured (cannot compare yet: {exc})")
         return maia_state_return.failed(ret, str(exc))
     if not changes:
         ret["comment"] = f"{service} is configured as wanted"

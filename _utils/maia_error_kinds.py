@@ -21,6 +21,9 @@ Kinds:
     installed or not Established yet)
 ``not_found``
     HTTP 404: the object, or the namespace it would live in, does not exist
+``no_library``
+    a Python package a module needs cannot be imported on this host (yet: stage 2
+    installs the Debian ones, e.g. python3-cryptography under python-keycloak)
 ``invalid``
     bad input (a manifest, a spec, a checksum): nothing was changed
 ``api``
@@ -29,7 +32,7 @@ Kinds:
 from salt.exceptions import CommandExecutionError
 
 INFO_KEY = "maia_error"
-KINDS = ("no_kubeconfig", "unreachable", "no_kind", "not_found", "invalid", "api")
+KINDS = ("no_kubeconfig", "unreachable", "no_kind", "not_found", "no_library", "invalid", "api")
 # the errors that only mean "the cluster (or this part of it) does not exist yet":
 # under test=True a state predicts from its inputs instead of failing
 PENDING = frozenset(("no_kubeconfig", "unreachable", "no_kind", "not_found"))

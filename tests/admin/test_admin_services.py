@@ -291,6 +291,23 @@ def test_state_predicts_when_the_service_is_not_up_yet(ca, tmp_path):
         not_up.stop()
 
 
+def test_state_predicts_when_the_client_library_cannot_be_imported_yet(front, ca, tmp_path, monkeypatch):
+    """A new site's plan over salt-ssh: python-keycloak's Debian dependency (python3-cryptography)
+    comes with stage 2, which has not run yet, so the library does not import. Under test=True the
+    whole configuration is predicted; a real run fails with the reason."""
+    import sys  # noqa: PLC0415
+
+    for name in [n for n in sys.modules if n == "keycloak" or n.startswith("keycloak.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "keycloak", None)  # `from keycloak import ...` raises ImportError
+    settings = settings_of(front, ca, tmp_path)["keycloak"]
+    ret = _state(tmp_path, test=True).configured("k", "keycloak", settings)
+    assert ret["result"] is None and ret["changes"] == {"keycloak": {"old": None, "new": "configured"}}
+    assert "python-keycloak cannot be imported" in ret["comment"]
+    ret = _state(tmp_path, test=False).configured("k", "keycloak", settings)
+    assert ret["result"] is False and ret["changes"] == {} and "python-keycloak cannot be imported" in ret["comment"]
+
+
 # ------------------------------------------------------------------ the states' order (real render)
 
 
