@@ -257,6 +257,8 @@ def objects_present(name, manifests, namespace=None, timeout=120, kubeconfig=Non
     """
     ret = maia_state_return.new(name)
     test = bool(__opts__["test"])
+    if test and "maia_kube.ensure" not in __salt__:
+        return _planned_objects(ret, manifests, namespace, "once the Python Kubernetes client is installed")
     if _no_client(ret, _created(name)):
         return ret
     try:
@@ -264,14 +266,20 @@ def objects_present(name, manifests, namespace=None, timeout=120, kubeconfig=Non
             manifests, namespace=namespace, dry_run=test, timeout=timeout, kubeconfig=kubeconfig
         )
     except CommandExecutionError as exc:
-        if not (test and _cluster_pending(exc)):
-            return maia_state_return.failed(ret, str(exc))
-        overlay = maia_plan_overlay.active(__opts__, __pillar__)
-        if overlay is None:
-            return maia_state_return.predicted(ret, _created(name), f"{len(manifests)} objects would be applied (cluster not ready to check yet: {exc})")
-        # a plan on a new site: compared with what its earlier steps would have made
-        summary = overlay.predict_objects({_ident(m, namespace): m for m in manifests})
+        if test and _cluster_pending(exc):
+            return _planned_objects(ret, manifests, namespace, f"cluster not ready to check yet: {exc}")
+        return maia_state_return.failed(ret, str(exc))
     return _applied(ret, summary, f"{summary['objects']} objects", test)
+
+
+def _planned_objects(ret, manifests, namespace, why):
+    """objects_present under test=True before the cluster can be read: every object created, or
+    in a plan on a new site, compared with what its earlier steps would have made."""
+    overlay = maia_plan_overlay.active(__opts__, __pillar__)
+    if overlay is None:
+        return maia_state_return.predicted(ret, _created(ret["name"]), f"{len(manifests)} objects would be applied ({why})")
+    summary = overlay.predict_objects({_ident(m, namespace): m for m in manifests})
+    return _applied(ret, summary, f"{summary['objects']} objects", True)
 
 
 def crds_established(name, crds, timeout=60, kubeconfig=None):

@@ -63,3 +63,26 @@ def test_old_plans_are_removed_when_a_new_one_writes(tmp_path):
     os.utime(old, (day_ago, day_ago))
     plan_overlay(tmp_path).record("Namespace a", {"metadata": {"name": "a"}})
     assert sorted(p.name for p in folder.iterdir()) == ["0123abcd4567ef89.json", "recent.json"]
+
+
+def test_the_namespaces_state_of_a_later_step_finds_them_made_before_any_client_is_installed(tmp_path):
+    """_states/maia_k8s.py objects_present in a plan on a new site over salt-ssh: the host has no
+    Python Kubernetes client yet (stage 2 installs it). The admin step predicts the namespaces
+    created; the dashboard step of the same plan finds them made; without a plan both predict."""
+    from support.modules import load_salt_module
+
+    manifests = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in ("harbor", "keycloak")]
+
+    def run(pillar):
+        state = load_salt_module("_states/maia_k8s.py", "maia_k8s_in_a_plan", opts={"test": True, "cachedir": str(tmp_path)})
+        state.__pillar__ = pillar
+        return state.objects_present("maia-admin-namespaces-present", manifests)
+
+    plan = {"maia": {"orch": {"plan": "0123abcd4567ef89"}}}
+    first = run(plan)
+    assert first["result"] is None and first["changes"] == {
+        "Namespace harbor": {"old": None, "new": "present"}, "Namespace keycloak": {"old": None, "new": "present"}}
+    later = run(plan)
+    assert later["result"] is True and later["changes"] == {}
+    alone = run({})
+    assert alone["result"] is None and list(alone["changes"]) == ["maia-admin-namespaces-present"]
