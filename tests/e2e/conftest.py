@@ -32,13 +32,14 @@ def site_lab(request):
 
 
 def plan_of_a_new_site(lab_) -> dict:
-    """`maia install --test` on the lab as it came up, before any test changes it (the first e2e test
-    may run a preflight, which syncs the minions' modules): {"plan": InstallRun}, or {"not_new": why}
-    when the lab was installed already (a lab left up by MAIA_LAB_KEEP)."""
+    """`maia install --test` and `maia install --ssh --test` on the lab as it came up, before any test
+    changes it (the first e2e test may run a preflight, which syncs the minions' modules): {"plan":
+    InstallRun, "ssh_plan": InstallRun}, or {"not_new": why} when the lab was installed already (a
+    lab left up by MAIA_LAB_KEEP)."""
     fetched = os.path.join(lab_.config_folder, f"{lab_.state['cluster_name']}-kubeconfig.yaml")
     if os.path.exists(fetched):
         return {"not_new": f"the lab was installed before this session ({fetched} exists)"}
-    return {"plan": maia_install(lab_, "--test")}
+    return {"plan": maia_install(lab_, "--test"), "ssh_plan": maia_install(lab_, "--ssh", "--test")}
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ the package's `maia install` (conftest.py's minion_install, which test_day2_host
 test_orchestration.py use too), made here. It runs after the read-only day-1 preflight tests and
 before the day-2 tests, which then start from the lab it installed: no install of its own.
 
+The same new site's plan over salt-ssh, taken then too, predicts the same rows for stages 2 to 4.
+
 With minions the plan syncs maia-salt's modules first (the orchestration state
 maia_orch.minions_synced, _orch_states/maia_orch.py): without it stage 1 failed on every host.
 
@@ -56,6 +58,16 @@ def test_the_plan_of_a_new_site_predicts_its_first_install(site_lab, fresh_plan,
     assert not dashboard_deployment_exists(site_lab), "the stand-in made the Deployment: compare every row as it is"
     expected = {row: dataclasses.replace(r, changed=r.changed + (row in gap)) for row, r in made.items()}
     assert predicted == expected, (plan.text, first.text)
+
+    # over salt-ssh the plan of the same new site predicts the same stages 2 to 4 (stage 1 has one
+    # state fewer per host over salt-ssh: the minion's own; it is checked by the salt-ssh runs)
+    ssh_plan = fresh_plan["ssh_plan"]
+    assert ssh_plan.returncode == 0, ssh_plan.text
+    over_ssh = ssh_plan.summary_rows()
+    assert {row: r for row, r in over_ssh.items() if row[0] != "prepare"} == {
+        row: r for row, r in expected.items() if row[0] != "prepare"}, (ssh_plan.text, first.text)
+    assert {row for row in over_ssh if row[0] == "prepare"} == {row for row in made if row[0] == "prepare"}
+    assert all(r.failed == 0 and r.changed > 0 for row, r in over_ssh.items() if row[0] == "prepare"), ssh_plan.text
     assert "NOTE" not in plan.stdout, plan.text
     changed = sum(r.changed for r in predicted.values())
     assert changed > 0 and f"plan: {changed} state(s) would change" in plan.stdout, plan.text
