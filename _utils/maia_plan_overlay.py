@@ -54,10 +54,12 @@ class Overlay:
 
     def differs(self, what, value):
         """The dotted paths where ``value`` differs from the record of ``what`` (None: no record)."""
-        recorded = self.get(what)
+        return self._differs(self.get(what), self.fingerprint(value))
+
+    @staticmethod
+    def _differs(recorded, now):
         if recorded is None:
             return None
-        now = self.fingerprint(value)
         return sorted(p for p in set(recorded) | set(now) if recorded.get(p) != now.get(p))
 
     def record(self, what, value):
@@ -65,25 +67,32 @@ class Overlay:
         self.records[what] = self.fingerprint(value)
         self._save()
 
-    def predict(self, what, value):
+    def predict(self, what, value, save=True):
         """What a state predicts for ``what`` when it cannot read the cluster: ``None`` (no record:
         it would be created), ``[]`` (as an earlier step of the plan would leave it) or the paths
-        that step would leave different. Recorded for the steps after it."""
-        fields = self.differs(what, value)
+        that step would leave different. Recorded for the steps after it (saved unless ``save`` is
+        false: the caller saves once for many)."""
+        now = self.fingerprint(value)
+        fields = self._differs(self.get(what), now)
         if fields != []:
-            self.record(what, value)
+            self.records[what] = now
+            if save:
+                self._save()
         return fields
 
     def predict_objects(self, objects):
         """``predict`` for each of ``objects`` (``{name: object}``), as a summary of
-        ``maia_kube.apply_manifests``: the names it would create, the fields it would change."""
+        ``maia_kube.apply_manifests``: the names it would create, the fields it would change.
+        The file is written once."""
         summary = {"objects": len(objects), "created": [], "changed": []}
         for what, value in objects.items():
-            planned = self.predict(what, value)
+            planned = self.predict(what, value, save=False)
             if planned is None:
                 summary["created"].append(what)
             else:
                 summary["changed"].extend(planned)
+        if summary["created"] or summary["changed"]:
+            self._save()
         return summary
 
     def _save(self):
