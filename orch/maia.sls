@@ -90,7 +90,7 @@ maia-orch-inventory-present:
     would have made (_utils/maia_plan_overlay.py; docs/orchestration.md, "The plan on a new site") #}
 {%- set new_site = {"plan": ""} %}
 {%- if opts.get("test") %}
-{%-   from "maia/k8s/map.jinja" import mapdata as k8s_map with context %}
+{%-   from "maia/k8s/mapdata.jinja" import mapdata as k8s_map with context %}
 {%-   if not salt["file.file_exists"](k8s_map.paths.export_kubeconfig) %}
 {%-     do new_site.update({"plan": orch.get("run") or salt["test.random_hash"](size=64, hash_type="sha256")[:16]}) %}
 {%-     do flags.maia.update({"orch": dict(flags.maia.get("orch") or {}, plan=new_site.plan)}) %}

@@ -13,7 +13,8 @@ def site(tmp_path_factory):
 def salt_master(salt_factories, site):
     overrides = {
         "ext_pillar": [{"maia": {"config_folder": str(site)}}],
-        "file_roots": {"base": [str(REPO / "formulas")]},
+        # tests/data/formulas: test formulas (memo: test_maia_map.py)
+        "file_roots": {"base": [str(REPO / "formulas"), str(REPO / "tests" / "data" / "formulas")]},
         "log_level_logfile": "info",
         "ignore_host_keys": True,  # salt-ssh to the throwaway sshd of the tests
     }

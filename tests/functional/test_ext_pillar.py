@@ -3,15 +3,15 @@
 Both are real Salt 3008 processes started by pytest-salt-factories; the salt-ssh
 target is an sshd on 127.0.0.1 started by the test (this machine itself).
 """
-import contextlib
-import getpass
-import os
 
-import psutil
+import json
+
 import pytest
 import yaml
 
 from support.site import have_sshd
+from test_maia_map import rendered_names
+from support.sshd import local_sshd, roster_entry, stopped_at_the_end
 
 
 def test_master_minion_pillar(salt_minion, salt_cli, site):
@@ -61,44 +61,11 @@ def test_bad_inventory_fails_the_render(salt_minion, salt_cli, site):
         (site / "inventory.yaml").write_text(good)
 
 
-@contextlib.contextmanager
-def stopped_at_the_end(daemon, attempts=3):
-    """``daemon.started()``, with a stop that survives any process of this machine ending meanwhile:
-    pytest-shell-utilities 1.9.7 then scans every process's sockets for the daemon's port and lets
-    psutil.NoSuchProcess through (it catches AccessDenied and ZombieProcess only), which failed a
-    CI run after the test had passed; the scan is run again."""
-    daemon.start()
-    try:
-        yield daemon
-    finally:
-        for attempt in range(attempts):
-            try:
-                daemon.terminate()
-                break
-            except psutil.NoSuchProcess:
-                if attempt == attempts - 1:
-                    raise
-
-
 @pytest.mark.skipif(not have_sshd(), reason="sshd (openssh-server) is not installed")
 def test_salt_ssh_pillar(salt_factories, salt_master, site, tmp_path):
-    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation dir
-    sshd = salt_factories.get_sshd_daemon(
-        listen_address="127.0.0.1",
-        sshd_config_dict={
-            "PermitRootLogin": "yes",
-            "StrictModes": "no",  # its keys live under /tmp
-            "Subsystem": "sftp /usr/lib/openssh/sftp-server",  # scp needs it
-        },
-    )
-    with stopped_at_the_end(sshd):
+    with stopped_at_the_end(local_sshd(salt_factories)) as sshd:
         roster = tmp_path / "roster"
-        roster.write_text(yaml.safe_dump({
-            "maia-node-1": {"host": "127.0.0.1", "port": sshd.listen_port, "user": getpass.getuser(),
-                            "priv": str(sshd.client_key),
-                            # the system python, not the pyenv shim this machine puts first on PATH
-                            "set_path": "/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"},
-        }))
+        roster.write_text(yaml.safe_dump({"maia-node-1": roster_entry(sshd)}))
         cli = salt_master.salt_ssh_cli(roster_file=str(roster), client_key=str(sshd.client_key), timeout=300)
         ret = cli.run("pillar.items", minion_tgt="maia-node-1")  # the salt-ssh wrapper does not mask
         assert ret.returncode == 0, ret
@@ -107,3 +74,13 @@ def test_salt_ssh_pillar(salt_factories, salt_master, site, tmp_path):
         assert maia["host"]["address"] == "198.18.0.12"
         assert maia["nfs_server"] == {"name": "maia-node-0", "address": "198.18.0.11", "ip": "198.18.0.11"}
         assert "nfs_storage_size" not in maia["host"]
+        # the salt-ssh wrapper of maia_map renders a map once per state run, on the master, with
+        # this run's command-line pillar (test_maia_map.py has the formula and the host module's side)
+        marks = tmp_path / "marks"
+        marks.write_text("")
+        ret = cli.run("state.show_sls", "memo", "pillar=" + json.dumps({"maia": {"marks": str(marks), "name": "ssh"}}),
+                      minion_tgt="maia-node-1")
+        assert ret.returncode == 0, ret
+        assert marks.read_text().split() == ["rendered"]
+        assert rendered_names(ret.data)["memo-c"] == ({"greeting": "hello ssh", "items": [1, 2], "changed_by": "c"},
+                                                      "maia-node-1")

@@ -1,0 +1,37 @@
+"""A stage's parameters, rendered once per state run (``maia_layers.map_memo``).
+
+Each stage's ``map.jinja`` calls ``maia_map.data`` for its variables; the first call of a
+state run renders ``maia/<stage>/mapdata.jinja``, later ones reuse it. The salt-ssh
+wrapper of the same name does it on the master, where salt-ssh renders.
+
+CLI::
+
+    salt-call maia_map.data maia/prepare/mapdata.jinja '["mapdata", "maia"]'
+"""
+from __future__ import annotations
+
+from salt.exceptions import CommandExecutionError
+
+try:
+    # on sys.path while Salt's loader loads this module: the host's synced utils folder
+    from maia_layers import map_memo as _map_memo
+except ImportError as _exc:  # not synced yet: say how, instead of failing to load
+    _map_memo = None
+    _MISSING = str(_exc)
+
+__virtualname__ = "maia_map"
+
+
+def __virtual__():
+    if _map_memo is None:
+        return False, f"maia_map: the maia_layers library is not synced ({_MISSING}): run saltutil.sync_all"
+    return __virtualname__
+
+
+def _maia_pillar():
+    """This minion's ``maia`` pillar, unmasked (Salt 3008 masks pillar values in modules)."""
+    return __salt__["pillar.get"]("maia", {}, unmask=True) or {}
+
+
+if _map_memo is not None:
+    _map_memo.define(globals(), _maia_pillar, CommandExecutionError)

@@ -1,0 +1,1 @@
+../../src/maia_salt/map_memo.py

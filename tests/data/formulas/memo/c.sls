@@ -1,0 +1,6 @@
+{%- from "memo/map.jinja" import mapdata, seen with context %}
+{#- a change that the other files must not see #}
+{%- do mapdata.update({"changed_by": "c"}) %}
+memo-c:
+  test.succeed_without_changes:
+    - name: {{ ((mapdata | json) ~ " " ~ seen) | json }}
