@@ -74,7 +74,7 @@ def test_salt_ssh_pillar(salt_factories, salt_master, site, tmp_path):
         assert maia["host"]["address"] == "198.18.0.12"
         assert maia["nfs_server"] == {"name": "maia-node-0", "address": "198.18.0.11", "ip": "198.18.0.11"}
         assert "nfs_storage_size" not in maia["host"]
-        # the salt-ssh wrapper of maia_map renders a map once per state run, on the master, with
+        # the salt-ssh wrapper of maia_map (maia_salt.map_memo) renders a map once per state run, on the master, with
         # this run's command-line pillar (test_maia_map.py has the formula and the host module's side)
         marks = tmp_path / "marks"
         marks.write_text("")
