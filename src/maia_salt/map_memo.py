@@ -70,7 +70,16 @@ def define(namespace: dict, read_pillar: Callable[[], dict], config_error: type)
         key = json.dumps([path, names, _digest(read_pillar(), dict(namespace["__grains__"]))])
         rendered = context.setdefault(CONTEXT_KEY, {})
         if key not in rendered:
-            rendered[key] = namespace["__salt__"]["slsutil.renderer"](string=template, default_renderer="jinja")
+            try:
+                rendered[key] = namespace["__salt__"]["slsutil.renderer"](string=template, default_renderer="jinja")
+            except Exception as exc:  # pylint: disable=broad-except
+                # Salt wraps what failed in the map (a raise(), a Salt function's error) in a
+                # SaltRenderError of its own render; hand the original on, so that the SLS file's
+                # render reports it once, as it did when the file rendered the map itself
+                original = exc.__context__
+                if type(exc).__name__ == "SaltRenderError" and original is not None:
+                    raise original from None
+                raise
         return json.loads(rendered[key])
 
     data.__module__ = namespace["__name__"]
