@@ -9,8 +9,10 @@ the grains it would have. A render error comes back with Salt's own message, the
 would give.
 
 The grains of a host are not known offline: each host gets :data:`PLACEHOLDER_GRAINS` (an
-Ubuntu 22.04 amd64 host without a GPU) plus its id and default IPv4. The pillar is written to
-files (mode 0600 in a private temporary folder), never on a command line.
+Ubuntu 22.04 amd64 host without a GPU) plus its id and default IPv4. Salt's ``lvm`` grain is
+not loaded: it would run ``lvm vgs`` and an ``lvm lvs`` per volume group of the machine
+``maia validate`` runs on, which is not the host rendered, and no maia state reads it. The pillar
+is written to files (mode 0600 in a private temporary folder), never on a command line.
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ PLACEHOLDER_GRAINS = {
     "oscodename": "jammy", "osarch": "amd64", "cpuarch": "x86_64", "kernel": "Linux",
     "maia_gpu": {"nvidia": False, "nvidia_devices": []},
 }
+#: Salt grain modules the render does not load (they read this machine, not the host rendered)
+UNLOADED_GRAINS = ("lvm",)
 STAGE_HOSTS = {"prepare": None, "k8s": "control-plane", "core": "control-plane"}  # orch.maia's targets
 
 
@@ -68,6 +72,7 @@ class Renderer:
             "root_dir": str(self.root), "cachedir": str(self.root / "cache"), "pki_dir": str(self.root / "pki"),
             "sock_dir": str(self.root / "sock"), "log_file": str(self.root / "salt.log"),
             "grains": {**PLACEHOLDER_GRAINS, **grains},
+            "disable_grains": list(UNLOADED_GRAINS),
         }
         (conf / "minion").write_text(yaml.safe_dump(opts), encoding="utf-8")
         return conf

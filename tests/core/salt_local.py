@@ -11,6 +11,7 @@ import yaml
 from core.helpers import REPO
 from support.extmods import synced_extension_modules
 from support.paths import SALT_CALL
+from support.minion import SKIP_MACHINE_GRAINS
 
 
 
@@ -24,7 +25,7 @@ def write_config(root: Path, pillar: dict, extra_opts: dict | None = None) -> Pa
     (pillar_dir / "maia.sls").write_text(yaml.safe_dump({"maia": pillar}))
     opts = {
         "id": "maia-node-0",
-        "file_client": "local",
+        "file_client": "local", **SKIP_MACHINE_GRAINS,
         "file_roots": {"base": [str(REPO / "formulas")]},
         "extension_modules": synced_extension_modules(root),
         "pillar_roots": {"base": [str(pillar_dir)]},

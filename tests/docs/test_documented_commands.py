@@ -30,6 +30,7 @@ from support.extmods import sync_all
 from support.install_output import assert_quiet
 from support.site import make_site
 from support.paths import BIN
+from support.minion import SKIP_MACHINE_GRAINS
 
 KNOWN_KINDS = {"salt-call", "configure", "lab", "lab-cli", "day2", "standin", "pytest", "bench", "setup"}
 # `salt-call --local state.apply maia[.k8s]` changes the host it runs on: it runs in a lab host
@@ -221,7 +222,7 @@ def salt_call_site(tmp_path_factory):
         conf = root / "conf"
         conf.mkdir()
         (conf / "minion").write_text(yaml.safe_dump({
-            "id": "maia-node-0", "file_client": "local", "root_dir": str(root / "salt"),
+            "id": "maia-node-0", "file_client": "local", **SKIP_MACHINE_GRAINS, "root_dir": str(root / "salt"),
             "file_roots": {"base": [str(REPO / "formulas")]},
             "pillar_roots": {"base": [str(root / "pillar")]},
             "ext_pillar": [{"maia": {"config_folder": str(site)}}], "ext_pillar_first": True,

@@ -2,6 +2,7 @@
 import pytest
 
 from support.paths import REPO
+from support.minion import SKIP_MACHINE_GRAINS
 from support.site import make_site
 
 @pytest.fixture(scope="package")
@@ -17,6 +18,7 @@ def salt_master(salt_factories, site):
         "file_roots": {"base": [str(REPO / "formulas"), str(REPO / "tests" / "data" / "formulas")]},
         "log_level_logfile": "info",
         "ignore_host_keys": True,  # salt-ssh to the throwaway sshd of the tests
+        **SKIP_MACHINE_GRAINS,
     }
     factory = salt_factories.salt_master_daemon("maia-master", overrides=overrides)
     with factory.started():
@@ -25,7 +27,7 @@ def salt_master(salt_factories, site):
 
 @pytest.fixture(scope="package")
 def salt_minion(salt_master):
-    factory = salt_master.salt_minion_daemon("maia-node-0")
+    factory = salt_master.salt_minion_daemon("maia-node-0", overrides=SKIP_MACHINE_GRAINS)
     with factory.started():
         yield factory
 

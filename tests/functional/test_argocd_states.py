@@ -30,6 +30,7 @@ import yaml
 from support import argocd_manifest
 from support.extmods import synced_extension_modules
 from support.paths import SALT_CALL
+from support.minion import SKIP_MACHINE_GRAINS
 
 E2E_KUBECONFIG = os.environ.get("MAIA_E2E_KUBECONFIG")
 NS = "argocd"
@@ -153,7 +154,7 @@ class SaltCall:
         self.log = root / "root" / "salt.log"  # under root_dir, or Salt prefixes it
         config = {
             "id": "maia-node-0",
-            "file_client": "local",
+            "file_client": "local", **SKIP_MACHINE_GRAINS,
             "root_dir": str(root / "root"),
             "file_roots": {"base": [str(self.states)]},
             "extension_modules": synced_extension_modules(root / "root"),

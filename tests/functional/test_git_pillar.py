@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from support.site import make_site
+from support.minion import SKIP_MACHINE_GRAINS
 
 
 def git(*args, cwd):
@@ -52,6 +53,7 @@ def git_master(salt_factories, site_repo, tmp_path_factory):
         ],
         "git_pillar_provider": "pygit2",
         "git_pillar_update_interval": 3600,
+        **SKIP_MACHINE_GRAINS,
     }
     factory = salt_factories.salt_master_daemon("maia-gp-master", overrides=overrides)
     with factory.started():
@@ -60,7 +62,7 @@ def git_master(salt_factories, site_repo, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gp_minion(git_master):
-    factory = git_master.salt_minion_daemon("maia-node-1")
+    factory = git_master.salt_minion_daemon("maia-node-1", overrides=SKIP_MACHINE_GRAINS)
     with factory.started():
         yield factory
 

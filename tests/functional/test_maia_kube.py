@@ -26,6 +26,7 @@ import yaml
 
 from support import argocd_manifest
 from support.extmods import synced_extension_modules
+from support.minion import SKIP_MACHINE_GRAINS
 
 ARGOCD_MANIFEST, ARGOCD_SHA256 = argocd_manifest.manifest()
 ARGOCD_OBJECTS = len(argocd_manifest.documents())
@@ -52,7 +53,7 @@ def _minion_opts(root, pillar):
     opts = salt.config.minion_config(None)
     opts.update({
         "id": "maia-node-0",
-        "file_client": "local",
+        "file_client": "local", **SKIP_MACHINE_GRAINS,
         "root_dir": str(root),
         "cachedir": str(root / "cache"),
         "pki_dir": str(root / "pki"),
@@ -347,7 +348,7 @@ def _salt_call(root, kubeconfig, *args):
     (root / "pillar" / "top.sls").write_text("base:\n  '*': [maia]\n")
     (root / "pillar" / "maia.sls").write_text(yaml.safe_dump({"maia": {"kubeconfig": kubeconfig}}))
     (conf / "minion").write_text(yaml.safe_dump({
-        "id": "maia-node-0", "file_client": "local", "root_dir": str(root),
+        "id": "maia-node-0", "file_client": "local", **SKIP_MACHINE_GRAINS, "root_dir": str(root),
         "pillar_roots": {"base": [str(root / "pillar")]}, "cachedir": str(root / "cache"),
         "pki_dir": str(root / "pki"), "sock_dir": str(root / "sock"), "log_file": str(root / "minion.log"),
         "log_level_logfile": "debug", "extension_modules": synced_extension_modules(root)}))

@@ -15,6 +15,7 @@ import yaml
 from maia_salt.configure import configure
 from support.secrets import site_secrets, stored_secrets
 from support.paths import REPO
+from support.minion import SKIP_MACHINE_GRAINS
 from support.site import SITE_ENV, SITE_INVENTORY
 
 # Everything a host outside the control plane may hold, key by key.
@@ -37,6 +38,7 @@ def master(salt_factories, scoped_site):
     factory = salt_factories.salt_master_daemon("scope-master", overrides={
         "ext_pillar": [{"maia": {"config_folder": str(scoped_site)}}],
         "file_roots": {"base": [str(REPO / "formulas")]},
+        **SKIP_MACHINE_GRAINS,
     })
     with factory.started():
         yield factory
@@ -44,10 +46,10 @@ def master(salt_factories, scoped_site):
 
 @pytest.fixture(scope="module")
 def minions(master):
-    cp = master.salt_minion_daemon("maia-node-0")
-    client = master.salt_minion_daemon("maia-node-1")
+    cp = master.salt_minion_daemon("maia-node-0", overrides=SKIP_MACHINE_GRAINS)
+    client = master.salt_minion_daemon("maia-node-1", overrides=SKIP_MACHINE_GRAINS)
     # an accepted minion the inventory does not name (a host that joined the master on its own)
-    outsider = master.salt_minion_daemon("maia-intruder")
+    outsider = master.salt_minion_daemon("maia-intruder", overrides=SKIP_MACHINE_GRAINS)
     with cp.started(), client.started(), outsider.started():
         yield {"control-plane": cp, "nfs_clients": client, "outside": outsider}
 

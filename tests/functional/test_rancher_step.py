@@ -27,6 +27,7 @@ from maia_salt.orchestrations import INSTALL
 
 from support.admin_services import rancher_front
 from support.paths import REPO
+from support.minion import SKIP_MACHINE_GRAINS
 from support.site import SITE_ENV, make_site
 
 STEP = "maia-orch-rancher-local-kubeconfig"
@@ -57,7 +58,7 @@ def rancher(site):
 def master(salt_factories, site, tmp_path_factory):
     roots = tmp_path_factory.mktemp("rancher-orch")
     overrides = {"ext_pillar": [{"maia": {"config_folder": str(site)}}],
-                 "file_roots": {"base": [str(REPO / "formulas"), str(roots)]}}
+                 "file_roots": {"base": [str(REPO / "formulas"), str(roots)]}, **SKIP_MACHINE_GRAINS}
     factory = salt_factories.salt_master_daemon("maia-rancher-master", overrides=overrides)
     factory.orch_root = roots
     with factory.started():

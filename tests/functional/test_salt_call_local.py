@@ -6,6 +6,7 @@ import yaml
 
 from support.site import make_site
 from support.paths import SALT_CALL
+from support.minion import SKIP_MACHINE_GRAINS
 
 
 def local_pillar(tmp_path, site, minion_id):
@@ -14,7 +15,7 @@ def local_pillar(tmp_path, site, minion_id):
     conf.mkdir()
     (conf / "minion").write_text(yaml.safe_dump({
         "id": minion_id,
-        "file_client": "local",
+        "file_client": "local", **SKIP_MACHINE_GRAINS,
         "root_dir": str(tmp_path / "root"),
         "ext_pillar": [{"maia": {"config_folder": str(site)}}],
     }))

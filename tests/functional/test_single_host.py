@@ -12,6 +12,7 @@ from support.extmods import synced_extension_modules
 from support.paths import REPO
 from support.site import make_site
 from support.paths import SALT_CALL
+from support.minion import SKIP_MACHINE_GRAINS
 
 
 
@@ -20,7 +21,7 @@ def show_sls(tmp_path, site, minion_id, pillar=None):
     conf.mkdir()
     (conf / "minion").write_text(yaml.safe_dump({
         "id": minion_id,
-        "file_client": "local",
+        "file_client": "local", **SKIP_MACHINE_GRAINS,
         "root_dir": str(tmp_path / f"root-{minion_id}"),
         "file_roots": {"base": [str(REPO / "formulas")]},
         "extension_modules": synced_extension_modules(tmp_path / f"root-{minion_id}"),

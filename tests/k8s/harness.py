@@ -31,6 +31,7 @@ from support.argocd_manifest import manifest as argocd_manifest
 from support.extmods import synced_extension_modules
 from support.states import changed_ids, failed  # noqa: F401  (the k8s tests import them from here)
 from support.paths import REPO, SALT_CALL
+from support.minion import SKIP_MACHINE_GRAINS
 
 
 ARGOCD_PASSWORD = "Argo-test-password-7f3k"
@@ -153,7 +154,7 @@ def make_site(root: Path, api_kubeconfig_text: str, manifest_url: str, pillar: d
         yaml.safe_dump(
             {
                 "id": "maia-node-0",
-                "file_client": "local",
+                "file_client": "local", **SKIP_MACHINE_GRAINS,
                 "root_dir": str(root / "salt"),
                 "file_roots": {"base": [str(REPO / "formulas")]},
                 "extension_modules": synced_extension_modules(root / "salt"),

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from support.paths import REPO
+from support.minion import SKIP_MACHINE_GRAINS
 from support.site import make_site
 
 
@@ -47,6 +48,7 @@ def salt_master(salt_factories, site, marker, pillar_root):
         "ext_pillar": [{"maia": {"config_folder": str(site)}}],
         "pillar_roots": {"base": [str(pillar_root)]},
         "file_roots": {"base": [str(REPO / "formulas")]},
+        **SKIP_MACHINE_GRAINS,
     }
     factory = salt_factories.salt_master_daemon("core-commands-master", overrides=overrides)
     with factory.started():

@@ -18,6 +18,7 @@ from support.kubeconfigs import exec_user, kubeconfig
 from support.modules import load_salt_module
 from support.secrets import find_secrets, salt_places
 from support.paths import REPO
+from support.minion import SKIP_MACHINE_GRAINS
 from support.site import make_site
 
 # maia-node-0's address in the site's inventory, with the MicroK8s API port
@@ -37,6 +38,7 @@ def salt_master(salt_factories, site):
     overrides = {
         "ext_pillar": [{"maia": {"config_folder": str(site)}}],
         "file_roots": {"base": [str(REPO / "formulas")]},
+        **SKIP_MACHINE_GRAINS,
     }
     factory = salt_factories.salt_master_daemon("k8s-runner-master", overrides=overrides)
     with factory.started():
@@ -45,7 +47,7 @@ def salt_master(salt_factories, site):
 
 @pytest.fixture(scope="module")
 def salt_minion(salt_master):
-    factory = salt_master.salt_minion_daemon("maia-node-0", overrides={"log_level_logfile": "info"})
+    factory = salt_master.salt_minion_daemon("maia-node-0", overrides={"log_level_logfile": "info", **SKIP_MACHINE_GRAINS})
     with factory.started():
         # maia_microk8s reaches the minion from the master's file_roots, as the orchestration syncs it
         ret = salt_master.salt_cli(timeout=180).run("saltutil.sync_all", minion_tgt=factory.id)

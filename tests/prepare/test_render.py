@@ -14,6 +14,7 @@ from support.paths import REPO
 from support.extmods import synced_extension_modules
 from support.site import SITE_INVENTORY, make_site
 from support.paths import SALT_CALL
+from support.minion import SKIP_MACHINE_GRAINS
 
 MICROK8S_CIFS = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs"
 KUBELET_CIFS = "/var/lib/kubelet/volumeplugins/fstab~cifs"
@@ -64,7 +65,7 @@ def render_sls(tmp_path, sls, minion_id, grains, pillar, *extra, roots=(), confi
     conf.mkdir(exist_ok=True)
     (conf / "minion").write_text(yaml.safe_dump({
         "id": minion_id,
-        "file_client": "local",
+        "file_client": "local", **SKIP_MACHINE_GRAINS,
         "file_roots": {"base": [*map(str, roots), str(REPO / "formulas")]},
         "extension_modules": synced_extension_modules(tmp_path),
         "pillar_roots": {"base": [str(pillar_dir)]},

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 from support.paths import REPO, SALT_CALL
+from support.minion import SKIP_MACHINE_GRAINS
 
 
 _synced_dir = {}
@@ -34,7 +35,7 @@ def _synced() -> Path:
         atexit.register(shutil.rmtree, root, ignore_errors=True)
         (root / "conf").mkdir()
         (root / "conf" / "minion").write_text(yaml.safe_dump({
-            "id": "maia-extmods", "file_client": "local", "root_dir": str(root),
+            "id": "maia-extmods", "file_client": "local", **SKIP_MACHINE_GRAINS, "root_dir": str(root),
             "file_roots": {"base": [str(REPO / "formulas")]},
             "extension_modules": str(root / "extmods"),
         }))

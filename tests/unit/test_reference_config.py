@@ -18,6 +18,7 @@ import yaml
 
 from support.reference_config import PRIVATE_SITE, PUBLIC_SITE, copy_folder, reference_or_skip
 from support.paths import SALT_CALL
+from support.minion import SKIP_MACHINE_GRAINS
 
 pytestmark = pytest.mark.slow
 
@@ -188,7 +189,7 @@ def test_ext_pillar_reads_the_reference_folder_unedited(reference_folders, tmp_p
     conf = tmp_path / "conf"
     conf.mkdir()
     (conf / "minion").write_text(yaml.safe_dump({
-        "id": "maia-node-0", "file_client": "local", "root_dir": str(tmp_path / "root"),
+        "id": "maia-node-0", "file_client": "local", **SKIP_MACHINE_GRAINS, "root_dir": str(tmp_path / "root"),
         "ext_pillar": [{"maia": {"config_folder": str(folder)}}],
     }))
     result = subprocess.run(

@@ -1,6 +1,7 @@
 """`maia validate` (offline: no host, no Salt daemon), the plan of a --test run, and the --json
 document, checked against the schema shipped in the package (src/maia_salt/schemas)."""
 import json
+import os
 
 import jsonschema
 import pytest
@@ -29,9 +30,17 @@ def _inventory(site, change):
 
 
 def test_validate_a_good_site(tmp_path):
+    """Also: the render runs no ``lvm`` command of this machine (state_render.UNLOADED_GRAINS: Salt's
+    lvm grain reads the machine that validates, not the host rendered); an ``lvm`` first on PATH
+    records each call."""
     site = make_site(tmp_path / "config")
-    result = _maia(["validate", "--config-folder", str(site)])
+    fake_bin, lvm_calls = tmp_path / "bin", tmp_path / "lvm-calls"
+    fake_bin.mkdir()
+    (fake_bin / "lvm").write_text(f'#!/bin/sh\necho "$@" >> {lvm_calls}\n')
+    (fake_bin / "lvm").chmod(0o755)
+    result = _maia(["validate", "--config-folder", str(site)], env={"PATH": f"{fake_bin}:{os.environ['PATH']}"})
     assert result.exit_code == 0, result.output
+    assert not lvm_calls.exists(), lvm_calls.read_text()
     assert "2 host(s)" in result.output and "valid" in result.output
     assert "stage core:" in result.output and "Applications" in result.output  # stage 3 rendered
     # every stage's SLS rendered by Salt: prepare on both hosts, k8s and core on the control-plane
