@@ -3,8 +3,8 @@
 Every state here is one object (or file set) put through the same ``_ensure``
 (server-side apply, dry run under test, the prediction when the cluster does not
 exist yet, changes without values). What they report is the host-side library
-``_utils/maia_kube_changes.py``, the ArgoCD admin password's hash and change
-``_utils/maia_argocd_password.py``, the return itself ``maia_state_return``.
+``_utils/maia_kube_changes.py``, the return itself ``maia_state_return``; the ArgoCD admin
+password's hash, change and read-compare-apply are ``_utils/maia_argocd_password.py``.
 
 Why not saltext-kubernetes: on salt-ssh targets the thin carries no saltext
 package (its loader entry point is not found there) and Debian bookworm's
@@ -31,7 +31,6 @@ name fields, never values.
         - files: {tls.crt: /var/snap/microk8s/current/certs/ca.crt,
                   tls.key: /var/snap/microk8s/current/certs/ca.key}
 """
-import base64
 import logging
 import os
 import time
@@ -41,6 +40,7 @@ from salt.exceptions import CommandExecutionError
 # _utils/: shipped and put on sys.path by Salt's loader
 import maia_argocd_password
 import maia_error_kinds
+import maia_kube_changes
 import maia_plan_overlay
 from maia_kube_changes import APPLIED, DIFFERS, PRESENT  # pylint: disable=unused-import
 from maia_kube_changes import applied as _applied
@@ -54,9 +54,6 @@ import maia_state_return
 log = logging.getLogger(__name__)
 
 __virtualname__ = "maia_k8s"
-
-ADMIN_PASSWORD_FIELD_MANAGER = "maia-salt-argocd-admin"
-
 
 def __virtual__():
     # Always load: on a fresh host the Kubernetes client is installed by
@@ -129,13 +126,7 @@ def secret_from_files(
     the files will only exist later in the same run (MicroK8s not installed yet).
     """
     def manifest(data):
-        return {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": name, "namespace": namespace, **({"labels": labels} if labels else {})},
-            "type": secret_type,
-            "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
-        }
+        return maia_kube_changes.secret_manifest(name, namespace, data, secret_type, labels)
 
     hint = (
         " Install MicroK8s first (maia:k8s:install_microk8s) or point "
@@ -150,12 +141,7 @@ def configmap_from_files(name, namespace, files, missing_ok_in_test=False, kubec
     (``{data key: path on the minion}``).
     """
     def manifest(data):
-        return {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace},
-            "data": {k: v.decode("utf-8") for k, v in data.items()},
-        }
+        return maia_kube_changes.configmap_manifest(name, namespace, data)
 
     return _from_files(name, f"ConfigMap {namespace}/{name}", files, manifest, missing_ok_in_test, kubeconfig)
 
@@ -321,54 +307,15 @@ def argocd_admin_password(
     ret = maia_state_return.new(f"Secret {namespace}/{name}")
     password = __salt__["pillar.get"](password_pillar, "", unmask=True)
     wanted_hash = __salt__["pillar.get"](bcrypt_pillar, "", unmask=True)
-    if not password:
-        return maia_state_return.failed(ret, f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)")
-    if wanted_hash:
-        if not wanted_hash.startswith("$2"):
-            return maia_state_return.failed(ret, f"pillar {bcrypt_pillar} is not a bcrypt hash")
-        if maia_argocd_password.matches(password, wanted_hash) is False:
-            ret["result"] = False
-            ret["comment"] = (
-                f"pillar {bcrypt_pillar} is not the bcrypt of {password_pillar}: "
-                "run maia-configure again so both come from the same password"
-            )
-            return ret
-    test = bool(__opts__["test"])
+    problem = maia_argocd_password.pillar_problem(password, wanted_hash, password_pillar, bcrypt_pillar)
+    if problem:
+        return maia_state_return.failed(ret, problem)
     if _no_client(ret, maia_argocd_password.change(None, None, "now")):
         return ret
-    try:
-        # remember=True: the ArgoCD install manifest holds the same Secret; its apply reuses this read
-        live = __salt__["maia_kube.get"]("v1", "Secret", name, namespace, kubeconfig=kubeconfig, remember=True)
-    except CommandExecutionError as exc:
-        if test and _cluster_pending(exc):
-            live = None
-        else:
-            return maia_state_return.failed(ret, str(exc))
-    current_hash, old_mtime = maia_argocd_password.stored(live)
-    if current_hash and old_mtime and (
-        current_hash == wanted_hash or maia_argocd_password.matches(password, current_hash)
-    ):
-        ret["comment"] = "ArgoCD admin password is set and unchanged"
-        return ret
-    change = "changed" if current_hash else "set"
-    mtime = maia_argocd_password.now()
-    ret["changes"] = maia_argocd_password.change(current_hash, old_mtime, mtime)
-    if test:
-        ret["result"] = None
-        ret["comment"] = f"ArgoCD admin password would be {change}"
-        return ret
-    try:
-        hashed = wanted_hash or maia_argocd_password.hash_password(password)
-        manifest = maia_argocd_password.secret_manifest(name, namespace, hashed, mtime)
-        # Own field manager: applying the ArgoCD install manifest (whose
-        # argocd-secret has no data) must not drop these fields.
-        __salt__["maia_kube.apply"](
-            manifest, namespace=namespace, field_manager=ADMIN_PASSWORD_FIELD_MANAGER, kubeconfig=kubeconfig
-        )
-    except CommandExecutionError as exc:
-        return maia_state_return.failed(ret, f"ArgoCD admin password: {exc}")
-    ret["comment"] = f"ArgoCD admin password {change}"
-    return ret
+    return maia_argocd_password.ensure(
+        ret, name, namespace, password, wanted_hash, bool(__opts__["test"]),
+        get=__salt__["maia_kube.get"], apply=__salt__["maia_kube.apply"], kubeconfig=kubeconfig,
+    )
 
 
 def files_present(name, files, missing_ok_in_test=False):

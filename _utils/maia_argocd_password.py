@@ -1,16 +1,23 @@
 """ArgoCD's admin password as ``argocd-secret`` holds it: a bcrypt hash with the ``$2a$``
-prefix Go's x/crypto/bcrypt expects, and its mtime; the change a state reports (masked).
+prefix Go's x/crypto/bcrypt expects, and its mtime; the change a state reports (masked); and
+the body of the state ``maia_k8s.argocd_admin_password`` (``pillar_problem``, ``ensure``).
 
 A host-side library (``_utils/``, see docs/development.md, "Host-side library"), imported by
-``_states/maia_k8s.py``. Nothing here logs or returns the password or its hash in a change.
+``_states/maia_k8s.py``, which reads the pillar and passes ``maia_kube``'s get and apply. Nothing here logs or returns the password or its hash in a change.
 """
 import base64
 import datetime
 
 from salt.exceptions import CommandExecutionError
 
+import maia_error_kinds
+import maia_state_return
+
 HASH_KEY = "admin.password"
 MTIME_KEY = "admin.passwordMtime"
+# Own field manager: applying the ArgoCD install manifest (whose argocd-secret has no data)
+# must not drop these fields.
+FIELD_MANAGER = "maia-salt-argocd-admin"
 
 
 def _b64(value):
@@ -74,3 +81,52 @@ def secret_manifest(name, namespace, hashed, mtime):
         "type": "Opaque",
         "data": {HASH_KEY: _b64(hashed), MTIME_KEY: _b64(mtime)},
     }
+
+
+def pillar_problem(password, wanted_hash, password_pillar, bcrypt_pillar):
+    """Why the pillar's password and hash cannot be used (a message naming the pillar keys,
+    never their values), or None."""
+    if not password:
+        return f"pillar {password_pillar} is empty: run maia-configure (env.json ARGOCD_PASSWORD)"
+    if wanted_hash:
+        if not wanted_hash.startswith("$2"):
+            return f"pillar {bcrypt_pillar} is not a bcrypt hash"
+        if matches(password, wanted_hash) is False:
+            return (
+                f"pillar {bcrypt_pillar} is not the bcrypt of {password_pillar}: "
+                "run maia-configure again so both come from the same password"
+            )
+    return None
+
+
+def ensure(ret, name, namespace, password, wanted_hash, test, get, apply, kubeconfig=None):
+    """The state's body once the pillar is checked: read the live Secret ``namespace/name``
+    with ``get`` (``maia_kube.get``), keep its hash and mtime when they match ``password``,
+    else set them with ``apply`` (``maia_kube.apply``; under ``test``: the change predicted).
+    ``ret``: the state's return."""
+    try:
+        # remember=True: the ArgoCD install manifest holds the same Secret; its apply reuses this read
+        live = get("v1", "Secret", name, namespace, kubeconfig=kubeconfig, remember=True)
+    except CommandExecutionError as exc:
+        if test and maia_error_kinds.cluster_pending(exc):
+            live = None
+        else:
+            return maia_state_return.failed(ret, str(exc))
+    current_hash, old_mtime = stored(live)
+    if current_hash and old_mtime and (current_hash == wanted_hash or matches(password, current_hash)):
+        ret["comment"] = "ArgoCD admin password is set and unchanged"
+        return ret
+    verb = "changed" if current_hash else "set"
+    mtime = now()
+    ret["changes"] = change(current_hash, old_mtime, mtime)
+    if test:
+        ret["result"] = None
+        ret["comment"] = f"ArgoCD admin password would be {verb}"
+        return ret
+    try:
+        manifest = secret_manifest(name, namespace, wanted_hash or hash_password(password), mtime)
+        apply(manifest, namespace=namespace, field_manager=FIELD_MANAGER, kubeconfig=kubeconfig)
+    except CommandExecutionError as exc:
+        return maia_state_return.failed(ret, f"ArgoCD admin password: {exc}")
+    ret["comment"] = f"ArgoCD admin password {verb}"
+    return ret

@@ -1,11 +1,13 @@
 """What the Kubernetes object states of ``_states/maia_k8s.py`` report: an object's name,
 its changes without values (``present``, ``<differs>``, ``<applied>``, label changes), the
-return from an ``apply_manifests`` summary; and the files a Secret or ConfigMap is made of.
+return from an ``apply_manifests`` summary; and the files a Secret or ConfigMap is made of,
+with the manifest each is applied as.
 
 A host-side library (``_utils/``, see docs/development.md, "Host-side library"): plain
 functions, no Salt dunders. Changes are ``{what: {"old": ..., "new": ...}}`` as Salt's own
 states write them; values are never shown, only these words.
 """
+import base64
 import os
 
 def ident(manifest, namespace=None):
@@ -36,6 +38,27 @@ def read_files(files):
         with open(path, "rb") as fh:
             data[key] = fh.read()
     return data, missing
+
+
+def secret_manifest(name, namespace, data, secret_type="Opaque", labels=None):
+    """The Secret holding ``data`` (``{key: bytes}``, as ``read_files`` reads them)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace, **({"labels": labels} if labels else {})},
+        "type": secret_type,
+        "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+    }
+
+
+def configmap_manifest(name, namespace, data):
+    """The ConfigMap holding ``data`` (``{key: bytes}`` of UTF-8 text)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": {k: v.decode("utf-8") for k, v in data.items()},
+    }
 
 
 def labels_change(labels, current):
