@@ -115,7 +115,7 @@ def _object_present(ret, desired, secret_keys, kubeconfig):
             ret, {f: {"old": "<planned>", "new": "<differs>"} for f in planned},
             f"{what} would be patched after an earlier step of this plan: {', '.join(planned)}")
     if live is None:
-        shown = _masked_manifest(desired, secret_keys)
+        shown = maia_argocd_objects.masked_manifest(desired, secret_keys)
         ret["changes"] = {what: {"old": None, "new": shown}}
         if __opts__["test"]:
             ret["result"] = None
@@ -154,29 +154,8 @@ def _stored_differs(ret, stored, desired, secret_keys, what):
     leftover, _ = maia_argocd_objects.compare(desired["kind"], stored, desired, secret_keys)
     if leftover:
         ret["result"] = False
-        ret["comment"] = f"{what} different values for: {', '.join(_paths(leftover))}"
+        ret["comment"] = f"{what} different values for: {', '.join(maia_argocd_objects.patch_paths(leftover))}"
     return bool(leftover)
-
-
-def _paths(patch, prefix=""):
-    out = []
-    for key, value in patch.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            out.extend(_paths(value, path + "."))
-        else:
-            out.append(path)
-    return out
-
-
-def _masked_manifest(desired, secret_keys):
-    if desired["kind"] == "Secret":
-        public = {"name", "type", "url", "enableOCI", "project"}
-        data = {k: (v if k in public else "<masked>") for k, v in desired["data"].items()}
-        return {"metadata": desired["metadata"], "data": data}
-    return maia_secret_mask.mask(
-        {"metadata": desired["metadata"], "spec": desired["spec"]}, extra_keys=secret_keys
-    )
 
 
 def project_present(name, spec, namespace="argocd", kubeconfig=None):
@@ -243,7 +222,7 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
             ret["comment"] = f"{what} would be deleted, {how}"
             return ret
         finalizers = list(meta.get("finalizers") or [])
-        finalizer = "resources-finalizer.argocd.argoproj.io"
+        finalizer = maia_argocd_objects.RESOURCES_FINALIZER
         wanted = [f for f in finalizers if f != finalizer] + ([finalizer] if cascade else [])
         if wanted != finalizers:
             __salt__["maia_argocd.patch"]("Application", name, namespace,
@@ -300,7 +279,7 @@ def apps_synced(name, apps, namespace="argocd", timeout=600, interval=5, force=F
         return _fail(ret, exc, [s for a in wanted for s in maia_secret_mask.collect(a.get("spec") or {})])
     lines = []
     for app in names:
-        result, changes, comment = _report_sync(app, f"Application {namespace}/{app}", outcomes[app])
+        result, changes, comment = maia_argocd_status.sync_report(app, f"Application {namespace}/{app}", outcomes[app])
         if changes:
             ret["changes"][app] = changes
         if result is False:
@@ -340,7 +319,7 @@ def _predict_wave(ret, wanted, namespace, force, kubeconfig):
                 lines.append(f"{what} does not exist yet; it would be synced once created")
             continue
         before = maia_argocd_status.summarize(live)
-        pending = "spec" in want and _spec_would_change(app, want["spec"], live, namespace)
+        pending = "spec" in want and maia_argocd_objects.spec_would_change(app, want["spec"], live, namespace)
         if maia_argocd_status.is_converged(before) and not force and not pending:
             lines.append(f"{what} is Synced and Healthy at revision {before['revision'] or '-'}")
             continue
@@ -353,40 +332,6 @@ def _predict_wave(ret, wanted, namespace, force, kubeconfig):
             lines.append(f"{what} would be waited for ({__salt__['maia_argocd_sync.describe'](before)})")
     ret["comment"] = "\n".join(lines)
     return ret
-
-
-def _spec_would_change(app, spec, live, namespace):
-    """Would ``app_present`` with ``spec`` change the live Application's spec?"""
-    desired = maia_argocd_objects.build_app(app, spec, namespace)
-    body, _ = maia_argocd_objects.compare("Application", live, desired)
-    return "spec" in body
-
-
-def _report_sync(name, what, outcome):
-    """``(result, changes, comment)`` for one app from its ``maia_argocd_sync.sync_wave``
-    outcome (whose report is already scrubbed of the app's secret values)."""
-    before, after = outcome.get("before"), outcome.get("after")
-    others = [n for n in outcome.get("wave") or [] if n != name]
-    together = f" (in one wave with {', '.join(others)})" if others else ""
-    if outcome["reason"] == "unchanged":
-        return True, {}, f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
-    attempts = outcome.get("attempts") or 1
-    if outcome["result"]:
-        if not outcome["synced"]:  # only waited for a rollout: nothing changed by this state
-            return True, {}, f"{what} is Synced and Healthy (waited){together}: {outcome['report']}"
-        changes = {"sync": {"old": f"{before['sync']}/{before['health']}",
-                            "new": f"{after['sync']}/{after['health']}"}}
-        if before["revision"] != after["revision"]:
-            changes["revision"] = {"old": before["revision"], "new": after["revision"]}
-        tries = f" after {attempts} attempts" if attempts > 1 else ""
-        return True, changes, f"{what} synced{tries}{together}: {outcome['report']}"
-    changes = {}
-    if outcome["synced"]:
-        changes = {"sync": {"old": f"{before['sync']}/{before['health']}", "new": "requested"}}
-    if outcome["reason"] == "missing":
-        return False, changes, f"{what} not found"
-    tries = f" (after {attempts} attempt{'s' if attempts > 1 else ''})"
-    return False, changes, f"{what} is not Synced and Healthy{tries}{together}: {outcome['report']}"
 
 
 def repository_present(name, url, username=None, password=None, namespace="argocd",

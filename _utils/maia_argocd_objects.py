@@ -19,6 +19,8 @@ API_VERSION = f"{GROUP}/{VERSION}"
 SYNC_WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+# every value of a repository secret is treated as secret except these
+REPOSITORY_PUBLIC_KEYS = frozenset({"name", "type", "url", "enableOCI", "project"})
 
 # kind -> (apiVersion, plural)
 KINDS = {
@@ -317,9 +319,36 @@ def compare(kind, live, desired, secret_keys=None):
         body["data"] = {k: (None if v is None else base64.b64encode(v.encode()).decode())
                         for k, v in body["data"].items()}
     if kind == "Secret":
-        # every value of a repository secret is treated as secret except these
-        public = {"name", "type", "url", "enableOCI", "project"}
+        public = REPOSITORY_PUBLIC_KEYS
         keys = list(secret_keys or []) + [f"data.{k}" for k in want.get("data", {}) if k not in public]
         keys += [f"data.{k}" for k in have.get("data", {}) if k not in public]
         secret_keys = keys
     return body, masked_changes(have, want, secret_keys=secret_keys)
+
+
+def spec_would_change(name, spec, live, namespace="argocd"):
+    """Would the Application ``name`` built from ``spec`` change the ``live`` one's spec?"""
+    body, _ = compare("Application", live, build_app(name, spec, namespace))
+    return "spec" in body
+
+
+def patch_paths(patch, prefix=""):
+    """The dotted paths of a merge patch's leaves (to name fields, never values)."""
+    out = []
+    for key, value in patch.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.extend(patch_paths(value, path + "."))
+        else:
+            out.append(path)
+    return out
+
+
+def masked_manifest(desired, secret_keys=None):
+    """What a state shows of an object it creates: its metadata and spec with secret values
+    masked; of a repository Secret, its data with every value but the public ones masked."""
+    if desired["kind"] == "Secret":
+        data = {k: (v if k in REPOSITORY_PUBLIC_KEYS else maia_secret_mask.MASK)
+                for k, v in desired["data"].items()}
+        return {"metadata": desired["metadata"], "data": data}
+    return mask({"metadata": desired["metadata"], "spec": desired["spec"]}, secret_keys)

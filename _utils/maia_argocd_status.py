@@ -5,7 +5,7 @@ decides from successive reads whether a sync has succeeded, failed, degraded or 
 A host-side library (``_utils/``, see docs/development.md, "Host-side library"): plain
 functions of Application dicts, no requests, no Salt dunders. ``_modules/maia_argocd_sync.py``
 reads and writes the Applications and uses these; ``_states/maia_argocd.py`` imports them to
-report a wave.
+report a wave (``sync_report``: one app's result, changes and comment).
 """
 import maia_argocd_objects
 
@@ -187,3 +187,30 @@ def unchanged(summary):
 
 def by_name(apps):
     return {(app.get("metadata") or {}).get("name"): app for app in apps}
+
+
+def sync_report(name, what, outcome):
+    """``(result, changes, comment)`` for one app from its ``maia_argocd_sync.sync_wave``
+    outcome (whose report is already scrubbed of the app's secret values)."""
+    before, after = outcome.get("before"), outcome.get("after")
+    others = [n for n in outcome.get("wave") or [] if n != name]
+    together = f" (in one wave with {', '.join(others)})" if others else ""
+    if outcome["reason"] == "unchanged":
+        return True, {}, f"{what} is Synced and Healthy at revision {before['revision'] or '-'}"
+    attempts = outcome.get("attempts") or 1
+    if outcome["result"]:
+        if not outcome["synced"]:  # only waited for a rollout: nothing changed by this state
+            return True, {}, f"{what} is Synced and Healthy (waited){together}: {outcome['report']}"
+        changes = {"sync": {"old": f"{before['sync']}/{before['health']}",
+                            "new": f"{after['sync']}/{after['health']}"}}
+        if before["revision"] != after["revision"]:
+            changes["revision"] = {"old": before["revision"], "new": after["revision"]}
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        return True, changes, f"{what} synced{tries}{together}: {outcome['report']}"
+    changes = {}
+    if outcome["synced"]:
+        changes = {"sync": {"old": f"{before['sync']}/{before['health']}", "new": "requested"}}
+    if outcome["reason"] == "missing":
+        return False, changes, f"{what} not found"
+    tries = f" (after {attempts} attempt{'s' if attempts > 1 else ''})"
+    return False, changes, f"{what} is not Synced and Healthy{tries}{together}: {outcome['report']}"
