@@ -16,11 +16,7 @@ MAP_START, MAP_END = "<!-- tests-map: start -->", "<!-- tests-map: end -->"
 NOT_YET = {
     "_modules/maia_extmods.py",
     "_utils/maia_argocd_api.py",
-    "_utils/maia_argocd_objects.py",
-    "_utils/maia_argocd_password.py",
-    "_utils/maia_argocd_status.py",
     "_utils/maia_files.py",
-    "_utils/maia_kube_changes.py",
     "_utils/maia_kube_client.py",
     "_utils/maia_kube_compare.py",
     "_utils/maia_kube_manifests.py",
