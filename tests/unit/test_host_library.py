@@ -67,7 +67,7 @@ def test_library_modules_use_no_salt_dunders(path):
 
 
 def _product_files():
-    for folder in ("_modules", "_states", "_utils", "_grains", "_pillar", "_runners", "_wrapper", "_orch_states"):
+    for folder in ("_modules", "_states", "_utils", "_grains", "_beacons", "_pillar", "_runners", "_wrapper", "_orch_states"):
         yield from sorted((REPO / folder).glob("*.py"))
     yield from sorted(p for p in (REPO / "src" / "maia_salt").rglob("*.py") if not p.is_symlink())
 
