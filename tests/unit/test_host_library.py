@@ -26,7 +26,7 @@ MODULE_TO_MODULE_API = {
 # what states used to reach through __salt__ and now import from _utils/
 SHARED_HELPER_MODULES = ("maia_state_ret", "maia_errors", "maia_secrets")
 DUNDERS = ("__salt__", "__context__", "__opts__", "__grains__", "__pillar__", "__low__", "__running__")
-MAX_LINES = 430  # "about 400"
+MAX_LINES = 400  # the issue asks for "under about 400"
 
 
 def _code(path):
