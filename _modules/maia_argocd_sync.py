@@ -51,10 +51,6 @@ def __virtual__():
     return __virtualname__
 
 
-def _error(kind, message):
-    return maia_error_kinds.error(kind, message)
-
-
 def _conn(kubeconfig=None):
     """The library's connection for ``kubeconfig``, else ``maia:kubeconfig`` (pillar, minion config)."""
     path = kubeconfig or __salt__["config.get"]("maia:kubeconfig", DEFAULT_KUBECONFIG) or DEFAULT_KUBECONFIG
@@ -92,7 +88,7 @@ def status(name, namespace="argocd", kubeconfig=None):
     """
     app = _get("Application", name, namespace, kubeconfig)
     if app is None:
-        raise _error("not_found", f"Application {namespace}/{name} not found")
+        raise maia_error_kinds.error("not_found", f"Application {namespace}/{name} not found")
     return summarize(app)
 
 
@@ -107,7 +103,7 @@ def sync(name, namespace="argocd", prune=False, kubeconfig=None):
     """
     app = _get("Application", name, namespace, kubeconfig)
     if app is None:
-        raise _error("not_found", f"Application {namespace}/{name} not found")
+        raise maia_error_kinds.error("not_found", f"Application {namespace}/{name} not found")
     return start_sync(app, prune=prune, kubeconfig=kubeconfig)
 
 
