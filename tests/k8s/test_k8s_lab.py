@@ -278,8 +278,9 @@ def test_k0s_site_rerun_changes_nothing_and_restarts_nothing(k0s_install):
 # for k0s (its stand-in holds no port an rke2 stand-in needs; on a real host, switching
 # distributions means `maia reset --stages k8s` first, while the site still names the old one).
 # Stage 2 only (CI time), as for k0s: stage 1 ran for k3s on this host, and stages 3-4 differ on
-# rke2 only in the core layer's values (ingress class `nginx`), which tests/core and tests/admin
-# cover per distribution.
+# rke2 only in the core layer's choices (ingress-nginx instead of Traefik, ingress class `nginx`,
+# its GPU operator values), which tests/core/test_maia_core_specs.py (test_distribution) and the
+# parity tests of tests/core and tests/admin check per distribution.
 
 
 @pytest.fixture(scope="module")
