@@ -77,6 +77,22 @@ def session_lab(base: str, **kw):
 QUICK_CONTROLLER = ("--sync-seconds", "0.3", "--progress-seconds", "0.3")
 
 
+def _ended(pid: int) -> bool:
+    """Whether the process group ``pid`` is gone. When the lab came up in this process (session_lab,
+    StandinTarget), its stand-ins are this process's children: an ended one stays a zombie, which
+    signal 0 still reaches, until it is reaped here (before, the wait below always ran its 10 s)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:
+        pass  # not our child (a lab brought up by `maia lab up`): its parent reaps it
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 def quick_argocd_controller(lab_) -> None:
     """Restart the lab's ArgoCD controller stand-in with ``QUICK_CONTROLLER`` timings (the new one
     is recorded in the lab's state like the old, so `maia lab down` stops it)."""
@@ -89,11 +105,7 @@ def quick_argocd_controller(lab_) -> None:
         except ProcessLookupError:
             pass
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
-                break
+        while time.monotonic() < deadline and not _ended(pid):
             time.sleep(0.05)
     spawn(lab_.folder, "argocd-controller", [sys.executable, "-m", "maia_lab.standins.argocd_controller",
                                              "--kubeconfig", lab_.state["standins_kubeconfig"], *QUICK_CONTROLLER],
