@@ -16,6 +16,8 @@ STEP_ROWS = {"rancher"}
 TOTAL = re.compile(r"^(\d+) hosts, (\d+) states, (\d+) changed, (\d+) failed")
 STAGE_JOB = re.compile(r"stage \d (prepare|k8s|core|admin|dashboard) on (.+) \(job (\d+)\)$")
 PROGRESS = re.compile(r"^\[\s*\d+\.\ds\] (.*)$")
+# a plan's (--test) line for each state that would change; its changes and comment follow, indented 6
+WOULD_CHANGE = re.compile(r"^  WOULD CHANGE (\S+) on (\S+): (\S+)$")
 # Salt's warnings and stack dumps: a `maia` command sends them to its log file (runlog), never to the terminal
 NOISE = re.compile(r"TransportWarning|[Uu]nclosed|Traceback")
 
@@ -50,6 +52,20 @@ class InstallRun:
             if m:
                 assert (m[1], m[2]) not in rows, f"{m[1]} {m[2]} twice in\n{self.stdout}"
                 rows[(m[1], m[2])] = Row(int(m[3]), int(m[4]), int(m[5]))
+        return rows
+
+    def would_change(self) -> dict[tuple[str, str], dict[str, list[str]]]:
+        """A plan's (``--test``) states that would change, per (stage, host): {state: the lines
+        that follow its WOULD CHANGE line (its changes, one a key, then its comment), stripped}.
+        The plan is the last thing `maia install --test` prints."""
+        rows: dict[tuple[str, str], dict[str, list[str]]] = {}
+        lines = None
+        for line in self.stdout.splitlines():
+            m = WOULD_CHANGE.match(line)
+            if m:
+                lines = rows.setdefault((m[1], m[2]), {}).setdefault(m[3], [])
+            elif lines is not None and line.strip():
+                lines.append(line.strip())
         return rows
 
     def stage_jobs(self) -> dict[str, tuple[str, list[str]]]:
@@ -222,3 +238,38 @@ def check_truthful(lab, run: InstallRun, stage_hosts: dict[str, set[str]]) -> di
     for stage, host in rows:
         assert any(line.startswith(f"{stage:<8} {host} ") for line in run.progress_lines()), (stage, host, run.stderr)
     return rows
+
+
+def changed_states(lab, run: InstallRun) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """What a run (not ``--test``) changed, per (stage, host) of its stage jobs, read from their
+    returns in the master job cache: {state: [its comment]} (the shape of InstallRun.would_change;
+    a row of STEP_ROWS has no job and is not here)."""
+    from maia_salt import summary
+
+    found = {}
+    for stage, (jid, _hosts) in run.stage_jobs().items():
+        for host, ret in job_returns(lab, jid).items():
+            result = summary.host_result(stage, host, ret)
+            found[(stage, host)] = {state: [comment] for state, _changes, comment in result.changes}
+    return found
+
+
+def rows_explained(want: dict, got: dict, named: dict[str, dict]) -> str:
+    """Each row ((stage, host)) where two summaries differ (``want``, ``got``: {row: Row}), with
+    the states that changed or would change there as each run of ``named`` ({label: {row: {state:
+    lines}}}, e.g. InstallRun.would_change()) names them: those all name, then each run's others
+    with their lines. So a failure names the state, not only the count."""
+    out = []
+    for row in sorted(set(want) | set(got)):
+        if want.get(row) == got.get(row):
+            continue
+        by_run = {label: rows.get(row, {}) for label, rows in named.items()}
+        common = set.intersection(*map(set, by_run.values())) if by_run else set()
+        out.append(f"{row[0]} on {row[1]}: {want.get(row)} expected, {got.get(row)} found")
+        out.append(f"  named by every run ({len(common)}): {', '.join(sorted(common)) or '-'}")
+        for label, states in by_run.items():
+            others = sorted(set(states) - common)
+            out.append(f"  {label} ({len(states)} states) names also: {', '.join(others) or '-'}")
+            for state in others:
+                out += [f"    {state}"] + [f"      {line}" for line in states[state]]
+    return "\n".join(out) or "no row differs"
