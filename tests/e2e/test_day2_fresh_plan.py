@@ -32,7 +32,7 @@ import os
 
 import pytest
 
-from support.install_output import changed_states, rows_explained
+from support.install_output import job_states, outcome, rows_explained
 
 ROWS = {"prepare", "k8s", "core", "admin", "rancher", "dashboard"}
 # the restart of a Deployment that the stand-in's ArgoCD never creates (the module docstring)
@@ -57,12 +57,18 @@ def test_the_plan_of_a_new_site_predicts_its_first_install(site_lab, fresh_plan,
     assert not dashboard_deployment_exists(site_lab), "the stand-in made the Deployment: compare every row as it is"
     expected = {row: dataclasses.replace(r, changed=r.changed + (row in gap)) for row, r in made.items()}
     ssh_plan = fresh_plan["ssh_plan"]
+    runs = {"the plan": plan, "the plan over salt-ssh": ssh_plan, "the first install": first}
 
     def explained(want, got) -> str:
-        """On a failure: each row that differs, with the states each plan and the install name there."""
+        """On a failure: each row that differs, with the states each run names there, and what each
+        run said of the others (every state's return of its stage job, from the master job cache)."""
+        differ = {row for row in set(want) | set(got) if want.get(row) != got.get(row)}
+        said = {label: job_states(site_lab, run, differ) for label, run in runs.items()}
+        made_there = {row: {state: [outcome(r)] for state, r in states.items() if r.get("changes")}
+                      for row, states in said["the first install"].items()}
         named = {"the plan": plan.would_change(), "the plan over salt-ssh": ssh_plan.would_change(),
-                 "the first install": changed_states(site_lab, first)}
-        return rows_explained(want, got, named)
+                 "the first install": made_there}
+        return rows_explained(want, got, named, said)
 
     assert predicted == expected, explained(expected, predicted)
 
