@@ -29,14 +29,14 @@ Real: the hosts, apt, UFW, LVM PV/VG on loop disks, Salt (master, minions). Stan
 """
 import dataclasses
 import os
-import re
 
 import pytest
+
+from support.install_output import job_states, outcome, rows_explained
 
 ROWS = {"prepare", "k8s", "core", "admin", "rancher", "dashboard"}
 # the restart of a Deployment that the stand-in's ArgoCD never creates (the module docstring)
 NO_WORKLOAD_ON_THE_LAB = "maia-admin-maia-dashboard-rollout-restarted"
-WOULD_CHANGE = re.compile(r"^  WOULD CHANGE (\S+) on (\S+): (\S+)$")
 
 
 def test_the_plan_of_a_new_site_predicts_its_first_install(site_lab, fresh_plan, converged, request):
@@ -52,20 +52,33 @@ def test_the_plan_of_a_new_site_predicts_its_first_install(site_lab, fresh_plan,
     assert plan.returncode == 0, plan.text
     predicted, made = plan.summary_rows(), first.summary_rows()
     assert {stage for stage, _ in made} == ROWS, first.text
-    would = [m.groups() for m in map(WOULD_CHANGE.match, plan.stdout.splitlines()) if m]
-    gap = {(stage, host) for stage, host, state in would if state == NO_WORKLOAD_ON_THE_LAB}
+    gap = {row for row, states in plan.would_change().items() if NO_WORKLOAD_ON_THE_LAB in states}
     assert gap == {("admin", "maia-node-0"), ("dashboard", "maia-node-0")}, plan.text
     assert not dashboard_deployment_exists(site_lab), "the stand-in made the Deployment: compare every row as it is"
     expected = {row: dataclasses.replace(r, changed=r.changed + (row in gap)) for row, r in made.items()}
-    assert predicted == expected, (plan.text, first.text)
+    ssh_plan = fresh_plan["ssh_plan"]
+    runs = {"the plan": plan, "the plan over salt-ssh": ssh_plan, "the first install": first}
+
+    def explained(want, got) -> str:
+        """On a failure: each row that differs, with the states each run names there, and what each
+        run said of the others (every state's return of its stage job, from the master job cache)."""
+        differ = {row for row in set(want) | set(got) if want.get(row) != got.get(row)}
+        said = {label: job_states(site_lab, run, differ) for label, run in runs.items()}
+        made_there = {row: {state: [outcome(r)] for state, r in states.items() if r.get("changes")}
+                      for row, states in said["the first install"].items()}
+        named = {"the plan": plan.would_change(), "the plan over salt-ssh": ssh_plan.would_change(),
+                 "the first install": made_there}
+        return rows_explained(want, got, named, said)
+
+    assert predicted == expected, explained(expected, predicted)
 
     # over salt-ssh the plan of the same new site predicts the same stages 2 to 4 (stage 1 has one
     # state fewer per host over salt-ssh: the minion's own; it is checked by the salt-ssh runs)
-    ssh_plan = fresh_plan["ssh_plan"]
     assert ssh_plan.returncode == 0, ssh_plan.text
     over_ssh = ssh_plan.summary_rows()
-    assert {row: r for row, r in over_ssh.items() if row[0] != "prepare"} == {
-        row: r for row, r in expected.items() if row[0] != "prepare"}, (ssh_plan.text, first.text)
+    later = {row: r for row, r in over_ssh.items() if row[0] != "prepare"}
+    later_expected = {row: r for row, r in expected.items() if row[0] != "prepare"}
+    assert later == later_expected, explained(later_expected, later)
     assert {row for row in over_ssh if row[0] == "prepare"} == {row for row in made if row[0] == "prepare"}
     assert all(r.failed == 0 and r.changed > 0 for row, r in over_ssh.items() if row[0] == "prepare"), ssh_plan.text
     assert "NOTE" not in plan.stdout, plan.text

@@ -16,6 +16,8 @@ STEP_ROWS = {"rancher"}
 TOTAL = re.compile(r"^(\d+) hosts, (\d+) states, (\d+) changed, (\d+) failed")
 STAGE_JOB = re.compile(r"stage \d (prepare|k8s|core|admin|dashboard) on (.+) \(job (\d+)\)$")
 PROGRESS = re.compile(r"^\[\s*\d+\.\ds\] (.*)$")
+# a plan's (--test) line for each state that would change; its changes and comment follow, indented 6
+WOULD_CHANGE = re.compile(r"^  WOULD CHANGE (\S+) on (\S+): (\S+)$")
 # Salt's warnings and stack dumps: a `maia` command sends them to its log file (runlog), never to the terminal
 NOISE = re.compile(r"TransportWarning|[Uu]nclosed|Traceback")
 
@@ -50,6 +52,20 @@ class InstallRun:
             if m:
                 assert (m[1], m[2]) not in rows, f"{m[1]} {m[2]} twice in\n{self.stdout}"
                 rows[(m[1], m[2])] = Row(int(m[3]), int(m[4]), int(m[5]))
+        return rows
+
+    def would_change(self) -> dict[tuple[str, str], dict[str, list[str]]]:
+        """A plan's (``--test``) states that would change, per (stage, host): {state: the lines
+        that follow its WOULD CHANGE line (its changes, one a key, then its comment), stripped}.
+        The plan is the last thing `maia install --test` prints."""
+        rows: dict[tuple[str, str], dict[str, list[str]]] = {}
+        lines = None
+        for line in self.stdout.splitlines():
+            m = WOULD_CHANGE.match(line)
+            if m:
+                lines = rows.setdefault((m[1], m[2]), {}).setdefault(m[3], [])
+            elif lines is not None and line.strip():
+                lines.append(line.strip())
         return rows
 
     def stage_jobs(self) -> dict[str, tuple[str, list[str]]]:
@@ -187,10 +203,15 @@ def orchestrated_as_documented(lab, documented_runs, text: str):
     return proc, InstallReport(results, failed, 0, proc.returncode)
 
 
-def counts(ret) -> Row:
+def states_of(ret) -> dict[str, dict]:
+    """A host's return of a state run (or its salt-ssh / full_return wrapper): {state key: its return}."""
     if isinstance(ret, dict) and "return" in ret and not any("_|-" in k for k in ret):
         ret = ret["return"]
-    states = [s for s in ret.values() if isinstance(s, dict) and "result" in s]
+    return {key: s for key, s in ret.items() if isinstance(s, dict) and "result" in s}
+
+
+def counts(ret) -> Row:
+    states = list(states_of(ret).values())
     return Row(len(states), sum(1 for s in states if s.get("changes")), sum(1 for s in states if s["result"] is False))
 
 
@@ -222,3 +243,51 @@ def check_truthful(lab, run: InstallRun, stage_hosts: dict[str, set[str]]) -> di
     for stage, host in rows:
         assert any(line.startswith(f"{stage:<8} {host} ") for line in run.progress_lines()), (stage, host, run.stderr)
     return rows
+
+
+def job_states(lab, run: InstallRun, rows) -> dict[tuple[str, str], dict[str, dict]]:
+    """Every state's return in ``rows`` ((stage, host)) of ``run``, changed or not, read from its
+    stage jobs in the master job cache (a row of STEP_ROWS has no job): {row: {state id: return}}."""
+    from maia_salt import summary
+
+    found = {}
+    jobs = run.stage_jobs()
+    for stage in sorted({stage for stage, _ in rows} & set(jobs)):
+        for host, ret in job_returns(lab, jobs[stage][0]).items():
+            if (stage, host) in rows:
+                found[(stage, host)] = {summary.state_id(key): s for key, s in states_of(ret).items()}
+    return found
+
+
+def outcome(state: dict) -> str:
+    """One line for a state's return: its result, whether it has changes, its comment."""
+    comment = " ".join(str(state.get("comment", "")).split())
+    return f"result {state.get('result')}, {'changes' if state.get('changes') else 'no changes'}: {comment}"
+
+
+def rows_explained(want: dict, got: dict, named: dict[str, dict], said: dict[str, dict] | None = None) -> str:
+    """Each row ((stage, host)) where two summaries differ (``want``, ``got``: {row: Row}), with
+    the states that changed or would change there as each run of ``named`` ({label: {row: {state:
+    lines}}}, e.g. InstallRun.would_change()) names them: those all name, then each run's others
+    with their lines, then what a run said of the states it does not name (``said``: {label: {row:
+    {state id: return}}}, e.g. job_states). So a failure names the state and why, not only the count."""
+    out = []
+    for row in sorted(set(want) | set(got)):
+        if want.get(row) == got.get(row):
+            continue
+        by_run = {label: rows.get(row, {}) for label, rows in named.items()}
+        common = set.intersection(*map(set, by_run.values())) if by_run else set()
+        every = set().union(*map(set, by_run.values())) if by_run else set()
+        out.append(f"{row[0]} on {row[1]}: {want.get(row)} expected, {got.get(row)} found")
+        out.append(f"  named by every run ({len(common)}): {', '.join(sorted(common)) or '-'}")
+        for label, states in by_run.items():
+            others = sorted(set(states) - common)
+            out.append(f"  {label} ({len(states)} states) names also: {', '.join(others) or '-'}")
+            for state in others:
+                out += [f"    {state}"] + [f"      {line}" for line in states[state]]
+        for label, states in by_run.items():
+            returns = (said or {}).get(label, {}).get(row, {})
+            for state in sorted(every - set(states)):
+                told = outcome(returns[state]) if state in returns else "no such state in its job"
+                out.append(f"  {label} of {state}: {told}")
+    return "\n".join(out) or "no row differs"

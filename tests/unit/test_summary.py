@@ -138,3 +138,33 @@ def test_the_rancher_step_is_a_row_of_its_own_in_the_summary_and_the_plan():
     results, _ = summary.from_orchestration(data)
     assert [(r.stage, r.changed) for r in results if r.stage == "rancher"] == [("rancher", 0)]
     assert plan.render(results) == "plan: nothing would change"
+
+
+def test_the_plan_text_reads_back_as_each_rows_states():
+    """The e2e tests read a plan's states back from its text (support.install_output's
+    InstallRun.would_change), e.g. to name the state a failed comparison is about: every state of
+    every row with its changes and comment (all its lines), and no state that would not change."""
+    from maia_salt import plan
+    from support.install_output import InstallRun
+
+    data = {
+        "maia-node-0": {
+            "pkg_|-maia-k8s-client-packages-installed_|-x_|-installed": dict(STATE_CHANGED, result=None),
+            "file_|-maia-k8s-argocd-manifest-downloaded_|-/m.yaml_|-managed": {
+                "result": None, "changes": {"newfile": "/m.yaml"}, "__run_num__": 3,
+                "comment": "The file /m.yaml is set to be changed\nNote: No changes made"},
+            "file_|-maia-k8s-unchanged_|-/u_|-managed": STATE_OK,
+        },
+        "maia-node-1": {"maia_ufw_|-maia-k8s-rule_|-r_|-rule_present": dict(STATE_CHANGED, result=None)},
+    }
+    results = summary.from_state_run("k8s", data)
+    run = InstallRun(0, summary.render(results) + "\n" + plan.render(results), "")
+    assert {row: r.changed for row, r in run.summary_rows().items()} == {("k8s", "maia-node-0"): 2, ("k8s", "maia-node-1"): 1}
+    assert run.would_change() == {
+        ("k8s", "maia-node-0"): {
+            "maia-k8s-client-packages-installed": ["diff: new", "(done)"],
+            "maia-k8s-argocd-manifest-downloaded": ["newfile: /m.yaml", "(The file /m.yaml is set to be changed",
+                                                    "Note: No changes made)"],
+        },
+        ("k8s", "maia-node-1"): {"maia-k8s-rule": ["diff: new", "(done)"]},
+    }
