@@ -24,13 +24,15 @@ ORCH = "salt-run state.orch orch.maia"  # README.md
 @pytest.fixture(scope="module")
 def installed(site_lab, minion_install, documented_runs):
     """`maia install` (minions; conftest.py, shared with test_orchestration.py), then the state
-    returns of a re-run as salt-run prints them: README's `salt-run state.orch orch.maia`, verbatim
-    from the lab's folder (support.doc_commands.run_verbatim; the documented-commands test checks
-    this run instead of running it again)."""
+    returns of a whole install as salt-run prints them: README's `salt-run state.orch orch.maia`,
+    verbatim from the lab's folder (support.doc_commands.run_verbatim). That run is reused from
+    test_day2_reset.py's storage-wipe test, whose last step it is (it put the storage back, so its
+    returns hold changes too); only without it (this module run alone) does it run here. The
+    documented-commands test checks the same run instead of running it again."""
     install = minion_install["run"]
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     assert ORCH in {c.text for c in by_kind("lab")}
-    raw = run_verbatim(site_lab, ORCH, documented_runs, timeout=3600)
+    raw = documented_runs.get(ORCH) or run_verbatim(site_lab, ORCH, documented_runs, timeout=3600)
     assert raw.returncode == 0, raw.stdout[-3000:] + raw.stderr[-3000:]
     return {"maia install": install.stdout + install.stderr, "state returns (salt-run state.orch)": raw.stdout + raw.stderr}
 

@@ -167,19 +167,39 @@ def ctrl_c(proc: subprocess.Popen) -> None:
     os.killpg(proc.pid, signal.SIGINT)
 
 
+_JOB_CACHES = {}  # lab folder: (its master's returners, the job cache's name)
+
+
+def _job_cache(lab):
+    """The lab master's job cache as `salt-run jobs.lookup_jid` and `jobs.list_jobs` read it: Salt's own
+    job-cache returner (``master_job_cache``, or ``ext_job_cache`` when set) under the master's config,
+    loaded once per lab. A `salt-run` process per lookup took about 3 s here, nearly all of it Salt's
+    start-up (the runner builds its MasterMinion twice per lookup), and the e2e tests make dozens."""
+    if lab.dir not in _JOB_CACHES:
+        import salt.config
+        import salt.loader
+
+        opts = salt.config.master_config(str(Path(lab.dir, "master")))
+        name = opts.get("ext_job_cache") or opts["master_job_cache"]
+        _JOB_CACHES[lab.dir] = (salt.loader.returners(opts, {}), name)
+    return _JOB_CACHES[lab.dir]
+
+
+def _as_printed(data):
+    """What `salt-run --out json` prints of ``data``, read back (JSON types only)."""
+    return json.loads(json.dumps(data, default=str))
+
+
 def job_returns(lab, jid: str) -> dict:
-    out = subprocess.run([str(Path(sys.executable).with_name("salt-run")), "-c", lab.dir, "--out", "json",
-                          "--log-level", "quiet", "jobs.lookup_jid", jid],
-                         capture_output=True, text=True, timeout=300, check=True)
-    return json.loads(out.stdout)
+    """{host: its return} of job ``jid`` in the master job cache, as `salt-run jobs.lookup_jid JID` gives it."""
+    returners, name = _job_cache(lab)
+    return _as_printed({host: ret.get("return") for host, ret in returners[f"{name}.get_jid"](jid).items()})
 
 
 def runner_jids(lab, function: str = "runner.state.orch") -> set[str]:
-    """The jids of the master's runner jobs of ``function`` in its job cache."""
-    out = subprocess.run([str(Path(sys.executable).with_name("salt-run")), "-c", lab.dir, "--out", "json",
-                          "--log-level", "quiet", "jobs.list_jobs"],
-                         capture_output=True, text=True, timeout=300, check=True)
-    jobs = json.loads(out.stdout)
+    """The jids of the master's runner jobs of ``function`` in its job cache (`salt-run jobs.list_jobs`)."""
+    returners, name = _job_cache(lab)
+    jobs = _as_printed(returners[f"{name}.get_jids"]())
     return {jid for jid, job in jobs.items() if isinstance(job, dict) and job.get("Function") == function}
 
 
