@@ -56,16 +56,6 @@ def documented_runs():
     return {}
 
 
-@pytest.fixture(scope="package")
-def salt_ssh_runs():
-    """The salt-ssh `maia install` that grew the site back (it changed maia-node-2) and the documented
-    `maia install --ssh` after it (it changed nothing), with what the service stand-ins held before
-    and after that re-run, as test_day2_hosts.py's salt-ssh shrink/grow made them ({"run", "rerun",
-    "services", "services_after"}; empty until then): test_orchestration.py's salt-ssh summaries test
-    checks these runs instead of making two installs over salt-ssh of its own."""
-    return {}
-
-
 class Convergence:
     """Which e2e test left the lab converged: its last step, after its assertions, was a whole
     install (all stages) that changed nothing. The test run right after it starts from that lab

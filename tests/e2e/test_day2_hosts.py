@@ -12,8 +12,7 @@ import yaml
 
 from maia_salt.day2 import run_remove_host
 from maia_salt.install import run_orchestration
-from support.admin_services import lab_services
-from support.install_output import InstallRun, installed_as_documented, maia_install, orchestrated_as_documented
+from support.install_output import orchestrated_as_documented
 from support.standin_cluster import applications_text
 
 # docs/orchestration.md: the salt-ssh install as salt-run runs it
@@ -34,44 +33,17 @@ def inventory_hosts(lab):
     return set(yaml.safe_load(open(lab.inventory))["hosts"])
 
 
-def changed_rows(run):
-    """{(stage, host): states changed} of a run: a report of run_orchestration (or of a documented
-    salt-run, read from the job cache) or a `maia install` run (its summary)."""
-    if isinstance(run, InstallRun):
-        return {row: r.changed for row, r in run.summary_rows().items()}
-    rows = {}
-    for r in run.results:
-        rows[(r.stage, r.host)] = rows.get((r.stage, r.host), 0) + r.changed
-    return rows
+def changed_in(report, stage):
+    return sum(r.changed for r in report.results if r.stage == stage)
 
 
-def succeeded(run):
-    return run.returncode == 0 if isinstance(run, InstallRun) else run.ok
-
-
-def shown(run):
-    return run.text if isinstance(run, InstallRun) else run.render()
-
-
-def changed_in(run, stage):
-    return sum(changed for (s, _host), changed in changed_rows(run).items() if s == stage)
-
-
-def changed_states(run, host):
-    """The states one host changed, all stages."""
-    return sum(changed for (_stage, h), changed in changed_rows(run).items() if h == host)
+def changed_states(report, host):
+    """(stage, state count changed) rows of one host."""
+    return sum(r.changed for r in report.results if r.host == host)
 
 
 @pytest.mark.parametrize("ssh", [False, True], ids=["minions", "salt-ssh"])
-def test_shrink_then_grow(site_lab, ssh, converged, request, documented_runs, salt_ssh_runs):
-    """[salt-ssh] runs the site's installs as documented, so that no other test runs them again: the
-    install of the smaller site is docs/orchestration.md's salt-ssh `salt-run state.orch orch.maia
-    pillar=...` (its report read from the job cache, as `maia install` reads it), the install that
-    grows it back is `maia install --ssh` (it changes maia-node-2, which comes back), and the last
-    one, which changes nothing, is the documented `maia install --ssh`: the documented-commands test
-    checks both documented runs, and test_orchestration.py's salt-ssh summaries test checks the last
-    two (salt_ssh_runs, with what the service stand-ins held before and after the last) instead of
-    making two installs of its own."""
+def test_shrink_then_grow(site_lab, ssh, converged, request, documented_runs):
     if not ssh:
         # the package's `maia install` and its re-run (conftest.py's minion_install, checked by
         # test_orchestration.py); made here, they leave the lab converged and no install of its own runs
@@ -101,11 +73,7 @@ def test_shrink_then_grow(site_lab, ssh, converged, request, documented_runs, sa
         others = {r.host: r.changed for r in removed.results if r.stage == "others"}
         assert others == {"maia-node-0": 4, "maia-node-1": 1}, removed.render()
 
-        if ssh:
-            # the documented salt-ssh run, verbatim (see the docstring)
-            _proc, smaller = orchestrated_as_documented(site_lab, documented_runs, SSH_ORCH)
-        else:
-            smaller = run_orchestration(site_lab.dir)
+        smaller = run_orchestration(site_lab.dir, ssh=ssh)
         assert smaller.ok, smaller.render()
         assert LEAVING not in {r.host for r in smaller.results}
         # hosts, the cluster's base and its Applications change nothing: the leaving host is an NFS
@@ -117,30 +85,28 @@ def test_shrink_then_grow(site_lab, ssh, converged, request, documented_runs, sa
 
         with open(site_lab.inventory, "w") as fh:
             fh.write(good)
-        grown = maia_install(site_lab, "--ssh") if ssh else run_orchestration(site_lab.dir)
-        assert succeeded(grown), shown(grown)
+        grown = run_orchestration(site_lab.dir, ssh=ssh)
+        assert grown.ok, grown.render()
         assert changed_states(grown, LEAVING) > 0  # the new host's own stage 1 (CIFS plugin at least)
         # the others: only the rules that name the new host (and the export line on the server)
-        assert changed_states(grown, "maia-node-1") == 1, shown(grown)
-        assert changed_rows(grown)[("prepare", "maia-node-0")] == 3, shown(grown)
-        assert changed_in(grown, "k8s") == 0, shown(grown)
+        assert changed_states(grown, "maia-node-1") == 1, grown.render()
+        node0 = [r for r in grown.results if r.host == "maia-node-0"]
+        assert sum(r.changed for r in node0 if r.stage == "prepare") == 3, grown.render()
+        assert changed_in(grown, "k8s") == 0, grown.render()
         # nor when it comes back
-        assert changed_in(grown, "core") == 0, shown(grown)
+        assert changed_in(grown, "core") == 0, grown.render()
         assert address not in applications_text(site_lab)
         assert address in ufw_rules(site_lab, "maia-node-0") and address in exports(site_lab)
 
         if ssh:
-            services = lab_services(site_lab) if site_lab.state.get("standins") else None
-            # the documented `maia install --ssh`, verbatim (see the docstring)
-            again = installed_as_documented(site_lab, documented_runs, "maia install --ssh")
-            services_after = lab_services(site_lab) if services else None
+            # the documented salt-ssh run, verbatim (its report read from the job cache as maia install
+            # reads it); the documented-commands test checks this run instead of running it again
+            _proc, again = orchestrated_as_documented(site_lab, documented_runs, SSH_ORCH)
         else:
-            again = run_orchestration(site_lab.dir)
-        assert succeeded(again) and sum(changed_rows(again).values()) == 0, shown(again)
+            again = run_orchestration(site_lab.dir, ssh=ssh)
+        assert again.ok and again.changed == 0, again.render()
         # every host's row of every stage was read, as in the runs before it
-        assert set(changed_rows(again)) == set(changed_rows(grown)), shown(again)
-        if ssh:
-            salt_ssh_runs.update(run=grown, rerun=again, services=services, services_after=services_after)
+        assert {(r.stage, r.host) for r in again.results} == {(r.stage, r.host) for r in grown.results}, again.render()
         converged.now()
     finally:
         with open(site_lab.inventory, "w") as fh:

@@ -3,8 +3,7 @@
 See conftest.py for what is real and what is a stand-in here. The runs through
 `maia install` capture what a user sees in a pipe (plain progress lines on
 stderr, the summary on stdout) and check the per-host summary against the
-stage jobs' returns in the master job cache (what `salt-run jobs.lookup_jid` reads, through Salt's own
-job-cache returner: tests/support/install_output.py).
+stage jobs' returns in the master job cache (`salt-run jobs.lookup_jid`).
 """
 import json
 import os
@@ -140,27 +139,20 @@ def test_backup_restored_into_an_empty_folder_installs_with_no_change(site_lab, 
         os.rename(kept, folder)
 
 
-def test_salt_ssh_mode_summaries_are_truthful(site_lab, documented_runs, salt_ssh_runs):
+def test_salt_ssh_mode_summaries_are_truthful(site_lab, documented_runs):
     """A run over salt-ssh that changes something on one host, then one that changes nothing (the
-    documented `maia install --ssh`, verbatim: the documented-commands test checks this run). Both are
-    reused from test_day2_hosts.py's salt-ssh shrink/grow (conftest.py's salt_ssh_runs): its install
-    that grows the site back changes maia-node-2, its last install is that documented run, and it
-    kept what the service stand-ins held before and after it. Only without them (this module run
-    alone) are they made here: stage 1 puts the CIFS flexVolume driver of maia-node-2 back to 0755."""
-    if salt_ssh_runs:
-        run, rerun = salt_ssh_runs["run"], salt_ssh_runs["rerun"]
-        services, again = salt_ssh_runs["services"], salt_ssh_runs["services_after"]
-    else:
-        site_lab.ssh("maia-node-2", "chmod 0700 '/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs/cifs'")
-        run = maia_install(site_lab, "--ssh")
-        services = lab_services(site_lab) if site_lab.state.get("standins") else None
-        rerun = installed_as_documented(site_lab, documented_runs, "maia install --ssh")
-        again = lab_services(site_lab) if services else None
+    documented `maia install --ssh`, verbatim: the documented-commands test checks this run)."""
+    # stage 1 puts the CIFS flexVolume driver back to mode 0755
+    site_lab.ssh("maia-node-2", "chmod 0700 '/usr/libexec/kubernetes/kubelet-plugins/volume/exec/fstab~cifs/cifs'")
+    run = maia_install(site_lab, "--ssh")
     assert run.returncode == 0, run.text
     changed = check_truthful(site_lab, run, STAGE_HOSTS)
     assert changed[("prepare", "maia-node-2")].changed > 0, run.text
     assert run.order_of(["stage 1 prepare on", "stage 2 k8s on", "stage 3 core on", "stage 4 admin on"]), run.stderr
 
+    services = lab_services(site_lab) if site_lab.state.get("standins") else None
+
+    rerun = installed_as_documented(site_lab, documented_runs, "maia install --ssh")
     assert rerun.returncode == 0, rerun.text
     noop = check_truthful(site_lab, rerun, STAGE_HOSTS)
     assert sum(r.changed for r in noop.values()) == 0, rerun.text
@@ -168,6 +160,7 @@ def test_salt_ssh_mode_summaries_are_truthful(site_lab, documented_runs, salt_ss
     if services:
         # stage 4 and the Rancher step over salt-ssh: Keycloak, Harbor, MinIO and Rancher hold what
         # they held, and the no-op re-run sent none of them a write request
+        again = lab_services(site_lab)
         assert real_writes(again) == real_writes(services), (real_writes(services), real_writes(again))
         assert again["rancher"]["token_status"] == 200 and again["minio"]["bucket"] is True, again
 
@@ -215,11 +208,11 @@ def test_documented_lab_commands_run_as_written(site_lab, documented_runs):
     """Every salt-run / salt-ssh / salt / `maia install` example of README.md and docs/, verbatim,
     from the lab's folder (its Saltfile points the tools at the lab's master config and roster).
     A command an earlier test of this package already ran verbatim (`documented_runs`: `maia
-    install` in conftest.py's minion_install, `maia install --ssh` and the salt-ssh `salt-run
-    state.orch orch.maia pillar=...` in test_day2_hosts.py's salt-ssh shrink/grow (or, that one not
-    run, `maia install --ssh` in the salt-ssh test), `maia reset --test` and `salt-run state.orch
-    orch.maia` in test_day2_reset.py (or in test_no_secret_in_output.py), the stage-subset one in the
-    stage-subset test) is not run again: its run is checked here the same way."""
+    install` in conftest.py's minion_install, `maia install --ssh` in the salt-ssh test, `maia
+    reset --test` in test_day2_reset.py, `salt-run state.orch orch.maia` in
+    test_no_secret_in_output.py, the salt-ssh `salt-run state.orch orch.maia pillar=...` in
+    test_day2_hosts.py, the stage-subset one in the stage-subset test) is not run again: its run is
+    checked here the same way."""
     from support.doc_commands import by_kind, run_verbatim, verbatim_failure
 
     commands = list({c.text: c for c in by_kind("lab")}.values())
