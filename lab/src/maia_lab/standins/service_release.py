@@ -12,6 +12,7 @@ machine, ``prefix`` the path prefix the executing host sees.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
@@ -91,7 +92,9 @@ def _pack(dist: Distribution, cli_text: str, paths: dict, release_dir: Path) -> 
                f"lib/systemd/system/{dist.unit}.service": (_unit_text(dist, paths), 0o644),
                f"share/{dist.name}/README.stand-in": ("maia-salt's stand-in release (docs/standins.md)\n", 0o644)}
     tarball = release_dir / dist.tarball
-    with tarfile.open(tarball, "w:gz") as tar:
+    # the same bytes for the same files (gzip's header time 0): the lab installs it once per host
+    with open(tarball, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w") as tar:
         for name, (text, mode) in members.items():
             data = text.encode()
             info = tarfile.TarInfo(name)
