@@ -79,7 +79,8 @@ def test_workers_option_puts_hosts_in_group_workers_with_the_standins_state(tmp_
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
     release = tmp_path / "release"
     for host in standins_lab.workers(lab.inventory, lab.hosts):
-        k8s = standins_lab._host_standins(release, kubeconfig, lab.folder, host, ("crt", "key"), "198.18.0.65")
+        k8s = standins_lab._host_standins(release, kubeconfig, lab.folder, host, ("crt", "key"), "198.18.0.65",
+                                          worker=True)
         assert k8s["k3s"]["release"]["url"] == "http://198.18.0.65:18080/k3s"
         root = lab.folder.host_root(host.name)
         for name in ("microk8s", "k3s", "k0s", "rke2"):
@@ -87,6 +88,8 @@ def test_workers_option_puts_hosts_in_group_workers_with_the_standins_state(tmp_
                 state = json.load(fh)
             assert state["hostname"] == host.name
             assert state["api"] == {"server": "https://198.18.0.65:16443", "token": "admin-token", "ca_pem": ""}
+            # a worker's own MicroK8s registers no Node until it joins
+            assert state.get("awaiting_join", True) is True
         assert os.access(os.path.join(root, "snap/bin/microk8s"), os.X_OK)
     # one release for every host: the same bytes whichever host's install wrote it last
     assert hashlib.sha256((release / "rke2.linux-amd64.tar.gz").read_bytes()).hexdigest() == k8s["rke2"]["release"]["sha256"]

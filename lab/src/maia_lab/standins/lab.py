@@ -123,7 +123,7 @@ def _service_release(standin, release, kubeconfig, root, host, ca, bridge) -> di
     return {"release": {"url": f"http://{bridge}:{RELEASE_PORT}/{served}", "sha256": installed.release_sha256}}
 
 
-def _host_standins(release, kubeconfig, folder, host, ca, bridge) -> dict:
+def _host_standins(release, kubeconfig, folder, host, ca, bridge, worker=False) -> dict:
     """Every distribution's stand-in state in ``host``'s root (the MicroK8s stand-in's executables
     too; the k3s, k0s and rke2 releases are the lab's, served once, the same bytes for every host):
     the Kubernetes API stand-in's address, CA and credentials, with which a worker's agent checks
@@ -134,7 +134,7 @@ def _host_standins(release, kubeconfig, folder, host, ca, bridge) -> dict:
     root = folder.host_root(host.name)
     standin = microk8s_standin.install(
         Path(kubeconfig).read_text(), fs_root=root, prefix="", hostname=host.name, address=host.address,
-        ca=ca, python="/usr/bin/python3",
+        ca=ca, python="/usr/bin/python3", worker=worker,
     )
     k8s = dict(standin.pillar["maia"]["k8s"])
     k8s.update({name: _service_release(module, release, kubeconfig, root, host, ca, bridge)
@@ -167,8 +167,8 @@ def lab_start(folder, bridge, hosts, record_pid) -> dict:
     ca = (Path(tls_dir, "ca.crt").read_text(), Path(tls_dir, "ca.key").read_text())
     k8s = _host_standins(release, kubeconfig, folder, host, ca, bridge)
     agents = workers(folder.inventory, hosts)
-    for worker in agents:
-        _host_standins(release, kubeconfig, folder, worker, ca, bridge)
+    for agent in agents:
+        _host_standins(release, kubeconfig, folder, agent, ca, bridge, worker=True)
     # the pillar is every host's: no node_name (each host's own name, its grain, is its node's)
     k8s.update({
         "api_server_url": f"https://{bridge}:{API_PORT}",
