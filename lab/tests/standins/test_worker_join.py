@@ -320,6 +320,9 @@ def test_agent_bookkeeping_and_leave(api, tmp_path, name):
     agent = worker.state()["agent"]
     assert (agent["active"], agent["enabled"], agent["starts"], agent["node"]) == (True, True, 1, worker.name)
     assert not worker.state().get("active")  # no server on a worker host
+    # what the agent writes is in the worker's own folder (the product's `leave` removes it)
+    written = "kubelet.conf" if name == "k0s" else "agent/server-ca.crt"
+    assert Path(worker.paths["data_dir"], written).is_file()
     assert worker.ctl("is-active", dist.agent_unit).stdout.strip() == "active"
     ok(worker.ctl("disable", "--now", dist.agent_unit))
     assert worker.ctl("is-active", dist.agent_unit).returncode == 3
