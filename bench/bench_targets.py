@@ -53,12 +53,6 @@ def cpu_series(res: dict, mode: str) -> list:
     return rows
 
 
-def core_seconds(run) -> float | None:
-    """Stage 3's state time on the control plane (the sum of its states' durations)."""
-    times = [v for k, v in ((run or {}).get("hosts_seconds") or {}).items() if k.startswith("core/")]
-    return max(times) if times else None
-
-
 def ratio_rows(comparison: dict | None) -> list:
     """The four ratio targets, judged on the median over the rounds (ratios taken within each round)."""
     comparison = comparison or {"measured": False, "reason": "the comparison did not run"}
