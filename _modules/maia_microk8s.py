@@ -353,6 +353,11 @@ def export_bundle(recipient, kubeconfig_path=None, ca_path=None):
     ``{"epk", "nonce", "sealed"}``: no credential is in the return, so none
     reaches the job cache or a log.
     """
+    return seal(recipient, _export_payload(kubeconfig_path, ca_path))
+
+
+def _export_payload(kubeconfig_path=None, ca_path=None):
+    """The bytes ``export_bundle`` seals: the exported pair as JSON."""
     import json
 
     where = export_paths()
@@ -363,5 +368,24 @@ def export_bundle(recipient, kubeconfig_path=None, ca_path=None):
         raise CommandExecutionError(
             f"Not exported yet: {', '.join(missing)}. Apply maia.k8s.microk8s on this host first."
         )
-    payload = json.dumps({"kubeconfig": _read(kubeconfig_path), "ca_crt": _read(ca_path)}).encode()
-    return seal(recipient, payload)
+    return json.dumps({"kubeconfig": _read(kubeconfig_path), "ca_crt": _read(ca_path)}).encode()
+
+
+def export_digest(kubeconfig_path=None, ca_path=None):
+    """
+    The sha256 (hex) of what ``export_bundle`` would send now, before it is sealed: the
+    kubeconfig runner records the same digest of the pair it fetched (``.maia-kube/
+    exported-<host>.sha256`` in its CONFIG_FOLDER). None while nothing is exported.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call maia_microk8s.export_digest
+    """
+    import hashlib
+
+    try:
+        return hashlib.sha256(_export_payload(kubeconfig_path, ca_path)).hexdigest()
+    except CommandExecutionError:
+        return None

@@ -30,6 +30,13 @@ What a host says cannot write on the master:
   from an earlier layout are first moved into a version directory of their own
   and linked, so that the switch to links changes no content.
 
+After the pair is written, the sha256 of the payload the host sent (before it is checked and
+rebuilt here) is recorded in ``.maia-kube/exported-<host>.sha256``. orch.maia passes it to the
+host's stage 2 (pillar ``maia:orch:exported``), whose last export state
+(``maia_microk8s.export_compared``) reports a change only when the host exports something else
+now; the fetch step runs only on a change of stage 2 (docs/orchestration.md). A digest, never
+content.
+
 What a host says cannot run on the master: the kubeconfig is checked and
 rebuilt (``maia_salt.kubeconfig_check``) before it is written: one cluster and
 one user, data fields only, ``server`` the control plane's inventory address
@@ -58,6 +65,7 @@ PAIR_DIR = ".maia-kube"
 CURRENT = "current"
 CA_NAME = "ca.crt"
 _CLUSTER_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
 
 
 def __virtual__():
@@ -101,14 +109,16 @@ def _keypair():
 
 
 def _open(private, bundle):
-    """The ``{"kubeconfig", "ca_crt"}`` texts inside a sealed bundle."""
+    """The ``{"kubeconfig", "ca_crt"}`` texts inside a sealed bundle, and the sha256 of the
+    bundle's payload as the host sent it (``maia_microk8s.export_digest`` on the host)."""
     try:
-        data = json.loads(sealed.open_bundle(private, bundle))
+        payload = sealed.open_bundle(private, bundle)
+        data = json.loads(payload)
     except (sealed.SealError, ValueError):
         raise SaltRunnerError("the host's export bundle is malformed or was not sealed to this run's key") from None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("kubeconfig", "ca_crt")):
         raise SaltRunnerError("the host's export bundle does not hold a kubeconfig and a CA")
-    return data
+    return data, hashlib.sha256(payload).hexdigest()
 
 
 def _call(tgt, ssh, roster_file, timeout, fun_kwargs):
@@ -231,6 +241,28 @@ def write_pair(folder, files):
     return True
 
 
+def exported_record(folder, host):
+    """Where the digest of the pair last fetched from ``host`` is recorded (orch.maia reads it:
+    docs/orchestration.md), or None for a host name that cannot be a file name."""
+    if not _HOST_NAME.fullmatch(host):
+        return None
+    return os.path.join(folder, PAIR_DIR, f"exported-{host}.sha256")
+
+
+def _record_export(folder, host, digest):
+    """Record ``digest`` (what ``host`` sent) after its pair was written: written beside, then
+    renamed over the record, so that a reader sees the old digest or the new one."""
+    path = exported_record(folder, host)
+    if path is None:
+        log.warning("maia_kubeconfig: %r cannot name a file: no record, the next orch.maia fetches again", host)
+        return
+    _pair_dir(folder)
+    tmp = f"{path}.{os.urandom(6).hex()}"
+    _write_new(tmp, digest + "\n")
+    os.replace(tmp, path)
+    _fsync_dir(os.path.dirname(path))
+
+
 def _site_k8s():
     """``maia:k8s`` of the master's own pillar (what orch.maia renders with), {} when it
     cannot be compiled: where a run by hand finds the site's ``api_server_url``/``api_port``."""
@@ -330,11 +362,12 @@ def fetch_kubeconfig(
         raise SaltRunnerError(f"{tgt} matched {len(bundles)} hosts; target one control-plane host")
     if next(iter(bundles)) != tgt:
         raise SaltRunnerError(f"{next(iter(bundles))} answered for {tgt}: target the control plane by its inventory name")
-    data = _open(private, next(iter(bundles.values())))
+    data, digest = _open(private, next(iter(bundles.values())))
     kubeconfig = _checked_kubeconfig(folder, kube_name, data["kubeconfig"], tgt, expected)
     files = {kube_name: kubeconfig, CA_NAME: data["ca_crt"]}
     os.makedirs(folder, mode=0o700, exist_ok=True)
     changed = write_pair(folder, files)
+    _record_export(folder, tgt, digest)
     return {
         os.path.join(folder, fname): {"sha256": hashlib.sha256(text.encode()).hexdigest(), "changed": changed}
         for fname, text in files.items()

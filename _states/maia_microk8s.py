@@ -211,9 +211,11 @@ def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=N
 
 def mod_watch(name, sfun=None, **kwargs):
     """
-    Restart MicroK8s (stop, start) because a watched state changed, then wait
-    until it is ready.
+    ``running``: restart MicroK8s (stop, start) because a watched state changed, then wait
+    until it is ready. ``export_compared``: the export changes in this run (``_export_changed``).
     """
+    if sfun == "export_compared":
+        return _export_changed(name, kwargs["ca"])
     ret = maia_state_return.new(name)
     if sfun != "running":
         return maia_state_return.failed(ret, f"watch is not supported for maia_microk8s.{sfun}")
@@ -335,3 +337,57 @@ def file_exported(name, source, mode="0600", user=None, group=None, server=None)
             return maia_state_return.failed(maia_state_return.new(name), str(exc))
         return _file_state(name, text, mode, "kubeconfig", user, group)
     return _file_state(name, text, mode, "file", user, group)
+
+
+
+def _recorded_export():
+    """This host's entry of ``maia:orch:exported`` (what orch.maia read from the controller's
+    record of its last fetch: "" when there is none), or None outside orch.maia."""
+    records = (__salt__["pillar.get"]("maia:orch", {}, unmask=True) or {}).get("exported")
+    if not isinstance(records, dict):
+        return None
+    return records.get(__opts__["id"]) or ""
+
+
+def _copy_outdated(ret, what, comment):
+    """``ret`` reporting the controller's copy ``what`` ("missing", "outdated"): the one change."""
+    change = {"controller copy": {"old": what, "new": "fetched after this stage"}}
+    if __opts__["test"]:
+        return maia_state_return.predicted(ret, change, comment)
+    ret.update(changes=change, comment=comment)
+    return ret
+
+
+def export_compared(name, ca):
+    """
+    Whether the controller's copy of this host's export (kubeconfig ``name``, CA ``ca``) is the
+    one it exports now: a change (nothing on this host changes) when the digest orch.maia passes
+    (pillar ``maia:orch:exported``, the kubeconfig runner's record of its last fetch from this
+    host) differs from ``maia_microk8s.export_digest``; orch.maia fetches the pair only then
+    (``onchanges``). Outside orch.maia (no such pillar) there is nothing to compare: no change.
+    Digests only: no content in changes or comments.
+    """
+    ret = maia_state_return.new(name)
+    recorded = _recorded_export()
+    if recorded is None:
+        ret["comment"] = "not run by orch.maia: no controller's copy to compare the export with"
+        return ret
+    what = "outdated" if recorded else "missing"
+    digest = __salt__["maia_microk8s.export_digest"](name, ca)
+    if digest is None:
+        return _copy_outdated(ret, what, f"nothing exported at {name} and {ca} yet: the kubeconfig fetch asks for it")
+    if digest == recorded:
+        ret["comment"] = f"the controller's copy of this host's export is current (sha256 {digest[:12]})"
+        return ret
+    return _copy_outdated(ret, what, f"the controller's copy of this host's export is {what}: "
+                                     f"the kubeconfig fetch takes it (sha256 {digest[:12]})")
+
+
+def _export_changed(name, ca):
+    """``export_compared`` when a watched export state changed: under test=True the export on
+    this host is still the old one, so the copy is predicted outdated (as the run will find it)."""
+    ret = export_compared(name, ca)
+    if __opts__["test"] and not ret["changes"] and _recorded_export() is not None:
+        return _copy_outdated(ret, "outdated", "this run changes the export: the controller's copy would be "
+                                               "outdated, and the kubeconfig fetch would take it")
+    return ret

@@ -150,12 +150,24 @@ maia-orch-nvidia-reboots-waited:
 {%- endif %}
 
 {%- if "k8s" in stages %}
+{#- maia:orch:exported: {control-plane host: the digest of the pair last fetched from it} (the
+    runner's record, "" when CONFIG_FOLDER has no pair): stage 2's last export state reports a
+    change when the host exports something else now, and only then the fetch runs (onchanges) #}
+{%-   from "maia/k8s/mapdata.jinja" import mapdata as k8s_here with context %}
+{%-   set here = k8s_here.paths.export_kubeconfig.rsplit("/", 1)[0] %}
+{%-   set have_pair = salt["file.file_exists"](k8s_here.paths.export_kubeconfig) and salt["file.file_exists"](here ~ "/ca.crt") %}
+{%-   set exported = {} %}
+{%-   for host in control_plane %}
+{%-     set record = here ~ "/.maia-kube/exported-" ~ host ~ ".sha256" %}
+{%-     set digest = salt["file.read"](record) | trim if have_pair and salt["file.file_exists"](record) else "" %}
+{%-     do exported.update({host: digest if digest | regex_match("^([0-9a-f]{64})$") else ""}) %}
+{%-   endfor %}
 
 maia-orch-stage-k8s:
   salt.state:
 {{ stage_target(hosts, ssh, "control-plane") }}
     - sls: maia.k8s
-    - pillar: {{ flags | json }}
+    - pillar: {{ {"maia": dict(flags.maia, orch=dict(flags.maia.get("orch") or {}, exported=exported))} | json }}
     - timeout: {{ timeout }}
 {%- if exclude.get("k8s") %}
     - exclude: {{ exclude["k8s"] | json }}
@@ -179,6 +191,8 @@ maia-orch-kubeconfig-fetched-{{ host }}:
     - api_port: {{ k8s_params.api_port }}
     - api_server_url: {{ k8s_params.api_server_url | json }}
     - require:
+      - salt: maia-orch-stage-k8s
+    - onchanges:
       - salt: maia-orch-stage-k8s
 {%- endfor %}
 {%- endif %}

@@ -140,8 +140,9 @@ def test_the_run_mark_reaches_every_stage(salt_run):
     """maia install's run mark (maia:orch:run) goes to each stage job's pillar: its live progress
     tells its own jobs from another orchestration's by it."""
     compiled = steps(salt_run, {"maia": {"orch": {"run": "0123abcd"}}})
-    for step in ("maia-orch-stage-prepare", "maia-orch-stage-k8s", "maia-orch-stage-core"):
+    for step in ("maia-orch-stage-prepare", "maia-orch-stage-core"):
         assert step_args(compiled[step])["pillar"]["maia"]["orch"] == {"run": "0123abcd"}
+    assert step_args(compiled["maia-orch-stage-k8s"])["pillar"]["maia"]["orch"]["run"] == "0123abcd"
     assert "orch" not in step_args(steps(salt_run)["maia-orch-stage-prepare"])["pillar"]["maia"]
 
 
@@ -165,6 +166,44 @@ def test_kubeconfig_fetch_is_told_the_server_to_expect(salt_run):
     fetch = step_args(steps(salt_run, {"maia": {"k8s": {"api_server_url": "https://k8s.example.org:16443"}}})[
         "maia-orch-kubeconfig-fetched-maia-node-0"])
     assert fetch["api_server_url"] == "https://k8s.example.org:16443"
+
+
+def test_kubeconfig_fetch_runs_only_when_stage_2_changed(salt_run, site):
+    """The fetch step runs on a change of stage 2 only (onchanges; require keeps a failed stage 2
+    from counting as "no change"). Stage 2 gets, per control-plane host, the digest the runner
+    recorded at its last fetch (maia:orch:exported): its last export state reports a change when
+    the host exports something else now. "" where CONFIG_FOLDER has no pair or no valid record;
+    the other stages get no such key."""
+    def exported(pillar=None, test=False):
+        compiled = steps(salt_run, pillar, test)
+        fetch = step_args(compiled["maia-orch-kubeconfig-fetched-maia-node-0"])
+        assert fetch["require"] == fetch["onchanges"] == [{"salt": "maia-orch-stage-k8s"}]
+        for stage in ("maia-orch-stage-prepare", "maia-orch-stage-core"):
+            assert "exported" not in (step_args(compiled[stage])["pillar"]["maia"].get("orch") or {})
+        return step_args(compiled["maia-orch-stage-k8s"])["pillar"]["maia"]["orch"]["exported"]
+
+    digest = "0f" * 32
+    record = site / ".maia-kube" / "exported-maia-node-0.sha256"
+    pair = [site / f"{json.loads((site / 'env.json').read_text())['cluster_name']}-kubeconfig.yaml", site / "ca.crt"]
+    assert exported() == {"maia-node-0": ""}  # a new site: nothing fetched yet
+    record.parent.mkdir()
+    try:
+        record.write_text(digest + "\n")
+        assert exported() == {"maia-node-0": ""}  # a record without the pair: fetch again
+        for path in pair:
+            path.write_text("stand-in\n")
+        assert exported() == exported(test=True) == {"maia-node-0": digest}
+        assert exported({"maia": {"orch": {"ssh": True}}}) == {"maia-node-0": digest}
+        record.write_text("not a digest: $(true)\n")
+        assert exported() == {"maia-node-0": ""}
+        pair[1].unlink()
+        record.write_text(digest)
+        assert exported() == {"maia-node-0": ""}
+    finally:
+        for path in [*pair, record]:
+            path.unlink(missing_ok=True)
+        record.parent.rmdir()
+    assert "maia-orch-kubeconfig-fetched-maia-node-0" not in steps(salt_run, {"maia": {"stages": ["core"]}})
 
 
 def test_rancher_runner_follows_the_admin_stage(salt_run):

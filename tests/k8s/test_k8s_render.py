@@ -19,6 +19,8 @@ ALWAYS = {
     "maia-k8s-client-packages-skipped",
     "maia-k8s-microk8s-ready",
     "maia-k8s-microk8s-kubeconfig-written",
+    # the controller's copy compared with the export (or with what a site put at the export paths)
+    "maia-k8s-export-compared",
 }
 INSTALL = {
     "maia-k8s-microk8s-launch-config-managed",
@@ -144,7 +146,8 @@ def test_api_and_web_ports_limited_to_admin_networks(tmp_path):
 
 def service_dist_cases(name, install):
     """The states of a distribution that runs as a systemd service (k3s, k0s, rke2) per flag combination."""
-    always = {"maia-k8s-client-packages-skipped", f"maia-k8s-{name}-running", f"maia-k8s-{name}-kubeconfig-written"}
+    always = {"maia-k8s-client-packages-skipped", f"maia-k8s-{name}-running", f"maia-k8s-{name}-kubeconfig-written",
+              "maia-k8s-export-compared"}
     export = {f"maia-k8s-{name}-kubeconfig-exported", f"maia-k8s-{name}-ca-exported"}
     oidc = {"maia-k8s-oidc-domain-set", f"maia-k8s-oidc-{name}-settings-merged"}
     connect = {f"install_{name}": False, f"connect_to_{name}": True, f"enable_oidc_{name}": False,

@@ -73,9 +73,21 @@ def test_fetch_kubeconfig_over_the_master(salt_master, salt_minion, site, tmp_pa
     assert ret.data[str(kubeconfig)] == {"sha256": hashlib.sha256(WRITTEN.encode()).hexdigest(), "changed": True}
     assert "runner-test-token" not in ret.stdout
 
+    # the digest of what the host sent (before the rebuild), as the host computes it: orch.maia
+    # passes it to stage 2, whose export_compared state then reports no change
+    record = site / ".maia-kube" / "exported-maia-node-0.sha256"
+    on_host = salt_master.salt_cli(timeout=60).run(
+        "maia_microk8s.export_digest", str(exported / "func-kubeconfig.yaml"), str(exported / "ca.crt"),
+        minion_tgt="maia-node-0")
+    assert record.read_text() == on_host.data + "\n" and len(on_host.data) == 64
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+
     again = cli.run("maia_kubeconfig.fetch_kubeconfig", "maia-node-0", f"remote_folder={exported}")
     assert again.returncode == 0
     assert {v["changed"] for v in again.data.values()} == {False}
+    assert record.read_text() == on_host.data + "\n"
+    assert sorted(p.name for p in record.parent.iterdir() if not p.name.startswith("v-")) == [
+        "current", record.name]  # no temporary file left
 
 
 def test_a_kubeconfig_that_runs_a_command_is_refused(salt_master, salt_minion, site, tmp_path):

@@ -3,6 +3,7 @@
     inside its own folder. With maia:k8s:connect_only (a cluster maia-salt does
     not install), only the client packages. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- from "maia/k8s/service_dist.jinja" import export_compared %}
 include:
   - maia.k8s.client
 {%- if k8s.connect_only %}
@@ -15,4 +16,10 @@ maia-k8s-connect-only:
   - maia.k8s.oidc
   - maia.k8s.ca
   - maia.k8s.argocd
+{%- endif %}
+{%- if k8s.connect_only or not (k8s.install or k8s.connect) %}
+
+{#- nothing is exported in this run (the distribution's export does it, then compares): the
+    kubeconfig fetch takes what the site put at the export paths #}
+{{ export_compared(k8s) }}
 {%- endif %}

@@ -2,6 +2,7 @@
     maia:config_folder on this host, 0600. The runner maia_kubeconfig.fetch_kubeconfig
     brings them to the master / salt-ssh side. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- from "maia/k8s/service_dist.jinja" import export_compared %}
 
 maia-k8s-microk8s-kubeconfig-exported:
   maia_microk8s.kubeconfig_written:
@@ -19,3 +20,5 @@ maia-k8s-microk8s-ca-exported:
     - mode: '0600'
     - require:
       - maia_microk8s: maia-k8s-microk8s-ready
+
+{{ export_compared(k8s, ["maia-k8s-microk8s-kubeconfig-exported", "maia-k8s-microk8s-ca-exported"]) }}
