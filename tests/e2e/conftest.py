@@ -102,8 +102,15 @@ def minion_install(site_lab, documented_runs):
     again): the first run's summary is checked by test_orchestration.py, its output searched for
     secrets by test_no_secret_in_output.py, instead of an install each. Before it, something for
     stage 1 to put back on one host (the lab may be installed already: the CIFS driver's mode; on a
-    fresh lab: everything)."""
+    fresh lab: everything), and for the kubeconfig fetch to take again (the controller's record of
+    the last fetch removed)."""
     site_lab.ssh("maia-node-1", f"chmod 0700 '{CIFS_DRIVER}'", check=False)
+    # and one for the kubeconfig fetch: without the controller's record of its last fetch, stage 2
+    # reports the copy missing and the fetch runs (it runs only on a change of stage 2)
+    os.makedirs(os.path.join(site_lab.config_folder, ".maia-kube"), mode=0o700, exist_ok=True)
+    record = os.path.join(site_lab.config_folder, ".maia-kube", "exported-maia-node-0.sha256")
+    if os.path.exists(record):
+        os.unlink(record)
     # an e2e test before this one may have installed the lab already (Rancher's step then keeps the
     # token it recorded: its row changes nothing)
     rancher_recorded = os.path.exists(os.path.join(site_lab.config_folder, "local.yaml"))

@@ -56,6 +56,12 @@ def test_minions_install_all_stages_then_rerun_changes_nothing(site_lab, minion_
     second = check_truthful(site_lab, rerun, STAGE_HOSTS)
     assert sum(r.changed for r in second.values()) == 0, rerun.text
     assert {k: r.states for k, r in second.items()} == {k: r.states for k, r in first.items()}, rerun.text
+    # the first run recorded what it fetched; the re-run's stage 2 found the controller's copy
+    # current, so no fetch ran (a job fewer on a converged site)
+    record = Path(site_lab.config_folder, ".maia-kube", "exported-maia-node-0.sha256")
+    assert re.fullmatch(r"[0-9a-f]{64}\n", record.read_text()), record
+    assert rerun.order_of(["stage 2 k8s on", "stage 3 core on"]), rerun.stderr
+    assert "fetching the kubeconfig" not in rerun.stderr, rerun.stderr
 
     # the plan of a converged site, all four stages: nothing would change
     plan = maia_install(site_lab, "--test")
