@@ -19,7 +19,10 @@ import yaml
 
 from .files import PlannedFile, commit_folder, dump_yaml, load_yaml_mapping, load_yaml_unique
 
-GROUPS = ("control-plane", "nfs_server", "nfs_clients")
+GROUPS = ("control-plane", "nfs_server", "nfs_clients", "workers")
+# The role a host of a group gets in the pillar (maia:roles, maia:hosts:<name>:roles); a group not
+# named here is its own role. `workers`: Kubernetes worker hosts that join the control plane's cluster.
+ROLE_OF_GROUP = {"workers": "worker"}
 # Ansible's own groups: a host may be listed there, it gets no MAIA role from it
 ANSIBLE_GROUPS = ("all", "ungrouped")
 # The size of a volume no host var sizes, for the tools that run without the formulas
@@ -140,6 +143,11 @@ class Host:
             "vars": dict(self.vars),
         }
 
+    @property
+    def roles(self) -> list[str]:
+        """The host's roles in the pillar: its groups, ``workers`` named ``worker``."""
+        return [ROLE_OF_GROUP.get(group, group) for group in self.groups]
+
 
 @dataclass
 class Inventory:
@@ -211,6 +219,11 @@ class Inventory:
                     )
             if "nfs_server" in host.groups and "nfs_clients" in host.groups:
                 problems.append(f"host {host.name}: in both nfs_server and nfs_clients: keep one")
+            if "workers" in host.groups and "control-plane" in host.groups:
+                problems.append(
+                    f"host {host.name}: in both control-plane and workers: the control plane is a node already; "
+                    f"keep it in control-plane only"
+                )
             for key in ("local_storage_size", "nfs_storage_size"):
                 size = host.vars.get(key)
                 if size is not None and not valid_size(str(size)):
@@ -388,7 +401,7 @@ def import_ansible_inventory(ini_path, host_vars_dir=None, lvm_enabled: bool = T
     ini_path = Path(ini_path)
     hosts = _parse_ini(ini_path)
     if not hosts:
-        raise InventoryError(f"{ini_path}: no hosts found: list them under [control-plane], [nfs_server], [nfs_clients]")
+        raise InventoryError(f"{ini_path}: no hosts found: list them under [control-plane], [nfs_server], [nfs_clients], [workers]")
     if host_vars_dir is not None:
         for host in hosts.values():
             _read_host_vars(host, host_vars_dir)

@@ -305,6 +305,25 @@ def test_nodes_are_the_control_plane_not_the_nfs_hosts(maia_core, defaults):
     assert values(data, "toolkit")["metallb"]["addresses"] == "198.18.0.21-198.18.0.21"
 
 
+def test_workers_are_nodes_in_the_metallb_pool_not_prometheus_controllers(maia_core, defaults):
+    """Hosts of the inventory group ``workers`` (role ``worker``) are Kubernetes nodes: the default
+    MetalLB pool (first-last of the node addresses) spans them; Prometheus' controller-manager and
+    scheduler endpoints stay the control plane's, the one host that runs those two."""
+    pillar = site_pillar()
+    pillar["hosts"] = {
+        "maia-a-control": {"address": "198.18.0.20", "roles": ["control-plane", "nfs_server"]},
+        "maia-b-worker": {"address": "198.18.0.25", "roles": ["worker", "nfs_clients"]},
+        "maia-c-worker": {"address": "", "ip": "198.18.0.27", "roles": ["worker"]},
+        "maia-d-client": {"address": "198.18.0.40", "roles": ["nfs_clients"]},
+    }
+    pillar["nfs_server"] = {"name": "maia-a-control", "address": "198.18.0.20"}
+    data = maia_core.mapdata(defaults, pillar)
+    assert values(data, "toolkit")["metallb"]["addresses"] == "198.18.0.20-198.18.0.27"
+    prometheus = values(data, "prometheus")
+    assert prometheus["kubeControllerManager"]["endpoints"] == ["198.18.0.20"]
+    assert prometheus["kubeScheduler"]["endpoints"] == ["198.18.0.20"]
+
+
 def test_gpu_booking_and_loginapp(maia_core, defaults, tmp_path):
     ca = tmp_path / "ca.crt"
     ca.write_text("PEM")
