@@ -1,0 +1,1 @@
+../src/maia_salt/seal_box.py
