@@ -11,7 +11,7 @@
     exits non-zero. #}
 {%- from "orch/steps.jinja" import sync_step, test_sync_step, preflight_step, stage_target, mark_run with context %}
 {%- from "maia/map.jinja" import mapstack with context %}
-{%- from "maia/k8s/distribution.jinja" import refusal with context %}
+{%- from "maia/k8s/distribution.jinja" import refusal, distribution with context %}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set ssh = orch.get("ssh", False) %}
@@ -48,6 +48,11 @@
 {%- set control_plane = [] %}
 {%- for name, host in hosts | dictsort if "control-plane" in host.get("roles", []) %}
 {%-   do control_plane.append(name) %}
+{%- endfor %}
+{#- the inventory's group workers (role worker): Kubernetes nodes that join the control plane's cluster #}
+{%- set workers = [] %}
+{%- for name, host in hosts | dictsort if "worker" in host.get("roles", []) %}
+{%-   do workers.append(name) %}
 {%- endfor %}
 
 
@@ -181,6 +186,47 @@ maia-orch-kubeconfig-fetched-{{ host }}:
     - require:
       - salt: maia-orch-stage-k8s
 {%- endfor %}
+{%-   if workers and control_plane and not k8s_params.connect_only %}
+{%-     set dist = distribution(maia.get("cluster") or {}, maia.get("env") or {}) | trim %}
+{%-     set cp = hosts[control_plane[0]] %}
+{#-     where the join module finds the distribution's CLI and files (maia:k8s:<distribution>:paths) #}
+{%-     set dist_params = k8s_params.get(dist) or {} %}
+{%-     set join_paths = dict(dist_params.get("paths") or {}) %}
+{%-     if dist == "microk8s" %}
+{%-       set join_paths = {"bin": k8s_params.microk8s_cmd} %}
+{%-     elif dist == "rke2" %}
+{%-       do join_paths.update({"bin": join_paths.install_dir ~ "/bin/rke2"}) %}
+{%-     endif %}
+{%-     if dist_params.get("systemctl_cmd") %}
+{%-       do join_paths.update({"systemctl_cmd": dist_params.systemctl_cmd}) %}
+{%-     endif %}
+
+{#- the workers: the distribution's agent installed and configured, nothing started (maia.k8s.worker) #}
+maia-orch-stage-k8s-workers:
+  salt.state:
+{{ stage_target(hosts, ssh, "worker") }}
+    - sls: maia.k8s.worker
+    - pillar: {{ flags | json }}
+    - timeout: {{ timeout }}
+    - failhard: true
+    - require:
+      - salt: maia-orch-stage-k8s
+
+{#- each worker that is no node yet joins with a short-lived token sealed to it (_orch_states/maia_join.py) #}
+maia-orch-workers-joined:
+  maia_join.workers_joined:
+    - name: {{ control_plane[0] }}
+    - workers: {{ workers | json }}
+    - distribution: {{ dist }}
+    - server: {{ (cp.get("address") or cp.get("ip") or control_plane[0]) | json }}
+    - ssh: {{ ssh | json }}
+    - paths: {{ join_paths | json }}
+    - retries: {{ k8s_params.wait_ready.retries * 4 }}
+    - interval: {{ k8s_params.wait_ready.interval }}
+    - failhard: true
+    - require:
+      - salt: maia-orch-stage-k8s-workers
+{%-   endif %}
 {%- endif %}
 
 {%- if "core" in stages %}
