@@ -9,9 +9,9 @@
     never a grain a minion sets itself; without an inventory the run stops. The stage flags given on the command line are
     passed on to every stage. A failed step stops the run (failhard) and salt-run
     exits non-zero. #}
-{%- from "orch/steps.jinja" import sync_step, test_sync_step, preflight_step, stage_target, mark_run with context %}
+{%- from "orch/steps.jinja" import sync_step, test_sync_step, preflight_step, stage_target, mark_run, join_target with context %}
 {%- from "maia/map.jinja" import mapstack with context %}
-{%- from "maia/k8s/distribution.jinja" import refusal, distribution with context %}
+{%- from "maia/k8s/distribution.jinja" import refusal with context %}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set ssh = orch.get("ssh", False) %}
@@ -187,20 +187,8 @@ maia-orch-kubeconfig-fetched-{{ host }}:
       - salt: maia-orch-stage-k8s
 {%- endfor %}
 {%-   if workers and control_plane and not k8s_params.connect_only %}
-{%-     set dist = distribution(maia.get("cluster") or {}, maia.get("env") or {}) | trim %}
+{%-     set join = join_target(maia) | load_json %}
 {%-     set cp = hosts[control_plane[0]] %}
-{#-     where the join module finds the distribution's CLI and files (maia:k8s:<distribution>:paths) #}
-{%-     set dist_params = k8s_params.get(dist) or {} %}
-{%-     set join_paths = dict(dist_params.get("paths") or {}) %}
-{%-     if dist == "microk8s" %}
-{%-       set join_paths = {"bin": k8s_params.microk8s_cmd} %}
-{%-     elif dist == "rke2" %}
-{%-       do join_paths.update({"bin": join_paths.install_dir ~ "/bin/rke2"}) %}
-{%-     endif %}
-{%-     if dist_params.get("systemctl_cmd") %}
-{%-       do join_paths.update({"systemctl_cmd": dist_params.systemctl_cmd}) %}
-{%-     endif %}
-
 {#- the workers: the distribution's agent installed and configured, nothing started (maia.k8s.worker) #}
 maia-orch-stage-k8s-workers:
   salt.state:
@@ -217,10 +205,10 @@ maia-orch-workers-joined:
   maia_join.workers_joined:
     - name: {{ control_plane[0] }}
     - workers: {{ workers | json }}
-    - distribution: {{ dist }}
+    - distribution: {{ join.distribution }}
     - server: {{ (cp.get("address") or cp.get("ip") or control_plane[0]) | json }}
     - ssh: {{ ssh | json }}
-    - paths: {{ join_paths | json }}
+    - paths: {{ join.paths | json }}
     - retries: {{ k8s_params.wait_ready.retries * 4 }}
     - interval: {{ k8s_params.wait_ready.interval }}
     - failhard: true
