@@ -5,13 +5,16 @@ records them, in a temporary lab root: no host, network or root is needed.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 
+from maia_salt import inventory
 from maia_salt.inventory import load_inventory
 from maia_lab.lab import HOST_LIMITS, Lab
 from maia_lab.lab import configfolder, saltconfig
@@ -49,6 +52,47 @@ def test_inventory_and_roster_are_the_products_own(tmp_path):
         f"maia-node-{k}": (f"198.18.0.{75 + k}", lab.key) for k in range(3)
     }
     assert oct(os.stat(lab.roster).st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.skipif("workers" not in inventory.GROUPS, reason="the product's inventory has no group `workers` "
+                    "yet (issue 24 item 4, branch h-wjoin)")
+def test_workers_option_puts_hosts_in_group_workers_with_the_standins_state(tmp_path):
+    """`maia lab up --workers 2`: maia-node-1 and -2 are also in `workers` of the product's inventory,
+    and `lab_start` lays every distribution's stand-in state (the API stand-in's address, CA and
+    credentials, the host's own name) into each of them as into the control plane."""
+    from maia_lab.standins import lab as standins_lab
+
+    lab = _recorded_lab(tmp_path)
+    configfolder.write_inventory_and_roster(lab.folder, lab.hosts, workers=2)
+    site = load_inventory(lab.inventory)
+    site.validate()
+    assert {n: h.groups for n, h in site.hosts.items()} == {
+        "maia-node-0": ["control-plane", "nfs_server"], "maia-node-1": ["nfs_clients", "workers"],
+        "maia-node-2": ["nfs_clients", "workers"]}
+    assert [h.name for h in standins_lab.workers(lab.inventory, lab.hosts)] == ["maia-node-1", "maia-node-2"]
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://198.18.0.65:16443"}}],
+        "users": [{"name": "u", "user": {"token": "admin-token"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    release = tmp_path / "release"
+    for host in standins_lab.workers(lab.inventory, lab.hosts):
+        k8s = standins_lab._host_standins(release, kubeconfig, lab.folder, host, ("crt", "key"), "198.18.0.65",
+                                          worker=True)
+        assert k8s["k3s"]["release"]["url"] == "http://198.18.0.65:18080/k3s"
+        root = lab.folder.host_root(host.name)
+        for name in ("microk8s", "k3s", "k0s", "rke2"):
+            with open(os.path.join(root, f"var/lib/maia-standins/{name}/state.json")) as fh:
+                state = json.load(fh)
+            assert state["hostname"] == host.name
+            assert state["api"] == {"server": "https://198.18.0.65:16443", "token": "admin-token", "ca_pem": ""}
+            # a worker's own MicroK8s registers no Node until it joins
+            assert state.get("awaiting_join", True) is True
+        assert os.access(os.path.join(root, "snap/bin/microk8s"), os.X_OK)
+    # one release for every host: the same bytes whichever host's install wrote it last
+    assert hashlib.sha256((release / "rke2.linux-amd64.tar.gz").read_bytes()).hexdigest() == k8s["rke2"]["release"]["sha256"]
 
 
 def test_master_config_saltfile_and_lab_pillar(tmp_path):

@@ -82,7 +82,8 @@ def test_a_cli_without_the_shared_import_is_refused(tmp_path):
 
 
 def test_rke2_release_is_a_tarball_in_rke2s_layout_with_its_checksum_list(tmp_path):
-    """rke2's stand-in release: a gzip tarball with rke2's layout (bin/rke2, its unit, share/rke2),
+    """rke2's stand-in release: a gzip tarball with rke2's layout (bin/rke2, its server's and
+    agent's units, share/rke2),
     the release's sha256sum-amd64.txt beside it; bin/rke2 runs alone and `systemctl` knows
     rke2-server only once the unit is where the tarball's unit goes."""
     installed = rke2.install(KUBECONFIG, tmp_path / "release", prefix=str(tmp_path), python=sys.executable,
@@ -93,11 +94,14 @@ def test_rke2_release_is_a_tarball_in_rke2s_layout_with_its_checksum_list(tmp_pa
     assert installed.pillar["maia"]["k8s"]["rke2"]["release"] == {"url": f"file://{tarball}", "sha256": digest}
     with tarfile.open(tarball, "r:gz") as tar:
         assert {m.name: m.mode for m in tar.getmembers()} == {
-            "bin/rke2": 0o755, "lib/systemd/system/rke2-server.service": 0o644, "share/rke2/README.stand-in": 0o644}
+            "bin/rke2": 0o755, "lib/systemd/system/rke2-server.service": 0o644,
+            "lib/systemd/system/rke2-agent.service": 0o644, "share/rke2/README.stand-in": 0o644}
         unit = tar.extractfile("lib/systemd/system/rke2-server.service").read().decode()
+        agent_unit = tar.extractfile("lib/systemd/system/rke2-agent.service").read().decode()
         binary = tmp_path / "rke2"
         binary.write_bytes(tar.extractfile("bin/rke2").read())
     assert f"ExecStart={tmp_path}/usr/local/bin/rke2 server" in unit.splitlines()
+    assert f"ExecStart={tmp_path}/usr/local/bin/rke2 agent" in agent_unit.splitlines()
     text = binary.read_text(encoding="utf-8")
     assert not imports_hostcli(text) and SERVICECLI_IMPORT not in text
     shown = run_alone(binary, "--version")

@@ -37,10 +37,12 @@ def lab():
 @click.option("--suite", default="bookworm", show_default=True, type=click.Choice(["bookworm", "trixie"]), help="Debian release of the hosts.")
 @click.option("--minions", is_flag=True, help="Also run a salt-master on the bridge and a salt-minion in every host.")
 @click.option("--standins", is_flag=True, help="Start the stand-ins for services this machine cannot run (see docs/lab.md).")
-def up(nhosts, name, suite, minions, standins):
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(0, core.MAX_HOSTS - 1),
+              help="maia-node-1 .. maia-node-N are also in the inventory's group `workers` (Kubernetes workers).")
+def up(nhosts, name, suite, minions, standins, workers):
     """Bring a lab up (a no-op when it is already up)."""
     try:
-        lab_ = core.Lab(name).up(hosts=nhosts, suite=suite, minions=minions, standins=standins)
+        lab_ = core.Lab(name).up(hosts=nhosts, suite=suite, minions=minions, standins=standins, workers=workers)
     except ERRORS as exc:
         _fail(exc)
     click.echo(lab_.dir)

@@ -25,15 +25,19 @@ CONFIGURE_ENV = {
 }
 
 
-def site_inventory(folder: LabFolder, lab_hosts: list[Host]) -> inventory.Inventory:
-    """maia-node-0 is control-plane and NFS server, the others NFS clients; each host's disks are its loop devices."""
+def site_inventory(folder: LabFolder, lab_hosts: list[Host], workers: int = 0) -> inventory.Inventory:
+    """maia-node-0 is control-plane and NFS server, the others NFS clients, and maia-node-1 ..
+    maia-node-<workers> Kubernetes workers too; each host's disks are its loop devices."""
     hosts = {}
     for h in lab_hosts:
         server = h.index == 0
+        groups = ["control-plane", "nfs_server"] if server else ["nfs_clients"]
+        if not server and h.index <= workers:
+            groups.append("workers")
         hosts[h.name] = inventory.Host(
             name=h.name,
             address=h.address,
-            groups=["control-plane", "nfs_server"] if server else ["nfs_clients"],
+            groups=groups,
             # the NFS server has two volumes in one VG: the local one takes half, NFS the rest
             vars={
                 "device_list": list(h.devices),
@@ -46,8 +50,8 @@ def site_inventory(folder: LabFolder, lab_hosts: list[Host]) -> inventory.Invent
     return site
 
 
-def write_inventory_and_roster(folder: LabFolder, lab_hosts: list[Host]) -> None:
-    site = site_inventory(folder, lab_hosts)
+def write_inventory_and_roster(folder: LabFolder, lab_hosts: list[Host], workers: int = 0) -> None:
+    site = site_inventory(folder, lab_hosts, workers)
     inventory.write_inventory(site, folder.config_folder)
     write_file(folder.roster, yaml.safe_dump(site.to_roster(priv=folder.key), sort_keys=False), 0o600)
 

@@ -211,22 +211,26 @@ class Lab:
         }
 
     # ---------------------------------------------------------------- up
-    def up(self, hosts: int = 3, suite: str = "bookworm", minions: bool = False, standins: bool = False) -> "Lab":
+    def up(self, hosts: int = 3, suite: str = "bookworm", minions: bool = False, standins: bool = False,
+           workers: int = 0) -> "Lab":
+        """``workers``: maia-node-1 .. maia-node-<workers> are also in the inventory's group `workers`."""
         require_root()
         missing = missing_tools()
         if missing:
             raise RuntimeError("maia lab: " + missing_hint(missing))
         if not 1 <= hosts <= MAX_HOSTS:
             raise ValueError(f"--hosts must be between 1 and {MAX_HOSTS}")
+        if not 0 <= workers < hosts:
+            raise ValueError(f"--workers must be between 0 and {hosts - 1} (maia-node-0 is the control plane)")
         if self.exists:
             if self.is_up():
-                self._already_up(hosts, suite, minions, standins)
+                self._already_up(hosts, suite, minions, standins, workers)
                 return self
             echo(f"lab {self.name} exists but is not fully up (crashed or stopped `up`?); cleaning it first")
             self.down()
         start = time.monotonic()
         base_root = base.ensure_base(suite)
-        self._allocate(hosts, suite, minions)
+        self._allocate(hosts, suite, minions, workers)
         try:
             self._build(base_root, minions, standins)
             self.state["complete"] = True
@@ -239,11 +243,11 @@ class Lab:
         echo(f"lab folder: {self.dir}  (cd there: salt-ssh '*' test.ping" + ("; salt '*' test.ping" if minions else "") + ")")
         return self
 
-    def _already_up(self, hosts: int, suite: str, minions: bool, standins: bool) -> None:
-        have = (len(self.hosts), self.state.get("suite"), bool(self.state.get("minions")))
-        if (hosts, suite, minions) != have:
+    def _already_up(self, hosts: int, suite: str, minions: bool, standins: bool, workers: int) -> None:
+        have = (len(self.hosts), self.state.get("suite"), bool(self.state.get("minions")), self.state.get("workers", 0))
+        if (hosts, suite, minions, workers) != have:
             echo(
-                f"lab {self.name} is already up with hosts={have[0]} suite={have[1]} minions={have[2]}; "
+                f"lab {self.name} is already up with hosts={have[0]} suite={have[1]} minions={have[2]} workers={have[3]}; "
                 f"nothing changed (run `maia lab down --name {self.name}` first to change it)"
             )
         else:
@@ -251,13 +255,13 @@ class Lab:
         if standins and not self.state.get("standins"):
             self._start_standins()
 
-    def _allocate(self, nhosts: int, suite: str, minions: bool) -> None:
+    def _allocate(self, nhosts: int, suite: str, minions: bool, workers: int) -> None:
         """A free network slice (state.json names it before the shared lock is let go), and the hosts in it."""
 
         def record(slice_: int) -> None:
             os.makedirs(self.dir, mode=0o700, exist_ok=True)
             self.state = {"name": self.name, "slice": slice_, "suite": suite, "minions": minions,
-                          "created": time.time(), "hosts": []}
+                          "workers": workers, "created": time.time(), "hosts": []}
             self.save()
 
         slice_ = network.claim_slice(os.path.dirname(self.dir), self.name, record)
@@ -288,7 +292,7 @@ class Lab:
             lab_minions.make_keys(self.folder, self.hosts)
             lab_minions.write_host_files(self.folder, self.hosts, self.bridge_address)
         saltconfig.write(self.folder, self.bridge_address)
-        configfolder.write_inventory_and_roster(self.folder, self.hosts)
+        configfolder.write_inventory_and_roster(self.folder, self.hosts, self.state.get("workers", 0))
         if with_standins:
             # before the master starts (it reads config the stand-ins add only at start)
             # and before the hosts boot (files put in their roots are there at boot)

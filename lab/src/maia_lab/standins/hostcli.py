@@ -6,6 +6,7 @@
 # in STATE_FILE and STATE_ENV.
 import json
 import os
+import re
 import sys
 import time
 
@@ -29,10 +30,31 @@ def save(state):
     os.replace(tmp, state_path())
 
 
+SECRET_FLAGS = ("--token", "-t")
+MASK = "<masked>"
+
+
+def masked(argv):
+    """``argv`` without secrets: the value of a token flag (``--token T``, ``--token=T``) and the
+    token of a join address (``HOST:PORT/TOKEN[/HASH]``, MicroK8s' `join`) are masked."""
+    out, hide = [], False
+    for arg in argv:
+        if hide:
+            out.append(MASK)
+        elif arg.startswith("--token="):
+            out.append("--token=" + MASK)
+        elif re.match(r"^[^/\s]+:\d+/.+", arg):
+            out.append(arg.split("/", 1)[0] + "/" + MASK)
+        else:
+            out.append(arg)
+        hide = arg in SECRET_FLAGS
+    return out
+
+
 def record(prog, argv):
-    """Append the call to `calls.jsonl` beside the state file."""
+    """Append the call to `calls.jsonl` beside the state file, its secrets masked."""
     with open(os.path.join(os.path.dirname(state_path()), "calls.jsonl"), "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"cmd": prog, "args": argv, "time": time.time()}) + "\n")
+        fh.write(json.dumps({"cmd": prog, "args": masked(argv), "time": time.time()}) + "\n")
 
 
 def fail(msg, code=1):

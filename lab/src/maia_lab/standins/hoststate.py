@@ -15,16 +15,45 @@ from pathlib import Path
 
 HOSTCLI_SOURCE = Path(__file__).with_name("hostcli.py")
 HOSTCLI_IMPORT = "from maia_lab.standins.hostcli import "
-# the service stand-ins' (k3s, k0s) shared part, inlined the same way after hostcli's text
+# the other shared parts, inlined the same way after hostcli's text: the service stand-ins' (k3s,
+# k0s, rke2) servicecli, joincli (join tokens, worker Nodes), which the worker sides use, and the
+# MicroK8s stand-in's cluster commands (microk8s/cluster.py)
+SHARED = ("servicecli", "joincli", "microk8s.cluster")
 SERVICECLI_SOURCE = Path(__file__).with_name("servicecli.py")
 SERVICECLI_IMPORT = "from maia_lab.standins.servicecli import "
+
+
+def _shared_import(line: str) -> str | None:
+    """The shared module ``line`` imports from, if any."""
+    for name in SHARED:
+        if line.startswith(f"from maia_lab.standins.{name} import "):
+            return name
+    return None
+
+
+def _inline(lines: list[str], done: set) -> str:
+    """``lines`` with each import of a shared module replaced by its text (once; a module's own
+    shared imports first), and hostcli's import dropped (its text is already above)."""
+    out = []
+    for line in lines:
+        name = _shared_import(line)
+        if line.startswith(HOSTCLI_IMPORT) or (name and name in done):
+            continue
+        if name and line.rstrip().endswith("("):
+            raise ValueError(f"the import of {name} must be one line: {line.strip()}")
+        if name:
+            done.add(name)
+            source = Path(__file__).parent.joinpath(*name.split(".")).with_suffix(".py").read_text(encoding="utf-8")
+            line = _inline(source.splitlines(keepends=True), done)
+        out.append(line)
+    return "".join(out)
 
 
 def build_cli(cli_source: Path, *, python: str, state_file: str, state_env: str) -> str:
     """The text of a stand-in executable for a host: ``cli_source`` with its shebang set to
     ``python`` and its import of ``hostcli`` replaced by hostcli's text, its ``STATE_FILE``
-    and ``STATE_ENV`` filled in, and its import of ``servicecli`` (the service stand-ins) by that
-    module's text. One self-contained file that needs no ``maia_lab`` on the host."""
+    and ``STATE_ENV`` filled in, and its imports of the other shared modules (``SHARED``) by
+    their text. One self-contained file that needs no ``maia_lab`` on the host."""
     source = cli_source.read_text(encoding="utf-8")
     lines = source.splitlines(keepends=True)
     at = [i for i, line in enumerate(lines) if line.startswith(HOSTCLI_IMPORT)]
@@ -33,12 +62,8 @@ def build_cli(cli_source: Path, *, python: str, state_file: str, state_env: str)
     shared = HOSTCLI_SOURCE.read_text(encoding="utf-8")
     for name, value in (("STATE_FILE", state_file), ("STATE_ENV", state_env)):
         shared = shared.replace(f"\n{name} = None", f"\n{name} = {json.dumps(value)}", 1)
-    lines[at[0]] = shared
-    for index, line in enumerate(lines):
-        if line.startswith(SERVICECLI_IMPORT) and index > at[0]:
-            service = SERVICECLI_SOURCE.read_text(encoding="utf-8").splitlines(keepends=True)
-            lines[index] = "".join(line for line in service if not line.startswith(HOSTCLI_IMPORT))
-    return f"#!{python}\n" + "".join(lines)[len("#!/usr/bin/env python3\n"):]
+    text = "".join(lines[:at[0]]) + shared + _inline(lines[at[0] + 1:], set())
+    return f"#!{python}\n" + text[len("#!/usr/bin/env python3\n"):]
 
 
 @dataclass

@@ -10,7 +10,8 @@ kube-apiserver, and reach no site but the apt mirrors. So ``lab_start``:
    first control-plane host's root: ``/usr/local/bin/snap``,
    ``/snap/bin/microk8s``, state in ``/var/lib/maia-standins/microk8s``; its
    `microk8s config` prints the API stand-in's kubeconfig and its cluster CA
-   is the API stand-in's CA;
+   is the API stand-in's CA; the same, and the k3s, k0s and rke2 stand-ins'
+   state, into every host of the inventory's group `workers` (``--workers``);
 3. serves an ArgoCD install manifest over HTTP on ``<bridge>:18080``, the
    lab's "release URL": the stand-in manifest maia-salt generates
    (``maia_lab.standins.argocd_manifest``), or the real release file given as
@@ -50,15 +51,22 @@ RELEASE_PORT = 18080
 SERVICES_PORT = 18443
 
 
+def _in_group(inventory_path, hosts, group):
+    """The hosts of the lab's inventory.yaml in ``group``, in its order."""
+    inv_path = Path(inventory_path)
+    inv = (yaml.safe_load(inv_path.read_text()) or {}) if inv_path.exists() else {}
+    return [next(h for h in hosts if h.name == name) for name, host in (inv.get("hosts") or {}).items()
+            if group in (host.get("groups") or [])]
+
+
 def control_plane(inventory_path, hosts):
     """The first control-plane host of the lab's inventory.yaml (else its first host)."""
-    inv_path = Path(inventory_path)
-    if inv_path.exists():
-        inv = yaml.safe_load(inv_path.read_text()) or {}
-        for name, host in (inv.get("hosts") or {}).items():
-            if "control-plane" in (host.get("groups") or []):
-                return next(h for h in hosts if h.name == name)
-    return hosts[0]
+    return (_in_group(inventory_path, hosts, "control-plane") or hosts)[0]
+
+
+def workers(inventory_path, hosts):
+    """The hosts of the lab's inventory.yaml in group `workers` (`maia lab up --workers N`)."""
+    return _in_group(inventory_path, hosts, "workers")
 
 
 def _wait_port(host, port, timeout=30.0):
@@ -115,13 +123,29 @@ def _service_release(standin, release, kubeconfig, root, host, ca, bridge) -> di
     return {"release": {"url": f"http://{bridge}:{RELEASE_PORT}/{served}", "sha256": installed.release_sha256}}
 
 
-def lab_start(folder, bridge, hosts, record_pid) -> dict:
-    """Start the stand-ins of the lab in ``folder`` (``maia_lab.lab.LabFolder``) on its ``bridge``
-    address, the MicroK8s stand-in in its control-plane host (one of ``hosts``); returns what the
-    lab records."""
+def _host_standins(release, kubeconfig, folder, host, ca, bridge, worker=False) -> dict:
+    """Every distribution's stand-in state in ``host``'s root (the MicroK8s stand-in's executables
+    too; the k3s, k0s and rke2 releases are the lab's, served once, the same bytes for every host):
+    the Kubernetes API stand-in's address, CA and credentials, with which a worker's agent checks
+    its join token and registers its Node. Returns ``maia:k8s`` of the stand-ins' pillar."""
     from maia_lab.standins import k0s, k3s, rke2
     from maia_lab.standins import microk8s as microk8s_standin
 
+    root = folder.host_root(host.name)
+    standin = microk8s_standin.install(
+        Path(kubeconfig).read_text(), fs_root=root, prefix="", hostname=host.name, address=host.address,
+        ca=ca, python="/usr/bin/python3", worker=worker,
+    )
+    k8s = dict(standin.pillar["maia"]["k8s"])
+    k8s.update({name: _service_release(module, release, kubeconfig, root, host, ca, bridge)
+                for name, module in (("k3s", k3s), ("k0s", k0s), ("rke2", rke2))})
+    return k8s
+
+
+def lab_start(folder, bridge, hosts, record_pid) -> dict:
+    """Start the stand-ins of the lab in ``folder`` (``maia_lab.lab.LabFolder``) on its ``bridge``
+    address, the MicroK8s stand-in (and the k3s, k0s and rke2 stand-ins' state) in its
+    control-plane host and in its `workers` hosts (of ``hosts``); returns what the lab records."""
     os.makedirs(folder.path("standins"), exist_ok=True)
     tls_dir = folder.path("standins", "kube-api")
     kubeconfig = os.path.join(tls_dir, "kubeconfig")
@@ -140,20 +164,16 @@ def lab_start(folder, bridge, hosts, record_pid) -> dict:
     _wait_port(bridge, RELEASE_PORT)
 
     host = control_plane(folder.inventory, hosts)
-    root = folder.host_root(host.name)
     ca = (Path(tls_dir, "ca.crt").read_text(), Path(tls_dir, "ca.key").read_text())
-    standin = microk8s_standin.install(
-        Path(kubeconfig).read_text(), fs_root=root, prefix="", hostname=host.name, address=host.address,
-        ca=ca, python="/usr/bin/python3",
-    )
-    k8s = dict(standin.pillar["maia"]["k8s"])
+    k8s = _host_standins(release, kubeconfig, folder, host, ca, bridge)
+    agents = workers(folder.inventory, hosts)
+    for agent in agents:
+        _host_standins(release, kubeconfig, folder, agent, ca, bridge, worker=True)
+    # the pillar is every host's: no node_name (each host's own name, its grain, is its node's)
     k8s.update({
         "api_server_url": f"https://{bridge}:{API_PORT}",
-        "node_name": host.name,
         "argocd": {"manifest_url": f"http://{bridge}:{RELEASE_PORT}/{argocd_manifest.FILE_NAME}",
                    "manifest_sha256": manifest_sha256},
-        **{name: _service_release(standin, release, kubeconfig, root, host, ca, bridge)
-           for name, standin in (("k3s", k3s), ("k0s", k0s), ("rke2", rke2))},
     })
     # The ArgoCD application-controller stand-in moves Applications through their
     # sync and health states; it waits quietly until stage 2 installs the CRDs.
@@ -172,9 +192,10 @@ def lab_start(folder, bridge, hosts, record_pid) -> dict:
     pillar = {"maia": {"k8s": k8s, "admin": admin}}
     _write_pillar(folder, pillar)
     print(f"stand-ins: Kubernetes API https://{bridge}:{API_PORT} (kubeconfig {kubeconfig}), "
-          f"MicroK8s stand-in in {host.name}, ArgoCD manifest on http://{bridge}:{RELEASE_PORT}/, "
+          f"MicroK8s stand-in in {', '.join(h.name for h in [host, *agents])}, ArgoCD manifest on http://{bridge}:{RELEASE_PORT}/, "
           f"Keycloak, Harbor and MinIO on https://{bridge}:{SERVICES_PORT}")
-    return {"standins_pillar": pillar, "standins_kubeconfig": kubeconfig, "standins_control_plane": host.name}
+    return {"standins_pillar": pillar, "standins_kubeconfig": kubeconfig, "standins_control_plane": host.name,
+            "standins_workers": [h.name for h in agents]}
 
 
 def lab_stop(pids) -> None:

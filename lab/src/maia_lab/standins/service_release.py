@@ -12,6 +12,7 @@ machine, ``prefix`` the path prefix the executing host sees.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
@@ -49,6 +50,7 @@ class Distribution:
     # and the unit it ships (lib/systemd/system/<unit>.service)
     tarball: str = ""
     unit: str = ""
+    agent_unit: str = ""
 
     @property
     def state_rel(self) -> str:
@@ -71,27 +73,31 @@ DISTRIBUTIONS = {
                           "cache_dir": "/var/cache/maia"},
                          "config.yaml", pillar_paths=("install_dir", "config_dir", "data_dir", "environment_dir",
                                                       "cache_dir"),
-                         tarball="rke2.linux-amd64.tar.gz", unit="rke2-server"),
+                         tarball="rke2.linux-amd64.tar.gz", unit="rke2-server", agent_unit="rke2-agent"),
 }
 
 
-def _unit_text(dist: Distribution, paths: dict) -> str:
-    """The service unit a release tarball ships (the stand-in's own text, in the real unit's
-    shape: Type=notify, the environment file /etc/default/<unit>, `<bin> server`)."""
-    return (f"[Unit]\nDescription={dist.name} server (stand-in)\nWants=network-online.target\n"
+def _unit_text(dist: Distribution, paths: dict, role: str) -> str:
+    """A service unit a release tarball ships (the stand-in's own text, in the real unit's
+    shape: Type=notify, the environment file /etc/default/<unit>, `<bin> <role>`; role: server, agent)."""
+    return (f"[Unit]\nDescription={dist.name} {role} (stand-in)\nWants=network-online.target\n"
             "After=network-online.target\n\n[Service]\nType=notify\n"
             f"EnvironmentFile=-{paths['environment_dir']}/%N\nKillMode=process\nDelegate=yes\n"
-            f"TimeoutStartSec=0\nRestart=always\nRestartSec=5s\nExecStart={paths['bin']} server\n\n"
+            f"TimeoutStartSec=0\nRestart=always\nRestartSec=5s\nExecStart={paths['bin']} {role}\n\n"
             "[Install]\nWantedBy=multi-user.target\n")
 
 
 def _pack(dist: Distribution, cli_text: str, paths: dict, release_dir: Path) -> Path:
-    """The release tarball (bin/<name>, the unit, share/<name>/) and its sha256sum-amd64.txt."""
+    """The release tarball (bin/<name>, the server's and the agent's units, share/<name>/) and its
+    sha256sum-amd64.txt."""
     members = {f"bin/{dist.name}": (cli_text, 0o755),
-               f"lib/systemd/system/{dist.unit}.service": (_unit_text(dist, paths), 0o644),
+               **{f"lib/systemd/system/{unit}.service": (_unit_text(dist, paths, role), 0o644)
+                  for role, unit in (("server", dist.unit), ("agent", dist.agent_unit))},
                f"share/{dist.name}/README.stand-in": ("maia-salt's stand-in release (docs/standins.md)\n", 0o644)}
     tarball = release_dir / dist.tarball
-    with tarfile.open(tarball, "w:gz") as tar:
+    # the same bytes for the same files (gzip's header time 0): the lab installs it once per host
+    with open(tarball, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w") as tar:
         for name, (text, mode) in members.items():
             data = text.encode()
             info = tarfile.TarInfo(name)

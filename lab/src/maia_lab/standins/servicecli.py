@@ -3,17 +3,16 @@
 # with the host's system python3. The installer (maia_lab.standins.hoststate.build_cli) puts this
 # text in place of the CLI's import line of this module, after hostcli's text, so it uses
 # hostcli's load/save/fail there; the import below is for reading it here.
+import hashlib
 import json
 import os
 import signal
 import socket
-import ssl
 import sys
 import time
-import urllib.error
-import urllib.request
 
 from maia_lab.standins.hostcli import fail, load, record, save  # noqa: F401  (inlined before this text)
+from maia_lab.standins.joincli import api_request, create_token, join_node, kubectl_nodes, node_ready, parse_duration
 
 
 def read_settings(path):
@@ -39,25 +38,6 @@ def write(path, text, mode):
     os.chmod(path, mode)
 
 
-def api_call(state, method, path, body, content_type="application/json"):
-    """One request to the Kubernetes API stand-in whose kubeconfig the state holds; its status."""
-    api = state.get("api") or {}
-    if not api.get("server"):
-        return None
-    req = urllib.request.Request(api["server"].rstrip("/") + path, data=json.dumps(body).encode(),
-                                 method=method, headers={"Content-Type": content_type})
-    if api.get("token"):
-        req.add_header("Authorization", "Bearer " + api["token"])
-    ctx = ssl.create_default_context(cadata=api.get("ca_pem") or None) if api["server"].startswith("https") else None
-    try:
-        return urllib.request.urlopen(req, context=ctx, timeout=10).status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError as exc:
-        sys.stderr.write(f"stand-in: API stand-in unreachable: {exc}\n")
-        return None
-
-
 def node_args(settings):
     """The server's arguments as k3s and rke2 record them on the Node: `server`, then each
     setting as flags."""
@@ -74,10 +54,10 @@ def register_node(state, name, annotations=None):
             "labels": {"kubernetes.io/hostname": name, "node-role.kubernetes.io/control-plane": "true",
                        "node-role.kubernetes.io/master": "true"},
             "annotations": annotations or {}}
-    node = {"apiVersion": "v1", "kind": "Node", "metadata": meta,
-            "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
-    if api_call(state, "POST", "/api/v1/nodes", node) == 409:
-        api_call(state, "PATCH", f"/api/v1/nodes/{name}", {"metadata": meta}, "application/merge-patch+json")
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": meta}
+    if api_request(state, "POST", "/api/v1/nodes", node)[0] == 409:
+        api_request(state, "PATCH", f"/api/v1/nodes/{name}", {"metadata": meta}, "application/merge-patch+json")
+    node_ready(state, name)
 
 
 def server_started(state, name, settings):
@@ -111,9 +91,16 @@ def notify_ready():
         sock.sendall(b"READY=1")
 
 
-def serve(start, argv):
+def unit_record(state, key):
+    """Where the state keeps a unit's bookkeeping (enabled, active, starts, restarts, stops): the
+    state itself for the server's unit (``key`` None), ``state[key]`` for another (the agent's)."""
+    return state if key is None else state.setdefault(key, {})
+
+
+def serve(start, argv, key=None):
     """The service's ExecStart under a real systemd: start (``start(state, argv)``), then run
-    until SIGTERM, marked inactive on the way out."""
+    until SIGTERM, marked inactive (in ``unit_record(state, key)``) on the way out. A start that
+    fails exits non-zero with its message, before systemd hears READY=1."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         state = load()
@@ -124,22 +111,38 @@ def serve(start, argv):
             time.sleep(3600)
     finally:
         state = load()
-        state["active"] = False
+        unit_record(state, key)["active"] = False
         save(state)
 
 
+def exec_args(state, unit):
+    """The arguments of the installed ``unit``'s ExecStart (after the binary); [] without one."""
+    path = os.path.join(state["paths"]["unit_dir"], f"{unit}.service")
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("ExecStart="):
+                return line[len("ExecStart="):].split()[1:]
+    return []
+
+
 def kubectl_get_nodes(state, argv, node_name, roles, version):
-    """``<cli> kubectl [--kubeconfig FILE] get nodes [--no-headers]`` as kubectl prints it;
+    """``<cli> kubectl [--kubeconfig FILE] get nodes [--no-headers]`` as kubectl prints it, and
+    ``get nodes -o json`` and ``delete node NAME`` from the API stand-in (joincli.kubectl_nodes);
     None when ``argv`` is another command."""
     if "--kubeconfig" in argv:
         at = argv.index("--kubeconfig")
         if not os.path.exists(argv[at + 1]):
             fail(f"error: stat {argv[at + 1]}: no such file or directory")
         argv = argv[:at] + argv[at + 2:]
-    if argv[:3] != ["kubectl", "get", "nodes"]:
+    if argv[:1] != ["kubectl"] or argv[1:3] not in (["get", "nodes"], ["delete", "node"], ["delete", "nodes"]):
         return None
     if not state.get("active"):
         fail("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?")
+    done = kubectl_nodes(state, argv[1:])
+    if done is not None or argv[1] == "delete":
+        return done
     if "--no-headers" not in argv:
         print("NAME   STATUS   ROLES                  AGE   VERSION")
     print(f"{node_name}   Ready    {roles}   1m    {version}")
@@ -157,21 +160,81 @@ def server_kubectl(state, argv, roles, version, program):
     return 1
 
 
-def systemctl_main(argv, unit_name, start):
-    """`systemctl` for a host without systemd, for the one unit ``unit_name``: daemon-reload,
-    is-enabled, is-active, enable, disable, start, restart, stop; ``start(state, None)`` is what
-    the service does when it starts."""
+def ca_hash(state):
+    """The sha256 of the cluster CA, as k3s and rke2 put it into their tokens (``K10<hash>::``)."""
+    return hashlib.sha256(state["ca"]["crt"].encode()).hexdigest()
+
+
+def token_create(state, argv, program):
+    """``<k3s|rke2> token create [--ttl D] [--description TEXT]`` on a running server: a bootstrap
+    token in the API stand-in, printed in the server's full form ``K10<CA hash>::<id>.<secret>``."""
+    if not state.get("active"):
+        fail(f"{program}: failed to create token: the server is not running")
+    opts = dict(zip(argv[::2], argv[1::2]))
+    ttl = parse_duration(opts.get("--ttl", "24h"))
+    token_id, token_secret = create_token(state, ttl, opts.get("--description", f"{program} join token"))
+    print(f"K10{ca_hash(state)}::{token_id}.{token_secret}")
+    return 0
+
+
+def agent_started(state, name, settings, argv=None):
+    """What a k3s or rke2 agent does when it starts (``name``: k3s, rke2): ``server`` and the token
+    (``token``, or ``token-file``) from its settings; the token's CA hash must be this cluster's
+    (k3s' check against the server's CA), its bootstrap token valid (or the Node there already);
+    then its Node registered (no control-plane role), ``<data-dir>/agent/`` written and the
+    agent's start recorded in ``state["agent"]`` (settings without a token value)."""
+    program = f"{name} agent"
+    if not str(settings.get("server") or "").startswith("https://"):
+        fail(f"{program}: --server is required (https://<server>:<port>)")
+    token = settings.get("token")
+    if not token and settings.get("token-file"):
+        try:
+            with open(settings["token-file"], encoding="utf-8") as fh:
+                token = fh.read().strip()
+        except OSError as exc:
+            fail(f"{program}: failed to read token file: {exc}")
+    if not token:
+        fail(f"{program}: --token or --token-file is required")
+    prefix, sep, creds = token.partition("::")
+    if sep and prefix != f"K10{ca_hash(state)}":
+        fail(f"{program}: token CA hash does not match the Cluster CA certificate hash")
+    node = settings.get("node-name") or state["hostname"]
+    join_node(state, node, creds if sep else token, {"node.kubernetes.io/instance-type": name}, program)
+    write(os.path.join(state["paths"]["data_dir"], "agent", "server-ca.crt"), state["ca"]["crt"], 0o644)
+    rec = unit_record(state, "agent")
+    rec.update(active=True, node=node, server=settings["server"], args_at_start=argv or [],
+               settings_at_start={k: ("<masked>" if k == "token" else v) for k, v in settings.items()})
+    rec["starts"] = rec.get("starts", 0) + 1
+
+
+def _start_unit(state, start, unit):
+    """``start(state, None)`` as systemd's start job: a start that fails (exits) is systemd's
+    "Job ... failed" (exit 1), with the state saved as it was."""
+    try:
+        start(state, None)
+    except SystemExit as exc:
+        if exc.code:
+            save(state)
+            fail(f"Job for {unit}.service failed because the control process exited with error code.")
+        raise
+
+
+def systemctl_main(argv, units):
+    """`systemctl` for a host without systemd, for the units ``units`` ({name: (start, key)}):
+    daemon-reload, is-enabled, is-active, enable, disable (both with --now), start, restart, stop;
+    ``start(state, None)`` is what the service does when it starts, ``key`` where the state keeps
+    the unit's bookkeeping (``unit_record``)."""
     state = load()
     if not argv:
         fail("usage: systemctl COMMAND [UNIT]")
-    cmd, units = argv[0], [u.removesuffix(".service") for u in argv[1:] if not u.startswith("-")]
+    cmd, units_named = argv[0], [u.removesuffix(".service") for u in argv[1:] if not u.startswith("-")]
     if cmd == "daemon-reload":
         state["daemon_reloads"] = state.get("daemon_reloads", 0) + 1
         save(state)
         return 0
-    unit = units[0] if units else ""
+    unit = units_named[0] if units_named else ""
     unit_file = os.path.join(state["paths"]["unit_dir"], f"{unit}.service")
-    if unit != unit_name or not os.path.exists(unit_file):
+    if unit not in units or not os.path.exists(unit_file):
         if cmd == "is-enabled":
             print("not-found")
             fail(f"Failed to get unit file state for {unit}.service: No such file or directory")
@@ -181,34 +244,37 @@ def systemctl_main(argv, unit_name, start):
         fail(f"Failed to {cmd} {unit}.service: Unit {unit}.service not found.", 5)
     if not os.path.exists(state["paths"]["bin"]):
         fail(f"{unit}.service: ExecStart binary {state['paths']['bin']} is missing", 1)
+    start, key = units[unit]
+    rec = unit_record(state, key)
     if cmd == "is-enabled":
-        print("enabled" if state.get("enabled") else "disabled")
-        return 0 if state.get("enabled") else 1
+        print("enabled" if rec.get("enabled") else "disabled")
+        return 0 if rec.get("enabled") else 1
     if cmd == "is-active":
-        print("active" if state.get("active") else "inactive")
-        return 0 if state.get("active") else 3
+        print("active" if rec.get("active") else "inactive")
+        return 0 if rec.get("active") else 3
+    now = "--now" in argv
     if cmd in ("enable", "disable"):
-        state["enabled"] = cmd == "enable"
-    elif cmd == "start":
-        if not state.get("active"):
-            start(state, None)
+        rec["enabled"] = cmd == "enable"
+    if (cmd == "start" or (cmd == "enable" and now)) and not rec.get("active"):
+        _start_unit(state, start, unit)
     elif cmd == "restart":
-        state["restarts"] = state.get("restarts", 0) + (1 if state.get("active") else 0)
-        start(state, None)
-    elif cmd == "stop":
-        state["active"] = False
-        state["stops"] = state.get("stops", 0) + 1
-    else:
+        rec["restarts"] = rec.get("restarts", 0) + (1 if rec.get("active") else 0)
+        _start_unit(state, start, unit)
+    elif cmd == "stop" or (cmd == "disable" and now and rec.get("active")):
+        rec["active"] = False
+        rec["stops"] = rec.get("stops", 0) + 1
+    elif cmd not in ("enable", "disable", "start"):
         fail(f"systemctl stand-in: unknown command {cmd}")
     save(state)
     return 0
 
 
-def dispatch(unit_name, start, distribution_main):
-    """The executable's entry point: each call logged, then `systemctl` (for ``unit_name``) or the
-    distribution's own command line, by the name it is called by."""
+def dispatch(units, distribution_main):
+    """The executable's entry point: each call logged (its secrets masked), then `systemctl` (for
+    ``units``, {name: (start, key)}) or the distribution's own command line, by the name it is
+    called by."""
     prog = os.path.basename(sys.argv[0])
     record(prog, sys.argv[1:])
     if prog == "systemctl":
-        return systemctl_main(sys.argv[1:], unit_name, start)
+        return systemctl_main(sys.argv[1:], units)
     return distribution_main(sys.argv[1:])

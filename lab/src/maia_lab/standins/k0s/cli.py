@@ -16,11 +16,22 @@ Emulated, as k0s and systemd answer them:
         then `systemctl enable k0scontroller` and `systemctl daemon-reload`; a settings file that is
         no YAML mapping is refused before anything is written
   k0s controller --config=FILE ...   the service's ExecStart: starts, runs until SIGTERM
-  k0s kubectl [--kubeconfig FILE] get nodes [--no-headers]
+  k0s token create --role worker [--expiry D]
+        on a running controller: a bootstrap token in the API stand-in (Secret
+        kube-system/bootstrap-token-<id>, expiring after D, default 0 = never), printed as k0s does:
+        one line of base64 of a gzipped kubeconfig (the API server, its CA, the token as the user's)
+  k0s install worker --token-file FILE [--data-dir DIR] [--force]
+        writes /etc/systemd/system/k0sworker.service (ExecStart: `k0s worker` and the flags), as
+        `install controller` does its unit; refuses a missing token file
+  k0s worker --token-file=FILE ...   the worker's ExecStart: joins with the token (valid and
+        unexpired, or its Node already there; else it fails with the reason), registers its Node
+        (Ready, no control-plane role), writes <data-dir>/kubelet.conf (no credentials), runs until SIGTERM
+  k0s kubectl [--kubeconfig FILE] get nodes [--no-headers] | get nodes -o json | delete node NAME
   k0s backup --save-path DIR [--data-dir DIR]
         a running controller's archive DIR/k0s_backup_<UTC time>.tar.gz (a real gzip tar): its
         pki/ and the node config it started with as k0s.yaml (the real one adds the datastore)
-  systemctl daemon-reload | is-enabled UNIT | is-active UNIT | enable|disable|start|stop|restart UNIT
+  systemctl daemon-reload | is-enabled UNIT | is-active UNIT | enable|disable [--now] UNIT
+          | start|stop|restart UNIT       (UNIT: k0scontroller, k0sworker)
 A start reads the settings file the unit's ExecStart names (none: k0s' defaults, as the
 real k0s does), writes the cluster CA (`<data-dir>/pki/ca.crt`, `.key`) and the admin
 kubeconfig (`<data-dir>/pki/admin.conf`, the Kubernetes API stand-in's), and registers the
@@ -28,6 +39,9 @@ Node in the API stand-in. What the API server would run with (spec.api.extraArgs
 flags, spec.api.sans) is kept in the state file as `apiserver_args` and `sans`.
 Every call is appended to `calls.jsonl` beside the state file.
 """
+import base64
+import gzip
+import json
 import os
 import subprocess
 import sys
@@ -35,7 +49,8 @@ import tarfile
 import time
 
 from maia_lab.standins.hostcli import fail, load, save  # the installer puts hostcli.py here
-from maia_lab.standins.servicecli import dispatch, kubectl_get_nodes, read_settings, register_node, serve, write
+from maia_lab.standins.joincli import create_token, join_node, parse_duration
+from maia_lab.standins.servicecli import dispatch, exec_args, kubectl_get_nodes, read_settings, register_node, serve, unit_record, write  # noqa: E501
 
 VERSION = "v1.34.2+k0s.0"
 UNIT = "k0scontroller"
@@ -59,37 +74,33 @@ def flags(argv):
     return out
 
 
-def unit_args(state):
-    """The arguments of the installed unit's ExecStart (after the binary)."""
-    path = os.path.join(state["paths"]["unit_dir"], f"{UNIT}.service")
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith("ExecStart="):
-                return line[len("ExecStart="):].split()[1:]
-    return []
-
-
-def install_controller(state, argv):
+def install_unit(state, role, argv):
+    """`k0s install controller|worker FLAGS`: the unit k0s writes (ExecStart `k0s <role>` and the
+    flags as --name=value, sorted), then `systemctl enable` and `daemon-reload`."""
+    unit = UNITS_BY_ROLE[role]
     given = flags(argv)
     force = given.pop("force", None) == "true"
-    path = os.path.join(state["paths"]["unit_dir"], f"{UNIT}.service")
+    path = os.path.join(state["paths"]["unit_dir"], f"{unit}.service")
     if os.path.exists(path) and not force:
-        fail(f"failed to install controller service: Init already exists: {path}")
-    for name in ("config", "data-dir"):
+        fail(f"failed to install {role} service: Init already exists: {path}")
+    for name in ("config", "data-dir", "token-file"):
         if name in given:
             given[name] = os.path.abspath(given[name])
     read_settings(given.get("config"))  # k0s validates its node config before it writes anything
+    if role == "worker" and not os.path.isfile(given.get("token-file", "")):
+        fail(f"failed to install worker service: token file {given.get('token-file')!r} does not exist")
     args = " ".join(f"--{name}={value}" for name, value in sorted(given.items()))
     binary = state["paths"]["bin"]
     write(path, "[Unit]\nDescription=k0s - Zero Friction Kubernetes\nDocumentation=https://docs.k0sproject.io\n"
                 f"ConditionFileIsExecutable={binary}\n\nAfter=network-online.target\nWants=network-online.target\n\n"
-                f"[Service]\nStartLimitInterval=5\nStartLimitBurst=10\nExecStart={binary} controller {args}\n\n"
+                f"[Service]\nStartLimitInterval=5\nStartLimitBurst=10\nExecStart={binary} {role} {args}\n\n"
                 "RestartSec=10\nDelegate=yes\nKillMode=process\nLimitCORE=infinity\nTasksMax=infinity\n"
                 "TimeoutStartSec=0\nLimitNOFILE=999999\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n",
           0o644)
-    state["installs"] = state.get("installs", 0) + 1
+    rec = state if role == "controller" else unit_record(state, "agent")
+    rec["installs"] = rec.get("installs", 0) + 1
     save(state)
-    for command in (["enable", f"{UNIT}.service"], ["daemon-reload"]):
+    for command in (["enable", f"{unit}.service"], ["daemon-reload"]):
         subprocess.run([state["systemctl"], *command], check=True)
     return 0
 
@@ -97,7 +108,7 @@ def install_controller(state, argv):
 def start(state, argv=None):
     """What the k0s controller does when it starts (for this stand-in): ``argv`` are its
     arguments (under a real systemd), else those of the unit's ExecStart."""
-    given = flags(argv if argv is not None else unit_args(state)[1:])
+    given = flags(argv if argv is not None else exec_args(state, UNIT)[1:])
     settings = read_settings(given.get("config"))
     data_dir = given.get("data-dir") or "/var/lib/k0s"
     pki = os.path.join(data_dir, "pki")
@@ -109,6 +120,45 @@ def start(state, argv=None):
     state.update(active=True, args_at_start=given, settings_at_start=settings, sans=api.get("sans") or [],
                  apiserver_args=[f"--{k}={v}" for k, v in sorted((api.get("extraArgs") or {}).items())])
     state["starts"] = state.get("starts", 0) + 1
+
+
+def token_create(state, argv):
+    """`k0s token create --role worker [--expiry D]`: the join token as k0s prints it, base64 of a
+    gzipped kubeconfig whose user's token is the bootstrap token."""
+    given = flags(argv)
+    if given.get("role", "worker") != "worker":
+        fail("the stand-in makes worker tokens only (--role worker)")
+    if not state.get("active"):
+        fail("failed to create token: k0s controller is not running")
+    token_id, token_secret = create_token(state, parse_duration(given.get("expiry", "0")),
+                                          "Worker bootstrap token generated by k0s")
+    api = state["api"]
+    ca = base64.b64encode((api.get("ca_pem") or state["ca"]["crt"]).encode()).decode()
+    kubeconfig = {"apiVersion": "v1", "kind": "Config", "current-context": "k0s",
+                  "clusters": [{"name": "k0s", "cluster": {"server": api["server"], "certificate-authority-data": ca}}],
+                  "contexts": [{"name": "k0s", "context": {"cluster": "k0s", "user": "kubelet-bootstrap"}}],
+                  "users": [{"name": "kubelet-bootstrap", "user": {"token": f"{token_id}.{token_secret}"}}]}
+    print(base64.b64encode(gzip.compress(json.dumps(kubeconfig).encode(), mtime=0)).decode())
+    return 0
+
+
+def start_worker(state, argv=None):
+    """What `k0s worker` does when it starts: the token file's kubeconfig, its bootstrap token
+    checked (or the Node there already), the host's Node registered, `<data-dir>/kubelet.conf`."""
+    given = flags(argv if argv is not None else exec_args(state, "k0sworker")[1:])
+    try:
+        with open(given.get("token-file", ""), encoding="utf-8") as fh:
+            joined = json.loads(gzip.decompress(base64.b64decode(fh.read().strip())))
+        token = joined["users"][0]["user"]["token"]
+        server = joined["clusters"][0]["cluster"]["server"]
+    except (OSError, ValueError, KeyError, IndexError, EOFError) as exc:
+        fail(f"k0s worker: failed to read the join token from {given.get('token-file')!r}: {exc}")
+    join_node(state, state["hostname"], token, {}, "k0s worker")
+    conf = {"apiVersion": "v1", "kind": "Config", "clusters": [{"name": "k0s", "cluster": {"server": server}}]}
+    write(os.path.join(given.get("data-dir") or "/var/lib/k0s", "kubelet.conf"), json.dumps(conf), 0o600)
+    rec = unit_record(state, "agent")
+    rec.update(active=True, node=state["hostname"], server=server, args_at_start=given)
+    rec["starts"] = rec.get("starts", 0) + 1
 
 
 def backup(state, argv):
@@ -133,8 +183,12 @@ def k0s_main(argv):
         print(f"{VERSION} (stand-in)")
         return 0
     state = load()
-    if argv[:2] == ["install", "controller"]:
-        return install_controller(state, argv[2:])
+    if argv[:1] == ["install"] and argv[1:2] in (["controller"], ["worker"]):
+        return install_unit(state, argv[1], argv[2:])
+    if argv[:2] == ["token", "create"]:
+        return token_create(state, argv[2:])
+    if argv[:1] == ["worker"]:  # the worker's ExecStart under a real systemd
+        serve(start_worker, argv[1:], "agent")
     if argv[:1] == ["backup"]:
         return backup(state, argv[1:])
     if argv[:1] == ["controller"]:  # ExecStart under a real systemd
@@ -146,5 +200,7 @@ def k0s_main(argv):
     return 1
 
 
+UNITS_BY_ROLE = {"controller": UNIT, "worker": "k0sworker"}
+
 if __name__ == "__main__":
-    sys.exit(dispatch(UNIT, start, k0s_main))
+    sys.exit(dispatch({UNIT: (start, None), "k0sworker": (start_worker, "agent")}, k0s_main))

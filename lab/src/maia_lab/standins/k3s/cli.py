@@ -12,8 +12,19 @@ Emulated, as k3s and systemd answer them:
   k3s --version | -v
   k3s server [--config FILE]       the service's ExecStart: starts, tells systemd READY=1
                                    (sd_notify protocol, the unit is Type=notify), runs until SIGTERM
-  k3s kubectl [--kubeconfig FILE] get nodes [--no-headers]
-  systemctl daemon-reload | is-enabled UNIT | is-active UNIT | enable|disable|start|stop|restart UNIT
+  k3s agent [--config FILE]        the agent's ExecStart (k3s-agent.service), the same way; see below
+  k3s token create [--ttl D] [--description TEXT]
+                                   on a running server: a bootstrap token (Secret
+                                   kube-system/bootstrap-token-<id>, expiring after D, default 24h) in
+                                   the API stand-in, printed as K10<CA sha256>::<id>.<secret>
+  k3s kubectl [--kubeconfig FILE] get nodes [--no-headers] | get nodes -o json | delete node NAME
+  systemctl daemon-reload | is-enabled UNIT | is-active UNIT | enable|disable [--now] UNIT
+          | start|stop|restart UNIT     (UNIT: k3s, k3s-agent)
+An agent start reads its settings file (`server`, `token` or `token-file`, `node-name`), refuses a
+token whose CA hash is not this cluster's, and joins with its bootstrap token: valid and unexpired,
+or its Node already there (a restart once the token expired), else it fails with the reason. It
+registers its Node (Ready, no control-plane role, `node.kubernetes.io/instance-type: k3s`) and writes
+`<data-dir>/agent/`; its bookkeeping is the state's `agent`. No token value is logged or kept.
 A start reads the settings file (`config.yaml`, the real file's format), writes the
 server CA (`<data-dir>/server/tls/server-ca.crt`, `.key`) and the admin kubeconfig
 (`<config-dir>/k3s.yaml`, the Kubernetes API stand-in's), keeps what a single k3s server keeps
@@ -25,7 +36,6 @@ annotation `k3s.io/node-args` (the server's arguments, settings file included, a
 JSON list), so the tests see the OIDC flags and the disabled Traefik on the cluster.
 Every call is appended to `calls.jsonl` beside the state file.
 """
-import hashlib
 import json
 import os
 import secrets
@@ -33,7 +43,7 @@ import sqlite3
 import sys
 
 from maia_lab.standins.hostcli import load  # the installer puts hostcli.py here
-from maia_lab.standins.servicecli import dispatch, read_settings, serve, server_kubectl, server_started, write
+from maia_lab.standins.servicecli import agent_started, ca_hash, dispatch, exec_args, read_settings, serve, server_kubectl, server_started, token_create, write  # noqa: E501
 
 VERSION = "v1.34.1+k3s1"
 
@@ -48,8 +58,7 @@ def keep_datastore(state, server, node):
     SQLite datastore, where this start writes the Node's key as a new revision."""
     token = os.path.join(server, "token")
     if not os.path.exists(token):
-        ca_hash = hashlib.sha256(state["ca"]["crt"].encode()).hexdigest()
-        write(token, f"K10{ca_hash}::server:{secrets.token_hex(16)}\n", 0o600)
+        write(token, f"K10{ca_hash(state)}::server:{secrets.token_hex(16)}\n", 0o600)
     os.makedirs(os.path.join(server, "db"), mode=0o700, exist_ok=True)
     db = sqlite3.connect(os.path.join(server, "db", "state.db"))
     try:
@@ -73,6 +82,14 @@ def start(state, _argv=None):
     server_started(state, "k3s", settings)
 
 
+def start_agent(state, argv=None):
+    """What the k3s agent does when it starts: ``argv`` are its arguments (under a real systemd),
+    else those of the k3s-agent unit's ExecStart; it reads the settings file they name."""
+    args = argv if argv is not None else exec_args(state, "k3s-agent")[1:]
+    config = args[args.index("--config") + 1] if "--config" in args[:-1] else state["paths"]["config"]
+    agent_started(state, "k3s", read_settings(config), args)
+
+
 def k3s_main(argv):
     if argv[:1] in (["--version"], ["-v"]):
         print(f"k3s version {VERSION} (stand-in)")
@@ -80,8 +97,12 @@ def k3s_main(argv):
     state = load()
     if argv[:1] == ["server"]:  # ExecStart under a real systemd
         serve(start, argv)
+    if argv[:1] == ["agent"]:
+        serve(start_agent, argv[1:], "agent")
+    if argv[:2] == ["token", "create"]:
+        return token_create(state, argv[2:], "k3s")
     return server_kubectl(state, argv, "control-plane,master", VERSION, "k3s")
 
 
 if __name__ == "__main__":
-    sys.exit(dispatch("k3s", start, k3s_main))
+    sys.exit(dispatch({"k3s": (start, None), "k3s-agent": (start_agent, "agent")}, k3s_main))

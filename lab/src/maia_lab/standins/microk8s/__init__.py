@@ -99,12 +99,15 @@ def install(
     snap_bin: str = "/usr/local/bin/snap",
     microk8s_bin: str = "/snap/bin/microk8s",
     snap_root: str = "/var/snap",
+    worker: bool = False,
 ) -> MicroK8sStandin:
     """Install the stand-in; return its handle, with the pillar the formulas need.
 
     ``kubeconfig_text`` is what `microk8s config` prints: the kubeconfig of the
     Kubernetes API stand-in (or of a real cluster). ``ca`` is the cluster CA
-    laid down as certs/ca.crt and ca.key (generated when not given).
+    laid down as certs/ca.crt and ca.key (generated when not given). ``worker``: a
+    host that is to join the cluster as a worker; until `microk8s join`, its MicroK8s is a
+    cluster of its own, so it registers no Node in the API stand-in.
     """
     fs_root = Path(fs_root)
     prefix = prefix.rstrip("/")
@@ -128,6 +131,7 @@ def install(
         "running": False,
         "starts": 0,
         "stops": 0,
+        "awaiting_join": worker,
     }
     handle.write_state(state)
 

@@ -25,6 +25,11 @@ Emulated:
   microk8s dbctl [--debug] restore FILE       the state of such a file back (the kubeconfig and files stay)
   microk8s refresh-certs CA_DIR      the CA replaced by CA_DIR's ca.crt and ca.key (MicroK8s' way to
                                      run on a CA of one's own), then a restart
+  microk8s add-node --token T --token-ttl S    T (32 characters) as a bootstrap token for S seconds
+  microk8s join HOST:25000/T[/HASH] --worker   joins as a worker (joincli.join_node), once T is valid
+                                     or the Node is there; a worker host's stand-in (awaiting_join)
+                                     registers no Node before
+  microk8s leave | remove-node NAME [--force] | kubectl get nodes -o json | kubectl delete node NAME
 Files laid down by `snap install microk8s` (under the state's snap_root):
   microk8s/<rev>/args/kube-apiserver, microk8s/<rev>/certs/ca.crt, ca.key,
   microk8s/current -> <rev>, microk8s/common/
@@ -34,16 +39,15 @@ import json
 import os
 import re
 import shutil
-import ssl
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 from maia_lab.standins.hostcli import fail, load, record, save  # the installer puts hostcli.py here
+from maia_lab.standins.joincli import api_request, node_ready
+from maia_lab.standins.microk8s.cluster import CLUSTER_COMMANDS
 
 REVISION = "8148"
 VERSION = "v1.34.1"
@@ -239,33 +243,19 @@ def snap_main(argv):
 # ------------------------------------------------------------ microk8s ----
 
 def register_node(state):
-    """Create this host's Node object in the Kubernetes API stand-in (kubelet's job)."""
-    api = state.get("api") or {}
-    if not api.get("server"):
+    """Create this host's Node object in the Kubernetes API stand-in (kubelet's job). A host that
+    waits to join a cluster (a worker host's fresh MicroK8s, whose own one-node cluster is not the
+    API stand-in's) registers nothing."""
+    if state.get("awaiting_join"):
         return
-    body = json.dumps({
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": state["hostname"], "labels": {"kubernetes.io/hostname": state["hostname"],
-                                                           "microk8s.io/cluster": "true"}},
-        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
-    }).encode()
-    req = urllib.request.Request(api["server"].rstrip("/") + "/api/v1/nodes", data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
-    if api.get("token"):
-        req.add_header("Authorization", "Bearer " + api["token"])
-    ctx = None
-    if api["server"].startswith("https"):
-        ctx = ssl.create_default_context(cadata=api.get("ca_pem") or None)
-        if not api.get("ca_pem"):
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-    try:
-        urllib.request.urlopen(req, context=ctx, timeout=10).read()
-    except urllib.error.HTTPError as exc:
-        if exc.code != 409:
-            sys.stderr.write(f"stand-in: node registration failed: HTTP {exc.code}\n")
-    except OSError as exc:
-        sys.stderr.write(f"stand-in: node registration failed: {exc}\n")
+    node = {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": state["hostname"], "labels": {"kubernetes.io/hostname": state["hostname"],
+                                                               "microk8s.io/cluster": "true"}}}
+    status, _ = api_request(state, "POST", "/api/v1/nodes", node)
+    if status in (201, 409):
+        status = node_ready(state, state["hostname"])
+    if status not in (None, 200):
+        sys.stderr.write(f"stand-in: node registration failed: HTTP {status}\n")
 
 
 def microk8s_start(state):
@@ -395,6 +385,8 @@ def microk8s_main(argv):
         return dbctl(state, rest)
     if cmd == "refresh-certs" and len(rest) == 1 and not rest[0].startswith("-"):
         return refresh_certs(state, rest[0])
+    if cmd in CLUSTER_COMMANDS:
+        return CLUSTER_COMMANDS[cmd](state, rest)
     fail(f"'{cmd}' is not a MicroK8s command known to the stand-in")
     return 1
 
