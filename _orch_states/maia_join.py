@@ -107,3 +107,49 @@ def workers_joined(name, workers, distribution, server, ssh=False, roster_file=N
     ret.update(result=False, comment=f"{', '.join(not_ready)} joined but not a Ready node of {name}'s cluster "
                                      f"after {retries} checks {interval}s apart")
     return ret
+
+
+def worker_removed(name, worker, distribution, ssh=False, roster_file=None, paths=None):
+    """
+    ``worker`` has left the cluster whose control plane is ``name`` (``maia remove-host``): first, on
+    the worker, ``maia_k8s_join.leave`` (its agent stopped and disabled, its join token and agent
+    state removed; a worker that no longer answers is noted, not an error), then, on the control
+    plane, ``maia_k8s_join.remove_node`` (in this order, so that a running agent cannot register the
+    node again). Under ``test=True`` it only reads the node list and predicts.
+    """
+    test = bool(__opts__.get("test"))
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    extra = {"paths": paths} if paths else {}
+    try:
+        is_node = worker in _nodes(name, distribution, paths, ssh, roster_file)
+    except sealed.SealError as exc:
+        ret.update(result=False, comment=f"cannot list the cluster's nodes on {name}: {exc}")
+        return ret
+    if test:
+        if is_node:
+            ret.update(result=None, changes={worker: {"old": "node", "new": "left, node deleted"}},
+                       comment=f"would make {worker} leave {name}'s cluster and delete its node")
+        else:
+            ret["comment"] = f"{worker} is no node of {name}'s cluster; would still stop its agent if it answers"
+        return ret
+    notes = []
+    try:
+        left = _call(worker, "maia_k8s_join.leave", {"distribution": distribution, **extra}, ssh, roster_file, "left")
+        notes.append(f"{worker}: " + ("; ".join(left["left"]) or "nothing to undo"))
+        if left["left"]:
+            ret["changes"]["left"] = left["left"]
+    except sealed.SealError as exc:
+        notes.append(f"{worker} did not leave by itself ({exc}); its node is deleted anyway")
+    try:
+        removed = _call(name, "maia_k8s_join.remove_node", {"distribution": distribution, "name": worker, **extra},
+                        ssh, roster_file, "removed")
+    except sealed.SealError as exc:
+        ret.update(result=False, comment="; ".join(notes + [f"the node {worker} was not deleted: {exc}"]))
+        return ret
+    if removed["removed"]:
+        ret["changes"]["node"] = {"old": worker, "new": None}
+        notes.append(f"node {worker} deleted on {name}")
+    else:
+        notes.append(f"{worker} was no node of {name}'s cluster")
+    ret["comment"] = "; ".join(notes)
+    return ret

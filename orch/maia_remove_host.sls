@@ -9,10 +9,10 @@
        server its place in the /etc/exports line (maia.hosts.removed);
     3. the master: the host leaves CONFIG_FOLDER/inventory.yaml (maia_hosts.drop_host);
        with minions, the host's pillar is refreshed (it no longer matches the stage targets).
-    A worker (inventory group workers) first leaves the cluster: on itself, when it answers,
-    maia_k8s_join.leave (its agent stopped and disabled, its join token and agent state removed;
-    MicroK8s: microk8s leave), then on the control plane maia_k8s_join.remove_node deletes its node
-    (in this order, so that a running agent cannot register the node again).
+    A worker (inventory group workers) first leaves the cluster (maia_join.worker_removed): on itself,
+    when it answers, maia_k8s_join.leave (its agent stopped and disabled, its join token and agent
+    state removed; MicroK8s: microk8s leave), then on the control plane maia_k8s_join.remove_node
+    deletes its node (in this order, so that a running agent cannot register the node again).
     The control-plane and the NFS server are refused before any change, with the reason. #}
 {%- from "orch/steps.jinja" import sync_step, mark_run, join_target with context %}
 {%- set maia = pillar.get("maia", {}) %}
@@ -74,30 +74,14 @@ maia-remove-host-leaving:
 {%-   if "worker" in roles and control_plane %}
 {%-     set join = join_target(maia) | load_json %}
 
-{#- a worker that is gone already fails only this step, as maia-remove-host-leaving #}
-maia-remove-host-worker-left:
-  salt.function:
-    - name: maia_k8s_join.leave
-    - tgt: {{ [name] | json }}
-    - tgt_type: list
-{%-     if ssh %}
-    - ssh: true
-{%-     endif %}
-    - kwarg: {{ {"distribution": join.distribution, "paths": join.paths} | json }}
-{%-     if not ssh %}
-    - require:
-      - salt: maia-orch-minions-synced
-{%-     endif %}
-
-maia-remove-host-node-deleted:
-  salt.function:
-    - name: maia_k8s_join.remove_node
-    - tgt: {{ control_plane[:1] | json }}
-    - tgt_type: list
-{%-     if ssh %}
-    - ssh: true
-{%-     endif %}
-    - kwarg: {{ {"distribution": join.distribution, "name": name, "paths": join.paths} | json }}
+{#- the worker leaves (when it answers), then its node is deleted (_orch_states/maia_join.py) #}
+maia-remove-host-worker-removed:
+  maia_join.worker_removed:
+    - name: {{ control_plane[0] }}
+    - worker: {{ name }}
+    - distribution: {{ join.distribution }}
+    - ssh: {{ ssh | json }}
+    - paths: {{ join.paths | json }}
     - failhard: true
 {%-     if not ssh %}
     - require:

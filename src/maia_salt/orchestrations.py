@@ -45,4 +45,5 @@ REMOVE_HOST = Orchestration(
     "maia remove-host",
     {"maia-remove-host-leaving": "leaving", "maia-remove-host-others": "others"},
     {"maia.hosts.leaving": "leaving", "maia.hosts.removed": "others"},
+    {"maia-remove-host-worker-removed": "worker"},
 )

@@ -33,8 +33,12 @@ def open_bundle(private, bundle) -> bytes:
 def call_args(fun_kwargs: dict) -> list:
     """``fun_kwargs`` as Salt command-line arguments, every one ``name=value``. A bare base64 value
     such as a public key is never sent positionally: ``ed6f...k=`` parses as a keyword named
-    ``ed6f...k`` on the host, and whether it does depends on the key drawn."""
-    return [f"{name}={value}" for name, value in fun_kwargs.items()]
+    ``ed6f...k`` on the host, and whether it does depends on the key drawn. A mapping or list goes
+    as JSON (the host parses it back as YAML); its Python form (an ``OrderedDict``'s) would not."""
+    import json
+
+    return [f"{name}={json.dumps(value) if isinstance(value, (dict, list)) else value}"
+            for name, value in fun_kwargs.items()]
 
 
 def call(opts: dict, tgt: str, fun: str, fun_kwargs: dict, ssh: bool = False, roster_file: str | None = None,
@@ -86,7 +90,9 @@ def _unwrap(ret):
 def _error_text(value):
     """The error a host reported, never the data it returned."""
     if isinstance(value, str):
-        return value.strip()[:500]
+        text = value.strip()
+        # a traceback's last lines say what went wrong
+        return text[-500:] if text.startswith("Traceback") else text[:500]
     if isinstance(value, dict) and value.get("stderr"):
         return str(value["stderr"]).strip()[:500]
     return f"unexpected {type(value).__name__} return"

@@ -74,27 +74,23 @@ def test_remove_host_steps(salt_run):
 
 @pytest.mark.parametrize("ssh", [False, True])
 def test_removing_a_worker_leaves_the_cluster_then_deletes_its_node(salt_run, ssh):
-    """A host of group workers: on itself maia_k8s_join.leave (a worker that is gone fails only that
-    step), then on the control plane maia_k8s_join.remove_node (failhard), before the other hosts
-    and the inventory drop it; the site's distribution and its paths go to both."""
+    """A host of group workers: maia_join.worker_removed (on the worker maia_k8s_join.leave, then on
+    the control plane maia_k8s_join.remove_node), after its own files and before the other hosts and
+    the inventory drop it; the site's distribution and its paths, in both modes."""
     extra = {"maia": {"remove_host": {"name": "gpu-1"}, "orch": {"ssh": ssh}, "cluster": {"k8s_distribution": "k3s"},
                       "hosts": {"gpu-1": {"address": "198.18.0.21", "roles": ["worker"]}}}}
     steps = compiled(salt_run, "orch.maia_remove_host", extra)
     order = in_order(steps)
-    assert order.index("maia-remove-host-leaving") < order.index("maia-remove-host-worker-left") \
-        < order.index("maia-remove-host-node-deleted") < order.index("maia-remove-host-others") \
-        < order.index("maia-remove-host-inventory")
-    left = step_args(steps["maia-remove-host-worker-left"])
-    assert "function" in steps["maia-remove-host-worker-left"]["salt"] and left["name"] == "maia_k8s_join.leave"
-    assert left["tgt"] == ["gpu-1"] and "failhard" not in left
-    assert left["kwarg"]["distribution"] == "k3s" and left["kwarg"]["paths"]["bin"] == "/usr/local/bin/k3s"
-    deleted = step_args(steps["maia-remove-host-node-deleted"])
-    assert deleted["name"] == "maia_k8s_join.remove_node" and deleted["tgt"] == ["maia-node-0"]
-    assert deleted["kwarg"]["name"] == "gpu-1" and deleted["failhard"] is True
-    assert (deleted.get("ssh") is True) == ssh and (left.get("ssh") is True) == ssh
-    # an NFS client that is no worker has no such steps
+    assert order.index("maia-remove-host-leaving") < order.index("maia-remove-host-worker-removed") \
+        < order.index("maia-remove-host-others") < order.index("maia-remove-host-inventory")
+    removed = step_args(steps["maia-remove-host-worker-removed"])
+    assert "worker_removed" in steps["maia-remove-host-worker-removed"]["maia_join"]
+    assert removed["name"] == "maia-node-0" and removed["worker"] == "gpu-1" and removed["ssh"] is ssh
+    assert removed["distribution"] == "k3s" and removed["paths"]["bin"] == "/usr/local/bin/k3s"
+    assert removed["failhard"] is True
+    # an NFS client that is no worker has no such step
     plain = compiled(salt_run, "orch.maia_remove_host", {"maia": {"remove_host": {"name": "maia-node-1"}}})
-    assert "maia-remove-host-worker-left" not in plain and "maia-remove-host-node-deleted" not in plain
+    assert "maia-remove-host-worker-removed" not in plain
 
 
 def test_remove_host_refuses_with_the_reason(salt_run):

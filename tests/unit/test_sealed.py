@@ -26,9 +26,14 @@ def test_every_value_reaches_the_host_as_the_keyword_it_was_given():
     keys = [KEY_THAT_LOOKS_LIKE_A_KEYWORD, "0" * 43 + "=", "+/" * 21 + "a="]
     keys += [sealed.keypair()[1] for _ in range(50)]
     for key in keys:
-        sent = {"recipient": key, "distribution": "microk8s"}
+        sent = {"recipient": key, "distribution": "microk8s", "paths": {"bin": "/snap/bin/microk8s"}}
         args, kwargs = salt.utils.args.parse_input(sealed.call_args(sent), condition=False)
         assert args == [] and kwargs == sent, key
+    # an orchestration's mapping (an OrderedDict) reaches the host as a mapping too
+    from collections import OrderedDict
+
+    sent = {"paths": OrderedDict([("bin", "/usr/local/bin/k3s"), ("data_dir", "/var/lib/rancher/k3s")])}
+    assert salt.utils.args.parse_input(sealed.call_args(sent), condition=False)[1] == sent
 
 
 def test_what_a_host_seals_only_this_runs_key_opens():
