@@ -59,3 +59,25 @@ def test_what_a_host_seals_only_this_runs_key_opens():
         sealed.open_bundle(private, tampered)
     with pytest.raises(CommandExecutionError, match="not a base64 X25519 public key"):
         maia_seal.seal("not-a-key", b"x")
+
+
+def test_both_sides_run_one_sealed_box_and_a_kept_key_opens_it():
+    """src/maia_salt/seal_box.py (the master side's) is _utils/maia_seal_box.py (the hosts'): one
+    file. A worker keeps its private key as 32 raw bytes between the two calls of a join
+    (maia_k8s_join.recipient, then join); the key read back opens what was sealed to it."""
+    import pytest
+
+    sys.path.insert(0, str(REPO / "_utils"))
+    import maia_seal_box  # noqa: PLC0415
+    from maia_salt import seal_box
+
+    assert (REPO / "src/maia_salt/seal_box.py").resolve() == (REPO / "_utils/maia_seal_box.py").resolve()
+    private, public = maia_seal_box.keypair()
+    raw = maia_seal_box.private_bytes(private)
+    assert len(raw) == 32
+    bundle = seal_box.seal(public, b"K10abc::id.secret")
+    assert maia_seal_box.open_box(maia_seal_box.private_from_bytes(raw), bundle) == b"K10abc::id.secret"
+    with pytest.raises(maia_seal_box.BoxError):
+        maia_seal_box.private_from_bytes(b"short")
+    with pytest.raises(seal_box.BoxError, match="not a base64 X25519 public key"):
+        seal_box.seal("not-a-key", b"x")
