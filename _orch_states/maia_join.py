@@ -80,6 +80,7 @@ def workers_joined(name, workers, distribution, server, ssh=False, roster_file=N
         ret.update(result=None, comment=f"would join {', '.join(missing)} to {name}'s {distribution} cluster")
         return ret
     extra = {"paths": paths} if paths else {}
+    joined = []
     for worker in missing:
         try:
             public = _call(worker, "maia_k8s_join.recipient", {}, ssh, roster_file, "recipient")["recipient"]
@@ -91,8 +92,10 @@ def workers_joined(name, workers, distribution, server, ssh=False, roster_file=N
                    "epk": bundle["epk"], "nonce": bundle["nonce"], "sealed": bundle["sealed"], **extra},
                   ssh, roster_file, "joined")
         except (sealed.SealError, KeyError, TypeError) as exc:
-            ret.update(changes={}, result=False, comment=f"{worker} did not join {name}'s cluster: {exc}")
+            ret.update(changes={w: {"old": "not a node", "new": "joined"} for w in joined}, result=False,
+                       comment=f"{worker} did not join {name}'s cluster: {exc}")
             return ret
+        joined.append(worker)
     for attempt in range(int(retries)):
         try:
             nodes = _nodes(name, distribution, paths, ssh, roster_file)
