@@ -20,8 +20,8 @@ import yaml
 from .files import PlannedFile, commit_folder, dump_yaml, load_yaml_mapping, load_yaml_unique
 
 GROUPS = ("control-plane", "nfs_server", "nfs_clients", "workers")
-# The role a host of a group gets in the pillar (maia:roles, maia:hosts:<name>:roles); a group not
-# named here is its own role. `workers`: Kubernetes worker hosts that join the control plane's cluster.
+# A group's role in the pillar (maia:roles, maia:hosts:<name>:roles) where it differs from the group's name
+# (`workers`: Kubernetes worker hosts that join the control plane's cluster)
 ROLE_OF_GROUP = {"workers": "worker"}
 # Ansible's own groups: a host may be listed there, it gets no MAIA role from it
 ANSIBLE_GROUPS = ("all", "ungrouped")
@@ -71,14 +71,10 @@ SCHEMA = {
                     "port": {"type": "integer", "minimum": 1, "maximum": 65535},
                     "sudo": {"type": "boolean"},
                     "groups": {"type": "array", "items": {"enum": list(GROUPS)}, "uniqueItems": True},
-                    "vars": {
-                        "type": "object",
-                        "properties": {
-                            "device_list": {"type": "array", "items": {"type": "string"}},
-                            "local_storage_size": {"type": "string"},
-                            "nfs_storage_size": {"type": "string"},
-                        },
-                    },
+                    "vars": {"type": "object", "properties": {
+                        "device_list": {"type": "array", "items": {"type": "string"}},
+                        "local_storage_size": {"type": "string"}, "nfs_storage_size": {"type": "string"},
+                    }},
                 },
             },
         }
@@ -116,11 +112,7 @@ def valid_dns_name(name: str) -> bool:
 
 
 def valid_device(path: str) -> bool:
-    return (
-        isinstance(path, str)
-        and bool(_DEVICE.fullmatch(path))
-        and ".." not in path.split("/")
-    )
+    return isinstance(path, str) and bool(_DEVICE.fullmatch(path)) and ".." not in path.split("/")
 
 
 @dataclass
@@ -136,16 +128,12 @@ class Host:
     def to_dict(self) -> dict:
         return {
             **({"address": self.address} if self.address is not None else {}),
-            "user": self.user,
-            "port": self.port,
-            "sudo": self.sudo,
-            "groups": list(self.groups),
-            "vars": dict(self.vars),
+            "user": self.user, "port": self.port, "sudo": self.sudo,
+            "groups": list(self.groups), "vars": dict(self.vars),
         }
 
     @property
-    def roles(self) -> list[str]:
-        """The host's roles in the pillar: its groups, ``workers`` named ``worker``."""
+    def roles(self) -> list[str]:  # the host's roles in the pillar: its groups, `workers` named `worker`
         return [ROLE_OF_GROUP.get(group, group) for group in self.groups]
 
 
@@ -220,10 +208,8 @@ class Inventory:
             if "nfs_server" in host.groups and "nfs_clients" in host.groups:
                 problems.append(f"host {host.name}: in both nfs_server and nfs_clients: keep one")
             if "workers" in host.groups and "control-plane" in host.groups:
-                problems.append(
-                    f"host {host.name}: in both control-plane and workers: the control plane is a node already; "
-                    f"keep it in control-plane only"
-                )
+                problems.append(f"host {host.name}: in both control-plane and workers: the control plane is a "
+                                f"node already; keep it in control-plane only")
             for key in ("local_storage_size", "nfs_storage_size"):
                 size = host.vars.get(key)
                 if size is not None and not valid_size(str(size)):
