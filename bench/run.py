@@ -2,6 +2,7 @@
 """`make bench`: wall time of orch.maia on lab hosts, re-runs, zero changes, API calls, memory.
 
 Run as root from the checkout:  .venv/bin/python bench/run.py [--quick] [--sizes 1,3,6] [--full-n 3]
+                                [--compare-runs 3] [--compare-only] [--lab-prefix bench]
 
 In one run on this machine, with a fresh lab per size and mode (`bench-m<N>` with
 master + minions, `bench-s<N>` salt-ssh only; brought down afterwards, also on errors):
@@ -9,12 +10,23 @@ master + minions, `bench-s<N>` salt-ssh only; brought down afterwards, also on e
 * stage 1 (prepare) on N hosts: first run and second (no-op) run;
 * on the `--full-n` lab of each mode: stages 2 and 3 (k8s, core) first and no-op run,
   the Kubernetes API requests of that no-op run per Application (the API stand-in's
-  request log), then a no-op run of all three stages (its changes must be 0);
+  request log), the first run of the later stages (admin), then a no-op run of all stages
+  (its changes must be 0);
 * CPU seconds of each host, the master, salt-run and the machine during every run;
 * peak memory, sampled every 0.5 s during every run: the salt-master's process tree,
   the controller (`salt-run` and the `salt-ssh` it starts), and Salt inside each host
   (salt-minion processes, or the salt-ssh thin `python3`);
-* the same Applications in isolation (bench/argocd_api_calls.py, 18 Applications).
+* the same Applications in isolation (bench/argocd_api_calls.py, 18 Applications);
+* beside the MAIA Ansible collection (issue 25; bench/ansible_compare.py): where
+  MAIA_ANSIBLE_COLLECTION names the collection's ansible/MAIA/Installation folder (kept outside
+  this repository), `--compare-runs` rounds (default 3) of its prepare_hosts.yaml and of
+  maia-salt's stage 1 (minions, salt-ssh), each on a fresh 3-host lab (`<prefix>-c<round><a|m|s>`),
+  ufw and sudo pre-installed; the ratios are taken within each round. Without the collection
+  or Ansible the ratio targets are "not measured", with the reason.
+
+The targets are issue 25's (bench/bench_targets.py); the checks of earlier issues (no change on
+a re-run, the API requests of a no-op) are kept beside them. `--lab-prefix` (or
+MAIA_BENCH_LAB_PREFIX) names the labs `<prefix>-...` instead of `bench-...`.
 
 STAND-INS (see docs/standins.md): every lab is made with `--standins`: the Kubernetes
 API, MicroK8s and the ArgoCD controller are stand-ins, and the lab's pillar switches off the steps
@@ -33,8 +45,10 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import ssl
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -47,8 +61,11 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(BENCH))
 
+import ansible_compare  # noqa: E402
 import argocd_api_calls  # noqa: E402  (APP_PATH, CONTROLLER_UA, run)
+from bench_targets import checks, cpu_series, find, fmt, slope, targets  # noqa: E402
 from lab_bench import mem_available_mib  # noqa: E402
+from maia_salt.checks import INSTALL_STAGES  # noqa: E402
 from maia_salt.install import run_orchestration  # noqa: E402
 from maia_lab.lab.core import Lab, all_labs  # noqa: E402
 
@@ -56,12 +73,6 @@ RESULTS = BENCH / "results"
 DOC = REPO / "docs" / "performance.md"
 T0 = time.monotonic()
 MODES = {"minions": "m", "ssh": "s"}
-# issue 15, seconds: stage 1 (UFW only) first run and no-op re-run, all three stages no-op re-run
-TARGETS = {"minions": {"prepare first": 2.0, "prepare second": 1.2, "all stages no-op": 3.0},
-           "ssh": {"prepare first": 4.0, "prepare second": 3.0, "all stages no-op": 8.0}}
-CORE_FIRST_TARGET = 20.0  # stage 3 first run on the lab's ArgoCD controller stand-in, seconds
-HOST_CPU_TARGET = 0.3  # CPU-s inside each host on a stage-1 no-op run
-ADDED_HOST_CPU_TARGET = 0.1  # CPU-s per added host on the master and controller side (fitted slope)
 # the issue's stage-1 setup: only UFW (and the users/sudo it needs) on
 UFW_ONLY = {"maia": {"prepare": {"nvidia_drivers": False, "lvm": False, "nfs": False, "cifs": False}}}
 
@@ -330,7 +341,7 @@ def orch(lab: Lab, mode: str, stages, label: str, out: dict, count_api: bool = F
         _standin_api(lab, "DELETE")
     with PeakMemory(lab) as mem, CpuUse(lab) as cpu:
         report = run_orchestration(lab.dir, stages=stages, ssh=mode == "ssh", pillar=pillar)
-    rec = {"run": label, "stages": stages or ["prepare", "k8s", "core"], "seconds": round(report.seconds, 1),
+    rec = {"run": label, "stages": stages or list(INSTALL_STAGES), "seconds": round(report.seconds, 1),
            "changed": report.changed, "states": sum(r.states for r in report.results), "ok": report.ok,
            "hosts_seconds": {f"{r.stage}/{r.host}": round(r.seconds, 1) for r in report.results},
            "peak_mib": {k: round(v, 1) for k, v in mem.peak.items()}, "cpu_s": cpu.used}
@@ -346,10 +357,10 @@ def orch(lab: Lab, mode: str, stages, label: str, out: dict, count_api: bool = F
     return rec
 
 
-def scenario(n: int, mode: str, full: bool) -> dict:
-    lab = Lab(f"bench-{MODES[mode]}{n}")
+def scenario(n: int, mode: str, full: bool, prefix: str = "bench") -> dict:
+    lab = Lab(f"{prefix}-{MODES[mode]}{n}")
     out = {"mode": mode, "hosts": n, "lab": lab.name, "runs": []}
-    log(f"lab {lab.name}: {n} host(s), {mode}" + (", all three stages" if full else ""))
+    log(f"lab {lab.name}: {n} host(s), {mode}" + (", all stages" if full else ""))
     try:
         lab.down()  # leftovers of an interrupted bench
         started = time.monotonic()
@@ -361,6 +372,9 @@ def scenario(n: int, mode: str, full: bool) -> dict:
         if full:
             orch(lab, mode, ["k8s", "core"], "k8s+core first", out)
             orch(lab, mode, ["k8s", "core"], "k8s+core no-op", out, count_api=True)
+            later = [s for s in INSTALL_STAGES if s not in ("prepare", "k8s", "core")]
+            if later:  # so that the run of all stages below is a no-op (stage 4, admin, since session 13)
+                orch(lab, mode, later, "+".join(later) + " first", out)
             orch(lab, mode, None, "all stages no-op", out, pillar=UFW_ONLY)
     except Exception as exc:  # recorded; the other labs still run
         out.setdefault("error", f"{type(exc).__name__}: {exc}")
@@ -372,6 +386,66 @@ def scenario(n: int, mode: str, full: bool) -> dict:
     return out
 
 
+# ------------------------------------------------------------------ the Ansible collection beside it
+def playbook(lab: Lab, setup: dict, label: str, out: dict, workdir: Path) -> dict:
+    """One run of the collection's prepare_hosts.yaml, measured as `orch` measures ours."""
+    with PeakMemory(lab) as mem, CpuUse(lab) as cpu:
+        rec = ansible_compare.run_playbook(setup, lab, workdir)
+    rec.update(run=label, peak_mib={k: round(v, 1) for k, v in mem.peak.items()}, cpu_s=cpu.used)
+    out["runs"].append(rec)
+    log(f"  {lab.name} collection {label}: {rec['seconds']} s, {rec['changed']} changed, ok={rec['ok']}, "
+        f"CPU s {rec['cpu_s']}")
+    if not rec["ok"]:
+        out["error"] = f"collection {label}: " + rec.get("error", "")
+        raise RuntimeError(out["error"])
+    return rec
+
+
+def compare_lab(side: str, name: str, setup: dict) -> dict:
+    """A fresh 3-host lab for one side of a round: the collection (`ansible`), `minions` or `ssh`;
+    ufw and sudo pre-installed (untimed), then stage 1 (UFW only) twice."""
+    lab = Lab(name)
+    out = {"side": side, "lab": name, "hosts": ansible_compare.HOSTS, "runs": []}
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    log(f"lab {name}: {ansible_compare.HOSTS} hosts, {side}, stage 1 beside the collection")
+    try:
+        lab.down()
+        started = time.monotonic()
+        lab.up(hosts=ansible_compare.HOSTS, minions=side == "minions", standins=side != "ansible")
+        out["up_seconds"] = round(time.monotonic() - started, 1)
+        out["prepared_seconds"] = ansible_compare.prepare_lab(lab)
+        for label in ansible_compare.RUNS:
+            if side == "ansible":
+                playbook(lab, setup, label, out, workdir)
+            else:
+                orch(lab, side, ["prepare"], label, out, pillar=UFW_ONLY)
+    except Exception as exc:  # recorded; the other sides still run
+        out.setdefault("error", f"{type(exc).__name__}: {exc}")
+        log(f"  {name} FAILED: {out['error'][:2000]}")
+    finally:
+        lab.down()  # also ends the ssh connections Ansible kept open (they name the lab key)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return out
+
+
+def comparison(setup: dict, rounds: int, modes: list, prefix: str, save) -> dict:
+    """Rounds of the collection and maia-salt's stage 1 on fresh labs, one side after the other;
+    the ratios are taken within each round."""
+    res = dict(setup, rounds=[])
+    if not setup["measured"]:
+        log(f"comparison with the Ansible collection: not measured: {setup['reason']}")
+        return res
+    log(f"comparison with the Ansible collection ({setup['collection']}, {setup['ansible']}): {rounds} round(s)")
+    for i in range(1, rounds + 1):
+        rnd = {"round": i}
+        res["rounds"].append(rnd)
+        for side in ["ansible", *modes]:
+            rnd[side] = compare_lab(side, f"{prefix}-c{i}{side[0]}", setup)
+            save()
+        log(f"  round {i}: x faster than the collection (first, no-op): {ansible_compare.round_ratios(rnd)}")
+    return res
+
+
 # ------------------------------------------------------------------ machine and report
 def salt_version() -> str:
     import salt.version
@@ -379,7 +453,7 @@ def salt_version() -> str:
     return salt.version.__version__
 
 
-def machine() -> dict:
+def machine(prefix: str = "bench") -> dict:
     mem_total = 0
     with open("/proc/meminfo") as fh:
         for line in fh:
@@ -388,20 +462,7 @@ def machine() -> dict:
     return {"nproc": os.cpu_count(), "mem_total_mib": mem_total, "mem_available_mib": round(mem_available_mib()),
             "kernel": platform.release(), "debian": Path("/etc/debian_version").read_text().strip(),
             "python": platform.python_version(), "salt": salt_version(), "load": [round(x, 2) for x in os.getloadavg()],
-            "other_labs": sorted(lab.name for lab in all_labs() if not lab.name.startswith("bench-"))}
-
-
-def find(res: dict, mode: str, n: int, run: str):
-    for sc in res["scenarios"]:
-        if sc["mode"] == mode and sc["hosts"] == n:
-            for r in sc["runs"]:
-                if r["run"] == run:
-                    return r
-    return None
-
-
-def fmt(x, unit=" s"):
-    return "-" if x is None else f"{x}{unit}"
+            "other_labs": sorted(lab.name for lab in all_labs() if not lab.name.startswith(prefix + "-"))}
 
 
 def secs(run) -> str:
@@ -422,95 +483,6 @@ def peak(runs, key):
         return "-"
     top = lambda k: round(max(r["peak_mib"].get(k, 0) for r in runs))  # noqa: E731
     return f"{top(key)} / {top(key + '_pss')} MiB"
-
-
-def slope(points):
-    """Least-squares slope of (x, y) points, None with fewer than two distinct x."""
-    points = [(x, y) for x, y in points if y is not None]
-    if len({x for x, _ in points}) < 2:
-        return None
-    mx = sum(x for x, _ in points) / len(points)
-    my = sum(y for _, y in points) / len(points)
-    return round(sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points), 3)
-
-
-def cpu_series(res: dict, mode: str) -> list:
-    """(hosts, CPU-s per host (mean), CPU-s on the master and controller side) of each stage-1 no-op run."""
-    rows = []
-    for sc in sorted((s for s in res["scenarios"] if s["mode"] == mode), key=lambda s: s["hosts"]):
-        r = find(res, mode, sc["hosts"], "prepare second")
-        cpu = (r or {}).get("cpu_s") or {}
-        if cpu:
-            side = (cpu.get("master") or 0) + (cpu.get("controller") or 0)
-            rows.append((sc["hosts"], cpu.get("host_mean"), round(side, 2)))
-    return rows
-
-
-def core_seconds(run) -> float | None:
-    """Stage 3's state time on the control plane (the sum of its states' durations)."""
-    times = [v for k, v in ((run or {}).get("hosts_seconds") or {}).items() if k.startswith("core/")]
-    return max(times) if times else None
-
-
-def targets(res: dict) -> list:
-    """(target, measured, met?) rows; met is None when not measured."""
-    rows = []
-    n = res["full_n"]
-    for mode, limits in TARGETS.items():
-        for run, limit in limits.items():
-            r = find(res, mode, n, run)
-            what = {"prepare first": "stage 1 (UFW only) first run", "prepare second": "stage 1 (UFW only) no-op re-run",
-                    "all stages no-op": "all three stages no-op re-run"}[run]
-            rows.append((f"{mode}, {n} hosts, {what}: <= {limit:g} s", fmt(r and r["seconds"]),
-                         None if r is None else r["ok"] and r["seconds"] <= limit))
-    for mode in MODES:
-        r = find(res, mode, n, "k8s+core no-op")
-        api = r and r.get("api")
-        rows.append((f"{mode}, stages 2 and 3 no-op: no write request", fmt(api and api.get("writes"), " writes"),
-                     None if not api or api.get("writes") is None else api["writes"] == 0))
-        if api and "objects_read_twice" in api:
-            twice = ", ".join(f"`{p}` {n}" for p, n in api["objects_read_twice"].items())
-            rows.append((f"{mode}, stages 2 and 3 no-op: at most one read per object",
-                         f"{api['objects_read']} objects read, at most {api['object_reads_max']} times"
-                         + (f" ({twice})" if twice else ""), api["object_reads_max"] <= 1))
-            again = ", ".join(f"`{p}` {n}" for p, n in api["lists_repeated"].items())
-            rows.append((f"{mode}, stages 2 and 3 no-op: at most one list per kind",
-                         f"{api['lists']} lists" + (f"; listed more than once: {again}" if again else ""),
-                         not api["lists_repeated"]))
-        else:  # a results file from before the split
-            twice = ", ".join(f"`{p}`" for p in (api or {}).get("read_more_than_once") or [])
-            rows.append((f"{mode}, stages 2 and 3 no-op: at most one read per object (no path read twice)",
-                         fmt(api and api.get("reads_max_per_path"), " reads of the most read path"
-                             + (f" ({twice})" if twice else "")),
-                         None if not api or api.get("reads_max_per_path") is None else api["reads_max_per_path"] <= 1))
-        r = find(res, mode, n, "k8s+core first")
-        core = core_seconds(r)
-        rows.append((f"{mode}, stage 3 first run (state time on the control plane): <= {CORE_FIRST_TARGET:g} s",
-                     fmt(core), None if core is None else core <= CORE_FIRST_TARGET))
-    for mode in MODES:
-        series = cpu_series(res, mode)
-        per_host = [h for _, h, _ in series if h is not None]
-        rows.append((f"{mode}, stage-1 no-op: CPU inside each host <= {HOST_CPU_TARGET:g} CPU-s",
-                     fmt(max(per_host) if per_host else None, " CPU-s (largest mean over the sizes)"),
-                     None if not per_host else max(per_host) <= HOST_CPU_TARGET))
-        fitted = slope([(hosts, side) for hosts, _, side in series])
-        rows.append((f"{mode}, stage-1 no-op: master and controller CPU per added host <= {ADDED_HOST_CPU_TARGET:g} CPU-s",
-                     fmt(fitted, " CPU-s per host (fitted slope)"),
-                     None if fitted is None else fitted <= ADDED_HOST_CPU_TARGET))
-    for mode in MODES:
-        r = find(res, mode, n, "all stages no-op")
-        rows.append((f"changes reported by a second full run, {mode}: 0", fmt(r and r["changed"], ""),
-                     None if r is None else r["changed"] == 0))
-        r = find(res, mode, n, "k8s+core no-op")
-        api = r and r.get("api")
-        rows.append((f"API requests per Application on a no-op run, {mode}: <= 2",
-                     fmt(api and f"max {api['per_app_max']}, mean {api['per_app_mean']} ({api['applications']} apps)", ""),
-                     None if not api else api["per_app_max"] <= argocd_api_calls.BUDGET_PER_APP))
-    iso = res.get("isolated_api")
-    if iso:
-        for target, measured, met in iso.get("targets") or []:
-            rows.append((f"isolated ArgoCD objects (bench/argocd_api_calls.py): {target}", measured, met))
-    return rows
 
 
 def where_time_goes(res: dict) -> list:
@@ -562,15 +534,19 @@ def render(res: dict) -> str:
         "stage 1 runs without the states this machine cannot run (LV creation, NFS server start and "
         "mounts: the lab's pillar switches them off); what it runs (apt packages, UFW, users) is real.",
         "- Times are the wall time of `salt-run state.orch orch.maia` (`maia install`), first runs "
-        "include apt downloads through the lab proxy and, with salt-ssh, the thin deployment. Stage 1 "
-        "runs as in issue 15: only UFW on (`nvidia_drivers`, `lvm`, `nfs`, `cifs` false).",
+        "include apt downloads through the lab proxy and, with salt-ssh, the thin deployment (the labs "
+        "beside the Ansible collection have `ufw` and `sudo` pre-installed). Stage 1 runs as in issues "
+        "15 and 25: only UFW on (`nvidia_drivers`, `lvm`, `nfs`, `cifs` false).",
         "",
-        "## Targets",
+        "## Targets (issue 25)",
         "",
-        "| target (issue 15) | measured | |",
+        "| target | measured | |",
         "|---|---|---|",
     ]
     lines += [f"| {t} | {v} | {yes[ok]} |" for t, v, ok in targets(res)]
+    lines += ["", "Checks kept from earlier issues (8, 15):", "", "| check | measured | |", "|---|---|---|"]
+    lines += [f"| {t} | {v} | {yes[ok]} |" for t, v, ok in checks(res)]
+    lines += ansible_compare.render(res.get("comparison"))
     lines += ["", "## Stage 1 (prepare) by number of hosts", "",
               "| mode | hosts | lab up | first run | second run (no-op) | no-op changes | second run / 1 host "
               "| state time per host, second run (max) | CPU per host, second run (mean / max) "
@@ -578,7 +554,7 @@ def render(res: dict) -> str:
               "| peak master | peak controller | peak Salt in a host |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for mode in MODES:
-        base = find(res, mode, min(res["sizes"]), "prepare second")
+        base = find(res, mode, min(res["sizes"]), "prepare second") if res["sizes"] else None
         for sc in [s for s in res["scenarios"] if s["mode"] == mode]:
             first, second = find(res, mode, sc["hosts"], "prepare first"), find(res, mode, sc["hosts"], "prepare second")
             runs = [r for r in (first, second) if r]
@@ -607,7 +583,7 @@ def render(res: dict) -> str:
         fitted = slope([(h, side) for h, _, side in series])
         for hosts, per_host, side in series:
             lines.append(f"| {mode} | {hosts} | {fmt(per_host)} | {fmt(side)} | {fmt(fitted, ' CPU-s')} |")
-    lines += ["", f"## All three stages, {res['full_n']} hosts", "",
+    lines += ["", f"## All stages, {res['full_n']} hosts", "",
               "| mode | run | wall time | states | changed | ok | API requests per Application (max / mean) | peak master | peak controller | peak Salt in a host |",
               "|---|---|---|---|---|---|---|---|---|---|"]
     for sc in [s for s in res["scenarios"] if s["hosts"] == res["full_n"]]:
@@ -667,6 +643,15 @@ def render(res: dict) -> str:
         "- API requests: the lab's Kubernetes API stand-in's request log (`/_standin/requests`), cleared "
         "before the no-op run of stages 2 and 3 and read after it, without the ArgoCD controller "
         "stand-in's own requests; per Application = requests to that Application's path.",
+        "- Beside the Ansible collection (issue 25, bench/ansible_compare.py): with `MAIA_ANSIBLE_COLLECTION` "
+        "naming the collection's `ansible/MAIA/Installation` folder (kept outside this repository), each round "
+        "brings up one fresh 3-host lab for the collection's `playbooks/prepare_hosts.yaml` (the pinned PyPI "
+        "`ansible` in its own virtualenv under the lab cache: ansible-core plus community.general, whose `ufw` "
+        "module the role uses; forks 10, pipelining, only `ufw` on) and one for each mode of maia-salt's stage 1, "
+        "one after the other, with `ufw` and `sudo` pre-installed as in the issue's table; ratios are the "
+        "collection's wall time / maia-salt's within a round, and the targets are judged on their median over "
+        "the rounds. Without the collection or Ansible the ratio targets are *not measured*, with the reason. "
+        "What the playbook needs and how the bench gives it: bench/ansible_compare.py's docstring.",
         "- The zero-change gate in `make test` is tests/e2e/test_orchestration.py "
         "(`test_minions_install_all_stages_then_rerun_changes_nothing`, `test_salt_ssh_mode_reruns_clean`): "
         "it fails when a second run reports any change; this benchmark reports the same count with timings.",
@@ -677,10 +662,14 @@ def render(res: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="sizes 1,3 only and no isolated API benchmark")
+    ap.add_argument("--quick", action="store_true", help="sizes 1,3 only, one comparison round and no isolated API benchmark")
     ap.add_argument("--sizes", help="comma-separated host counts for stage 1 (default 1,3,6)")
-    ap.add_argument("--full-n", type=int, default=3, help="lab size that also runs stages 2 and 3")
+    ap.add_argument("--full-n", type=int, default=3, help="lab size that also runs stages 2 and 3 (0: none)")
     ap.add_argument("--modes", default="minions,ssh")
+    ap.add_argument("--compare-runs", type=int, help="rounds beside the Ansible collection (default 3, 1 with --quick; 0: none)")
+    ap.add_argument("--compare-only", action="store_true", help="only the rounds beside the Ansible collection")
+    ap.add_argument("--lab-prefix", default=os.environ.get("MAIA_BENCH_LAB_PREFIX", "bench"),
+                    help="first part of the labs' names (default bench, or $MAIA_BENCH_LAB_PREFIX)")
     ap.add_argument("--note", action="append", default=[], help="a sentence for the report's notes (repeatable)")
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/performance.md")
     ap.add_argument("--from-json", help="only render docs/performance.md from this results file")
@@ -693,29 +682,36 @@ def main(argv=None) -> int:
         return 0
     if os.geteuid() != 0:
         raise SystemExit("bench/run.py needs root (it starts lab hosts)")
-    sizes = sorted({int(x) for x in (args.sizes or ("1,3" if args.quick else "1,3,6")).split(",")} | {args.full_n})
+    sizes = {int(x) for x in (args.sizes or ("1,3" if args.quick else "1,3,6")).split(",")}
+    sizes = [] if args.compare_only else sorted(sizes | ({args.full_n} if args.full_n else set()))
+    rounds = args.compare_runs if args.compare_runs is not None else 1 if args.quick else 3
     modes = [m for m in args.modes.split(",") if m]
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     RESULTS.mkdir(parents=True, exist_ok=True)
     res = {"command": " ".join([".venv/bin/python", "bench/run.py", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]),
            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "sizes": sizes, "full_n": args.full_n,
-           "machine": machine(), "notes": args.note, "scenarios": []}
+           "machine": machine(args.lab_prefix), "notes": args.note, "scenarios": []}
     out = RESULTS / f"run-{stamp}.json"
 
     def save():
-        res["machine_end"] = machine()
+        res["machine_end"] = machine(args.lab_prefix)
         res["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         res["total_seconds"] = round(time.monotonic() - T0)
         text = json.dumps(res, indent=1)
         out.write_text(text)
         (RESULTS / "latest.json").write_text(text)
 
-    log(f"bench: sizes {sizes}, modes {modes}, machine {res['machine']}")
+    log(f"bench: sizes {sizes}, modes {modes}, comparison rounds {rounds}, machine {res['machine']}")
     for mode in modes:
         for n in sizes:
-            res["scenarios"].append(scenario(n, mode, n == args.full_n))
+            res["scenarios"].append(scenario(n, mode, n == args.full_n, args.lab_prefix))
             save()
-    if not args.quick:
+    if rounds:
+        setup = ansible_compare.setup(os.environ, lab_cache())
+        res["comparison"] = comparison(setup, rounds, modes, args.lab_prefix, save)
+    else:
+        res["comparison"] = {"measured": False, "reason": "--compare-runs 0"}
+    if not args.quick and not args.compare_only:
         log("isolated ArgoCD Applications (bench/argocd_api_calls.py, 18 Applications)")
         try:
             res["isolated_api"] = argocd_api_calls.run(18)
@@ -723,12 +719,22 @@ def main(argv=None) -> int:
             log(f"  isolated API benchmark failed: {exc}")
     save()
     log(f"results: {out}")
-    for t, v, ok in targets(res):
+    for t, v, ok in targets(res) + checks(res):
         log(f"target: {t}: {v} -> {'met' if ok else 'NOT met' if ok is False else 'not measured'}")
     if not args.no_doc:
         DOC.write_text(render(res))
         log(f"wrote {DOC}")
-    return 0 if not any(s.get("error") for s in res["scenarios"]) else 1
+    failed = [s for s in res["scenarios"] if s.get("error")]
+    failed += [side for rnd in res["comparison"].get("rounds", []) for side in rnd.values()
+               if isinstance(side, dict) and side.get("error")]
+    return 1 if failed else 0
+
+
+def lab_cache() -> str:
+    """The lab's cache folder (the pinned Ansible's virtualenv lives under it)."""
+    from maia_lab.lab import base
+
+    return base.CACHE_DIR
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ STAND-INS (see docs/standins.md: no snapd/MicroK8s, no kube-apiserver here):
   kubeconfig is what ``microk8s config`` prints.
 With ``MAIA_E2E_KUBECONFIG`` set, the API side is that real cluster instead
 (the MicroK8s stand-in still emulates the host, printing that kubeconfig).
+
+And, for the lab tests (test_k8s_lab.py over salt-ssh, test_k8s_lab_minions.py with minions): a
+lab site's `maia install` of one distribution, twice, and the checks of both runs.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import json
 import subprocess
 import tarfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,3 +188,99 @@ def sealed_snapshot(site):
     with tarfile.open(fileobj=io.BytesIO(files["datastore.tar.gz"]), mode="r:gz") as tar:
         members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
     return payload, files, members, proc
+
+
+# ---- `maia install` of one distribution on a stand-in lab host (test_k8s_lab*.py) ----------------
+# STAND-INS: the k3s, k0s and rke2 stand-ins (maia_lab.standins.k3s, .k0s, .rke2) are the releases the
+# lab serves beside the ArgoCD manifest (maia_lab.standins.lab); the host's own systemd runs them.
+
+# every row of a whole install (rancher: orch.maia's Rancher step, a row of its own; dashboard:
+# stage 4's second job, the admin Applications with Rancher's token, docs/admin.md)
+ALL_STAGES = ("prepare", "k8s", "core", "admin", "rancher", "dashboard")
+STAGE2 = ("k8s",)
+# The stand-ins' services are up within a second of `systemctl start`; the formula polls for a Ready
+# node 15 s apart (maia:k8s:wait_ready, sized for a real cluster), and k0scontroller is Type=simple
+# (systemctl returns before the stand-in has registered its Node), so its first check failed and
+# the k0s part slept 15 s. Every second here, within the same budget.
+QUICK_READY = json.dumps({"maia": {"k8s": {"wait_ready": {"retries": 150, "interval": 1}}}})
+# the systemd unit each distribution runs
+SERVICES = {"k3s": "k3s", "k0s": "k0scontroller", "rke2": "rke2-server"}
+
+
+def standin_state(lab, host, name) -> dict:
+    """The state the ``name`` stand-in keeps on ``host`` (its starts, the settings it started with)."""
+    return json.loads(lab.ssh(host, f"cat /var/lib/maia-standins/{name}/state.json").stdout)
+
+
+def install_distribution(lab, host, name, *install_args):
+    """Switch the lab site's cluster YAML to ``k8s_distribution: name`` (as a site admin does) and run
+    `maia install --pillar QUICK_READY [install_args]` twice (``--ssh`` among them: over salt-ssh,
+    else with the minions); the runs and the stand-in's state on ``host`` after each."""
+    from support.install_output import maia_install
+
+    cluster_yaml = Path(lab.config_folder) / f"{lab.state['cluster_name']}.yaml"
+    cluster = yaml.safe_load(cluster_yaml.read_text())
+    cluster_yaml.write_text(yaml.safe_dump({**cluster, "k8s_distribution": name}, sort_keys=False))
+
+    install_args = ("--pillar", QUICK_READY, *install_args)
+    started = time.monotonic()
+    first = maia_install(lab, *install_args)
+    after_first, seconds = standin_state(lab, host, name), [time.monotonic() - started]
+    second = maia_install(lab, *install_args)
+    seconds.append(time.monotonic() - started - seconds[0])
+    print(f"{name} maia install {' '.join(install_args[2:])}: first run {seconds[0]:.1f} s, re-run {seconds[1]:.1f} s")
+    return {"first": first, "after_first": after_first, "second": second,
+            "after_second": standin_state(lab, host, name)}
+
+
+def summary(run, stages=ALL_STAGES):
+    """The summary's rows (stage, host) -> states/changed/failed; one per stage, on this host."""
+    rows = run.summary_rows()
+    assert {stage for stage, _host in rows} == set(stages), run.text
+    return rows
+
+
+def assert_installed_once(install, lab, host, name, stages=ALL_STAGES):
+    """The first run of ``install`` (install_distribution) converged ``stages`` with 0 failed and
+    changed stage 2; the distribution's service was started once, by the host's systemd, with
+    maia-salt's settings (the five OIDC flags, the bundled ingress off); its unit is active and
+    enabled."""
+    run = install["first"]
+    assert run.returncode == 0, run.text
+    rows = summary(run, stages)
+    assert all(r.failed == 0 for r in rows.values()) and rows[("k8s", host)].changed > 0, run.text
+    state = install["after_first"]
+    assert (state["starts"], state["active"]) == (1, True), state
+    unit = SERVICES[name]
+    shown = lab.ssh(host, f"systemctl is-active {unit}; systemctl is-enabled {unit}; "
+                          f"systemctl show -P FragmentPath {unit}").stdout.split()
+    assert shown[:2] == ["active", "enabled"], shown
+    if name == "k0s":
+        # installed once, by `k0s install controller` told the settings file; its API server's arguments
+        assert state["installs"] == 1, state
+        assert state["args_at_start"] == {"config": "/etc/k0s/k0s.yaml", "data-dir": "/var/lib/k0s", "single": "true"}
+        oidc = [a.removeprefix("--") for a in state["apiserver_args"] if a.startswith("--oidc-")]
+        assert "oidc-ca-file=/var/lib/k0s/pki/ca.crt" in oidc
+    else:
+        # k3s and rke2 read their settings file, with the bundled ingress disabled
+        settings = state["settings_at_start"]
+        oidc = [a for a in settings["kube-apiserver-arg"] if a.startswith("oidc-")]
+        assert settings["disable"] == {"k3s": ["traefik"], "rke2": ["rke2-ingress-nginx"]}[name]
+    if name == "rke2":
+        # the unit the release tarball ships
+        assert shown[2] == "/usr/local/lib/systemd/system/rke2-server.service", shown
+        assert "oidc-ca-file=/var/lib/rancher/rke2/server/tls/server-ca.crt" in oidc
+    assert "oidc-client-id=maia" in oidc and len(oidc) == 5, oidc
+
+
+def assert_rerun_changes_nothing_and_restarts_nothing(install, stages=ALL_STAGES):
+    """The re-run of ``install`` (install_distribution): the same rows, 0 changed, 0 failed, and the
+    stand-in's service was not started again (nor k0s installed again)."""
+    run = install["second"]
+    assert run.returncode == 0, run.text
+    rows = summary(run, stages)
+    assert rows.keys() == summary(install["first"], stages).keys()
+    assert sum(r.changed for r in rows.values()) == 0 and all(r.failed == 0 for r in rows.values()), run.text
+    assert install["after_second"]["starts"] == install["after_first"]["starts"]
+    if "installs" in install["after_first"]:
+        assert install["after_second"]["installs"] == install["after_first"]["installs"]

@@ -23,12 +23,12 @@ import json
 import os
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-import yaml
 
+from k8s.harness import (STAGE2, assert_installed_once, assert_rerun_changes_nothing_and_restarts_nothing,
+                         install_distribution)
 from support.states import changed_ids, failed
 from support.paths import BIN
 
@@ -146,38 +146,7 @@ def test_a_control_plane_returning_an_exec_kubeconfig_runs_nothing_here(runs, ta
 # ArgoCD manifest; the host's own systemd runs the unit maia-salt writes (Type=notify: the stand-in
 # answers READY=1). Run after the MicroK8s tests above on the same host and API stand-in (no new lab):
 # the site is switched to k3s in its cluster YAML, as a site admin does, and all four stages run.
-# (rancher: orch.maia's Rancher step, a row of its own; dashboard: stage 4's second job, the admin
-# Applications with Rancher's token, docs/admin.md)
-K3S_STAGES = ("prepare", "k8s", "core", "admin", "rancher", "dashboard")
-# The stand-ins' services are up within a second of `systemctl start`; the formula polls for a Ready
-# node 15 s apart (maia:k8s:wait_ready, sized for a real cluster), and k0scontroller is Type=simple
-# (systemctl returns before the stand-in has registered its Node), so its first check failed and
-# the k0s part slept 15 s. Every second here, within the same budget.
-QUICK_READY = json.dumps({"maia": {"k8s": {"wait_ready": {"retries": 150, "interval": 1}}}})
-
-
-def install_distribution(target, name, *install_args):
-    """Switch the site's cluster YAML to ``k8s_distribution: name`` (as a site admin does) and run
-    `maia install --ssh --pillar QUICK_READY [install_args]` twice; the runs and the stand-in's state
-    after each."""
-    from support.install_output import maia_install
-
-    folder = target.config_folder()
-    cluster_yaml = folder / f"{target.lab.state['cluster_name']}.yaml"
-    cluster = yaml.safe_load(cluster_yaml.read_text())
-    cluster_yaml.write_text(yaml.safe_dump({**cluster, "k8s_distribution": name}, sort_keys=False))
-
-    def standin_state():
-        return json.loads(target.lab.ssh(target.name, f"cat /var/lib/maia-standins/{name}/state.json").stdout)
-
-    install_args = ("--ssh", "--pillar", QUICK_READY, *install_args)
-    started = time.monotonic()
-    first = maia_install(target.lab, *install_args)
-    after_first, seconds = standin_state(), [time.monotonic() - started]
-    second = maia_install(target.lab, *install_args)
-    seconds.append(time.monotonic() - started - seconds[0])
-    print(f"{name} maia install --ssh: first run {seconds[0]:.1f} s, re-run {seconds[1]:.1f} s")
-    return {"first": first, "after_first": after_first, "second": second, "after_second": standin_state()}
+# The same installs with minions, all stages of each distribution: test_k8s_lab_minions.py.
 
 
 @pytest.fixture(scope="module")
@@ -187,39 +156,11 @@ def k3s_install(runs, target):
     from support.lab import quick_argocd_controller
 
     quick_argocd_controller(target.lab)
-    return install_distribution(target, "k3s")
-
-
-def summary(run, stages=K3S_STAGES):
-    """The summary's rows (stage, host) -> states/changed/failed; one per stage, on this host."""
-    rows = run.summary_rows()
-    assert {stage for stage, _host in rows} == set(stages), run.text
-    return rows
+    return install_distribution(target.lab, target.name, "k3s", "--ssh")
 
 
 def test_k3s_site_installs_all_stages_over_salt_ssh(k3s_install, target):
-    run = k3s_install["first"]
-    assert run.returncode == 0, run.text
-    rows = summary(run)
-    assert all(r.failed == 0 for r in rows.values()), run.text
-    assert rows[("k8s", target.name)].changed > 0, run.text
-    # k3s started once, by the host's systemd, with maia-salt's settings file
-    state = k3s_install["after_first"]
-    assert state["active"] is True and state["starts"] == 1, state
-    settings = state["settings_at_start"]
-    assert settings["disable"] == ["traefik"]
-    assert "oidc-client-id=maia" in settings["kube-apiserver-arg"]
-    unit = target.lab.ssh(target.name, "systemctl is-active k3s; systemctl is-enabled k3s").stdout.split()
-    assert unit == ["active", "enabled"]
-
-
-def assert_rerun_changes_nothing_and_restarts_nothing(install, stages=K3S_STAGES):
-    run = install["second"]
-    assert run.returncode == 0, run.text
-    rows = summary(run, stages)
-    assert rows.keys() == summary(install["first"], stages).keys()
-    assert sum(r.changed for r in rows.values()) == 0 and all(r.failed == 0 for r in rows.values()), run.text
-    assert install["after_second"]["starts"] == install["after_first"]["starts"]
+    assert_installed_once(k3s_install, target.lab, target.name, "k3s")
 
 
 def test_k3s_site_rerun_changes_nothing_and_restarts_nothing(k3s_install):
@@ -233,42 +174,28 @@ def test_k3s_site_rerun_changes_nothing_and_restarts_nothing(k3s_install):
 # as the k3s part left it (its stand-in holds no port a k0s stand-in needs; on a real host, switching
 # distributions means `maia reset --stages k8s` first, while the site still names the old one).
 # Stage 2 only (CI time), as for rke2 below: k3s ran all four stages over salt-ssh on this host just
-# before, and on k0s stages 1, 3 and 4 differ from k3s only in what the site's distribution selects,
-# which other tests cover: stage 1 in the heal beacon's unit (`k0scontroller`, with maia:heal on;
+# before, and test_k8s_lab_minions.py runs all stages of k0s and rke2 with minions; on k0s stages 1,
+# 3 and 4 differ from k3s only in what the site's distribution selects, which other tests cover:
+# stage 1 in the heal beacon's unit (`k0scontroller`, with maia:heal on;
 # tests/prepare/test_render.py) and nothing else (the CIFS plugin folder is kubelet's default, k3s'
 # too); stages 3 and 4 in the distribution table's entry, whose storage and ingress classes are
 # k3s' own (`local-path`, `maia-core-traefik`) and whose GPU operator values name k0s' containerd:
 # tests/core/test_maia_core_specs.py (test_distribution), tests/core/test_parity.py (site `k0s`) and
 # tests/admin/test_parity.py (k0s in every TLS mode, `k0s-storage-class`) check them against the
 # reference. The k0s formula itself: tests/k8s/test_k8s_k0s.py (salt-call --local).
-STAGE2 = ("k8s",)
 
 
 @pytest.fixture(scope="module")
 def k0s_install(k3s_install, target):
-    return install_distribution(target, "k0s", "--stages", ",".join(STAGE2))
+    return install_distribution(target.lab, target.name, "k0s", "--ssh", "--stages", ",".join(STAGE2))
 
 
 def test_k0s_site_installs_stage2_over_salt_ssh(k0s_install, target):
-    run = k0s_install["first"]
-    assert run.returncode == 0, run.text
-    rows = summary(run, STAGE2)
-    assert all(r.failed == 0 for r in rows.values()) and rows[("k8s", target.name)].changed > 0, run.text
-    # installed once, by `k0s install controller` told the settings file; started once by the
-    # host's systemd, with the OIDC flags as its API server's arguments
-    state = k0s_install["after_first"]
-    assert (state["installs"], state["starts"], state["active"]) == (1, 1, True), state
-    assert state["args_at_start"] == {"config": "/etc/k0s/k0s.yaml", "data-dir": "/var/lib/k0s", "single": "true"}
-    assert "--oidc-client-id=maia" in state["apiserver_args"]
-    assert "--oidc-ca-file=/var/lib/k0s/pki/ca.crt" in state["apiserver_args"]
-    assert len([a for a in state["apiserver_args"] if a.startswith("--oidc-")]) == 5
-    unit = target.lab.ssh(target.name, "systemctl is-active k0scontroller; systemctl is-enabled k0scontroller")
-    assert unit.stdout.split() == ["active", "enabled"]
+    assert_installed_once(k0s_install, target.lab, target.name, "k0s", STAGE2)
 
 
 def test_k0s_site_rerun_changes_nothing_and_restarts_nothing(k0s_install):
     assert_rerun_changes_nothing_and_restarts_nothing(k0s_install, STAGE2)
-    assert k0s_install["after_second"]["installs"] == 1
 
 
 # ---- rke2 through `maia install --ssh --stages k8s`, on the same lab host, after k0s --------------
@@ -280,30 +207,17 @@ def test_k0s_site_rerun_changes_nothing_and_restarts_nothing(k0s_install):
 # Stage 2 only (CI time), as for k0s: stage 1 ran for k3s on this host, and stages 3-4 differ on
 # rke2 only in the core layer's choices (ingress-nginx instead of Traefik, ingress class `nginx`,
 # its GPU operator values), which tests/core/test_maia_core_specs.py (test_distribution) and the
-# parity tests of tests/core and tests/admin check per distribution.
+# parity tests of tests/core and tests/admin check per distribution; test_k8s_lab_minions.py runs
+# them on rke2 with minions.
 
 
 @pytest.fixture(scope="module")
 def rke2_install(k0s_install, target):
-    return install_distribution(target, "rke2", "--stages", ",".join(STAGE2))
+    return install_distribution(target.lab, target.name, "rke2", "--ssh", "--stages", ",".join(STAGE2))
 
 
 def test_rke2_site_installs_stage2_over_salt_ssh(rke2_install, target):
-    run = rke2_install["first"]
-    assert run.returncode == 0, run.text
-    rows = summary(run, STAGE2)
-    assert all(r.failed == 0 for r in rows.values()) and rows[("k8s", target.name)].changed > 0, run.text
-    # started once, by the host's systemd, from the unit the release tarball ships, with the five
-    # OIDC flags and the bundled ingress-nginx disabled in the settings it read
-    state = rke2_install["after_first"]
-    assert (state["starts"], state["active"]) == (1, True), state
-    settings = state["settings_at_start"]
-    assert settings["disable"] == ["rke2-ingress-nginx"]
-    assert "oidc-ca-file=/var/lib/rancher/rke2/server/tls/server-ca.crt" in settings["kube-apiserver-arg"]
-    assert len([a for a in settings["kube-apiserver-arg"] if a.startswith("oidc-")]) == 5
-    unit = target.lab.ssh(target.name, "systemctl is-active rke2-server; systemctl is-enabled rke2-server; "
-                                       "systemctl show -P FragmentPath rke2-server")
-    assert unit.stdout.split() == ["active", "enabled", "/usr/local/lib/systemd/system/rke2-server.service"]
+    assert_installed_once(rke2_install, target.lab, target.name, "rke2", STAGE2)
 
 
 def test_rke2_site_rerun_changes_nothing_and_restarts_nothing(rke2_install):

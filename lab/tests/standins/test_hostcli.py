@@ -108,3 +108,20 @@ def test_rke2_release_is_a_tarball_in_rke2s_layout_with_its_checksum_list(tmp_pa
     assert shown.returncode == 0 and "stand-in" in shown.stdout, shown.stderr
     systemctl = installed.host_path(f"{tmp_path}/usr/bin/systemctl")
     assert run_alone(systemctl, "is-active", "rke2-server").returncode == 3
+
+
+@pytest.mark.parametrize("text", [
+    "server: https://198.18.0.11:6443\ntoken-file: /etc/rancher/k3s/join-token\nnode-name: maia-node-1\n",
+    "disable:\n- traefik\nkube-apiserver-arg:\n  - oidc-issuer-url=https://iam.site.test/realms/maia\n  - 'oidc-client-id=maia'\n"
+    "write-kubeconfig-mode: '0644'\nsecrets-encryption: true\nhttps-listen-port: 6443\n# a comment\n",
+    "tls-san: [maia.site.test, 198.18.0.11]\n",
+])
+def test_settings_files_parse_alike_without_pyyaml(text):
+    """A lab host's system python3 has no PyYAML: the service stand-ins read the flat settings files
+    (scalars, lists) as PyYAML does, and keep anything nested unparsed."""
+    import yaml
+
+    from maia_lab.standins.servicecli import flat_yaml
+
+    assert flat_yaml(text) == yaml.safe_load(text)
+    assert flat_yaml("spec:\n  api:\n    sans: []\n") is None

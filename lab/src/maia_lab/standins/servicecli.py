@@ -6,6 +6,7 @@
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -13,6 +14,38 @@ import time
 
 from maia_lab.standins.hostcli import fail, load, record, save  # noqa: F401  (inlined before this text)
 from maia_lab.standins.joincli import api_request, create_token, join_node, kubectl_nodes, node_ready, parse_duration
+
+
+def _scalar(text):
+    text = text.strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    if text in ("true", "false"):
+        return text == "true"
+    return int(text) if text.isdigit() and (text == "0" or not text.startswith("0")) else text
+
+
+def flat_yaml(text):
+    """The YAML the settings files hold, for a host without PyYAML (a lab host's system python3): a
+    mapping of scalars and lists of scalars (block or flow); None for anything else (nesting)."""
+    data, key = {}, None
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line.lstrip().startswith("- ") and isinstance(data.get(key), list):
+            data[key].append(_scalar(line.lstrip()[2:]))
+            continue
+        match = re.match(r"""^("[^"]+"|'[^']+'|[\w./-]+):(?:\s+(.*?))?\s*$""", line)
+        if not match:
+            return None
+        key, value = _scalar(match[1]), match[2]
+        if not value:
+            data[key] = []
+        elif value.startswith("[") and value.endswith("]"):
+            data[key] = [_scalar(item) for item in value[1:-1].split(",") if item.strip()]
+        else:
+            data[key] = _scalar(value)
+    return data
 
 
 def read_settings(path):
@@ -24,7 +57,8 @@ def read_settings(path):
     try:
         import yaml
     except ImportError:
-        return {"<unparsed>": text}
+        data = flat_yaml(text)
+        return {"<unparsed>": text} if data is None else data
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
         fail(f"{path}: not a mapping")

@@ -110,7 +110,7 @@ def start(state, argv=None):
     arguments (under a real systemd), else those of the unit's ExecStart."""
     given = flags(argv if argv is not None else exec_args(state, UNIT)[1:])
     settings = read_settings(given.get("config"))
-    data_dir = given.get("data-dir") or "/var/lib/k0s"
+    data_dir = given.get("data-dir") or state["paths"]["data_dir"]
     pki = os.path.join(data_dir, "pki")
     write(os.path.join(pki, "ca.crt"), state["ca"]["crt"], 0o644)
     write(os.path.join(pki, "ca.key"), state["ca"]["key"], 0o600)
@@ -155,7 +155,8 @@ def start_worker(state, argv=None):
         fail(f"k0s worker: failed to read the join token from {given.get('token-file')!r}: {exc}")
     join_node(state, state["hostname"], token, {}, "k0s worker")
     conf = {"apiVersion": "v1", "kind": "Config", "clusters": [{"name": "k0s", "cluster": {"server": server}}]}
-    write(os.path.join(given.get("data-dir") or "/var/lib/k0s", "kubelet.conf"), json.dumps(conf), 0o600)
+    data_dir = given.get("data-dir") or state["paths"]["data_dir"]
+    write(os.path.join(data_dir, "kubelet.conf"), json.dumps(conf), 0o600)
     rec = unit_record(state, "agent")
     rec.update(active=True, node=state["hostname"], server=server, args_at_start=given)
     rec["starts"] = rec.get("starts", 0) + 1
@@ -167,7 +168,7 @@ def backup(state, argv):
         fail("failed to create backup: k0s controller is not running")
     if "save-path" not in given or not os.path.isdir(given["save-path"]):
         fail("failed to create backup: --save-path must be an existing folder")
-    pki = os.path.join(given.get("data-dir") or "/var/lib/k0s", "pki")
+    pki = os.path.join(given.get("data-dir") or state["paths"]["data_dir"], "pki")
     name = os.path.join(given["save-path"], time.strftime("k0s_backup_%Y-%m-%dT%H_%M_%SZ.tar.gz", time.gmtime()))
     config = (state.get("args_at_start") or {}).get("config")  # the node config the controller started with
     with tarfile.open(name, "w:gz") as tar:
