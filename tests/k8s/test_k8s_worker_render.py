@@ -70,11 +70,17 @@ def test_k0s_with_workers_is_a_controller_that_is_a_node_without_taints(tmp_path
 WORKER_STATES = {
     "microk8s": {"maia-k8s-worker-microk8s-snap-installed"},
     "k3s": {"maia-k8s-worker-k3s-binary-installed", "maia-k8s-worker-k3s-settings-merged",
-            "maia-k8s-worker-k3s-unit-managed", "maia-k8s-worker-k3s-proxy-environment"},
+            "maia-k8s-worker-k3s-unit-managed", "maia-k8s-worker-k3s-proxy-environment",
+            "maia-k8s-worker-k3s-agent-running"},
     "rke2": {"maia-k8s-worker-rke2-release-downloaded", "maia-k8s-worker-rke2-release-unpacked",
-             "maia-k8s-worker-rke2-settings-merged", "maia-k8s-worker-rke2-proxy-environment"},
-    "k0s": {"maia-k8s-worker-k0s-binary-installed", "maia-k8s-worker-k0s-proxy-environment"},
+             "maia-k8s-worker-rke2-settings-merged", "maia-k8s-worker-rke2-proxy-environment",
+             "maia-k8s-worker-rke2-agent-running"},
+    "k0s": {"maia-k8s-worker-k0s-binary-installed", "maia-k8s-worker-k0s-proxy-environment",
+            "maia-k8s-worker-k0s-agent-running"},
 }
+# the agent's unit and the token file whose presence says the worker joined
+AGENTS = {"k3s": ("k3s-agent", "/etc/rancher/k3s/join-token"), "rke2": ("rke2-agent", "/etc/rancher/rke2/join-token"),
+          "k0s": ("k0sworker", "/etc/k0s/worker-token")}
 WORKER_PORTS = {"microk8s": [(10250, "tcp"), (4789, "udp")], "k3s": [(10250, "tcp"), (8472, "udp")],
                 "rke2": [(10250, "tcp"), (8472, "udp")], "k0s": [(10250, "tcp"), (179, "tcp")]}
 
@@ -83,7 +89,8 @@ WORKER_PORTS = {"microk8s": [(10250, "tcp"), (4789, "udp")], "k3s": [(10250, "tc
 def test_a_worker_installs_its_agent_and_starts_nothing(tmp_path, distribution):
     """maia.k8s.worker on a worker: the distribution's binary (or snap), the agent's settings and
     unit, the proxy environment, the worker ports open to the control plane and the other worker
-    only; no service state (the join starts the agent) and none of the control plane's parts."""
+    only; none of the control plane's parts. The agent's unit is started by the join; its state here
+    acts only once the join wrote the token file, and watches every agent state before it."""
     s = site(tmp_path, distribution, ["worker", "nfs_clients"])
     s.pillar["maia"]["k8s"]["node_name"] = ""
     s.write_pillar()
@@ -94,8 +101,14 @@ def test_a_worker_installs_its_agent_and_starts_nothing(tmp_path, distribution):
                                                     for src in ("198.18.0.11", "198.18.0.13")}
     for sid in data:
         mods = [m for m in data[sid] if not m.startswith("__")]
-        assert "maia_k8s_dist" not in mods or "settings_merged" in data[sid]["maia_k8s_dist"] \
-            or "archive_unpacked" in data[sid]["maia_k8s_dist"], sid
+        assert "maia_k8s_dist" not in mods or {"settings_merged", "archive_unpacked", "agent_running"} & {
+            fun for fun in data[sid]["maia_k8s_dist"] if isinstance(fun, str)}, sid
+    if distribution in AGENTS:
+        agent = state_args(data, f"maia-k8s-worker-{distribution}-agent-running", "maia_k8s_dist")
+        assert (agent["name"], agent["joined_file"]) == AGENTS[distribution]
+        watched = {sid for item in agent["watch"] for sid in item.values()}
+        assert watched == WORKER_STATES[distribution] - {f"maia-k8s-worker-{distribution}-agent-running",
+                                                         "maia-k8s-worker-rke2-release-downloaded"}
 
 
 @pytest.mark.parametrize("distribution, server, config", [

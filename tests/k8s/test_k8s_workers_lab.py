@@ -1,7 +1,8 @@
 """Worker hosts on a 3-host `maia lab` (systemd-nspawn): maia-node-0 is the control plane,
 maia-node-1 and maia-node-2 are in the inventory group `workers` (`maia lab up --standins --workers 2`).
 For each distribution in turn (MicroK8s, k3s, rke2, k0s), on the same lab: `maia install --ssh
---stages k8s` joins both workers, a re-run changes nothing, and `maia remove-host maia-node-2` takes
+--stages k8s` joins both workers, a re-run changes nothing, a worker's agent binary changed by hand
+is restored and that agent alone restarted (k3s, rke2, k0s), and `maia remove-host maia-node-2` takes
 one out (it leaves, its node is deleted, the inventory loses it).
 
 STAND-INS (docs/standins.md, "Worker hosts"): the lab hosts cannot run MicroK8s, k3s, rke2 or k0s, so
@@ -38,12 +39,21 @@ PILLAR = json.dumps({"maia": {"prepare": {"ufw": False, "nfs": False},
                               "k8s": {"wait_ready": {"retries": 150, "interval": 1}}}})
 TOKEN_FILES = {"k3s": "/etc/rancher/k3s/join-token", "rke2": "/etc/rancher/rke2/join-token",
                "k0s": "/etc/k0s/worker-token"}
+# the agents' binaries (k3s' and k0s' release files, rke2's from its tarball): changed by hand on one
+# worker, the next run restores it and restarts that worker's agent, and no other
+BINARIES = {"k3s": "/usr/local/bin/k3s", "rke2": "/usr/local/bin/rke2", "k0s": "/usr/local/bin/k0s"}
 
 
 @pytest.fixture(scope="module")
 def lab():
     yield from session_lab(os.environ.get("MAIA_LAB_TEST_K8S_WORKERS_NAME", "pytest-k8s-workers"),
                            hosts=3, standins=True, workers=2)
+
+
+def agent_starts(lab, host, distribution):
+    """How often the host's agent unit of ``distribution`` started (the stand-in's record)."""
+    state = json.loads(lab.ssh(host, f"cat /var/lib/maia-standins/{distribution}/state.json").stdout)
+    return (state.get("agent") or {}).get("starts", 0)
 
 
 def core_api(lab):
@@ -85,6 +95,11 @@ def runs(lab):
         run["token_files"] = {w: lab.ssh(w, f"stat -c %a {TOKEN_FILES[distribution]}").stdout.strip()
                               for w in WORKERS if distribution in TOKEN_FILES}
         run["second"] = maia_install(lab, "--ssh", "--stages", "k8s", "--pillar", PILLAR)
+        if distribution in BINARIES:
+            before = {w: agent_starts(lab, w, distribution) for w in WORKERS}
+            lab.ssh("maia-node-1", f"echo '# changed by hand' >> {BINARIES[distribution]}")
+            run["binary_changed"] = maia_install(lab, "--ssh", "--stages", "k8s", "--pillar", PILLAR)
+            run["agent_starts"] = (before, {w: agent_starts(lab, w, distribution) for w in WORKERS})
         run["removed"] = run_maia("remove-host", "maia-node-2", "-c", lab.dir, "--ssh", "--pillar", PILLAR,
                                   timeout=900)
         run["nodes_after_remove"] = nodes(lab)
@@ -126,6 +141,19 @@ def test_a_rerun_changes_nothing(runs, distribution):
     assert {key: row.changed for key, row in rows.items() if row.changed} == {}, second.stdout
 
 
+@pytest.mark.parametrize("distribution", sorted(BINARIES))
+def test_a_changed_agent_binary_is_restored_and_restarts_only_that_agent(runs, distribution):
+    """The worker's agent restarts when its binary (or settings, unit, environment) changed, once
+    it joined; the other worker's agent, unchanged, keeps running."""
+    run = runs[distribution]
+    assert run["binary_changed"].returncode == 0, run["binary_changed"].text
+    changed = {key for key, row in run["binary_changed"].summary_rows().items() if row.changed}
+    assert changed == {("workers", "maia-node-1")}, run["binary_changed"].stdout
+    before, after = run["agent_starts"]
+    assert before["maia-node-1"] >= 1
+    assert after == {"maia-node-1": before["maia-node-1"] + 1, "maia-node-2": before["maia-node-2"]}
+
+
 @pytest.mark.parametrize("distribution", DISTRIBUTIONS)
 def test_remove_host_takes_a_worker_out_of_the_cluster_and_the_inventory(runs, distribution):
     run = runs[distribution]
@@ -147,7 +175,8 @@ def test_no_join_token_in_any_output_or_log(runs, lab):
     assert len(runs["tokens"]) >= 2 * len(DISTRIBUTIONS)
     texts = {}
     for distribution in DISTRIBUTIONS:
-        for step in ("first", "second", "removed"):
-            texts[f"{distribution} {step}"] = runs[distribution][step].stdout + runs[distribution][step].stderr
+        for step in ("first", "second", "binary_changed", "removed"):
+            if step in runs[distribution]:
+                texts[f"{distribution} {step}"] = runs[distribution][step].stdout + runs[distribution][step].stderr
     places = [Path(lab.path("salt", "log")), *(Path(lab.path("salt", "cache", d)) for d in JOB_DIRS)]
     assert find_secrets(runs["tokens"], places, texts) == []

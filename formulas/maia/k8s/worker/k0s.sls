@@ -12,3 +12,7 @@
 {{ proxy_environment("maia-k8s-worker-k0s-proxy-environment", k0s.paths.unit_dir ~ "/k0sworker.service.d/maia-proxy.conf",
                      proxy_settings("k0s") | load_json, {"file": "maia-k8s-worker-k0s-binary-installed"},
                      dropin=True, sls="maia.k8s.worker.k0s") }}
+
+{%- from "maia/k8s/worker/agent.jinja" import agent_running %}
+{{ agent_running("maia-k8s-worker-k0s-agent-running", "k0sworker", k0s.paths.config_dir ~ "/worker-token", k0s.systemctl_cmd,
+                 [{"file": "maia-k8s-worker-k0s-binary-installed"}, {"file": "maia-k8s-worker-k0s-proxy-environment"}]) }}

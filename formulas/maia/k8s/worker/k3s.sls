@@ -24,3 +24,8 @@ maia-k8s-worker-k3s-settings-merged:
 
 {{ proxy_environment("maia-k8s-worker-k3s-proxy-environment", unit ~ ".env", proxy_settings("k3s") | load_json,
                      {"maia_k8s_dist": "maia-k8s-worker-k3s-settings-merged"}) }}
+
+{%- from "maia/k8s/worker/agent.jinja" import agent_running %}
+{{ agent_running("maia-k8s-worker-k3s-agent-running", "k3s-agent", k3s.paths.config_dir ~ "/join-token", k3s.systemctl_cmd,
+                 [{"file": "maia-k8s-worker-k3s-binary-installed"}, {"maia_k8s_dist": "maia-k8s-worker-k3s-settings-merged"},
+                  {"file": "maia-k8s-worker-k3s-unit-managed"}, {"file": "maia-k8s-worker-k3s-proxy-environment"}]) }}

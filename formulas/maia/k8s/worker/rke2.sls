@@ -19,3 +19,9 @@ maia-k8s-worker-rke2-settings-merged:
 
 {{ proxy_environment("maia-k8s-worker-rke2-proxy-environment", k8s.rke2.paths.environment_dir ~ "/rke2-agent",
                      proxy_settings("rke2") | load_json, {"maia_k8s_dist": "maia-k8s-worker-rke2-settings-merged"}) }}
+
+{%- from "maia/k8s/worker/agent.jinja" import agent_running %}
+{{ agent_running("maia-k8s-worker-rke2-agent-running", "rke2-agent", k8s.rke2.paths.config_dir ~ "/join-token",
+                 k8s.rke2.systemctl_cmd,
+                 [{"maia_k8s_dist": "maia-k8s-worker-rke2-release-unpacked"}, {"maia_k8s_dist": "maia-k8s-worker-rke2-settings-merged"},
+                  {"file": "maia-k8s-worker-rke2-proxy-environment"}]) }}
