@@ -189,14 +189,28 @@ def running(name, kubectl_cmd, systemctl_cmd=None, retries=10, interval=15, time
     return _wait(ret, kubectl_cmd, retries, interval, timeout, f"{name} started" if changes else f"{name} runs")
 
 
-def _agent_changes(status):
+def _agent(name, joined_file, systemctl_cmd, restart):
+    """The agent unit ``name`` enabled and running once ``joined_file`` exists (started when it
+    is not; restarted when ``restart``, a watched state changed); nothing before the join."""
+    ret = maia_state_return.new(name)
+    if not os.path.exists(joined_file):
+        ret["comment"] = f"{name}: not joined yet ({joined_file} missing); the join step starts it"
+        return ret
+    status = __salt__["maia_k8s_dist.service_status"](name, systemctl_cmd=systemctl_cmd)
     changes = {} if status["enabled"] else {"enabled": {"old": False, "new": True}}
+    action = None
     if not status["active"]:
         changes.update(_started())
-    return changes
-
-
-def _agent_apply(ret, name, changes, action, systemctl_cmd):
+        action = "start"
+    elif restart:
+        changes["service"] = {"old": "running", "new": "restarted"}
+        action = "restart"
+    if not changes:
+        ret["comment"] = f"{name} runs"
+        return ret
+    done = f"{action}ed" if action else "enabled"
+    if __opts__["test"]:
+        return maia_state_return.predicted(ret, changes, f"{name} would be {done}")
     try:
         if "enabled" in changes:
             __salt__["maia_k8s_dist.service_action"](name, "enable", systemctl_cmd=systemctl_cmd)
@@ -205,7 +219,7 @@ def _agent_apply(ret, name, changes, action, systemctl_cmd):
     except CommandExecutionError as exc:
         return maia_state_return.failed(ret, str(exc))
     ret["changes"] = changes
-    ret["comment"] = f"{name} {action}ed" if action else f"{name} enabled"
+    ret["comment"] = f"{name} {done}"
     return ret
 
 
@@ -216,40 +230,14 @@ def agent_running(name, joined_file, systemctl_cmd=None):
     nothing (the join starts it). Under ``watch``, restarted when a watched state changed (its
     settings, binary, unit or environment), only once joined.
     """
-    ret = maia_state_return.new(name)
-    if not os.path.exists(joined_file):
-        ret["comment"] = f"{name}: not joined yet ({joined_file} missing); the join step starts it"
-        return ret
-    status = __salt__["maia_k8s_dist.service_status"](name, systemctl_cmd=systemctl_cmd)
-    changes = _agent_changes(status)
-    if not changes:
-        ret["comment"] = f"{name} runs"
-        return ret
-    if __opts__["test"]:
-        return maia_state_return.predicted(ret, changes, f"{name} would be started")
-    return _agent_apply(ret, name, changes, "start" if "service" in changes else None, systemctl_cmd)
-
-
-def _agent_watch(name, joined_file, systemctl_cmd=None, **_kwargs):
-    ret = maia_state_return.new(name)
-    if not os.path.exists(joined_file):
-        ret["comment"] = f"{name}: not joined yet, nothing to restart"
-        return ret
-    status = __salt__["maia_k8s_dist.service_status"](name, systemctl_cmd=systemctl_cmd)
-    changes = _agent_changes(status)
-    if status["active"]:
-        changes["service"] = {"old": "running", "new": "restarted"}
-    action = "restart" if status["active"] else "start"
-    if __opts__["test"]:
-        return maia_state_return.predicted(ret, changes, f"{name} would be {action}ed")
-    return _agent_apply(ret, name, changes, action, systemctl_cmd)
+    return _agent(name, joined_file, systemctl_cmd, restart=False)
 
 
 def mod_watch(name, sfun=None, **kwargs):
     """Restart the unit because a watched state changed (start it when it is not running), then
     wait until a node is Ready; for a worker's agent, restart it only once it joined."""
     if sfun == "agent_running":
-        return _agent_watch(name, **kwargs)
+        return _agent(name, kwargs["joined_file"], kwargs.get("systemctl_cmd"), restart=True)
     ret = maia_state_return.new(name)
     if sfun != "running":
         return maia_state_return.failed(ret, f"watch is not supported for maia_k8s_dist.{sfun}")
