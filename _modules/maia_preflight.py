@@ -43,9 +43,14 @@ OWN_LISTENERS = {
     16443: {"kubelite", "kube-apiserver", "k8s-dqlite"},
     80: {"nginx", "kubelite", "containerd-shim"},
     443: {"nginx", "kubelite", "containerd-shim"},
+    10250: {"kubelite", "kubelet", "k3s-agent", "k3s-server", "k3s", "rke2", "k0s"},
     2049: {""},  # nfsd is a kernel thread: its socket belongs to no process
     111: {"rpcbind", "systemd"},  # rpcbind.socket is held by systemd
 }
+
+# a worker host: the kubelet's port on itself, and where it joins the control plane, by distribution
+WORKER_PORTS = (10250,)
+JOIN_PORTS = {"microk8s": 25000, "k3s": 6443, "rke2": 9345, "k0s": 6443}
 
 DEFAULTS = {
     "min_memory_mb": 4096,  # MicroK8s with the MAIA core layer; MicroK8s itself needs 540 MB
@@ -211,6 +216,32 @@ def port_findings(ports):
     return found
 
 
+def join_findings(pillar=None, timeout=3):
+    """A worker: can it reach the control plane's join port (``JOIN_PORTS``)? A refused connection
+    is fine (the control plane answers; before its first stage 2 nothing listens there yet); no
+    answer at all is a warning: a firewall between them drops it (stage 2 opens it in the control
+    plane's UFW for the workers; any other firewall must let it through)."""
+    cluster = _pillar("maia:cluster", {}, pillar) or {}
+    distribution = cluster.get("k8s_distribution") or "microk8s"
+    port = JOIN_PORTS.get(distribution)
+    hosts = _pillar("maia:hosts", {}, pillar) or {}
+    control = [h.get("address") or h.get("ip") for _n, h in sorted(hosts.items())
+               if "control-plane" in (h.get("roles") or [])]
+    if not port or not control or not control[0]:
+        return []
+    address = control[0]
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return []
+    except ConnectionRefusedError:
+        return []
+    except OSError as exc:
+        return [_finding("join", f"the control plane {address}:{port} ({distribution}'s join port) does not answer "
+                                 f"from this worker ({type(exc).__name__})",
+                         f"let this host reach {address} on TCP {port} (stage 2 opens it in the control plane's UFW "
+                         f"for the workers; open it in any firewall between them)", level="warning")]
+
+
 def _memory_mb():
     with open("/proc/meminfo", encoding="ascii") as fh:
         for line in fh:
@@ -286,6 +317,10 @@ def check(flags=None, settings=None, site=None):
         findings += resources_findings(conf["min_memory_mb"], conf["min_cpus"])
     if "nfs_server" in roles and _flag(flags, pillar, "prepare", "nfs"):
         ports += NFS_PORTS
+    if "worker" in roles:
+        ports += WORKER_PORTS
+        checks.append("join")
+        findings += join_findings(pillar)
     if ports:
         checks.append("ports")
         findings += port_findings(ports)

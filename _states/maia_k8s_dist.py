@@ -189,9 +189,55 @@ def running(name, kubectl_cmd, systemctl_cmd=None, retries=10, interval=15, time
     return _wait(ret, kubectl_cmd, retries, interval, timeout, f"{name} started" if changes else f"{name} runs")
 
 
+def _agent(name, joined_file, systemctl_cmd, restart):
+    """The agent unit ``name`` enabled and running once ``joined_file`` exists (started when it
+    is not; restarted when ``restart``, a watched state changed); nothing before the join."""
+    ret = maia_state_return.new(name)
+    if not os.path.exists(joined_file):
+        ret["comment"] = f"{name}: not joined yet ({joined_file} missing); the join step starts it"
+        return ret
+    status = __salt__["maia_k8s_dist.service_status"](name, systemctl_cmd=systemctl_cmd)
+    changes = {} if status["enabled"] else {"enabled": {"old": False, "new": True}}
+    action = None
+    if not status["active"]:
+        changes.update(_started())
+        action = "start"
+    elif restart:
+        changes["service"] = {"old": "running", "new": "restarted"}
+        action = "restart"
+    if not changes:
+        ret["comment"] = f"{name} runs"
+        return ret
+    done = f"{action}ed" if action else "enabled"
+    if __opts__["test"]:
+        return maia_state_return.predicted(ret, changes, f"{name} would be {done}")
+    try:
+        if "enabled" in changes:
+            __salt__["maia_k8s_dist.service_action"](name, "enable", systemctl_cmd=systemctl_cmd)
+        if action:
+            __salt__["maia_k8s_dist.service_action"](name, action, systemctl_cmd=systemctl_cmd)
+    except CommandExecutionError as exc:
+        return maia_state_return.failed(ret, str(exc))
+    ret["changes"] = changes
+    ret["comment"] = f"{name} {done}"
+    return ret
+
+
+def agent_running(name, joined_file, systemctl_cmd=None):
+    """
+    A worker's agent unit ``name`` after its join: when ``joined_file`` (the token file the join
+    writes) exists, the unit is enabled and running (started when it is not); before the join,
+    nothing (the join starts it). Under ``watch``, restarted when a watched state changed (its
+    settings, binary, unit or environment), only once joined.
+    """
+    return _agent(name, joined_file, systemctl_cmd, restart=False)
+
+
 def mod_watch(name, sfun=None, **kwargs):
     """Restart the unit because a watched state changed (start it when it is not running), then
-    wait until a node is Ready."""
+    wait until a node is Ready; for a worker's agent, restart it only once it joined."""
+    if sfun == "agent_running":
+        return _agent(name, kwargs["joined_file"], kwargs.get("systemctl_cmd"), restart=True)
     ret = maia_state_return.new(name)
     if sfun != "running":
         return maia_state_return.failed(ret, f"watch is not supported for maia_k8s_dist.{sfun}")

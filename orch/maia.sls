@@ -9,7 +9,7 @@
     never a grain a minion sets itself; without an inventory the run stops. The stage flags given on the command line are
     passed on to every stage. A failed step stops the run (failhard) and salt-run
     exits non-zero. #}
-{%- from "orch/steps.jinja" import sync_step, test_sync_step, preflight_step, stage_target, mark_run with context %}
+{%- from "orch/steps.jinja" import sync_step, test_sync_step, preflight_step, stage_target, mark_run, join_target with context %}
 {%- from "maia/map.jinja" import mapstack with context %}
 {%- from "maia/k8s/distribution.jinja" import refusal with context %}
 {%- set maia = pillar.get("maia", {}) %}
@@ -48,6 +48,11 @@
 {%- set control_plane = [] %}
 {%- for name, host in hosts | dictsort if "control-plane" in host.get("roles", []) %}
 {%-   do control_plane.append(name) %}
+{%- endfor %}
+{#- the inventory's group workers (role worker): Kubernetes nodes that join the control plane's cluster #}
+{%- set workers = [] %}
+{%- for name, host in hosts | dictsort if "worker" in host.get("roles", []) %}
+{%-   do workers.append(name) %}
 {%- endfor %}
 
 
@@ -195,6 +200,35 @@ maia-orch-kubeconfig-fetched-{{ host }}:
     - onchanges:
       - salt: maia-orch-stage-k8s
 {%- endfor %}
+{%-   if workers and control_plane and not k8s_params.connect_only %}
+{%-     set join = join_target(maia) | load_json %}
+{%-     set cp = hosts[control_plane[0]] %}
+{#- the workers: the distribution's agent installed and configured, nothing started (maia.k8s.worker) #}
+maia-orch-stage-k8s-workers:
+  salt.state:
+{{ stage_target(hosts, ssh, "worker") }}
+    - sls: maia.k8s.worker
+    - pillar: {{ flags | json }}
+    - timeout: {{ timeout }}
+    - failhard: true
+    - require:
+      - salt: maia-orch-stage-k8s
+
+{#- each worker that is no node yet joins with a short-lived token sealed to it (_orch_states/maia_join.py) #}
+maia-orch-workers-joined:
+  maia_join.workers_joined:
+    - name: {{ control_plane[0] }}
+    - workers: {{ workers | json }}
+    - distribution: {{ join.distribution }}
+    - server: {{ (cp.get("address") or cp.get("ip") or control_plane[0]) | json }}
+    - ssh: {{ ssh | json }}
+    - paths: {{ join.paths | json }}
+    - retries: {{ k8s_params.wait_ready.retries * 4 }}
+    - interval: {{ k8s_params.wait_ready.interval }}
+    - failhard: true
+    - require:
+      - salt: maia-orch-stage-k8s-workers
+{%-   endif %}
 {%- endif %}
 
 {%- if "core" in stages %}

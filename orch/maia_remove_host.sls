@@ -9,8 +9,12 @@
        server its place in the /etc/exports line (maia.hosts.removed);
     3. the master: the host leaves CONFIG_FOLDER/inventory.yaml (maia_hosts.drop_host);
        with minions, the host's pillar is refreshed (it no longer matches the stage targets).
+    A worker (inventory group workers) first leaves the cluster (maia_join.worker_removed): on itself,
+    when it answers, maia_k8s_join.leave (its agent stopped and disabled, its join token and agent
+    state removed; MicroK8s: microk8s leave), then on the control plane maia_k8s_join.remove_node
+    deletes its node (in this order, so that a running agent cannot register the node again).
     The control-plane and the NFS server are refused before any change, with the reason. #}
-{%- from "orch/steps.jinja" import sync_step, mark_run with context %}
+{%- from "orch/steps.jinja" import sync_step, mark_run, join_target with context %}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set ssh = orch.get("ssh", False) %}
@@ -62,6 +66,27 @@ maia-remove-host-leaving:
 {%-   if not ssh %}
     - require:
       - salt: maia-orch-minions-synced
+{%-   endif %}
+{%-   set control_plane = [] %}
+{%-   for other, data in hosts | dictsort if "control-plane" in data.get("roles", []) %}
+{%-     do control_plane.append(other) %}
+{%-   endfor %}
+{%-   if "worker" in roles and control_plane %}
+{%-     set join = join_target(maia) | load_json %}
+
+{#- the worker leaves (when it answers), then its node is deleted (_orch_states/maia_join.py) #}
+maia-remove-host-worker-removed:
+  maia_join.worker_removed:
+    - name: {{ control_plane[0] }}
+    - worker: {{ name }}
+    - distribution: {{ join.distribution }}
+    - ssh: {{ ssh | json }}
+    - paths: {{ join.paths | json }}
+    - failhard: true
+{%-     if not ssh %}
+    - require:
+      - salt: maia-orch-minions-synced
+{%-     endif %}
 {%-   endif %}
 {%-   if others %}
 

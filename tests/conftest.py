@@ -7,7 +7,8 @@
   worker together, in collection order: a folder's labs come up once, in that worker, and a later
   test still finds the lab an earlier one converged (no lab is shared across folders: the e2e
   lab is the ``tests/e2e`` package's, ``lab``/``lab_minions`` are used in ``tests/lab`` only, the
-  others are per module, but ``tests/k8s`` shares one among its modules). These lab scopes are
+  others are per module, but ``tests/k8s`` shares one among its modules; its modules with a lab of
+  their own, ``OWN_LAB_MODULES``, are a scope each). These lab scopes are
   handed out first, the one with the most tests
   (``tests/e2e``, the longest) first, so both workers start on a lab folder and the other tests
   go module by module to whichever worker is free. Without xdist nothing changes (one process,
@@ -36,9 +37,17 @@ LAB_SCOPE = "maia-lab"
 WORKER_KEY = "maia_lab_tests"
 
 
+# lab test modules in a shared folder that bring up a lab of their own (a module fixture) and need
+# nothing an earlier module of the folder converged: a scope each, so that the two workers share
+# the long lab folders out (tests/k8s: the salt-ssh lab of test_k8s_lab*.py, these two beside it)
+OWN_LAB_MODULES = {"tests/k8s/test_k8s_workers_lab.py", "tests/k8s/test_k8s_lab_minions.py"}
+
+
 def lab_scope(nodeid: str) -> str:
-    """The xdist scope of a lab test: its test folder's (``maia-lab:tests/e2e``)."""
-    return f"{LAB_SCOPE}:{'/'.join(nodeid.split('::', 1)[0].split('/')[:2])}"
+    """The xdist scope of a lab test: its test folder's (``maia-lab:tests/e2e``), or its module's
+    for ``OWN_LAB_MODULES``."""
+    path = nodeid.split("::", 1)[0]
+    return f"{LAB_SCOPE}:{path if path in OWN_LAB_MODULES else '/'.join(path.split('/')[:2])}"
 
 
 def is_lab_test(item) -> bool:

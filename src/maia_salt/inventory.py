@@ -19,7 +19,10 @@ import yaml
 
 from .files import PlannedFile, commit_folder, dump_yaml, load_yaml_mapping, load_yaml_unique
 
-GROUPS = ("control-plane", "nfs_server", "nfs_clients")
+GROUPS = ("control-plane", "nfs_server", "nfs_clients", "workers")
+# A group's role in the pillar (maia:roles, maia:hosts:<name>:roles) where it differs from the group's name
+# (`workers`: Kubernetes worker hosts that join the control plane's cluster)
+ROLE_OF_GROUP = {"workers": "worker"}
 # Ansible's own groups: a host may be listed there, it gets no MAIA role from it
 ANSIBLE_GROUPS = ("all", "ungrouped")
 # The size of a volume no host var sizes, for the tools that run without the formulas
@@ -68,14 +71,10 @@ SCHEMA = {
                     "port": {"type": "integer", "minimum": 1, "maximum": 65535},
                     "sudo": {"type": "boolean"},
                     "groups": {"type": "array", "items": {"enum": list(GROUPS)}, "uniqueItems": True},
-                    "vars": {
-                        "type": "object",
-                        "properties": {
-                            "device_list": {"type": "array", "items": {"type": "string"}},
-                            "local_storage_size": {"type": "string"},
-                            "nfs_storage_size": {"type": "string"},
-                        },
-                    },
+                    "vars": {"type": "object", "properties": {
+                        "device_list": {"type": "array", "items": {"type": "string"}},
+                        "local_storage_size": {"type": "string"}, "nfs_storage_size": {"type": "string"},
+                    }},
                 },
             },
         }
@@ -113,11 +112,7 @@ def valid_dns_name(name: str) -> bool:
 
 
 def valid_device(path: str) -> bool:
-    return (
-        isinstance(path, str)
-        and bool(_DEVICE.fullmatch(path))
-        and ".." not in path.split("/")
-    )
+    return isinstance(path, str) and bool(_DEVICE.fullmatch(path)) and ".." not in path.split("/")
 
 
 @dataclass
@@ -133,12 +128,13 @@ class Host:
     def to_dict(self) -> dict:
         return {
             **({"address": self.address} if self.address is not None else {}),
-            "user": self.user,
-            "port": self.port,
-            "sudo": self.sudo,
-            "groups": list(self.groups),
-            "vars": dict(self.vars),
+            "user": self.user, "port": self.port, "sudo": self.sudo,
+            "groups": list(self.groups), "vars": dict(self.vars),
         }
+
+    @property
+    def roles(self) -> list[str]:  # the host's roles in the pillar: its groups, `workers` named `worker`
+        return [ROLE_OF_GROUP.get(group, group) for group in self.groups]
 
 
 @dataclass
@@ -211,6 +207,9 @@ class Inventory:
                     )
             if "nfs_server" in host.groups and "nfs_clients" in host.groups:
                 problems.append(f"host {host.name}: in both nfs_server and nfs_clients: keep one")
+            if "workers" in host.groups and "control-plane" in host.groups:
+                problems.append(f"host {host.name}: in both control-plane and workers: the control plane is a "
+                                f"node already; keep it in control-plane only")
             for key in ("local_storage_size", "nfs_storage_size"):
                 size = host.vars.get(key)
                 if size is not None and not valid_size(str(size)):
@@ -388,7 +387,7 @@ def import_ansible_inventory(ini_path, host_vars_dir=None, lvm_enabled: bool = T
     ini_path = Path(ini_path)
     hosts = _parse_ini(ini_path)
     if not hosts:
-        raise InventoryError(f"{ini_path}: no hosts found: list them under [control-plane], [nfs_server], [nfs_clients]")
+        raise InventoryError(f"{ini_path}: no hosts found: list them under [control-plane], [nfs_server], [nfs_clients], [workers]")
     if host_vars_dir is not None:
         for host in hosts.values():
             _read_host_vars(host, host_vars_dir)

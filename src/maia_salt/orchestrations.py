@@ -26,11 +26,11 @@ class Orchestration:
 INSTALL = Orchestration(
     "orch.maia",
     "maia install",
-    {"maia-orch-stage-prepare": "prepare", "maia-orch-stage-k8s": "k8s", "maia-orch-stage-core": "core",
-     "maia-orch-stage-admin": "admin", "maia-orch-stage-admin-dashboard": "dashboard"},
-    {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.core": "core", "maia.admin": "admin",
-     "maia.admin.dashboard": "dashboard"},
-    {"maia-orch-rancher-local-kubeconfig": "rancher"},
+    {"maia-orch-stage-prepare": "prepare", "maia-orch-stage-k8s": "k8s", "maia-orch-stage-k8s-workers": "workers",
+     "maia-orch-stage-core": "core", "maia-orch-stage-admin": "admin", "maia-orch-stage-admin-dashboard": "dashboard"},
+    {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.k8s.worker": "workers", "maia.core": "core",
+     "maia.admin": "admin", "maia.admin.dashboard": "dashboard"},
+    {"maia-orch-workers-joined": "join", "maia-orch-rancher-local-kubeconfig": "rancher"},
 )
 # runs the maia_preflight runner, no state step: its findings are the step's return
 PREFLIGHT = Orchestration("orch.maia_preflight", "maia preflight")
@@ -45,4 +45,5 @@ REMOVE_HOST = Orchestration(
     "maia remove-host",
     {"maia-remove-host-leaving": "leaving", "maia-remove-host-others": "others"},
     {"maia.hosts.leaving": "leaving", "maia.hosts.removed": "others"},
+    {"maia-remove-host-worker-removed": "worker"},
 )

@@ -203,7 +203,7 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
         prepare = deep_merge(parameters.defaults("prepare", parameter_roots), overrides.get("prepare") or {})
         inventory.validate(lvm_enabled=as_bool(prepare["lvm"]), default_size=str(prepare["storage"]["default_size"]))
         for host_name, host in inventory.hosts.items():
-            entry = {"address": host.address, "roles": list(host.groups)}
+            entry = {"address": host.address, "roles": host.roles}
             ip = _host_ip(folder, host_name, host, grains_of(host_name))
             if ip:
                 entry["ip"] = ip
@@ -214,7 +214,7 @@ def site_pillar(config_folder, minion_id: str, overrides: dict | None = None, gr
             if maia["hosts"][server.name].get("ip"):
                 maia["nfs_server"]["ip"] = maia["hosts"][server.name]["ip"]
         if me is not None:
-            maia["roles"] = list(me.groups)
+            maia["roles"] = me.roles
             maia["host"] = {
                 "address": me.address,
                 "user": me.user,

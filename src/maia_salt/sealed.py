@@ -8,9 +8,9 @@ kubeconfig runner (_runners/maia_kubeconfig.py) and ``maia backup``.
 """
 from __future__ import annotations
 
-import base64
+from . import seal_box
 
-SEAL_INFO = b"maia-salt kubeconfig export v1"  # the label maia_seal.seal uses
+SEAL_INFO = seal_box.SEAL_INFO  # the label maia_seal.seal uses
 
 
 class SealError(RuntimeError):
@@ -19,44 +19,33 @@ class SealError(RuntimeError):
 
 def keypair():
     """(private key, base64 public key) for one call."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
-    private = X25519PrivateKey.generate()
-    public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return private, base64.b64encode(public).decode()
+    return seal_box.keypair()
 
 
 def open_bundle(private, bundle) -> bytes:
     """The payload of a sealed bundle; SealError when it is malformed or sealed to another key."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
     try:
-        epk = base64.b64decode(bundle["epk"], validate=True)
-        nonce = base64.b64decode(bundle["nonce"], validate=True)
-        sealed = base64.b64decode(bundle["sealed"], validate=True)
-        shared = private.exchange(X25519PublicKey.from_public_bytes(epk))
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=epk, info=SEAL_INFO).derive(shared)
-        return AESGCM(key).decrypt(nonce, sealed, SEAL_INFO)
-    except (KeyError, TypeError, ValueError, InvalidTag):
+        return seal_box.open_box(private, bundle)
+    except seal_box.BoxError:
         raise SealError("the host's bundle is malformed or was not sealed to this run's key") from None
 
 
 def call_args(fun_kwargs: dict) -> list:
     """``fun_kwargs`` as Salt command-line arguments, every one ``name=value``. A bare base64 value
     such as a public key is never sent positionally: ``ed6f...k=`` parses as a keyword named
-    ``ed6f...k`` on the host, and whether it does depends on the key drawn."""
-    return [f"{name}={value}" for name, value in fun_kwargs.items()]
+    ``ed6f...k`` on the host, and whether it does depends on the key drawn. A mapping or list goes
+    as JSON (the host parses it back as YAML); its Python form (an ``OrderedDict``'s) would not."""
+    import json
+
+    return [f"{name}={json.dumps(value) if isinstance(value, (dict, list)) else value}"
+            for name, value in fun_kwargs.items()]
 
 
-def ask(opts: dict, tgt: str, fun: str, fun_kwargs: dict, ssh: bool = False, roster_file: str | None = None,
-        timeout: int = 120) -> dict:
-    """``{minion: bundle}`` of ``fun(**fun_kwargs)`` on ``tgt`` (with minions, or over salt-ssh);
-    SealError when a host did not answer or failed (its error text, never its data)."""
+def call(opts: dict, tgt: str, fun: str, fun_kwargs: dict, ssh: bool = False, roster_file: str | None = None,
+         timeout: int = 120, wanted: str | None = None) -> dict:
+    """``{minion: return}`` of ``fun(**fun_kwargs)`` on ``tgt`` (with minions, or over salt-ssh);
+    SealError when a host did not answer, failed, or (``wanted``) returned no dict with that key
+    (its error text, never its data)."""
     import salt.client
 
     arg = call_args(fun_kwargs)
@@ -75,10 +64,17 @@ def ask(opts: dict, tgt: str, fun: str, fun_kwargs: dict, ssh: bool = False, ros
     out = {}
     for minion, ret in raw.items():
         value, retcode = _unwrap(ret)
-        if retcode or not isinstance(value, dict) or "sealed" not in value:
+        if retcode or (wanted and (not isinstance(value, dict) or wanted not in value)):
             raise SealError(f"{minion}: {fun} failed: {_error_text(value)}")
         out[minion] = value
     return out
+
+
+def ask(opts: dict, tgt: str, fun: str, fun_kwargs: dict, ssh: bool = False, roster_file: str | None = None,
+        timeout: int = 120) -> dict:
+    """``{minion: bundle}`` of ``fun(**fun_kwargs)`` on ``tgt`` (with minions, or over salt-ssh);
+    SealError when a host did not answer or failed (its error text, never its data)."""
+    return call(opts, tgt, fun, fun_kwargs, ssh, roster_file, timeout, wanted="sealed")
 
 
 def _unwrap(ret):
@@ -94,7 +90,9 @@ def _unwrap(ret):
 def _error_text(value):
     """The error a host reported, never the data it returned."""
     if isinstance(value, str):
-        return value.strip()[:500]
+        text = value.strip()
+        # a traceback's last lines say what went wrong
+        return text[-500:] if text.startswith("Traceback") else text[:500]
     if isinstance(value, dict) and value.get("stderr"):
         return str(value["stderr"]).strip()[:500]
     return f"unexpected {type(value).__name__} return"

@@ -282,27 +282,47 @@ def test_toolkit_values(maia_core, defaults):
     assert values(pool, "toolkit")["metallb"]["addresses"] == "10.0.0.1-10.0.0.9"
 
 
+def _pool_and_controllers(maia_core, defaults, hosts, nfs_server):
+    """(the default MetalLB pool, Prometheus' controller-manager and scheduler endpoints) of a site
+    with these inventory hosts."""
+    pillar = site_pillar()
+    pillar["hosts"] = hosts
+    pillar["nfs_server"] = {"name": nfs_server, "address": hosts[nfs_server]["address"]}
+    data = maia_core.mapdata(defaults, pillar)
+    prometheus = values(data, "prometheus")
+    return (values(data, "toolkit")["metallb"]["addresses"], prometheus["kubeControllerManager"]["endpoints"],
+            prometheus["kubeScheduler"]["endpoints"])
+
+
 def test_nodes_are_the_control_plane_not_the_nfs_hosts(maia_core, defaults):
     """Hosts that only serve or mount NFS are not Kubernetes nodes: their addresses stay out of
     the default MetalLB pool (MetalLB could hand a host's own address to a LoadBalancer Service)
     and out of Prometheus' controller-manager and scheduler endpoints. A node known by its grains'
     address only (no address in the inventory) still counts."""
-    pillar = site_pillar()
-    pillar["hosts"] = {
+    hosts = {
         "maia-a-nfs": {"address": "198.18.0.10", "roles": ["nfs_server"]},
         "maia-b-control": {"address": "198.18.0.20", "roles": ["control-plane"]},
         "maia-c-client": {"address": "198.18.0.30", "roles": ["nfs_clients"]},
         "maia-d-client": {"address": "198.18.0.40", "roles": ["nfs_clients"]},
     }
-    pillar["nfs_server"] = {"name": "maia-a-nfs", "address": "198.18.0.10"}
-    data = maia_core.mapdata(defaults, pillar)
-    assert values(data, "toolkit")["metallb"]["addresses"] == "198.18.0.20-198.18.0.20"
-    prometheus = values(data, "prometheus")
-    assert prometheus["kubeControllerManager"]["endpoints"] == ["198.18.0.20"]
-    assert prometheus["kubeScheduler"]["endpoints"] == ["198.18.0.20"]
-    pillar["hosts"]["maia-b-control"] = {"address": "", "ip": "198.18.0.21", "roles": ["control-plane"]}
-    data = maia_core.mapdata(defaults, pillar)
-    assert values(data, "toolkit")["metallb"]["addresses"] == "198.18.0.21-198.18.0.21"
+    assert _pool_and_controllers(maia_core, defaults, hosts, "maia-a-nfs") == (
+        "198.18.0.20-198.18.0.20", ["198.18.0.20"], ["198.18.0.20"])
+    hosts["maia-b-control"] = {"address": "", "ip": "198.18.0.21", "roles": ["control-plane"]}
+    assert _pool_and_controllers(maia_core, defaults, hosts, "maia-a-nfs")[0] == "198.18.0.21-198.18.0.21"
+
+
+def test_workers_are_nodes_in_the_metallb_pool_not_prometheus_controllers(maia_core, defaults):
+    """Hosts of the inventory group ``workers`` (role ``worker``) are Kubernetes nodes: the default
+    MetalLB pool (first-last of the node addresses) spans them; Prometheus' controller-manager and
+    scheduler endpoints stay the control plane's, the one host that runs those two."""
+    hosts = {
+        "maia-a-control": {"address": "198.18.0.20", "roles": ["control-plane", "nfs_server"]},
+        "maia-b-worker": {"address": "198.18.0.25", "roles": ["worker", "nfs_clients"]},
+        "maia-c-worker": {"address": "", "ip": "198.18.0.27", "roles": ["worker"]},
+        "maia-d-client": {"address": "198.18.0.40", "roles": ["nfs_clients"]},
+    }
+    assert _pool_and_controllers(maia_core, defaults, hosts, "maia-a-control") == (
+        "198.18.0.20-198.18.0.27", ["198.18.0.20"], ["198.18.0.20"])
 
 
 def test_gpu_booking_and_loginapp(maia_core, defaults, tmp_path):

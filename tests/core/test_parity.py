@@ -120,9 +120,10 @@ def parity_runs(reference_python, tmp_path_factory):
         env.pop("MAIA_PRIVATE_REGISTRY", None)
         if registry:  # the collection's docs: exported in the shell that runs the playbooks
             env["MAIA_PRIVATE_REGISTRY"] = registry
-        # the cluster's nodes (what the API lists, by name): the control plane; the NFS clients
-        # of the inventory are hosts, not nodes
-        nodes = [h["address"] for _n, h in sorted(pillar["hosts"].items()) if "control-plane" in h["roles"]]
+        # the cluster's nodes (what the API lists, by name): the control plane and the workers;
+        # the NFS clients of the inventory are hosts, not nodes
+        nodes = [h["address"] for _n, h in sorted(pillar["hosts"].items())
+                 if {"control-plane", "worker"} & set(h["roles"])]
         cases.append({"cluster": pillar["cluster"], "env": env, "nodes": nodes,
                       "folder": str(tmp_path_factory.mktemp(f"ref-{site_id}"))})
     reference = run_reference(reference_python, RUNNER, cases)

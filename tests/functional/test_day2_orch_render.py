@@ -72,6 +72,27 @@ def test_remove_host_steps(salt_run):
     assert inventory["host"] == "maia-node-1" and inventory["require"] == [{"salt": "maia-remove-host-others"}]
 
 
+@pytest.mark.parametrize("ssh", [False, True])
+def test_removing_a_worker_leaves_the_cluster_then_deletes_its_node(salt_run, ssh):
+    """A host of group workers: maia_join.worker_removed (on the worker maia_k8s_join.leave, then on
+    the control plane maia_k8s_join.remove_node), after its own files and before the other hosts and
+    the inventory drop it; the site's distribution and its paths, in both modes."""
+    extra = {"maia": {"remove_host": {"name": "gpu-1"}, "orch": {"ssh": ssh}, "cluster": {"k8s_distribution": "k3s"},
+                      "hosts": {"gpu-1": {"address": "198.18.0.21", "roles": ["worker"]}}}}
+    steps = compiled(salt_run, "orch.maia_remove_host", extra)
+    order = in_order(steps)
+    assert order.index("maia-remove-host-leaving") < order.index("maia-remove-host-worker-removed") \
+        < order.index("maia-remove-host-others") < order.index("maia-remove-host-inventory")
+    removed = step_args(steps["maia-remove-host-worker-removed"])
+    assert "worker_removed" in steps["maia-remove-host-worker-removed"]["maia_join"]
+    assert removed["name"] == "maia-node-0" and removed["worker"] == "gpu-1" and removed["ssh"] is ssh
+    assert removed["distribution"] == "k3s" and removed["paths"]["bin"] == "/usr/local/bin/k3s"
+    assert removed["failhard"] is True
+    # an NFS client that is no worker has no such step
+    plain = compiled(salt_run, "orch.maia_remove_host", {"maia": {"remove_host": {"name": "maia-node-1"}}})
+    assert "maia-remove-host-worker-removed" not in plain
+
+
 def test_remove_host_refuses_with_the_reason(salt_run):
     unknown = refusal(compiled(salt_run, "orch.maia_remove_host", {"maia": {"remove_host": {"name": "nope"}}}))
     assert "nope is not in the inventory (hosts: maia-node-0, maia-node-1)" in unknown

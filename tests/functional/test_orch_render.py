@@ -278,3 +278,39 @@ def test_the_plan_of_a_new_site_names_itself_for_the_dashboard_step(salt_run, si
         kubeconfig.unlink()
     assert all("plan" not in (step_args(converged[s])["pillar"]["maia"].get("orch") or {}) for s in stage_steps)
     assert "env" not in step_args(converged["maia-orch-stage-admin-dashboard"])["pillar"]["maia"]
+
+
+WORKER_SITE = {"hosts": {"maia-node-0": {"address": "198.18.0.11", "roles": ["control-plane", "nfs_server"]},
+                         "maia-node-1": {"address": "198.18.0.12", "roles": ["worker", "nfs_clients"]},
+                         "maia-node-2": {"address": "198.18.0.13", "roles": ["worker"]}},
+               "cluster": {"k8s_distribution": "rke2"}}
+
+
+@pytest.mark.parametrize("ssh", [False, True])
+def test_workers_get_stage_2_after_the_control_plane_then_join(salt_run, ssh):
+    """With hosts in the inventory group workers (role worker): maia.k8s.worker on them after the
+    control plane's stage 2, then maia_join.workers_joined (control plane, workers, distribution,
+    where the control plane is, the distribution's paths), before stage 3; in both modes."""
+    compiled = steps(salt_run, {"maia": {**WORKER_SITE, "orch": {"ssh": ssh}}})
+    workers = step_args(compiled["maia-orch-stage-k8s-workers"])
+    assert workers["sls"] == "maia.k8s.worker"
+    assert workers["require"] == [{"salt": "maia-orch-stage-k8s"}]
+    if ssh:
+        assert workers["tgt"] == ["maia-node-1", "maia-node-2"] and workers["ssh"] is True
+    else:
+        assert workers["tgt"] == "L@maia-node-1,maia-node-2" and workers["tgt_type"] == "compound"
+    assert step_args(compiled["maia-orch-stage-k8s"])["tgt"] in (["maia-node-0"], "L@maia-node-0")
+    joined = step_args(compiled["maia-orch-workers-joined"])
+    assert "workers_joined" in compiled["maia-orch-workers-joined"]["maia_join"]
+    assert joined["name"] == "maia-node-0" and joined["workers"] == ["maia-node-1", "maia-node-2"]
+    assert joined["distribution"] == "rke2" and joined["server"] == "198.18.0.11" and joined["ssh"] is ssh
+    assert joined["paths"]["bin"] == "/usr/local/bin/rke2" and joined["paths"]["data_dir"] == "/var/lib/rancher/rke2"
+    assert joined["require"] == [{"salt": "maia-orch-stage-k8s-workers"}] and joined["failhard"] is True
+    order = list(compiled)
+    assert order.index("maia-orch-workers-joined") < order.index("maia-orch-stage-core")
+
+
+def test_no_worker_steps_without_workers_or_connect_only(salt_run):
+    assert "maia-orch-workers-joined" not in steps(salt_run)
+    compiled = steps(salt_run, {"maia": {**WORKER_SITE, "k8s": {"connect_only": True}}})
+    assert "maia-orch-stage-k8s-workers" not in compiled and "maia-orch-workers-joined" not in compiled

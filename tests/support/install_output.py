@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROW = re.compile(r"^(prepare|k8s|core|admin|rancher|dashboard)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)s$")
-# rows of orchestration steps that are states on the master (orch.maia's Rancher step): no stage job
-STEP_ROWS = {"rancher"}
+ROW = re.compile(r"^(prepare|k8s|workers|join|core|admin|rancher|dashboard|leaving|worker|others)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)s$")
+# rows of orchestration steps that are states on the master (orch.maia's Rancher step and worker
+# join, orch.maia_remove_host's worker removal): no stage job
+STEP_ROWS = {"rancher", "join", "worker"}
 TOTAL = re.compile(r"^(\d+) hosts, (\d+) states, (\d+) changed, (\d+) failed")
 STAGE_JOB = re.compile(r"stage \d (prepare|k8s|core|admin|dashboard) on (.+) \(job (\d+)\)$")
 PROGRESS = re.compile(r"^\[\s*\d+\.\ds\] (.*)$")

@@ -97,6 +97,8 @@ DEV = {"device_list": ["/dev/sdb"]}
          "host a: local_storage_size='12x' is not an LVM size"),
         ({"a": {"address": "a", "groups": ["nfs_server"], "vars": DEV}},
          "host a: local_storage_size is 100%FREE on the NFS server"),
+        ({"a": {"address": "a", "groups": ["control-plane", "workers"], "vars": DEV}},
+         "host a: in both control-plane and workers: the control plane is a node already"),
     ],
 )
 def test_semantic_errors(hosts, fragment):
@@ -208,3 +210,16 @@ def test_same_address_twice_is_fine(tmp_path):
     (tmp_path / "host_vars" / "a.yml").write_text(GOOD_VARS)
     inv = import_ansible_inventory(ini, tmp_path / "host_vars")
     assert inv.hosts["a"].address == "10.0.0.1" and inv.hosts["a"].groups == ["control-plane", "nfs_server"]
+
+
+def test_workers_group_from_ini_and_its_role(tmp_path):
+    """[workers] of an INI inventory is the group of Kubernetes worker hosts; its hosts get the
+    pillar role ``worker`` and may also be NFS clients."""
+    ini = tmp_path / "hosts"
+    ini.write_text("[control-plane]\ncp ansible_host=198.18.0.5\n[nfs_server]\ncp\n"
+                   "[workers]\ngpu-1 ansible_host=198.18.0.6\n[nfs_clients]\ngpu-1\n")
+    inventory = import_ansible_inventory(ini, lvm_enabled=False)
+    assert inventory.hosts["gpu-1"].groups == ["workers", "nfs_clients"]
+    assert inventory.hosts["gpu-1"].roles == ["worker", "nfs_clients"]
+    assert inventory.hosts["cp"].roles == ["control-plane", "nfs_server"]
+    assert [h.name for h in inventory.in_group("workers")] == ["gpu-1"]

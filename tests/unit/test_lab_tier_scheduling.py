@@ -67,3 +67,18 @@ def test_each_lab_folder_runs_in_one_worker_and_two_lab_folders_start_at_once(tm
     summary = re.findall(r"^(gw[01]): (\d+)s in tests, last test ended at (\d+)s \(idle (\d+)s", proc.stdout, re.M)
     assert sorted(w for w, *_ in summary) == ["gw0", "gw1"], proc.stdout
     assert sum(int(busy) for _, busy, _, _ in summary) >= 3 and min(int(idle) for *_, idle in summary) == 0, summary
+
+
+def test_a_module_with_its_own_lab_is_a_scope_of_its_own():
+    """tests/k8s' lab tests share a folder scope (its salt-ssh lab is the package's), except the
+    modules that bring up their own lab: those can run on the other worker."""
+    sys.path.insert(0, str(REPO / "tests"))
+    try:
+        from conftest import OWN_LAB_MODULES, lab_scope
+    finally:
+        sys.path.remove(str(REPO / "tests"))
+    assert lab_scope("tests/k8s/test_k8s_lab.py::test_x") == lab_scope("tests/k8s/test_k8s_lab_restore.py::test_y")
+    assert lab_scope("tests/e2e/test_orchestration.py::test_z") == "maia-lab:tests/e2e"
+    for module in OWN_LAB_MODULES:
+        assert (REPO / module).is_file(), module
+        assert lab_scope(f"{module}::test_a[k3s]") == f"maia-lab:{module}" != lab_scope("tests/k8s/test_k8s_lab.py::t")

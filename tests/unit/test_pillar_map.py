@@ -292,3 +292,17 @@ def test_parameter_defaults_follow_the_file_and_hand_out_copies(tmp_path):
     assert parameters.defaults("prepare", [tmp_path])["nested"] == {"a": 1}
     path.write_text("lvm: false\nnested: {a: 2, b: 3}\n")
     assert parameters.defaults("prepare", [tmp_path]) == {"lvm": False, "nested": {"a": 2, "b": 3}}
+
+
+def test_a_worker_host_has_the_worker_role_and_node_scoped_data(folder):
+    """A host of group ``workers`` is named with the role ``worker`` (on itself and in every
+    host's ``maia:hosts``); like the NFS clients it gets the site's node keys only, no secrets."""
+    inv = yaml.safe_load((folder / "inventory.yaml").read_text())
+    inv["hosts"]["node-2"] = {"address": "198.18.0.13", "groups": ["workers"], "vars": {"device_list": ["/dev/loop3"]}}
+    (folder / "inventory.yaml").write_text(yaml.safe_dump(inv))
+    maia = site_pillar(folder, "node-2")["maia"]
+    assert maia["roles"] == ["worker"]
+    assert maia["hosts"]["node-2"]["roles"] == ["worker"]
+    assert maia["cluster"] == {"domain": "maia.test", "k8s_distribution": "microk8s"}
+    assert "ARGOCD_PASSWORD" not in maia["env"] and "registry" not in maia
+    assert site_pillar(folder, "node-0")["maia"]["hosts"]["node-2"]["roles"] == ["worker"]

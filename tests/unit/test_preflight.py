@@ -132,3 +132,34 @@ def test_report_shows_every_problem_by_host_with_its_fix():
     passed = PreflightReport({"site": {"checks": ["config_folder"], "findings": []}}, [], 1.0, 0,
                              results=preflight_rows({}))
     assert passed.ok and passed.render().endswith("preflight passed")
+
+
+def _worker_pillar(address, distribution="k3s"):
+    return {"maia": {"cluster": {"k8s_distribution": distribution},
+                     "hosts": {"cp": {"address": address, "roles": ["control-plane"]},
+                               "w1": {"address": "127.0.0.1", "roles": ["worker"]}}}}
+
+
+def test_a_worker_reaches_the_control_planes_join_port(checks, monkeypatch):
+    """A worker connects to the control plane's join port (real sockets on loopback): answering or
+    refusing (nothing listens there before the first stage 2) is fine; no answer at all is a warning
+    naming the address, the port and the fix. Without a control-plane address nothing is checked."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        monkeypatch.setitem(checks.JOIN_PORTS, "k3s", server.getsockname()[1])
+        assert checks.join_findings(_worker_pillar("127.0.0.1")) == []
+    # the socket is closed now: a refused connection
+    assert checks.join_findings(_worker_pillar("127.0.0.1")) == []
+    # a port whose accept queue is full drops new connections, as a firewall that drops does
+    with socket.socket() as server, socket.socket() as first:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        first.connect(("127.0.0.1", port))
+        monkeypatch.setitem(checks.JOIN_PORTS, "k3s", port)
+        (finding,) = checks.join_findings(_worker_pillar("127.0.0.1"), timeout=0.5)
+    assert finding["level"] == "warning" and finding["check"] == "join"
+    assert f"127.0.0.1:{port}" in finding["message"] and f"TCP {port}" in finding["fix"]
+    assert checks.join_findings({"maia": {"cluster": {}, "hosts": {}}}) == []
+    assert checks.JOIN_PORTS == {"microk8s": 25000, "k3s": port, "rke2": 9345, "k0s": 6443}

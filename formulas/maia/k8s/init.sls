@@ -16,6 +16,9 @@ maia-k8s-connect-only:
   - maia.k8s.oidc
   - maia.k8s.ca
   - maia.k8s.argocd
+{%-   if k8s.workers and k8s.ufw %}
+  - maia.k8s.worker.control_plane
+{%-   endif %}
 {%- endif %}
 {%- if k8s.connect_only or not (k8s.install or k8s.connect) %}
 

@@ -21,8 +21,9 @@ from ..flags import as_bool
 DEFAULTS_RELPATH = "maia/core/parameters/defaults.yaml"
 LOCAL_CLUSTER = "https://kubernetes.default.svc"
 TRAEFIK_CLASS = "maia-core-traefik"
-#: inventory groups whose hosts are Kubernetes nodes (stage 2 installs Kubernetes there only)
-NODE_ROLES = ("control-plane",)
+#: roles whose hosts are Kubernetes nodes (stage 2 installs Kubernetes there only): the control
+#: plane and the hosts of the inventory group ``workers`` (role ``worker``), which join its cluster
+NODE_ROLES = ("control-plane", "worker")
 
 #: keys of the cluster YAML this stage reads (the reference's core installer
 #: reads the same ones); docs/core.md lists what each does
@@ -95,17 +96,19 @@ class Context(Site):
     apps: dict[str, App] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
-    def node_addresses(self) -> list[str]:
+    def node_addresses(self, roles: tuple[str, ...] = NODE_ROLES) -> list[str]:
         """The Kubernetes nodes' addresses, as the API lists nodes (by name).
 
-        A node is an inventory host in one of ``NODE_ROLES``: the NFS server and the NFS
-        clients are hosts of the site, not of the cluster, so their addresses never go into
-        the MetalLB pool or the Prometheus endpoints. The inventory's address, else the
-        host's default IPv4 from its grains (``ip``, set by the ext_pillar)."""
+        A node is an inventory host in one of ``NODE_ROLES`` (the control plane and the
+        workers): the NFS server and the NFS clients are hosts of the site, not of the
+        cluster, so their addresses never go into the MetalLB pool. ``roles`` narrows it
+        (``("control-plane",)``: the hosts that run the controller-manager and the scheduler,
+        Prometheus' endpoints). The inventory's address, else the host's default IPv4 from
+        its grains (``ip``, set by the ext_pillar)."""
         return [
             str(host.get("address") or host.get("ip"))
             for _name, host in sorted(self.hosts.items())
-            if set((host or {}).get("roles") or ()) & set(NODE_ROLES) and (host.get("address") or host.get("ip"))
+            if set((host or {}).get("roles") or ()) & set(roles) and (host.get("address") or host.get("ip"))
         ]
 
 

@@ -48,7 +48,8 @@ OIDC_PLUGIN = {"moduleName": "github.com/sevensolutions/traefik-oidc-auth", "ver
 def prometheus(ctx: Context, app: App) -> dict:
     domain, iam, group = ctx.domain, iam_url(ctx), ctx.admin_group
     host = f"grafana.{domain}"
-    nodes = ctx.node_addresses()
+    # the controller-manager and the scheduler run on the control plane only, not on the workers
+    nodes = ctx.node_addresses(("control-plane",))
     return {
         **chart_coordinates(app),
         "kubeControllerManager": {"endpoints": nodes},

@@ -52,9 +52,8 @@ def loginapp(ctx: Context, app: App) -> dict:
 def toolkit(ctx: Context, app: App) -> dict:
     domain, cluster = ctx.domain, ctx.cluster
     nodes = ctx.node_addresses()
-    if len(nodes) == 1:  # a one-address MetalLB range: first-last
-        nodes = nodes * 2
-    pool = cluster["metallb_ip_pool"] if "metallb_ip_pool" in cluster else "-".join(nodes)
+    # first-last of the nodes as the API lists them (by name); one node: a one-address range
+    pool = cluster["metallb_ip_pool"] if "metallb_ip_pool" in cluster else f"{nodes[0]}-{nodes[-1]}" if nodes else ""
     values = {
         **chart_coordinates(app),
         "admin_group_ID": ctx.admin_group,

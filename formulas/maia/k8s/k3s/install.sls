@@ -17,53 +17,15 @@ maia-k8s-k3s-settings-merged:
     - require:
       - file: maia-k8s-k3s-binary-installed
 
-maia-k8s-k3s-unit-managed:
-  file.managed:
-    - name: {{ k8s.paths.k3s_unit }}
-    - makedirs: true
-    - mode: '0644'
-    - require:
-      - maia_k8s_dist: maia-k8s-k3s-settings-merged
-    - contents: |
-        # maia-salt (maia.k8s.k3s): the k3s server, told which settings file to read
-        [Unit]
-        Description=k3s server (MAIA control plane)
-        Wants=network-online.target
-        After=network-online.target
-
-        [Service]
-        Type=notify
-        # proxy settings (maia:cluster:proxy_ip) go in this optional file
-        EnvironmentFile=-{{ k8s.paths.k3s_unit }}.env
-        ExecStart={{ k3s.paths.bin }} server --config {{ k8s.paths.k3s_config }}
-        # k3s' containers outlive a restart of the server process
-        KillMode=process
-        Delegate=yes
-        LimitNOFILE=1048576
-        TimeoutStartSec=0
-        Restart=always
-        RestartSec=5s
-
-        [Install]
-        WantedBy=multi-user.target
+{%- from "maia/k8s/k3s/unit.jinja" import k3s_unit %}
+{{ k3s_unit("maia-k8s-k3s-unit-managed", k8s.paths.k3s_unit, k3s.paths.bin, k8s.paths.k3s_config, "server",
+            "maia.k8s.k3s", "k3s server (MAIA control plane)", {"maia_k8s_dist": "maia-k8s-k3s-settings-merged"}) }}
 
 {#- a site behind a proxy (maia:cluster:proxy_ip): the service's environment file,
     which k3s passes on to its containerd; without proxy_ip, no such file #}
-maia-k8s-k3s-proxy-environment:
-{%- if proxy %}
-  file.managed:
-    - name: {{ k8s.paths.k3s_unit }}.env
-    - mode: '0600'
-    - contents: |
-{%-   for name, value in proxy.service_environment.items() %}
-        {{ name }}={{ value }}
-{%-   endfor %}
-    - require:
-      - maia_k8s_dist: maia-k8s-k3s-settings-merged
-{%- else %}
-  file.absent:
-    - name: {{ k8s.paths.k3s_unit }}.env
-{%- endif %}
+{%- from "maia/k8s/proxy.jinja" import proxy_environment %}
+{{ proxy_environment("maia-k8s-k3s-proxy-environment", k8s.paths.k3s_unit ~ ".env", proxy,
+                     {"maia_k8s_dist": "maia-k8s-k3s-settings-merged"}) }}
 {%- if k8s.ufw %}
 {%-   from "maia/k8s/firewall.jinja" import firewall_rules with context %}
 {{- firewall_rules(k8s, k3s.firewall_ports, "maia-k8s-k3s") }}

@@ -1,12 +1,6 @@
 {#- MicroK8s from the snap store, launch configuration first, refreshes held; UFW ports. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 
-{%- if k8s.snapd_package %}
-maia-k8s-microk8s-snapd-installed:
-  pkg.installed:
-    - name: {{ k8s.snapd_package }}
-{%- endif %}
-
 maia-k8s-microk8s-launch-config-managed:
   file.serialize:
     - name: {{ k8s.paths.launch_config }}
@@ -15,18 +9,8 @@ maia-k8s-microk8s-launch-config-managed:
     - makedirs: true
     - mode: '0644'
 
-maia-k8s-microk8s-snap-installed:
-  maia_snap.installed:
-    - name: microk8s
-    - channel: {{ k8s.microk8s_channel }}
-    - classic: true
-    - hold: {{ k8s.hold_refreshes }}
-    - snap_cmd: {{ k8s.snap_cmd }}
-    - require:
-      - file: maia-k8s-microk8s-launch-config-managed
-{%- if k8s.snapd_package %}
-      - pkg: maia-k8s-microk8s-snapd-installed
-{%- endif %}
+{%- from "maia/k8s/microk8s/snap.jinja" import microk8s_snap %}
+{{ microk8s_snap(k8s, "maia-k8s-microk8s", [{"file": "maia-k8s-microk8s-launch-config-managed"}]) }}
 
 {%- for user in k8s.admin_users %}
 

@@ -4,20 +4,11 @@
     /etc/rancher/rke2/config.yaml; the proxy environment file; UFW ports. #}
 {%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
-{%- from "maia/k8s/service_dist.jinja" import release_binary %}
 {%- set proxy = proxy_settings("rke2") | load_json %}
 {%- set rke2 = k8s.rke2 %}
 
-{{ release_binary("rke2", k8s.paths.rke2_tarball, rke2.release, hash_name=rke2.release.url.rsplit("/", 1)[-1],
-                  mode="0644", state_id="maia-k8s-rke2-release-downloaded") }}
-
-{#- only the files that are missing or differ are written: a re-run writes nothing #}
-maia-k8s-rke2-release-unpacked:
-  maia_k8s_dist.archive_unpacked:
-    - name: {{ rke2.paths.install_dir }}
-    - archive: {{ k8s.paths.rke2_tarball }}
-    - require:
-      - file: maia-k8s-rke2-release-downloaded
+{%- from "maia/k8s/rke2/release.jinja" import rke2_release %}
+{{ rke2_release(k8s, "maia-k8s-rke2") }}
 
 maia-k8s-rke2-settings-merged:
   maia_k8s_dist.settings_merged:
@@ -30,22 +21,9 @@ maia-k8s-rke2-settings-merged:
 {#- a site behind a proxy (maia:cluster:proxy_ip): the environment file rke2-server.service
     reads (/etc/default/rke2-server), which rke2 passes on to its containerd; without
     proxy_ip, no such file #}
-maia-k8s-rke2-proxy-environment:
-{%- if proxy %}
-  file.managed:
-    - name: {{ k8s.paths.rke2_environment }}
-    - makedirs: true
-    - mode: '0600'
-    - contents: |
-{%-   for name, value in proxy.service_environment.items() %}
-        {{ name }}={{ value }}
-{%-   endfor %}
-    - require:
-      - maia_k8s_dist: maia-k8s-rke2-settings-merged
-{%- else %}
-  file.absent:
-    - name: {{ k8s.paths.rke2_environment }}
-{%- endif %}
+{%- from "maia/k8s/proxy.jinja" import proxy_environment %}
+{{ proxy_environment("maia-k8s-rke2-proxy-environment", k8s.paths.rke2_environment, proxy,
+                     {"maia_k8s_dist": "maia-k8s-rke2-settings-merged"}) }}
 {%- if k8s.ufw %}
 {%-   from "maia/k8s/firewall.jinja" import firewall_rules with context %}
 {{- firewall_rules(k8s, rke2.firewall_ports, "maia-k8s-rke2") }}

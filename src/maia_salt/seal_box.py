@@ -1,0 +1,1 @@
+../../_utils/maia_seal_box.py
