@@ -8,7 +8,9 @@ the registry credentials, the realm, the CIFS key pair, inventory.yaml, ...) wit
 the exported kubeconfig and cluster CA (``<CLUSTER_NAME>-kubeconfig.yaml``, ``ca.crt``) as
 regular files: CONFIG_FOLDER keeps them as links into ``.maia-kube/current``
 (_runners/maia_kubeconfig.py), whose versions are not copied; the next kubeconfig fetch links
-them again without changing their content.
+them again without changing their content. The runner's records of what each host exported at the
+last fetch (``.maia-kube/exported-<host>.sha256``, digests) are kept, so that ``maia install`` after
+a restore finds the restored pair current and fetches only when the host exports something else.
 
 How it is sealed: a tar (gzip) of those files and a manifest, encrypted with AES-256-GCM under a
 key derived from the admin's passphrase with scrypt (a fresh salt and nonce per archive; the
@@ -27,6 +29,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -44,6 +47,9 @@ CLUSTER = "cluster"
 CLUSTER_FILES = ("datastore.tar.gz", "ca.crt", "ca.key")  # what maia_datastore.snapshot hands over
 SNAPSHOT_TIMEOUT = 900
 MANIFEST = "manifest.json"
+# the kubeconfig runner's folder (_runners/maia_kubeconfig.py) and its records of the last fetch
+PAIR_DIR = ".maia-kube"
+_FETCH_RECORD = re.compile(r"exported-[A-Za-z0-9][A-Za-z0-9._-]*\.sha256")
 
 
 class BackupError(ValueError):
@@ -107,9 +113,14 @@ def collect(folder: Path) -> Contents:
     contents = Contents()
     for root, dirs, names in os.walk(folder):
         base = Path(root)
+        if base == folder / PAIR_DIR:
+            # of the fetched pair's folder, the records of the last fetch only (the pair is the one
+            # the links show, stored as plain files): with them a restored pair counts as fetched
+            dirs[:], names = [], [n for n in names if _FETCH_RECORD.fullmatch(n)]
         # hidden folders: .maia-kube (the fetched pair's versions; the current pair is stored through
         # its links, as plain files) and the staging copies of an interrupted write
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (base / d).is_symlink())
+        dirs[:] = sorted(d for d in dirs if (not d.startswith(".") or (base == folder and d == PAIR_DIR))
+                         and not (base / d).is_symlink())
         for name in sorted(names):
             path = base / name
             relative = path.relative_to(folder).as_posix()

@@ -1,8 +1,8 @@
 """`maia backup` / `maia restore` of a CONFIG_FOLDER made by the real maia-configure (CIFS key
 pair included), with the exported kubeconfig and CA laid out as the kubeconfig runner leaves them
-(links into .maia-kube/current): encrypted (no secret in clear), 0600, restored identically into
-an empty folder, and a wrong passphrase, a changed byte or a folder in use refused with nothing
-written."""
+(links into .maia-kube/current, and the runner's record of its last fetch): encrypted (no secret
+in clear), 0600, restored identically into an empty folder (the record kept, the pair's versions
+not), and a wrong passphrase, a changed byte or a folder in use refused with nothing written."""
 import gzip
 import os
 import stat
@@ -39,6 +39,11 @@ def site(tmp_path):
         os.chmod(version / name, 0o600)
         os.symlink(f".maia-kube/current/{name}", folder / name)
     os.symlink("v-1", folder / ".maia-kube" / "current")
+    # the runner's record of its last fetch (a digest), and a temporary file of an interrupted one
+    (folder / ".maia-kube" / "exported-maia-node-0.sha256").write_text("ab" * 32 + "\n")
+    (folder / ".maia-kube" / "exported-maia-node-0.sha256.0a1b2c3d4e5f").write_text("cd" * 32 + "\n")
+    for record in (folder / ".maia-kube").glob("exported-*"):
+        os.chmod(record, 0o600)
     return folder
 
 
@@ -83,6 +88,10 @@ def test_the_archive_is_encrypted_0600_and_restores_the_same_folder(tmp_path, si
     assert back.exit_code == 0, back.output
     assert _tree(target) == _tree(site)
     assert not (target / "func-kubeconfig.yaml").is_symlink()
+    # of .maia-kube, the record of the last fetch only: the restored pair counts as fetched
+    record = target / ".maia-kube" / "exported-maia-node-0.sha256"
+    assert os.listdir(target / ".maia-kube") == [record.name]
+    assert record.read_text() == "ab" * 32 + "\n" and stat.S_IMODE(os.stat(record).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(target / "env.json").st_mode) == 0o600
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o700
     assert os.listdir(target.parent) == ["config"]
