@@ -89,7 +89,7 @@ maia-orch-inventory-present:
 {%- else %}
 {%- set preflight = orch.get("preflight", True) %}
 {#- Under test=True on a site where no stage 2 has run yet (CONFIG_FOLDER has no
-    <cluster>-kubeconfig.yaml, which the fetch after every stage 2 writes), stages 3 and 4 find no
+    <cluster>-kubeconfig.yaml, which the fetch after stage 2 writes), stages 3 and 4 find no
     cluster to read: their states predict an empty one, everything created. maia:orch:plan names
     this plan, so that a later step of it (the dashboard step) compares with what its earlier steps
     would have made (_utils/maia_plan_overlay.py; docs/orchestration.md, "The plan on a new site") #}
