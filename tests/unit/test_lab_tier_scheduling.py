@@ -72,11 +72,13 @@ def test_each_lab_folder_runs_in_one_worker_and_two_lab_folders_start_at_once(tm
 def test_a_module_with_its_own_lab_is_a_scope_of_its_own():
     """tests/k8s' lab tests share a folder scope (its salt-ssh lab is the package's), except the
     modules that bring up their own lab: those can run on the other worker."""
-    sys.path.insert(0, str(REPO / "tests"))
-    try:
-        from conftest import OWN_LAB_MODULES, lab_scope
-    finally:
-        sys.path.remove(str(REPO / "tests"))
+    import importlib.util
+
+    # the suite's own conftest.py, by path: the name "conftest" may be another folder's in this process
+    spec = importlib.util.spec_from_file_location("maia_suite_conftest", REPO / "tests" / "conftest.py")
+    suite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite)
+    OWN_LAB_MODULES, lab_scope = suite.OWN_LAB_MODULES, suite.lab_scope
     assert lab_scope("tests/k8s/test_k8s_lab.py::test_x") == lab_scope("tests/k8s/test_k8s_lab_restore.py::test_y")
     assert lab_scope("tests/e2e/test_orchestration.py::test_z") == "maia-lab:tests/e2e"
     for module in OWN_LAB_MODULES:
