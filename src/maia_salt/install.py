@@ -368,12 +368,33 @@ def run_orchestration(
                                    wait)
 
 
+def only_no_reply(report: InstallReport) -> list[str]:
+    """The hosts that sent nothing back over ssh, when that is all that went wrong in ``report``
+    (no state failed, no other error): a dropped session, which a run again may clear."""
+    bad = [r for r in report.results if not r.ok]
+    if report.raw_error or not bad or not all(r.no_reply for r in bad):
+        return []
+    return sorted({r.host for r in bad})
+
+
 def _run_until_not_busy(salt_config, opts, orchestration, stages, ssh, pillar, test, timeout, progress, wait):
     started = time.monotonic()
+    notes: list[str] = []  # of earlier attempts, carried into the report returned
     while True:
         report, _ = _run_once(salt_config, opts, orchestration, orch_pillar(stages, ssh, pillar), ssh, test, timeout,
                               progress)
         report.seconds = time.monotonic() - started  # with the waits and earlier attempts
+        report.notes[:0] = notes
+        silent = only_no_reply(report) if ssh and not notes else []
+        if silent:
+            # Once: the orchestration is idempotent, so the run again finishes what the dropped
+            # session left; its report is the one returned, with this attempt named in a note.
+            notes.append(f"{', '.join(silent)} sent no reply over ssh in the first attempt "
+                         f"({report.changed} states had changed by then); ran the orchestration again")
+            if progress:
+                progress.note(notes[-1] + " ...")
+                progress.done.clear()  # the attempt's hosts show again as the run again reaches them
+            continue
         if not report.busy:
             return report
         if progress:

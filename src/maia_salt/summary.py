@@ -23,6 +23,9 @@ class HostResult:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (state id, comment)
     error: str | None = None  # the host did not run states at all
     busy: str | None = None  # the jid of an earlier state run still running there (nothing ran)
+    # salt-ssh got no byte back from the host (a dropped session, not a state result): a transport
+    # failure that a run again may clear (install.run_orchestration does so once)
+    no_reply: bool = False
     # (state id, changes, comment) of each state that changed, or under test=True would change
     changes: list[tuple[str, dict, str]] = field(default_factory=list)
 
@@ -52,8 +55,24 @@ def host_result(stage: str, host: str, ret) -> HostResult:
     return result
 
 
+def no_reply_error(ret) -> str | None:
+    """The error of a salt-ssh return that carried nothing from the host (empty stdout and
+    stderr: the session ended without output), or None for any other return."""
+    if ret == "":
+        return "no reply from the host over ssh (nothing on stdout or stderr)"
+    if (isinstance(ret, dict) and "_error" in ret and not str(ret.get("stdout") or "").strip()
+            and not str(ret.get("stderr") or "").strip() and not ret.get("return")):
+        return (f"no reply from the host over ssh (salt-ssh: {ret['_error']}, exit code {ret.get('retcode')}, "
+                "nothing on stdout or stderr)")
+    return None
+
+
 def _host_result(stage: str, host: str, ret) -> HostResult:
     result = HostResult(stage, host)
+    silent = no_reply_error(ret)
+    if silent:
+        result.error, result.no_reply = silent, True
+        return result
     if isinstance(ret, dict) and "return" in ret and isinstance(ret.get("return"), (dict, list, str)):
         ret = ret["return"]  # salt-ssh / full_return wrappers
     if isinstance(ret, list):  # render errors come back as a list of messages
