@@ -14,6 +14,7 @@ Functions for people (``salt-call maia_argocd_sync.<fn>``):
 - ``sync NAME`` -- request a sync, return at once;
 - ``wait NAME timeout=600 interval=5`` -- wait for Synced and Healthy;
 - ``sync_wave '[A, B]'`` -- sync the apps of a wave together, wait with one list per poll;
+- ``wait_healthy '[A, B]'`` -- wait until the apps are Synced and Healthy, syncing none;
 - ``status NAME`` -- phase, message and unhealthy resources of one app.
 
 Reports are scrubbed of the apps' secret values (``maia_secret_mask``). The
@@ -155,7 +156,7 @@ def _poll_delay(waited, interval):
 
 
 def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, retries=3,
-              retry_interval=10, prune=False, kubeconfig=None):
+              retry_interval=10, prune=False, kubeconfig=None, address_ok=False, sync=True):
     """Bring every Application of ``names`` to Synced and Healthy together:
     a sync is requested for each that needs one (OutOfSync, a stale comparison,
     Degraded or Missing, or ``force``), then all are waited for with one list of
@@ -166,6 +167,12 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
     Returns ``{name: outcome}``, each outcome ``{result, reason, report,
     attempts, synced, before, after, wave}`` (``reason``: ``unchanged``,
     ``converged``, ``failed``, ``degraded``, ``timeout``, ``missing``).
+
+    ``address_ok``: an app done but for the addresses of its Services or Ingresses
+    (``maia_argocd_status.awaits_address``) ends the wait for it (reason ``address``): the
+    address may come from a later wave (the core layer's MetalLB pool comes with the
+    toolkit, a wave after Traefik), which must not wait for it. ``sync=False``: request no
+    sync and retry nothing, only wait for Synced and Healthy (``wait_healthy``).
 
     A converged catalogue costs one list, not one per wave: when a wave has
     nothing to do, its list is kept for the run (``maia_argocd_api.remember_list``);
@@ -200,7 +207,7 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
         follow = follows[name] = status_lib.Follow(name, namespace)
         follow.before, follow.attempt, follow.synced, follow.retry_at = before, 1, False, None
         follow.secrets = maia_secret_mask.collect(app.get("spec") or {})
-        if needs_sync(before, force):
+        if sync and needs_sync(before, force):
             follow.sync_id = start_sync(app, prune=prune, kubeconfig=kubeconfig)["sync_id"]
             follow.synced = True
 
@@ -229,10 +236,10 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
                     follow.synced, follow.retry_at, follow.degraded_polls = True, None, 0
                     continue
                 follow.retry_at = None
-            verdict = follow.verdict(app, expired, timeout)
+            verdict = follow.verdict(app, expired, timeout, address_ok)
             if verdict is None:
                 continue
-            retry = (not verdict["result"] and verdict["reason"] in ("failed", "degraded")
+            retry = (sync and not verdict["result"] and verdict["reason"] in ("failed", "degraded")
                      and follow.attempt <= int(retries) and deadline - now > float(retry_interval))
             if retry:
                 log.info("argocd: %s/%s attempt %s/%s failed (%s), retrying in %ss", namespace, name,
@@ -247,6 +254,22 @@ def sync_wave(names, namespace="argocd", timeout=600, interval=5, force=False, r
     for outcome in outcomes.values():
         outcome["wave"] = names
     return {name: outcomes[name] for name in names}
+
+
+def wait_healthy(names, namespace="argocd", timeout=600, interval=5, kubeconfig=None):
+    """Wait until every Application of ``names`` is Synced and Healthy, requesting no sync
+    (after the sync waves, for the apps that went on without their addresses). Returns
+    ``sync_wave``'s outcomes; a converged list an earlier wave kept serves without a request.
+
+    CLI example::
+
+        salt-call maia_argocd_sync.wait_healthy '[maia-core-traefik]' timeout=300
+    """
+    outcomes = sync_wave(names, namespace=namespace, timeout=timeout, interval=interval, retries=0,
+                         kubeconfig=kubeconfig, sync=False)
+    for outcome in outcomes.values():
+        outcome["wave"] = []  # waited for one by one as far as a report goes: no wave to name
+    return outcomes
 
 
 def _first_list(names, namespace, kubeconfig, force):

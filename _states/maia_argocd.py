@@ -235,7 +235,7 @@ def app_absent(name, namespace="argocd", cascade=False, kubeconfig=None):
 
 
 def apps_synced(name, apps, namespace="argocd", timeout=600, interval=5, force=False, retries=3,
-                retry_interval=10, prune=False, kubeconfig=None):
+                retry_interval=10, prune=False, kubeconfig=None, address_pending=False):
     """The Applications of one sync wave are Synced and Healthy.
 
     name
@@ -256,7 +256,10 @@ def apps_synced(name, apps, namespace="argocd", timeout=600, interval=5, force=F
     the others. Already Synced and Healthy: no changes and no request beyond
     one list (none when an earlier wave's list of this run shows the wave
     converged). ``prune`` lets a sync delete resources no longer in the app's
-    source (default False, as ``argocd app sync``).
+    source (default False, as ``argocd app sync``). ``address_pending``: an app
+    Healthy but for the address of a LoadBalancer Service or an Ingress (which
+    a later wave may bring: the core layer's MetalLB pool) ends this wave's wait
+    for it; ``apps_healthy`` after the last wave waits for it.
 
     The changes hold one entry per app synced (``sync``, ``revision``); the
     comment says one line per app: synced, waited for, up to date, or why it
@@ -274,7 +277,8 @@ def apps_synced(name, apps, namespace="argocd", timeout=600, interval=5, force=F
             return _predict_wave(ret, wanted, namespace, force, kubeconfig)
         outcomes = __salt__["maia_argocd_sync.sync_wave"](
             names, namespace=namespace, timeout=timeout, interval=interval, force=force,
-            retries=retries, retry_interval=retry_interval, prune=prune, kubeconfig=kubeconfig)
+            retries=retries, retry_interval=retry_interval, prune=prune, kubeconfig=kubeconfig,
+            address_ok=bool(address_pending))
     except Exception as exc:  # pylint: disable=broad-except
         return _fail(ret, exc, [s for a in wanted for s in maia_secret_mask.collect(a.get("spec") or {})])
     lines = []
@@ -286,6 +290,39 @@ def apps_synced(name, apps, namespace="argocd", timeout=600, interval=5, force=F
             ret["result"] = False
         lines.append(comment)
     ret["comment"] = "\n".join(lines)
+    return ret
+
+
+def apps_healthy(name, apps, namespace="argocd", timeout=600, interval=5, kubeconfig=None):
+    """The Applications ``apps`` (names) are Synced and Healthy: waited for, never synced, never
+    a change. After the sync waves, for the apps a wave left Healthy but for an address that a
+    later wave brought (``apps_synced``'s ``address_pending``). One list when an earlier wave's
+    list of this run shows them converged: no request at all. Under ``test=True`` it reads
+    nothing and predicts no change (the waves predict the syncs)."""
+    ret = maia_state_return.new(name)
+    names = list(apps or [])
+    if not names or not all(isinstance(n, str) and n for n in names):
+        ret["result"] = False
+        ret["comment"] = "apps must be a non-empty list of Application names"
+        return ret
+    if __opts__["test"]:
+        ret["comment"] = f"would wait until {len(names)} Application(s) are Synced and Healthy (no change)"
+        return ret
+    try:
+        outcomes = __salt__["maia_argocd_sync.wait_healthy"](
+            names, namespace=namespace, timeout=timeout, interval=interval, kubeconfig=kubeconfig)
+    except Exception as exc:  # pylint: disable=broad-except
+        return _fail(ret, exc, [])
+    lines = []
+    for app in names:
+        result, _, comment = maia_argocd_status.sync_report(app, f"Application {namespace}/{app}", outcomes[app])
+        if result is False:
+            ret["result"] = False
+        if result is False or outcomes[app]["reason"] != "unchanged":
+            lines.append(comment)
+    ret["comment"] = "\n".join([f"{len(names)} Application(s) checked: "
+                                + ("all Synced and Healthy" if ret["result"] else "not all Synced and Healthy"),
+                                *lines])
     return ret
 
 

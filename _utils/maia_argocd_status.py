@@ -138,9 +138,11 @@ class Follow:
         self.degraded_polls = 0
         self.summary = None
 
-    def verdict(self, app, expired, total_timeout):
+    def verdict(self, app, expired, total_timeout, address_ok=False):
         """The outcome once there is one (``{result, reason, summary, report}``),
-        else ``None`` (keep waiting). ``expired``: the time is up."""
+        else ``None`` (keep waiting). ``expired``: the time is up. ``address_ok``: an app
+        done but for its Services' or Ingresses' addresses (``awaits_address``) is an outcome
+        too (reason ``address``): the wait for them is left to a later state."""
         if app is None:
             return {"result": False, "reason": "missing", "summary": None,
                     "report": f"Application {self.namespace}/{self.name} not found"}
@@ -151,6 +153,8 @@ class Follow:
                     "report": f"sync failed: {describe(summary)}"}
         if done and is_converged(summary):
             return {"result": True, "reason": "converged", "summary": summary, "report": describe(summary)}
+        if done and address_ok and awaits_address(summary):
+            return {"result": True, "reason": "address", "summary": summary, "report": describe(summary)}
         if done and summary["health"] == "Degraded" and summary["sync"] == "Synced":
             # the health right after a sync can still be the one from before it:
             # Degraded counts once it is seen on two polls in a row
@@ -169,6 +173,23 @@ class Follow:
                     "report": (f"timed out after {float(total_timeout):g}s waiting for {waiting}: "
                                f"{describe(summary)}")}
         return None
+
+
+# ArgoCD's own health of a Service of type LoadBalancer and of an Ingress: Progressing until it
+# has an address (status.loadBalancer.ingress). That address may come from a later wave: the
+# core layer's MetalLB pool is in the toolkit's chart, a wave after Traefik's.
+ADDRESS_KINDS = ("Service", "Ingress")
+
+
+def awaits_address(summary):
+    """Is the app done but for an address: its sync operation over, Synced, Progressing, and
+    every resource that is not Healthy a Service or Ingress that is Progressing?"""
+    pending = summary["unhealthy"]
+    return bool(
+        summary["sync"] == "Synced" and summary["health"] == "Progressing" and summary["current"]
+        and not summary["operation_pending"] and pending
+        and all(res["health"] == "Progressing" and res["sync"] != "OutOfSync"
+                and res["resource"].split("/", 1)[0] in ADDRESS_KINDS for res in pending))
 
 
 def needs_sync(before, force=False):
@@ -200,12 +221,18 @@ def sync_report(name, what, outcome):
     attempts = outcome.get("attempts") or 1
     if outcome["result"]:
         if not outcome["synced"]:  # only waited for a rollout: nothing changed by this state
+            if outcome["reason"] == "address":
+                return True, {}, (f"{what} is Synced, Healthy but for an address its Services or Ingresses "
+                                  f"wait for (the later waves go on){together}: {outcome['report']}")
             return True, {}, f"{what} is Synced and Healthy (waited){together}: {outcome['report']}"
         changes = {"sync": {"old": f"{before['sync']}/{before['health']}",
                             "new": f"{after['sync']}/{after['health']}"}}
         if before["revision"] != after["revision"]:
             changes["revision"] = {"old": before["revision"], "new": after["revision"]}
         tries = f" after {attempts} attempts" if attempts > 1 else ""
+        if outcome["reason"] == "address":
+            return True, changes, (f"{what} synced{tries}{together}, Healthy but for an address its Services or "
+                                   f"Ingresses wait for (the later waves go on): {outcome['report']}")
         return True, changes, f"{what} synced{tries}{together}: {outcome['report']}"
     changes = {}
     if outcome["synced"]:

@@ -572,3 +572,81 @@ def test_no_secret_in_any_output(salt):
     assert "[DEBUG   ]" in salt.log.read_text(), "the debug log was not written"
     leaked = [s for s in ALL_SECRETS if s in text]
     assert leaked == []
+
+
+@needs_standin
+def test_an_app_waiting_for_its_address_does_not_hold_up_the_wave_that_brings_it(cluster, salt):
+    """ArgoCD keeps an app with a LoadBalancer Service Progressing until the Service has an
+    address; in the core layer that address comes from the MetalLB pool of a later wave (the
+    toolkit's chart, a wave after Traefik's). A wave that waits for Healthy waits out its
+    timeout (3 s here); with address_pending the wave goes on once only the Service waits,
+    the later wave brings the pool, and apps_healthy waits until the app is Healthy."""
+    ctl = cluster.controller
+
+    def lb_states(x, address_pending):
+        lb, pool = f"maia-test-lb-{x}", f"maia-test-pool-{x}"
+        ctl.needs_address, ctl.address_pool = {lb}, pool
+        apps = {lb: chart_app(f"lb-{x}", "https://traefik.github.io/charts", "0.6.0", "maia-test-lb"),
+                pool: chart_app(f"pool-{x}", "https://grafana.github.io/helm-charts", "0.6.0", "maia-test-lb")}
+        states = app_states(apps, timeout=3 if not address_pending else 60, presents_first=True)
+        for sid in (f"{lb}-synced", f"{pool}-synced"):
+            states[sid]["maia_argocd.apps_synced"].append({"address_pending": address_pending})
+        if address_pending:
+            states["maia-test-lb-healthy"] = {"maia_argocd.apps_healthy": [
+                {"apps": [lb, pool]}, {"timeout": 30}, {"interval": 0.2},
+                {"require": [{"maia_argocd": f"{pool}-synced"}]}]}
+        return states
+
+    try:
+        started = time.monotonic()
+        stuck = app_sync(salt.apply(lb_states("a", False)), "maia-test-lb-a")
+        assert stuck["result"] is False and "timed out after 3s waiting for Synced and Healthy" in stuck["comment"]
+        assert "Service/maia-test-lb/maia-test-lb-a Progressing (waiting for a load-balancer address" in stuck["comment"]
+        assert time.monotonic() - started >= 3
+
+        rets = salt.apply(lb_states("b", True))
+        assert all(r["result"] is True for r in rets.values()), {k: r["comment"] for k, r in rets.items()}
+        lb = app_sync(rets, "maia-test-lb-b")
+        assert lb["changes"]["sync"]["new"] == "Synced/Progressing", lb
+        assert "Healthy but for an address its Services or Ingresses wait for (the later waves go on)" in lb["comment"]
+        healthy = rets["maia-test-lb-healthy"]
+        assert healthy["changes"] == {}
+        assert healthy["comment"].startswith("2 Application(s) checked: all Synced and Healthy"), healthy
+        assert cluster.get("Application", "maia-test-lb-b")["status"]["health"]["status"] == "Healthy"
+        # a re-run changes nothing; under test=True the last state reads nothing and predicts no change
+        again = salt.apply(lb_states("b", True))
+        assert {k: r["changes"] for k, r in again.items() if r["changes"]} == {}
+        assert again["maia-test-lb-healthy"]["comment"] == "2 Application(s) checked: all Synced and Healthy"
+        planned = salt.apply(lb_states("b", True), test=True)["maia-test-lb-healthy"]
+        assert planned["result"] is True and planned["changes"] == {} and "would wait until 2" in planned["comment"]
+
+        # apps_healthy waits: the address comes a second after the wave went on without it
+        import threading
+
+        from maia_lab.standins.argocd_controller import ADDRESS_MESSAGE
+
+        states = lb_states("c", True)
+        del states["maia-test-pool-c-present"], states["maia-test-pool-c-synced"]
+        states["maia-test-lb-healthy"]["maia_argocd.apps_healthy"] = [
+            {"apps": ["maia-test-lb-c"]}, {"timeout": 30}, {"interval": 0.2},
+            {"require": [{"maia_argocd": "maia-test-lb-c-synced"}]}]
+
+        def address_after_the_wave():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                app = cluster.get("Application", "maia-test-lb-c") or {}
+                if ((app.get("status") or {}).get("health") or {}).get("message") == ADDRESS_MESSAGE:
+                    time.sleep(1.0)
+                    break
+                time.sleep(0.05)
+            ctl.address_pool = None  # the pool is there now
+
+        threading.Thread(target=address_after_the_wave, daemon=True).start()
+        rets = salt.apply(states)
+        assert all(r["result"] is True for r in rets.values()), {k: r["comment"] for k, r in rets.items()}
+        assert "(the later waves go on)" in app_sync(rets, "maia-test-lb-c")["comment"]
+        waited = rets["maia-test-lb-healthy"]
+        assert waited["changes"] == {}
+        assert f"Application {NS}/maia-test-lb-c is Synced and Healthy (waited)" in waited["comment"], waited
+    finally:
+        ctl.needs_address, ctl.address_pool = set(), None

@@ -1,7 +1,9 @@
 {#- With maia:<layer>:auto_sync (default true): one maia_argocd.apps_synced state per
     sync wave (lowest wave first) syncs the wave's Applications together and waits
-    until they are Synced and Healthy (retries 3 x 10 s), with one list per poll;
-    it reports each app in its changes and comment. A converged wave's list serves
+    until they are Synced and Healthy (retries 3 x 10 s), with one list per poll, or
+    Healthy but for the address of a LoadBalancer Service or an Ingress, which a
+    later wave may bring; maia-<layer>-sync-healthy then waits for every app to be
+    Synced and Healthy; each app is reported in its wave's changes and comment. A converged wave's list serves
     the next wave when it shows that wave converged too. A sync prunes nothing
     unless maia:<layer>:sync:prune is true. Each wave state gets the apps' specs, so
     under test=True a predicted spec change predicts the sync it calls for.
@@ -39,6 +41,9 @@ maia-{{ layer }}-sync-wave-{{ wave }}:
     - prune: {{ mapdata.sync.prune | json }}
     - retries: {{ mapdata.sync.retries }}
     - retry_interval: {{ mapdata.sync.retry_interval }}
+    {#- an app Healthy but for a LoadBalancer or Ingress address does not hold up the later
+        waves (the MetalLB pool comes with the toolkit's wave); the last state waits for it #}
+    - address_pending: {{ mapdata.sync.address_pending | to_bool | json }}
     - apps:
 {%-   for app in waves[wave] %}
       - {{ {"name": app.name, "spec": app.spec} | json }}
@@ -48,4 +53,17 @@ maia-{{ layer }}-sync-wave-{{ wave }}:
       - maia_argocd: maia-{{ layer }}-app-{{ app.component }}-present
 {%-   endfor %}
 {%- endfor %}
+{%-   if waves and mapdata.sync.address_pending | to_bool %}
+
+{#- every app of the waves Synced and Healthy: those a wave left waiting for an address too #}
+maia-{{ layer }}-sync-healthy:
+  maia_argocd.apps_healthy:
+    - namespace: {{ mapdata.argocd_namespace }}
+    - kubeconfig: {{ mapdata.kubeconfig }}
+    - timeout: {{ mapdata.sync.timeout }}
+    - interval: {{ mapdata.sync.interval }}
+    - apps: {{ apps | map(attribute="name") | list | json }}
+    - require:
+      - maia_argocd: maia-{{ layer }}-sync-wave-{{ waves | sort | last }}
+{%-   endif %}
 {%- endif %}

@@ -16,6 +16,12 @@ fields of ``status``:
   ``Progressing``), then after ``progress_seconds`` health ``Healthy``;
 - ``metadata.deletionTimestamp`` with the resources finalizer: the finalizer is
   removed (as if the app's resources had been deleted).
+- ``needs_address`` apps (``--needs-address NAME``) have a Service of type
+  LoadBalancer: once an ``address_pool`` app (``--address-pool NAME``, the one
+  whose chart makes the MetalLB pool) is given and not yet synced, their
+  Deployment turns Healthy but their Service stays ``Progressing`` and so does
+  the app, as ArgoCD's health of a LoadBalancer Service without
+  ``status.loadBalancer.ingress``; they turn Healthy once the pool app is Synced.
 
 Apps can be told to misbehave, by constructor option or by annotation
 ``standin.maia-salt.io/outcome`` (message in ``standin.maia-salt.io/message``):
@@ -24,6 +30,7 @@ Apps can be told to misbehave, by constructor option or by annotation
 ``sync-failed``    the sync operation ends ``Failed`` with the message
 ``stuck``          the sync operation stays ``Running`` forever
 ``never-healthy``  synced, health stays ``Progressing``
+``needs-address``  as ``--needs-address`` (its Service waits for the address pool)
 
 Nothing here knows the API stand-in's internals: it talks HTTP through the
 official ``kubernetes`` client with a kubeconfig, user agent
@@ -52,7 +59,9 @@ USER_AGENT = "maia-salt-standin/argocd-controller"
 OUTCOME_ANNOTATION = "standin.maia-salt.io/outcome"
 MESSAGE_ANNOTATION = "standin.maia-salt.io/message"
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
-OUTCOMES = ("healthy", "degraded", "sync-failed", "stuck", "never-healthy")
+OUTCOMES = ("healthy", "degraded", "sync-failed", "stuck", "never-healthy", "needs-address")
+# ArgoCD shows no message for a LoadBalancer Service without an address; the stand-in says why
+ADDRESS_MESSAGE = "waiting for a load-balancer address (no address pool yet)"
 _KEEP = object()
 
 
@@ -91,7 +100,8 @@ class ArgoCDControllerStandin:
 
     def __init__(self, kubeconfig: str, namespace: str = "argocd", interval: float = 0.2,
                  sync_seconds: float = 0.3, progress_seconds: float = 0.3,
-                 outcomes: dict | None = None, context: str | None = None):
+                 outcomes: dict | None = None, context: str | None = None,
+                 needs_address=(), address_pool: str | None = None):
         self.kubeconfig = kubeconfig
         self.namespace = namespace
         self.interval = float(interval)
@@ -99,6 +109,9 @@ class ArgoCDControllerStandin:
         self.progress_seconds = float(progress_seconds)
         self.outcomes = dict(outcomes or {})
         self.context = context
+        self.needs_address = set(needs_address or ())
+        self.address_pool = address_pool
+        self._pool_ready = False  # the address_pool app is Synced (set by each pass)
         self._api = None
         self._stop = threading.Event()
         self._thread = None
@@ -162,8 +175,19 @@ class ArgoCDControllerStandin:
         if self._waiting_for_crd:
             log.info("Applications are served now")
             self._waiting_for_crd = False
-        for app in listing.get("items") or []:
+        items = listing.get("items") or []
+        self._pool_ready = any(
+            (a.get("metadata") or {}).get("name") == self.address_pool
+            and ((a.get("status") or {}).get("sync") or {}).get("status") == "Synced"
+            and ((a.get("status") or {}).get("operationState") or {}).get("phase") == "Succeeded"
+            for a in items)
+        for app in items:
             self.reconcile(app)
+
+    def awaits_address(self, app, outcome):
+        """Does this app's LoadBalancer Service still wait for an address from the pool app?"""
+        needs = outcome == "needs-address" or (app.get("metadata") or {}).get("name") in self.needs_address
+        return needs and self.address_pool is not None and not self._pool_ready
 
     def _patch(self, app, body):
         """Merge patch (metadata only: finalizers)."""
@@ -226,10 +250,10 @@ class ArgoCDControllerStandin:
         return outcome, message
 
     # ---------------------------------------------------------------- states
-    def _resources(self, app, sync_status, health, message=""):
+    def _resources(self, app, sync_status, health, message="", service=None):
         spec = app.get("spec") or {}
         dest_ns = (spec.get("destination") or {}).get("namespace") or ""
-        out = []
+        out, service_health = [], service
         for source in _sources(spec):
             release = ((source.get("helm") or {}).get("releaseName")) or app["metadata"]["name"]
             workload = {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": dest_ns,
@@ -239,6 +263,8 @@ class ArgoCDControllerStandin:
             service = {"version": "v1", "kind": "Service", "namespace": dest_ns, "name": release,
                        "status": sync_status, "health": {"status": "Healthy" if sync_status == "Synced"
                                                          else "Missing"}}
+            if service_health:  # (status, message): a LoadBalancer Service waiting for its address
+                service["health"] = {"status": service_health[0], "message": service_health[1]}
             out.extend([workload, service])
         return out
 
@@ -333,6 +359,15 @@ class ArgoCDControllerStandin:
         if sync.get("status") == "Synced" and health == "Progressing":
             if outcome == "never-healthy" or self._elapsed(app, "progress") < self.progress_seconds:
                 return
+            if outcome != "degraded" and self.awaits_address(app, outcome):
+                if (status.get("health") or {}).get("message") != ADDRESS_MESSAGE:  # written once
+                    log.info("%s: Progressing, its Service waits for an address", meta.get("name"))
+                    self._write(app, {
+                        "health": {"status": "Progressing", "message": ADDRESS_MESSAGE},
+                        "resources": self._resources(app, "Synced", "Healthy",
+                                                     service=("Progressing", ADDRESS_MESSAGE)),
+                        "reconciledAt": _now()})
+                return
             self._forget(app, "progress")
             if outcome == "degraded":
                 release = self._resources(app, "Synced", "Degraded")[0]["name"] if _sources(spec) else ""
@@ -374,6 +409,9 @@ def main(argv=None):
     parser.add_argument("--sync-failed", action="append", metavar="NAME[=MESSAGE]")
     parser.add_argument("--stuck", action="append", metavar="NAME")
     parser.add_argument("--never-healthy", action="append", metavar="NAME")
+    parser.add_argument("--needs-address", action="append", metavar="NAME",
+                        help="an app with a LoadBalancer Service: Progressing until --address-pool is Synced")
+    parser.add_argument("--address-pool", metavar="NAME", help="the app whose sync makes the address pool")
     parser.add_argument("--once", action="store_true", help="one pass, then exit")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -383,7 +421,7 @@ def main(argv=None):
                 **_named(args.stuck, "stuck"), **_named(args.never_healthy, "never-healthy")}
     controller = ArgoCDControllerStandin(args.kubeconfig, args.namespace, args.interval,
                                          args.sync_seconds, args.progress_seconds, outcomes,
-                                         args.context)
+                                         args.context, args.needs_address, args.address_pool)
     if args.once:
         controller.tick()
         return 0
