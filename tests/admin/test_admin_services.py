@@ -323,6 +323,9 @@ def test_realm_before_keycloaks_wave_and_configuration_after_the_waves(tmp_path)
     rc, low, out, err = salt_call(write_config(tmp_path, pillar), "state.show_low_sls", "maia.admin")
     assert rc == 0, out + err
     states = {chunk["__id__"]: chunk for chunk in low}
+    # the admin waves wait for Healthy, addresses too: no wave goes on without one, no last wait
+    assert {c["address_pending"] for c in low if c["fun"] == "apps_synced"} == {False}
+    assert "maia-admin-sync-healthy" not in states
     realm = states["maia-admin-keycloak-realm-configmap-present"]
     assert realm["fun"] == "object_present" and realm["manifest"]["metadata"]["name"] == "maia-realm-import"
     rc, high, out, err = salt_call(write_config(tmp_path, pillar), "state.show_sls", "maia.admin")

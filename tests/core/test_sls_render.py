@@ -54,6 +54,13 @@ def test_default_site_states(tmp_path):
     sync = states["maia-core-sync-wave--2"]
     assert (sync["timeout"], sync["interval"], sync["retries"], sync["retry_interval"], sync["force"]) == (600, 5, 3, 10, False)
     assert sync["prune"] is False  # the reference never prunes
+    # Traefik's address comes from the toolkit's MetalLB pool (wave 1): the waves go on without it,
+    # and the last state waits for every app of the waves to be Healthy
+    assert all(w["address_pending"] is True for w in waves.values())
+    healthy = states["maia-core-sync-healthy"]
+    assert healthy["fun"] == "maia_argocd.apps_healthy" and healthy["timeout"] == 600
+    assert sorted(healthy["apps"]) == sorted(a["name"] for w in waves.values() for a in w["apps"])
+    assert healthy["require"] == [{"maia_argocd": sid} for sid in waves]
     assert {"name": "maia-core-traefik", "spec": traefik["spec"]} in sync["apps"]
     assert {"maia_argocd": "maia-core-app-traefik-present"} in sync["require"]
     assert not any(s.endswith("-rollout-restarted") for s in states)

@@ -96,6 +96,7 @@ def _ended(pid: int) -> bool:
 def quick_argocd_controller(lab_) -> None:
     """Restart the lab's ArgoCD controller stand-in with ``QUICK_CONTROLLER`` timings (the new one
     is recorded in the lab's state like the old, so `maia lab down` stops it)."""
+    from maia_lab.standins.argocd_controller import address_args
     from maia_lab.standins.lab import spawn
 
     pid = (lab_.state.get("standins_pids") or {}).get("argocd-controller")
@@ -108,7 +109,8 @@ def quick_argocd_controller(lab_) -> None:
         while time.monotonic() < deadline and not _ended(pid):
             time.sleep(0.05)
     spawn(lab_.folder, "argocd-controller", [sys.executable, "-m", "maia_lab.standins.argocd_controller",
-                                             "--kubeconfig", lab_.state["standins_kubeconfig"], *QUICK_CONTROLLER],
+                                             "--kubeconfig", lab_.state["standins_kubeconfig"], *QUICK_CONTROLLER,
+                                             *address_args()],
           lab_.record_standin_pid)
 
 

@@ -60,3 +60,26 @@ def test_a_failure_says_why_and_keeps_the_request_it_made():
     missing = {"result": False, "reason": "missing", "attempts": 0, "synced": False, "before": None,
                "after": None, "report": f"{WHAT} not found", "wave": ["tempo"]}
     assert status.sync_report("tempo", WHAT, missing) == (False, {}, f"{WHAT} not found")
+
+
+def _waiting(*resources, sync="Synced", health="Progressing"):
+    app = _app(sync, health, "1.0.0")
+    app["status"]["resources"] = [{"kind": kind, "namespace": "traefik", "name": "traefik", "status": "Synced",
+                                   "health": {"status": res_health}} for kind, res_health in resources]
+    return status.summarize(app)
+
+
+def test_an_app_healthy_but_for_an_address_is_told_apart():
+    """ArgoCD keeps a LoadBalancer Service (and an Ingress) Progressing until it has an address."""
+    assert status.awaits_address(_waiting(("Deployment", "Healthy"), ("Service", "Progressing")))
+    assert status.awaits_address(_waiting(("Ingress", "Progressing")))
+    # a workload still rolling out, a Degraded Service, an app not synced, or nothing pending: no
+    assert not status.awaits_address(_waiting(("Deployment", "Progressing"), ("Service", "Progressing")))
+    assert not status.awaits_address(_waiting(("Service", "Degraded"), health="Degraded"))
+    assert not status.awaits_address(_waiting(("Service", "Progressing"), sync="OutOfSync"))
+    assert not status.awaits_address(_waiting(("Deployment", "Healthy")))
+    # the wave's report says so, and the change is what the app is now
+    waiting = _waiting(("Service", "Progressing"))
+    result, changes, comment = status.sync_report("traefik", WHAT, _outcome(reason="address", after=waiting))
+    assert result is True and changes["sync"] == {"old": "OutOfSync/Healthy", "new": "Synced/Progressing"}
+    assert "Healthy but for an address its Services or Ingresses wait for (the later waves go on)" in comment

@@ -43,7 +43,7 @@ maia-{{ layer }}-sync-wave-{{ wave }}:
     - retry_interval: {{ mapdata.sync.retry_interval }}
     {#- an app Healthy but for a LoadBalancer or Ingress address does not hold up the later
         waves (the MetalLB pool comes with the toolkit's wave); the last state waits for it #}
-    - address_pending: {{ mapdata.sync.address_pending | to_bool | json }}
+    - address_pending: {{ mapdata.sync.address_pending | json }}
     - apps:
 {%-   for app in waves[wave] %}
       - {{ {"name": app.name, "spec": app.spec} | json }}
@@ -53,9 +53,10 @@ maia-{{ layer }}-sync-wave-{{ wave }}:
       - maia_argocd: maia-{{ layer }}-app-{{ app.component }}-present
 {%-   endfor %}
 {%- endfor %}
-{%-   if waves and mapdata.sync.address_pending | to_bool %}
+{%-   if waves and mapdata.sync.address_pending %}
 
-{#- every app of the waves Synced and Healthy: those a wave left waiting for an address too #}
+{#- every app of the waves Synced and Healthy: those a wave left waiting for an address too
+    (after every wave: a wave that failed makes this a requisite failure, not a wait) #}
 maia-{{ layer }}-sync-healthy:
   maia_argocd.apps_healthy:
     - namespace: {{ mapdata.argocd_namespace }}
@@ -64,6 +65,8 @@ maia-{{ layer }}-sync-healthy:
     - interval: {{ mapdata.sync.interval }}
     - apps: {{ apps | map(attribute="name") | list | json }}
     - require:
-      - maia_argocd: maia-{{ layer }}-sync-wave-{{ waves | sort | last }}
+{%-     for wave in waves | sort %}
+      - maia_argocd: maia-{{ layer }}-sync-wave-{{ wave }}
+{%-     endfor %}
 {%-   endif %}
 {%- endif %}

@@ -169,6 +169,8 @@ def sync_settings(conf: dict) -> dict:
         "retry_interval": _seconds(sync.get("retry_interval", 10)),
         "force": as_bool(sync.get("force", False)),
         "prune": as_bool(sync.get("prune", False)),
+        # a wave goes on when only a LoadBalancer/Ingress address is missing (docs/argocd.md)
+        "address_pending": as_bool(sync.get("address_pending", False)),
     }
 
 

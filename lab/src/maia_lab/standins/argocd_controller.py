@@ -63,6 +63,11 @@ OUTCOMES = ("healthy", "degraded", "sync-failed", "stuck", "never-healthy", "nee
 # ArgoCD shows no message for a LoadBalancer Service without an address; the stand-in says why
 ADDRESS_MESSAGE = "waiting for a load-balancer address (no address pool yet)"
 _KEEP = object()
+# The core layer as on a cluster whose only load balancer is its own MetalLB: Traefik's and
+# ingress-nginx's LoadBalancer Services get their addresses from the pool in the toolkit's chart
+# (the lab, the core layer's tests and the bench run the controller so)
+MAIA_CORE_ADDRESSES = {"needs_address": ("maia-core-traefik", "maia-core-ingress-nginx"),
+                       "address_pool": "maia-core-toolkit"}
 
 
 def _now():
@@ -383,6 +388,13 @@ class ArgoCDControllerStandin:
                     "health": {"status": "Healthy"},
                     "resources": self._resources(app, "Synced", "Healthy"),
                     "reconciledAt": _now()})
+
+
+def address_args(addresses=None) -> list[str]:
+    """The command-line options of ``addresses`` (``MAIA_CORE_ADDRESSES`` unless given)."""
+    addresses = MAIA_CORE_ADDRESSES if addresses is None else addresses
+    args = [arg for name in addresses.get("needs_address", ()) for arg in ("--needs-address", name)]
+    return args + (["--address-pool", addresses["address_pool"]] if addresses.get("address_pool") else [])
 
 
 def _named(values, outcome):

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import yaml
 
-from maia_lab.standins import argocd_manifest
+from maia_lab.standins import argocd_controller, argocd_manifest
 
 
 API_PORT = 16443
@@ -180,10 +180,8 @@ def lab_start(folder, bridge, hosts, record_pid) -> dict:
     # Traefik's and ingress-nginx's LoadBalancer Services get their address once the toolkit's chart
     # (its MetalLB pool) is synced, as on a cluster whose only load balancer is the core layer's MetalLB.
     spawn(folder, "argocd-controller", [sys.executable, "-m", "maia_lab.standins.argocd_controller",
-                                        "--kubeconfig", kubeconfig,
-                                        "--needs-address", "maia-core-traefik",
-                                        "--needs-address", "maia-core-ingress-nginx",
-                                        "--address-pool", "maia-core-toolkit"], record_pid)
+                                        "--kubeconfig", kubeconfig, *argocd_controller.address_args()],
+          record_pid)
     # Stage 4's services (Keycloak, Harbor, MinIO) behind an ingress stand-in whose certificate the
     # cluster CA signed; the site reaches them there (the lab's names resolve nowhere)
     from maia_lab.lab.configfolder import CONFIGURE_ENV
