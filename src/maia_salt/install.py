@@ -36,6 +36,7 @@ from .inventory import ssh_control_dir
 from .orchestrations import INSTALL, Orchestration
 from .pillar_map import deep_merge
 from .progress import Progress
+from .run_again import busy_message, silent_hosts, wait_for_jobs
 
 
 @dataclass
@@ -311,33 +312,6 @@ def _stop(proc: saltrun.SaltRunChild) -> None:
         proc.wait()
 
 
-def busy_message(busy: dict[str, list[str]]) -> str:
-    return "; ".join(
-        f"{', '.join(hosts)} {'is' if len(hosts) == 1 else 'are'} still running an earlier state run (job {jid}), "
-        "so nothing ran there"
-        for jid, hosts in busy.items()
-    )
-
-
-def wait_for_jobs(opts: dict, busy: dict[str, list[str]], progress: Progress | None, interval: float = 5.0) -> None:
-    """Wait until no host of ``busy`` runs its earlier job any more (``saltutil.find_job``)."""
-    import salt.client
-
-    started = time.monotonic()
-    with salt.client.get_local_client(mopts=opts) as client:
-        for jid, hosts in busy.items():
-            if progress:
-                progress.note(f"waiting for job {jid} to end on {', '.join(hosts)} ...")
-            while True:
-                found = client.cmd(hosts, "saltutil.find_job", [jid], tgt_type="list", timeout=30)
-                still = sorted(h for h, ret in (found or {}).items() if isinstance(ret, dict) and ret)
-                if not still:
-                    break
-                time.sleep(interval)
-    if progress:
-        progress.note(f"the earlier state run ended ({time.monotonic() - started:.0f}s); running it again")
-
-
 def run_orchestration(
     salt_config: str,
     stages: list[str] | None = None,
@@ -368,15 +342,6 @@ def run_orchestration(
                                    wait)
 
 
-def only_no_reply(report: InstallReport) -> list[str]:
-    """The hosts that sent nothing back over ssh, when that is all that went wrong in ``report``
-    (no state failed, no other error): a dropped session, which a run again may clear."""
-    bad = [r for r in report.results if not r.ok]
-    if report.raw_error or not bad or not all(r.no_reply for r in bad):
-        return []
-    return sorted({r.host for r in bad})
-
-
 def _run_until_not_busy(salt_config, opts, orchestration, stages, ssh, pillar, test, timeout, progress, wait):
     started = time.monotonic()
     notes: list[str] = []  # of earlier attempts, carried into the report returned
@@ -385,7 +350,7 @@ def _run_until_not_busy(salt_config, opts, orchestration, stages, ssh, pillar, t
                               progress)
         report.seconds = time.monotonic() - started  # with the waits and earlier attempts
         report.notes[:0] = notes
-        silent = only_no_reply(report) if ssh and not notes else []
+        silent = silent_hosts(report.results, report.raw_error) if ssh and not notes else []
         if silent:
             # Once: the orchestration is idempotent, so the run again finishes what the dropped
             # session left; its report is the one returned, with this attempt named in a note.
