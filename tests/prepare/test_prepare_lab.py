@@ -102,7 +102,7 @@ def runs(lab):
     r = {}
     bad = 'pillar={"maia": {"host": {"device_list": ["/dev/maia-no-such-disk"], "local_storage_size": "lots"}}}'
     r["bad"], _ = run_json(lab, CLIENT1, "state.apply", "maia.prepare", bad)
-    r["bad_dpkg"] = lab.ssh(CLIENT1, "dpkg-query -W -f='${Status}\\n' lvm2 ufw nfs-common cifs-utils python3-psutil 2>&1 || true").stdout
+    r["bad_dpkg"] = lab.ssh(CLIENT1, "dpkg-query -W -f='${Status}\\n' lvm2 ufw nfs-common cifs-utils 2>&1 || true").stdout
     r["dry"], r["dry_proc"] = run_json(lab, "*", "state.apply", "maia.prepare", "test=True")
     r["first"], r["first_proc"] = run_json(lab, "*", "state.apply", "maia.prepare", check_rc=True)
     r["second"], r["second_proc"] = run_json(lab, "*", "state.apply", "maia.prepare", check_rc=True)
@@ -157,8 +157,8 @@ def test_second_run_changes_nothing(runs):
 
 def test_packages_installed(lab, runs):
     want = {
-        SERVER: "lvm2 ufw nfs-kernel-server nfs-common rpcbind cifs-utils python-is-python3 python3-cryptography python3-psutil",
-        CLIENT1: "lvm2 ufw nfs-common rpcbind cifs-utils python-is-python3 python3-cryptography python3-psutil",
+        SERVER: "lvm2 ufw nfs-kernel-server nfs-common rpcbind cifs-utils python-is-python3 python3-cryptography",
+        CLIENT1: "lvm2 ufw nfs-common rpcbind cifs-utils python-is-python3 python3-cryptography",
     }
     for host, pkgs in want.items():
         out = lab.ssh(host, f"dpkg-query -W -f='${{Package}} ${{Status}}\\n' {pkgs}").stdout
