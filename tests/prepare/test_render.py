@@ -197,7 +197,7 @@ def test_kubelet_plugin_dir_for_other_distributions_and_no_reboot(tmp_path):
 
 
 def test_every_flag_off(tmp_path):
-    flags = {f: False for f in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs", "service_names", "psutil")}
+    flags = {f: False for f in ("nvidia_drivers", "lvm", "ufw", "nfs", "cifs", "service_names")}
     s = render(tmp_path, "maia-node-0", {**OS["ubuntu22"], **GPU}, dict(SERVER, prepare=flags))
     assert sorted(s) == sorted(
         ["maia-prepare-inputs-checked", "maia-prepare-drift-skipped", "maia-prepare-heal-skipped", "maia-prepare-proxy-skipped"]
@@ -323,14 +323,6 @@ def test_lookup_overrides_a_platform_value_before_the_pillar(tmp_path):
     s = render(tmp_path, "maia-node-1", {**OS["debian12"], **GPU}, lookup)
     assert s["maia-prepare-nvidia-driver-installed"]["pkgs"] == ["nvidia-driver-550"]
     assert s["maia-prepare-ufw-package-installed"]["pkgs"] == ["ufw"]
-
-
-def test_psutil_for_salt_starts_over_ssh(tmp_path):
-    """python3-psutil on every host by default (Salt's starts over salt-ssh are cheaper with it)."""
-    s = render(tmp_path, "maia-node-1", OS["debian12"], CLIENT)
-    assert s["maia-prepare-psutil-package-installed"]["pkgs"] == ["python3-psutil"]
-    s = render(tmp_path, "maia-node-1", OS["debian12"], dict(CLIENT, prepare={"psutil": "false"}))
-    assert "maia-prepare-psutil-skipped" in s and "maia-prepare-psutil-package-installed" not in s
 
 
 def test_nfs_client_without_server_fails_first(tmp_path):
