@@ -522,9 +522,11 @@ def test_sync_settings(maia_core, defaults):
     data = maia_core.mapdata(defaults, site_pillar())
     assert data["auto_sync"] is True
     assert data["sync"] == {"timeout": 600, "interval": 5, "retries": 3, "retry_interval": 10,
-                            "force": False, "prune": False}
-    data = maia_core.mapdata(defaults, site_pillar(core={"auto_sync": False, "sync": {"timeout": 60, "prune": True}}))
+                            "force": False, "prune": False, "address_pending": True}
+    data = maia_core.mapdata(defaults, site_pillar(core={"auto_sync": False, "sync": {
+        "timeout": 60, "prune": True, "address_pending": "false"}}))
     assert data["auto_sync"] is False and data["sync"]["timeout"] == 60 and data["sync"]["prune"] is True
+    assert data["sync"]["address_pending"] is False
 
 
 def test_prometheus_uses_server_side_apply(maia_core, defaults):
