@@ -265,8 +265,8 @@ def wait_healthy(names, namespace="argocd", timeout=600, interval=5, kubeconfig=
 
         salt-call maia_argocd_sync.wait_healthy '[maia-core-traefik]' timeout=300
     """
-    outcomes = sync_wave(names, namespace=namespace, timeout=timeout, interval=interval, retries=0,
-                         kubeconfig=kubeconfig, sync=False)
+    outcomes = sync_wave(names, namespace=namespace, timeout=timeout, interval=interval, kubeconfig=kubeconfig,
+                         sync=False)
     for outcome in outcomes.values():
         outcome["wave"] = []  # waited for one by one as far as a report goes: no wave to name
     return outcomes

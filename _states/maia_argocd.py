@@ -281,6 +281,13 @@ def apps_synced(name, apps, namespace="argocd", timeout=600, interval=5, force=F
             address_ok=bool(address_pending))
     except Exception as exc:  # pylint: disable=broad-except
         return _fail(ret, exc, [s for a in wanted for s in maia_secret_mask.collect(a.get("spec") or {})])
+    ret["comment"] = "\n".join(_report(ret, names, namespace, outcomes))
+    return ret
+
+
+def _report(ret, names, namespace, outcomes, quiet_unchanged=False):
+    """Each app's outcome into ``ret`` (its changes, a failed result); returns the comment lines,
+    without those of apps that were up to date when ``quiet_unchanged``."""
     lines = []
     for app in names:
         result, changes, comment = maia_argocd_status.sync_report(app, f"Application {namespace}/{app}", outcomes[app])
@@ -288,9 +295,9 @@ def apps_synced(name, apps, namespace="argocd", timeout=600, interval=5, force=F
             ret["changes"][app] = changes
         if result is False:
             ret["result"] = False
-        lines.append(comment)
-    ret["comment"] = "\n".join(lines)
-    return ret
+        if not (quiet_unchanged and result is not False and outcomes[app]["reason"] == "unchanged"):
+            lines.append(comment)
+    return lines
 
 
 def apps_healthy(name, apps, namespace="argocd", timeout=600, interval=5, kubeconfig=None):
@@ -313,13 +320,7 @@ def apps_healthy(name, apps, namespace="argocd", timeout=600, interval=5, kubeco
             names, namespace=namespace, timeout=timeout, interval=interval, kubeconfig=kubeconfig)
     except Exception as exc:  # pylint: disable=broad-except
         return _fail(ret, exc, [])
-    lines = []
-    for app in names:
-        result, _, comment = maia_argocd_status.sync_report(app, f"Application {namespace}/{app}", outcomes[app])
-        if result is False:
-            ret["result"] = False
-        if result is False or outcomes[app]["reason"] != "unchanged":
-            lines.append(comment)
+    lines = _report(ret, names, namespace, outcomes, quiet_unchanged=True)  # waited for: never a change
     ret["comment"] = "\n".join([f"{len(names)} Application(s) checked: "
                                 + ("all Synced and Healthy" if ret["result"] else "not all Synced and Healthy"),
                                 *lines])
