@@ -104,6 +104,59 @@ maia-orch-inventory-present:
 {#- with minions, the first step brings the modules up to date: the preflight's own job does
     it (one job on a converged site), or a sync step when the preflight is off #}
 {%- set first = "maia-orch-preflight" if preflight else "maia-orch-minions-synced" %}
+{#- maia:orch:exported: {control-plane host: the digest of the pair last fetched from it} (the
+    runner's record, "" when CONFIG_FOLDER has no pair): stage 2's last export state reports a
+    change when the host exports something else now, and only then the fetch runs (onchanges) #}
+{%- set exported = {} %}
+{%- if "k8s" in stages %}
+{%-   from "maia/k8s/mapdata.jinja" import mapdata as k8s_here with context %}
+{%-   set here = k8s_here.paths.export_kubeconfig.rsplit("/", 1)[0] %}
+{%-   set have_pair = salt["file.file_exists"](k8s_here.paths.export_kubeconfig) and salt["file.file_exists"](here ~ "/ca.crt") %}
+{%-   for host in control_plane %}
+{%-     set record = here ~ "/.maia-kube/exported-" ~ host ~ ".sha256" %}
+{%-     set digest = salt["file.read"](record) | trim if have_pair and salt["file.file_exists"](record) else "" %}
+{%-     do exported.update({host: digest if digest | regex_match("^([0-9a-f]{64})$") else ""}) %}
+{%-   endfor %}
+{%- endif %}
+{%- set wait_reboots = "prepare" in stages and prepare.nvidia_drivers | to_bool and prepare.nvidia_reboot | to_bool %}
+{%- set join_workers = "k8s" in stages and workers and control_plane and not k8s_params.connect_only %}
+{#- the stage SLS each host gets, in stage order: what the stage steps below apply to it #}
+{%- set parts = {} %}
+{%- for name, host in hosts | dictsort %}
+{%-   set roles = host.get("roles", []) %}
+{%-   set mine = [] %}
+{%-   for stage in defaults.stages if stage in stages %}
+{%-     if stage == "prepare" or "control-plane" in roles %}
+{%-       do mine.append("maia." ~ stage) %}
+{%-     elif stage == "k8s" and join_workers and "worker" in roles %}
+{%-       do mine.append("maia.k8s.worker") %}
+{%-     endif %}
+{%-   endfor %}
+{%-   if mine %}
+{%-     do parts.update({name: mine}) %}
+{%-   endif %}
+{%- endfor %}
+{#- One job per host (docs/orchestration.md, "One job per host on a converged site"): when the
+    last run on record here ended with every step done and had the same inputs (this run's
+    pillar maia, stage flags and inventory included), every host applies its stages in one job,
+    in stage order, instead of one job per stage with stage 1 on every host first. The record
+    is taken away as a run starts and written again by its last step. #}
+{%- set converged_record = opts["cachedir"] ~ "/maia-salt/converged.sha256" %}
+{%- set inputs_digest = salt["hashutil.sha256_digest"](dict(maia, orch=dict(orch, run=None)) | json) %}
+{%- set last_converged = salt["file.read"](converged_record) | trim if salt["file.file_exists"](converged_record) else "" %}
+{%- set several = parts.values() | map("length") | max > 1 if parts else false %}
+{%- set one_job = orch.get("one_job", True) | to_bool and not opts.get("test") and several
+                  and last_converged == inputs_digest %}
+{#- in a one-job run a driver's reboot comes after the host's last stage (its state is order: last);
+    the steps after the job wait for it as stage 2 does in a run of stage jobs #}
+{%- set after_reboots = "      - salt: maia-orch-nvidia-reboots-waited" if one_job and wait_reboots else "" %}
+{%- if not opts.get("test") and last_converged %}
+{%-   do salt["file.remove"](converged_record) %}
+{%- endif %}
+{%- set step = {} %}
+{%- for stage in ["prepare", "k8s", "workers", "core", "admin"] %}
+{%-   do step.update({stage: "maia-orch-stages" if one_job else "maia-orch-stage-" ~ stage.replace("workers", "k8s-workers")}) %}
+{%- endfor %}
 {%- if not ssh and not preflight %}
 {{ sync_step(hosts, orch) }}
 {%- endif %}
@@ -120,7 +173,29 @@ maia-orch-inventory-present:
 {{ preflight_step(maia, hosts, ssh, true, orch) }}
 {%- endif %}
 
-{%- if "prepare" in stages %}
+{%- if one_job %}
+
+maia-orch-stages:
+  salt.state:
+{{ stage_target(parts, ssh) }}
+    - sls: maia
+    - pillar: {{ {"maia": dict(flags.maia, orch=dict(flags.maia.get("orch") or {}, exported=exported, parts=parts))} | json }}
+    - timeout: {{ timeout }}
+{%-   set excluded = [] %}
+{%-   for stage in stages %}
+{%-     do excluded.extend(exclude.get(stage) or []) %}
+{%-   endfor %}
+{%-   if excluded %}
+    - exclude: {{ excluded | json }}
+{%-   endif %}
+    - failhard: true
+{%-   if not ssh %}
+    - require:
+      - salt: {{ first }}
+{%-   endif %}
+{%- endif %}
+
+{%- if "prepare" in stages and not one_job %}
 
 maia-orch-stage-prepare:
   salt.state:
@@ -141,7 +216,6 @@ maia-orch-stage-prepare:
 {%- endif %}
 {%- endif %}
 
-{%- set wait_reboots = "prepare" in stages and prepare.nvidia_drivers | to_bool and prepare.nvidia_reboot | to_bool %}
 {%- if wait_reboots %}
 
 maia-orch-nvidia-reboots-waited:
@@ -151,22 +225,11 @@ maia-orch-nvidia-reboots-waited:
     - timeout: {{ prepare.nvidia_reboot_timeout }}
     {#- a reboot is only ever scheduled by a stage 1 run that changed something #}
     - onchanges:
-      - salt: maia-orch-stage-prepare
+      - salt: {{ step.prepare }}
 {%- endif %}
 
 {%- if "k8s" in stages %}
-{#- maia:orch:exported: {control-plane host: the digest of the pair last fetched from it} (the
-    runner's record, "" when CONFIG_FOLDER has no pair): stage 2's last export state reports a
-    change when the host exports something else now, and only then the fetch runs (onchanges) #}
-{%-   from "maia/k8s/mapdata.jinja" import mapdata as k8s_here with context %}
-{%-   set here = k8s_here.paths.export_kubeconfig.rsplit("/", 1)[0] %}
-{%-   set have_pair = salt["file.file_exists"](k8s_here.paths.export_kubeconfig) and salt["file.file_exists"](here ~ "/ca.crt") %}
-{%-   set exported = {} %}
-{%-   for host in control_plane %}
-{%-     set record = here ~ "/.maia-kube/exported-" ~ host ~ ".sha256" %}
-{%-     set digest = salt["file.read"](record) | trim if have_pair and salt["file.file_exists"](record) else "" %}
-{%-     do exported.update({host: digest if digest | regex_match("^([0-9a-f]{64})$") else ""}) %}
-{%-   endfor %}
+{%-   if not one_job %}
 
 maia-orch-stage-k8s:
   salt.state:
@@ -185,6 +248,7 @@ maia-orch-stage-k8s:
       - salt: maia-orch-nvidia-reboots-waited
 {%-   endif %}
 {%- endif %}
+{%-   endif %}
 {%- for host in control_plane %}
 
 maia-orch-kubeconfig-fetched-{{ host }}:
@@ -196,13 +260,15 @@ maia-orch-kubeconfig-fetched-{{ host }}:
     - api_port: {{ k8s_params.api_port }}
     - api_server_url: {{ k8s_params.api_server_url | json }}
     - require:
-      - salt: maia-orch-stage-k8s
+      - salt: {{ step.k8s }}
+{{ after_reboots }}
     - onchanges:
-      - salt: maia-orch-stage-k8s
+      - salt: {{ step.k8s }}
 {%- endfor %}
-{%-   if workers and control_plane and not k8s_params.connect_only %}
+{%-   if join_workers %}
 {%-     set join = join_target(maia) | load_json %}
 {%-     set cp = hosts[control_plane[0]] %}
+{%-     if not one_job %}
 {#- the workers: the distribution's agent installed and configured, nothing started (maia.k8s.worker) #}
 maia-orch-stage-k8s-workers:
   salt.state:
@@ -213,6 +279,7 @@ maia-orch-stage-k8s-workers:
     - failhard: true
     - require:
       - salt: maia-orch-stage-k8s
+{%-     endif %}
 
 {#- each worker that is no node yet joins with a short-lived token sealed to it (_orch_states/maia_join.py) #}
 maia-orch-workers-joined:
@@ -227,11 +294,13 @@ maia-orch-workers-joined:
     - interval: {{ k8s_params.wait_ready.interval }}
     - failhard: true
     - require:
-      - salt: maia-orch-stage-k8s-workers
+      - salt: {{ step.workers }}
+{{ after_reboots }}
 {%-   endif %}
 {%- endif %}
 
 {%- if "core" in stages %}
+{%-   if not one_job %}
 
 maia-orch-stage-core:
   salt.state:
@@ -250,6 +319,7 @@ maia-orch-stage-core:
     - require:
       - salt: maia-orch-stage-prepare
 {%- endif %}
+{%-   endif %}
 {%-   if (maia.get("core") or {}).get("extra_commands") %}
 
 {#- the site's maia:core:extra_commands, here on the controller, with the fetched
@@ -260,12 +330,14 @@ maia-orch-core-extra-commands-run:
     - name: maia_commands.core_extra_commands
     - failhard: true
     - require:
-      - salt: maia-orch-stage-core
+      - salt: {{ step.core }}
+{{ after_reboots }}
 {%-   endif %}
 {%- endif %}
 
 {%- if "admin" in stages %}
 {%-   set after = (["core", "k8s", "prepare"] | select("in", stages) | list)[:1] %}
+{%-   if not one_job %}
 
 maia-orch-stage-admin:
   salt.state:
@@ -281,6 +353,7 @@ maia-orch-stage-admin:
     - require:
       - salt: maia-orch-stage-{{ after[0] }}
 {%- endif %}
+{%-   endif %}
 {%-   set admin_params = mapstack("admin") | load_json %}
 {%-   if admin_params.enabled and admin_params.configure.rancher and admin_params.apps.rancher.get("enabled", True) and control_plane %}
 
@@ -294,7 +367,8 @@ maia-orch-rancher-local-kubeconfig:
     - services: {{ admin_params.services | json }}
     - failhard: true
     - require:
-      - salt: maia-orch-stage-admin
+      - salt: {{ step.admin }}
+{{ after_reboots }}
 
 {#- the admin Applications again, the dashboard's values now with that token (maia.admin.dashboard) #}
 maia-orch-stage-admin-dashboard:
@@ -311,6 +385,21 @@ maia-orch-stage-admin-dashboard:
     - failhard: true
     - require:
       - maia_rancher: maia-orch-rancher-local-kubeconfig
+{%-     if one_job %}
+    {#- the one job applied the dashboard with the token on record: again only for a new one #}
+    - onchanges:
+      - maia_rancher: maia-orch-rancher-local-kubeconfig
+{%-     endif %}
 {%-   endif %}
+{%- endif %}
+{%- if not opts.get("test") %}
+
+{#- every step done: the next run with the same inputs may run one job per host #}
+maia-run-converged-recorded:
+  salt.runner:
+    - name: maia_orch.record_converged
+    - digest: {{ inputs_digest }}
+    - require:
+      - salt: "maia-orch-*"
 {%- endif %}
 {%- endif %}

@@ -33,7 +33,7 @@ from pathlib import Path
 from . import eventbus, returns, saltrun, summary
 from .terminal import printable
 from .inventory import ssh_control_dir
-from .orchestrations import INSTALL, Orchestration
+from .orchestrations import INSTALL, ONE_JOB, Orchestration
 from .pillar_map import deep_merge
 from .progress import Progress
 from .run_again import busy_message, silent_hosts, wait_for_jobs
@@ -100,8 +100,9 @@ def master_opts(salt_config: str) -> dict:
 class RunWatch:
     """The stage jobs of one run and every host's return, fed to a Progress as they arrive."""
 
-    def __init__(self, progress: Progress | None):
+    def __init__(self, progress: Progress | None, split: dict[str, dict[str, str]] | None = None):
         self.progress = progress
+        self.split = split or {}  # a one-job step's rows, by stage (Orchestration.split)
         self.returns: dict[str, dict[str, object]] = {}  # jid -> {host: return}
         self.stage_jid: dict[str, str] = {}
         self.job_hosts: dict[str, list[str]] = {}
@@ -126,7 +127,8 @@ class RunWatch:
                 self.job_hosts[record.jid].append(record.host)
             self.returns.setdefault(record.jid, {})[record.host] = record.ret
             if self.progress:
-                self.progress.host_done(summary.host_result(record.stage, record.host, record.ret))
+                for result in summary.host_results(record.stage, record.host, record.ret, self.split.get(record.stage)):
+                    self.progress.host_done(result)
 
     def running_hosts(self) -> list[str]:
         """Hosts of the current stage job that have not answered yet."""
@@ -186,7 +188,7 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
     ]
     if test:
         cmd.append("test=True")
-    watch = RunWatch(progress)
+    watch = RunWatch(progress, orchestration.split)
     # every orchestration passes this run's mark on to its stage jobs (orch/steps.jinja mark_run)
     run = ((pillar.get("maia") or {}).get("orch") or {}).get("run")
     source = _source(opts, ssh, progress, orchestration, run)
@@ -206,7 +208,7 @@ def _run_once(salt_config, opts, orchestration, pillar, ssh, test, timeout, prog
                     break
                 if time.monotonic() - started > timeout:
                     proc.terminate()
-                if progress and watch.current and watch.current[0] in ("core", "admin") and apps is None:
+                if progress and watch.current and watch.current[0] in ("core", "admin", ONE_JOB) and apps is None:
                     apps = _start_app_watch(opts)
                 if apps is not None and apps.latest is not None and progress:
                     progress.app_status(apps.latest)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import sys
 import time
 
+from .orchestrations import ONE_JOB
 from .summary import HostResult
 
 STAGE_TITLES = {
     "preflight": "preflight checks of every host",
     "sync": "syncing modules and pillar",
     "sync-preflight": "syncing modules and pillar, preflight checks of every host",
+    ONE_JOB: "every stage in one job per host (the last run finished with the same inputs)",
     "prepare": "stage 1 prepare",
     "reboots": "waiting for NVIDIA reboots",
     "k8s": "stage 2 k8s",
@@ -74,6 +76,8 @@ class Progress:
         self._line(f"{STAGE_TITLES.get(stage, stage)}{on} (job {jid})")
 
     def host_done(self, result: HostResult) -> None:
+        if result.stage != ONE_JOB and result.host in self.hosts.get(ONE_JOB, []):
+            self.hosts[ONE_JOB].remove(result.host)  # its one job's rows, split by stage, take its place
         self.done[(result.stage, result.host)] = result
         self.hosts.setdefault(result.stage, [])
         if result.host not in self.hosts[result.stage]:

@@ -101,8 +101,29 @@ def _host_result(stage: str, host: str, ret) -> HostResult:
     return result
 
 
-def from_state_run(stage: str, data: dict) -> list[HostResult]:
-    return [host_result(stage, host, ret) for host, ret in sorted((data or {}).items())]
+def part_of(sls, parts: dict[str, str]) -> str | None:
+    """The row of a state from SLS ``sls``: that of the longest SLS of ``parts`` it is, or is under."""
+    found = [p for p in parts if sls == p or str(sls).startswith(p + ".")]
+    return parts[max(found, key=len)] if found else None
+
+
+def host_results(stage: str, host: str, ret, split: dict[str, str] | None = None) -> list[HostResult]:
+    """One host's rows of a state run: one row, or with ``split`` (stage SLS -> row) one row per
+    stage its states came from (their ``__sls__``), in the order of ``split``; a state of none of
+    them stays in ``stage``'s row, and so does a return that is no dict of state results."""
+    inner = ret.get("return") if isinstance(ret, dict) and isinstance(ret.get("return"), dict) else ret
+    if not split or not isinstance(inner, dict) or not any("_|-" in str(k) for k in inner):
+        return [host_result(stage, host, ret)]
+    groups: dict[str, dict] = {}
+    for key, state in inner.items():
+        row = part_of(state.get("__sls__"), split) if isinstance(state, dict) else None
+        groups.setdefault(row or stage, {})[key] = state
+    order = list(dict.fromkeys(list(split.values()) + [stage]))
+    return [host_result(row, host, groups[row]) for row in order if row in groups]
+
+
+def from_state_run(stage: str, data: dict, split: dict[str, str] | None = None) -> list[HostResult]:
+    return [r for host, ret in sorted((data or {}).items()) for r in host_results(stage, host, ret, split)]
 
 
 
@@ -158,7 +179,7 @@ def from_orchestration(data: dict, lookup_job=None, orchestration: Orchestration
                 continue
             ret = dict(lookup_job(step.get("__jid__"), stage) or {}) if lookup_job is not None else {}
             ret.update((step.get("changes") or {}).get("ret") or {})
-            results += from_state_run(stage, ret)
+            results += from_state_run(stage, ret, orchestration.split.get(stage))
     return results, failed_steps
 
 

@@ -1,6 +1,7 @@
 """orch.maia compiles to the right steps (real salt-run state.orchestrate_show_sls on a real master)."""
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -314,3 +315,61 @@ def test_no_worker_steps_without_workers_or_connect_only(salt_run):
     assert "maia-orch-workers-joined" not in steps(salt_run)
     compiled = steps(salt_run, {"maia": {**WORKER_SITE, "k8s": {"connect_only": True}}})
     assert "maia-orch-stage-k8s-workers" not in compiled and "maia-orch-workers-joined" not in compiled
+
+
+def _record(salt_master):
+    return Path(salt_master.config["cachedir"]) / "maia-salt" / "converged.sha256"
+
+
+@pytest.mark.parametrize("ssh", [False, True])
+def test_one_job_per_host_once_the_last_run_finished_with_the_same_inputs(salt_run, salt_master, ssh):
+    """A run's last step records the digest of its inputs (maia_orch.record_converged, after every
+    other step). The next render with the same inputs is the one-job run: one salt.state step,
+    `maia` on every host with each host's stage SLS (maia:orch:parts), and the steps after the
+    stages follow it. The render takes the record away (a run that fails leaves none); a plan
+    (test=True), other inputs and maia:orch:one_job false keep the stage steps."""
+    pillar = {"maia": {**WORKER_SITE, "orch": {"ssh": ssh}}}
+    record = _record(salt_master)
+    full = steps(salt_run, pillar)
+    recorded = step_args(full["maia-run-converged-recorded"])
+    assert recorded["name"] == "maia_orch.record_converged" and recorded["require"] == [{"salt": "maia-orch-*"}]
+    digest = recorded["digest"]
+    assert re.fullmatch(r"[0-9a-f]{64}", digest) and "maia-orch-stages" not in full
+    assert "maia-run-converged-recorded" not in steps(salt_run, pillar, test=True)
+
+    record.parent.mkdir(exist_ok=True)
+    record.write_text(digest + "\n")
+    assert "maia-orch-stages" not in steps(salt_run, pillar, test=True) and record.exists()  # a plan keeps it
+    one = steps(salt_run, pillar)
+    assert not record.exists()
+    assert not [s for s in one if s.startswith("maia-orch-stage-") and s != "maia-orch-stage-admin-dashboard"]
+    job = step_args(one["maia-orch-stages"])
+    assert job["sls"] == "maia" and job["failhard"] is True
+    assert job["tgt"] == (["maia-node-0", "maia-node-1", "maia-node-2"] if ssh else "L@maia-node-0,maia-node-1,maia-node-2")
+    orch = job["pillar"]["maia"]["orch"]
+    assert orch["parts"] == {"maia-node-0": ["maia.prepare", "maia.k8s", "maia.core", "maia.admin"],
+                             "maia-node-1": ["maia.prepare", "maia.k8s.worker"],
+                             "maia-node-2": ["maia.prepare", "maia.k8s.worker"]}
+    assert orch["exported"] == {"maia-node-0": ""}
+    fetch = step_args(one["maia-orch-kubeconfig-fetched-maia-node-0"])
+    assert fetch["onchanges"] == [{"salt": "maia-orch-stages"}]
+    assert step_args(one["maia-orch-workers-joined"])["require"][0] == {"salt": "maia-orch-stages"}
+    assert step_args(one["maia-orch-rancher-local-kubeconfig"])["require"][0] == {"salt": "maia-orch-stages"}
+    # the one job applied the admin Applications with the token on record: the dashboard step runs
+    # again only when the Rancher step records another one
+    dashboard = step_args(one["maia-orch-stage-admin-dashboard"])
+    assert dashboard["onchanges"] == [{"maia_rancher": "maia-orch-rancher-local-kubeconfig"}]
+    # a driver's reboot comes after the job (its state is order: last); the later steps wait for it
+    reboots = step_args(one["maia-orch-nvidia-reboots-waited"])
+    assert reboots["onchanges"] == [{"salt": "maia-orch-stages"}]
+    assert {"salt": "maia-orch-nvidia-reboots-waited"} in fetch["require"]
+    assert step_args(one["maia-run-converged-recorded"])["digest"] == digest
+
+    for other in ({"maia": {**pillar["maia"], "prepare": {"ufw": False}}},
+                  {"maia": {**pillar["maia"], "orch": {"ssh": ssh, "one_job": False}}}):
+        record.write_text(digest + "\n")
+        assert "maia-orch-stages" not in steps(salt_run, other)
+    record.write_text(digest + "\n")
+    # one stage is one job per host already
+    assert "maia-orch-stages" not in steps(salt_run, {"maia": {**pillar["maia"], "stages": ["prepare"]}})
+    record.unlink(missing_ok=True)

@@ -168,3 +168,47 @@ def test_the_plan_text_reads_back_as_each_rows_states():
         },
         ("k8s", "maia-node-1"): {"maia-k8s-rule": ["diff: new", "(done)"]},
     }
+
+
+def _state(sls, changed=False, failed=False):
+    state = dict(STATE_FAILED if failed else STATE_CHANGED if changed else STATE_OK)
+    state["__sls__"] = sls
+    return state
+
+
+def test_the_one_job_step_is_split_back_into_the_stage_rows_by_each_states_sls():
+    """orch.maia's one-job step (maia-orch-stages) applies every stage on a host in one job; the
+    summary still shows a row per stage and host, each state counted where its SLS belongs."""
+    control_plane = {
+        "pkg_|-maia-prepare-ufw_|-ufw_|-installed": _state("maia.prepare.ufw"),
+        "file_|-maia-k8s-ca_|-/ca_|-managed": _state("maia.k8s.ca", changed=True),
+        "maia_argocd_|-maia-core-sync_|-x_|-apps_synced": _state("maia.core.sync"),
+        "maia_argocd_|-maia-admin-sync_|-x_|-apps_synced": _state("maia.admin.dashboard", failed=True),
+    }
+    worker = {
+        "pkg_|-maia-prepare-ufw_|-ufw_|-installed": _state("maia.prepare.ufw"),
+        "file_|-maia-k8s-worker-agent_|-x_|-managed": _state("maia.k8s.worker.agent"),
+        "test_|-maia-nothing_|-x_|-nop": _state("maia"),
+    }
+    data = {"outputter": "highstate", "data": {"lab_master": {
+        "salt_|-maia-orch-stages_|-maia-orch-stages_|-state": {
+            "result": False, "comment": "Run failed on minions: maia-node-0", "__run_num__": 1, "__jid__": "42",
+            "changes": {"ret": {"maia-node-0": control_plane}}},
+    }}}
+    results, failed_steps = summary.from_orchestration(data, lambda jid, stage: {"maia-node-1": {"return": worker}})
+    rows = [(r.stage, r.host, r.states, r.changed, r.failed) for r in results]
+    assert rows == [("prepare", "maia-node-0", 1, 0, 0), ("k8s", "maia-node-0", 1, 1, 0), ("core", "maia-node-0", 1, 0, 0),
+                    ("admin", "maia-node-0", 1, 0, 1), ("prepare", "maia-node-1", 1, 0, 0),
+                    ("workers", "maia-node-1", 1, 0, 0), ("stages", "maia-node-1", 1, 0, 0)]
+    assert failed_steps == [("maia-orch-stages", "Run failed on minions: maia-node-0")]
+    # a host that ran no state (here a render error) keeps one row under the step's own name
+    error = summary.host_results("stages", "maia-node-2", ["Rendering SLS 'base:maia' failed"], {"maia.prepare": "prepare"})
+    assert [(r.stage, r.error) for r in error] == [("stages", "Rendering SLS 'base:maia' failed")]
+
+
+def test_part_of_takes_the_longest_stage_sls():
+    parts = {"maia.k8s": "k8s", "maia.k8s.worker": "workers"}
+    assert summary.part_of("maia.k8s.worker.agent", parts) == "workers"
+    assert summary.part_of("maia.k8s.workers_extra", parts) == "k8s"  # a name that only starts alike is no part
+    assert summary.part_of("maia.k8sx", parts) is None
+    assert summary.part_of(None, parts) is None
