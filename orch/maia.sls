@@ -142,7 +142,8 @@ maia-orch-inventory-present:
     in stage order, instead of one job per stage with stage 1 on every host first. The record
     is taken away as a run starts and written again by its last step. #}
 {%- set converged_record = opts["cachedir"] ~ "/maia-salt/converged.sha256" %}
-{%- set inputs_digest = salt["hashutil.sha256_digest"](dict(maia, orch=dict(orch, run=None)) | json) %}
+{#- not inputs: this run's mark, and the switch of this very path #}
+{%- set inputs_digest = salt["hashutil.sha256_digest"](dict(maia, orch=dict(orch, run=None, one_job=None)) | json) %}
 {%- set last_converged = salt["file.read"](converged_record) | trim if salt["file.file_exists"](converged_record) else "" %}
 {%- set several = parts.values() | map("length") | max > 1 if parts else false %}
 {%- set one_job = orch.get("one_job", True) | to_bool and not opts.get("test") and several

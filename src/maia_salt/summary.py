@@ -123,7 +123,10 @@ def host_results(stage: str, host: str, ret, split: dict[str, str] | None = None
 
 
 def from_state_run(stage: str, data: dict, split: dict[str, str] | None = None) -> list[HostResult]:
-    return [r for host, ret in sorted((data or {}).items()) for r in host_results(stage, host, ret, split)]
+    """Every host's rows, stage by stage (as the stage steps' rows come) and by host within a stage."""
+    rows = [r for host, ret in sorted((data or {}).items()) for r in host_results(stage, host, ret, split)]
+    order = list(dict.fromkeys(list((split or {}).values()) + [stage]))
+    return sorted(rows, key=lambda r: order.index(r.stage))
 
 
 

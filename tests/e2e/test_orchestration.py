@@ -171,6 +171,34 @@ def test_salt_ssh_mode_summaries_are_truthful(site_lab, documented_runs):
         assert again["rancher"]["token_status"] == 200 and again["minio"]["bucket"] is True, again
 
 
+ONE_JOB = '{"maia": {"orch": {"one_job": true}}}'
+
+
+def test_a_converged_site_runs_one_job_per_host_in_both_modes(site_lab):
+    """maia:orch:one_job on (the default outside the lab tests, tests/support/lab.py): once a run with
+    the same inputs has finished, every host applies its stages in one job and the run changes
+    nothing; the summary still has a row per stage and host, each with the states of that stage
+    (their SLS), and no step of its own runs the stage jobs. A run that is not yet one job (the
+    lab's last run had other inputs) records them and the next one is."""
+    for mode in ([], ["--ssh"]):
+        run = maia_install(site_lab, *mode, "--pillar", ONE_JOB)
+        if "every stage in one job per host" not in run.stderr:
+            assert run.returncode == 0, run.text
+            run = maia_install(site_lab, *mode, "--pillar", ONE_JOB)
+        assert run.returncode == 0, run.text
+        assert "every stage in one job per host" in run.stderr, run.text
+        for title in ("stage 1 prepare on", "stage 2 k8s on", "stage 3 core on", "stage 4 admin on"):
+            assert title not in run.stderr, (title, run.stderr)
+        rows = run.summary_rows()
+        # the dashboard step runs only for a token the Rancher step records anew: none here
+        assert set(rows) == {(s, h) for s, hosts in STAGE_HOSTS.items() if s != "dashboard" for h in hosts}, run.text
+        assert sum(r.changed for r in rows.values()) == 0 and sum(r.failed for r in rows.values()) == 0, run.text
+        assert all(r.states > 0 for r in rows.values()), run.text
+        # the one job's rows were shown as each host returned, not only at the end
+        for stage, host in rows:
+            assert any(line.startswith(f"{stage:<8} {host} ") for line in run.progress_lines()), (stage, host, run.stderr)
+
+
 def test_stage_subset_and_flag_override(site_lab, documented_runs):
     # docs/orchestration.md's stage-subset example, verbatim (the documented-commands test checks this run)
     _proc, full = orchestrated_as_documented(

@@ -369,7 +369,19 @@ def test_one_job_per_host_once_the_last_run_finished_with_the_same_inputs(salt_r
                   {"maia": {**pillar["maia"], "orch": {"ssh": ssh, "one_job": False}}}):
         record.write_text(digest + "\n")
         assert "maia-orch-stages" not in steps(salt_run, other)
+    # the switch itself is no input: a run with it on after one with it off takes the one job
+    record.write_text(digest + "\n")
+    assert "maia-orch-stages" in steps(salt_run, {"maia": {**pillar["maia"], "orch": {"ssh": ssh, "one_job": True}}})
     record.write_text(digest + "\n")
     # one stage is one job per host already
     assert "maia-orch-stages" not in steps(salt_run, {"maia": {**pillar["maia"], "stages": ["prepare"]}})
     record.unlink(missing_ok=True)
+
+    # the record step itself: the digest in a file only root reads; anything but a digest refused
+    ret = salt_run.run("maia_orch.record_converged", f"digest={digest}")
+    assert ret.returncode == 0, ret
+    assert record.read_text() == digest + "\n" and record.stat().st_mode & 0o777 == 0o600
+    bad = salt_run.run("maia_orch.record_converged", "digest=$(true)")
+    assert "not a sha256 digest" in str(bad.data) + bad.stdout + bad.stderr, bad
+    assert record.read_text() == digest + "\n"
+    record.unlink()

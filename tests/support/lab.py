@@ -54,12 +54,23 @@ def claim_lab_name(base: str):
     pytest.skip(f"four other pytest sessions use labs named {base}*; try again later")
 
 
+def stage_jobs_only(lab_) -> None:
+    """The lab tests read each stage's own job (its returns in the job cache, its progress line), so
+    their labs run one job per stage (maia:orch:one_job false in the lab's pillar); the one-job run
+    of a converged site is tested on its own, by asking for it on the command line
+    (tests/e2e/test_orchestration.py)."""
+    from maia_lab.lab.saltconfig import write_lab_pillar
+
+    write_lab_pillar(os.path.join(lab_.dir, "pillar"), "tests", {"maia": {"orch": {"one_job": False}}})
+
+
 def session_lab(base: str, **kw):
     """Generator for a fixture: a lab named after ``base``, up with ``kw``, down at the end."""
     require_lab()
     name, lock = claim_lab_name(base)
     try:
         lab_ = Lab(name).up(**kw)
+        stage_jobs_only(lab_)
         try:
             yield lab_
         finally:

@@ -240,3 +240,20 @@ def test_only_this_runs_runner_steps_are_reported():
     ridden = {"type": "runner", "name": "maia_preflight.run", "args": [], "kwargs": {"sync": ["modules"]}}
     assert event("salt/run/5050/args", ridden) == [returns.StepStarted("sync-preflight")]
 
+
+
+def test_the_one_job_rows_take_the_place_of_the_hosts_one_job_row():
+    """orch.maia's one-job step: the live view opens one row per host under "stages" and puts each
+    host's stage rows in its place as the host returns (install.RunWatch splits the return)."""
+    out = io.StringIO()
+    progress = PlainProgress(out)
+    watch = RunWatch(progress, {"stages": {"maia.prepare": "prepare", "maia.k8s": "k8s"}})
+    watch.feed(returns.JobStarted("7", "stages", ["maia-node-0", "maia-node-1"]))
+    state = {"result": True, "changes": {}, "comment": "", "duration": 1.0}
+    watch.feed(returns.HostReturned("7", "stages", "maia-node-0", {
+        "a_|-x_|-x_|-y": dict(state, __sls__="maia.prepare.ufw"), "a_|-k_|-k_|-y": dict(state, __sls__="maia.k8s")}))
+    assert progress.hosts["stages"] == ["maia-node-1"]  # still running
+    assert set(progress.done) == {("prepare", "maia-node-0"), ("k8s", "maia-node-0")}
+    text = out.getvalue()
+    assert "every stage in one job per host" in text
+    assert "prepare  maia-node-0" in text and "k8s      maia-node-0" in text

@@ -197,9 +197,9 @@ def test_the_one_job_step_is_split_back_into_the_stage_rows_by_each_states_sls()
     }}}
     results, failed_steps = summary.from_orchestration(data, lambda jid, stage: {"maia-node-1": {"return": worker}})
     rows = [(r.stage, r.host, r.states, r.changed, r.failed) for r in results]
-    assert rows == [("prepare", "maia-node-0", 1, 0, 0), ("k8s", "maia-node-0", 1, 1, 0), ("core", "maia-node-0", 1, 0, 0),
-                    ("admin", "maia-node-0", 1, 0, 1), ("prepare", "maia-node-1", 1, 0, 0),
-                    ("workers", "maia-node-1", 1, 0, 0), ("stages", "maia-node-1", 1, 0, 0)]
+    assert rows == [("prepare", "maia-node-0", 1, 0, 0), ("prepare", "maia-node-1", 1, 0, 0), ("k8s", "maia-node-0", 1, 1, 0),
+                    ("workers", "maia-node-1", 1, 0, 0), ("core", "maia-node-0", 1, 0, 0),
+                    ("admin", "maia-node-0", 1, 0, 1), ("stages", "maia-node-1", 1, 0, 0)]
     assert failed_steps == [("maia-orch-stages", "Run failed on minions: maia-node-0")]
     # a host that ran no state (here a render error) keeps one row under the step's own name
     error = summary.host_results("stages", "maia-node-2", ["Rendering SLS 'base:maia' failed"], {"maia.prepare": "prepare"})
