@@ -9,7 +9,7 @@
     never a grain a minion sets itself; without an inventory the run stops. The stage flags given on the command line are
     passed on to every stage. A failed step stops the run (failhard) and salt-run
     exits non-zero. #}
-{%- from "orch/steps.jinja" import sync_step, test_sync_step, preflight_step, stage_target, mark_run, join_target with context %}
+{%- from "orch/steps.jinja" import sync_step, test_sync_step, preflight_step, stage_target, mark_run, join_target, converged_record, forget_converged with context %}
 {%- from "maia/map.jinja" import mapstack with context %}
 {%- from "maia/k8s/distribution.jinja" import refusal with context %}
 {%- set maia = pillar.get("maia", {}) %}
@@ -141,19 +141,17 @@ maia-orch-inventory-present:
     pillar maia, stage flags and inventory included), every host applies its stages in one job,
     in stage order, instead of one job per stage with stage 1 on every host first. The record
     is taken away as a run starts and written again by its last step. #}
-{%- set converged_record = opts["cachedir"] ~ "/maia-salt/converged.sha256" %}
+{%- set converged_at = converged_record() %}
 {#- not inputs: this run's mark, and the switch of this very path #}
 {%- set inputs_digest = salt["hashutil.sha256_digest"](dict(maia, orch=dict(orch, run=None, one_job=None)) | json) %}
-{%- set last_converged = salt["file.read"](converged_record) | trim if salt["file.file_exists"](converged_record) else "" %}
+{%- set last_converged = salt["file.read"](converged_at) | trim if salt["file.file_exists"](converged_at) else "" %}
 {%- set several = parts.values() | map("length") | max > 1 if parts else false %}
 {%- set one_job = orch.get("one_job", True) | to_bool and not opts.get("test") and several
                   and last_converged == inputs_digest %}
 {#- in a one-job run a driver's reboot comes after the host's last stage (its state is order: last);
     the steps after the job wait for it as stage 2 does in a run of stage jobs #}
 {%- set after_reboots = "      - salt: maia-orch-nvidia-reboots-waited" if one_job and wait_reboots else "" %}
-{%- if not opts.get("test") and last_converged %}
-{%-   do salt["file.remove"](converged_record) %}
-{%- endif %}
+{{- forget_converged() }}
 {%- set step = {} %}
 {%- for stage in ["prepare", "k8s", "workers", "core", "admin"] %}
 {%-   do step.update({stage: "maia-orch-stages" if one_job else "maia-orch-stage-" ~ stage.replace("workers", "k8s-workers")}) %}

@@ -14,7 +14,9 @@
     state removed; MicroK8s: microk8s leave), then on the control plane maia_k8s_join.remove_node
     deletes its node (in this order, so that a running agent cannot register the node again).
     The control-plane and the NFS server are refused before any change, with the reason. #}
-{%- from "orch/steps.jinja" import sync_step, mark_run, join_target with context %}
+{%- from "orch/steps.jinja" import sync_step, mark_run, join_target, forget_converged with context %}
+{#- the site is no longer what orch.maia's last run left: its next run orders its stages #}
+{{- forget_converged() }}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set ssh = orch.get("ssh", False) %}

@@ -11,7 +11,9 @@
     k8s (control-plane): ArgoCD, the CA objects, the OIDC lines, MicroK8s (maia.k8s.clean);
     prepare (every host): NFS, CIFS, UFW rules, and the LVM storage only with
     maia:reset:wipe_storage (maia.reset.prepare). A failed step stops the run. #}
-{%- from "orch/steps.jinja" import sync_step, stage_target, mark_run with context %}
+{%- from "orch/steps.jinja" import sync_step, stage_target, mark_run, forget_converged with context %}
+{#- the site is no longer what orch.maia's last run left: its next run orders its stages #}
+{{- forget_converged() }}
 {%- set maia = pillar.get("maia", {}) %}
 {%- set orch = maia.get("orch", {}) %}
 {%- set reset = maia.get("reset", {}) %}

@@ -385,3 +385,17 @@ def test_one_job_per_host_once_the_last_run_finished_with_the_same_inputs(salt_r
     assert "not a sha256 digest" in str(bad.data) + bad.stdout + bad.stderr, bad
     assert record.read_text() == digest + "\n"
     record.unlink()
+
+
+@pytest.mark.parametrize("orchestration", ["orch.maia_reset", "orch.maia_remove_host"])
+def test_reset_and_remove_host_take_the_record_of_a_finished_run_away(salt_run, salt_master, orchestration):
+    """After a reset or a host's removal the site is not what orch.maia's last run left: their
+    render takes its record away, so the next orch.maia orders its stages again; a plan keeps it."""
+    record = _record(salt_master)
+    record.parent.mkdir(exist_ok=True)
+    record.write_text("ab" * 32 + "\n")
+    pillar = {"maia": {"remove_host": {"name": "maia-node-1"}}} if orchestration.endswith("host") else {}
+    args = ["state.orchestrate_show_sls", orchestration, f"pillar={json.dumps(pillar)}"]
+    assert salt_run.run(*args, "test=True").returncode == 0 and record.exists()
+    assert salt_run.run(*args).returncode == 0
+    assert not record.exists()
