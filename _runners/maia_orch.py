@@ -11,10 +11,6 @@ driver, and marks it with a file under /run (a tmpfs, so the mark is gone once
 the host has rebooted). This waits until every marked host answers again
 without the mark, so stage 2 never starts on a host that is going down.
 
-``record_converged``: orch.maia's last step, once every other step is done:
-keeps the digest of the run's inputs, by which the next run with the same
-inputs applies every host's stages in one job (docs/orchestration.md).
-
 CLI examples::
 
     salt-run maia_orch.sync_minions '*'
@@ -23,7 +19,6 @@ CLI examples::
     salt-run maia_orch.wait_for_reboots '*' ssh=True timeout=900
 """
 import logging
-import os
 import re
 import time
 
@@ -196,21 +191,3 @@ def wait_for_reboots(tgt, tgt_type="glob", ssh=False, timeout=600, interval=5, m
         waiting -= {host for host, marked in answered.items() if not marked}
     return {"rebooted": pending, "waited": round(time.monotonic() - started, 1)}
 
-
-CONVERGED_RECORD = ("maia-salt", "converged.sha256")  # under the master's cachedir; orch/maia.sls reads it
-
-
-def record_converged(digest):
-    """Write ``digest`` (the sha256 of a finished run's inputs, as orch.maia computes it) where
-    orch.maia's next render reads it. Anything but 64 hex digits is refused."""
-    digest = str(digest).strip()
-    if not re.fullmatch(r"[0-9a-f]{64}", digest):
-        raise SaltRunnerError(f"record_converged: not a sha256 digest: {digest[:80]!r}")
-    folder = os.path.join(__opts__["cachedir"], CONVERGED_RECORD[0])
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    path = os.path.join(folder, CONVERGED_RECORD[1])
-    part = f"{path}.{os.getpid()}"
-    with open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="ascii") as out:
-        out.write(digest + "\n")
-    os.replace(part, path)
-    return {"recorded": path}

@@ -395,8 +395,7 @@ maia-orch-stage-admin-dashboard:
 
 {#- every step done: the next run with the same inputs may run one job per host #}
 maia-run-converged-recorded:
-  salt.runner:
-    - name: maia_orch.record_converged
+  maia_orch.converged_recorded:
     - digest: {{ inputs_digest }}
     - require:
       - salt: "maia-orch-*"
