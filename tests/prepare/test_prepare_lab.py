@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 from maia_lab.lab.core import Lab
-from support.lab import require_lab
+from support.lab import require_lab, stage_jobs_only
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -89,6 +89,7 @@ def lab():
     if lab_.exists:
         lab_.down()  # these tests need fresh hosts
     lab_.up(hosts=3, suite=os.environ.get("MAIA_LAB_PREPARE_SUITE", "bookworm"))
+    stage_jobs_only(lab_)
     try:
         yield lab_
     finally:

@@ -161,6 +161,7 @@ class StandinTarget:
         require_lab()
         name, self._lock = claim_lab_name(os.environ.get(name_env, default_name))
         self.lab = Lab(name).up(hosts=1, standins=True)
+        stage_jobs_only(self.lab)
         self.config_dir = self.lab.dir
         self.roster = self.lab.roster
         self.name = self.lab.state["standins_control_plane"]
