@@ -237,3 +237,18 @@ def test_proxy_site_renders_kyverno_and_its_policy_before_the_other_waves(tmp_pa
     assert policy["require"] == [{"maia_argocd": "maia-core-sync-wave--4"}]
     later = {s for s, a in states.items() if a["fun"] == "maia_argocd.apps_synced" and s != "maia-core-sync-wave--4"}
     assert later and {r["maia_argocd"] for r in policy["require_in"]} == later
+
+
+def test_the_one_job_applies_the_parts_named_for_this_host_and_refuses_others(tmp_path):
+    """`maia` with maia:orch:parts (orch.maia's one-job run, docs/orchestration.md): the stage SLS
+    named for this host's id, and nothing else; a name that is no stage SLS is one failing state."""
+    pillar = site_pillar()
+    pillar["orch"] = {"parts": {"maia-node-0": ["maia.core"], "maia-node-1": ["maia.prepare"]}}
+    states = show(tmp_path / "one", pillar, sls="maia")
+    assert "maia-core-namespaces-present" in states
+    assert not [s for s in states if s.startswith(("maia-prepare-", "maia-k8s-", "maia-admin-"))]
+    pillar["orch"] = {"parts": {"maia-node-0": ["maia.core", "maia.k8s.clean"]}}
+    refused = show(tmp_path / "two", pillar, sls="maia")
+    assert list(refused) == ["maia-parts-known"]
+    assert refused["maia-parts-known"]["fun"] == "test.fail_without_changes"
+    assert "maia.k8s.clean" in refused["maia-parts-known"]["name"]
