@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
+
+from .files import write_new
 
 # under the master's cachedir; orch/steps.jinja names the same path
 RECORD = os.path.join("maia-salt", "converged.sha256")
@@ -21,8 +24,8 @@ def record(cachedir: str, digest: str) -> str:
         raise ValueError(f"not a sha256 digest: {digest[:80]!r}")
     path = os.path.join(cachedir, RECORD)
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    part = f"{path}.{os.getpid()}"
-    with open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="ascii") as out:
-        out.write(digest + "\n")
+    part = Path(f"{path}.{os.getpid()}")
+    part.unlink(missing_ok=True)  # a crashed write's leftover: write_new never writes over a file
+    write_new(part, (digest + "\n").encode("ascii"), 0o600)
     os.replace(part, path)
     return path
