@@ -276,7 +276,37 @@ def gpu_findings(nvidia_drivers):
 # --------------------------------------------------------------------- main
 
 
-def check(flags=None, settings=None, site=None):
+def _job_started():
+    """This host's clock when the process running this job started: the job's arrival (a minion
+    starts a process per job, salt-ssh a Python per call). From /proc; now where it cannot tell."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            ticks = int(fh.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime
+        with open("/proc/uptime", encoding="ascii") as fh:
+            uptime = float(fh.read().split()[0])
+        return time.time() - max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.time()
+
+
+def clock_findings(clock, started=None):
+    """This host's clock against the master's, as orch.maia's one-job run hands it over:
+    ``clock`` = ``{"at", "slack", "max_skew"}``, the master's clock when it sent the job out and
+    the seconds the job may take to arrive. The job arrived (``started``, this host's clock)
+    within [at, at + slack] of the master's clock; the distance to that window is the least
+    this clock is off. The preflight runner measures the window itself instead."""
+    at, slack, max_skew = (float(clock.get(k, d)) for k, d in (("at", 0), ("slack", 0), ("max_skew", 5)))
+    started = _job_started() if started is None else started
+    offset = started - (at + slack) if started > at + slack else started - at if started < at else 0.0
+    if abs(offset) <= max_skew:
+        return []
+    way = "ahead of" if offset > 0 else "behind"
+    return [_finding("clock",
+                     f"the clock is at least {abs(offset):.0f}s {way} the master's (at most {max_skew:g}s allowed)",
+                     "run a time service on every host (systemd-timesyncd, chrony) against the same NTP servers")]
+
+
+def check(flags=None, settings=None, site=None, clock=None):
     """
     Run every check that applies to this host's roles and return
     ``{"host", "roles", "time", "checks": [...], "findings": [...]}``.
@@ -291,12 +321,15 @@ def check(flags=None, settings=None, site=None):
         it now (the runner passes it: a minion's own copy may predate an
         inventory change). This host's entry replaces its pillar; without
         one, the host's own pillar is used.
+    clock
+        ``{"at", "slack", "max_skew"}``: check this host's clock against the master's here
+        (orch.maia's one-job run, :func:`clock_findings`); the runner checks it otherwise.
 
     ``time`` is this host's clock when the checks finished (epoch seconds):
     the runner compares the hosts' clocks with it.
     """
     # salt-ssh hands arguments over as text (the runner sends JSON)
-    flags, settings, site = (json.loads(v) if isinstance(v, str) else v for v in (flags, settings, site))
+    flags, settings, site, clock = (json.loads(v) if isinstance(v, str) else v for v in (flags, settings, site, clock))
     flags = flags or {}
     minion_id = __grains__.get("id") or __opts__.get("id")
     pillar = (site or {}).get(minion_id)
@@ -326,4 +359,7 @@ def check(flags=None, settings=None, site=None):
         findings += port_findings(ports)
     checks.append("gpu")
     findings += gpu_findings(_flag(flags, pillar, "prepare", "nvidia_drivers"))
+    if clock:
+        checks.append("clock")
+        findings += clock_findings(clock)
     return {"host": minion_id, "roles": roles, "time": time.time(), "checks": checks, "findings": findings}

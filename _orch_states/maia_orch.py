@@ -14,10 +14,13 @@ inputs, by which the next run with the same inputs runs one job per host (``maia
 docs/orchestration.md). A file write in the orchestration's own process: a ``salt.runner`` step
 cost 0.2-0.3 s of every run for it.
 
+``site_checked``: the CONFIG_FOLDER check of the preflight, in a one-job run (which has no
+preflight job: each host checks itself first, in its own job).
+
 Master-side code, loaded in the master's orchestration only (``salt-run state.orch``), like
 ``maia_rancher``.
 """
-from maia_salt import converged, runner_step
+from maia_salt import converged, runner_step, site_checks
 
 __virtualname__ = "maia_orch"
 
@@ -75,4 +78,24 @@ def converged_recorded(name, digest):
         ret["comment"] = f"the record of this finished run was not written: {exc}"
         return ret
     ret["comment"] = f"recorded this run's inputs in {path}: the next run with the same inputs runs one job per host"
+    return ret
+
+
+def site_checked(name, lvm=True, admin=None):
+    """
+    The CONFIG_FOLDER ``name`` is complete, as the preflight runner checks it
+    (``maia_salt.site_checks``): orch.maia's one-job run, which has no preflight job, checks it
+    here before the hosts check themselves. ``lvm``: whether stage 1 creates the volumes
+    (the inventory's storage settings are checked then); ``admin``: the admin stage's
+    parameters when the run includes it (its secrets in env.json). Read-only: the same under
+    ``test=True``, never a change.
+    """
+    found = site_checks.config_folder_findings(name, lvm_enabled=site_checks.truthy(lvm), admin=admin)
+    errors = [f for f in found if f["level"] == "error"]
+    ret = {"name": name, "changes": {}, "result": not errors, "comment": ""}
+    if errors:
+        ret["comment"] = f"the site's CONFIG_FOLDER has {len(errors)} problem(s): " + "; ".join(
+            f"{f['message']} (fix: {f['fix']})" for f in errors)
+    else:
+        ret["comment"] = f"the CONFIG_FOLDER {name} is complete"
     return ret

@@ -9,7 +9,7 @@
     never a grain a minion sets itself; without an inventory the run stops. The stage flags given on the command line are
     passed on to every stage. A failed step stops the run (failhard) and salt-run
     exits non-zero. #}
-{%- from "orch/steps.jinja" import sync_step, test_sync_step, preflight_step, stage_target, mark_run, join_target, converged_record, forget_converged with context %}
+{%- from "orch/steps.jinja" import sync_step, test_sync_step, preflight_step, stage_target, mark_run, join_target, converged_record, forget_converged, shipped_digest with context %}
 {%- from "maia/map.jinja" import mapstack with context %}
 {%- from "maia/k8s/distribution.jinja" import refusal with context %}
 {%- set maia = pillar.get("maia", {}) %}
@@ -142,8 +142,10 @@ maia-orch-inventory-present:
     in stage order, instead of one job per stage with stage 1 on every host first. The record
     is taken away as a run starts and written again by its last step. #}
 {%- set converged_at = converged_record() %}
-{#- not inputs: this run's mark, and the switch of this very path #}
-{%- set inputs_digest = salt["hashutil.sha256_digest"](dict(maia, orch=dict(orch, run=None, one_job=None)) | json) %}
+{#- not inputs: this run's mark, and the switch of this very path; an input: the code the
+    minions get (a one-job run has no module sync) #}
+{%- set inputs_digest = salt["hashutil.sha256_digest"](dict(maia, orch=dict(orch, run=None, one_job=None),
+                                                            shipped=shipped_digest() | trim) | json) %}
 {%- set last_converged = salt["file.read"](converged_at) | trim if salt["file.file_exists"](converged_at) else "" %}
 {%- set several = parts.values() | map("length") | max > 1 if parts else false %}
 {%- set one_job = orch.get("one_job", True) | to_bool and not opts.get("test") and several
@@ -156,7 +158,7 @@ maia-orch-inventory-present:
 {%- for stage in ["prepare", "k8s", "workers", "core", "admin"] %}
 {%-   do step.update({stage: "maia-orch-stages" if one_job else "maia-orch-stage-" ~ stage.replace("workers", "k8s-workers")}) %}
 {%- endfor %}
-{%- if not ssh and not preflight %}
+{%- if not ssh and not preflight and not one_job %}
 {{ sync_step(hosts, orch) }}
 {%- endif %}
 
@@ -167,9 +169,28 @@ maia-orch-inventory-present:
 {{ test_sync_step(hosts, orch) }}
 {%- endif %}
 
-{%- if preflight %}
+{%- if preflight and not one_job %}
 {#- read-only checks of every host and the site; any error stops here, before a change #}
 {{ preflight_step(maia, hosts, ssh, true, orch) }}
+{%- elif preflight %}
+
+{#- a one-job run: the site's CONFIG_FOLDER here, each host's own checks first in its job (maia.preflight) #}
+maia-orch-site-checked:
+  maia_orch.site_checked:
+    - name: {{ maia.get("config_folder") | json }}
+    - lvm: {{ prepare.lvm | to_bool | json }}
+{%-   if "admin" in stages %}
+    - admin: {{ mapstack("admin") | trim }}
+{%-   endif %}
+    - failhard: true
+{%-   set max_skew = (maia.get("preflight") or {}).get("max_clock_skew", 5) %}
+{#-   the master's clock now, which each host's clock is checked against; slack: the seconds
+      the job may take to reach a host (over salt-ssh the master renders every host's states first) #}
+{%-   set clock = {"at": salt["status.time"]("%s.%f") | float, "max_skew": max_skew,
+                   "slack": orch.get("clock_slack", 30 if ssh else 10)} %}
+{%-   for name in parts %}
+{%-     do parts.update({name: ["maia.preflight"] + parts[name]}) %}
+{%-   endfor %}
 {%- endif %}
 
 {%- if one_job %}
@@ -178,7 +199,8 @@ maia-orch-stages:
   salt.state:
 {{ stage_target(parts, ssh) }}
     - sls: maia
-    - pillar: {{ {"maia": dict(flags.maia, orch=dict(flags.maia.get("orch") or {}, exported=exported, parts=parts))} | json }}
+    - pillar: {{ {"maia": dict(flags.maia, orch=dict(flags.maia.get("orch") or {}, exported=exported, parts=parts,
+                                                       clock=clock if preflight else None))} | json }}
     - timeout: {{ timeout }}
 {%-   set excluded = [] %}
 {%-   for stage in stages %}
@@ -188,9 +210,9 @@ maia-orch-stages:
     - exclude: {{ excluded | json }}
 {%-   endif %}
     - failhard: true
-{%-   if not ssh %}
+{%-   if preflight %}
     - require:
-      - salt: {{ first }}
+      - maia_orch: maia-orch-site-checked
 {%-   endif %}
 {%- endif %}
 

@@ -4,8 +4,8 @@
 
     orch.maia's one-job run (docs/orchestration.md, "One job per host on a converged site")
     applies this SLS to every host with maia:orch:parts, {host: [stage SLS, ...]}: the stage
-    SLS the stage steps would have applied to this host, in stage order. Any other name there
-    is refused. #}
+    SLS the stage steps would have applied to this host, in stage order, after maia.preflight
+    (the host's preflight checks, first). Any other name there is refused. #}
 {%- from "maia/map.jinja" import mapstack with context %}
 {%- import_yaml "maia/parameters/defaults.yaml" as defaults %}
 {%- set maia = pillar.get("maia", {}) %}
@@ -13,7 +13,7 @@
 {%- set stages = (mapstack() | load_json).stages %}
 {%- set control_plane = "control-plane" in maia.get("roles", []) %}
 {%- set given = (maia.get("orch") or {}).get("parts") %}
-{%- set known = ["maia.prepare", "maia.k8s", "maia.k8s.worker", "maia.core", "maia.admin"] %}
+{%- set known = ["maia.preflight", "maia.prepare", "maia.k8s", "maia.k8s.worker", "maia.core", "maia.admin"] %}
 {%- set parts = [] %}
 {%- if given is mapping %}
 {%-   set parts = given.get(grains["id"]) or [] %}

@@ -39,8 +39,8 @@ INSTALL = Orchestration(
     {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.k8s.worker": "workers", "maia.core": "core",
      "maia.admin": "admin", "maia.admin.dashboard": "dashboard", "maia": ONE_JOB},
     {"maia-orch-workers-joined": "join", "maia-orch-rancher-local-kubeconfig": "rancher"},
-    {ONE_JOB: {"maia.prepare": "prepare", "maia.k8s": "k8s", "maia.k8s.worker": "workers", "maia.core": "core",
-               "maia.admin": "admin"}},
+    {ONE_JOB: {"maia.preflight": "preflight", "maia.prepare": "prepare", "maia.k8s": "k8s", "maia.k8s.worker": "workers",
+               "maia.core": "core", "maia.admin": "admin"}},
 )
 # runs the maia_preflight runner, no state step: its findings are the step's return
 PREFLIGHT = Orchestration("orch.maia_preflight", "maia preflight")

@@ -246,7 +246,15 @@ def test_the_one_job_applies_the_parts_named_for_this_host_and_refuses_others(tm
     pillar["orch"] = {"parts": {"maia-node-0": ["maia.core"], "maia-node-1": ["maia.prepare"]}}
     states = show(tmp_path / "one", pillar, sls="maia")
     assert "maia-core-namespaces-present" in states
-    assert not [s for s in states if s.startswith(("maia-prepare-", "maia-k8s-", "maia-admin-"))]
+    assert not [s for s in states if s.startswith(("maia-prepare-", "maia-k8s-", "maia-admin-", "maia-preflight-"))]
+    # the host's own preflight first (order 1), failhard, with the master's clock to check against
+    clock = {"at": 1765000000.5, "slack": 10, "max_skew": 5}
+    pillar["orch"] = {"parts": {"maia-node-0": ["maia.preflight", "maia.core"]}, "clock": clock}
+    states = show(tmp_path / "first", pillar, sls="maia")
+    checked = states["maia-preflight-checked"]
+    assert checked["fun"] == "maia_preflight.checked" and checked["order"] == 1 and checked["failhard"] is True
+    assert checked["clock"] == clock and checked["name"] == "maia-node-0"
+    assert "maia-core-namespaces-present" in states
     pillar["orch"] = {"parts": {"maia-node-0": ["maia.core", "maia.k8s.clean"]}}
     refused = show(tmp_path / "two", pillar, sls="maia")
     assert list(refused) == ["maia-parts-known"]

@@ -191,13 +191,27 @@ def test_a_converged_site_runs_one_job_per_host_in_both_modes(site_lab):
         for title in ("stage 1 prepare on", "stage 2 k8s on", "stage 3 core on", "stage 4 admin on"):
             assert title not in run.stderr, (title, run.stderr)
         rows = run.summary_rows()
-        # the dashboard step runs only for a token the Rancher step records anew: none here
-        assert set(rows) == {(s, h) for s, hosts in STAGE_HOSTS.items() if s != "dashboard" for h in hosts}, run.text
+        # the dashboard step runs only for a token the Rancher step records anew: none here; each
+        # host checked itself first, in its own job (no preflight job ran)
+        assert set(rows) == ({(s, h) for s, hosts in STAGE_HOSTS.items() if s != "dashboard" for h in hosts}
+                             | {("preflight", h) for h in HOSTS}), run.text
+        assert "preflight checks of every host" not in run.stderr, run.stderr
+        assert all(rows["preflight", h].states == 1 for h in HOSTS), run.text
         assert sum(r.changed for r in rows.values()) == 0 and sum(r.failed for r in rows.values()) == 0, run.text
         assert all(r.states > 0 for r in rows.values()), run.text
         # the one job's rows were shown as each host returned, not only at the end
         for stage, host in rows:
             assert any(line.startswith(f"{stage:<8} {host} ") for line in run.progress_lines()), (stage, host, run.stderr)
+    # a host whose own preflight fails in its job runs none of its stages' states (failhard):
+    # here the control plane with too little memory for the threshold given
+    pillar = {"maia": {"orch": {"parts": {"maia-node-0": ["maia.preflight", "maia.prepare"]}},
+                       "preflight": {"min_memory_mb": 10 ** 9}}}
+    proc = site_lab.salt("maia-node-0", "state.sls", "maia", f"pillar={json.dumps(pillar)}", "--out=json",
+                         "--static", check=False)
+    ran = json.loads(proc.stdout)["maia-node-0"]
+    (checked,) = ran.values()  # Salt returns nothing of the states that failhard kept from running
+    assert checked["__id__"] == "maia-preflight-checked" and checked["result"] is False, proc.stdout
+    assert "MB of memory" in checked["comment"] and checked["changes"] == {}, proc.stdout
 
 
 def test_stage_subset_and_flag_override(site_lab, documented_runs):

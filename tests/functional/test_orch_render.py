@@ -1,6 +1,7 @@
 """orch.maia compiles to the right steps (real salt-run state.orchestrate_show_sls on a real master)."""
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -348,10 +349,19 @@ def test_one_job_per_host_once_the_last_run_finished_with_the_same_inputs(salt_r
     assert job["sls"] == "maia" and job["failhard"] is True
     assert job["tgt"] == (["maia-node-0", "maia-node-1", "maia-node-2"] if ssh else "L@maia-node-0,maia-node-1,maia-node-2")
     orch = job["pillar"]["maia"]["orch"]
-    assert orch["parts"] == {"maia-node-0": ["maia.prepare", "maia.k8s", "maia.core", "maia.admin"],
-                             "maia-node-1": ["maia.prepare", "maia.k8s.worker"],
-                             "maia-node-2": ["maia.prepare", "maia.k8s.worker"]}
+    # each host checks itself first in its own job (no preflight job, no sync job: a change of the
+    # shipped code changes the inputs); the site's CONFIG_FOLDER is checked on the master before it
+    assert orch["parts"] == {"maia-node-0": ["maia.preflight", "maia.prepare", "maia.k8s", "maia.core", "maia.admin"],
+                             "maia-node-1": ["maia.preflight", "maia.prepare", "maia.k8s.worker"],
+                             "maia-node-2": ["maia.preflight", "maia.prepare", "maia.k8s.worker"]}
     assert orch["exported"] == {"maia-node-0": ""}
+    assert not {"maia-orch-preflight", "maia-orch-minions-synced"} & set(one) and "maia-orch-preflight" in full
+    site = step_args(one["maia-orch-site-checked"])
+    assert "site_checked" in one["maia-orch-site-checked"]["maia_orch"] and site["failhard"] is True
+    assert site["name"] == step_args(full["maia-orch-preflight"])["config_folder"] and "admin" in site
+    assert job["require"] == [{"maia_orch": "maia-orch-site-checked"}]
+    clock = orch["clock"]
+    assert abs(clock["at"] - time.time()) < 120 and clock["max_skew"] == 5 and clock["slack"] == (30 if ssh else 10)
     fetch = step_args(one["maia-orch-kubeconfig-fetched-maia-node-0"])
     assert fetch["onchanges"] == [{"salt": "maia-orch-stages"}]
     assert step_args(one["maia-orch-workers-joined"])["require"][0] == {"salt": "maia-orch-stages"}
@@ -376,7 +386,39 @@ def test_one_job_per_host_once_the_last_run_finished_with_the_same_inputs(salt_r
     record.write_text(digest + "\n")
     # one stage is one job per host already
     assert "maia-orch-stages" not in steps(salt_run, {"maia": {**pillar["maia"], "stages": ["prepare"]}})
+    # without the preflight: no site check, no host check, and still no sync job
+    without = {"maia": {**pillar["maia"], "orch": {"ssh": ssh, "preflight": False}}}
+    record.write_text(step_args(steps(salt_run, without)["maia-run-converged-recorded"])["digest"] + "\n")
+    bare = steps(salt_run, without)
+    assert "maia-orch-site-checked" not in bare and "maia-orch-minions-synced" not in bare
+    assert step_args(bare["maia-orch-stages"])["pillar"]["maia"]["orch"]["parts"]["maia-node-1"] == [
+        "maia.prepare", "maia.k8s.worker"]
     record.unlink(missing_ok=True)
+
+
+def test_the_shipped_host_code_is_an_input_of_the_one_job_run(salt_run, salt_master):
+    """A change of the code the minions get (a file under _modules, _states, _utils, ... of the
+    file_roots) changes the run's inputs: the next run orders its stages again, and its preflight
+    job brings the new code to the minions, instead of a one-job run with the old code."""
+    pillar = {"maia": WORKER_SITE}
+    record = _record(salt_master)
+    digest = step_args(steps(salt_run, pillar)["maia-run-converged-recorded"])["digest"]
+    folder = Path(salt_master.config["file_roots"]["base"][-1]) / "_modules"  # the tests' own file root
+    made = not folder.exists()
+    folder.mkdir(exist_ok=True)
+    extra = folder / "maia_test_shipped_extra.py"
+    extra.write_text("# a new host-side module\n")
+    try:
+        changed = step_args(steps(salt_run, pillar)["maia-run-converged-recorded"])["digest"]
+        record.parent.mkdir(exist_ok=True)
+        record.write_text(digest + "\n")
+        assert changed != digest and "maia-orch-stages" not in steps(salt_run, pillar)
+    finally:
+        extra.unlink()
+        if made:
+            folder.rmdir()
+        record.unlink(missing_ok=True)
+    assert step_args(steps(salt_run, pillar)["maia-run-converged-recorded"])["digest"] == digest
 
 
 

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROW = re.compile(r"^(prepare|k8s|workers|join|core|admin|rancher|dashboard|leaving|worker|others)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)s$")
+ROW = re.compile(r"^(preflight|prepare|k8s|workers|join|core|admin|rancher|dashboard|leaving|worker|others)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)s$")
 # rows of orchestration steps that are states on the master (orch.maia's Rancher step and worker
 # join, orch.maia_remove_host's worker removal): no stage job
 STEP_ROWS = {"rancher", "join", "worker"}

@@ -3,7 +3,6 @@
 Host-wide checks (devices, addresses, ports, clocks on real hosts) are in
 tests/e2e/test_day1_preflight.py on the lab, the runner with real daemons in tests/functional/test_day2_preflight_runner.py.
 """
-import json
 import os
 import socket
 
@@ -11,7 +10,6 @@ import pytest
 
 from maia_salt.day2 import PreflightReport, preflight_rows
 from support.modules import load_salt_module
-from support.site import make_site
 
 
 def load(kind, name):
@@ -69,45 +67,6 @@ def test_inventory_address_must_be_one_of_the_hosts_own(checks):
     assert "does not resolve" in unresolved["message"]
     (missing,) = checks.names_findings("node", "", own=[])[-1:]
     assert "no address" in missing["message"]
-
-
-def test_clock_skew_is_measured_against_the_jobs_window(runner):
-    before, after = 1000.0, 1030.0  # a slow job: 30 s between sending and the last answer
-    times = {"in-window": 1012.0, "slightly-late": after + 3, "ahead": after + 120, "behind": before - 60, "none": None}
-    found = runner.clock_findings(times, before, after, max_skew=5)
-    assert sorted(found) == ["ahead", "behind"]
-    assert "120s ahead of" in found["ahead"][0]["message"]
-    assert "60s behind" in found["behind"][0]["message"]
-    assert "NTP" in found["ahead"][0]["fix"]
-
-
-def test_config_folder_complete_and_incomplete(tmp_path, runner):
-    site = make_site(tmp_path / "config")
-    assert runner.config_folder_findings(str(site)) == []
-    (site / "MAIA_realm.json").unlink()
-    (finding,) = runner.config_folder_findings(str(site))
-    assert "MAIA_realm.json is missing" in finding["message"] and "maia-configure" in finding["fix"]
-    (site / "env.json").unlink()
-    (finding,) = runner.config_folder_findings(str(site))
-    assert "env.json" in finding["message"]
-    (finding,) = runner.config_folder_findings(str(tmp_path / "nowhere"))
-    assert "does not exist" in finding["message"]
-
-
-def test_admin_secrets_missing_from_env_json_are_named(tmp_path, runner):
-    site = make_site(tmp_path / "config")
-    assert runner.config_folder_findings(str(site), admin={"enabled": True}) == []
-    env = json.loads((site / "env.json").read_text())
-    for key in ("rancher_password", "minio_root_password"):
-        env.pop(key)
-    (site / "env.json").write_text(json.dumps(env))
-    (finding,) = runner.config_folder_findings(str(site), admin={"enabled": True})
-    assert (finding["check"], finding["level"]) == ("admin", "error")
-    assert "rancher_password" in finding["message"] and "minio_root_password" in finding["message"]
-    assert "maia-configure" in finding["fix"]
-    # not checked when the run leaves the stage out, or the stage is switched off
-    assert runner.config_folder_findings(str(site)) == []
-    assert runner.config_folder_findings(str(site), admin={"enabled": False}) == []
 
 
 def test_report_shows_every_problem_by_host_with_its_fix():
