@@ -17,6 +17,7 @@ reports a change.
         - order: 1
         - failhard: true
 """
+import maia_state_return  # _utils/: shipped and put on sys.path by Salt's loader
 
 __virtualname__ = "maia_preflight"
 
@@ -38,24 +39,24 @@ def checked(name, flags=None, settings=None, clock=None):
     "max_skew"}``, the master's clock as the orchestration sent the job, to check this
     host's clock against.
     """
-    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
-    try:
-        report = __salt__["maia_preflight.check"](flags=flags, settings=settings, clock=clock)
-    except Exception as exc:  # pylint: disable=broad-except
-        ret.update(result=False, comment=f"the preflight checks could not run: {exc}")
-        return ret
+    ret = maia_state_return.new(name)
+    ok, report = maia_state_return.attempt(ret, __salt__["maia_preflight.check"],
+                                           flags=flags, settings=settings, clock=clock)
+    if not ok:
+        return maia_state_return.failed(ret, f"the preflight checks could not run: {ret['comment']}")
     findings = report.get("findings") or []
     errors = [f for f in findings if f.get("level") == "error"]
     warnings = [f for f in findings if f.get("level") != "error"]
     said = []
     checks = ", ".join(report.get("checks") or [])
     if errors:
-        ret["result"] = False
         said.append(f"preflight found {len(errors)} problem(s) on {report.get('host') or name} (checks {checks}): "
                     + "; ".join(_line(f) for f in errors))
     else:
         said.append(f"preflight checks passed ({checks})")
     if warnings:
         said.append("warnings: " + "; ".join(_line(f) for f in warnings))
+    if errors:
+        return maia_state_return.failed(ret, "\n".join(said))
     ret["comment"] = "\n".join(said)
     return ret

@@ -62,7 +62,8 @@ def test_the_real_checks_under_the_state_pass_here_and_report_no_change(checks):
     state = state_with(checks.check)
     ret = state.checked("node-a", flags={"prepare": {"lvm": False, "nfs": False, "nvidia_drivers": False},
                                          "k8s": {"install_microk8s": False}},
-                        clock={"at": time.time(), "slack": 10, "max_skew": 5})
+                        # the master sent the job as this process (the "job") started
+                        clock={"at": checks._job_started(), "slack": 10, "max_skew": 5})
     assert ret["changes"] == {}
     assert "checks os, names, gpu, clock" in ret["comment"] or "passed (os, names, gpu, clock)" in ret["comment"]
     # this machine is no lab host: its names may not resolve as a site's would, but the clock is its own
@@ -71,7 +72,7 @@ def test_the_real_checks_under_the_state_pass_here_and_report_no_change(checks):
 
 def test_a_check_that_cannot_run_fails_the_state():
     def broken(**_):
-        raise RuntimeError("blkid: not found")
+        raise OSError("blkid: not found")
 
     ret = state_with(broken).checked("node-a")
     assert ret["result"] is False and "could not run: blkid: not found" in ret["comment"]
