@@ -29,8 +29,10 @@ def __virtual__():
 
 
 def _maia_pillar():
-    """This minion's ``maia`` pillar, unmasked (Salt 3008 masks pillar values in modules)."""
-    return __salt__["pillar.get"]("maia", {}, unmask=True) or {}
+    """This minion's ``maia`` pillar, for the memo key's digest only. The digest JSON-encodes it,
+    and Salt 3008's masked pillar holds the plain values (it masks only their text form), so no
+    unmasked copy is made: ``pillar.get(unmask=True)`` copied the whole tree on every call."""
+    return __pillar__.get("maia") or {}
 
 
 if _map_memo is not None:

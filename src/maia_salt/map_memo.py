@@ -29,6 +29,10 @@ import json
 from typing import Callable
 
 CONTEXT_KEY = "maia_map.rendered"
+# the variables each stage's ``maia/<stage>/mapdata.jinja`` gives its SLS files: what
+# ``stage(name)`` asks for, always all of them, so that one render serves every file of the stage
+STAGE_NAMES = {"prepare": ("mapdata", "maia"), "k8s": ("mapdata",), "core": ("mapdata", "parameters"),
+               "admin": ("mapdata",)}
 
 
 def _digest(pillar: dict, grains: dict) -> str:
@@ -82,5 +86,19 @@ def define(namespace: dict, read_pillar: Callable[[], dict], config_error: type)
                 raise
         return json.loads(rendered[key])
 
-    data.__module__ = namespace["__name__"]
-    namespace["data"] = data
+    def stage(name):
+        """The variables of stage ``name``'s map (``maia/<name>/mapdata.jinja``) as a mapping,
+        rendered once per state run: what the stage's SLS files read, with one Salt call each
+        instead of importing a template (a fileserver fetch and a Jinja compile per file).
+
+        CLI example::
+
+            salt-call maia_map.stage k8s
+        """
+        if name not in STAGE_NAMES:
+            raise config_error(f"maia_map.stage: unknown stage {name!r} (one of {', '.join(STAGE_NAMES)})")
+        return data(f"maia/{name}/mapdata.jinja", STAGE_NAMES[name])
+
+    for function in (data, stage):
+        function.__module__ = namespace["__name__"]
+        namespace[function.__name__] = function

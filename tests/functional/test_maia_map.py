@@ -47,3 +47,17 @@ def test_a_path_or_name_that_would_change_the_template_is_refused():
             template_for(path, names)
     assert template_for("maia/k8s/mapdata.jinja", ["mapdata"]) == (
         '{%- from "maia/k8s/mapdata.jinja" import mapdata with context %}{{ {"mapdata": mapdata} | json }}')
+
+
+def test_a_stage_is_asked_for_by_name_and_gets_every_variable_of_its_map(tmp_path):
+    """``maia_map.stage``, what the product's SLS files call: the stage's whole variable set
+    (one memo entry per stage), the same as ``maia_map.data`` with the stage's map and names."""
+    conf = write_config(tmp_path, {"name": "maia"}, {"file_roots": {"base": [str(REPO / "formulas")]}})
+    code, prepare, _, stderr = salt_call(conf, "maia_map.stage", "prepare")
+    assert code == 0, stderr
+    assert sorted(prepare) == ["maia", "mapdata"] and "ufw" in prepare["mapdata"]
+    code, data, _, stderr = salt_call(conf, "maia_map.data", "maia/prepare/mapdata.jinja", '["mapdata", "maia"]')
+    assert code == 0, stderr
+    assert data == prepare
+    code, _, stdout, stderr = salt_call(conf, "maia_map.stage", "nosuch")
+    assert code != 0 and "unknown stage 'nosuch'" in stdout + stderr

@@ -4,7 +4,7 @@
     OIDC settings and the admin MinIO tenant's bucket and policy (its Application: admin-toolkit). Each state reads first and changes only what differs (maia_admin_service).
     With maia:admin:configure:<service> false, or the service's Application switched off, that
     service is left alone. #}
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 {%- set layer = tpldir | replace('/', '.') %}
 {%- if mapdata.enabled %}
 

@@ -3,7 +3,7 @@
     values now carry it (the collection runs MAIA_install_admin_toolkit a second time for this).
     Then their sync, and the dashboard's restart when its values changed. On a site whose token
     did not change this changes nothing. #}
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 {%- if mapdata.enabled %}
 {%-   set token = ((pillar.get("maia") or {}).get("env") or {}).get("rancher_token") %}
 

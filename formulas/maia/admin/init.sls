@@ -5,7 +5,7 @@
 # once the admin toolkit changed ArgoCD's OIDC settings. Each part can be applied
 # alone (maia.admin.apps, maia.admin.sync, ...); it includes what it needs. With
 # maia:admin:enabled false nothing is applied.
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 {%- if mapdata.enabled %}
 include:
   - .namespaces

@@ -1,4 +1,4 @@
 {#- Stage 4's project: maia/core/project.sls rendered with the admin layer's data
     (map.jinja here); with maia:admin:enabled false, one skipped state. #}
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 {%- include "maia/core/project.sls" if mapdata.enabled else "maia/admin/skipped.jinja" %}

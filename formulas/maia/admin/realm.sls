@@ -4,7 +4,7 @@
     (--import-realm), so maia.admin orders it before Keycloak's sync wave (init.sls). It is
     updated when the realm file or the secret changes (the collection only creates it once).
     Changes name the field, never the value. #}
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 {%- set configmap = mapdata.configure.realm_configmap if mapdata.enabled else none %}
 {%- if configmap %}
 

@@ -2,7 +2,7 @@
     maia-dashboard (key public.crt), which the admin toolkit's MinIO tenant trusts.
     The certificate is read by the library (on the master under salt-ssh) and
     sent as data; changes name the fields, never the values. #}
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 
 include:
   - .namespaces

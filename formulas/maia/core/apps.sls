@@ -2,7 +2,7 @@
     off components are removed (the Application only: cascade false).
     Shared by the ArgoCD layers: maia/admin/apps.sls renders this file with the
     admin layer's map.jinja (`layer` is the formula's folder, in every state id). #}
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 {%- set layer = tpldir.split("/")[-1] %}
 {%- set slsroot = tpldir | replace('/', '.') %}
 

@@ -4,7 +4,7 @@
     (deleting a namespace deletes whatever else lives in it).
     Shared by the ArgoCD layers: maia/admin/clean.sls renders this file with the
     admin layer's map.jinja (`layer` is the formula's folder, in every state id). #}
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 {%- set layer = tpldir.split("/")[-1] %}
 
 {%- for app in mapdata.apps + mapdata.absent_apps %}

@@ -2,7 +2,7 @@
     with one list of Namespaces to compare against (no change when they exist).
     Shared by the ArgoCD layers: maia/admin/namespaces.sls renders this file with the
     admin layer's map.jinja (`layer` is the formula's folder, in every state id). #}
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 {%- set layer = tpldir.split("/")[-1] %}
 
 maia-{{ layer }}-namespaces-present:

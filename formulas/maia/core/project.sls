@@ -2,7 +2,7 @@
     repository secret that lets ArgoCD pull the charts from it as OCI.
     Shared by the ArgoCD layers: maia/admin/project.sls renders this file with the
     admin layer's map.jinja (`layer` is the formula's folder, in every state id). #}
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 {%- set layer = tpldir.split("/")[-1] %}
 
 include:

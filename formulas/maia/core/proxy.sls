@@ -4,7 +4,8 @@
     the hosts (maia/proxy.jinja). Applied once Kyverno's wave is Synced and Healthy (its
     CRDs served), before any later wave starts a Pod. Without proxy_ip (or with the
     kyverno app switched off) nothing here. #}
-{%- from tpldir ~ "/map.jinja" import mapdata, parameters with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
+{%- set parameters = salt["maia_map.stage"](tpldir.split("/")[1]).parameters %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
 {%- set proxy = proxy_settings() | load_json %}
 {%- set kyverno = mapdata.apps | selectattr("component", "equalto", "kyverno") | first | default(none) %}

@@ -6,7 +6,7 @@
     Shared by the ArgoCD layers: maia/admin/restarts.sls renders this file with
     the admin layer's map.jinja (argocd-server after the admin toolkit changed
     ArgoCD's OIDC settings); `layer` is the formula's folder, in every state id. #}
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 {%- set layer = tpldir.split("/")[-1] %}
 {%- set slsroot = tpldir | replace('/', '.') %}
 {%- set after = 'sync' if mapdata.auto_sync else 'apps' %}

@@ -9,7 +9,7 @@
     under test=True a predicted spec change predicts the sync it calls for.
     Shared by the ArgoCD layers: maia/admin/sync.sls renders this file with the
     admin layer's map.jinja (`layer` is the formula's folder, in every state id). #}
-{%- from tpldir ~ "/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"](tpldir.split("/")[1]).mapdata %}
 {%- set layer = tpldir.split("/")[-1] %}
 
 include:

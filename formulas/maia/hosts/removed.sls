@@ -1,7 +1,8 @@
 {#- `maia remove-host NAME` on the hosts that stay: delete the UFW rules that name the
     removed host's address and, on the NFS server, drop it from the /etc/exports line.
     Pillar maia:remove_host: {name, address} (orch.maia_remove_host passes it). #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- set gone = salt["pillar.get"]("maia:remove_host", {}) %}
 {%- set export = mapdata.nfs_export %}
 

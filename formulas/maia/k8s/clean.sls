@@ -1,5 +1,5 @@
 {#- Undo maia.k8s, last part first. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 include:
   - maia.k8s.argocd.clean
   - maia.k8s.ca.clean

@@ -1,5 +1,5 @@
 {#- The Python Kubernetes client (and bcrypt) for maia_kube / maia_k8s on this host. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- if k8s.client_packages %}
 
 maia-k8s-client-packages-installed:

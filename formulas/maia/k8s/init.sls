@@ -2,7 +2,7 @@
     or rke2), OIDC, cluster CA, ArgoCD. Each part is switched by its maia:k8s flag
     inside its own folder. With maia:k8s:connect_only (a cluster maia-salt does
     not install), only the client packages. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/k8s/service_dist.jinja" import export_compared %}
 include:
   - maia.k8s.client

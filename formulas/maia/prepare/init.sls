@@ -1,6 +1,6 @@
 {#- Stage 1 of MAIA: prepare every host. Each part is switched by a flag in
     pillar maia:prepare (defaults in parameters/defaults.yaml, all true). #}
-{%- from "maia/prepare/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
 {%- set parts = ["nvidia_drivers", "lvm", "ufw", "nfs", "cifs", "service_names"] %}
 
 include:

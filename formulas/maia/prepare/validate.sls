@@ -1,6 +1,7 @@
 {#- Checks of host vars and pillar that run before any change (order 1,
     failhard): a bad value stops the whole run with a message naming it. #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 
 maia-prepare-inputs-checked:
   test.succeed_without_changes:

@@ -2,7 +2,8 @@
     then remove the logical volumes, the MAIA_Storage volume group and its
     physical volumes. Only the devices that are PVs of that group now are touched.
     DATA ON THEM IS LOST. #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- set vg = mapdata.storage.vg %}
 {%- set info = salt["maia_storage.vg_info"](vg) if salt["maia_storage.lvm_installed"]() else None %}
 

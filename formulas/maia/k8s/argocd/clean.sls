@@ -1,5 +1,5 @@
 {#- Remove ArgoCD: its namespace (with everything in it) and its CRDs. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 
 maia-k8s-argocd-clean-namespace-absent:
   maia_k8s.object_absent:

@@ -1,6 +1,6 @@
 {#- ArgoCD: namespace, admin password, pinned install manifest (sha256 checked,
     server-side apply, CRDs Established first), automation service account. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- set argocd = k8s.argocd %}
 {%- set ns = argocd.namespace %}
 include:

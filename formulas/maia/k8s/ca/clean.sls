@@ -1,5 +1,5 @@
 {#- Remove the cluster CA secret and ConfigMap (the namespaces stay: stage 3 uses them). #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 
 maia-k8s-ca-clean-secret-absent:
   maia_k8s.object_absent:

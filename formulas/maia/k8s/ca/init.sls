@@ -1,5 +1,5 @@
 {#- The cluster CA for cert-manager (TLS secret) and Istio (ConfigMap ca.pem). #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- set ca = k8s.ca %}
 {%- set from_distribution = ca.cert_file.startswith(k8s.paths.dist_dir ~ "/") %}
 include:

@@ -1,7 +1,7 @@
 {#- k0s from its pinned release binary (no install script), maia-salt's settings merged
     into /etc/k0s/k0s.yaml, the controller service (single-node, or a node beside worker hosts) written by
     `k0s install controller` and told to read that file; proxy drop-in; UFW ports. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
 {%- from "maia/k8s/service_dist.jinja" import release_binary %}
 {%- set proxy = proxy_settings("k0s") | load_json %}

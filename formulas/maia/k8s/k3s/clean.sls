@@ -1,6 +1,6 @@
 {#- Remove k3s (service stopped and disabled, binary, unit, settings and data: the
     cluster is gone) and the kubeconfig files this formula wrote. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/k8s/service_dist.jinja" import removed %}
 include:
   - maia.k8s.oidc.clean

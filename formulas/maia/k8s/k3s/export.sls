@@ -1,7 +1,7 @@
 {#- kubeconfig (server: maia:k8s:api_server_url, the API's real address, no tunnel) and
     the k3s server CA into maia:config_folder on this host, 0600; the runner
     maia_kubeconfig.fetch_kubeconfig brings them to the master / salt-ssh side. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/k8s/service_dist.jinja" import exported %}
 
 {{ exported(k8s, "k3s", k8s.paths.k3s_admin_kubeconfig) }}

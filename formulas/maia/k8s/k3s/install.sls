@@ -1,6 +1,6 @@
 {#- k3s from its pinned release binary (no install script), maia-salt's settings merged
     into /etc/rancher/k3s/config.yaml, its systemd unit; UFW ports. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
 {%- set proxy = proxy_settings("k3s") | load_json %}
 {%- set k3s = k8s.k3s %}

@@ -1,6 +1,6 @@
 {#- k3s enabled and running, a Ready node (retries x interval); restarted only when its
     binary, unit or settings changed. Its admin kubeconfig at maia:kubeconfig (0600). #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- set k3s = k8s.k3s %}
 {%- from "maia/k8s/service_dist.jinja" import service_ready %}
 

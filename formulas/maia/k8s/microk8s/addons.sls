@@ -1,5 +1,5 @@
 {#- Addons enabled only when not enabled yet; control-plane node labels. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 
 maia-k8s-microk8s-addons-enabled:
   maia_microk8s.addons_enabled:

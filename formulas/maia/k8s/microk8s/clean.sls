@@ -1,6 +1,6 @@
 {#- Remove MicroK8s (snap removed: the cluster and its data are gone) and the
     kubeconfig files this formula wrote. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 include:
   - maia.k8s.oidc.clean
 

@@ -1,7 +1,7 @@
 {#- kubeconfig (server from maia:k8s:api_server_url) and cluster CA into
     maia:config_folder on this host, 0600. The runner maia_kubeconfig.fetch_kubeconfig
     brings them to the master / salt-ssh side. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/k8s/service_dist.jinja" import export_compared %}
 
 maia-k8s-microk8s-kubeconfig-exported:

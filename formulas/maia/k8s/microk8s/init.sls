@@ -1,4 +1,4 @@
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 include:
   - maia.k8s.client
 {%- if k8s.install_microk8s %}

@@ -1,5 +1,5 @@
 {#- MicroK8s from the snap store, launch configuration first, refreshes held; UFW ports. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 
 maia-k8s-microk8s-launch-config-managed:
   file.serialize:

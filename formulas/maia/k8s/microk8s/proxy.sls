@@ -3,7 +3,7 @@
     of its own (the file's other lines stay) and restarts MicroK8s only when that block changed;
     without proxy_ip the block is removed. The snap writes the file, so the first install with a
     proxy restarts MicroK8s once. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
 {%- set proxy = proxy_settings("microk8s") | load_json %}
 

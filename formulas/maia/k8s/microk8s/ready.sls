@@ -1,5 +1,5 @@
 {#- Wait until MicroK8s answers `status --wait-ready` (retries x interval from pillar). #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 
 maia-k8s-microk8s-ready:
   maia_microk8s.running:

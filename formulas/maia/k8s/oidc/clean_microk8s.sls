@@ -1,5 +1,5 @@
 {#- Remove the OIDC flags; restart MicroK8s only when one was removed. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 
 maia-k8s-oidc-clean-apiserver-args-absent:
   maia_microk8s.args_absent:

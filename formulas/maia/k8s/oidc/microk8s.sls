@@ -1,5 +1,5 @@
 {#- OIDC flags on the MicroK8s API server; restart only when a line changed. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 include:
   - maia.k8s.microk8s
 {%- if k8s.enable_oidc_microk8s %}

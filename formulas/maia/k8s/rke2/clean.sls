@@ -1,7 +1,7 @@
 {#- Remove rke2 (rke2-server stopped and disabled, what the tarball unpacked, the cached
     tarball, settings, proxy environment and data: the cluster is gone) and the kubeconfig
     files this formula wrote. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/k8s/service_dist.jinja" import removed %}
 {%- set install_dir = k8s.rke2.paths.install_dir %}
 include:

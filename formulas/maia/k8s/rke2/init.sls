@@ -1,7 +1,7 @@
 {#- rke2 on the control-plane host: the pinned release tarball unpacked, its settings, its
     service rke2-server, readiness, and the kubeconfig + CA export (maia:k8s:install_rke2, or
     connect_to_rke2 for an rke2 installed by other means). #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 include:
   - maia.k8s.client
 {%- if k8s.install %}

@@ -2,7 +2,7 @@
     unpacked into paths:install_dir as rke2's own tarball install does (bin/rke2 and rke2's
     own unit lib/systemd/system/rke2-server.service); maia-salt's settings merged into
     /etc/rancher/rke2/config.yaml; the proxy environment file; UFW ports. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
 {%- set proxy = proxy_settings("rke2") | load_json %}
 {%- set rke2 = k8s.rke2 %}

@@ -2,7 +2,7 @@
     rke2 unpacks into its data dir); restarted only when its release files, settings (OIDC's
     included) or proxy environment changed. Its admin kubeconfig
     (/etc/rancher/rke2/rke2.yaml) at maia:kubeconfig (0600). #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/k8s/service_dist.jinja" import service_ready %}
 {%- set watch = [{"maia_k8s_dist": "maia-k8s-rke2-release-unpacked"}, {"maia_k8s_dist": "maia-k8s-rke2-settings-merged"},
                  {"file": "maia-k8s-rke2-proxy-environment"}]

@@ -1,6 +1,6 @@
 {#- On a worker: maia:k8s[:<distribution>]:worker_ports (the kubelet, the overlay network) open to
     the control plane and the other workers only. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/k8s/firewall.jinja" import node_rules %}
 {%- set nodes = ([k8s.control_plane_address] if k8s.control_plane_address else [])
               + k8s.workers | rejectattr("name", "equalto", grains.get("id")) | map(attribute="address") | list %}

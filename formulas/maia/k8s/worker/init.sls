@@ -2,7 +2,7 @@
     node agent and told where the control plane is, nothing started: the agent starts when it
     joins (orch.maia's step maia-orch-workers-joined, _orch_states/maia_join.py, writes the join
     token and starts it). UFW: the ports the cluster's nodes reach a worker on. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- if k8s.connect_only %}
 
 maia-k8s-worker-connect-only-skipped:

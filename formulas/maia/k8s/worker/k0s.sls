@@ -1,7 +1,7 @@
 {#- k0s on a worker: the pinned release binary (as on the control plane) and the proxy drop-in of
     k0sworker.service; `k0s install worker --token-file /etc/k0s/worker-token` writes that unit at
     join time (the token names the cluster's API). Not started here. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
 {%- from "maia/k8s/service_dist.jinja" import release_binary %}
 {%- from "maia/k8s/proxy.jinja" import proxy_environment %}

@@ -1,7 +1,7 @@
 {#- k3s on a worker: the pinned release binary (as on the control plane), the agent's settings in
     /etc/rancher/k3s/config.yaml (server, token-file, node-name; merged, never the token), the unit
     k3s-agent.service (`k3s agent --config ...`), its proxy environment file. Not started here. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
 {%- from "maia/k8s/service_dist.jinja" import release_binary %}
 {%- from "maia/k8s/k3s/unit.jinja" import k3s_unit %}

@@ -2,7 +2,7 @@
     rke2-agent.service is the agent's unit), the agent's settings in /etc/rancher/rke2/config.yaml
     (server on rke2's supervisor port, token-file, node-name; merged, never the token), the proxy
     environment /etc/default/rke2-agent. Not started here. #}
-{%- from "maia/k8s/map.jinja" import mapdata as k8s with context %}
+{%- set k8s = salt["maia_map.stage"]("k8s").mapdata %}
 {%- from "maia/proxy.jinja" import proxy_settings with context %}
 {%- from "maia/k8s/rke2/release.jinja" import rke2_release %}
 {%- from "maia/k8s/proxy.jinja" import proxy_environment %}

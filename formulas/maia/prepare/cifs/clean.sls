@@ -1,5 +1,6 @@
 {#- Remove the CIFS flexVolume plugin directory (scripts and private key). #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- set dirs = mapdata.cifs_plugin.dirs %}
 
 maia-prepare-cifs-plugin-dir-absent:

@@ -2,7 +2,8 @@
     shipped in this formula), the private key as private_key.pem (0600),
     then `cifs init`. Skipped when pillar maia:cifs:private_key is empty
     (no cifs_key in CONFIG_FOLDER). #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- set dirs = mapdata.cifs_plugin.dirs %}
 {%- set plugin_dir = dirs.get(maia.k8s_distribution, dirs.default) %}
 {%- set tofs = "salt://maia/prepare/cifs/files/" %}

@@ -3,7 +3,8 @@
     /etc/exports and its service, on the control plane the Kubernetes service) and the master's
     reactor re-applies the owning state when one changes. false removes the beacon; no value
     leaves the beacons alone (salt-ssh and salt-call --local hosts have no beacons to ask). #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- import_yaml "maia/parameters/defaults.yaml" as defaults %}
 {%- set heal = salt["slsutil.merge"](defaults.heal, salt["pillar.get"]("maia:heal", {}) or {}, strategy="recurse") %}
 {%- set roles = salt["pillar.get"]("maia:roles", []) %}

@@ -1,7 +1,8 @@
 {#- Undo maia.prepare.lvm's mounts and fstab lines. The logical volumes, the
     volume group and their data are kept on purpose: removing them destroys
     data, do it by hand (lvremove/vgremove) if you mean it. #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- for vol in maia.volumes %}
 
 maia-prepare-lvm-lv-{{ vol.lv }}-unmounted:

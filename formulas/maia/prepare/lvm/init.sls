@@ -1,6 +1,7 @@
 {#- VG MAIA_Storage from device_list; LV maia_0_local (and maia_0 on the NFS
     server) formatted ext4 only when unformatted, in fstab by UUID, mounted. #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- set vg = mapdata.storage.vg %}
 include:
   - maia.prepare.validate

@@ -1,6 +1,7 @@
 {#- Undo maia.prepare.nfs: unmount and drop the fstab line on clients; on the
     server drop the /etc/exports line and re-export. Packages and /nfs data stay. #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- if maia.is_nfs_client %}
 
 maia-prepare-nfs-share-unmounted:

@@ -1,7 +1,8 @@
 {#- NFS client: packages, mount point (nobody:nogroup 0777 by default, as the
     export), fstab line and mount of
     <nfs server IP (or its DNS name when no IP is known)>:/nfs with rw,sync,vers=4. #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- set remote = maia.nfs_server_address ~ ":" ~ mapdata.nfs_export.dir %}
 include:
   - maia.prepare.validate

@@ -1,5 +1,5 @@
 {#- NFS: the server exports /nfs to the NFS clients; clients mount it. #}
-{%- from "maia/prepare/map.jinja" import maia with context %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 include:
   - maia.prepare.validate
 {%- if maia.is_nfs_server %}

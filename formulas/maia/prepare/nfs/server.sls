@@ -3,7 +3,8 @@
     is on), /etc/exports line for the NFS clients' and its own IP only (plus
     the targets named in maia:prepare:nfs_export_extra_clients), service
     enabled and running, exports reloaded only when the line changed. #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- set export = mapdata.nfs_export %}
 {#- The server's own address too: kubelet on this node mounts the share for
     pods of the NFS provisioner scheduled here. #}

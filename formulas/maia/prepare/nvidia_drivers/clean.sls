@@ -1,5 +1,5 @@
 {#- Remove the NVIDIA driver packages installed by maia.prepare.nvidia_drivers. #}
-{%- from "maia/prepare/map.jinja" import mapdata with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
 
 maia-prepare-nvidia-driver-removed:
   pkg.removed:

@@ -2,7 +2,8 @@
     vendor 0x10de). The optional reboot is scheduled last, a few seconds
     after this run has returned; the orchestration waits for the host
     (maia:prepare:nvidia_reboot_timeout) before the next stage. #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 include:
   - maia.prepare.validate
 {%- if salt["grains.get"]("maia_gpu:nvidia", False) %}

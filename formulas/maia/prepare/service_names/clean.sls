@@ -1,5 +1,5 @@
 {#- Remove the service names maia.prepare.service_names mapped in /etc/hosts. #}
-{%- from "maia/prepare/map.jinja" import maia with context %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- for name in maia.service_names if maia.service_names_address %}
 
 maia-prepare-service-name-{{ name }}-absent:

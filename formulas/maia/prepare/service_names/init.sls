@@ -2,7 +2,8 @@
     on a `selfsigned` site no DNS serves <domain>, iam.<domain>, ..., so every
     host maps them to the cluster's ingress address. An entry of the same name
     for another address is replaced (clean), so a moved ingress is followed. #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 include:
   - maia.prepare.validate
 {%- if maia.selfsigned %}

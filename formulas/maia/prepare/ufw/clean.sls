@@ -1,5 +1,6 @@
 {#- Disable UFW and delete the rules maia.prepare.ufw added (the package stays). #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 
 maia-prepare-ufw-disabled:
   maia_ufw.disabled: []

@@ -3,7 +3,8 @@
     rules from pillar, on the NFS server 2049 from the NFS clients; then
     enabled (after every allow rule, so that enabling never cuts the SSH
     session). #}
-{%- from "maia/prepare/map.jinja" import mapdata, maia with context %}
+{%- set mapdata = salt["maia_map.stage"]("prepare").mapdata %}
+{%- set maia = salt["maia_map.stage"]("prepare").maia %}
 {%- set rule_ids = [] %}
 include:
   - maia.prepare.validate
