@@ -49,9 +49,6 @@ def _started():
     return {"microk8s": {"old": "stopped", "new": "running"}}
 
 
-
-
-
 def addons_enabled(name, addons, microk8s_cmd=None):
     """
     Enable each addon of ``addons`` that is not enabled yet.
@@ -173,19 +170,18 @@ def env_block(name, values):
     return ret
 
 
-def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=None, start=True):
+def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=None):
     """
     Ensure MicroK8s runs and is ready: a MicroK8s that is installed but stopped
     (``microk8s status`` says it is not running: stopped by hand, or after a
     failed upgrade) is started with ``microk8s start``, and only then; then
     ``microk8s status --wait-ready`` (``retries`` x ``interval`` s). Under
     ``watch``, restarts MicroK8s when a watched state changed, then waits again.
-    ``start: false`` only waits (a later readiness check, after the one that starts).
     """
     ret = maia_state_return.new(name)
     installed = __salt__["maia_microk8s.installed"](microk8s_cmd=microk8s_cmd)
     status = __salt__["maia_microk8s.status"](microk8s_cmd=microk8s_cmd) if installed else {"installed": False}
-    stopped = start and status["installed"] and not status["running"]
+    stopped = status["installed"] and not status["running"]
     if __opts__["test"]:
         if stopped:
             return maia_state_return.predicted(ret, _started(), "MicroK8s is stopped: it would be started, then waited for")
@@ -209,29 +205,38 @@ def running(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=N
     return ret
 
 
-def mod_watch(name, sfun=None, **kwargs):
+def restarted(name="microk8s", retries=10, interval=15, timeout=30, microk8s_cmd=None):
     """
-    ``running``: restart MicroK8s (stop, start) because a watched state changed, then wait
-    until it is ready. ``export_compared``: the export changes in this run (``_export_changed``).
+    Restart MicroK8s (stop, start), then wait until it is ready. For ``onchanges`` of the files
+    MicroK8s reads only when it starts (its apiserver arguments, containerd's environment): Salt
+    runs it only when one of them changed, and a run that changed nothing skips it.
     """
-    if sfun == "export_compared":
-        return _export_changed(name, kwargs["ca"])
     ret = maia_state_return.new(name)
-    if sfun != "running":
-        return maia_state_return.failed(ret, f"watch is not supported for maia_microk8s.{sfun}")
-    retry_args = {k: kwargs[k] for k in ("retries", "interval", "timeout", "microk8s_cmd") if k in kwargs}
     if __opts__["test"]:
         return maia_state_return.predicted(ret, _restarted(), "MicroK8s would be restarted, then waited for")
     try:
-        __salt__["maia_microk8s.restart"](microk8s_cmd=retry_args.get("microk8s_cmd"))
+        __salt__["maia_microk8s.restart"](microk8s_cmd=microk8s_cmd)
         ret["changes"] = _restarted()
-        __salt__["maia_microk8s.wait_ready"](**retry_args)
+        __salt__["maia_microk8s.wait_ready"](retries=retries, interval=interval, timeout=timeout,
+                                            microk8s_cmd=microk8s_cmd)
     except CommandExecutionError as exc:
         # the restart happened: keep it in the changes
         ret.update(result=False, comment=f"MicroK8s restarted but not ready: {exc}" if ret["changes"] else str(exc))
         return ret
     ret["comment"] = "MicroK8s restarted and ready"
     return ret
+
+
+def mod_watch(name, sfun=None, **kwargs):
+    """
+    ``running``: :func:`restarted`, because a watched state changed. ``export_compared``: the
+    export changes in this run (``_export_changed``).
+    """
+    if sfun == "export_compared":
+        return _export_changed(name, kwargs["ca"])
+    if sfun != "running":
+        return maia_state_return.failed(maia_state_return.new(name), f"watch is not supported for maia_microk8s.{sfun}")
+    return restarted(name, **{k: kwargs[k] for k in ("retries", "interval", "timeout", "microk8s_cmd") if k in kwargs})
 
 
 def _sha(text):

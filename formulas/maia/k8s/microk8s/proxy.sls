@@ -15,11 +15,10 @@ maia-k8s-microk8s-proxy-environment:
       - maia_microk8s: maia-k8s-microk8s-ready
 
 maia-k8s-microk8s-proxy-restarted-when-changed:
-  maia_microk8s.running:
+  maia_microk8s.restarted:
     - retries: {{ k8s.wait_ready.retries }}
     - interval: {{ k8s.wait_ready.interval }}
     - timeout: {{ k8s.wait_ready.timeout }}
     - microk8s_cmd: {{ k8s.microk8s_cmd }}
-    - start: false
-    - watch:
+    - onchanges:
       - maia_microk8s: maia-k8s-microk8s-proxy-environment

@@ -7,7 +7,7 @@ maia-k8s-oidc-clean-apiserver-args-absent:
     - flags: [--oidc-username-claim, --oidc-groups-claim, --oidc-issuer-url, --oidc-client-id, --oidc-ca-file]
 
 maia-k8s-oidc-clean-microk8s-restarted-when-changed:
-  maia_microk8s.running:
+  maia_microk8s.restarted:
     - retries: {{ k8s.wait_ready.retries }}
     - interval: {{ k8s.wait_ready.interval }}
     - timeout: {{ k8s.wait_ready.timeout }}
@@ -16,5 +16,5 @@ maia-k8s-oidc-clean-microk8s-restarted-when-changed:
       - fun: maia_snap.info
         name: microk8s
         snap_cmd: {{ k8s.snap_cmd }}
-    - watch:
+    - onchanges:
       - maia_microk8s: maia-k8s-oidc-clean-apiserver-args-absent

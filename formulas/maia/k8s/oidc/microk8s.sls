@@ -34,14 +34,12 @@ maia-k8s-oidc-apiserver-args-set:
       - maia_microk8s: maia-k8s-microk8s-ready
 
 maia-k8s-oidc-microk8s-restarted-when-changed:
-  maia_microk8s.running:
+  maia_microk8s.restarted:
     - retries: {{ k8s.wait_ready.retries }}
     - interval: {{ k8s.wait_ready.interval }}
     - timeout: {{ k8s.wait_ready.timeout }}
     - microk8s_cmd: {{ k8s.microk8s_cmd }}
-    {#- maia-k8s-microk8s-ready starts a stopped MicroK8s; this one restarts on a change #}
-    - start: false
-    - watch:
+    - onchanges:
       - maia_microk8s: maia-k8s-oidc-apiserver-args-set
 {%- else %}
 
