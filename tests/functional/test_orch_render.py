@@ -384,8 +384,13 @@ def test_one_job_per_host_once_the_last_run_finished_with_the_same_inputs(salt_r
     record.write_text(digest + "\n")
     assert "maia-orch-stages" in steps(salt_run, {"maia": {**pillar["maia"], "orch": {"ssh": ssh, "one_job": True}}})
     record.write_text(digest + "\n")
-    # one stage is one job per host already
-    assert "maia-orch-stages" not in steps(salt_run, {"maia": {**pillar["maia"], "stages": ["prepare"]}})
+    # one stage: one job per host instead of the preflight's job and the stage's
+    only_prepare = {"maia": {**pillar["maia"], "stages": ["prepare"]}}
+    record.write_text(step_args(steps(salt_run, only_prepare)["maia-run-converged-recorded"])["digest"] + "\n")
+    single = steps(salt_run, only_prepare)
+    assert "maia-orch-preflight" not in single and "maia-orch-stage-prepare" not in single
+    assert step_args(single["maia-orch-stages"])["pillar"]["maia"]["orch"]["parts"]["maia-node-1"] == [
+        "maia.preflight", "maia.prepare"]
     # without the preflight: no site check, no host check, and still no sync job
     without = {"maia": {**pillar["maia"], "orch": {"ssh": ssh, "preflight": False}}}
     record.write_text(step_args(steps(salt_run, without)["maia-run-converged-recorded"])["digest"] + "\n")
