@@ -1,11 +1,12 @@
 """A stage's parameters, rendered once per state run (``maia_layers.map_memo``).
 
-Each stage's ``map.jinja`` calls ``maia_map.data`` for its variables; the first call of a
-state run renders ``maia/<stage>/mapdata.jinja``, later ones reuse it. The salt-ssh
-wrapper of the same name does it on the master, where salt-ssh renders.
+Each SLS file of a stage calls ``maia_map.stage`` (``maia_map.data`` with the stage's map and
+variables); the first call of a state run renders ``maia/<stage>/mapdata.jinja``, later ones
+reuse it. The salt-ssh wrapper of the same name does it on the master, where salt-ssh renders.
 
 CLI::
 
+    salt-call maia_map.stage prepare
     salt-call maia_map.data maia/prepare/mapdata.jinja '["mapdata", "maia"]'
 """
 from __future__ import annotations

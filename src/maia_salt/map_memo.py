@@ -6,8 +6,9 @@ the whole map again for every file: the map stack's YAML layers fetched from the
 fileserver, their merge, the derived values. A stage of 12 files did it 12 times, which
 was most of the time a no-op job spent before its first state (docs/performance.md).
 
-So a stage's ``map.jinja`` is a thin template that asks the ``maia_map`` Salt function for
-its variables, and the real work lives in ``maia/<stage>/mapdata.jinja``. :func:`define`
+So the real work lives in ``maia/<stage>/mapdata.jinja``, and a stage's SLS files ask the
+``maia_map`` Salt function for its variables (``salt["maia_map.stage"]("k8s")``; importing even a
+thin template cost each file a fileserver fetch and a Jinja compile). :func:`define`
 gives that function to both Salt adapters: the execution module on a host
 (``_modules/maia_map.py``, importing this file as ``maia_layers.map_memo``) and the salt-ssh
 wrapper on the master (``_wrapper/maia_map.py``, as ``maia_salt.map_memo``), where salt-ssh
