@@ -151,8 +151,8 @@ maia-orch-inventory-present:
 {%- set last_converged = salt["file.read"](converged_at) | trim if salt["file.file_exists"](converged_at) else "" %}
 {#- a host with one part and no preflight has one job already; the preflight's own job is one
     more, which the one job saves (the preflight becomes its first state) #}
-{%- set several = (parts.values() | map("length") | max > 1 or preflight) if parts else false %}
-{%- set one_job = orch.get("one_job", True) | to_bool and not opts.get("test") and several
+{%- set saves_a_job = (parts.values() | map("length") | max > 1 or preflight) if parts else false %}
+{%- set one_job = orch.get("one_job", True) | to_bool and not opts.get("test") and saves_a_job
                   and last_converged == inputs_digest %}
 {#- in a one-job run a driver's reboot comes after the host's last stage (its state is order: last);
     the steps after the job wait for it as stage 2 does in a run of stage jobs #}
